@@ -1,0 +1,388 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CommandIdReused,
+  EventSchemaViolation,
+  InvalidAppend,
+  StreamVersionConflict,
+  UnknownEventType,
+} from '../src/errors.ts';
+import { verifyChain } from '../src/hash-chain.ts';
+import type { SchemaRegistry } from '../src/schema-registry.ts';
+import type { AppendOptions, EventStore, NewEvent, RecordedEvent } from '../src/types.ts';
+import { testRegistry } from './fixtures/registry.ts';
+
+export type StoreFactory = {
+  /** A store over the test registry; `clock` stamps recordedAt. */
+  create(registry: SchemaRegistry, clock: () => Date): Promise<EventStore>;
+  dispose?(): Promise<void>;
+};
+
+const T0 = Date.parse('2026-11-27T10:00:00.000Z');
+
+/**
+ * The behaviour every EventStore adapter must have. Each test works on fresh stream ids, so the
+ * suite can share one database with other suites.
+ */
+export function runEventStoreContract(name: string, factory: StoreFactory): void {
+  describe(`EventStore contract: ${name}`, () => {
+    let store: EventStore;
+    let tick = 0;
+    // A clock that moves one millisecond per reading: recordedAt is checkable and never repeats.
+    const clock = () => new Date(T0 + tick++);
+
+    beforeAll(async () => {
+      store = await factory.create(testRegistry(), clock);
+    });
+    afterAll(async () => {
+      await store?.close();
+      await factory.dispose?.();
+    });
+
+    const fresh = (category = 'test') => `${category}-${randomUUID()}`;
+    const counted = (n: number, extra: Partial<NewEvent> = {}): NewEvent => ({
+      type: 'Counted',
+      data: { n, amountWh: `${n}.5` },
+      ...extra,
+    });
+    const opts = (expectedVersion: AppendOptions['expectedVersion'], extra: Partial<AppendOptions> = {}): AppendOptions => ({
+      expectedVersion,
+      commandId: randomUUID(),
+      actor: 'test-suite',
+      ...extra,
+    });
+
+    describe('append and readStream', () => {
+      it('numbers a new stream from version 1 and returns what was stored, in order', async () => {
+        const streamId = fresh();
+        const result = await store.append(streamId, [counted(1), counted(2), counted(3)], opts('no_stream'));
+        expect(result).toMatchObject({ streamId, nextExpectedVersion: 3, firstVersion: 1, duplicate: false });
+        expect(result.lastPosition! - result.firstPosition!).toBe(2n);
+
+        const events = await store.readStream(streamId);
+        expect(events.map((e) => e.streamVersion)).toEqual([1, 2, 3]);
+        expect(events.map((e) => (e.data as { n: number }).n)).toEqual([1, 2, 3]);
+        expect(events.map((e) => e.globalPosition)).toEqual([result.firstPosition, result.firstPosition! + 1n, result.lastPosition]);
+        expect(events.every((e) => e.type === 'Counted' && e.schemaVersion === 1 && e.streamId === streamId)).toBe(true);
+        expect(await store.streamVersion(streamId)).toBe(3);
+      });
+
+      it('keeps decimal strings exactly as written', async () => {
+        const streamId = fresh();
+        const amountWh = '123456789012345678901234567890.000000000000000000001';
+        await store.append(streamId, [{ type: 'Counted', data: { n: 0, amountWh } }], opts('no_stream'));
+        const [event] = await store.readStream(streamId);
+        expect((event!.data as { amountWh: string }).amountWh).toBe(amountWh);
+      });
+
+      it('fills metadata: command, correlation, causation, actor, occurredAt vs recordedAt', async () => {
+        const streamId = fresh();
+        const commandId = randomUUID();
+        await store.append(streamId, [counted(1, { occurredAt: '2026-01-01T00:00:00.000Z' }), counted(2)], {
+          expectedVersion: 'no_stream',
+          commandId,
+          actor: 'charger:CP-7',
+          correlationId: 'corr-1',
+        });
+        const [first, second] = await store.readStream(streamId);
+        expect(first!.metadata).toMatchObject({
+          commandId,
+          correlationId: 'corr-1',
+          causationId: commandId,
+          actor: 'charger:CP-7',
+          occurredAt: '2026-01-01T00:00:00.000Z',
+        });
+        const recordedAt = Date.parse(first!.metadata.recordedAt);
+        expect(recordedAt).toBeGreaterThanOrEqual(T0);
+        expect(second!.metadata.recordedAt).toBe(first!.metadata.recordedAt);
+        // Without an occurredAt the event happened when the ledger learned it.
+        expect(second!.metadata.occurredAt).toBe(second!.metadata.recordedAt);
+      });
+
+      it('reads backwards, from a version, and with a limit', async () => {
+        const streamId = fresh();
+        await store.append(streamId, [1, 2, 3, 4, 5].map((n) => counted(n)), opts('no_stream'));
+        const versions = (events: RecordedEvent[]) => events.map((e) => e.streamVersion);
+        expect(versions(await store.readStream(streamId, { fromVersion: 3 }))).toEqual([3, 4, 5]);
+        expect(versions(await store.readStream(streamId, { fromVersion: 2, limit: 2 }))).toEqual([2, 3]);
+        expect(versions(await store.readStream(streamId, { direction: 'backwards' }))).toEqual([5, 4, 3, 2, 1]);
+        expect(versions(await store.readStream(streamId, { direction: 'backwards', fromVersion: 4, limit: 2 }))).toEqual([4, 3]);
+        expect(await store.readStream(fresh())).toEqual([]);
+        expect(await store.streamVersion(fresh())).toBe(0);
+      });
+    });
+
+    describe('optimistic concurrency', () => {
+      it('refuses no_stream on an existing stream, naming stream, expected and actual version', async () => {
+        const streamId = fresh();
+        await store.append(streamId, [counted(1)], opts('no_stream'));
+        const error = await store.append(streamId, [counted(2)], opts('no_stream')).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(StreamVersionConflict);
+        expect(error).toMatchObject({ code: 'STREAM_VERSION_CONFLICT', streamId, expected: 'no_stream', actual: 1 });
+        expect((error as Error).message).toContain(streamId);
+        expect(await store.streamVersion(streamId)).toBe(1);
+      });
+
+      it('refuses exists on a missing stream and a stale exact version', async () => {
+        const streamId = fresh();
+        await expect(store.append(streamId, [counted(1)], opts('exists'))).rejects.toMatchObject({
+          code: 'STREAM_VERSION_CONFLICT',
+          expected: 'exists',
+          actual: 0,
+        });
+        await store.append(streamId, [counted(1), counted(2)], opts(0));
+        await expect(store.append(streamId, [counted(3)], opts(1))).rejects.toMatchObject({ expected: 1, actual: 2 });
+        await store.append(streamId, [counted(3)], opts(2));
+        await store.append(streamId, [counted(4)], opts('exists'));
+        await store.append(streamId, [counted(5)], opts('any'));
+        expect((await store.readStream(streamId)).map((e) => (e.data as { n: number }).n)).toEqual([1, 2, 3, 4, 5]);
+      });
+
+      it('lets exactly one of many racing writers with the same expected version win', async () => {
+        const streamId = fresh();
+        await store.append(streamId, [counted(0)], opts('no_stream'));
+        const outcomes = await Promise.allSettled(
+          Array.from({ length: 8 }, (_, i) => store.append(streamId, [counted(i + 1)], opts(1))),
+        );
+        expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+        for (const o of outcomes) if (o.status === 'rejected') expect(o.reason).toBeInstanceOf(StreamVersionConflict);
+        expect(await store.streamVersion(streamId)).toBe(2);
+        expect(verifyChain(streamId, await store.readStream(streamId)).ok).toBe(true);
+      });
+    });
+
+    describe('idempotent retries', () => {
+      it('returns the first result for a repeated commandId and writes nothing', async () => {
+        const streamId = fresh();
+        const commandId = randomUUID();
+        const first = await store.append(streamId, [counted(1), counted(2)], opts('no_stream', { commandId }));
+        const head = await store.headPosition();
+        // The retry carries the same (now stale) expected version: still the first result, not a conflict.
+        const retry = await store.append(streamId, [counted(1), counted(2)], opts('no_stream', { commandId }));
+        expect(retry).toEqual({ ...first, duplicate: true });
+        expect(await store.streamVersion(streamId)).toBe(2);
+        expect(await store.headPosition()).toBe(head);
+        expect(await store.commandResult(commandId)).toEqual({ ...first, duplicate: true });
+        expect(await store.commandResult(randomUUID())).toBeNull();
+      });
+
+      it('refuses a commandId reused for another stream', async () => {
+        const commandId = randomUUID();
+        const streamId = fresh();
+        await store.append(streamId, [counted(1)], opts('any', { commandId }));
+        const other = fresh();
+        const error = await store.append(other, [counted(1)], opts('any', { commandId })).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(CommandIdReused);
+        expect(error).toMatchObject({ firstStreamId: streamId, streamId: other });
+        expect(await store.streamVersion(other)).toBe(0);
+      });
+
+      it('records a command that produced no events, so its retry is recognised too', async () => {
+        const streamId = fresh();
+        const commandId = randomUUID();
+        const result = await store.append(streamId, [], opts('any', { commandId }));
+        expect(result).toMatchObject({ nextExpectedVersion: 0, firstVersion: null, firstPosition: null, duplicate: false });
+        expect(await store.commandResult(commandId)).toMatchObject({ streamId, duplicate: true });
+      });
+    });
+
+    describe('bad input changes nothing', () => {
+      it('rejects an unknown event type by name', async () => {
+        const streamId = fresh();
+        const head = await store.headPosition();
+        const error = await store
+          .append(streamId, [counted(1), { type: 'NoSuchEvent', data: {} }], opts('any'))
+          .catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(UnknownEventType);
+        expect((error as Error).message).toContain('NoSuchEvent');
+        expect(await store.streamVersion(streamId)).toBe(0);
+        expect(await store.headPosition()).toBe(head);
+      });
+
+      it('rejects data that does not match its schema, naming type and field, atomically', async () => {
+        const streamId = fresh();
+        await store.append(streamId, [counted(1)], opts('no_stream'));
+        const bad = { type: 'Counted', data: { n: 2, amountWh: 12.5 } };
+        const error = await store.append(streamId, [counted(2), bad], opts(1)).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(EventSchemaViolation);
+        expect(error).toMatchObject({ type: 'Counted', schemaVersion: 1, field: '/amountWh' });
+        expect((error as Error).message).toMatch(/Counted v1: data\/amountWh/);
+        const missing = await store
+          .append(streamId, [{ type: 'Counted', data: { amountWh: '1' } }], opts(1))
+          .catch((e: unknown) => e);
+        expect(missing).toMatchObject({ code: 'EVENT_SCHEMA_VIOLATION', field: '/n', reason: 'is required' });
+        const extra = await store
+          .append(streamId, [{ type: 'Counted', data: { n: 1, amountWh: '1', surprise: true } }], opts(1))
+          .catch((e: unknown) => e);
+        expect(extra).toMatchObject({ field: '/surprise', reason: 'is not allowed' });
+        expect(await store.streamVersion(streamId)).toBe(1);
+      });
+
+      it('rejects a schema version that does not exist', async () => {
+        await expect(store.append(fresh(), [counted(1, { schemaVersion: 7 })], opts('any'))).rejects.toBeInstanceOf(UnknownEventType);
+      });
+
+      it('rejects malformed stream ids, options and times', async () => {
+        const cases: Array<[string, NewEvent[], AppendOptions]> = [
+          ['nodash', [counted(1)], opts('any')],
+          ['test-has space', [counted(1)], opts('any')],
+          [fresh(), [counted(1)], opts('any', { commandId: '' })],
+          [fresh(), [counted(1)], opts('any', { actor: ' ' })],
+          [fresh(), [counted(1)], opts(-1)],
+          [fresh(), [counted(1)], opts(1.5)],
+          [fresh(), [counted(1, { occurredAt: '2026-11-27 10:00' })], opts('any')],
+          [fresh(), [counted(1, { occurredAt: '2026-11-27T10:00:00+01:00' })], opts('any')],
+        ];
+        for (const [streamId, events, options] of cases) {
+          await expect(store.append(streamId, events, options), `${streamId} ${JSON.stringify(options)}`).rejects.toBeInstanceOf(InvalidAppend);
+          expect(await store.commandResult(options.commandId)).toBeNull();
+        }
+      });
+    });
+
+    describe('the global log', () => {
+      it('readAll returns events after a checkpoint in position order, across streams', async () => {
+        const head = await store.headPosition();
+        const a = fresh();
+        const b = fresh();
+        await store.append(a, [counted(1)], opts('any'));
+        await store.append(b, [counted(2), counted(3)], opts('any'));
+        await store.append(a, [counted(4)], opts('any'));
+        const mine = (await store.readAll({ after: head })).filter((e) => e.streamId === a || e.streamId === b);
+        expect(mine.map((e) => (e.data as { n: number }).n)).toEqual([1, 2, 3, 4]);
+        const positions = mine.map((e) => e.globalPosition);
+        expect([...positions].sort((x, y) => (x < y ? -1 : 1))).toEqual(positions);
+        expect(new Set(positions).size).toBe(4);
+        expect(await store.headPosition()).toBeGreaterThanOrEqual(positions.at(-1)!);
+
+        const page = await store.readAll({ after: head, limit: 2 });
+        expect(page).toHaveLength(2);
+        const next = await store.readAll({ after: page[1]!.globalPosition, limit: 1 });
+        expect(next[0]!.globalPosition).toBeGreaterThan(page[1]!.globalPosition);
+      });
+
+      it('readCategory returns only streams of that category', async () => {
+        const category = `cat${randomUUID().replaceAll('-', '')}`;
+        const head = await store.headPosition();
+        const s1 = fresh(category);
+        await store.append(s1, [counted(1)], opts('any'));
+        await store.append(fresh(), [counted(2)], opts('any'));
+        await store.append(`${category}x-1`, [counted(3)], opts('any'));
+        const s2 = fresh(category);
+        await store.append(s2, [counted(4)], opts('any'));
+        const events = await store.readCategory(category, { after: head });
+        expect(events.map((e) => e.streamId)).toEqual([s1, s2]);
+        expect(await store.readCategory(category, { after: events[0]!.globalPosition })).toHaveLength(1);
+      });
+    });
+
+    describe('subscriptions', () => {
+      it('catches up, goes live, and resumes from a checkpoint without loss or repeats', async () => {
+        const category = `sub${randomUUID().replaceAll('-', '')}`;
+        const streamId = fresh(category);
+        await store.append(streamId, [counted(1), counted(2), counted(3)], opts('no_stream'));
+
+        const seen: RecordedEvent[] = [];
+        const first = new AbortController();
+        const reading = (async () => {
+          for await (const event of store.subscribe({ category, signal: first.signal, batchSize: 2 })) {
+            seen.push(event);
+            if (seen.length === 3) {
+              // Live from here: this append happens while the subscription is waiting.
+              void store.append(streamId, [counted(4)], opts(3));
+            }
+            if (seen.length === 4) first.abort();
+          }
+        })();
+        await withTimeout(reading, 10_000, 'live event was not delivered');
+        expect(seen.map((e) => e.streamVersion)).toEqual([1, 2, 3, 4]);
+
+        // Resume after the checkpoint of the second event: exactly the rest, then new ones.
+        const checkpoint = seen[1]!.globalPosition;
+        await store.append(streamId, [counted(5)], opts(4));
+        const resumed: number[] = [];
+        const second = new AbortController();
+        const resuming = (async () => {
+          for await (const event of store.subscribe({ category, after: checkpoint, signal: second.signal })) {
+            resumed.push(event.streamVersion);
+            if (resumed.length === 3) second.abort();
+          }
+        })();
+        await withTimeout(resuming, 10_000, 'resumed subscription stalled');
+        expect(resumed).toEqual([3, 4, 5]);
+      });
+
+      it('delivers every event of concurrent appends exactly once, in position order', async () => {
+        const category = `burst${randomUUID().replaceAll('-', '')}`;
+        const streams = Array.from({ length: 5 }, () => fresh(category));
+        const controller = new AbortController();
+        const positions: bigint[] = [];
+        const total = 5 * 20;
+        const reading = (async () => {
+          for await (const event of store.subscribe({ category, signal: controller.signal })) {
+            positions.push(event.globalPosition);
+            if (positions.length === total) controller.abort();
+          }
+        })();
+        await Promise.all(
+          streams.map(async (streamId) => {
+            for (let i = 0; i < 20; i++) await store.append(streamId, [counted(i)], opts('any'));
+          }),
+        );
+        await withTimeout(reading, 15_000, `saw ${positions.length} of ${total}`);
+        expect(positions).toHaveLength(total);
+        expect(new Set(positions).size).toBe(total);
+        expect([...positions].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0))).toEqual(positions);
+      });
+    });
+
+    describe('hash chain and schema versions', () => {
+      it('chains every event of a stream to its predecessor; any edit breaks the chain', async () => {
+        const streamId = fresh();
+        await store.append(streamId, [counted(1), counted(2)], opts('no_stream'));
+        await store.append(streamId, [counted(3)], opts(2));
+        const events = await store.readStream(streamId);
+        const verified = verifyChain(streamId, events);
+        expect(verified).toMatchObject({ ok: true, version: 3, lastHash: events[2]!.hash });
+        expect(new Set(events.map((e) => e.hash)).size).toBe(3);
+
+        const edited = events.map((e) => (e.streamVersion === 2 ? { ...e, data: { n: 2, amountWh: '999' } } : e));
+        expect(verifyChain(streamId, edited)).toMatchObject({ ok: false, brokenAtVersion: 2 });
+        const backdated = events.map((e) =>
+          e.streamVersion === 1 ? { ...e, metadata: { ...e.metadata, recordedAt: '2020-01-01T00:00:00.000Z' } } : e,
+        );
+        expect(verifyChain(streamId, backdated)).toMatchObject({ ok: false, brokenAtVersion: 1 });
+        expect(verifyChain(streamId, events.slice(1))).toMatchObject({ ok: false, brokenAtVersion: 1 });
+      });
+
+      it('upcasts an old schema version on read and keeps the stored form for the chain', async () => {
+        const streamId = fresh();
+        await store.append(streamId, [{ type: 'Renamed', schemaVersion: 1, data: { name: 'Depot A' } }], opts('no_stream'));
+        await store.append(streamId, [{ type: 'Renamed', data: { displayName: 'Depot B', legalName: 'B GmbH' } }], opts(1));
+        const [old, current] = await store.readStream(streamId);
+        expect(old).toMatchObject({
+          schemaVersion: 2,
+          data: { displayName: 'Depot A', legalName: null },
+          stored: { schemaVersion: 1, data: { name: 'Depot A' } },
+        });
+        expect(current).toMatchObject({ schemaVersion: 2, data: { displayName: 'Depot B' } });
+        expect(current!.stored).toBeUndefined();
+        expect(verifyChain(streamId, [old!, current!]).ok).toBe(true);
+        const viaLog = (await store.readAll({ after: old!.globalPosition - 1n, limit: 1 }))[0]!;
+        expect(viaLog).toMatchObject({ schemaVersion: 2, data: { displayName: 'Depot A' } });
+      });
+    });
+  });
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${message}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
