@@ -1,0 +1,3 @@
+export * from './command-handler.ts';
+export * from './projection.ts';
+export * from './projection-runner.ts';

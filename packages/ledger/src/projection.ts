@@ -1,0 +1,38 @@
+import type { RecordedEvent, SqlExecutor } from '@v2g/event-store';
+
+/**
+ * Maps a projection's logical table name to its quoted, schema-qualified, versioned name; `index`
+ * names an index of that table the same way (unqualified: an index lives in its table's schema).
+ */
+export type TableNames = ((logical: string) => string) & { index: (logical: string, suffix: string) => string };
+
+/**
+ * A named, versioned read model. Its tables carry its version in their names, so a new version
+ * can be built beside the old one. It never refuses a recorded event on business grounds: it
+ * records what happened; a throw means a bug, and stops the projection at that event.
+ */
+export interface Projection {
+  readonly name: string;
+  readonly version: number;
+  readonly tables: readonly string[];
+  /** Creates its tables; must be idempotent (CREATE ... IF NOT EXISTS). */
+  setup(tx: SqlExecutor, table: TableNames): Promise<void>;
+  apply(tx: SqlExecutor, event: RecordedEvent, table: TableNames): Promise<void>;
+}
+
+const IDENTIFIER = /^[a-z][a-z0-9_]*$/;
+
+export function quoteIdent(name: string): string {
+  if (!IDENTIFIER.test(name) || name.length > 63) throw new Error(`not a safe SQL identifier: ${name}`);
+  return `"${name}"`;
+}
+
+export function tableNames(schema: string, projection: Pick<Projection, 'name' | 'version' | 'tables'>): TableNames {
+  const known = new Set(projection.tables);
+  const base = (logical: string) => {
+    if (!known.has(logical)) throw new Error(`projection ${projection.name} declares no table ${logical}`);
+    return `${projection.name}_v${projection.version}_${logical}`;
+  };
+  const table = (logical: string) => `${quoteIdent(schema)}.${quoteIdent(base(logical))}`;
+  return Object.assign(table, { index: (logical: string, suffix: string) => quoteIdent(`${base(logical)}_${suffix}`) });
+}

@@ -1,0 +1,124 @@
+import { categoryOf, type SqlExecutor } from '@v2g/event-store';
+import type { Projection, TableNames } from '@v2g/ledger';
+
+/**
+ * The stream catalogue: every stream with its version and last event, and how many events of each
+ * type the log holds. Small, but it exercises everything a read model needs.
+ */
+export const catalogueProjection: Projection = {
+  name: 'catalogue',
+  version: 1,
+  tables: ['streams', 'event_types'],
+
+  async setup(tx, table) {
+    await tx.query(`CREATE TABLE IF NOT EXISTS ${table('streams')} (
+      stream_id text PRIMARY KEY,
+      category text NOT NULL,
+      version integer NOT NULL,
+      first_position bigint NOT NULL,
+      last_position bigint NOT NULL,
+      last_event_type text NOT NULL,
+      first_recorded_at timestamptz NOT NULL,
+      last_recorded_at timestamptz NOT NULL
+    )`);
+    await tx.query(`CREATE INDEX IF NOT EXISTS ${table.index('streams', 'category')} ON ${table('streams')} (category, first_position)`);
+    await tx.query(`CREATE UNIQUE INDEX IF NOT EXISTS ${table.index('streams', 'first')} ON ${table('streams')} (first_position)`);
+    await tx.query(`CREATE TABLE IF NOT EXISTS ${table('event_types')} (
+      type text PRIMARY KEY,
+      count bigint NOT NULL,
+      last_position bigint NOT NULL
+    )`);
+  },
+
+  async apply(tx, event, table) {
+    await tx.query(
+      `INSERT INTO ${table('streams')} AS s
+         (stream_id, category, version, first_position, last_position, last_event_type, first_recorded_at, last_recorded_at)
+       VALUES ($1, $2, $3, $4, $4, $5, $6, $6)
+       ON CONFLICT (stream_id) DO UPDATE
+         SET version = EXCLUDED.version, last_position = EXCLUDED.last_position,
+             last_event_type = EXCLUDED.last_event_type, last_recorded_at = EXCLUDED.last_recorded_at`,
+      [event.streamId, categoryOf(event.streamId), event.streamVersion, event.globalPosition.toString(), event.type, event.metadata.recordedAt],
+    );
+    await tx.query(
+      `INSERT INTO ${table('event_types')} AS t (type, count, last_position) VALUES ($1, 1, $2)
+       ON CONFLICT (type) DO UPDATE SET count = t.count + 1, last_position = EXCLUDED.last_position`,
+      [event.type, event.globalPosition.toString()],
+    );
+  },
+};
+
+export type StreamSummary = {
+  streamId: string;
+  category: string;
+  version: number;
+  firstPosition: bigint;
+  lastPosition: bigint;
+  lastEventType: string;
+  firstRecordedAt: string;
+  lastRecordedAt: string;
+};
+
+export type EventTypeCount = { type: string; count: bigint; lastPosition: bigint };
+
+type StreamRow = {
+  stream_id: string;
+  category: string;
+  version: number;
+  first_position: string;
+  last_position: string;
+  last_event_type: string;
+  first_recorded_at: Date | string;
+  last_recorded_at: Date | string;
+};
+
+const STREAM_COLUMNS = `stream_id, category, version, first_position::text AS first_position,
+  last_position::text AS last_position, last_event_type, first_recorded_at, last_recorded_at`;
+
+/** Streams in the order they were created, a page at a time (keyset on first_position). */
+export async function listStreams(
+  sql: SqlExecutor,
+  table: TableNames,
+  page: { first: number; afterPosition?: bigint; category?: string },
+): Promise<{ streams: StreamSummary[]; hasNextPage: boolean }> {
+  const { rows } = await sql.query<StreamRow>(
+    `SELECT ${STREAM_COLUMNS} FROM ${table('streams')}
+      WHERE first_position > $1 AND ($2::text IS NULL OR category = $2)
+      ORDER BY first_position LIMIT $3`,
+    [(page.afterPosition ?? 0n).toString(), page.category ?? null, page.first + 1],
+  );
+  return { streams: rows.slice(0, page.first).map(toSummary), hasNextPage: rows.length > page.first };
+}
+
+export async function countStreams(sql: SqlExecutor, table: TableNames, category?: string): Promise<bigint> {
+  const { rows } = await sql.query<{ n: string }>(
+    `SELECT count(*)::text AS n FROM ${table('streams')} WHERE $1::text IS NULL OR category = $1`,
+    [category ?? null],
+  );
+  return BigInt(rows[0]?.n ?? 0);
+}
+
+export async function findStream(sql: SqlExecutor, table: TableNames, streamId: string): Promise<StreamSummary | null> {
+  const { rows } = await sql.query<StreamRow>(`SELECT ${STREAM_COLUMNS} FROM ${table('streams')} WHERE stream_id = $1`, [streamId]);
+  return rows[0] ? toSummary(rows[0]) : null;
+}
+
+export async function eventTypeCounts(sql: SqlExecutor, table: TableNames): Promise<EventTypeCount[]> {
+  const { rows } = await sql.query<{ type: string; count: string; last_position: string }>(
+    `SELECT type, count::text AS count, last_position::text AS last_position FROM ${table('event_types')} ORDER BY type`,
+  );
+  return rows.map((r) => ({ type: r.type, count: BigInt(r.count), lastPosition: BigInt(r.last_position) }));
+}
+
+function toSummary(row: StreamRow): StreamSummary {
+  return {
+    streamId: row.stream_id,
+    category: row.category,
+    version: row.version,
+    firstPosition: BigInt(row.first_position),
+    lastPosition: BigInt(row.last_position),
+    lastEventType: row.last_event_type,
+    firstRecordedAt: new Date(row.first_recorded_at).toISOString(),
+    lastRecordedAt: new Date(row.last_recorded_at).toISOString(),
+  };
+}
