@@ -1,0 +1,159 @@
+import { randomUUID } from 'node:crypto';
+import { catalogueProjection, eventTypeCounts, findStream } from '@v2g/projection-catalogue';
+import {
+  connectPostgres,
+  openPglite,
+  openPostgresStore,
+  SchemaRegistry,
+  type EventStore,
+  type SqlClient,
+} from '@v2g/event-store';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Projection } from '../src/projection.ts';
+import { ProjectionRunner, type ProjectionStatus } from '../src/projection-runner.ts';
+
+const registry = SchemaRegistry.fromDirectory();
+const logger = pino({ level: 'silent' });
+const postgresUrl = inject('postgresUrl');
+
+/** Counts events per stream; the primary key on position makes a doubled event fail loudly. */
+function countingProjection(name: string, failOn?: (siteName: string) => boolean): Projection {
+  return {
+    name,
+    version: 1,
+    tables: ['seen'],
+    async setup(tx, table) {
+      await tx.query(`CREATE TABLE IF NOT EXISTS ${table('seen')} (position bigint PRIMARY KEY, stream_id text NOT NULL)`);
+    },
+    async apply(tx, event, table) {
+      const siteName = (event.data as { name?: string }).name ?? '';
+      if (failOn?.(siteName)) throw new Error(`cannot project ${siteName}`);
+      await tx.query(`INSERT INTO ${table('seen')} (position, stream_id) VALUES ($1, $2)`, [event.globalPosition.toString(), event.streamId]);
+    },
+  };
+}
+
+function runnerSuite(label: string, open: () => Promise<{ sql: SqlClient; schema: string; cleanup: () => Promise<void> }>) {
+  describe(`ProjectionRunner on ${label}`, () => {
+    let sql: SqlClient;
+    let schema: string;
+    let store: EventStore;
+    let cleanup: () => Promise<void>;
+
+    beforeAll(async () => {
+      ({ sql, schema, cleanup } = await open());
+      store = await openPostgresStore({ sql, schema, registry, pollMs: 100 });
+    });
+    afterAll(async () => {
+      await store?.close();
+      await cleanup?.();
+    });
+
+    const register = (siteId: string, name = `Site ${siteId}`) =>
+      store.append(`site-${siteId}`, [{ type: 'SiteRegistered', data: { siteId, name, importLimitW: '1000', exportLimitW: '0' } }], {
+        expectedVersion: 'no_stream',
+        commandId: randomUUID(),
+        actor: 'test',
+      });
+
+    const runner = (...projections: Projection[]) => new ProjectionRunner({ store, sql, schema, projections, logger, batchSize: 7 });
+
+    async function until(r: ProjectionRunner, name: string, check: (s: ProjectionStatus) => boolean): Promise<ProjectionStatus> {
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const status = (await r.status()).find((s) => s.name === name)!;
+        if (check(status)) return status;
+        if (Date.now() > deadline) throw new Error(`projection ${name} never reached the state: ${JSON.stringify(status, (_, v) => (typeof v === 'bigint' ? v.toString() : v))}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+
+    it('catches up, goes live, and commits its checkpoint with its rows', async () => {
+      const ids = Array.from({ length: 20 }, () => randomUUID());
+      for (const id of ids.slice(0, 15)) await register(id);
+      const r = runner(catalogueProjection);
+      await r.start();
+      const table = r.tables(catalogueProjection);
+      let head = await store.headPosition();
+      await until(r, 'catalogue', (s) => s.checkpoint === head && s.state === 'live');
+      for (const id of ids.slice(15)) await register(id);
+      head = await store.headPosition();
+      await until(r, 'catalogue', (s) => s.checkpoint === head);
+      const stream = await findStream(sql, table, `site-${ids[19]}`);
+      expect(stream).toMatchObject({ category: 'site', version: 1, lastEventType: 'SiteRegistered' });
+      const counts = await eventTypeCounts(sql, table);
+      const all = await store.readAll();
+      expect(counts.find((c) => c.type === 'SiteRegistered')?.count).toBe(BigInt(all.filter((e) => e.type === 'SiteRegistered').length));
+      await r.stop();
+      expect((await r.status())[0]!.state).toBe('stopped');
+    });
+
+    it('stops at a failing event with its position and error, applies what came before, skips nothing', async () => {
+      const name = `failing_${randomUUID().slice(0, 8)}`;
+      const poison = `poison ${randomUUID()}`;
+      await register(randomUUID());
+      await register(randomUUID());
+      const bad = await register(randomUUID(), poison);
+      await register(randomUUID());
+      const r = runner(countingProjection(name, (n) => n === poison));
+      await r.start();
+      const status = await until(r, name, (s) => s.state === 'failed');
+      expect(status.failure).toMatchObject({ position: bad.firstPosition, eventType: 'SiteRegistered', message: `cannot project ${poison}` });
+      expect(status.checkpoint).toBe(bad.firstPosition! - 1n);
+      const table = r.tables(countingProjection(name));
+      const { rows } = await sql.query<{ n: string; max: string }>(`SELECT count(*)::text AS n, max(position)::text AS max FROM ${table('seen')}`);
+      expect(BigInt(rows[0]!.max)).toBe(bad.firstPosition! - 1n);
+      expect(BigInt(rows[0]!.n)).toBe(BigInt((await store.readAll({ after: 0n })).filter((e) => e.globalPosition < bad.firstPosition!).length));
+      await r.stop();
+
+      // Fixed code, same projection version: it resumes at the failing event and clears the failure.
+      const fixed = runner(countingProjection(name));
+      await fixed.start();
+      const head = await store.headPosition();
+      const recovered = await until(fixed, name, (s) => s.checkpoint === head);
+      expect(recovered.failure).toBeNull();
+      const after = await sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table('seen')}`);
+      expect(BigInt(after.rows[0]!.n)).toBe(BigInt((await store.readAll()).length));
+      await fixed.stop();
+    });
+
+    it('resumes after a stop from its checkpoint without doubling an event', async () => {
+      const name = `resume_${randomUUID().slice(0, 8)}`;
+      const first = runner(countingProjection(name));
+      await first.start();
+      for (let i = 0; i < 10; i++) await register(randomUUID());
+      await first.stop();
+      for (let i = 0; i < 10; i++) await register(randomUUID());
+      const second = runner(countingProjection(name));
+      await second.start(); // a doubled event would violate the primary key and fail the projection
+      const head = await store.headPosition();
+      const status = await until(second, name, (s) => s.checkpoint === head || s.state === 'failed');
+      expect(status.failure).toBeNull();
+      const table = second.tables(countingProjection(name));
+      const { rows } = await sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table('seen')}`);
+      expect(BigInt(rows[0]!.n)).toBe(BigInt((await store.readAll()).length));
+      await second.stop();
+    });
+  });
+}
+
+runnerSuite('PGlite', async () => {
+  const sql = await openPglite(undefined);
+  return { sql, schema: 'v2g', cleanup: () => sql.close() };
+});
+
+describe.skipIf(postgresUrl === null)('on the PostgreSQL server', () => {
+  runnerSuite('the PostgreSQL server', async () => {
+    const sql = await connectPostgres(postgresUrl!);
+    const schema = `test_runner_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+    return {
+      sql,
+      schema,
+      cleanup: async () => {
+        await sql.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+        await sql.close();
+      },
+    };
+  });
+});
