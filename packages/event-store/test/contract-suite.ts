@@ -57,12 +57,16 @@ export function runEventStoreContract(name: string, factory: StoreFactory): void
         const streamId = fresh();
         const result = await store.append(streamId, [counted(1), counted(2), counted(3)], opts('no_stream'));
         expect(result).toMatchObject({ streamId, nextExpectedVersion: 3, firstVersion: 1, duplicate: false });
-        expect(result.lastPosition! - result.firstPosition!).toBe(2n);
+        expect(result.lastPosition!).toBeGreaterThan(result.firstPosition!);
 
         const events = await store.readStream(streamId);
         expect(events.map((e) => e.streamVersion)).toEqual([1, 2, 3]);
         expect(events.map((e) => (e.data as { n: number }).n)).toEqual([1, 2, 3]);
-        expect(events.map((e) => e.globalPosition)).toEqual([result.firstPosition, result.firstPosition! + 1n, result.lastPosition]);
+        // Positions only grow; an adapter may leave gaps between them (KurrentDB's are byte offsets).
+        const positions = events.map((e) => e.globalPosition);
+        expect(positions[0]).toBe(result.firstPosition);
+        expect(positions[2]).toBe(result.lastPosition);
+        expect(positions[0]! < positions[1]! && positions[1]! < positions[2]!).toBe(true);
         expect(events.every((e) => e.type === 'Counted' && e.schemaVersion === 1 && e.streamId === streamId)).toBe(true);
         expect(await store.streamVersion(streamId)).toBe(3);
       });
@@ -357,6 +361,7 @@ export function runEventStoreContract(name: string, factory: StoreFactory): void
 
       it('upcasts an old schema version on read and keeps the stored form for the chain', async () => {
         const streamId = fresh();
+        const head = await store.headPosition();
         await store.append(streamId, [{ type: 'Renamed', schemaVersion: 1, data: { name: 'Depot A' } }], opts('no_stream'));
         await store.append(streamId, [{ type: 'Renamed', data: { displayName: 'Depot B', legalName: 'B GmbH' } }], opts(1));
         const [old, current] = await store.readStream(streamId);
@@ -368,7 +373,7 @@ export function runEventStoreContract(name: string, factory: StoreFactory): void
         expect(current).toMatchObject({ schemaVersion: 2, data: { displayName: 'Depot B' } });
         expect(current!.stored).toBeUndefined();
         expect(verifyChain(streamId, [old!, current!]).ok).toBe(true);
-        const viaLog = (await store.readAll({ after: old!.globalPosition - 1n, limit: 1 }))[0]!;
+        const viaLog = (await store.readAll({ after: head })).find((e) => e.streamId === streamId)!;
         expect(viaLog).toMatchObject({ schemaVersion: 2, data: { displayName: 'Depot A' } });
       });
     });

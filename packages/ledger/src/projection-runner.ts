@@ -103,19 +103,40 @@ export class ProjectionRunner {
     return tableNames(this.options.schema, projection);
   }
 
+  /**
+   * Runs one projection until stopped or stopped by a failing event. Anything else that goes wrong
+   * (the database restarting, a dropped connection) is retried from the checkpoint with backoff.
+   */
   private async run(projection: Projection): Promise<void> {
-    const { logger, store } = this.options;
-    const log = logger.child({ projection: projection.name, version: projection.version });
+    const log = this.options.logger.child({ projection: projection.name, version: projection.version });
+    for (let attempt = 0; !this.controller.signal.aborted; attempt++) {
+      try {
+        const outcome = await this.follow(projection, log);
+        if (outcome === 'failed') return;
+      } catch (error) {
+        const delayMs = Math.min(30_000, 250 * 2 ** Math.min(attempt, 7));
+        this.states.set(projection.name, 'starting');
+        log.warn({ err: error, retryInMs: delayMs }, 'projection interrupted; resuming from its checkpoint');
+        await sleep(delayMs, this.controller.signal);
+      }
+    }
+    this.states.set(projection.name, 'stopped');
+    log.info('projection stopped');
+  }
+
+  private async follow(projection: Projection, log: Logger): Promise<'failed' | 'stopped'> {
+    const { rows } = await this.options.sql.query<{ position: string }>(
+      `SELECT position::text AS position FROM ${this.checkpoints} WHERE name = $1 AND version = $2`,
+      [projection.name, projection.version],
+    );
+    const after = BigInt(rows[0]?.position ?? 0);
+    // A failure recorded by an earlier run is retried from its event: the code may be fixed now.
+    this.states.set(projection.name, 'catching_up');
+    log.info({ checkpoint: after.toString() }, 'projection following the log');
+    const events = this.options.store
+      .subscribe({ after, signal: this.controller.signal, batchSize: this.batchSize })
+      [Symbol.asyncIterator]();
     try {
-      const { rows } = await this.options.sql.query<{ position: string }>(
-        `SELECT position::text AS position FROM ${this.checkpoints} WHERE name = $1 AND version = $2`,
-        [projection.name, projection.version],
-      );
-      const after = BigInt(rows[0]?.position ?? 0);
-      // A failure recorded by an earlier run is retried from its event: the code may be fixed now.
-      this.states.set(projection.name, 'catching_up');
-      log.info({ checkpoint: after.toString() }, 'projection starting');
-      const events = store.subscribe({ after, signal: this.controller.signal, batchSize: this.batchSize })[Symbol.asyncIterator]();
       let batch: RecordedEvent[] = [];
       let next = events.next();
       for (;;) {
@@ -131,17 +152,20 @@ export class ProjectionRunner {
         if (failed) {
           this.states.set(projection.name, 'failed');
           log.error({ failure: { ...failed, position: failed.position.toString() } }, 'projection stopped at a failing event');
-          await events.return?.();
-          return;
+          return 'failed';
         }
         if (ready === NOT_YET && !this.controller.signal.aborted) this.states.set(projection.name, 'live');
       }
-      if (batch.length > 0) await this.flush(projection, batch);
-      this.states.set(projection.name, 'stopped');
-      log.info('projection stopped');
-    } catch (error) {
-      this.states.set(projection.name, 'failed');
-      log.error({ err: error }, 'projection runner crashed');
+      if (batch.length > 0) {
+        const failed = await this.flush(projection, batch);
+        if (failed) {
+          this.states.set(projection.name, 'failed');
+          return 'failed';
+        }
+      }
+      return 'stopped';
+    } finally {
+      await events.return?.();
     }
   }
 
@@ -204,4 +228,16 @@ type SerializedFailure = Omit<ProjectionFailure, 'position'> & { position: strin
 /** Resolves after pending I/O callbacks have run: long enough for an already-read event to arrive. */
 function settleSoon(): Promise<typeof NOT_YET> {
   return new Promise((resolve) => setImmediate(() => resolve(NOT_YET)));
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
