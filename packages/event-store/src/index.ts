@@ -5,3 +5,8 @@ export * from './schema-registry.ts';
 export * from './subscription.ts';
 export type { SqlClient, SqlExecutor, SqlRow } from './postgres/sql-client.ts';
 export { MemoryEventStore, type MemoryStoreOptions } from './memory/memory-store.ts';
+export { connectPostgres, type PostgresConnectOptions } from './postgres/pg-client.ts';
+export { openPglite } from './postgres/pglite-client.ts';
+export { migrate, MIGRATIONS, DEFAULT_SCHEMA, type Migration } from './postgres/migrations.ts';
+export { PostgresEventStore, openPostgresStore, type PostgresStoreOptions } from './postgres/postgres-store.ts';
+export { openKurrentDbStore, type KurrentDbStoreOptions } from './kurrentdb/kurrentdb-store.ts';

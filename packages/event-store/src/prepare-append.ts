@@ -52,7 +52,23 @@ export function validateAppend(
     }
     const version = event.schemaVersion ?? registry.latestVersion(event.type);
     registry.validate(event.type, version, event.data);
+    // Refused everywhere, not only where PostgreSQL's jsonb cannot hold it, so that a log can
+    // move between adapters.
+    if (!storableText(event.data)) {
+      throw new InvalidAppend(`events[${i}].data`, 'contains a NUL character or a lone UTF-16 surrogate, which cannot be stored');
+    }
   });
+}
+
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function storableText(value: unknown): boolean {
+  if (typeof value === 'string') return !UNSTORABLE.test(value);
+  if (Array.isArray(value)) return value.every(storableText);
+  if (typeof value === 'object' && value !== null) {
+    return Object.entries(value).every(([key, inner]) => !UNSTORABLE.test(key) && storableText(inner));
+  }
+  return true;
 }
 
 /** Throws StreamVersionConflict unless the stream's actual version is what the writer expected. */

@@ -236,6 +236,8 @@ export function runEventStoreContract(name: string, factory: StoreFactory): void
           [fresh(), [counted(1)], opts(1.5)],
           [fresh(), [counted(1, { occurredAt: '2026-11-27 10:00' })], opts('any')],
           [fresh(), [counted(1, { occurredAt: '2026-11-27T10:00:00+01:00' })], opts('any')],
+          [fresh(), [{ type: 'Renamed', data: { displayName: 'nul\u0000byte' } }], opts('any')],
+          [fresh(), [{ type: 'Renamed', data: { displayName: 'lone \uD800 surrogate' } }], opts('any')],
         ];
         for (const [streamId, events, options] of cases) {
           await expect(store.append(streamId, events, options), `${streamId} ${JSON.stringify(options)}`).rejects.toBeInstanceOf(InvalidAppend);

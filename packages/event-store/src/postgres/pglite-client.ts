@@ -1,0 +1,107 @@
+import type { PGlite } from '@electric-sql/pglite';
+import { EventStoreError, EventStoreUnavailable } from '../errors.ts';
+import type { SqlClient, SqlExecutor, SqlRow } from './sql-client.ts';
+
+const INT8_OID = 20;
+
+/**
+ * Opens an embedded PostgreSQL (PGlite) in `dataDir`, or in memory when it is undefined.
+ *
+ * PGlite serves one connection. Its transaction() holds the instance's transaction mutex from BEGIN
+ * to COMMIT, and its top-level query() waits for that same mutex, so a query issued from outside
+ * while a transaction runs simply waits for the COMMIT: nothing interleaves. The flip side: code
+ * inside `transaction(fn)` must use the `tx` it is given, never this client, or it waits forever.
+ */
+export async function openPglite(dataDir: string | undefined): Promise<SqlClient> {
+  const where = dataDir === undefined ? 'PGlite in memory' : `PGlite in ${dataDir}`;
+  let db: PGlite;
+  try {
+    // Loaded on demand: a process that talks to a server never pays for the WASM module.
+    const { PGlite } = await import('@electric-sql/pglite');
+    // int8 as a string, as with pg: PGlite's own parser turns large values into lossy numbers.
+    db = await PGlite.create(dataDir, { parsers: { [INT8_OID]: (value: string) => value } });
+  } catch (error) {
+    throw unavailable(where, error);
+  }
+  return new PgliteClient(db, where);
+}
+
+class PgliteClient implements SqlClient {
+  readonly kind = 'embedded' as const;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly db: PGlite,
+    private readonly where: string,
+  ) {}
+
+  async query<R extends SqlRow = SqlRow>(text: string, params?: readonly unknown[]): Promise<{ rows: R[] }> {
+    this.checkOpen();
+    try {
+      const result = await this.db.query<R>(text, params as unknown[] | undefined);
+      return { rows: result.rows };
+    } catch (error) {
+      throw this.translate(error);
+    }
+  }
+
+  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    this.checkOpen();
+    try {
+      return await this.db.transaction(async (inner) => {
+        const tx: SqlExecutor = {
+          query: async <R extends SqlRow = SqlRow>(text: string, params?: readonly unknown[]) => {
+            const result = await inner.query<R>(text, params as unknown[] | undefined);
+            return { rows: result.rows };
+          },
+        };
+        return fn(tx);
+      });
+    } catch (error) {
+      // PGlite has rolled back; a session-level advisory lock taken by a failed statement survives
+      // a ROLLBACK (see migrations.ts, write_append) and is dropped here, as the pg connector does.
+      if (!this.db.closed) await this.db.query('SELECT pg_advisory_unlock_all()').catch(() => {});
+      throw this.translate(error);
+    }
+  }
+
+  async listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
+    this.checkOpen();
+    let stop: () => Promise<void>;
+    try {
+      stop = await this.db.listen(channel, onNotify);
+    } catch (error) {
+      throw this.translate(error);
+    }
+    let stopped = false;
+    return async () => {
+      if (stopped || this.db.closed) return;
+      stopped = true;
+      await stop().catch(() => {});
+    };
+  }
+
+  /** Safe to call more than once and concurrently: PGlite's own close() throws the second time. */
+  close(): Promise<void> {
+    this.closing ??= this.db.closed ? Promise.resolve() : this.db.close();
+    return this.closing;
+  }
+
+  private checkOpen(): void {
+    if (this.closing !== undefined || this.db.closed) throw new EventStoreUnavailable(`${this.where} is closed`);
+  }
+
+  /** Statement errors (with a SQLSTATE) and our own errors pass through; anything else means the engine is gone. */
+  private translate(error: unknown): unknown {
+    if (error instanceof EventStoreError) return error;
+    const code = (error as { code?: unknown } | null)?.code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return error;
+    if (this.db.closed || (error instanceof Error && /closed/i.test(error.message))) return unavailable(this.where, error);
+    return error;
+  }
+}
+
+function unavailable(where: string, error: unknown): EventStoreUnavailable {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new EventStoreUnavailable(`cannot use ${where}: ${reason}`);
+}

@@ -1,0 +1,151 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EventStoreUnavailable, StreamVersionConflict } from '../src/errors.ts';
+import { verifyChain } from '../src/hash-chain.ts';
+import { migrate } from '../src/postgres/migrations.ts';
+import { openPglite } from '../src/postgres/pglite-client.ts';
+import { beginHeldAppend, openPostgresStore, type PostgresEventStore } from '../src/postgres/postgres-store.ts';
+import type { SqlClient } from '../src/postgres/sql-client.ts';
+import type { AppendOptions, NewEvent } from '../src/types.ts';
+import { runEventStoreContract } from './contract-suite.ts';
+import { testRegistry } from './fixtures/registry.ts';
+
+const counted = (n: number): NewEvent => ({ type: 'Counted', data: { n, amountWh: `${n}` } });
+const opts = (expectedVersion: AppendOptions['expectedVersion'], extra: Partial<AppendOptions> = {}): AppendOptions => ({
+  expectedVersion,
+  commandId: randomUUID(),
+  actor: 'pglite-int',
+  ...extra,
+});
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('PGlite store', () => {
+  // One in-memory instance for the whole file: PGlite takes seconds and hundreds of MB to open.
+  let sql: SqlClient;
+  beforeAll(async () => {
+    sql = await openPglite(undefined);
+  });
+  afterAll(async () => {
+    await sql?.close();
+  });
+
+  runEventStoreContract('PGlite (in memory)', {
+    create: (registry, clock) => openPostgresStore({ sql, schema: 'contract', registry, clock }),
+  });
+
+  describe('adapter', () => {
+    let store: PostgresEventStore;
+    beforeAll(async () => {
+      store = await openPostgresStore({ sql, registry: testRegistry() });
+    });
+    afterAll(async () => {
+      await store?.close();
+    });
+
+    it('finds its events again after the data folder is closed and reopened', async () => {
+      const dataDir = await mkdtemp(join(tmpdir(), 'v2g-pglite-'));
+      try {
+        const streamId = `reopen-${randomUUID()}`;
+        const first = await openPglite(dataDir);
+        const before = await openPostgresStore({ sql: first, registry: testRegistry() });
+        const appended = await before.append(streamId, [counted(1), counted(2)], opts('no_stream'));
+        await before.close();
+        await first.close();
+
+        const second = await openPglite(dataDir);
+        try {
+          const after = await openPostgresStore({ sql: second, registry: testRegistry() });
+          const events = await after.readStream(streamId);
+          expect(events.map((e) => e.streamVersion)).toEqual([1, 2]);
+          expect(verifyChain(streamId, events).ok).toBe(true);
+          expect(await after.commandResult(appended.commandId)).toEqual({ ...appended, duplicate: true });
+          expect(await after.headPosition()).toBe(appended.lastPosition);
+          await after.append(streamId, [counted(3)], opts(2));
+          expect(await migrate(second)).toEqual([]);
+          await after.close();
+        } finally {
+          await second.close();
+        }
+      } finally {
+        await rm(dataDir, { recursive: true, force: true });
+      }
+    });
+
+    it('runs a query issued during a transaction after its COMMIT, never inside it', async () => {
+      await sql.query('CREATE TABLE IF NOT EXISTS public.serial_check (n int)');
+      const order: string[] = [];
+      const inTransaction = sql.transaction(async (tx) => {
+        await tx.query('INSERT INTO public.serial_check VALUES (1)');
+        order.push('tx: inserted');
+        await sleep(100);
+        await tx.query('INSERT INTO public.serial_check VALUES (2)');
+        order.push('tx: done');
+      });
+      await sleep(10);
+      const outside = sql.query<{ n: number }>('SELECT count(*)::int AS n FROM public.serial_check').then(({ rows }) => {
+        order.push(`outside: saw ${rows[0]!.n}`);
+      });
+      await Promise.all([inTransaction, outside]);
+      expect(order).toEqual(['tx: inserted', 'tx: done', 'outside: saw 2']);
+    });
+
+    it('rolls back a failed transaction and keeps serving', async () => {
+      await sql.query('CREATE TABLE IF NOT EXISTS public.rollback_check (n int)');
+      await expect(
+        sql.transaction(async (tx) => {
+          await tx.query('INSERT INTO public.rollback_check VALUES (1)');
+          throw new Error('changed my mind');
+        }),
+      ).rejects.toThrow('changed my mind');
+      expect((await sql.query<{ n: number }>('SELECT count(*)::int AS n FROM public.rollback_check')).rows[0]!.n).toBe(0);
+    });
+
+    it('turns a unique violation into StreamVersionConflict and releases the append lock', async () => {
+      const streamId = `bypass-${randomUUID()}`;
+      await sql.query(
+        `INSERT INTO v2g.events (stream_id, stream_version, category, type, schema_version, data, metadata, hash)
+         VALUES ($1, 1, 'bypass', 'Counted', 1, '{}', '{}', 'x')`,
+        [streamId],
+      );
+      await expect(store.append(streamId, [counted(1)], opts('any'))).rejects.toBeInstanceOf(StreamVersionConflict);
+      const { rows } = await sql.query<{ held: number }>(`SELECT count(*)::int AS held FROM pg_locks WHERE locktype = 'advisory'`);
+      expect(rows[0]!.held).toBe(0);
+    });
+
+    it('refuses UPDATE, DELETE and TRUNCATE of events', async () => {
+      const streamId = `tamper-${randomUUID()}`;
+      await store.append(streamId, [counted(1)], opts('no_stream'));
+      await expect(sql.query(`UPDATE v2g.events SET hash = 'x' WHERE stream_id = $1`, [streamId])).rejects.toMatchObject({ code: '42501' });
+      await expect(sql.query(`DELETE FROM v2g.events WHERE stream_id = $1`, [streamId])).rejects.toMatchObject({ code: '42501' });
+      await expect(sql.query(`TRUNCATE v2g.events CASCADE`)).rejects.toMatchObject({ code: '42501' });
+      expect(await store.streamVersion(streamId)).toBe(1);
+    });
+
+    it('keeps positions beyond 2^53 exact', async () => {
+      const big = await openPostgresStore({ sql, schema: 'bigpos', registry: testRegistry() });
+      await sql.query(`ALTER TABLE bigpos.events ALTER COLUMN global_position RESTART WITH 9007199254740993`);
+      const result = await big.append(`big-${randomUUID()}`, [counted(1), counted(2)], opts('no_stream'));
+      expect([result.firstPosition, result.lastPosition]).toEqual([9007199254740993n, 9007199254740994n]);
+      expect((await big.readAll({ after: 9007199254740992n })).map((e) => e.globalPosition)).toEqual([
+        9007199254740993n,
+        9007199254740994n,
+      ]);
+      expect(await big.headPosition()).toBe(9007199254740994n);
+      await big.close();
+    });
+
+    it('has no held-append helper: one connection cannot hold a transaction open beside others', async () => {
+      await expect(beginHeldAppend(store, `held-${randomUUID()}`, [counted(1)], opts('any'))).rejects.toThrow(/PGlite/);
+    });
+
+    it('closes safely twice and then reports itself unavailable', async () => {
+      const own = await openPglite(undefined);
+      await Promise.all([own.close(), own.close()]);
+      await own.close();
+      await expect(own.query('SELECT 1')).rejects.toBeInstanceOf(EventStoreUnavailable);
+    });
+  });
+});
