@@ -1,0 +1,112 @@
+import { resolve } from 'node:path';
+
+/** Everything the server reads from its environment, checked once at start. */
+export type Config = {
+  /** A PostgreSQL server for the event store and the read models; null: embedded PGlite in dataDir. */
+  databaseUrl: string | null;
+  /** Where PGlite keeps its files when there is no databaseUrl (absolute path). */
+  dataDir: string;
+  /** The event log on KurrentDB instead of PostgreSQL; read models stay on PostgreSQL/PGlite. */
+  eventStoreUrl: string | null;
+  port: number;
+  logLevel: LogLevel;
+  nodeEnv: string;
+  /** GraphiQL is served everywhere except in production. */
+  graphiql: boolean;
+  /** The PostgreSQL schema of the event tables, checkpoints and read models. */
+  dbSchema: string;
+  /** /readyz answers 503 when a projection is more than this many positions behind the head. */
+  readyMaxLag: bigint;
+};
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** A bad environment variable: the message names it and says what is wrong. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    reason: string,
+  ) {
+    super(`${variable} ${reason}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+// Lowercase on purpose: the store's NOTIFY channel is `<schema>_events`, and a projection's tables
+// are quoted identifiers built from it (see event-store migrations and ledger quoteIdent).
+const DB_SCHEMA = /^[a-z][a-z0-9_]{0,49}$/;
+const EVENTSTORE_SCHEMES = /^(esdb|kurrentdb|kdb)(\+discover)?:\/\/\S+$/;
+
+export function loadConfig(env: Env = process.env): Config {
+  const nodeEnv = read(env, 'NODE_ENV') ?? 'development';
+  return {
+    databaseUrl: databaseUrl(env),
+    dataDir: resolve(read(env, 'DATA_DIR') ?? './data'),
+    eventStoreUrl: eventStoreUrl(env),
+    port: integer(env, 'PORT', 4000, 1, 65_535),
+    logLevel: logLevel(env),
+    nodeEnv,
+    graphiql: nodeEnv !== 'production',
+    dbSchema: dbSchema(env),
+    readyMaxLag: BigInt(integer(env, 'READY_MAX_LAG', 1000, 0, Number.MAX_SAFE_INTEGER)),
+  };
+}
+
+/** An unset or empty variable is absent (docker-compose writes `VAR=` for "no value"). */
+function read(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function databaseUrl(env: Env): string | null {
+  const value = read(env, 'DATABASE_URL');
+  if (value === undefined) return null;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError('DATABASE_URL', 'is not a URL: expected postgres://user[:password]@host[:port]/database');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError('DATABASE_URL', `must start with postgres:// or postgresql://, not ${url.protocol}//`);
+  }
+  return value;
+}
+
+function eventStoreUrl(env: Env): string | null {
+  const value = read(env, 'EVENTSTORE_URL');
+  if (value === undefined) return null;
+  if (!EVENTSTORE_SCHEMES.test(value)) {
+    throw new ConfigError('EVENTSTORE_URL', 'must be a KurrentDB connection string such as esdb://host:2113?tls=false');
+  }
+  return value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const value = read(env, name);
+  if (value === undefined) return fallback;
+  if (!/^[0-9]+$/.test(value)) throw new ConfigError(name, `must be a whole number from ${min} to ${max}, not ${JSON.stringify(value)}`);
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
+    throw new ConfigError(name, `must be from ${min} to ${max}, not ${value}`);
+  }
+  return parsed;
+}
+
+function logLevel(env: Env): LogLevel {
+  const value = read(env, 'LOG_LEVEL') ?? 'info';
+  const level = LOG_LEVELS.find((l) => l === value.toLowerCase());
+  if (!level) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, not ${JSON.stringify(value)}`);
+  return level;
+}
+
+function dbSchema(env: Env): string {
+  const value = read(env, 'DB_SCHEMA') ?? 'v2g';
+  if (!DB_SCHEMA.test(value)) {
+    throw new ConfigError('DB_SCHEMA', `must be a lowercase letter then lowercase letters, digits or _ (at most 50), not ${JSON.stringify(value)}`);
+  }
+  return value;
+}

@@ -1,0 +1,85 @@
+import SchemaBuilder from '@pothos/core';
+import ErrorsPlugin from '@pothos/plugin-errors';
+import { GraphQLError, Kind, print, valueFromASTUntyped, type ValueNode } from 'graphql';
+import type { GraphQLContext } from './context.ts';
+
+/**
+ * The schema builder and its scalars. No object types here: each module in ./schema adds its own.
+ * Integers that can outgrow 2^53 (log positions, counts) and decimals (power, energy, money) are
+ * strings on the wire, never JSON numbers.
+ */
+export const builder = new SchemaBuilder<{
+  Context: GraphQLContext;
+  // Fields are non-null unless they say `nullable: true`: absence is part of a field's contract.
+  DefaultFieldNullability: false;
+  Scalars: {
+    Position: { Input: bigint; Output: bigint };
+    BigInt: { Input: bigint; Output: bigint };
+    Decimal: { Input: string; Output: string };
+    DateTime: { Input: string; Output: string | Date };
+    JSON: { Input: unknown; Output: unknown };
+  };
+}>({
+  plugins: [ErrorsPlugin],
+  defaultFieldNullability: false,
+  errors: { defaultTypes: [] },
+});
+
+const UNSIGNED = /^(0|[1-9][0-9]*)$/;
+const DECIMAL = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?$/;
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
+
+/**
+ * A string scalar: `accept` checks a variable's value or a string literal; any other literal (a
+ * number, say) is refused with the literal as the client wrote it in the message.
+ */
+function stringScalar<T>(name: string, expected: string, accept: (value: string) => T | undefined) {
+  const parse = (value: unknown, shown: string): T => {
+    const parsed = typeof value === 'string' ? accept(value) : undefined;
+    if (parsed === undefined) throw new GraphQLError(`${name} must be ${expected}, not ${shown}`);
+    return parsed;
+  };
+  return {
+    parseValue: (value: unknown) => parse(value, JSON.stringify(value) ?? String(value)),
+    parseLiteral: (ast: ValueNode) => parse(ast.kind === Kind.STRING ? ast.value : undefined, print(ast)),
+  };
+}
+
+const unsigned = (name: string) => ({
+  serialize: (value: bigint) => value.toString(),
+  ...stringScalar(name, 'a string of digits such as "42"', (v) => (UNSIGNED.test(v) ? BigInt(v) : undefined)),
+});
+
+builder.scalarType('Position', {
+  description: 'A position in the global event log: an unsigned 64-bit integer as a decimal string.',
+  ...unsigned('Position'),
+});
+
+builder.scalarType('BigInt', {
+  description: 'A count that may exceed 2^53: an unsigned integer as a decimal string.',
+  ...unsigned('BigInt'),
+});
+
+builder.scalarType('Decimal', {
+  description: 'An exact decimal number as a string ("11000", "7.4"); JSON numbers are refused.',
+  serialize: (value) => value,
+  ...stringScalar('Decimal', 'a decimal string such as "11000" or "7.4"', (v) => (DECIMAL.test(v) ? v : undefined)),
+});
+
+builder.scalarType('DateTime', {
+  description: 'An instant as an ISO 8601 string in UTC ("2026-01-31T12:00:00.000Z").',
+  serialize: (value) => (value instanceof Date ? value.toISOString() : value),
+  ...stringScalar('DateTime', 'an ISO 8601 UTC time such as "2026-01-31T12:00:00Z"', (v) =>
+    ISO_UTC.test(v) && !Number.isNaN(Date.parse(v)) ? v : undefined,
+  ),
+});
+
+builder.scalarType('JSON', {
+  description: 'Any JSON value (an event\'s data, say).',
+  serialize: (value) => value,
+  parseValue: (value) => value,
+  parseLiteral: (ast) => valueFromASTUntyped(ast),
+});
+
+/** The builder's schema types, for helpers that take Pothos refs. */
+export type BuilderTypes = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer Types> ? Types : never;

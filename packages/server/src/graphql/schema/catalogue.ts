@@ -1,0 +1,106 @@
+import type { RecordedEvent } from '@v2g/event-store';
+import { countStreams, eventTypeCounts, findStream, listStreams, type EventTypeCount, type StreamSummary } from '@v2g/projection-catalogue';
+import { builder } from '../builder.ts';
+import { decodeCursor, encodeCursor, pageSize } from '../cursor.ts';
+import { connectionType, toConnection } from './pagination.ts';
+
+/** The stream catalogue read model, and each stream's events read from the event store. */
+
+const EventMetadata = builder.objectRef<RecordedEvent['metadata']>('EventMetadata').implement({
+  fields: (t) => ({
+    commandId: t.exposeID('commandId', { description: 'The command that produced the event.' }),
+    correlationId: t.exposeID('correlationId'),
+    causationId: t.exposeID('causationId'),
+    actor: t.exposeString('actor', { description: 'Who issued the command.' }),
+    occurredAt: t.field({ type: 'DateTime', description: 'When it happened in the world.', resolve: (m) => m.occurredAt }),
+    recordedAt: t.field({ type: 'DateTime', description: 'When the ledger learned it.', resolve: (m) => m.recordedAt }),
+  }),
+});
+
+const RecordedEventRef = builder.objectRef<RecordedEvent>('RecordedEvent').implement({
+  description: 'An event in its envelope, as the store recorded it (upcast to the newest schema version).',
+  fields: (t) => ({
+    streamId: t.exposeID('streamId'),
+    streamVersion: t.exposeInt('streamVersion', { description: 'Counts from 1 within the stream.' }),
+    globalPosition: t.field({ type: 'Position', resolve: (e) => e.globalPosition }),
+    type: t.exposeString('type'),
+    schemaVersion: t.exposeInt('schemaVersion'),
+    data: t.field({ type: 'JSON', resolve: (e) => e.data }),
+    metadata: t.field({ type: EventMetadata, resolve: (e) => e.metadata }),
+    hash: t.exposeString('hash', { description: 'sha256 of the previous hash and this event (hex): the stream is a hash chain.' }),
+  }),
+});
+
+const EventConnection = connectionType('RecordedEvent', RecordedEventRef, 'A stream\'s events in stream order.');
+
+const Stream = builder.objectRef<StreamSummary>('Stream').implement({
+  description: 'A stream as the catalogue read model knows it.',
+  fields: (t) => ({
+    streamId: t.exposeID('streamId'),
+    category: t.exposeString('category', { description: 'What comes before the first "-" of the stream id.' }),
+    version: t.exposeInt('version', { description: 'How many events the stream holds.' }),
+    lastEventType: t.exposeString('lastEventType'),
+    firstPosition: t.field({ type: 'Position', resolve: (s) => s.firstPosition }),
+    lastPosition: t.field({ type: 'Position', resolve: (s) => s.lastPosition }),
+    firstRecordedAt: t.field({ type: 'DateTime', resolve: (s) => s.firstRecordedAt }),
+    lastRecordedAt: t.field({ type: 'DateTime', resolve: (s) => s.lastRecordedAt }),
+    events: t.field({
+      type: EventConnection,
+      description: 'The stream\'s events, read from the event store (not from the read model).',
+      args: { first: t.arg.int(), after: t.arg.string() },
+      resolve: async (stream, args, { ledger }) => {
+        const size = pageSize(args.first);
+        const afterVersion = args.after == null ? 0 : Number(decodeCursor('event', args.after));
+        const rows = await ledger.store.readStream(stream.streamId, { fromVersion: afterVersion + 1, limit: size + 1 });
+        return toConnection(rows, size, args.after != null, (e) => encodeCursor('event', e.streamVersion), async () =>
+          BigInt(await ledger.store.streamVersion(stream.streamId)),
+        );
+      },
+    }),
+  }),
+});
+
+const StreamConnection = connectionType('Stream', Stream, 'Streams in the order they were created.');
+
+const EventTypeCountRef = builder.objectRef<EventTypeCount>('EventTypeCount').implement({
+  fields: (t) => ({
+    type: t.exposeString('type'),
+    count: t.field({ type: 'BigInt', resolve: (c) => c.count }),
+    lastPosition: t.field({ type: 'Position', resolve: (c) => c.lastPosition }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  streams: t.field({
+    type: StreamConnection,
+    description: 'Every stream, oldest first; the catalogue projection may lag the log slightly.',
+    args: {
+      first: t.arg.int(),
+      after: t.arg.string(),
+      category: t.arg.string({ description: 'Only streams of this category ("site" for site-*).' }),
+    },
+    resolve: async (_root, args, { ledger }) => {
+      const size = pageSize(args.first);
+      const afterPosition = args.after == null ? undefined : decodeCursor('stream', args.after);
+      const category = args.category ?? undefined;
+      // One row more than asked: listStreams says whether there is a next page by it.
+      const { streams, hasNextPage } = await listStreams(ledger.sql, ledger.catalogue, { first: size, afterPosition, category });
+      const connection = toConnection(streams, size, afterPosition !== undefined, (s) => encodeCursor('stream', s.firstPosition), () =>
+        countStreams(ledger.sql, ledger.catalogue, category),
+      );
+      return { ...connection, pageInfo: { ...connection.pageInfo, hasNextPage } };
+    },
+  }),
+  stream: t.field({
+    type: Stream,
+    nullable: true,
+    description: 'One stream by id; null when the catalogue does not know it (yet).',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, { ledger }) => findStream(ledger.sql, ledger.catalogue, String(args.id)),
+  }),
+  eventTypes: t.field({
+    type: [EventTypeCountRef],
+    description: 'How many events of each type the log holds, by type name.',
+    resolve: (_root, _args, { ledger }) => eventTypeCounts(ledger.sql, ledger.catalogue),
+  }),
+}));

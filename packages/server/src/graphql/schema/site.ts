@@ -1,0 +1,121 @@
+import { checkSiteId, SiteAlreadyRegistered, siteDecider, siteStreamId, UnknownSite, type SiteCommand } from '@v2g/domain';
+import { builder } from '../builder.ts';
+import type { GraphQLContext } from '../context.ts';
+import { COMMAND_ERRORS } from './errors.ts';
+
+/** Sites: register and rename through the command handler; read the aggregate's current state. */
+
+type SiteView = { siteId: string; name: string; importLimitW: string; exportLimitW: string; version: number };
+
+type SitePayloadShape = {
+  commandId: string;
+  duplicate: boolean;
+  streamId: string;
+  streamVersion: number;
+  position: bigint | null;
+  site: SiteView | null;
+};
+
+const Site = builder.objectRef<SiteView>('Site').implement({
+  description: 'A site: one grid connection and its limits (current state of the site aggregate).',
+  fields: (t) => ({
+    siteId: t.exposeID('siteId'),
+    name: t.exposeString('name'),
+    importLimitW: t.field({ type: 'Decimal', description: 'Most power the connection may draw, W.', resolve: (s) => s.importLimitW }),
+    exportLimitW: t.field({ type: 'Decimal', description: 'Most power the connection may feed back, W.', resolve: (s) => s.exportLimitW }),
+    version: t.exposeInt('version', { description: 'The version of the site-<id> stream this state is at.' }),
+  }),
+});
+
+function payloadType(name: string) {
+  return builder.objectRef<SitePayloadShape>(name).implement({
+    fields: (t) => ({
+      commandId: t.exposeID('commandId'),
+      duplicate: t.exposeBoolean('duplicate', {
+        description: 'True when this commandId was already recorded: this is the first result, nothing new was written.',
+      }),
+      streamId: t.exposeID('streamId'),
+      streamVersion: t.exposeInt('streamVersion', { description: 'The stream\'s version after the command.' }),
+      position: t.field({
+        type: 'Position',
+        nullable: true,
+        description: 'Global position of the last event written; null when the command changed nothing. Read models are up to date once their checkpoint reaches it.',
+        resolve: (p) => p.position,
+      }),
+      site: t.field({ type: Site, nullable: true, resolve: (p) => p.site }),
+    }),
+  });
+}
+
+const RegisterSitePayload = payloadType('RegisterSitePayload');
+const RenameSitePayload = payloadType('RenameSitePayload');
+
+const RegisterSiteInput = builder.inputType('RegisterSiteInput', {
+  fields: (t) => ({
+    commandId: t.id({ required: true, description: 'Chosen by the client, unique per command: resending it is safe.' }),
+    siteId: t.id({ required: true }),
+    name: t.string({ required: true }),
+    importLimitW: t.field({ type: 'Decimal', required: true }),
+    exportLimitW: t.field({ type: 'Decimal', required: true }),
+  }),
+});
+
+const RenameSiteInput = builder.inputType('RenameSiteInput', {
+  fields: (t) => ({
+    commandId: t.id({ required: true }),
+    siteId: t.id({ required: true }),
+    name: t.string({ required: true }),
+  }),
+});
+
+async function loadSite(ctx: GraphQLContext, streamId: string): Promise<SiteView | null> {
+  const { version, state } = await ctx.ledger.commands.load(siteDecider, streamId);
+  return state.status === 'registered' ? { ...state, version } : null;
+}
+
+async function handleSiteCommand(ctx: GraphQLContext, commandId: string, command: SiteCommand): Promise<SitePayloadShape> {
+  const streamId = siteStreamId(checkSiteId(command.siteId));
+  const { result } = await ctx.ledger.commands.handle(siteDecider, streamId, command, { commandId, actor: ctx.actor });
+  ctx.log.info({ commandId, command: command.type, streamId, duplicate: result.duplicate, position: result.lastPosition?.toString() ?? null }, 'command handled');
+  return {
+    commandId,
+    duplicate: result.duplicate,
+    streamId,
+    streamVersion: result.nextExpectedVersion,
+    position: result.lastPosition,
+    site: await loadSite(ctx, streamId),
+  };
+}
+
+builder.mutationFields((t) => ({
+  registerSite: t.field({
+    type: RegisterSitePayload,
+    args: { input: t.arg({ type: RegisterSiteInput, required: true }) },
+    errors: { types: [...COMMAND_ERRORS, SiteAlreadyRegistered], directResult: true, union: { name: 'RegisterSiteResult' } },
+    resolve: (_root, { input }, ctx) =>
+      handleSiteCommand(ctx, String(input.commandId), {
+        type: 'RegisterSite',
+        siteId: String(input.siteId),
+        name: input.name,
+        importLimitW: input.importLimitW,
+        exportLimitW: input.exportLimitW,
+      }),
+  }),
+  renameSite: t.field({
+    type: RenameSitePayload,
+    args: { input: t.arg({ type: RenameSiteInput, required: true }) },
+    errors: { types: [...COMMAND_ERRORS, UnknownSite], directResult: true, union: { name: 'RenameSiteResult' } },
+    resolve: (_root, { input }, ctx) =>
+      handleSiteCommand(ctx, String(input.commandId), { type: 'RenameSite', siteId: String(input.siteId), name: input.name }),
+  }),
+}));
+
+builder.queryField('site', (t) =>
+  t.field({
+    type: Site,
+    nullable: true,
+    description: 'A site\'s current state, read from its stream; null when it is not registered.',
+    args: { siteId: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx) => loadSite(ctx, siteStreamId(checkSiteId(String(args.siteId)))),
+  }),
+);

@@ -1,0 +1,47 @@
+import type { Request, Response } from 'express';
+import { createYoga, type YogaLogger } from 'graphql-yoga';
+import type { Logger } from 'pino';
+import type { LedgerDeps } from '../ledger-app.ts';
+import { actorOf } from '../http/request-context.ts';
+import { useCodedErrors } from './coded-errors.ts';
+import type { GraphQLContext } from './context.ts';
+import { schema } from './schema/index.ts';
+
+export type GraphQLHandlerOptions = {
+  ledger: LedgerDeps;
+  logger: Logger;
+  graphiql: boolean;
+};
+
+export const GRAPHQL_PATH = '/graphql';
+
+/** graphql-yoga over the Pothos schema, for mounting in express at GRAPHQL_PATH. */
+export function createGraphQLHandler(options: GraphQLHandlerOptions) {
+  return createYoga<{ req: Request; res: Response }, GraphQLContext>({
+    schema,
+    graphqlEndpoint: GRAPHQL_PATH,
+    graphiql: options.graphiql ? { title: 'V2G ledger' } : false,
+    landingPage: false,
+    logging: yogaLogger(options.logger),
+    plugins: [useCodedErrors()],
+    context: ({ req, res }): GraphQLContext => ({
+      requestId: res.locals.requestId as string,
+      log: res.locals.log as Logger,
+      actor: actorOf(req),
+      ledger: options.ledger,
+    }),
+  });
+}
+
+/** yoga's own log lines (errors outside execution, mostly) as pino JSON. */
+function yogaLogger(logger: Logger): YogaLogger {
+  const log = logger.child({ component: 'graphql-yoga' });
+  const at =
+    (level: 'debug' | 'info' | 'warn' | 'error') =>
+    (...args: unknown[]) => {
+      const [first, ...rest] = args;
+      if (first instanceof Error) log[level]({ err: first }, first.message);
+      else log[level](rest.length > 0 ? { args: rest } : {}, String(first));
+    };
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}

@@ -1,0 +1,5 @@
+export * from './app.ts';
+export * from './config.ts';
+export * from './ledger-app.ts';
+export * from './logger.ts';
+export * from './shutdown.ts';

@@ -1,0 +1,3 @@
+import { describeGraphQLApi } from './graphql-api.scenarios.ts';
+
+describeGraphQLApi('PGlite (in memory)', { databaseUrl: null });

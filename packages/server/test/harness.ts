@@ -1,0 +1,135 @@
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { connectPostgres } from '@v2g/event-store';
+import { buildApp, type AppDeps } from '../src/app.ts';
+import { openLedger, type Ledger } from '../src/ledger-app.ts';
+import { createLogger } from '../src/logger.ts';
+
+export type LogLine = Record<string, unknown> & { msg?: string; requestId?: string; level?: string };
+
+export type GraphQLResponse<D = Record<string, any>> = {
+  status: number;
+  headers: Headers;
+  body: { data?: D | null; errors?: { message: string; path?: string[]; extensions?: Record<string, any> }[] };
+};
+
+export type TestServer = {
+  url: string;
+  ledger: Ledger;
+  logs: LogLine[];
+  /** POST /graphql, asking for application/graphql-response+json as modern clients do. */
+  gql<D = Record<string, any>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResponse<D>>;
+  /** Serves another app (other deps) on the same ledger; closed with the server. */
+  serve(deps: (base: AppDeps) => AppDeps): Promise<string>;
+  close(): Promise<void>;
+};
+
+export type TestServerOptions = {
+  /** null: PGlite in memory. */
+  databaseUrl: string | null;
+};
+
+/** A fresh ledger (its own schema on a server) behind buildApp on a random port. */
+export async function startTestServer(options: TestServerOptions): Promise<TestServer> {
+  const logs: LogLine[] = [];
+  const logger = createLogger('debug', { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) });
+  const dbSchema = options.databaseUrl === null ? 'v2g' : `e2e_${process.pid}_${randomUUID().slice(0, 8)}`;
+  const ledger = await openLedger({ databaseUrl: options.databaseUrl, eventStoreUrl: null, dbSchema, dataDir: undefined }, logger);
+  await ledger.start();
+  const base: AppDeps = { ledger, logger, graphiql: true, readyMaxLag: 1000n };
+  const servers: Server[] = [];
+  const serve = async (deps: (base: AppDeps) => AppDeps) => {
+    const server = buildApp(deps(base)).listen(0, '127.0.0.1');
+    servers.push(server);
+    await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  };
+  const url = await serve((d) => d);
+  return {
+    url,
+    ledger,
+    logs,
+    serve,
+    gql: (query, variables, headers) => postGraphQL(url, query, variables, headers),
+    async close() {
+      for (const server of servers) {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      }
+      await ledger.close();
+      if (options.databaseUrl !== null) {
+        const sql = await connectPostgres(options.databaseUrl);
+        await sql.query(`DROP SCHEMA IF EXISTS "${dbSchema}" CASCADE`);
+        await sql.close();
+      }
+    },
+  };
+}
+
+export async function postGraphQL<D>(
+  url: string,
+  query: string,
+  variables?: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Promise<GraphQLResponse<D>> {
+  const response = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: response.status, headers: response.headers, body: (await response.json()) as GraphQLResponse<D>['body'] };
+}
+
+/** A site id no other test uses. */
+export const freshSiteId = (): string => `s${randomUUID().slice(0, 8)}`;
+
+/** Polls until every projection's checkpoint reaches `position` (the read models include it). */
+export async function waitForProjections(server: TestServer, position: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { body } = await server.gql<{ projections: { name: string; checkpoint: string }[] }>('{ projections { name checkpoint } }');
+    const projections = body.data?.projections ?? [];
+    if (projections.length > 0 && projections.every((p) => BigInt(p.checkpoint) >= BigInt(position))) return;
+    if (Date.now() > deadline) throw new Error(`projections did not reach position ${position} in ${timeoutMs} ms: ${JSON.stringify(projections)}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+export const REGISTER_SITE = /* GraphQL */ `
+  mutation Register($input: RegisterSiteInput!) {
+    registerSite(input: $input) {
+      __typename
+      ... on RegisterSitePayload { commandId duplicate streamId streamVersion position site { siteId name importLimitW exportLimitW version } }
+      ... on Error { code message }
+      ... on InvalidCommandError { field reason }
+    }
+  }
+`;
+
+export type RegisterResult = {
+  registerSite: {
+    __typename: string;
+    commandId?: string;
+    duplicate?: boolean;
+    streamId?: string;
+    streamVersion?: number;
+    position?: string | null;
+    site?: { siteId: string; name: string; importLimitW: string; exportLimitW: string; version: number } | null;
+    code?: string;
+    message?: string;
+    field?: string;
+  };
+};
+
+export function registerSite(
+  server: TestServer,
+  input: Partial<{ commandId: string; siteId: string; name: string; importLimitW: string; exportLimitW: string }> = {},
+  headers?: Record<string, string>,
+) {
+  return server.gql<RegisterResult>(
+    REGISTER_SITE,
+    { input: { commandId: randomUUID(), siteId: freshSiteId(), name: 'Depot', importLimitW: '11000', exportLimitW: '5000', ...input } },
+    headers,
+  );
+}
