@@ -1,59 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { postGraphQL, REGISTER_SITE, type LogLine, type RegisterResult } from './harness.ts';
+import { freePort, startMain, waitForLine } from './child-server.ts';
+import { postGraphQL, REGISTER_SITE, type RegisterResult } from './harness.ts';
 
 /** The real entry point as `pnpm start` runs it: configuration, start, serve, SIGTERM. */
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'v2g-main-'));
-
-type Running = { child: ChildProcess; lines: LogLine[]; stderr: () => string; exit: Promise<number | null> };
-
-function startMain(env: Record<string, string>): Running {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
-    cwd: ROOT,
-    env: { ...process.env, NODE_ENV: 'development', LOG_LEVEL: 'info', DATABASE_URL: '', EVENTSTORE_URL: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: LogLine[] = [];
-  let rest = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    const text = rest + chunk.toString('utf8');
-    const parts = text.split('\n');
-    rest = parts.pop()!;
-    for (const part of parts) if (part.trim() !== '') lines.push(JSON.parse(part) as LogLine);
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, lines, stderr: () => stderr, exit };
-}
-
-async function waitForLine(running: Running, msg: string | RegExp, timeoutMs = 30_000): Promise<LogLine> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const line = running.lines.find((l) => (typeof msg === 'string' ? l.msg === msg : msg.test(String(l.msg))));
-    if (line) return line;
-    if (Date.now() > deadline || running.child.exitCode !== null) {
-      throw new Error(`no log line ${String(msg)}; stdout: ${JSON.stringify(running.lines)}; stderr: ${running.stderr()}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('main (pnpm start)', () => {
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
