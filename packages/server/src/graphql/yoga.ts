@@ -1,4 +1,5 @@
 import type { Request, Response } from 'express';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type YogaLogger } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { LedgerDeps } from '../ledger-app.ts';
@@ -21,6 +22,8 @@ export function createGraphQLHandler(options: GraphQLHandlerOptions) {
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     graphiql: options.graphiql ? { title: 'V2G ledger' } : false,
+    // GraphiQL's scripts and styles are served from this package, not a CDN: it works offline.
+    renderGraphiQL,
     landingPage: false,
     logging: yogaLogger(options.logger),
     plugins: [useCodedErrors()],
