@@ -21,7 +21,7 @@ export function createGraphQLHandler(options: GraphQLHandlerOptions) {
   return createYoga<{ req: Request; res: Response }, GraphQLContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
-    graphiql: options.graphiql ? { title: 'V2G ledger' } : false,
+    graphiql: options.graphiql ? { title: 'V2G ledger', defaultQuery: EXAMPLE_OPERATIONS } : false,
     // GraphiQL's scripts and styles are served from this package, not a CDN: it works offline.
     renderGraphiQL,
     landingPage: false,
@@ -35,6 +35,31 @@ export function createGraphQLHandler(options: GraphQLHandlerOptions) {
     }),
   });
 }
+
+/** What GraphiQL opens with: a first command and a look at what it recorded. */
+const EXAMPLE_OPERATIONS = `# Register a site (resend with the same commandId: nothing new is written),
+# then look at the streams and events the ledger recorded.
+
+mutation RegisterSite {
+  registerSite(input: {
+    commandId: "try-1", siteId: "depot-1", name: "Depot 1",
+    importLimitW: "250000", exportLimitW: "100000"
+  }) {
+    __typename
+    ... on RegisterSitePayload { duplicate streamId position site { name importLimitW } }
+    ... on Error { code message }
+  }
+}
+
+query Streams {
+  streams(first: 10) {
+    totalCount
+    edges { node { streamId version lastEventType
+      events(first: 5) { edges { node { type globalPosition data metadata { actor recordedAt } hash } } } } }
+  }
+  projections { name state checkpoint lag }
+}
+`;
 
 /** yoga's own log lines (errors outside execution, mostly) as pino JSON. */
 function yogaLogger(logger: Logger): YogaLogger {
