@@ -11,6 +11,7 @@ import { verifyChain } from '../src/hash-chain.ts';
 import type { SchemaRegistry } from '../src/schema-registry.ts';
 import type { AppendOptions, EventStore, NewEvent, RecordedEvent } from '../src/types.ts';
 import { testRegistry } from './fixtures/registry.ts';
+import { withTimeout } from './with-timeout.ts';
 
 export type StoreFactory = {
   /** A store over the test registry; `clock` stamps recordedAt. */
@@ -380,16 +381,4 @@ export function runEventStoreContract(name: string, factory: StoreFactory): void
       });
     });
   });
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${message}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

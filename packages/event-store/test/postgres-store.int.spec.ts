@@ -9,6 +9,7 @@ import type { SqlClient } from '../src/postgres/sql-client.ts';
 import type { AppendOptions, NewEvent, RecordedEvent } from '../src/types.ts';
 import { runEventStoreContract } from './contract-suite.ts';
 import { testRegistry } from './fixtures/registry.ts';
+import { withTimeout } from './with-timeout.ts';
 
 const url = inject('postgresUrl');
 const run = `${process.pid}_${randomUUID().slice(0, 8)}`;
@@ -303,17 +304,5 @@ async function waitFor(condition: () => boolean | Promise<boolean>, ms: number):
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
     await sleep(25);
-  }
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${message}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }
