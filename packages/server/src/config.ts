@@ -110,3 +110,21 @@ function dbSchema(env: Env): string {
   }
   return value;
 }
+
+/** What `--help` prints: the variables loadConfig() reads, with their defaults. */
+export const USAGE = `Usage: pnpm start   (or: node --import tsx packages/server/src/main.ts)
+
+Starts the V2G ledger: the event store, the projections and GraphQL at /graphql.
+Configuration comes from environment variables:
+
+  DATABASE_URL    PostgreSQL server, postgres://user@host:5432/db   (unset: embedded PGlite)
+  DATA_DIR        where PGlite keeps its files                      (default ./data)
+  EVENTSTORE_URL  event log on KurrentDB, esdb://host:2113?tls=false (unset: PostgreSQL)
+  DB_SCHEMA       PostgreSQL schema of the log and read models       (default v2g)
+  PORT            HTTP port, 1-65535                                 (default 4000)
+  LOG_LEVEL       ${LOG_LEVELS.join(', ')}   (default info)
+  NODE_ENV        production turns GraphiQL off                      (default development)
+  READY_MAX_LAG   /readyz is 503 when a projection lags more events  (default 1000)
+
+Exit codes: 0 stopped cleanly (SIGTERM/SIGINT), 1 failed to start or to stop, 2 bad configuration.
+`;

@@ -1,13 +1,17 @@
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { buildApp } from './app.ts';
-import { ConfigError, loadConfig, type Config } from './config.ts';
+import { ConfigError, loadConfig, USAGE, type Config } from './config.ts';
 import { openLedger, type Ledger } from './ledger-app.ts';
 import { createLogger } from './logger.ts';
 import { exitOnSignals } from './shutdown.ts';
 
 /** `pnpm start`: configuration from the environment, the ledger, projections, HTTP on PORT. */
 async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(USAGE);
+    return;
+  }
   const config = configOrExit();
   const logger = createLogger(config.logLevel);
   let ledger: Ledger | undefined;

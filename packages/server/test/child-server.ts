@@ -8,26 +8,35 @@ import type { LogLine } from './harness.ts';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
-export type ChildServer = { child: ChildProcess; lines: LogLine[]; stderr: () => string; exit: Promise<number | null> };
+export type ChildServer = {
+  child: ChildProcess;
+  /** stdout parsed as pino JSON lines. */
+  lines: LogLine[];
+  stdout: () => string;
+  stderr: () => string;
+  exit: Promise<number | null>;
+};
 
-export function startMain(env: Record<string, string>): ChildServer {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+export function startMain(env: Record<string, string>, args: string[] = []): ChildServer {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
     cwd: ROOT,
     env: { ...process.env, NODE_ENV: 'development', LOG_LEVEL: 'info', DATABASE_URL: '', EVENTSTORE_URL: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: LogLine[] = [];
+  let stdout = '';
   let rest = '';
   child.stdout!.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString('utf8');
     const text = rest + chunk.toString('utf8');
     const parts = text.split('\n');
     rest = parts.pop()!;
-    for (const part of parts) if (part.trim() !== '') lines.push(JSON.parse(part) as LogLine);
+    for (const part of parts) if (part.startsWith('{')) lines.push(JSON.parse(part) as LogLine);
   });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, lines, stderr: () => stderr, exit };
+  return { child, lines, stdout: () => stdout, stderr: () => stderr, exit };
 }
 
 export async function waitForLine(running: ChildServer, msg: string | RegExp, timeoutMs = 30_000): Promise<LogLine> {

@@ -42,4 +42,12 @@ describe('main (pnpm start)', () => {
     expect(await running.exit).toBe(2);
     expect(running.stderr()).toContain('configuration error: PORT must be from 1 to 65535, not 70000');
   });
+
+  it('prints its configuration variables and exit codes with --help, and exits 0', async () => {
+    const running = startMain({}, ['--help']);
+    expect(await running.exit).toBe(0);
+    const usage = running.stdout();
+    for (const variable of ['DATABASE_URL', 'DATA_DIR', 'EVENTSTORE_URL', 'PORT', 'LOG_LEVEL', 'READY_MAX_LAG']) expect(usage).toContain(variable);
+    expect(usage).toContain('2 bad configuration');
+  });
 });
