@@ -138,31 +138,34 @@ export class ProjectionRunner {
       [Symbol.asyncIterator]();
     try {
       let batch: RecordedEvent[] = [];
+      // Applies what is in hand; false when an event failed and the projection must stop.
+      const apply = async (): Promise<boolean> => {
+        if (batch.length === 0) return true;
+        const failed = await this.flush(projection, batch);
+        batch = [];
+        if (!failed) return true;
+        this.states.set(projection.name, 'failed');
+        log.error({ failure: { ...failed, position: failed.position.toString() } }, 'projection stopped at a failing event');
+        return false;
+      };
       let next = events.next();
       for (;;) {
-        const item = await next;
+        // Keep filling while the next event is already at hand; apply as soon as we would wait.
+        let item = await Promise.race([next, settleSoon()]);
+        if (item === NOT_YET) {
+          if (!(await apply())) return 'failed';
+          if (!this.controller.signal.aborted) this.states.set(projection.name, 'live');
+          item = await next;
+        }
         if (item.done) break;
         batch.push(item.value);
         next = events.next();
-        // Keep filling while the next event is already at hand; flush as soon as we would wait.
-        const ready = batch.length < this.batchSize ? await Promise.race([next, settleSoon()]) : NOT_YET;
-        if (ready !== NOT_YET && batch.length < this.batchSize) continue;
-        const failed = await this.flush(projection, batch);
-        batch = [];
-        if (failed) {
-          this.states.set(projection.name, 'failed');
-          log.error({ failure: { ...failed, position: failed.position.toString() } }, 'projection stopped at a failing event');
-          return 'failed';
-        }
-        if (ready === NOT_YET && !this.controller.signal.aborted) this.states.set(projection.name, 'live');
-      }
-      if (batch.length > 0) {
-        const failed = await this.flush(projection, batch);
-        if (failed) {
-          this.states.set(projection.name, 'failed');
-          return 'failed';
+        if (batch.length >= this.batchSize) {
+          this.states.set(projection.name, 'catching_up');
+          if (!(await apply())) return 'failed';
         }
       }
+      if (!(await apply())) return 'failed';
       return 'stopped';
     } finally {
       await events.return?.();
