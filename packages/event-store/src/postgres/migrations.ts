@@ -111,6 +111,10 @@ export const MIGRATIONS: readonly Migration[] = [
       // around it, so xids and positions are handed out in the same order; the lock is released
       // before COMMIT so that concurrent commits still share WAL flushes. If the INSERT fails, the
       // session lock is still held: the connectors run pg_advisory_unlock_all() after a ROLLBACK.
+      // A transaction must write ALL its events in this one INSERT: a second INSERT under a second
+      // lock would take positions above another transaction's while keeping an older xid, and a
+      // reader could pass that other transaction's events before they commit. Group commit, when it
+      // comes, has to gather every stream's events into a single call.
       `CREATE OR REPLACE FUNCTION ${schema}.write_append(
         p_stream_id text, p_category text, p_command_id text, p_next_version int, p_last_hash text, p_events jsonb
       ) RETURNS TABLE (first_position bigint, last_position bigint)
