@@ -100,6 +100,10 @@ describe.skipIf(url === null)('PostgreSQL server store', () => {
       const result = await bigStore.append(`big-${randomUUID()}`, [counted(1), counted(2)], opts('no_stream'));
       expect(result.firstPosition).toBe(9007199254740993n);
       expect(result.lastPosition).toBe(9007199254740994n);
+      // Readers wait for every older transaction on the server to end (tests in other schemas run
+      // beside this one): wait until the head shows the append, as a subscriber would.
+      const deadline = Date.now() + 10_000;
+      while ((await bigStore.headPosition()) < result.lastPosition! && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       const events = await bigStore.readAll({ after: 9007199254740992n });
       expect(events.map((e) => e.globalPosition)).toEqual([9007199254740993n, 9007199254740994n]);
       expect(await bigStore.headPosition()).toBe(9007199254740994n);

@@ -7,8 +7,9 @@ import {
   type EventStore,
   type SqlClient,
 } from '@v2g/event-store';
-import { CommandHandler, ProjectionRunner, type ProjectionStatus, type TableNames } from '@v2g/ledger';
+import { AllocationScheduler, CommandHandler, GridService, ProjectionRunner, type ProjectionStatus, type TableNames } from '@v2g/ledger';
 import { catalogueProjection } from '@v2g/projection-catalogue';
+import { gridProjection } from '@v2g/projection-grid';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 
@@ -21,6 +22,10 @@ export type LedgerDeps = {
   projections: { status(): Promise<ProjectionStatus[]> };
   /** Table names of the catalogue read model. */
   catalogue: TableNames;
+  /** Sites, sessions and allocation: the grid's use cases. */
+  grid: GridService;
+  /** Table names of the grid read model. */
+  gridTables: TableNames;
 };
 
 export type Ledger = LedgerDeps & {
@@ -62,19 +67,56 @@ export async function openLedger(config: LedgerConfig, logger: Logger): Promise<
     store,
     sql,
     schema: config.dbSchema,
-    projections: [catalogueProjection],
+    projections: [catalogueProjection, gridProjection],
     logger,
   });
+  const commands = new CommandHandler(store);
+  const grid: GridService = new GridService(store, commands, {
+    logger: logger.child({ component: 'grid' }),
+    // Every recorded allocation plans the site's next clock-driven one.
+    onAllocated: (outcome) => void scheduler.allocated(outcome),
+  });
+  const scheduler = new AllocationScheduler(grid, { logger: logger.child({ component: 'allocation-scheduler' }) });
+  const gridTables = projections.tables(gridProjection);
   let closing: Promise<void> | undefined;
+
+  /**
+   * After a restart, sites with vehicles plugged in need their clock-driven allocations again
+   * (turns expire, rules start): once the grid read model has caught up, it says which sites.
+   */
+  async function resumeAllocations(): Promise<void> {
+    for (;;) {
+      if (closing) return;
+      const status = (await projections.status()).find((p) => p.name === gridProjection.name);
+      if (status?.state === 'live') break;
+      if (status?.state === 'failed' || status?.state === 'stopped') {
+        logger.warn({ projection: gridProjection.name, state: status.state }, 'grid read model not live: clock-driven allocations resume with the next command of each site');
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    const { rows } = await sql.query<{ site_id: string }>(`SELECT DISTINCT site_id FROM ${gridTables('sessions')} WHERE status <> 'stopped' AND released_at IS NULL`);
+    for (const { site_id } of rows) scheduler.watch(site_id);
+    logger.info({ sites: rows.length }, 'clock-driven allocations resumed');
+  }
+
   return {
     store,
     sql,
-    commands: new CommandHandler(store),
+    commands,
     projections,
     catalogue: projections.tables(catalogueProjection),
-    start: () => projections.start(),
+    grid,
+    gridTables,
+    async start() {
+      await projections.start();
+      void resumeAllocations().catch((error: unknown) => {
+        if (!closing) logger.error({ err: error }, 'could not resume clock-driven allocations');
+      });
+    },
     close() {
       closing ??= (async () => {
+        scheduler.stop();
         await projections.stop();
         await store.close();
         await sql.close();

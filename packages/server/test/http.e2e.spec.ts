@@ -31,7 +31,10 @@ describe('HTTP application', () => {
       reasons: [],
       store: { status: 'ok' },
       headPosition: position,
-      projections: [{ name: 'catalogue', version: 1, state: 'live', checkpoint: position, lag: '0', failure: null }],
+      projections: [
+        { name: 'catalogue', version: 1, state: 'live', checkpoint: position, lag: '0', failure: null },
+        { name: 'grid', version: 1, state: 'live', checkpoint: position, lag: '0', failure: null },
+      ],
     });
   });
 

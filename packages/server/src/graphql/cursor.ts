@@ -17,6 +17,20 @@ export function decodeCursor(kind: string, cursor: string, argument = 'after'): 
   return BigInt(match[2]!);
 }
 
+/** A cursor over a text key (a session id, say): base64url of `<kind>:<key>`. */
+export function encodeKeyCursor(kind: string, key: string): string {
+  return Buffer.from(`${kind}:${key}`, 'utf8').toString('base64url');
+}
+
+export function decodeKeyCursor(kind: string, cursor: string, argument = 'after'): string {
+  const decoded = Buffer.from(cursor, 'base64url').toString('utf8');
+  const prefix = `${kind}:`;
+  if (!decoded.startsWith(prefix) || encodeKeyCursor(kind, decoded.slice(prefix.length)) !== cursor) {
+    throw new InvalidArgument(argument, `${JSON.stringify(cursor)} is not a cursor of this connection`);
+  }
+  return decoded.slice(prefix.length);
+}
+
 export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 20;
 

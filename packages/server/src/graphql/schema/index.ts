@@ -4,8 +4,14 @@ import './pagination.ts';
 import './catalogue.ts';
 import './projections.ts';
 import './site.ts';
+import './grid-errors.ts';
+import './grid-site.ts';
+import './sessions.ts';
+import './grid-read-model.ts';
+import './setpoints-subscription.ts';
 
 builder.queryType({});
 builder.mutationType({});
+builder.subscriptionType({});
 
 export const schema = builder.toSchema();

@@ -1,11 +1,11 @@
-import { checkSiteId, SiteAlreadyRegistered, siteDecider, siteStreamId, UnknownSite, type SiteCommand } from '@v2g/domain';
+import { checkSiteId, SiteAlreadyRegistered, siteDecider, siteStreamId, UnknownSite, type RegisteredSite, type SiteCommand } from '@v2g/domain';
 import { builder } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
 import { COMMAND_ERRORS } from './errors.ts';
 
 /** Sites: register and rename through the command handler; read the aggregate's current state. */
 
-type SiteView = { siteId: string; name: string; importLimitW: string; exportLimitW: string; version: number };
+export type SiteView = { siteId: string; name: string; importLimitW: string; exportLimitW: string; version: number; state: RegisteredSite };
 
 type SitePayloadShape = {
   commandId: string;
@@ -16,7 +16,7 @@ type SitePayloadShape = {
   site: SiteView | null;
 };
 
-const Site = builder.objectRef<SiteView>('Site').implement({
+export const Site = builder.objectRef<SiteView>('Site').implement({
   description: 'A site: one grid connection and its limits (current state of the site aggregate).',
   fields: (t) => ({
     siteId: t.exposeID('siteId'),
@@ -68,9 +68,9 @@ const RenameSiteInput = builder.inputType('RenameSiteInput', {
   }),
 });
 
-async function loadSite(ctx: GraphQLContext, streamId: string): Promise<SiteView | null> {
+export async function loadSite(ctx: GraphQLContext, streamId: string): Promise<SiteView | null> {
   const { version, state } = await ctx.ledger.commands.load(siteDecider, streamId);
-  return state.status === 'registered' ? { ...state, version } : null;
+  return state.status === 'registered' ? { ...state, version, state } : null;
 }
 
 async function handleSiteCommand(ctx: GraphQLContext, commandId: string, command: SiteCommand): Promise<SitePayloadShape> {

@@ -1,0 +1,93 @@
+/**
+ * A charging session (`session-<id>` stream): one plug-in of one vehicle at one connector, what
+ * the driver asked for, and the meter readings taken while it lasts. Energy in Wh, power in W, SoC
+ * in percent, all decimal strings; instants ISO-8601 UTC.
+ */
+import type { Tier } from '../allocation/types.ts';
+
+export type V2gConsent = {
+  /** The driver's reserve: the battery is never discharged below this SoC. */
+  minSocPercent: string;
+  maxDischargePowerW: string;
+};
+
+export type PlugIn = {
+  type: 'PlugIn';
+  sessionId: string;
+  siteId: string;
+  connectorId: string;
+  at: string;
+  vehicleId: string;
+  customerId: string;
+  fleetId: string | null;
+  tier: Tier;
+  departureAt: string;
+  /** Either the energy needed, or a target SoC with the battery's capacity and its SoC now. */
+  energyNeededWh: string | null;
+  targetSocPercent: string | null;
+  batteryCapacityWh: string | null;
+  socPercent: string | null;
+  minPowerW: string;
+  maxPowerW: string;
+  /** null: no V2G. Consent needs batteryCapacityWh and socPercent, so the reserve can be kept. */
+  v2g: V2gConsent | null;
+  /** The connector's energy registers at plug-in (OCPP meterStart); default "0". */
+  meterStartImportWh: string | null;
+  meterStartExportWh: string | null;
+};
+
+export type SessionCommand =
+  | PlugIn
+  | { type: 'SuspendSession'; sessionId: string; at: string }
+  | { type: 'ReactivateSession'; sessionId: string; at: string }
+  | { type: 'StopSession'; sessionId: string; at: string; reason: string }
+  | { type: 'ChangeDeparture'; sessionId: string; at: string; departureAt: string }
+  | { type: 'RecordSessionMeterReading'; sessionId: string; occurredAt: string; energyImportWh: string; energyExportWh: string; powerW: string | null; socPercent: string | null };
+
+export type SessionPluggedInData = Omit<PlugIn, 'type' | 'at' | 'meterStartImportWh' | 'meterStartExportWh'> & {
+  pluggedInAt: string;
+  meterStartImportWh: string;
+  meterStartExportWh: string;
+};
+
+export type SessionEvent =
+  | { type: 'SessionPluggedIn'; data: SessionPluggedInData }
+  | { type: 'SessionSuspended'; data: { sessionId: string; at: string } }
+  | { type: 'SessionReactivated'; data: { sessionId: string; at: string } }
+  | { type: 'SessionStopped'; data: { sessionId: string; at: string; reason: string } }
+  | { type: 'SessionDepartureChanged'; data: { sessionId: string; at: string; departureAt: string } }
+  | {
+      type: 'SessionMeterReadingRecorded';
+      data: { sessionId: string; occurredAt: string; energyImportWh: string; energyExportWh: string; powerW: string | null; socPercent: string | null };
+    };
+
+export type MeterReading = { occurredAt: string; energyImportWh: string; energyExportWh: string; powerW: string | null; socPercent: string | null };
+
+export type SessionState =
+  | { status: 'none' }
+  | (SessionPluggedInData & {
+      status: 'active' | 'suspended' | 'stopped';
+      stoppedAt: string | null;
+      /** The latest reading by occurredAt; null before the first. */
+      lastReading: MeterReading | null;
+      /**
+       * Every accepted reading, sorted by occurredAt (one per instant: a correction at the same
+       * instant replaces the earlier one). A late reading is checked against its neighbours in
+       * time, and a resent one is recognised, only with the readings around it at hand.
+       */
+      readings: readonly MeterReading[];
+    });
+
+/** What the allocation needs to know about a session at one instant. */
+export type SessionNeeds = {
+  /** Net energy delivered since plug-in (import minus export), Wh. */
+  deliveredWh: string;
+  /** Energy still needed to meet the request, Wh (0 when met). */
+  remainingWh: string;
+  /** Known or estimated SoC now; null when the session gave no SoC. */
+  socPercent: string | null;
+  /** Seconds to departure minus seconds still needed at maxPowerW (negative: cannot make it). */
+  laxityS: number;
+  /** Average power that would meet the need exactly by departure, capped at maxPowerW, W. */
+  requiredPowerW: string;
+};

@@ -1,0 +1,425 @@
+import { TIERS, type Tier } from '../allocation/types.ts';
+import type { Decider } from '../decider.ts';
+import { DomainError, InvalidCommand } from '../errors.ts';
+import { Decimal, parseDecimal, parseNonNegative, toDecimalString } from '../quantities.ts';
+import { formatInstant, parseInstant } from '../time.ts';
+import type {
+  MeterReading,
+  PlugIn,
+  SessionCommand,
+  SessionEvent,
+  SessionNeeds,
+  SessionPluggedInData,
+  SessionState,
+  V2gConsent,
+} from './session-types.ts';
+
+/** A session that has plugged in (whatever became of it since). */
+export type PluggedInSession = Exclude<SessionState, { status: 'none' }>;
+
+export type MeterRegister = 'energyImportWh' | 'energyExportWh';
+
+/** A field of a session command is missing, malformed or out of range; `field` names it. */
+export class InvalidSessionRequest extends DomainError {
+  readonly code = 'INVALID_SESSION_REQUEST';
+  constructor(field: string, reason: string) {
+    super(`invalid ${field}: ${reason}`, { field, reason });
+  }
+}
+
+export class SessionAlreadyExists extends DomainError {
+  readonly code = 'SESSION_ALREADY_EXISTS';
+  constructor(sessionId: string) {
+    super(`session ${sessionId} already exists`, { sessionId });
+  }
+}
+
+export class UnknownSession extends DomainError {
+  readonly code = 'UNKNOWN_SESSION';
+  constructor(sessionId: string) {
+    super(`session ${sessionId} does not exist`, { sessionId });
+  }
+}
+
+/** A command on a stopped session (or a reading taken after it stopped). */
+export class SessionClosed extends DomainError {
+  readonly code = 'SESSION_CLOSED';
+  constructor(sessionId: string, stoppedAt: string | null, command: SessionCommand['type']) {
+    super(`session ${sessionId} stopped at ${stoppedAt ?? 'an unknown time'}: ${command} refused`, { sessionId, stoppedAt, command });
+  }
+}
+
+/** Suspend of a session that is not active, or Reactivate of one that is not suspended. */
+export class InvalidSessionTransition extends DomainError {
+  readonly code = 'INVALID_SESSION_TRANSITION';
+  constructor(sessionId: string, status: string, command: SessionCommand['type']) {
+    super(`session ${sessionId} is ${status}: ${command} refused`, { sessionId, status, command });
+  }
+}
+
+/**
+ * Energy registers are cumulative: a reading may never show less than the reading before it in
+ * time (or the register at plug-in), nor more than the reading after it.
+ */
+export class MeterRegisterWentBackwards extends DomainError {
+  readonly code = 'METER_REGISTER_WENT_BACKWARDS';
+  constructor(sessionId: string, register: MeterRegister, previous: { at: string; wh: string }, next: { at: string; wh: string }) {
+    super(`session ${sessionId}: ${register} went from ${previous.wh} Wh at ${previous.at} back to ${next.wh} Wh at ${next.at}`, {
+      sessionId,
+      register,
+      previousAt: previous.at,
+      previousWh: previous.wh,
+      newAt: next.at,
+      newWh: next.wh,
+    });
+  }
+}
+
+export const sessionStreamId = (sessionId: string): string => `session-${sessionId}`;
+
+const SESSION_ID = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$/;
+
+export function checkSessionId(sessionId: unknown): string {
+  if (typeof sessionId !== 'string' || !SESSION_ID.test(sessionId)) {
+    throw new InvalidSessionRequest(
+      'sessionId',
+      `${JSON.stringify(sessionId)} must be 1-64 letters, digits or _ . : @ - (starting with a letter or digit)`,
+    );
+  }
+  return sessionId;
+}
+
+/** Runs a parser from quantities.ts or time.ts and gives its refusal the session's error code. */
+function field<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof InvalidCommand) throw new InvalidSessionRequest(String(error.details.field), String(error.details.reason));
+    throw error;
+  }
+}
+
+const decimal = (name: string, value: unknown) => field(() => parseDecimal(name, value));
+const nonNegative = (name: string, value: unknown) => field(() => parseNonNegative(name, value));
+const instant = (name: string, value: unknown) => field(() => parseInstant(name, value));
+
+function positive(name: string, value: unknown): Decimal {
+  const parsed = nonNegative(name, value);
+  if (parsed.isZero()) throw new InvalidSessionRequest(name, 'must be more than 0');
+  return parsed;
+}
+
+function percent(name: string, value: unknown): Decimal {
+  const parsed = nonNegative(name, value);
+  if (parsed.greaterThan(100)) throw new InvalidSessionRequest(name, `${value as string} is more than 100`);
+  return parsed;
+}
+
+function id(name: string, value: unknown): string {
+  if (typeof value !== 'string' || value.trim() === '' || value.trim() !== value || value.length > 200) {
+    throw new InvalidSessionRequest(name, 'must be a non-empty text of at most 200 characters, without surrounding spaces');
+  }
+  return value;
+}
+
+/** Site and node ids (a connector is a node of the site's tree) follow the site's id rule. */
+const SITE_ID = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$/;
+
+function siteOrNodeId(name: 'siteId' | 'connectorId', value: unknown): string {
+  if (typeof value !== 'string' || !SITE_ID.test(value)) {
+    throw new InvalidSessionRequest(name, `${JSON.stringify(value)} must be 1-64 letters, digits or _ . : @ - (starting with a letter or digit)`);
+  }
+  return value;
+}
+
+function stopReason(value: unknown): string {
+  if (typeof value !== 'string' || value.trim() === '' || value.length > 200) {
+    throw new InvalidSessionRequest('reason', 'must be a non-empty text of at most 200 characters');
+  }
+  return value.trim();
+}
+
+const optional = <T>(value: string | null, parse: (value: string) => T): T | null => (value === null ? null : parse(value));
+const str = (value: Decimal | null): string | null => (value === null ? null : toDecimalString(value));
+
+/** Validates a plug-in request field by field and returns the event's data in canonical form. */
+function pluggedIn(command: PlugIn): SessionPluggedInData {
+  const sessionId = checkSessionId(command.sessionId);
+  const siteId = siteOrNodeId('siteId', command.siteId);
+  const connectorId = siteOrNodeId('connectorId', command.connectorId);
+  const vehicleId = id('vehicleId', command.vehicleId);
+  const customerId = id('customerId', command.customerId);
+  const fleetId = command.fleetId === null ? null : id('fleetId', command.fleetId);
+  if (!(TIERS as readonly unknown[]).includes(command.tier)) {
+    throw new InvalidSessionRequest('tier', `${JSON.stringify(command.tier)} is not one of ${TIERS.join(', ')}`);
+  }
+  const tier: Tier = command.tier;
+  const atMs = instant('at', command.at);
+  const departureMs = instant('departureAt', command.departureAt);
+  if (departureMs <= atMs) throw new InvalidSessionRequest('departureAt', `${command.departureAt} is not after ${command.at}: a departure in the past`);
+
+  const minPowerW = nonNegative('minPowerW', command.minPowerW);
+  const maxPowerW = positive('maxPowerW', command.maxPowerW);
+  if (minPowerW.greaterThan(maxPowerW)) {
+    throw new InvalidSessionRequest('minPowerW', `min > max: ${command.minPowerW} W is more than maxPowerW ${command.maxPowerW} W`);
+  }
+
+  const batteryCapacityWh = optional(command.batteryCapacityWh, (v) => positive('batteryCapacityWh', v));
+  const socPercent = optional(command.socPercent, (v) => percent('socPercent', v));
+  let energyNeededWh: Decimal | null = null;
+  let targetSocPercent: Decimal | null = null;
+  if (command.energyNeededWh !== null && command.targetSocPercent !== null) {
+    throw new InvalidSessionRequest('targetSocPercent', 'give either energyNeededWh or targetSocPercent, not both');
+  } else if (command.energyNeededWh !== null) {
+    energyNeededWh = nonNegative('energyNeededWh', command.energyNeededWh);
+  } else if (command.targetSocPercent !== null) {
+    targetSocPercent = percent('targetSocPercent', command.targetSocPercent);
+    if (batteryCapacityWh === null) throw new InvalidSessionRequest('batteryCapacityWh', 'is required with targetSocPercent');
+    if (socPercent === null) throw new InvalidSessionRequest('socPercent', 'is required with targetSocPercent');
+    if (targetSocPercent.lessThan(socPercent)) {
+      throw new InvalidSessionRequest('targetSocPercent', `${command.targetSocPercent} is below the SoC now (${command.socPercent})`);
+    }
+  } else {
+    throw new InvalidSessionRequest('energyNeededWh', 'give either energyNeededWh or targetSocPercent');
+  }
+
+  let v2g: V2gConsent | null = null;
+  if (command.v2g !== null) {
+    if (batteryCapacityWh === null) throw new InvalidSessionRequest('batteryCapacityWh', 'is required with V2G consent, so the reserve can be kept');
+    if (socPercent === null) throw new InvalidSessionRequest('socPercent', 'is required with V2G consent, so the reserve can be kept');
+    v2g = {
+      minSocPercent: toDecimalString(percent('v2g.minSocPercent', command.v2g.minSocPercent)),
+      maxDischargePowerW: toDecimalString(positive('v2g.maxDischargePowerW', command.v2g.maxDischargePowerW)),
+    };
+  }
+
+  return {
+    sessionId,
+    siteId,
+    connectorId,
+    vehicleId,
+    customerId,
+    fleetId,
+    tier,
+    departureAt: formatInstant(departureMs),
+    energyNeededWh: str(energyNeededWh),
+    targetSocPercent: str(targetSocPercent),
+    batteryCapacityWh: str(batteryCapacityWh),
+    socPercent: str(socPercent),
+    minPowerW: toDecimalString(minPowerW),
+    maxPowerW: toDecimalString(maxPowerW),
+    v2g,
+    pluggedInAt: formatInstant(atMs),
+    meterStartImportWh: toDecimalString(nonNegative('meterStartImportWh', command.meterStartImportWh ?? '0')),
+    meterStartExportWh: toDecimalString(nonNegative('meterStartExportWh', command.meterStartExportWh ?? '0')),
+  };
+}
+
+const sameReading = (a: MeterReading, b: MeterReading): boolean =>
+  a.occurredAt === b.occurredAt &&
+  a.energyImportWh === b.energyImportWh &&
+  a.energyExportWh === b.energyExportWh &&
+  a.powerW === b.powerW &&
+  a.socPercent === b.socPercent;
+
+/** Index of the first reading at or after `occurredAt` (canonical instants sort as text). */
+function searchReadings(readings: readonly MeterReading[], occurredAt: string): number {
+  let low = 0;
+  let high = readings.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (readings[mid]!.occurredAt < occurredAt) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+function recordReading(state: PluggedInSession, command: Extract<SessionCommand, { type: 'RecordSessionMeterReading' }>): SessionEvent[] {
+  const reading: MeterReading = {
+    occurredAt: formatInstant(instant('occurredAt', command.occurredAt)),
+    energyImportWh: toDecimalString(nonNegative('energyImportWh', command.energyImportWh)),
+    energyExportWh: toDecimalString(nonNegative('energyExportWh', command.energyExportWh)),
+    powerW: str(optional(command.powerW, (v) => decimal('powerW', v))),
+    socPercent: str(optional(command.socPercent, (v) => percent('socPercent', v))),
+  };
+  // A reading taken before the stop arrives late and still counts; one taken after it does not.
+  if (state.status === 'stopped' && state.stoppedAt !== null && reading.occurredAt > state.stoppedAt) {
+    throw new SessionClosed(state.sessionId, state.stoppedAt, command.type);
+  }
+  const at = searchReadings(state.readings, reading.occurredAt);
+  const atOrAfter = state.readings[at];
+  if (atOrAfter && sameReading(atOrAfter, reading)) return [];
+  // Neighbours in time: a reading at the same instant is being corrected, so it is no bound.
+  const before = state.readings[at - 1];
+  const after = atOrAfter?.occurredAt === reading.occurredAt ? state.readings[at + 1] : atOrAfter;
+  const registers: MeterRegister[] = ['energyImportWh', 'energyExportWh'];
+  for (const register of registers) {
+    const value = new Decimal(reading[register]);
+    const floor = before
+      ? { at: before.occurredAt, wh: before[register] }
+      : { at: state.pluggedInAt, wh: register === 'energyImportWh' ? state.meterStartImportWh : state.meterStartExportWh };
+    if (value.lessThan(floor.wh)) {
+      throw new MeterRegisterWentBackwards(state.sessionId, register, floor, { at: reading.occurredAt, wh: reading[register] });
+    }
+    if (after && value.greaterThan(after[register])) {
+      throw new MeterRegisterWentBackwards(
+        state.sessionId,
+        register,
+        { at: reading.occurredAt, wh: reading[register] },
+        { at: after.occurredAt, wh: after[register] },
+      );
+    }
+  }
+  return [{ type: 'SessionMeterReadingRecorded', data: { sessionId: state.sessionId, ...reading } }];
+}
+
+function refuseIfStopped(state: PluggedInSession, command: SessionCommand): void {
+  if (state.status === 'stopped') throw new SessionClosed(state.sessionId, state.stoppedAt, command.type);
+}
+
+/**
+ * The charging session: plug-in with what the driver asks for, suspend and reactivate, stop, a
+ * new departure time, and the connector's meter readings (cumulative registers, which may arrive
+ * late and out of order).
+ */
+export const sessionDecider: Decider<SessionState, SessionCommand, SessionEvent> = {
+  initialState: () => ({ status: 'none' }),
+
+  decide(command, state) {
+    if (command.type === 'PlugIn') {
+      const data = pluggedIn(command);
+      if (state.status !== 'none') throw new SessionAlreadyExists(data.sessionId);
+      return [{ type: 'SessionPluggedIn', data }];
+    }
+    const sessionId = checkSessionId(command.sessionId);
+    if (state.status === 'none') throw new UnknownSession(sessionId);
+    switch (command.type) {
+      case 'SuspendSession': {
+        const at = formatInstant(instant('at', command.at));
+        refuseIfStopped(state, command);
+        if (state.status !== 'active') throw new InvalidSessionTransition(sessionId, state.status, command.type);
+        return [{ type: 'SessionSuspended', data: { sessionId, at } }];
+      }
+      case 'ReactivateSession': {
+        const at = formatInstant(instant('at', command.at));
+        refuseIfStopped(state, command);
+        if (state.status !== 'suspended') throw new InvalidSessionTransition(sessionId, state.status, command.type);
+        return [{ type: 'SessionReactivated', data: { sessionId, at } }];
+      }
+      case 'StopSession': {
+        const at = formatInstant(instant('at', command.at));
+        const reason = stopReason(command.reason);
+        refuseIfStopped(state, command);
+        return [{ type: 'SessionStopped', data: { sessionId, at, reason } }];
+      }
+      case 'ChangeDeparture': {
+        const atMs = instant('at', command.at);
+        const departureMs = instant('departureAt', command.departureAt);
+        refuseIfStopped(state, command);
+        if (departureMs <= atMs) {
+          throw new InvalidSessionRequest('departureAt', `${command.departureAt} is not after ${command.at}: a departure in the past`);
+        }
+        const departureAt = formatInstant(departureMs);
+        if (departureAt === state.departureAt) return [];
+        return [{ type: 'SessionDepartureChanged', data: { sessionId, at: formatInstant(atMs), departureAt } }];
+      }
+      case 'RecordSessionMeterReading':
+        return recordReading(state, command);
+      default: {
+        const unreachable: never = command;
+        throw new Error(`unknown command ${JSON.stringify(unreachable)}`);
+      }
+    }
+  },
+
+  evolve(state, event) {
+    if (event.type === 'SessionPluggedIn') {
+      return { ...event.data, status: 'active', stoppedAt: null, lastReading: null, readings: [] };
+    }
+    if (state.status === 'none') return state;
+    switch (event.type) {
+      case 'SessionSuspended':
+        return { ...state, status: 'suspended' };
+      case 'SessionReactivated':
+        return { ...state, status: 'active' };
+      case 'SessionStopped':
+        return { ...state, status: 'stopped', stoppedAt: event.data.at };
+      case 'SessionDepartureChanged':
+        return { ...state, departureAt: event.data.departureAt };
+      case 'SessionMeterReadingRecorded': {
+        const { occurredAt, energyImportWh, energyExportWh, powerW, socPercent } = event.data;
+        const reading: MeterReading = { occurredAt, energyImportWh, energyExportWh, powerW, socPercent };
+        const at = searchReadings(state.readings, reading.occurredAt);
+        const replaces = state.readings[at]?.occurredAt === reading.occurredAt ? 1 : 0;
+        const readings = [...state.readings.slice(0, at), reading, ...state.readings.slice(at + replaces)];
+        return { ...state, readings, lastReading: readings.at(-1) ?? null };
+      }
+      default: {
+        const unreachable: never = event;
+        throw new Error(`unknown event ${JSON.stringify(unreachable)}`);
+      }
+    }
+  },
+};
+
+const HUNDRED = new Decimal(100);
+
+/** ceil(a / b) for a, b > 0, exactly (a rounded quotient could hide a remainder). */
+function ceilDiv(a: Decimal, b: Decimal): Decimal {
+  const quotient = a.divToInt(b);
+  return quotient.times(b).lessThan(a) ? quotient.plus(1) : quotient;
+}
+const ZERO = new Decimal(0);
+
+/**
+ * What the allocation needs to know about a session at `atMs` (epoch ms): energy delivered and
+ * still needed, SoC (reported, else estimated from the energy delivered), laxity and the average
+ * power that would meet the need by departure.
+ */
+export function sessionNeeds(state: PluggedInSession, atMs: number): SessionNeeds {
+  const last = state.lastReading;
+  const deliveredWh = last
+    ? new Decimal(last.energyImportWh)
+        .minus(state.meterStartImportWh)
+        .minus(new Decimal(last.energyExportWh).minus(state.meterStartExportWh))
+    : ZERO;
+  const capacityWh = state.batteryCapacityWh === null ? null : new Decimal(state.batteryCapacityWh);
+
+  // Energy in the battery now, when it can be told: from a reported SoC, else estimated from the
+  // SoC at plug-in plus what was delivered since (bounded by an empty and a full battery).
+  let socPercent: Decimal | null = null;
+  let storedWh: Decimal | null = null;
+  if (last?.socPercent != null) {
+    socPercent = new Decimal(last.socPercent);
+    if (capacityWh) storedWh = socPercent.times(capacityWh).div(HUNDRED);
+  } else if (capacityWh && state.socPercent !== null) {
+    storedWh = Decimal.min(capacityWh, Decimal.max(ZERO, new Decimal(state.socPercent).times(capacityWh).div(HUNDRED).plus(deliveredWh)));
+    socPercent = storedWh.times(HUNDRED).div(capacityWh);
+  }
+
+  let remainingWh: Decimal;
+  if (state.energyNeededWh !== null) {
+    remainingWh = new Decimal(state.energyNeededWh).minus(deliveredWh);
+  } else {
+    // A target SoC comes with the capacity and the SoC at plug-in, so storedWh is known.
+    const targetWh = new Decimal(state.targetSocPercent ?? 0).times(capacityWh ?? 0).div(HUNDRED);
+    remainingWh = targetWh.minus(storedWh ?? 0);
+  }
+  remainingWh = Decimal.max(ZERO, remainingWh);
+
+  const maxPowerW = new Decimal(state.maxPowerW);
+  const secondsToDeparture = new Decimal(parseInstant('departureAt', state.departureAt) - atMs).div(1000);
+  const secondsAtFullPower = remainingWh.times(3600).div(maxPowerW);
+  let requiredPowerW: Decimal;
+  if (remainingWh.isZero()) requiredPowerW = ZERO;
+  else if (secondsToDeparture.lessThanOrEqualTo(0)) requiredPowerW = maxPowerW;
+  else requiredPowerW = Decimal.min(maxPowerW, ceilDiv(remainingWh.times(3600), secondsToDeparture));
+
+  return {
+    deliveredWh: toDecimalString(deliveredWh),
+    remainingWh: toDecimalString(remainingWh),
+    socPercent: socPercent === null ? null : toDecimalString(socPercent),
+    laxityS: secondsToDeparture.minus(secondsAtFullPower).toNumber(),
+    requiredPowerW: toDecimalString(requiredPowerW),
+  };
+}

@@ -1,0 +1,122 @@
+import { sessionDecider, type PlugIn, type SessionCommand, type SessionEvent, type SessionState } from '@v2g/domain';
+import { describe, expect, it } from 'vitest';
+import { EventSchemaViolation } from '../src/errors.ts';
+import { SchemaRegistry } from '../src/schema-registry.ts';
+
+const SESSION_EVENT_TYPES: SessionEvent['type'][] = [
+  'SessionPluggedIn',
+  'SessionSuspended',
+  'SessionReactivated',
+  'SessionStopped',
+  'SessionDepartureChanged',
+  'SessionMeterReadingRecorded',
+];
+
+const plugIn: PlugIn = {
+  type: 'PlugIn',
+  sessionId: 'schema-1',
+  siteId: 'depot',
+  connectorId: 'depot.charger-1:1',
+  at: '2026-11-27T17:00Z',
+  vehicleId: 'WVW-123',
+  customerId: 'cust-9',
+  fleetId: 'fleet-3',
+  tier: 'high',
+  departureAt: '2026-11-28T07:30:00.25Z',
+  energyNeededWh: null,
+  targetSocPercent: '80.0',
+  batteryCapacityWh: '77000',
+  socPercent: '21.5',
+  minPowerW: '1380',
+  maxPowerW: '11000.0',
+  v2g: { minSocPercent: '40', maxDischargePowerW: '7400' },
+  meterStartImportWh: '123456.7',
+  meterStartExportWh: null,
+};
+
+/** Runs commands through the decider, returning every event it emits. */
+function emitted(commands: SessionCommand[]): SessionEvent[] {
+  let state: SessionState = sessionDecider.initialState();
+  const events: SessionEvent[] = [];
+  for (const command of commands) {
+    for (const event of sessionDecider.decide(command, state)) {
+      events.push(event);
+      state = sessionDecider.evolve(state, event);
+    }
+  }
+  return events;
+}
+
+const reading = (occurredAt: string, energyImportWh: string, extra: Partial<Extract<SessionCommand, { type: 'RecordSessionMeterReading' }>> = {}): SessionCommand => ({
+  type: 'RecordSessionMeterReading',
+  sessionId: 'schema-1',
+  occurredAt,
+  energyImportWh,
+  energyExportWh: '0',
+  powerW: null,
+  socPercent: null,
+  ...extra,
+});
+
+describe('session events conform to schemas/events', () => {
+  const registry = SchemaRegistry.fromDirectory();
+
+  it('has a v1 schema for every session event', () => {
+    for (const type of SESSION_EVENT_TYPES) expect(registry.latestVersion(type)).toBe(1);
+  });
+
+  it('accepts every event the decider emits', () => {
+    const events = emitted([
+      plugIn,
+      reading('2026-11-27T17:15Z', '125000', { powerW: '7350.25', socPercent: '24' }),
+      reading('2026-11-27T17:10Z', '124000', { powerW: '-3000', socPercent: '100' }),
+      { type: 'SuspendSession', sessionId: 'schema-1', at: '2026-11-27T18:00Z' },
+      { type: 'ReactivateSession', sessionId: 'schema-1', at: '2026-11-27T18:05:00.001Z' },
+      { type: 'ChangeDeparture', sessionId: 'schema-1', at: '2026-11-27T18:10Z', departureAt: '2026-11-28T06:00Z' },
+      { type: 'StopSession', sessionId: 'schema-1', at: '2026-11-27T19:00Z', reason: 'EVDisconnected' },
+      reading('2026-11-27T18:59:59.999Z', '130000.5'),
+    ]);
+    // A plug-in with the nulls the first one has not.
+    const other = emitted([
+      { ...plugIn, sessionId: 'schema-2', fleetId: null, energyNeededWh: '15000', targetSocPercent: null, batteryCapacityWh: null, socPercent: null, v2g: null, minPowerW: '0' },
+    ]);
+    expect(new Set([...events, ...other].map((e) => e.type))).toEqual(new Set(SESSION_EVENT_TYPES));
+    for (const event of [...events, ...other]) expect(() => registry.validate(event.type, 1, event.data), event.type).not.toThrow();
+  });
+
+  it('refuses what the decider never emits', () => {
+    const [pluggedIn] = emitted([plugIn]) as [Extract<SessionEvent, { type: 'SessionPluggedIn' }>];
+    const refusals: [string, Record<string, unknown>, string][] = [
+      ['an instant without milliseconds', { ...pluggedIn.data, pluggedInAt: '2026-11-27T17:00:00Z' }, '/pluggedInAt'],
+      ['an extra field', { ...pluggedIn.data, colour: 'red' }, '/colour'],
+      ['a missing field', { ...pluggedIn.data, meterStartExportWh: undefined }, '/meterStartExportWh'],
+      ['a negative energy', { ...pluggedIn.data, meterStartImportWh: '-1' }, '/meterStartImportWh'],
+      ['a SoC over 100', { ...pluggedIn.data, socPercent: '100.5' }, '/socPercent'],
+      ['a maximum power of 0', { ...pluggedIn.data, maxPowerW: '0' }, '/maxPowerW'],
+      ['an unknown tier', { ...pluggedIn.data, tier: 'vip' }, '/tier'],
+      ['a number for a power', { ...pluggedIn.data, minPowerW: 1380 }, '/minPowerW'],
+    ];
+    for (const [what, data, field] of refusals) {
+      const defined = Object.fromEntries(Object.entries(data).filter(([, v]) => v !== undefined));
+      let thrown: unknown;
+      try {
+        registry.validate('SessionPluggedIn', 1, defined);
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown, what).toBeInstanceOf(EventSchemaViolation);
+      expect((thrown as EventSchemaViolation).field, what).toBe(field);
+    }
+    expect(() =>
+      registry.validate('SessionMeterReadingRecorded', 1, {
+        sessionId: 'x',
+        occurredAt: '2026-11-27T17:00:00.000Z',
+        energyImportWh: '1',
+        energyExportWh: '0',
+        powerW: '-1.5',
+        socPercent: null,
+        extra: 1,
+      }),
+    ).toThrow(EventSchemaViolation);
+  });
+});

@@ -1,0 +1,92 @@
+import { nextRuleBoundary, parseInstant, type RegisteredSite } from '@v2g/domain';
+import type { Logger } from 'pino';
+import type { AllocationOutcome, GridService } from './grid-service.ts';
+
+export type AllocationSchedulerOptions = {
+  /** Longest time between two allocations of a site with sessions: needs and laxity drift. */
+  refreshMs?: number;
+  logger?: Logger;
+};
+
+/**
+ * Re-runs a site's allocation when time alone changes the answer: a congestion rule or a discharge
+ * request starts or ends, a turn expires while others wait, and at least every `refreshMs` while
+ * sessions are plugged in. Commands re-allocate by themselves (GridService); this covers the clock.
+ */
+export class AllocationScheduler {
+  private readonly timers = new Map<string, { due: number; timer: NodeJS.Timeout }>();
+  private readonly refreshMs: number;
+  private stopped = false;
+
+  constructor(
+    private readonly grid: GridService,
+    private readonly options: AllocationSchedulerOptions = {},
+  ) {
+    this.refreshMs = options.refreshMs ?? 60_000;
+  }
+
+  /** Plans the next run for a site after an allocation was recorded. */
+  async allocated(outcome: AllocationOutcome): Promise<void> {
+    if (this.stopped) return;
+    const { site } = await this.grid.loadSite(outcome.siteId);
+    if (!site) return;
+    const due = nextAllocationDue(site, parseInstant('at', outcome.at), this.refreshMs);
+    this.schedule(outcome.siteId, due);
+  }
+
+  /** Makes sure a site is allocated soon (e.g. every site with sessions, at start). */
+  watch(siteId: string): void {
+    this.schedule(siteId, this.grid.now());
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const { timer } of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  private schedule(siteId: string, due: number | null): void {
+    if (this.stopped) return;
+    const current = this.timers.get(siteId);
+    if (current) clearTimeout(current.timer);
+    if (due === null) {
+      this.timers.delete(siteId);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.timers.delete(siteId);
+      this.grid.allocate(siteId, 'schedule').then(
+        (outcome) => this.allocated(outcome),
+        (error: unknown) => {
+          this.options.logger?.error({ err: error, siteId }, 'scheduled allocation failed; retrying later');
+          this.schedule(siteId, this.grid.now() + this.refreshMs);
+        },
+      );
+    }, Math.max(0, due - this.grid.now()));
+    timer.unref();
+    this.timers.set(siteId, { due, timer });
+  }
+}
+
+/** The next instant at which time alone may change the site's allocation; null when nothing is plugged in. */
+export function nextAllocationDue(site: RegisteredSite, atMs: number, refreshMs: number): number | null {
+  if (site.sessions.size === 0) return null;
+  let due = atMs + refreshMs;
+  const consider = (instant: number | null) => {
+    if (instant !== null && instant > atMs && instant < due) due = instant;
+  };
+  for (const rule of site.rules.values()) consider(nextRuleBoundary(rule.window, atMs));
+  for (const request of site.dischargeRequests.values()) {
+    consider(parseInstant('start', request.start));
+    consider(parseInstant('end', request.end));
+  }
+  const waiting = [...site.sessions.values()].some((s) => s.status === 'on_hold' || s.status === 'pending');
+  if (waiting) {
+    for (const s of site.sessions.values()) {
+      const since = parseInstant('since', s.since);
+      if (s.status === 'charging' || s.status === 'discharging') consider(since + site.rotationIntervalS * 1000);
+      else consider(since + site.promoteAfterS * 1000);
+    }
+  }
+  return due;
+}

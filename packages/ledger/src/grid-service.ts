@@ -1,0 +1,223 @@
+import {
+  allocationCommand,
+  checkSiteId,
+  formatInstant,
+  parseInstant,
+  sessionDecider,
+  sessionStreamId,
+  siteDecider,
+  siteStreamId,
+  SessionClosed,
+  UnknownSession,
+  UnknownSite,
+  type AllocationResult,
+  type PlugIn,
+  type RegisteredSite,
+  type SessionCommand,
+  type SessionEvent,
+  type SessionState,
+  type SiteCommand,
+  type SiteEvent,
+} from '@v2g/domain';
+import type { AppendResult, EventStore } from '@v2g/event-store';
+import type { Logger } from 'pino';
+import type { CommandContext, CommandHandler, HandleResult } from './command-handler.ts';
+
+/** What an allocation run recorded: null result when the site had nothing to allocate. */
+export type AllocationOutcome = {
+  siteId: string;
+  at: string;
+  trigger: string;
+  result: AllocationResult | null;
+  append: AppendResult | null;
+  events: SiteEvent[];
+};
+
+export type GridServiceOptions = {
+  /** Epoch ms now; tests and simulations drive their own clock. */
+  clock?: () => number;
+  /** The energy price in force at a site, for discharging above the site's price threshold. */
+  priceAt?: (siteId: string, at: number) => Promise<string | null>;
+  logger?: Logger;
+  /** Called after every recorded allocation (the scheduler and live subscriptions listen). */
+  onAllocated?: (outcome: AllocationOutcome) => void;
+};
+
+type SessionCommandWithoutTime<C> = C extends { at: string } ? Omit<C, 'at'> & { at?: string } : C;
+
+/** Site commands whose effect can change what sessions may draw: each is followed by an allocation. */
+const REALLOCATE_AFTER = new Set<SiteCommand['type']>([
+  'ConfigureSite',
+  'AddNode',
+  'ChangeNodeLimits',
+  'ChangeCharger',
+  'RemoveNode',
+  'RecordNodeLoad',
+  'AddCongestionRule',
+  'RemoveCongestionRule',
+  'RequestDischarge',
+  'CancelDischargeRequest',
+]);
+
+/**
+ * The grid's use cases. A plug-in touches two aggregates: the site (which connector, under which
+ * limits) and the session (what the driver asked for). There is no transaction across streams,
+ * so the site is written first, under the client's command id, and the session second, under a
+ * derived id: a retry of the same command completes whichever half is missing, and a site
+ * occupancy without a session record gets no power until then.
+ *
+ * Allocations of one site run one at a time in this process; a site is written by one process
+ * (sites are the unit of sharding).
+ */
+export class GridService {
+  private readonly clock: () => number;
+  private readonly running = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly commands: CommandHandler,
+    private readonly options: GridServiceOptions = {},
+  ) {
+    this.clock = options.clock ?? Date.now;
+  }
+
+  now(): number {
+    return this.clock();
+  }
+
+  /** A site command; `at` defaults to now. Re-allocates when the command can change what sessions may draw. */
+  async site(command: SessionCommandWithoutTime<SiteCommand>, context: CommandContext): Promise<HandleResult<SiteEvent>> {
+    const siteId = checkSiteId(command.siteId);
+    const given = command as { at?: string };
+    const full = (needsTime(command.type) ? { ...command, at: given.at ?? formatInstant(this.clock()) } : command) as SiteCommand;
+    const handled = await this.commands.handle(siteDecider, siteStreamId(siteId), full, context);
+    if (REALLOCATE_AFTER.has(full.type) && handled.events.length > 0) await this.allocate(siteId, full.type);
+    return handled;
+  }
+
+  async loadSite(siteId: string): Promise<{ version: number; site: RegisteredSite | null }> {
+    const { version, state } = await this.commands.load(siteDecider, siteStreamId(checkSiteId(siteId)));
+    return { version, site: state.status === 'registered' ? state : null };
+  }
+
+  async loadSession(sessionId: string): Promise<{ version: number; session: SessionState }> {
+    const { version, state } = await this.commands.load(sessionDecider, sessionStreamId(sessionId));
+    return { version, session: state };
+  }
+
+  /** Plugs a vehicle in: occupies the connector, opens the session, allocates. */
+  async plugIn(command: Omit<PlugIn, 'type' | 'at'> & { at?: string }, context: CommandContext): Promise<{ site: HandleResult<SiteEvent>; session: HandleResult<SessionEvent> }> {
+    const plugIn: PlugIn = { ...command, type: 'PlugIn', at: command.at ?? formatInstant(this.clock()) };
+    const sessionContext = { ...context, commandId: `${context.commandId}/session` };
+    const sessionStream = sessionStreamId(plugIn.sessionId);
+    const retried = await this.store.commandResult(sessionContext.commandId);
+    if (!retried) {
+      // Refuse bad input before either stream is touched.
+      const { state } = await this.commands.load(sessionDecider, sessionStream);
+      sessionDecider.decide(plugIn, state);
+    }
+    const { site } = await this.loadSite(plugIn.siteId);
+    if (!site) throw new UnknownSite(plugIn.siteId);
+    const occupied = await this.commands.handle(
+      siteDecider,
+      siteStreamId(plugIn.siteId),
+      {
+        type: 'OccupyConnector',
+        siteId: plugIn.siteId,
+        at: plugIn.at,
+        connectorId: plugIn.connectorId,
+        sessionId: plugIn.sessionId,
+        minPowerW: plugIn.minPowerW,
+        maxPowerW: plugIn.maxPowerW,
+        maxDischargePowerW: plugIn.v2g?.maxDischargePowerW ?? null,
+      },
+      context,
+    );
+    const opened = await this.commands.handle(sessionDecider, sessionStream, plugIn, sessionContext);
+    await this.allocate(plugIn.siteId, 'plug_in');
+    return { site: occupied, session: opened };
+  }
+
+  /** Ends a session: frees the connector, closes the session, allocates what it leaves. */
+  async stopSession(command: { sessionId: string; at?: string; reason: string }, context: CommandContext): Promise<HandleResult<SessionEvent>> {
+    const at = command.at ?? formatInstant(this.clock());
+    const { session } = await this.loadSession(command.sessionId);
+    if (session.status === 'none') throw new UnknownSession(command.sessionId);
+    const retried = await this.store.commandResult(context.commandId);
+    if (session.status === 'stopped' && !retried) throw new SessionClosed(command.sessionId, session.stoppedAt, 'StopSession');
+    const { site } = await this.loadSite(session.siteId);
+    if (site?.sessions.has(command.sessionId)) {
+      await this.commands.handle(
+        siteDecider,
+        siteStreamId(session.siteId),
+        { type: 'ReleaseConnector', siteId: session.siteId, at, connectorId: session.connectorId, sessionId: command.sessionId },
+        { ...context, commandId: `${context.commandId}/site` },
+      );
+    }
+    const stopped = await this.commands.handle(
+      sessionDecider,
+      sessionStreamId(command.sessionId),
+      { type: 'StopSession', sessionId: command.sessionId, at, reason: command.reason },
+      context,
+    );
+    await this.allocate(session.siteId, 'stop');
+    return stopped;
+  }
+
+  /** Suspend, reactivate, change departure, record a meter reading: the session alone, then allocate when it matters. */
+  async session(command: SessionCommandWithoutTime<Exclude<SessionCommand, PlugIn | { type: 'StopSession' }>>, context: CommandContext): Promise<HandleResult<SessionEvent>> {
+    const full = (command.type === 'RecordSessionMeterReading' ? command : { ...command, at: command.at ?? formatInstant(this.clock()) }) as SessionCommand;
+    const handled = await this.commands.handle(sessionDecider, sessionStreamId(command.sessionId), full, context);
+    const { session } = await this.loadSession(command.sessionId);
+    if (session.status !== 'none' && handled.events.length > 0 && command.type !== 'RecordSessionMeterReading') {
+      await this.allocate(session.siteId, command.type);
+    }
+    return handled;
+  }
+
+  /**
+   * Computes and records an allocation for the site now. Runs of one site are serialised; when the
+   * site moved between planning and recording (another command got in), the run plans again.
+   */
+  allocate(siteId: string, trigger: string): Promise<AllocationOutcome> {
+    const previous = this.running.get(siteId) ?? Promise.resolve();
+    const run = previous.catch(() => {}).then(() => this.allocateNow(siteId, trigger));
+    this.running.set(siteId, run);
+    void run.finally(() => {
+      if (this.running.get(siteId) === run) this.running.delete(siteId);
+    }).catch(() => {});
+    return run;
+  }
+
+  private async allocateNow(siteId: string, trigger: string): Promise<AllocationOutcome> {
+    const { site } = await this.loadSite(siteId);
+    if (!site) throw new UnknownSite(siteId);
+    const atMs = Math.max(this.clock(), site.lastAllocationAt === null ? 0 : parseInstant('lastAllocationAt', site.lastAllocationAt));
+    const at = formatInstant(atMs);
+    if (site.sessions.size === 0) return { siteId, at, trigger, result: null, append: null, events: [] };
+
+    const sessions = new Map<string, SessionState>();
+    await Promise.all(
+      [...site.sessions.keys()].map(async (sessionId) => {
+        sessions.set(sessionId, (await this.loadSession(sessionId)).session);
+      }),
+    );
+    const priceMinorPerKWh = this.options.priceAt ? await this.options.priceAt(siteId, atMs) : null;
+    const { command, result } = allocationCommand({ site, sessions, at: atMs, priceMinorPerKWh }, trigger);
+    const handled = await this.commands.handle(siteDecider, siteStreamId(siteId), command, {
+      commandId: `allocate/${siteId}/${at}/${crypto.randomUUID()}`,
+      actor: 'allocator',
+    });
+    const outcome: AllocationOutcome = { siteId, at, trigger, result, append: handled.result, events: handled.events };
+    this.options.logger?.debug(
+      { siteId, at, trigger, sessions: result.sessions.length, changed: handled.events.length },
+      'allocation recorded',
+    );
+    if (handled.events.length > 0) this.options.onAllocated?.(outcome);
+    return outcome;
+  }
+}
+
+function needsTime(type: SiteCommand['type']): boolean {
+  return type !== 'RegisterSite' && type !== 'RenameSite' && type !== 'ConfigureSite';
+}

@@ -1,0 +1,298 @@
+import { parseInstant, sessionNeeds, TIERS, type PlugIn, type SessionState, type Tier } from '@v2g/domain';
+import { builder } from '../builder.ts';
+import type { GraphQLContext } from '../context.ts';
+import { SESSION_COMMAND_ERRORS } from './grid-errors.ts';
+import { SiteSession } from './grid-site.ts';
+
+/**
+ * Charging sessions: a plug-in, what the driver asked for, meter readings, and what the site's
+ * allocation gives it now. Read live from the session aggregate and the site aggregate.
+ */
+
+export const TierRef = builder.enumType('Tier', {
+  description: 'Served strictly in this order; within a tier, least laxity first, then fair shares.',
+  values: Object.fromEntries(TIERS.map((tier) => [tier.toUpperCase(), { value: tier }])) as Record<Uppercase<Tier>, { value: Tier }>,
+});
+
+const SessionLifecycleRef = builder.enumType('SessionLifecycle', {
+  values: { ACTIVE: { value: 'active' }, SUSPENDED: { value: 'suspended', description: 'Paused by the driver.' }, STOPPED: { value: 'stopped' } } as const,
+});
+
+type PluggedIn = Exclude<SessionState, { status: 'none' }>;
+type SessionView = { state: PluggedIn; version: number };
+
+const V2gConsentRef = builder.objectRef<NonNullable<PluggedIn['v2g']>>('V2gConsent').implement({
+  fields: (t) => ({
+    minSocPercent: t.field({ type: 'Decimal', description: 'The reserve: never discharged below this SoC.', resolve: (v) => v.minSocPercent }),
+    maxDischargePowerW: t.field({ type: 'Decimal', resolve: (v) => v.maxDischargePowerW }),
+  }),
+});
+
+const MeterReadingRef = builder.objectRef<NonNullable<PluggedIn['lastReading']>>('SessionMeterReading').implement({
+  fields: (t) => ({
+    occurredAt: t.field({ type: 'DateTime', resolve: (r) => r.occurredAt }),
+    energyImportWh: t.field({ type: 'Decimal', resolve: (r) => r.energyImportWh }),
+    energyExportWh: t.field({ type: 'Decimal', resolve: (r) => r.energyExportWh }),
+    powerW: t.field({ type: 'Decimal', nullable: true, resolve: (r) => r.powerW }),
+    socPercent: t.field({ type: 'Decimal', nullable: true, resolve: (r) => r.socPercent }),
+  }),
+});
+
+const SessionNeedsRef = builder.objectRef<ReturnType<typeof sessionNeeds>>('SessionNeeds').implement({
+  description: 'What the allocation knows of a session at an instant.',
+  fields: (t) => ({
+    deliveredWh: t.field({ type: 'Decimal', description: 'Net energy since plug-in (import minus export), Wh.', resolve: (n) => n.deliveredWh }),
+    remainingWh: t.field({ type: 'Decimal', description: 'Still needed to meet the request, Wh.', resolve: (n) => n.remainingWh }),
+    socPercent: t.field({ type: 'Decimal', nullable: true, resolve: (n) => n.socPercent }),
+    laxityS: t.float({ description: 'Seconds to departure minus seconds still needed at full power; below 0 it cannot make it.', resolve: (n) => n.laxityS }),
+    requiredPowerW: t.field({ type: 'Decimal', description: 'Average power that meets the need exactly at departure, W.', resolve: (n) => n.requiredPowerW }),
+  }),
+});
+
+const Session = builder.objectRef<SessionView>('Session').implement({
+  description: 'A charging session (the session-<id> stream).',
+  fields: (t) => ({
+    sessionId: t.id({ resolve: ({ state }) => state.sessionId }),
+    siteId: t.id({ resolve: ({ state }) => state.siteId }),
+    connectorId: t.id({ resolve: ({ state }) => state.connectorId }),
+    vehicleId: t.id({ resolve: ({ state }) => state.vehicleId }),
+    customerId: t.id({ resolve: ({ state }) => state.customerId }),
+    fleetId: t.id({ nullable: true, resolve: ({ state }) => state.fleetId }),
+    tier: t.field({ type: TierRef, resolve: ({ state }) => state.tier }),
+    lifecycle: t.field({ type: SessionLifecycleRef, resolve: ({ state }) => state.status }),
+    pluggedInAt: t.field({ type: 'DateTime', resolve: ({ state }) => state.pluggedInAt }),
+    departureAt: t.field({ type: 'DateTime', resolve: ({ state }) => state.departureAt }),
+    stoppedAt: t.field({ type: 'DateTime', nullable: true, resolve: ({ state }) => state.stoppedAt }),
+    energyNeededWh: t.field({ type: 'Decimal', nullable: true, resolve: ({ state }) => state.energyNeededWh }),
+    targetSocPercent: t.field({ type: 'Decimal', nullable: true, resolve: ({ state }) => state.targetSocPercent }),
+    batteryCapacityWh: t.field({ type: 'Decimal', nullable: true, resolve: ({ state }) => state.batteryCapacityWh }),
+    socPercentAtPlugIn: t.field({ type: 'Decimal', nullable: true, resolve: ({ state }) => state.socPercent }),
+    minPowerW: t.field({ type: 'Decimal', resolve: ({ state }) => state.minPowerW }),
+    maxPowerW: t.field({ type: 'Decimal', resolve: ({ state }) => state.maxPowerW }),
+    v2g: t.field({ type: V2gConsentRef, nullable: true, resolve: ({ state }) => state.v2g }),
+    lastReading: t.field({ type: MeterReadingRef, nullable: true, resolve: ({ state }) => state.lastReading }),
+    version: t.exposeInt('version', { description: 'The version of the session-<id> stream this state is at.' }),
+    needs: t.field({
+      type: SessionNeedsRef,
+      args: { at: t.arg({ type: 'DateTime', description: 'Default: now.' }) },
+      resolve: ({ state }, args, ctx) => sessionNeeds(state, args.at == null ? ctx.ledger.grid.now() : parseInstant('at', args.at)),
+    }),
+    allocation: t.field({
+      type: SiteSession,
+      nullable: true,
+      description: 'What the site\'s allocation gives it now; null once it has left the connector.',
+      resolve: async ({ state }, _args, ctx) => (await ctx.ledger.grid.loadSite(state.siteId)).site?.sessions.get(state.sessionId) ?? null,
+    }),
+  }),
+});
+
+async function loadSessionView(ctx: GraphQLContext, sessionId: string): Promise<SessionView | null> {
+  const { version, session } = await ctx.ledger.grid.loadSession(sessionId);
+  return session.status === 'none' ? null : { state: session, version };
+}
+
+builder.queryField('session', (t) =>
+  t.field({
+    type: Session,
+    nullable: true,
+    description: 'A session\'s current state, read from its stream; null when there is none.',
+    args: { sessionId: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx) => loadSessionView(ctx, String(args.sessionId)),
+  }),
+);
+
+// ---- commands -----------------------------------------------------------------------------------
+
+type SessionPayloadShape = { commandId: string; duplicate: boolean; streamId: string; streamVersion: number; position: bigint | null; session: SessionView | null };
+
+const SessionCommandPayload = builder.objectRef<SessionPayloadShape>('SessionCommandPayload').implement({
+  description: 'A session command recorded (or found recorded under its commandId), and the session after it.',
+  fields: (t) => ({
+    commandId: t.exposeID('commandId'),
+    duplicate: t.exposeBoolean('duplicate'),
+    streamId: t.exposeID('streamId'),
+    streamVersion: t.exposeInt('streamVersion'),
+    position: t.field({ type: 'Position', nullable: true, resolve: (p) => p.position }),
+    session: t.field({ type: Session, nullable: true, resolve: (p) => p.session }),
+  }),
+});
+
+const V2gConsentInput = builder.inputType('V2gConsentInput', {
+  fields: (t) => ({
+    minSocPercent: t.field({ type: 'Decimal', required: true, description: 'Never discharge below this SoC.' }),
+    maxDischargePowerW: t.field({ type: 'Decimal', required: true }),
+  }),
+});
+
+const PlugInInput = builder.inputType('PlugInInput', {
+  fields: (t) => ({
+    commandId: t.id({ required: true }),
+    sessionId: t.id({ required: true }),
+    siteId: t.id({ required: true }),
+    connectorId: t.id({ required: true }),
+    at: t.field({ type: 'DateTime', description: 'When the vehicle was plugged in; default now.' }),
+    vehicleId: t.id({ required: true }),
+    customerId: t.id({ required: true, description: 'The driver or fleet customer who pays.' }),
+    fleetId: t.id(),
+    tier: t.field({ type: TierRef, required: true }),
+    departureAt: t.field({ type: 'DateTime', required: true }),
+    energyNeededWh: t.field({ type: 'Decimal', description: 'Either this, or targetSocPercent with batteryCapacityWh and socPercent.' }),
+    targetSocPercent: t.field({ type: 'Decimal' }),
+    batteryCapacityWh: t.field({ type: 'Decimal' }),
+    socPercent: t.field({ type: 'Decimal', description: 'SoC at plug-in.' }),
+    minPowerW: t.field({ type: 'Decimal', required: true, description: 'The vehicle\'s least charging power.' }),
+    maxPowerW: t.field({ type: 'Decimal', required: true }),
+    v2g: t.field({ type: V2gConsentInput, description: 'V2G consent (needs batteryCapacityWh and socPercent); null: none.' }),
+    meterStartImportWh: t.field({ type: 'Decimal', description: 'The connector\'s import register at plug-in; default 0.' }),
+    meterStartExportWh: t.field({ type: 'Decimal' }),
+  }),
+});
+
+const sessionFields = (t: PothosSchemaTypes.InputFieldBuilder<PothosSchemaTypes.ExtendDefaultTypes<any>, 'InputObject'>) => ({
+  commandId: t.id({ required: true }),
+  sessionId: t.id({ required: true }),
+  at: t.field({ type: 'DateTime', description: 'Default now.' }),
+});
+
+const StopSessionInput = builder.inputType('StopSessionInput', { fields: (t) => ({ ...sessionFields(t), reason: t.string({ required: true }) }) });
+const SuspendSessionInput = builder.inputType('SuspendSessionInput', { fields: (t) => sessionFields(t) });
+const ReactivateSessionInput = builder.inputType('ReactivateSessionInput', { fields: (t) => sessionFields(t) });
+const ChangeDepartureInput = builder.inputType('ChangeDepartureInput', {
+  fields: (t) => ({ ...sessionFields(t), departureAt: t.field({ type: 'DateTime', required: true }) }),
+});
+const RecordSessionMeterReadingInput = builder.inputType('RecordSessionMeterReadingInput', {
+  fields: (t) => ({
+    commandId: t.id({ required: true }),
+    sessionId: t.id({ required: true }),
+    occurredAt: t.field({ type: 'DateTime', required: true, description: 'The meter\'s time.' }),
+    energyImportWh: t.field({ type: 'Decimal', required: true, description: 'Cumulative import register, Wh.' }),
+    energyExportWh: t.field({ type: 'Decimal', required: true, description: 'Cumulative export register, Wh.' }),
+    powerW: t.field({ type: 'Decimal' }),
+    socPercent: t.field({ type: 'Decimal' }),
+  }),
+});
+
+async function payload(ctx: GraphQLContext, commandId: string, sessionId: string, result: { duplicate: boolean; streamId: string; nextExpectedVersion: number; lastPosition: bigint | null }, command: string): Promise<SessionPayloadShape> {
+  ctx.log.info({ commandId, command, streamId: result.streamId, duplicate: result.duplicate }, 'command handled');
+  return {
+    commandId,
+    duplicate: result.duplicate,
+    streamId: result.streamId,
+    streamVersion: result.nextExpectedVersion,
+    position: result.lastPosition,
+    session: await loadSessionView(ctx, sessionId),
+  };
+}
+
+const unionName = (name: string) => `${name[0]!.toUpperCase()}${name.slice(1)}Result`;
+
+builder.mutationField('plugIn', (t) =>
+  t.field({
+    type: SessionCommandPayload,
+    description: 'A vehicle plugs in: the connector is occupied, the session opened, and the site re-allocated.',
+    args: { input: t.arg({ type: PlugInInput, required: true }) },
+    errors: { types: SESSION_COMMAND_ERRORS, directResult: true, union: { name: unionName('plugIn') } },
+    resolve: async (_root, { input }, ctx) => {
+      const commandId = String(input.commandId);
+      const command: Omit<PlugIn, 'type' | 'at'> & { at?: string } = {
+        sessionId: String(input.sessionId),
+        siteId: String(input.siteId),
+        connectorId: String(input.connectorId),
+        ...(input.at == null ? {} : { at: input.at }),
+        vehicleId: String(input.vehicleId),
+        customerId: String(input.customerId),
+        fleetId: input.fleetId == null ? null : String(input.fleetId),
+        tier: input.tier,
+        departureAt: input.departureAt,
+        energyNeededWh: input.energyNeededWh ?? null,
+        targetSocPercent: input.targetSocPercent ?? null,
+        batteryCapacityWh: input.batteryCapacityWh ?? null,
+        socPercent: input.socPercent ?? null,
+        minPowerW: input.minPowerW,
+        maxPowerW: input.maxPowerW,
+        v2g: input.v2g ?? null,
+        meterStartImportWh: input.meterStartImportWh ?? null,
+        meterStartExportWh: input.meterStartExportWh ?? null,
+      };
+      const { session } = await ctx.ledger.grid.plugIn(command, { commandId, actor: ctx.actor });
+      return payload(ctx, commandId, command.sessionId, session.result, 'PlugIn');
+    },
+  }),
+);
+
+builder.mutationField('stopSession', (t) =>
+  t.field({
+    type: SessionCommandPayload,
+    description: 'The session ends: the connector is freed and the site re-allocated.',
+    args: { input: t.arg({ type: StopSessionInput, required: true }) },
+    errors: { types: SESSION_COMMAND_ERRORS, directResult: true, union: { name: unionName('stopSession') } },
+    resolve: async (_root, { input }, ctx) => {
+      const commandId = String(input.commandId);
+      const sessionId = String(input.sessionId);
+      const { result } = await ctx.ledger.grid.stopSession({ sessionId, reason: input.reason, ...(input.at == null ? {} : { at: input.at }) }, { commandId, actor: ctx.actor });
+      return payload(ctx, commandId, sessionId, result, 'StopSession');
+    },
+  }),
+);
+
+const simpleSessionMutation = (name: string, description: string, inputType: typeof SuspendSessionInput, type: 'SuspendSession' | 'ReactivateSession') =>
+  builder.mutationField(name, (t) =>
+    t.field({
+      type: SessionCommandPayload,
+      description,
+      args: { input: t.arg({ type: inputType, required: true }) },
+      errors: { types: SESSION_COMMAND_ERRORS, directResult: true, union: { name: unionName(name) } },
+      resolve: async (_root, { input }, ctx) => {
+        const commandId = String(input.commandId);
+        const sessionId = String(input.sessionId);
+        const { result } = await ctx.ledger.grid.session({ type, sessionId, ...(input.at == null ? {} : { at: input.at }) }, { commandId, actor: ctx.actor });
+        return payload(ctx, commandId, sessionId, result, type);
+      },
+    }),
+  );
+
+simpleSessionMutation('suspendSession', 'The driver pauses charging: no power until reactivated.', SuspendSessionInput, 'SuspendSession');
+simpleSessionMutation('reactivateSession', 'The driver resumes charging.', ReactivateSessionInput, 'ReactivateSession');
+
+builder.mutationField('changeDeparture', (t) =>
+  t.field({
+    type: SessionCommandPayload,
+    args: { input: t.arg({ type: ChangeDepartureInput, required: true }) },
+    errors: { types: SESSION_COMMAND_ERRORS, directResult: true, union: { name: unionName('changeDeparture') } },
+    resolve: async (_root, { input }, ctx) => {
+      const commandId = String(input.commandId);
+      const sessionId = String(input.sessionId);
+      const { result } = await ctx.ledger.grid.session(
+        { type: 'ChangeDeparture', sessionId, departureAt: input.departureAt, ...(input.at == null ? {} : { at: input.at }) },
+        { commandId, actor: ctx.actor },
+      );
+      return payload(ctx, commandId, sessionId, result, 'ChangeDeparture');
+    },
+  }),
+);
+
+builder.mutationField('recordSessionMeterReading', (t) =>
+  t.field({
+    type: SessionCommandPayload,
+    description: 'A meter reading of the session\'s connector (cumulative registers).',
+    args: { input: t.arg({ type: RecordSessionMeterReadingInput, required: true }) },
+    errors: { types: SESSION_COMMAND_ERRORS, directResult: true, union: { name: unionName('recordSessionMeterReading') } },
+    resolve: async (_root, { input }, ctx) => {
+      const commandId = String(input.commandId);
+      const sessionId = String(input.sessionId);
+      const { result } = await ctx.ledger.grid.session(
+        {
+          type: 'RecordSessionMeterReading',
+          sessionId,
+          occurredAt: input.occurredAt,
+          energyImportWh: input.energyImportWh,
+          energyExportWh: input.energyExportWh,
+          powerW: input.powerW ?? null,
+          socPercent: input.socPercent ?? null,
+        },
+        { commandId, actor: ctx.actor },
+      );
+      return payload(ctx, commandId, sessionId, result, 'RecordSessionMeterReading');
+    },
+  }),
+);

@@ -1,0 +1,283 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshSiteId, registerSite, startTestServer, waitForProjections, type TestServer, type TestServerOptions } from './harness.ts';
+
+/**
+ * The grid through GraphQL, end to end: build a tree, plug vehicles in, watch the allocation keep
+ * every limit, subscribe to setpoints, and be refused (with nothing written) on bad input.
+ */
+
+const COMMON = /* GraphQL */ `
+  __typename
+  ... on Error { code message }
+  ... on InvalidCommandError { field reason }
+  ... on UnknownNodeError { nodeId }
+  ... on ConnectorInUseError { connectorId sessionId }
+`;
+const SITE_RESULT = `${COMMON} ... on SiteCommandPayload { duplicate position site { version } }`;
+const SESSION_RESULT = `${COMMON}
+  ... on InvalidSessionRequestError { field reason }
+  ... on SessionCommandPayload { duplicate position session { sessionId lifecycle version } }`;
+
+const SITE_VIEW = /* GraphQL */ `
+  query Site($siteId: ID!) {
+    site(siteId: $siteId) {
+      version lastAllocationAt
+      nodes { nodeId parentId kind flowW effectiveImportLimitW effectiveExportLimitW importBoundBy importHeadroomW }
+      sessions { sessionId connectorId setpointW status reason minPowerW maxPowerW }
+      rules { ruleId inForce }
+    }
+  }
+`;
+
+type Node = { nodeId: string; flowW: string; effectiveImportLimitW: string; effectiveExportLimitW: string; importBoundBy: string };
+type SiteSession = { sessionId: string; connectorId: string; setpointW: string; status: string; reason: string | null; minPowerW: string; maxPowerW: string };
+type SiteRead = { site: { version: number; lastAllocationAt: string | null; nodes: Node[]; sessions: SiteSession[]; rules: { ruleId: string; inForce: boolean }[] } };
+
+export function describeGridApi(label: string, options: TestServerOptions | null): void {
+  describe.skipIf(options === null)(`the grid through GraphQL over ${label}`, () => {
+    let server: TestServer;
+    beforeAll(async () => {
+      server = await startTestServer(options!);
+    });
+    afterAll(async () => {
+      await server?.close();
+    });
+
+    const mutate = async (name: string, inputType: string, input: Record<string, unknown>) => {
+      const result = ['plugIn', 'stopSession'].includes(name) ? SESSION_RESULT : SITE_RESULT;
+      const { status, body } = await server.gql(`mutation($input: ${inputType}!) { ${name}(input: $input) { ${result} } }`, {
+        input: { commandId: randomUUID(), ...input },
+      });
+      expect(body.errors, JSON.stringify(body.errors)).toBeUndefined();
+      expect(status).toBe(200);
+      return body.data![name] as Record<string, any>;
+    };
+    const readSite = async (siteId: string) => {
+      const { body } = await server.gql<SiteRead>(SITE_VIEW, { siteId });
+      expect(body.errors).toBeUndefined();
+      return body.data!.site;
+    };
+    const inHours = (h: number) => new Date(Date.now() + h * 3_600_000).toISOString();
+
+    /** A site: 50 kW connection, a 20 kW feeder, two 11 kW bidirectional chargers and a 22 kW one, a connector each. */
+    async function buildSite(): Promise<string> {
+      const siteId = freshSiteId();
+      expect((await registerSite(server, { siteId, importLimitW: '50000', exportLimitW: '30000' })).body.data!.registerSite.__typename).toBe('RegisterSitePayload');
+      const add = (input: Record<string, unknown>) => mutate('addNode', 'AddNodeInput', { siteId, ...input });
+      expect(await add({ nodeId: 'f1', parentId: siteId, kind: 'FEEDER', name: 'Feeder 1', importLimitW: '20000', exportLimitW: '20000' })).toMatchObject({ __typename: 'SiteCommandPayload' });
+      for (const cp of ['cp1', 'cp2']) {
+        await add({
+          nodeId: cp,
+          parentId: 'f1',
+          kind: 'CHARGER',
+          name: cp,
+          importLimitW: '11000',
+          exportLimitW: '11000',
+          charger: { minPowerW: '1400', maxPowerW: '11000', bidirectional: true, minDischargePowerW: '1400', maxDischargePowerW: '11000' },
+        });
+        await add({ nodeId: `${cp}-1`, parentId: cp, kind: 'CONNECTOR', name: `${cp} connector`, importLimitW: '11000', exportLimitW: '11000' });
+      }
+      await add({
+        nodeId: 'cp3',
+        parentId: 'f1',
+        kind: 'CHARGER',
+        name: 'cp3',
+        importLimitW: '22000',
+        exportLimitW: '0',
+        charger: { minPowerW: '4140', maxPowerW: '22000', bidirectional: false },
+      });
+      const last = await add({ nodeId: 'cp3-1', parentId: 'cp3', kind: 'CONNECTOR', name: 'cp3 connector', importLimitW: '22000', exportLimitW: '0' });
+      expect(last.__typename).toBe('SiteCommandPayload');
+      return siteId;
+    }
+
+    const plugIn = (siteId: string, input: Record<string, unknown>) =>
+      mutate('plugIn', 'PlugInInput', {
+        siteId,
+        sessionId: `${siteId}-${randomUUID().slice(0, 6)}`,
+        vehicleId: 'ev-1',
+        customerId: 'driver-1',
+        tier: 'NORMAL',
+        departureAt: inHours(4),
+        energyNeededWh: '30000',
+        minPowerW: '1400',
+        maxPowerW: '11000',
+        ...input,
+      });
+
+    const flowOf = (site: SiteRead['site'], nodeId: string) => BigInt(site.nodes.find((n) => n.nodeId === nodeId)!.flowW);
+
+    it('shares a feeder\'s limit among the sessions plugged in below it, to the watt', async () => {
+      const siteId = await buildSite();
+      const sessions = [];
+      for (const connectorId of ['cp1-1', 'cp2-1', 'cp3-1']) {
+        const result = await plugIn(siteId, { connectorId, maxPowerW: connectorId === 'cp3-1' ? '22000' : '11000' });
+        expect(result).toMatchObject({ __typename: 'SessionCommandPayload', duplicate: false, session: { lifecycle: 'ACTIVE' } });
+        sessions.push(result.session.sessionId as string);
+      }
+      const site = await readSite(siteId);
+      expect(site.sessions.map((s) => s.status)).toEqual(['CHARGING', 'CHARGING', 'CHARGING']);
+      // 20 kW for three sessions that could take 44 kW: all of it is used. Each needs 30 kWh in
+      // 4 h (7.5 kW on average); the two on 11 kW chargers have the least laxity, so they get
+      // their 7.5 kW first, and the one on the 22 kW charger gets the rest.
+      expect(flowOf(site, 'f1')).toBe(20000n);
+      expect(flowOf(site, siteId)).toBe(20000n);
+      // (The departure is 4 h after the test's clock, a few ms before the allocation's: a watt or two more.)
+      const power = Object.fromEntries(site.sessions.map((s) => [s.connectorId, Number(s.setpointW)]));
+      expect(power['cp1-1']).toBe(power['cp2-1']);
+      expect(power['cp1-1']).toBeGreaterThanOrEqual(7500);
+      expect(power['cp1-1']).toBeLessThanOrEqual(7510);
+      expect(power['cp3-1']).toBe(20000 - 2 * power['cp1-1']!);
+      expect(site.sessions.every((s) => s.reason === 'capacity:f1')).toBe(true);
+    });
+
+    it('applies a congestion rule at once, names it as what binds, and streams the new setpoints to a subscriber', async () => {
+      const siteId = await buildSite();
+      await plugIn(siteId, { connectorId: 'cp1-1' });
+      await plugIn(siteId, { connectorId: 'cp2-1' });
+
+      const abort = new AbortController();
+      const response = await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+        body: JSON.stringify({ query: `subscription($siteId: ID!) { setpointsChanged(siteId: $siteId) { siteId trigger position setpoints { sessionId powerW status reason } } }`, variables: { siteId } }),
+        signal: abort.signal,
+      });
+      expect(response.status).toBe(200);
+      const reader = response.body!.getReader();
+      const firstEvent = (async () => {
+        let text = '';
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) throw new Error(`stream ended: ${text}`);
+          text += new TextDecoder().decode(value);
+          const data = /event: next\ndata: (.*)\n/.exec(text);
+          if (data) return JSON.parse(data[1]!) as { data: { setpointsChanged: { trigger: string; setpoints: { powerW: string; reason: string }[] } } };
+        }
+      })();
+      // Let the subscription reach the log's head before the change.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+
+      const rule = await mutate('addCongestionRule', 'AddCongestionRuleInput', {
+        siteId,
+        nodeId: 'f1',
+        ruleId: 'dso-cap',
+        priority: 1,
+        window: { start: new Date(Date.now() - 60_000).toISOString() },
+        importCapW: '6000',
+        reason: 'evening peak',
+        source: 'dso-request-17',
+      });
+      expect(rule.__typename).toBe('SiteCommandPayload');
+      const site = await readSite(siteId);
+      expect(site.rules).toEqual([{ ruleId: 'dso-cap', inForce: true }]);
+      const f1 = site.nodes.find((n) => n.nodeId === 'f1')!;
+      expect(f1).toMatchObject({ effectiveImportLimitW: '6000', importBoundBy: 'rule:dso-cap' });
+      expect(flowOf(site, 'f1')).toBeLessThanOrEqual(6000n);
+      expect(flowOf(site, 'f1')).toBeGreaterThan(6000n - 1400n);
+
+      const event = await firstEvent;
+      abort.abort();
+      expect(event.data.setpointsChanged.setpoints.length).toBeGreaterThan(0);
+      expect(['curtailment', 'AddCongestionRule']).toContain(event.data.setpointsChanged.trigger);
+    });
+
+    it('discharges a consenting session for a grid operator\'s request, and holds the others', async () => {
+      const siteId = await buildSite();
+      const v2g = await plugIn(siteId, {
+        connectorId: 'cp1-1',
+        energyNeededWh: null,
+        targetSocPercent: '80',
+        batteryCapacityWh: '60000',
+        socPercent: '70',
+        departureAt: inHours(10),
+        v2g: { minSocPercent: '30', maxDischargePowerW: '7000' },
+      });
+      await plugIn(siteId, { connectorId: 'cp3-1', maxPowerW: '22000' });
+      await mutate('requestDischarge', 'RequestDischargeInput', {
+        siteId,
+        requestId: 'flex-1',
+        nodeId: siteId,
+        start: new Date(Date.now() - 1000).toISOString(),
+        end: inHours(1),
+        powerW: '5000',
+        source: 'dso',
+      });
+      const site = await readSite(siteId);
+      const discharging = site.sessions.find((s) => s.sessionId === v2g.session.sessionId)!;
+      expect(discharging).toMatchObject({ status: 'DISCHARGING', setpointW: '-5000', reason: 'discharge:request:flex-1' });
+      const held = site.sessions.find((s) => s.sessionId !== v2g.session.sessionId)!;
+      expect(held).toMatchObject({ status: 'ON_HOLD', setpointW: '0', reason: 'discharge:request:flex-1' });
+      expect(flowOf(site, siteId)).toBe(-5000n);
+    });
+
+    it('refuses bad input with a typed error that names it, and writes nothing', async () => {
+      const siteId = await buildSite();
+      const occupied = await plugIn(siteId, { connectorId: 'cp1-1' });
+      const siteVersion = (await readSite(siteId)).version;
+      // Each refused plug-in names its own session: none of their streams may exist afterwards.
+      const refused = (n: number) => ({ sessionId: `${siteId}-refused-${n}` });
+
+      const unknownParent = await mutate('addNode', 'AddNodeInput', { siteId, nodeId: 'x', parentId: 'nowhere', kind: 'CIRCUIT', name: 'x', importLimitW: '1', exportLimitW: '1' });
+      expect(unknownParent).toMatchObject({ __typename: 'UnknownNodeError', code: 'UNKNOWN_NODE', nodeId: 'nowhere' });
+
+      const negative = await mutate('changeNodeLimits', 'ChangeNodeLimitsInput', { siteId, nodeId: 'f1', importLimitW: '-5', exportLimitW: '0' });
+      expect(negative).toMatchObject({ __typename: 'InvalidCommandError', field: 'importLimitW' });
+
+      const past = await plugIn(siteId, { ...refused(1), connectorId: 'cp2-1', departureAt: new Date(Date.now() - 3_600_000).toISOString() });
+      expect(past).toMatchObject({ __typename: 'InvalidSessionRequestError', code: 'INVALID_SESSION_REQUEST', field: 'departureAt' });
+
+      const minAboveMax = await plugIn(siteId, { ...refused(2), connectorId: 'cp2-1', minPowerW: '12000', maxPowerW: '11000' });
+      expect(minAboveMax).toMatchObject({ __typename: 'InvalidSessionRequestError', field: 'minPowerW' });
+
+      const taken = await plugIn(siteId, { ...refused(3), connectorId: 'cp1-1' });
+      expect(taken).toMatchObject({ __typename: 'ConnectorInUseError', code: 'CONNECTOR_IN_USE', connectorId: 'cp1-1', sessionId: occupied.session.sessionId });
+
+      const noConnector = await plugIn(siteId, { ...refused(4), connectorId: 'cp9-1' });
+      expect(noConnector).toMatchObject({ __typename: 'UnknownNodeError', nodeId: 'cp9-1' });
+
+      // (The global head may move meanwhile: other tests' sites are re-allocated on the clock.)
+      expect((await readSite(siteId)).version).toBe(siteVersion);
+      for (const n of [1, 2, 3, 4]) expect(await server.ledger.store.streamVersion(`session-${refused(n).sessionId}`)).toBe(0);
+    });
+
+    it('stops a session: the connector is free again and the power goes to the others', async () => {
+      const siteId = await buildSite();
+      const first = await plugIn(siteId, { connectorId: 'cp1-1' });
+      await plugIn(siteId, { connectorId: 'cp2-1' });
+      await plugIn(siteId, { connectorId: 'cp3-1', maxPowerW: '22000' });
+      const stopped = await mutate('stopSession', 'StopSessionInput', { sessionId: first.session.sessionId, reason: 'unplugged' });
+      expect(stopped).toMatchObject({ __typename: 'SessionCommandPayload', session: { lifecycle: 'STOPPED' } });
+      const site = await readSite(siteId);
+      expect(site.sessions.map((s) => s.connectorId).sort()).toEqual(['cp2-1', 'cp3-1']);
+      expect(flowOf(site, 'f1')).toBe(20000n);
+      const again = await plugIn(siteId, { connectorId: 'cp1-1' });
+      expect(again.__typename).toBe('SessionCommandPayload');
+
+      // The read model catches up with the allocation that followed the plug-in.
+      await waitForProjections(server, String(await server.ledger.store.headPosition()));
+      const { body } = await server.gql<any>(
+        `query($siteId: ID!, $from: DateTime!, $to: DateTime!) {
+          gridSessions(siteId: $siteId, first: 2) {
+            totalCount pageInfo { hasNextPage endCursor }
+            edges { node { sessionId status connectorId setpointW setpoints { powerW status } } }
+          }
+          stopped: gridSessions(siteId: $siteId, status: STOPPED) { totalCount edges { node { sessionId stopReason } } }
+          siteLoadHistory(siteId: $siteId, from: $from, to: $to) { trigger evImportW sessionCount }
+        }`,
+        { siteId, from: new Date(Date.now() - 3_600_000).toISOString(), to: inHours(1) },
+      );
+      expect(body.errors).toBeUndefined();
+      const { gridSessions, stopped: stoppedSessions, siteLoadHistory } = body.data;
+      expect(gridSessions.totalCount).toBe('4');
+      expect(gridSessions.pageInfo.hasNextPage).toBe(true);
+      expect(gridSessions.edges.map((e: any) => e.node.sessionId)).toEqual([first.session.sessionId, expect.any(String)]);
+      expect(gridSessions.edges[0].node).toMatchObject({ status: 'STOPPED', setpointW: '0' });
+      expect(gridSessions.edges[0].node.setpoints.length).toBeGreaterThan(0);
+      expect(stoppedSessions).toEqual({ totalCount: '1', edges: [{ node: { sessionId: first.session.sessionId, stopReason: 'unplugged' } }] });
+      const last = (await readSite(siteId)).sessions.reduce((sum, s) => sum + Number(s.setpointW), 0);
+      expect(siteLoadHistory.at(-1)).toMatchObject({ evImportW: String(last), sessionCount: 3 });
+    });
+  });
+}

@@ -1,0 +1,320 @@
+import type { ChargerSpec, NodeKind, SessionPluggedInData, V2gConsent } from '@v2g/domain';
+import type { SqlExecutor } from '@v2g/event-store';
+import type { TableNames } from '@v2g/ledger';
+
+/** Every figure is a decimal string (W, Wh, %), every instant an ISO-8601 UTC string. */
+
+export type GridNode = {
+  siteId: string;
+  nodeId: string;
+  /** null for the root (the site's grid connection, whose nodeId is the siteId). */
+  parentId: string | null;
+  kind: 'site' | NodeKind;
+  name: string;
+  /** Static limits, as configured (congestion rules and measured load not applied). */
+  importLimitW: string;
+  exportLimitW: string;
+  charger: ChargerSpec | null;
+  /** Net EV flow through the node now: the setpoints of the sessions at connectors at or below it (negative: feeding back). */
+  evFlowW: string;
+  /** The latest measured non-EV load at the node; null when none was measured. */
+  load: { occurredAt: string; otherLoadW: string; generationW: string } | null;
+};
+
+/** The session stream's stopped/suspended win over the site's allocation status. */
+export type GridSessionStatus = 'pending' | 'charging' | 'on_hold' | 'discharging' | 'done' | 'suspended' | 'stopped';
+
+export const GRID_SESSION_STATUSES: readonly GridSessionStatus[] = ['pending', 'charging', 'on_hold', 'discharging', 'done', 'suspended', 'stopped'];
+
+export type GridMeterReading = { occurredAt: string; energyImportWh: string; energyExportWh: string; powerW: string | null; socPercent: string | null };
+
+export type GridSession = {
+  sessionId: string;
+  siteId: string;
+  /**
+   * What the driver asked for at plug-in: null only while the site's record of the occupancy
+   * has been projected and the session's own plug-in event not yet.
+   */
+  connectorId: string | null;
+  vehicleId: string | null;
+  customerId: string | null;
+  fleetId: string | null;
+  tier: Tier | null;
+  pluggedInAt: string | null;
+  departureAt: string | null;
+  energyNeededWh: string | null;
+  targetSocPercent: string | null;
+  batteryCapacityWh: string | null;
+  socAtPlugInPercent: string | null;
+  minPowerW: string | null;
+  maxPowerW: string | null;
+  v2g: V2gConsent | null;
+  meterStartImportWh: string | null;
+  meterStartExportWh: string | null;
+  status: GridSessionStatus;
+  /** The site's setpoint in force (0 once the connector is released), W. */
+  setpointW: string;
+  /** The site's reason for its allocation status, e.g. 'capacity:feeder-1'; null when charging at max. */
+  reason: string | null;
+  /** When the status shown began. */
+  since: string;
+  occupiedAt: string | null;
+  releasedAt: string | null;
+  /** Net energy since plug-in by the latest reading (import minus export), Wh. */
+  deliveredWh: string;
+  /** The latest reading by occurredAt; null before the first. */
+  lastReading: GridMeterReading | null;
+  stoppedAt: string | null;
+  stopReason: string | null;
+  /** Log position of the first event that made the session known: the order of a site's list. */
+  firstPosition: bigint;
+};
+
+export type GridSessionPage = { sessions: GridSession[]; hasNextPage: boolean; endCursor: string | null };
+
+export type SiteLoadPoint = {
+  at: string;
+  /** What caused the allocation, e.g. 'plug_in', 'timer', 'curtailment'. */
+  trigger: string;
+  /** Sum of the positive setpoints, W. */
+  evImportW: string;
+  /** Sum of the negative setpoints, as a positive figure, W. */
+  evExportW: string;
+  /** Sessions at a connector of the site once the setpoints were in force. */
+  sessionCount: number;
+};
+
+export type SetpointRecord = { siteId: string; at: string; trigger: string; powerW: string; status: 'charging' | 'discharging' | 'on_hold' | 'done'; reason: string | null };
+
+type Tier = SessionPluggedInData['tier'];
+type Instant = Date | string;
+const iso = (value: Instant): string => new Date(value).toISOString();
+const isoOrNull = (value: Instant | null): string | null => (value === null ? null : iso(value));
+
+/** numeric as its shortest decimal string: no trailing zeros, "0" for zero. */
+const fig = (column: string, as: string) => `trim_scale(${column})::text AS ${as}`;
+
+type NodeRow = {
+  node_id: string;
+  parent_id: string | null;
+  kind: GridNode['kind'];
+  name: string;
+  import_limit_w: string;
+  export_limit_w: string;
+  charger: ChargerSpec | null;
+  ev_flow_w: string;
+  load_at: Instant | null;
+  other_load_w: string | null;
+  generation_w: string | null;
+};
+
+/** The site's tree (nodes not removed, in the order they were added), with the EV flow through each node now. */
+export async function siteTree(sql: SqlExecutor, table: TableNames, siteId: string): Promise<GridNode[]> {
+  const { rows } = await sql.query<NodeRow>(
+    `WITH RECURSIVE live AS (
+       SELECT node_id, parent_id FROM ${table('nodes')} WHERE site_id = $1 AND NOT removed
+     ), below (ancestor, node_id) AS (
+       SELECT node_id, node_id FROM live
+       UNION ALL
+       SELECT b.ancestor, l.node_id FROM below b JOIN live l ON l.parent_id = b.node_id
+     ), flow AS (
+       SELECT b.ancestor, sum(s.setpoint_w) AS ev_flow_w
+         FROM below b
+         JOIN ${table('sessions')} s ON s.site_id = $1 AND s.connector_id = b.node_id AND s.released_at IS NULL
+        GROUP BY b.ancestor
+     )
+     SELECT n.node_id, n.parent_id, n.kind, n.name, ${fig('n.import_limit_w', 'import_limit_w')}, ${fig('n.export_limit_w', 'export_limit_w')},
+            n.charger, ${fig('COALESCE(f.ev_flow_w, 0)', 'ev_flow_w')},
+            l.occurred_at AS load_at, ${fig('l.other_load_w', 'other_load_w')}, ${fig('l.generation_w', 'generation_w')}
+       FROM ${table('nodes')} n
+       LEFT JOIN flow f ON f.ancestor = n.node_id
+       LEFT JOIN ${table('node_latest_loads')} l ON l.site_id = n.site_id AND l.node_id = n.node_id
+      WHERE n.site_id = $1 AND NOT n.removed
+      ORDER BY n.added_position, n.node_id`,
+    [siteId],
+  );
+  return rows.map((r) => ({
+    siteId,
+    nodeId: r.node_id,
+    parentId: r.parent_id,
+    kind: r.kind,
+    name: r.name,
+    importLimitW: r.import_limit_w,
+    exportLimitW: r.export_limit_w,
+    charger: r.charger,
+    evFlowW: r.ev_flow_w,
+    load: r.load_at === null ? null : { occurredAt: iso(r.load_at), otherLoadW: r.other_load_w!, generationW: r.generation_w! },
+  }));
+}
+
+type SessionRow = {
+  session_id: string;
+  site_id: string;
+  connector_id: string | null;
+  vehicle_id: string | null;
+  customer_id: string | null;
+  fleet_id: string | null;
+  tier: Tier | null;
+  plugged_in_at: Instant | null;
+  departure_at: Instant | null;
+  energy_needed_wh: string | null;
+  target_soc_percent: string | null;
+  battery_capacity_wh: string | null;
+  soc_at_plugin_percent: string | null;
+  min_power_w: string | null;
+  max_power_w: string | null;
+  v2g: V2gConsent | null;
+  meter_start_import_wh: string | null;
+  meter_start_export_wh: string | null;
+  status: GridSessionStatus;
+  setpoint_w: string;
+  reason: string | null;
+  since: Instant;
+  occupied_at: Instant | null;
+  released_at: Instant | null;
+  delivered_wh: string;
+  last_reading_at: Instant | null;
+  last_import_wh: string | null;
+  last_export_wh: string | null;
+  last_power_w: string | null;
+  last_soc_percent: string | null;
+  stopped_at: Instant | null;
+  stop_reason: string | null;
+  first_position: string;
+};
+
+const SESSION_COLUMNS = [
+  'session_id, site_id, connector_id, vehicle_id, customer_id, fleet_id, tier, plugged_in_at, departure_at',
+  fig('energy_needed_wh', 'energy_needed_wh'),
+  fig('target_soc_percent', 'target_soc_percent'),
+  fig('battery_capacity_wh', 'battery_capacity_wh'),
+  fig('soc_at_plugin_percent', 'soc_at_plugin_percent'),
+  fig('min_power_w', 'min_power_w'),
+  fig('max_power_w', 'max_power_w'),
+  'v2g',
+  fig('meter_start_import_wh', 'meter_start_import_wh'),
+  fig('meter_start_export_wh', 'meter_start_export_wh'),
+  'status',
+  fig('setpoint_w', 'setpoint_w'),
+  'reason, since, occupied_at, released_at',
+  fig('delivered_wh', 'delivered_wh'),
+  'last_reading_at',
+  fig('last_import_wh', 'last_import_wh'),
+  fig('last_export_wh', 'last_export_wh'),
+  fig('last_power_w', 'last_power_w'),
+  fig('last_soc_percent', 'last_soc_percent'),
+  'stopped_at, stop_reason, first_position::text AS first_position',
+].join(', ');
+
+function toSession(r: SessionRow): GridSession {
+  return {
+    firstPosition: BigInt(r.first_position),
+    sessionId: r.session_id,
+    siteId: r.site_id,
+    connectorId: r.connector_id,
+    vehicleId: r.vehicle_id,
+    customerId: r.customer_id,
+    fleetId: r.fleet_id,
+    tier: r.tier,
+    pluggedInAt: isoOrNull(r.plugged_in_at),
+    departureAt: isoOrNull(r.departure_at),
+    energyNeededWh: r.energy_needed_wh,
+    targetSocPercent: r.target_soc_percent,
+    batteryCapacityWh: r.battery_capacity_wh,
+    socAtPlugInPercent: r.soc_at_plugin_percent,
+    minPowerW: r.min_power_w,
+    maxPowerW: r.max_power_w,
+    v2g: r.v2g,
+    meterStartImportWh: r.meter_start_import_wh,
+    meterStartExportWh: r.meter_start_export_wh,
+    status: r.status,
+    setpointW: r.setpoint_w,
+    reason: r.reason,
+    since: iso(r.since),
+    occupiedAt: isoOrNull(r.occupied_at),
+    releasedAt: isoOrNull(r.released_at),
+    deliveredWh: r.delivered_wh,
+    lastReading:
+      r.last_reading_at === null
+        ? null
+        : {
+            occurredAt: iso(r.last_reading_at),
+            energyImportWh: r.last_import_wh!,
+            energyExportWh: r.last_export_wh!,
+            powerW: r.last_power_w,
+            socPercent: r.last_soc_percent,
+          },
+    stoppedAt: isoOrNull(r.stopped_at),
+    stopReason: r.stop_reason,
+  };
+}
+
+/** At most this many sessions per page. */
+export const MAX_PAGE_SIZE = 500;
+
+/**
+ * The sessions of a site in the order they became known, a page at a time. `after` is the
+ * `endCursor` of the page before (opaque to callers).
+ */
+export async function sessionsAtSite(
+  sql: SqlExecutor,
+  table: TableNames,
+  siteId: string,
+  page: { status?: GridSessionStatus; first: number; after?: string | null },
+): Promise<GridSessionPage> {
+  if (!Number.isInteger(page.first) || page.first < 1 || page.first > MAX_PAGE_SIZE) {
+    throw new RangeError(`first must be a whole number from 1 to ${MAX_PAGE_SIZE}, not ${page.first}`);
+  }
+  const after = page.after ?? '0';
+  if (!/^(0|[1-9][0-9]{0,18})$/.test(after)) throw new RangeError(`not a cursor of this list: ${JSON.stringify(page.after)}`);
+  const { rows } = await sql.query<SessionRow>(
+    `SELECT ${SESSION_COLUMNS} FROM ${table('sessions')}
+      WHERE site_id = $1 AND first_position > $2::bigint AND ($3::text IS NULL OR status = $3)
+      ORDER BY first_position LIMIT $4`,
+    [siteId, after, page.status ?? null, page.first + 1],
+  );
+  const sessions = rows.slice(0, page.first);
+  return { sessions: sessions.map(toSession), hasNextPage: rows.length > page.first, endCursor: sessions.at(-1)?.first_position ?? null };
+}
+
+export async function countSessionsAtSite(sql: SqlExecutor, table: TableNames, siteId: string, status?: GridSessionStatus): Promise<bigint> {
+  const { rows } = await sql.query<{ count: string }>(
+    `SELECT count(*)::text AS count FROM ${table('sessions')} WHERE site_id = $1 AND ($2::text IS NULL OR status = $2)`,
+    [siteId, status ?? null],
+  );
+  return BigInt(rows[0]?.count ?? '0');
+}
+
+export async function findSession(sql: SqlExecutor, table: TableNames, sessionId: string): Promise<GridSession | null> {
+  const { rows } = await sql.query<SessionRow>(`SELECT ${SESSION_COLUMNS} FROM ${table('sessions')} WHERE session_id = $1`, [sessionId]);
+  return rows[0] ? toSession(rows[0]) : null;
+}
+
+/** The site's EV load after each allocation with `at` in [from, to), oldest first. */
+export async function siteLoadHistory(
+  sql: SqlExecutor,
+  table: TableNames,
+  siteId: string,
+  range: { from: string; to: string },
+): Promise<SiteLoadPoint[]> {
+  const { rows } = await sql.query<{ at: Instant; trigger: string; ev_import_w: string; ev_export_w: string; session_count: number }>(
+    `SELECT at, trigger, ${fig('ev_import_w', 'ev_import_w')}, ${fig('ev_export_w', 'ev_export_w')}, session_count
+       FROM ${table('site_load')}
+      WHERE site_id = $1 AND at >= $2::timestamptz AND at < $3::timestamptz
+      ORDER BY at, position`,
+    [siteId, range.from, range.to],
+  );
+  return rows.map((r) => ({ at: iso(r.at), trigger: r.trigger, evImportW: r.ev_import_w, evExportW: r.ev_export_w, sessionCount: r.session_count }));
+}
+
+/** Every setpoint the site gave the session, oldest first. */
+export async function setpointHistory(sql: SqlExecutor, table: TableNames, sessionId: string): Promise<SetpointRecord[]> {
+  const { rows } = await sql.query<{ site_id: string; at: Instant; trigger: string; power_w: string; status: SetpointRecord['status']; reason: string | null }>(
+    `SELECT site_id, at, trigger, ${fig('power_w', 'power_w')}, status, reason
+       FROM ${table('setpoint_history')}
+      WHERE session_id = $1
+      ORDER BY position`,
+    [sessionId],
+  );
+  return rows.map((r) => ({ siteId: r.site_id, at: iso(r.at), trigger: r.trigger, powerW: r.power_w, status: r.status, reason: r.reason }));
+}

@@ -1,0 +1,483 @@
+import { randomUUID } from 'node:crypto';
+import {
+  sessionDecider,
+  sessionStreamId,
+  type ChargerSpec,
+  type PlugIn,
+  type SessionCommand,
+  type SessionState,
+  type SiteEvent,
+} from '@v2g/domain';
+import { connectPostgres, openPglite, openPostgresStore, SchemaRegistry, type EventStore, type SqlClient } from '@v2g/event-store';
+import { ProjectionRunner, type TableNames } from '@v2g/ledger';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { GRID_TABLES, gridProjection } from './grid-projection.ts';
+import { findSession, sessionsAtSite, setpointHistory, siteLoadHistory, siteTree, type GridSession } from './grid-queries.ts';
+
+const url = inject('postgresUrl');
+const run = `${process.pid}_${randomUUID().slice(0, 8)}`;
+const logger = pino({ level: 'silent' });
+
+type Target = { sql: SqlClient; storeSchema: string; liveSchema: string; rebuildSchema: string; close: () => Promise<void> };
+
+describe('grid projection (PGlite)', () => {
+  gridSuite(async () => {
+    const sql = await openPglite(undefined);
+    return { sql, storeSchema: 'v2g', liveSchema: 'v2g', rebuildSchema: 'v2g_rebuild', close: () => sql.close() };
+  });
+});
+
+describe.skipIf(url === null)('grid projection (PostgreSQL server)', () => {
+  gridSuite(async () => {
+    const sql = await connectPostgres(url!, { applicationName: `v2g-test-grid-${run}` });
+    const schemas = [`test_grid_${run}`, `test_grid_rebuild_${run}`];
+    return {
+      sql,
+      storeSchema: schemas[0]!,
+      liveSchema: schemas[0]!,
+      rebuildSchema: schemas[1]!,
+      close: async () => {
+        for (const schema of schemas) await sql.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+        await sql.close();
+      },
+    };
+  });
+});
+
+const T = (hhmm: string) => `2026-11-27T${hhmm}:00.000Z`;
+
+function gridSuite(open: () => Promise<Target>) {
+  let target: Target;
+  let store: EventStore;
+  let runner: ProjectionRunner;
+  let table: TableNames;
+  // Fresh ids for every run: the server keeps what earlier runs wrote in other schemas.
+  const tag = randomUUID().slice(0, 8);
+  const siteId = `depot-${tag}`;
+  const A = `a-${tag}`;
+  const B = `b-${tag}`;
+  const C = `c-${tag}`;
+  const sessionStates = new Map<string, SessionState>();
+  let lastPosition = 0n;
+
+  beforeAll(async () => {
+    target = await open();
+    store = await openPostgresStore({ sql: target.sql, schema: target.storeSchema, registry: SchemaRegistry.fromDirectory(), pollMs: 100 });
+    runner = new ProjectionRunner({ store, sql: target.sql, schema: target.liveSchema, projections: [gridProjection], logger });
+    await runner.start();
+    table = runner.tables(gridProjection);
+  });
+  afterAll(async () => {
+    await runner?.stop();
+    await store?.close();
+    await target?.close();
+  });
+
+  async function caughtUp(which: ProjectionRunner, position: bigint): Promise<void> {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const [status] = await which.status();
+      if (status!.failure) throw new Error(`grid projection failed: ${JSON.stringify({ ...status!.failure, position: String(status!.failure.position) })}`);
+      if (status!.checkpoint >= position) return;
+      if (Date.now() > deadline) throw new Error(`grid projection stuck at ${status!.checkpoint}, waiting for ${position}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  async function site(...events: SiteEvent[]): Promise<void> {
+    const result = await store.append(`site-${siteId}`, events, { expectedVersion: 'any', commandId: randomUUID(), actor: 'grid-int' });
+    lastPosition = result.lastPosition ?? lastPosition;
+  }
+
+  /** Decides a session command on the state so far and appends what it emits. */
+  async function session(command: SessionCommand): Promise<void> {
+    const state = sessionStates.get(command.sessionId) ?? sessionDecider.initialState();
+    const events = sessionDecider.decide(command, state);
+    const result = await store.append(sessionStreamId(command.sessionId), events, {
+      expectedVersion: state.status === 'none' ? 'no_stream' : 'any',
+      commandId: randomUUID(),
+      actor: 'grid-int',
+    });
+    sessionStates.set(command.sessionId, events.reduce(sessionDecider.evolve, state));
+    lastPosition = result.lastPosition ?? lastPosition;
+  }
+
+  const plugIn = (sessionId: string, connectorId: string, at: string, extra: Partial<PlugIn> = {}): PlugIn => ({
+    type: 'PlugIn',
+    sessionId,
+    siteId,
+    connectorId,
+    at,
+    vehicleId: `vehicle-${sessionId}`,
+    customerId: 'cust-1',
+    fleetId: null,
+    tier: 'normal',
+    departureAt: '2026-11-28T07:00:00Z',
+    energyNeededWh: '30000',
+    targetSocPercent: null,
+    batteryCapacityWh: null,
+    socPercent: null,
+    minPowerW: '1400',
+    maxPowerW: '11000',
+    v2g: null,
+    meterStartImportWh: null,
+    meterStartExportWh: null,
+    ...extra,
+  });
+  const reading = (sessionId: string, occurredAt: string, energyImportWh: string, energyExportWh: string, socPercent: string | null = null): SessionCommand => ({
+    type: 'RecordSessionMeterReading',
+    sessionId,
+    occurredAt,
+    energyImportWh,
+    energyExportWh,
+    powerW: null,
+    socPercent,
+  });
+  const occupied = (sessionId: string, connectorId: string, at: string, maxDischargePowerW: string | null = null): SiteEvent => ({
+    type: 'ConnectorOccupied',
+    data: { siteId, connectorId, sessionId, at, minPowerW: '1400', maxPowerW: '11000', maxDischargePowerW },
+  });
+  const assigned = (at: string, trigger: string, setpoints: [string, string, 'charging' | 'discharging' | 'on_hold' | 'done', string | null][]): SiteEvent => ({
+    type: 'SetpointsAssigned',
+    data: { siteId, at, trigger, setpoints: setpoints.map(([sessionId, powerW, status, reason]) => ({ sessionId, powerW, status, reason })) },
+  });
+  const bidirectional: ChargerSpec = { minPowerW: '1400', maxPowerW: '22000', bidirectional: true, minDischargePowerW: '1000', maxDischargePowerW: '11000' };
+  const oneWay: ChargerSpec = { minPowerW: '1400', maxPowerW: '11000', bidirectional: false, minDischargePowerW: null, maxDischargePowerW: null };
+
+  it('projects a site and its sessions through an evening', async () => {
+    // The site and its tree.
+    await site(
+      { type: 'SiteRegistered', data: { siteId, name: 'Depot North', importLimitW: '100000', exportLimitW: '50000' } },
+      { type: 'NodeAdded', data: { siteId, nodeId: 'F1', parentId: siteId, kind: 'feeder', name: 'Feeder 1', importLimitW: '60000', exportLimitW: '30000', charger: null } },
+      { type: 'NodeAdded', data: { siteId, nodeId: 'C1', parentId: 'F1', kind: 'charger', name: 'Charger 1', importLimitW: '22000', exportLimitW: '22000', charger: bidirectional } },
+      { type: 'NodeAdded', data: { siteId, nodeId: 'C1-1', parentId: 'C1', kind: 'connector', name: 'C1 left', importLimitW: '11000', exportLimitW: '11000', charger: null } },
+      { type: 'NodeAdded', data: { siteId, nodeId: 'C1-2', parentId: 'C1', kind: 'connector', name: 'C1 right', importLimitW: '11000', exportLimitW: '11000', charger: null } },
+      { type: 'NodeAdded', data: { siteId, nodeId: 'C2', parentId: 'F1', kind: 'charger', name: 'Charger 2', importLimitW: '11000', exportLimitW: '0', charger: oneWay } },
+      { type: 'NodeAdded', data: { siteId, nodeId: 'C2-1', parentId: 'C2', kind: 'connector', name: 'C2 only', importLimitW: '11000', exportLimitW: '0', charger: null } },
+      { type: 'NodeAdded', data: { siteId, nodeId: 'C2-2', parentId: 'C2', kind: 'connector', name: 'C2 spare', importLimitW: '11000', exportLimitW: '0', charger: null } },
+    );
+    await site(
+      { type: 'SiteRenamed', data: { siteId, name: 'Depot North (bus yard)' } },
+      { type: 'SiteConfigured', data: { siteId, rotationIntervalS: 600, promoteAfterS: 1800, dischargePriceThresholdMinorPerKWh: '35' } },
+      { type: 'NodeRemoved', data: { siteId, nodeId: 'C2-2' } },
+      { type: 'NodeLimitsChanged', data: { siteId, nodeId: 'F1', importLimitW: '55000.5', exportLimitW: '25000' } },
+      { type: 'ChargerChanged', data: { siteId, nodeId: 'C2', charger: { ...oneWay, maxPowerW: '7400' } } },
+      { type: 'NodeLoadMeasured', data: { siteId, nodeId: siteId, occurredAt: T('17:00'), otherLoadW: '30000', generationW: '5000' } },
+      { type: 'NodeLoadMeasured', data: { siteId, nodeId: siteId, occurredAt: T('17:10'), otherLoadW: '32000.25', generationW: '0' } },
+      // Late: older than the latest, history only.
+      { type: 'NodeLoadMeasured', data: { siteId, nodeId: siteId, occurredAt: T('17:05'), otherLoadW: '31000', generationW: '2500' } },
+      { type: 'NodeLoadMeasured', data: { siteId, nodeId: 'F1', occurredAt: T('17:00'), otherLoadW: '4000', generationW: '0' } },
+      {
+        type: 'CongestionRuleAdded',
+        data: {
+          siteId,
+          rule: {
+            ruleId: 'R1',
+            priority: 1,
+            scope: { kind: 'node', nodeId: 'F1' },
+            window: { start: T('16:00'), end: null, daysOfWeek: [1, 2, 3, 4, 5], dailyFrom: '16:00', dailyTo: '20:00' },
+            importCapW: '40000',
+            exportCapW: null,
+            reason: 'evening peak',
+            source: 'dso-7',
+          },
+        },
+      },
+      {
+        type: 'CongestionRuleAdded',
+        data: {
+          siteId,
+          rule: {
+            ruleId: 'R2',
+            priority: 0,
+            scope: { kind: 'area', areaId: 'north' },
+            window: { start: T('18:00'), end: T('19:00'), daysOfWeek: null, dailyFrom: null, dailyTo: null },
+            importCapW: '80000',
+            exportCapW: '10000',
+            reason: null,
+            source: null,
+          },
+        },
+      },
+      { type: 'CongestionRuleRemoved', data: { siteId, ruleId: 'R2' } },
+      { type: 'DischargeRequested', data: { siteId, requestId: 'D1', nodeId: 'F1', start: T('17:00'), end: T('19:00'), powerW: '5000', source: 'dso-7' } },
+      { type: 'DischargeRequested', data: { siteId, requestId: 'D2', nodeId: siteId, start: T('18:00'), end: T('18:30'), powerW: '2000', source: null } },
+      { type: 'DischargeRequestCancelled', data: { siteId, requestId: 'D2' } },
+    );
+
+    // A plugs in (session stream first); B's occupancy reaches the site before its own plug-in does.
+    await session(plugIn(A, 'C1-1', '2026-11-27T17:00:00Z', { meterStartImportWh: '1000' }));
+    await site(occupied(A, 'C1-1', T('17:00')));
+    await site(occupied(B, 'C1-2', T('17:01'), '5000'));
+    await session(
+      plugIn(B, 'C1-2', '2026-11-27T17:01:00Z', {
+        tier: 'high',
+        fleetId: 'fleet-9',
+        energyNeededWh: null,
+        targetSocPercent: '80',
+        batteryCapacityWh: '60000',
+        socPercent: '35.5',
+        v2g: { minSocPercent: '30', maxDischargePowerW: '5000' },
+      }),
+    );
+    await site(
+      assigned(T('17:02'), 'plug_in', [
+        [A, '11000', 'charging', null],
+        [B, '-5000', 'discharging', 'discharge:request:D1'],
+      ]),
+      { type: 'SessionResumed', data: { siteId, sessionId: A, at: T('17:02') } },
+      { type: 'SessionResumed', data: { siteId, sessionId: B, at: T('17:02') } },
+    );
+    await session(plugIn(C, 'C2-1', '2026-11-27T17:05:00Z', { tier: 'urgent', maxPowerW: '7400' }));
+    await site(occupied(C, 'C2-1', T('17:05')));
+    await site(
+      assigned(T('17:05'), 'plug_in', [
+        [A, '7400', 'charging', 'capacity:F1'],
+        [C, '7400', 'charging', 'capacity:F1'],
+      ]),
+      { type: 'SessionResumed', data: { siteId, sessionId: C, at: T('17:05') } },
+    );
+    await session(reading(A, '2026-11-27T17:10:00Z', '1500', '0'));
+    await session(reading(A, '2026-11-27T17:20:00Z', '2500.5', '0'));
+    await session(reading(A, '2026-11-27T17:15:00Z', '2000', '0')); // late
+    await session(reading(B, '2026-11-27T17:10:00Z', '0', '800', '34.2'));
+    await session({ type: 'SuspendSession', sessionId: B, at: '2026-11-27T17:12:00Z' });
+    await site(assigned(T('17:12'), 'session_suspended', [[B, '0', 'on_hold', 'suspended']]), {
+      type: 'SessionPutOnHold',
+      data: { siteId, sessionId: B, at: T('17:12'), reason: 'suspended' },
+    });
+    await session({ type: 'ReactivateSession', sessionId: B, at: '2026-11-27T17:20:00Z' });
+    await site(assigned(T('17:20'), 'session_reactivated', [[B, '-5000', 'discharging', 'discharge:request:D1']]), {
+      type: 'SessionResumed',
+      data: { siteId, sessionId: B, at: T('17:20') },
+    });
+    await session({ type: 'ChangeDeparture', sessionId: A, at: '2026-11-27T17:25:00Z', departureAt: '2026-11-28T06:30:00Z' });
+    await session({ type: 'StopSession', sessionId: C, at: '2026-11-27T17:30:00Z', reason: 'EVDisconnected' });
+    await site({ type: 'ConnectorReleased', data: { siteId, connectorId: 'C2-1', sessionId: C, at: T('17:30') } });
+    await site(assigned(T('17:30'), 'plug_out', [[A, '11000', 'charging', null]]));
+    await session(reading(C, '2026-11-27T17:29:00Z', '900', '0')); // taken before the stop, arrives after it
+    await caughtUp(runner, lastPosition);
+
+    // Raw rows.
+    const nodes = await target.sql.query(
+      `SELECT node_id, parent_id, kind, name, import_limit_w::text AS import_limit_w, export_limit_w::text AS export_limit_w, charger, removed
+         FROM ${table('nodes')} WHERE site_id = $1 ORDER BY added_position`,
+      [siteId],
+    );
+    expect(nodes.rows).toEqual([
+      { node_id: siteId, parent_id: null, kind: 'site', name: 'Depot North (bus yard)', import_limit_w: '100000', export_limit_w: '50000', charger: null, removed: false },
+      { node_id: 'F1', parent_id: siteId, kind: 'feeder', name: 'Feeder 1', import_limit_w: '55000.5', export_limit_w: '25000', charger: null, removed: false },
+      { node_id: 'C1', parent_id: 'F1', kind: 'charger', name: 'Charger 1', import_limit_w: '22000', export_limit_w: '22000', charger: bidirectional, removed: false },
+      { node_id: 'C1-1', parent_id: 'C1', kind: 'connector', name: 'C1 left', import_limit_w: '11000', export_limit_w: '11000', charger: null, removed: false },
+      { node_id: 'C1-2', parent_id: 'C1', kind: 'connector', name: 'C1 right', import_limit_w: '11000', export_limit_w: '11000', charger: null, removed: false },
+      { node_id: 'C2', parent_id: 'F1', kind: 'charger', name: 'Charger 2', import_limit_w: '11000', export_limit_w: '0', charger: { ...oneWay, maxPowerW: '7400' }, removed: false },
+      { node_id: 'C2-1', parent_id: 'C2', kind: 'connector', name: 'C2 only', import_limit_w: '11000', export_limit_w: '0', charger: null, removed: false },
+      { node_id: 'C2-2', parent_id: 'C2', kind: 'connector', name: 'C2 spare', import_limit_w: '11000', export_limit_w: '0', charger: null, removed: true },
+    ]);
+    const instant = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'HH24:MI') AS ${column}`;
+    const loads = await target.sql.query(
+      `SELECT node_id, ${instant('occurred_at')}, other_load_w::text AS other_load_w, generation_w::text AS generation_w
+         FROM ${table('node_loads')} WHERE site_id = $1 ORDER BY node_id = $1 DESC, occurred_at`,
+      [siteId],
+    );
+    expect(loads.rows).toEqual([
+      { node_id: siteId, occurred_at: '17:00', other_load_w: '30000', generation_w: '5000' },
+      { node_id: siteId, occurred_at: '17:05', other_load_w: '31000', generation_w: '2500' },
+      { node_id: siteId, occurred_at: '17:10', other_load_w: '32000.25', generation_w: '0' },
+      { node_id: 'F1', occurred_at: '17:00', other_load_w: '4000', generation_w: '0' },
+    ]);
+    const latest = await target.sql.query(
+      `SELECT node_id, ${instant('occurred_at')}, other_load_w::text AS other_load_w FROM ${table('node_latest_loads')} WHERE site_id = $1 ORDER BY node_id = $1 DESC`,
+      [siteId],
+    );
+    expect(latest.rows).toEqual([
+      { node_id: siteId, occurred_at: '17:10', other_load_w: '32000.25' },
+      { node_id: 'F1', occurred_at: '17:00', other_load_w: '4000' },
+    ]);
+    const rules = await target.sql.query(`SELECT rule_id, rule->>'importCapW' AS cap, removed FROM ${table('rules')} WHERE site_id = $1 ORDER BY rule_id`, [siteId]);
+    expect(rules.rows).toEqual([
+      { rule_id: 'R1', cap: '40000', removed: false },
+      { rule_id: 'R2', cap: '80000', removed: true },
+    ]);
+    const requests = await target.sql.query(
+      `SELECT request_id, node_id, ${instant('start_at')}, ${instant('end_at')}, power_w::text AS power_w, source, cancelled
+         FROM ${table('discharge_requests')} WHERE site_id = $1 ORDER BY request_id`,
+      [siteId],
+    );
+    expect(requests.rows).toEqual([
+      { request_id: 'D1', node_id: 'F1', start_at: '17:00', end_at: '19:00', power_w: '5000', source: 'dso-7', cancelled: false },
+      { request_id: 'D2', node_id: siteId, start_at: '18:00', end_at: '18:30', power_w: '2000', source: null, cancelled: true },
+    ]);
+    const history = await target.sql.query(
+      `SELECT ${instant('at')}, session_id, power_w::text AS power_w, status, reason FROM ${table('setpoint_history')} WHERE site_id = $1 ORDER BY position, session_id`,
+      [siteId],
+    );
+    expect(history.rows).toEqual(
+      [
+        ['17:02', A, '11000', 'charging', null],
+        ['17:02', B, '-5000', 'discharging', 'discharge:request:D1'],
+        ['17:05', A, '7400', 'charging', 'capacity:F1'],
+        ['17:05', C, '7400', 'charging', 'capacity:F1'],
+        ['17:12', B, '0', 'on_hold', 'suspended'],
+        ['17:20', B, '-5000', 'discharging', 'discharge:request:D1'],
+        ['17:30', A, '11000', 'charging', null],
+      ].map(([at, session_id, power_w, status, reason]) => ({ at, session_id, power_w, status, reason })),
+    );
+
+    // Queries.
+    const node = (nodeId: string, parentId: string | null, kind: string, name: string, limits: [string, string], charger: ChargerSpec | null) => ({
+      siteId,
+      nodeId,
+      parentId,
+      kind,
+      name,
+      importLimitW: limits[0],
+      exportLimitW: limits[1],
+      charger,
+    });
+    expect(await siteTree(target.sql, table, siteId)).toEqual([
+      {
+        ...node(siteId, null, 'site', 'Depot North (bus yard)', ['100000', '50000'], null),
+        evFlowW: '6000',
+        load: { occurredAt: T('17:10'), otherLoadW: '32000.25', generationW: '0' },
+      },
+      { ...node('F1', siteId, 'feeder', 'Feeder 1', ['55000.5', '25000'], null), evFlowW: '6000', load: { occurredAt: T('17:00'), otherLoadW: '4000', generationW: '0' } },
+      { ...node('C1', 'F1', 'charger', 'Charger 1', ['22000', '22000'], bidirectional), evFlowW: '6000', load: null },
+      { ...node('C1-1', 'C1', 'connector', 'C1 left', ['11000', '11000'], null), evFlowW: '11000', load: null },
+      { ...node('C1-2', 'C1', 'connector', 'C1 right', ['11000', '11000'], null), evFlowW: '-5000', load: null },
+      { ...node('C2', 'F1', 'charger', 'Charger 2', ['11000', '0'], { ...oneWay, maxPowerW: '7400' }), evFlowW: '0', load: null },
+      { ...node('C2-1', 'C2', 'connector', 'C2 only', ['11000', '0'], null), evFlowW: '0', load: null },
+    ]);
+    expect(await siteTree(target.sql, table, `nowhere-${tag}`)).toEqual([]);
+
+    const expectedA: GridSession = {
+      sessionId: A,
+      siteId,
+      connectorId: 'C1-1',
+      vehicleId: `vehicle-${A}`,
+      customerId: 'cust-1',
+      fleetId: null,
+      tier: 'normal',
+      pluggedInAt: T('17:00'),
+      departureAt: '2026-11-28T06:30:00.000Z',
+      energyNeededWh: '30000',
+      targetSocPercent: null,
+      batteryCapacityWh: null,
+      socAtPlugInPercent: null,
+      minPowerW: '1400',
+      maxPowerW: '11000',
+      v2g: null,
+      meterStartImportWh: '1000',
+      meterStartExportWh: '0',
+      status: 'charging',
+      setpointW: '11000',
+      reason: null,
+      since: T('17:02'),
+      occupiedAt: T('17:00'),
+      releasedAt: null,
+      deliveredWh: '1500.5',
+      lastReading: { occurredAt: T('17:20'), energyImportWh: '2500.5', energyExportWh: '0', powerW: null, socPercent: null },
+      stoppedAt: null,
+      stopReason: null,
+      firstPosition: expect.any(BigInt) as unknown as bigint,
+    };
+    const expectedB: GridSession = {
+      ...expectedA,
+      sessionId: B,
+      connectorId: 'C1-2',
+      vehicleId: `vehicle-${B}`,
+      fleetId: 'fleet-9',
+      tier: 'high',
+      pluggedInAt: T('17:01'),
+      departureAt: '2026-11-28T07:00:00.000Z',
+      energyNeededWh: null,
+      targetSocPercent: '80',
+      batteryCapacityWh: '60000',
+      socAtPlugInPercent: '35.5',
+      v2g: { minSocPercent: '30', maxDischargePowerW: '5000' },
+      meterStartImportWh: '0',
+      status: 'discharging',
+      setpointW: '-5000',
+      reason: 'discharge:request:D1',
+      // Suspended at 17:12, on hold again at 17:20, then discharging from the allocation at 17:20.
+      since: T('17:20'),
+      occupiedAt: T('17:01'),
+      deliveredWh: '-800',
+      lastReading: { occurredAt: T('17:10'), energyImportWh: '0', energyExportWh: '800', powerW: null, socPercent: '34.2' },
+    };
+    const expectedC: GridSession = {
+      ...expectedA,
+      sessionId: C,
+      connectorId: 'C2-1',
+      vehicleId: `vehicle-${C}`,
+      tier: 'urgent',
+      pluggedInAt: T('17:05'),
+      departureAt: '2026-11-28T07:00:00.000Z',
+      maxPowerW: '7400',
+      meterStartImportWh: '0',
+      status: 'stopped',
+      setpointW: '0',
+      reason: 'capacity:F1',
+      since: T('17:30'),
+      occupiedAt: T('17:05'),
+      releasedAt: T('17:30'),
+      deliveredWh: '900',
+      lastReading: { occurredAt: T('17:29'), energyImportWh: '900', energyExportWh: '0', powerW: null, socPercent: null },
+      stoppedAt: T('17:30'),
+      stopReason: 'EVDisconnected',
+    };
+    expect(await findSession(target.sql, table, A)).toEqual(expectedA);
+    expect(await findSession(target.sql, table, B)).toEqual(expectedB);
+    expect(await findSession(target.sql, table, C)).toEqual(expectedC);
+    expect(await findSession(target.sql, table, `nobody-${tag}`)).toBeNull();
+
+    const first = await sessionsAtSite(target.sql, table, siteId, { first: 2 });
+    expect(first.sessions).toEqual([expectedA, expectedB]);
+    expect(first.hasNextPage).toBe(true);
+    const second = await sessionsAtSite(target.sql, table, siteId, { first: 2, after: first.endCursor });
+    expect(second).toEqual({ sessions: [expectedC], hasNextPage: false, endCursor: second.endCursor });
+    expect((await sessionsAtSite(target.sql, table, siteId, { first: 2, after: second.endCursor })).sessions).toEqual([]);
+    expect((await sessionsAtSite(target.sql, table, siteId, { first: 10, status: 'stopped' })).sessions).toEqual([expectedC]);
+    expect((await sessionsAtSite(target.sql, table, siteId, { first: 10, status: 'discharging' })).sessions).toEqual([expectedB]);
+    expect((await sessionsAtSite(target.sql, table, siteId, { first: 10, status: 'on_hold' })).sessions).toEqual([]);
+    await expect(sessionsAtSite(target.sql, table, siteId, { first: 0 })).rejects.toThrow(RangeError);
+    await expect(sessionsAtSite(target.sql, table, siteId, { first: 1, after: 'x' })).rejects.toThrow(RangeError);
+
+    expect(await siteLoadHistory(target.sql, table, siteId, { from: T('17:00'), to: T('18:00') })).toEqual([
+      { at: T('17:02'), trigger: 'plug_in', evImportW: '11000', evExportW: '5000', sessionCount: 2 },
+      { at: T('17:05'), trigger: 'plug_in', evImportW: '14800', evExportW: '5000', sessionCount: 3 },
+      { at: T('17:12'), trigger: 'session_suspended', evImportW: '14800', evExportW: '0', sessionCount: 3 },
+      { at: T('17:20'), trigger: 'session_reactivated', evImportW: '14800', evExportW: '5000', sessionCount: 3 },
+      { at: T('17:30'), trigger: 'plug_out', evImportW: '11000', evExportW: '5000', sessionCount: 2 },
+    ]);
+    // Half-open: [17:05, 17:20).
+    expect((await siteLoadHistory(target.sql, table, siteId, { from: T('17:05'), to: T('17:20') })).map((p) => p.at)).toEqual([T('17:05'), T('17:12')]);
+
+    expect(await setpointHistory(target.sql, table, A)).toEqual([
+      { siteId, at: T('17:02'), trigger: 'plug_in', powerW: '11000', status: 'charging', reason: null },
+      { siteId, at: T('17:05'), trigger: 'plug_in', powerW: '7400', status: 'charging', reason: 'capacity:F1' },
+      { siteId, at: T('17:30'), trigger: 'plug_out', powerW: '11000', status: 'charging', reason: null },
+    ]);
+    expect(await setpointHistory(target.sql, table, `nobody-${tag}`)).toEqual([]);
+  });
+
+  it('rebuilds from zero to identical rows', async () => {
+    const rebuild = new ProjectionRunner({ store, sql: target.sql, schema: target.rebuildSchema, projections: [gridProjection], logger });
+    await rebuild.start();
+    try {
+      await caughtUp(rebuild, lastPosition);
+      await caughtUp(runner, lastPosition);
+      const rebuilt = rebuild.tables(gridProjection);
+      for (const logical of GRID_TABLES) {
+        const dump = async (names: TableNames) =>
+          (await target.sql.query<{ line: string }>(`SELECT t::text AS line FROM ${names(logical)} t ORDER BY 1`)).rows.map((r) => r.line);
+        const live = await dump(table);
+        expect(live.length, logical).toBeGreaterThan(0);
+        expect(await dump(rebuilt), logical).toEqual(live);
+      }
+    } finally {
+      await rebuild.stop();
+    }
+  });
+}

@@ -1,0 +1,2 @@
+export * from './grid-projection.ts';
+export * from './grid-queries.ts';
