@@ -1,6 +1,7 @@
 import {
   allocationCommand,
   checkSiteId,
+  DomainError,
   formatInstant,
   parseInstant,
   sessionDecider,
@@ -43,7 +44,8 @@ export type GridServiceOptions = {
   onAllocated?: (outcome: AllocationOutcome) => void;
 };
 
-type SessionCommandWithoutTime<C> = C extends { at: string } ? Omit<C, 'at'> & { at?: string } : C;
+/** A command whose `at` may be left out: it then means now. */
+type WithOptionalTime<C> = C extends { at: string } ? Omit<C, 'at'> & { at?: string } : C;
 
 /** Site commands whose effect can change what sessions may draw: each is followed by an allocation. */
 const REALLOCATE_AFTER = new Set<SiteCommand['type']>([
@@ -86,12 +88,12 @@ export class GridService {
   }
 
   /** A site command; `at` defaults to now. Re-allocates when the command can change what sessions may draw. */
-  async site(command: SessionCommandWithoutTime<SiteCommand>, context: CommandContext): Promise<HandleResult<SiteEvent>> {
+  async site(command: WithOptionalTime<SiteCommand>, context: CommandContext): Promise<HandleResult<SiteEvent>> {
     const siteId = checkSiteId(command.siteId);
     const given = command as { at?: string };
     const full = (needsTime(command.type) ? { ...command, at: given.at ?? formatInstant(this.clock()) } : command) as SiteCommand;
     const handled = await this.commands.handle(siteDecider, siteStreamId(siteId), full, context);
-    if (REALLOCATE_AFTER.has(full.type) && handled.events.length > 0) await this.allocate(siteId, full.type);
+    if (REALLOCATE_AFTER.has(full.type) && handled.events.length > 0) await this.reallocate(siteId, full.type);
     return handled;
   }
 
@@ -134,7 +136,7 @@ export class GridService {
       context,
     );
     const opened = await this.commands.handle(sessionDecider, sessionStream, plugIn, sessionContext);
-    await this.allocate(plugIn.siteId, 'plug_in');
+    await this.reallocate(plugIn.siteId, 'plug_in');
     return { site: occupied, session: opened };
   }
 
@@ -160,17 +162,17 @@ export class GridService {
       { type: 'StopSession', sessionId: command.sessionId, at, reason: command.reason },
       context,
     );
-    await this.allocate(session.siteId, 'stop');
+    await this.reallocate(session.siteId, 'stop');
     return stopped;
   }
 
   /** Suspend, reactivate, change departure, record a meter reading: the session alone, then allocate when it matters. */
-  async session(command: SessionCommandWithoutTime<Exclude<SessionCommand, PlugIn | { type: 'StopSession' }>>, context: CommandContext): Promise<HandleResult<SessionEvent>> {
+  async session(command: WithOptionalTime<Exclude<SessionCommand, PlugIn | { type: 'StopSession' }>>, context: CommandContext): Promise<HandleResult<SessionEvent>> {
     const full = (command.type === 'RecordSessionMeterReading' ? command : { ...command, at: command.at ?? formatInstant(this.clock()) }) as SessionCommand;
     const handled = await this.commands.handle(sessionDecider, sessionStreamId(command.sessionId), full, context);
     const { session } = await this.loadSession(command.sessionId);
     if (session.status !== 'none' && handled.events.length > 0 && command.type !== 'RecordSessionMeterReading') {
-      await this.allocate(session.siteId, command.type);
+      await this.reallocate(session.siteId, command.type);
     }
     return handled;
   }
@@ -189,7 +191,32 @@ export class GridService {
     return run;
   }
 
+  /**
+   * The allocation that follows a recorded command. The command stands whatever happens here: a
+   * failure is logged, and the site's next command or scheduled run allocates again.
+   */
+  private async reallocate(siteId: string, trigger: string): Promise<void> {
+    try {
+      await this.allocate(siteId, trigger);
+    } catch (error) {
+      this.options.logger?.error({ err: error, siteId, trigger }, 'allocation after a command failed');
+    }
+  }
+
   private async allocateNow(siteId: string, trigger: string): Promise<AllocationOutcome> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.planAndRecord(siteId, trigger);
+      } catch (error) {
+        // Another command (a lower limit, a stop) changed the site between planning and
+        // recording, and the site refused the stale plan: plan again from the new state.
+        if (!(error instanceof DomainError) || error instanceof UnknownSite || attempt >= MAX_PLANS) throw error;
+        this.options.logger?.debug({ siteId, trigger, attempt, refused: error.code }, 'allocation refused; planning again');
+      }
+    }
+  }
+
+  private async planAndRecord(siteId: string, trigger: string): Promise<AllocationOutcome> {
     const { site } = await this.loadSite(siteId);
     if (!site) throw new UnknownSite(siteId);
     const atMs = Math.max(this.clock(), site.lastAllocationAt === null ? 0 : parseInstant('lastAllocationAt', site.lastAllocationAt));
@@ -217,6 +244,9 @@ export class GridService {
     return outcome;
   }
 }
+
+/** How often one allocation run plans again after the site refused a plan made on stale state. */
+const MAX_PLANS = 3;
 
 function needsTime(type: SiteCommand['type']): boolean {
   return type !== 'RegisterSite' && type !== 'RenameSite' && type !== 'ConfigureSite';

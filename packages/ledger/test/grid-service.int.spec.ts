@@ -1,0 +1,147 @@
+import { randomUUID } from 'node:crypto';
+import { formatInstant, parseInstant, siteDecider, siteStreamId, type PlugIn, type RegisteredSite } from '@v2g/domain';
+import { openPglite, openPostgresStore, SchemaRegistry, type EventStore, type SqlClient } from '@v2g/event-store';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nextAllocationDue } from '../src/allocation-scheduler.ts';
+import { CommandHandler } from '../src/command-handler.ts';
+import { GridService } from '../src/grid-service.ts';
+
+/** The grid's use cases on PGlite: the two-stream plug-in, re-planning, and when the clock matters. */
+describe('GridService (PGlite)', () => {
+  let sql: SqlClient;
+  let store: EventStore;
+  let commands: CommandHandler;
+  let now = parseInstant('now', '2026-11-27T12:00:00Z');
+  let beforeRecording: (() => Promise<void>) | null = null;
+  let grid: GridService;
+
+  beforeAll(async () => {
+    sql = await openPglite(undefined);
+    store = await openPostgresStore({ sql, registry: SchemaRegistry.fromDirectory(), pollMs: 100 });
+    commands = new CommandHandler(store);
+    grid = new GridService(store, commands, {
+      clock: () => now,
+      // Runs between planning and recording: lets a test change the site under the allocation.
+      priceAt: async () => {
+        const hook = beforeRecording;
+        beforeRecording = null;
+        await hook?.();
+        return null;
+      },
+    });
+  });
+  afterAll(async () => {
+    await store?.close();
+    await sql?.close();
+  });
+
+  const ctx = () => ({ commandId: randomUUID(), actor: 'test' });
+
+  /** A 22 kW feeder with two 11 kW chargers, a connector each. */
+  async function site(): Promise<string> {
+    const siteId = `site-${randomUUID().slice(0, 8)}`;
+    await grid.site({ type: 'RegisterSite', siteId, name: 'Depot', importLimitW: '100000', exportLimitW: '0' }, ctx());
+    await grid.site({ type: 'AddNode', siteId, nodeId: 'f1', parentId: siteId, kind: 'feeder', name: 'F1', importLimitW: '22000', exportLimitW: '0', charger: null }, ctx());
+    for (const cp of ['cp1', 'cp2']) {
+      const charger = { minPowerW: '1400', maxPowerW: '11000', bidirectional: false, minDischargePowerW: null, maxDischargePowerW: null };
+      await grid.site({ type: 'AddNode', siteId, nodeId: cp, parentId: 'f1', kind: 'charger', name: cp, importLimitW: '11000', exportLimitW: '0', charger }, ctx());
+      await grid.site({ type: 'AddNode', siteId, nodeId: `${cp}-1`, parentId: cp, kind: 'connector', name: cp, importLimitW: '11000', exportLimitW: '0', charger: null }, ctx());
+    }
+    return siteId;
+  }
+
+  const plugIn = (siteId: string, connectorId: string): Omit<PlugIn, 'type' | 'at'> => ({
+    sessionId: `${siteId}-${connectorId}-${randomUUID().slice(0, 4)}`,
+    siteId,
+    connectorId,
+    vehicleId: 'ev',
+    customerId: 'driver',
+    fleetId: null,
+    tier: 'normal',
+    departureAt: formatInstant(now + 8 * 3_600_000),
+    energyNeededWh: '40000',
+    targetSocPercent: null,
+    batteryCapacityWh: null,
+    socPercent: null,
+    minPowerW: '1400',
+    maxPowerW: '11000',
+    v2g: null,
+    meterStartImportWh: null,
+    meterStartExportWh: null,
+  });
+
+  const loadSite = async (siteId: string): Promise<RegisteredSite> => (await grid.loadSite(siteId)).site!;
+
+  it('completes a plug-in cut short between its two writes when the command is sent again, writing each half once', async () => {
+    const siteId = await site();
+    const request = plugIn(siteId, 'cp1-1');
+    const context = ctx();
+    // The crash: the site recorded the occupancy under the command's id, the session was never opened.
+    await commands.handle(
+      siteDecider,
+      siteStreamId(siteId),
+      { type: 'OccupyConnector', siteId, at: formatInstant(now), connectorId: 'cp1-1', sessionId: request.sessionId, minPowerW: '1400', maxPowerW: '11000', maxDischargePowerW: null },
+      context,
+    );
+    await grid.allocate(siteId, 'test');
+    expect((await loadSite(siteId)).sessions.get(request.sessionId)).toMatchObject({ setpointW: '0', status: 'on_hold', reason: 'no_session_record' });
+
+    const retried = await grid.plugIn(request, context);
+    expect(retried.site.result.duplicate).toBe(true);
+    expect(retried.session.result.duplicate).toBe(false);
+    const again = await grid.plugIn(request, context);
+    expect(again.session.result.duplicate).toBe(true);
+    expect(await store.streamVersion(`session-${request.sessionId}`)).toBe(1);
+    expect((await loadSite(siteId)).sessions.get(request.sessionId)).toMatchObject({ setpointW: '11000', status: 'charging' });
+  });
+
+  it('plans again when the site changed under an allocation and refused it', async () => {
+    const siteId = await site();
+    await grid.plugIn(plugIn(siteId, 'cp1-1'), ctx());
+    await grid.plugIn(plugIn(siteId, 'cp2-1'), ctx());
+    expect((await loadSite(siteId)).nodes.get('f1')).toBeDefined();
+    // Between planning (22 kW on f1) and recording, the feeder drops to 5 kW: the site refuses
+    // the stale plan (GridLimitExceeded), and the run plans again on the lower limit.
+    beforeRecording = async () => {
+      await commands.handle(siteDecider, siteStreamId(siteId), { type: 'ChangeNodeLimits', siteId, at: formatInstant(now), nodeId: 'f1', importLimitW: '5000', exportLimitW: '0' }, ctx());
+    };
+    now += 60_000;
+    await grid.allocate(siteId, 'test');
+    expect(beforeRecording).toBeNull();
+    const setpoints = [...(await loadSite(siteId)).sessions.values()].map((s) => Number(s.setpointW));
+    expect(setpoints.reduce((a, b) => a + b, 0)).toBe(5000);
+  });
+
+  it('knows when the clock alone will change an allocation', async () => {
+    const siteId = await site();
+    const empty = await loadSite(siteId);
+    expect(nextAllocationDue(empty, now, 60_000)).toBeNull();
+
+    await grid.site({ type: 'ConfigureSite', siteId, rotationIntervalS: 600, promoteAfterS: 3600, dischargePriceThresholdMinorPerKWh: null }, ctx());
+    await grid.site({ type: 'ChangeNodeLimits', siteId, nodeId: 'f1', importLimitW: '1400', exportLimitW: '0' }, ctx());
+    await grid.plugIn(plugIn(siteId, 'cp1-1'), ctx());
+    await grid.plugIn(plugIn(siteId, 'cp2-1'), ctx());
+    // Room for one: the other waits, so the running turn's end (10 min) is when it changes.
+    expect(nextAllocationDue(await loadSite(siteId), now, 3_600_000)).toBe(now + 600_000);
+    expect(nextAllocationDue(await loadSite(siteId), now, 60_000)).toBe(now + 60_000);
+
+    await grid.site(
+      {
+        type: 'AddCongestionRule',
+        siteId,
+        rule: {
+          ruleId: 'r1',
+          priority: 1,
+          scope: { kind: 'node', nodeId: siteId },
+          window: { start: formatInstant(now + 120_000), end: formatInstant(now + 240_000), daysOfWeek: null, dailyFrom: null, dailyTo: null },
+          importCapW: '0',
+          exportCapW: null,
+          reason: null,
+          source: null,
+        },
+      },
+      ctx(),
+    );
+    expect(nextAllocationDue(await loadSite(siteId), now, 3_600_000)).toBe(now + 120_000);
+  });
+});
