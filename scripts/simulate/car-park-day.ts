@@ -154,7 +154,7 @@ export async function simulateCarParkDay(options: DayOptions): Promise<DayReport
   // The connection: 400 kW in, 200 kW out; a feeder per level; 20 chargers per level, the first
   // four of each level bidirectional DC (11 kW both ways), the rest 22 kW AC.
   await grid.site({ type: 'RegisterSite', siteId, name: 'Multi-level car park', importLimitW: '400000', exportLimitW: '200000' }, ctx());
-  await grid.site({ type: 'ConfigureSite', siteId, rotationIntervalS: 900, promoteAfterS: 3600, dischargePriceThresholdMinorPerKWh: null }, ctx());
+  await grid.site({ type: 'ConfigureSite', siteId, rotationIntervalS: 900, promoteAfterS: 3600, dischargePriceThresholdMinorPerKWh: null, priceZone: null }, ctx());
   const chargers: { connectorId: string; bidirectional: boolean; maxW: number }[] = [];
   for (let level = 1; level <= 3; level++) {
     const feeder = `level-${level}`;

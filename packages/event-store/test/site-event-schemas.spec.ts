@@ -59,8 +59,8 @@ function everySiteEvent(): SiteEvent[] {
   return emitted([
     { type: 'RegisterSite', siteId: S, name: 'North depot', importLimitW: '250000', exportLimitW: '100000.5' },
     { type: 'RenameSite', siteId: S, name: 'North' },
-    { type: 'ConfigureSite', siteId: S, rotationIntervalS: 60, promoteAfterS: 86_400, dischargePriceThresholdMinorPerKWh: '-2.50' },
-    { type: 'ConfigureSite', siteId: S, rotationIntervalS: 86_400, promoteAfterS: 86_400, dischargePriceThresholdMinorPerKWh: null },
+    { type: 'ConfigureSite', siteId: S, rotationIntervalS: 60, promoteAfterS: 86_400, dischargePriceThresholdMinorPerKWh: '-2.50', priceZone: 'DE-LU' },
+    { type: 'ConfigureSite', siteId: S, rotationIntervalS: 86_400, promoteAfterS: 86_400, dischargePriceThresholdMinorPerKWh: null, priceZone: null },
     node('f1', S, 'feeder'),
     { ...node('c1', 'f1', 'circuit'), importLimitW: '60000', exportLimitW: '30000' },
     { ...node('ch1', 'c1', 'charger', BIDI), importLimitW: '44000', exportLimitW: '22000' },

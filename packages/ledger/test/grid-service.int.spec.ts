@@ -117,7 +117,7 @@ describe('GridService (PGlite)', () => {
     const empty = await loadSite(siteId);
     expect(nextAllocationDue(empty, now, 60_000)).toBeNull();
 
-    await grid.site({ type: 'ConfigureSite', siteId, rotationIntervalS: 600, promoteAfterS: 3600, dischargePriceThresholdMinorPerKWh: null }, ctx());
+    await grid.site({ type: 'ConfigureSite', siteId, rotationIntervalS: 600, promoteAfterS: 3600, dischargePriceThresholdMinorPerKWh: null, priceZone: null }, ctx());
     await grid.site({ type: 'ChangeNodeLimits', siteId, nodeId: 'f1', importLimitW: '1400', exportLimitW: '0' }, ctx());
     await grid.plugIn(plugIn(siteId, 'cp1-1'), ctx());
     await grid.plugIn(plugIn(siteId, 'cp2-1'), ctx());

@@ -159,7 +159,7 @@ function gridSuite(open: () => Promise<Target>) {
     );
     await site(
       { type: 'SiteRenamed', data: { siteId, name: 'Depot North (bus yard)' } },
-      { type: 'SiteConfigured', data: { siteId, rotationIntervalS: 600, promoteAfterS: 1800, dischargePriceThresholdMinorPerKWh: '35' } },
+      { type: 'SiteConfigured', data: { siteId, rotationIntervalS: 600, promoteAfterS: 1800, dischargePriceThresholdMinorPerKWh: '35', priceZone: 'NL' } },
       { type: 'NodeRemoved', data: { siteId, nodeId: 'C2-2' } },
       { type: 'NodeLimitsChanged', data: { siteId, nodeId: 'F1', importLimitW: '55000.5', exportLimitW: '25000' } },
       { type: 'ChargerChanged', data: { siteId, nodeId: 'C2', charger: { ...oneWay, maxPowerW: '7400' } } },

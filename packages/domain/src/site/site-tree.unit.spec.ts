@@ -40,16 +40,16 @@ describe('site decider: registration and configuration', () => {
     expect(site.nodes.get(SITE)?.name).toBe('North');
   });
 
-  const configure: SiteCommand = { type: 'ConfigureSite', siteId: SITE, rotationIntervalS: 600, promoteAfterS: 1800, dischargePriceThresholdMinorPerKWh: '25.50' };
+  const configure: SiteCommand = { type: 'ConfigureSite', siteId: SITE, rotationIntervalS: 600, promoteAfterS: 1800, dischargePriceThresholdMinorPerKWh: '25.50', priceZone: 'NL' };
 
   it('configures rotation, promotion and the discharge price threshold', () => {
     given(registered)
       .when(configure)
-      .then([{ type: 'SiteConfigured', data: { siteId: SITE, rotationIntervalS: 600, promoteAfterS: 1800, dischargePriceThresholdMinorPerKWh: '25.5' } }]);
+      .then([{ type: 'SiteConfigured', data: { siteId: SITE, rotationIntervalS: 600, promoteAfterS: 1800, dischargePriceThresholdMinorPerKWh: '25.5', priceZone: 'NL' } }]);
     expect(registeredOf(run([configure], registered))).toMatchObject({ rotationIntervalS: 600, promoteAfterS: 1800, dischargePriceThresholdMinorPerKWh: '25.5' });
     given(run([configure], registered)).when(configure).then([]);
     given(registered).when({ ...configure, dischargePriceThresholdMinorPerKWh: '-3' }).then([
-      { type: 'SiteConfigured', data: { siteId: SITE, rotationIntervalS: 600, promoteAfterS: 1800, dischargePriceThresholdMinorPerKWh: '-3' } },
+      { type: 'SiteConfigured', data: { siteId: SITE, rotationIntervalS: 600, promoteAfterS: 1800, dischargePriceThresholdMinorPerKWh: '-3', priceZone: 'NL' } },
     ]);
   });
 
@@ -60,16 +60,18 @@ describe('site decider: registration and configuration', () => {
     given(registered).when({ ...configure, promoteAfterS: 599 }).thenThrows(InvalidCommand, { field: 'promoteAfterS' });
     given(registered).when({ ...configure, promoteAfterS: 1800.5 }).thenThrows(InvalidCommand, { field: 'promoteAfterS' });
     given(registered).when({ ...configure, dischargePriceThresholdMinorPerKWh: '1e3' }).thenThrows(InvalidCommand, { field: 'dischargePriceThresholdMinorPerKWh' });
+    given(registered).when({ ...configure, priceZone: null }).thenThrows(InvalidCommand, { field: 'priceZone' });
+    given(registered).when({ ...configure, priceZone: 'has space' }).thenThrows(InvalidCommand, { field: 'priceZone' });
     given([]).when(configure).thenThrows(UnknownSite, { siteId: SITE });
     given(registered).when({ ...configure, siteId: 'other' }).thenThrows(InvalidCommand, { field: 'siteId' });
   });
 
   it('accepts the bounds 60 s and 86400 s', () => {
     given(registered).when({ ...configure, rotationIntervalS: 60, promoteAfterS: 60 }).then([
-      { type: 'SiteConfigured', data: { siteId: SITE, rotationIntervalS: 60, promoteAfterS: 60, dischargePriceThresholdMinorPerKWh: '25.5' } },
+      { type: 'SiteConfigured', data: { siteId: SITE, rotationIntervalS: 60, promoteAfterS: 60, dischargePriceThresholdMinorPerKWh: '25.5', priceZone: 'NL' } },
     ]);
     given(registered).when({ ...configure, rotationIntervalS: 86_400, promoteAfterS: 86_400 }).then([
-      { type: 'SiteConfigured', data: { siteId: SITE, rotationIntervalS: 86_400, promoteAfterS: 86_400, dischargePriceThresholdMinorPerKWh: '25.5' } },
+      { type: 'SiteConfigured', data: { siteId: SITE, rotationIntervalS: 86_400, promoteAfterS: 86_400, dischargePriceThresholdMinorPerKWh: '25.5', priceZone: 'NL' } },
     ]);
   });
 });

@@ -52,7 +52,15 @@ export type SetpointChange = { sessionId: string; powerW: string; status: Sessio
 export type SiteCommand =
   | { type: 'RegisterSite'; siteId: string; name: string; importLimitW: string; exportLimitW: string }
   | { type: 'RenameSite'; siteId: string; name: string }
-  | { type: 'ConfigureSite'; siteId: string; rotationIntervalS: number; promoteAfterS: number; dischargePriceThresholdMinorPerKWh: string | null }
+  | {
+      type: 'ConfigureSite';
+      siteId: string;
+      rotationIntervalS: number;
+      promoteAfterS: number;
+      dischargePriceThresholdMinorPerKWh: string | null;
+      /** The price zone whose spot price is compared with the threshold; required with a threshold. */
+      priceZone: string | null;
+    }
   | { type: 'AddNode'; siteId: string; at: string; nodeId: string; parentId: string; kind: NodeKind; name: string; importLimitW: string; exportLimitW: string; charger: ChargerSpec | null }
   | { type: 'ChangeNodeLimits'; siteId: string; at: string; nodeId: string; importLimitW: string; exportLimitW: string }
   | { type: 'ChangeCharger'; siteId: string; at: string; nodeId: string; charger: ChargerSpec }
@@ -81,7 +89,7 @@ export type SiteCommand =
 export type SiteEvent =
   | { type: 'SiteRegistered'; data: { siteId: string; name: string; importLimitW: string; exportLimitW: string } }
   | { type: 'SiteRenamed'; data: { siteId: string; name: string } }
-  | { type: 'SiteConfigured'; data: { siteId: string; rotationIntervalS: number; promoteAfterS: number; dischargePriceThresholdMinorPerKWh: string | null } }
+  | { type: 'SiteConfigured'; data: { siteId: string; rotationIntervalS: number; promoteAfterS: number; dischargePriceThresholdMinorPerKWh: string | null; priceZone: string | null } }
   | { type: 'NodeAdded'; data: { siteId: string; nodeId: string; parentId: string; kind: NodeKind; name: string; importLimitW: string; exportLimitW: string; charger: ChargerSpec | null } }
   | { type: 'NodeLimitsChanged'; data: { siteId: string; nodeId: string; importLimitW: string; exportLimitW: string } }
   | { type: 'ChargerChanged'; data: { siteId: string; nodeId: string; charger: ChargerSpec } }
@@ -141,6 +149,7 @@ export type RegisteredSite = {
   rotationIntervalS: number;
   promoteAfterS: number;
   dischargePriceThresholdMinorPerKWh: string | null;
+  priceZone: string | null;
   /** Every node by id, the root (id = siteId) included. */
   nodes: ReadonlyMap<string, SiteNode>;
   /** Latest measured non-EV load per node (by occurredAt). */

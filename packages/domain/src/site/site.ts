@@ -80,6 +80,14 @@ export function checkSiteId(siteId: unknown): string {
   return checkId('siteId', siteId);
 }
 
+/** A price zone (a bidding zone such as "DE-LU" or "NL"): where the site's energy price comes from. */
+function checkPriceZone(zone: unknown): string {
+  if (typeof zone !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,31}$/.test(zone)) {
+    throw new InvalidCommand('priceZone', `${JSON.stringify(zone)} must be 1-32 letters, digits or _ . : - (a bidding zone such as "DE-LU")`);
+  }
+  return zone;
+}
+
 /** Ids of nodes, rules, requests and sessions follow the site id's pattern. */
 function checkId(field: string, id: unknown): string {
   if (typeof id !== 'string' || !SITE_ID.test(id)) {
@@ -465,14 +473,19 @@ function decide(command: SiteCommand, state: SiteState): SiteEvent[] {
       const threshold = command.dischargePriceThresholdMinorPerKWh;
       const dischargePriceThresholdMinorPerKWh =
         threshold === null || threshold === undefined ? null : decimalString(parseDecimal('dischargePriceThresholdMinorPerKWh', threshold));
+      const priceZone = command.priceZone === null || command.priceZone === undefined ? null : checkPriceZone(command.priceZone);
+      if (dischargePriceThresholdMinorPerKWh !== null && priceZone === null) {
+        throw new InvalidCommand('priceZone', 'is needed with a discharge price threshold: the price of which zone?');
+      }
       if (
         site.rotationIntervalS === rotationIntervalS &&
         site.promoteAfterS === promoteAfterS &&
-        site.dischargePriceThresholdMinorPerKWh === dischargePriceThresholdMinorPerKWh
+        site.dischargePriceThresholdMinorPerKWh === dischargePriceThresholdMinorPerKWh &&
+        site.priceZone === priceZone
       ) {
         return [];
       }
-      return [{ type: 'SiteConfigured', data: { siteId: site.siteId, rotationIntervalS, promoteAfterS, dischargePriceThresholdMinorPerKWh } }];
+      return [{ type: 'SiteConfigured', data: { siteId: site.siteId, rotationIntervalS, promoteAfterS, dischargePriceThresholdMinorPerKWh, priceZone } }];
     }
     case 'AssignSetpoints':
       return decideAssign(registered(state, command.siteId), command);
@@ -643,6 +656,7 @@ function registeredSite(data: Extract<SiteEvent, { type: 'SiteRegistered' }>['da
     rotationIntervalS: DEFAULT_ROTATION_INTERVAL_S,
     promoteAfterS: DEFAULT_PROMOTE_AFTER_S,
     dischargePriceThresholdMinorPerKWh: null,
+    priceZone: null,
     nodes: new Map([[siteId, root]]),
     loads: new Map(),
     rules: new Map(),
@@ -667,6 +681,7 @@ function apply(draft: SiteDraft, event: Exclude<SiteEvent, { type: 'SiteRegister
       state.rotationIntervalS = event.data.rotationIntervalS;
       state.promoteAfterS = event.data.promoteAfterS;
       state.dischargePriceThresholdMinorPerKWh = event.data.dischargePriceThresholdMinorPerKWh;
+      state.priceZone = event.data.priceZone;
       return;
     case 'NodeAdded': {
       const { nodeId, parentId, kind, name, importLimitW, exportLimitW, charger } = event.data;

@@ -37,7 +37,7 @@ export function createGraphQLHandler(options: GraphQLHandlerOptions) {
 }
 
 /** What GraphiQL opens with: a first command and a look at what it recorded. */
-const EXAMPLE_OPERATIONS = `# Register a site (resend with the same commandId: nothing new is written),
+export const EXAMPLE_OPERATIONS = `# Register a site (resend with the same commandId: nothing new is written),
 # then look at the streams and events the ledger recorded.
 
 mutation RegisterSite {
@@ -48,6 +48,36 @@ mutation RegisterSite {
     __typename
     ... on RegisterSitePayload { duplicate streamId position site { name importLimitW } }
     ... on Error { code message }
+  }
+}
+
+# A feeder, a charger and its connector; plug a vehicle in; see what the
+# allocation gives it, and the limits in force at every node.
+mutation AddFeeder {
+  addNode(input: { commandId: "try-2", siteId: "depot-1", nodeId: "f1", parentId: "depot-1",
+    kind: FEEDER, name: "Feeder 1", importLimitW: "100000", exportLimitW: "50000" }) { __typename ... on Error { code message } }
+}
+mutation AddCharger {
+  addNode(input: { commandId: "try-3", siteId: "depot-1", nodeId: "cp1", parentId: "f1", kind: CHARGER, name: "CP 1",
+    importLimitW: "22000", exportLimitW: "0", charger: { minPowerW: "4140", maxPowerW: "22000", bidirectional: false } }) { __typename ... on Error { code message } }
+}
+mutation AddConnector {
+  addNode(input: { commandId: "try-4", siteId: "depot-1", nodeId: "cp1-1", parentId: "cp1", kind: CONNECTOR,
+    name: "CP 1 left", importLimitW: "22000", exportLimitW: "0" }) { __typename ... on Error { code message } }
+}
+mutation PlugIn {
+  plugIn(input: { commandId: "try-5", sessionId: "s-1", siteId: "depot-1", connectorId: "cp1-1", vehicleId: "ev-1",
+    customerId: "driver-1", tier: NORMAL, departureAt: "2030-01-01T18:00:00Z", energyNeededWh: "30000",
+    minPowerW: "1400", maxPowerW: "11000" }) {
+    __typename
+    ... on SessionCommandPayload { session { needs { remainingWh laxityS } allocation { setpointW status reason } } }
+    ... on Error { code message }
+  }
+}
+query SiteTree {
+  site(siteId: "depot-1") {
+    nodes { nodeId kind effectiveImportLimitW importBoundBy flowW importHeadroomW }
+    sessions { sessionId connectorId setpointW status reason }
   }
 }
 

@@ -206,6 +206,7 @@ builder.objectFields(Site, (t) => ({
     description: 'At or above this price, consenting sessions discharge.',
     resolve: (s) => s.state.dischargePriceThresholdMinorPerKWh,
   }),
+  priceZone: t.id({ nullable: true, description: 'Where the price compared with the discharge threshold comes from.', resolve: (s) => s.state.priceZone }),
   lastAllocationAt: t.field({ type: 'DateTime', nullable: true, resolve: (s) => s.state.lastAllocationAt }),
   nodes: t.field({
     type: [GridNode],
@@ -312,6 +313,7 @@ const ConfigureSiteInput = builder.inputType('ConfigureSiteInput', {
     rotationIntervalS: t.int({ required: true, description: 'A turn\'s length while others wait, 60..86400 s (default 900).' }),
     promoteAfterS: t.int({ required: true, description: 'Waiting this long lifts a session one tier, up to high (default 3600).' }),
     dischargePriceThresholdMinorPerKWh: t.field({ type: 'Decimal', description: 'Discharge consenting sessions at or above this price; null: never for price.' }),
+    priceZone: t.id({ description: 'The price zone (bidding zone) whose spot price is compared with the threshold; required with one.' }),
   }),
 });
 
@@ -443,7 +445,7 @@ const siteMutation = <I extends Input>(name: string, description: string, inputT
     }),
   );
 
-siteMutation<Input & { rotationIntervalS: number; promoteAfterS: number; dischargePriceThresholdMinorPerKWh?: string | null }>(
+siteMutation<Input & { rotationIntervalS: number; promoteAfterS: number; dischargePriceThresholdMinorPerKWh?: string | null; priceZone?: string | number | null }>(
   'configureSite',
   'Sets how sessions rotate and when they discharge for price.',
   ConfigureSiteInput,
@@ -453,6 +455,7 @@ siteMutation<Input & { rotationIntervalS: number; promoteAfterS: number; dischar
     rotationIntervalS: i.rotationIntervalS,
     promoteAfterS: i.promoteAfterS,
     dischargePriceThresholdMinorPerKWh: i.dischargePriceThresholdMinorPerKWh ?? null,
+    priceZone: i.priceZone == null ? null : String(i.priceZone),
   }),
 );
 
