@@ -10,6 +10,8 @@ const SESSION_EVENT_TYPES: SessionEvent['type'][] = [
   'SessionStopped',
   'SessionDepartureChanged',
   'SessionMeterReadingRecorded',
+  'SessionMeterReadingCorrected',
+  'SessionMeterReset',
 ];
 
 const plugIn: PlugIn = {
@@ -50,6 +52,7 @@ function emitted(commands: SessionCommand[]): SessionEvent[] {
 const reading = (occurredAt: string, energyImportWh: string, extra: Partial<Extract<SessionCommand, { type: 'RecordSessionMeterReading' }>> = {}): SessionCommand => ({
   type: 'RecordSessionMeterReading',
   sessionId: 'schema-1',
+  at: '2026-11-27T23:00Z',
   occurredAt,
   energyImportWh,
   energyExportWh: '0',
@@ -70,11 +73,25 @@ describe('session events conform to schemas/events', () => {
       plugIn,
       reading('2026-11-27T17:15Z', '125000', { powerW: '7350.25', socPercent: '24' }),
       reading('2026-11-27T17:10Z', '124000', { powerW: '-3000', socPercent: '100' }),
+      reading('2026-11-27T17:20Z', '125000.125', { energyExportWh: '0.5' }),
+      {
+        type: 'CorrectSessionMeterReading',
+        sessionId: 'schema-1',
+        at: '2026-11-27T23:00Z',
+        occurredAt: '2026-11-27T17:15Z',
+        energyImportWh: '124999.999',
+        energyExportWh: '0',
+        powerW: null,
+        socPercent: '24.5',
+        reason: 'meter re-read on site',
+      },
+      { type: 'ResetSessionMeter', sessionId: 'schema-1', at: '2026-11-27T23:00Z', occurredAt: '2026-11-27T17:30Z', energyImportWh: '0', energyExportWh: '12.001', reason: 'meter replaced' },
+      reading('2026-11-27T17:45Z', '1500', { energyExportWh: '12.001' }),
       { type: 'SuspendSession', sessionId: 'schema-1', at: '2026-11-27T18:00Z' },
       { type: 'ReactivateSession', sessionId: 'schema-1', at: '2026-11-27T18:05:00.001Z' },
       { type: 'ChangeDeparture', sessionId: 'schema-1', at: '2026-11-27T18:10Z', departureAt: '2026-11-28T06:00Z' },
       { type: 'StopSession', sessionId: 'schema-1', at: '2026-11-27T19:00Z', reason: 'EVDisconnected' },
-      reading('2026-11-27T18:59:59.999Z', '130000.5'),
+      reading('2026-11-27T18:59:59.999Z', '4000.5', { energyExportWh: '12.001' }),
     ]);
     // A plug-in with the nulls the first one has not.
     const other = emitted([
@@ -118,5 +135,27 @@ describe('session events conform to schemas/events', () => {
         extra: 1,
       }),
     ).toThrow(EventSchemaViolation);
+    const correctedData = { sessionId: 'x', occurredAt: '2026-11-27T17:00:00.000Z', energyImportWh: '1', energyExportWh: '0', powerW: null, socPercent: null, reason: 'r' };
+    const resetData = { sessionId: 'x', occurredAt: '2026-11-27T17:00:00.000Z', energyImportWh: '1', energyExportWh: '0', reason: 'r' };
+    const moreRefusals: [string, Record<string, unknown>, string][] = [
+      ['SessionMeterReadingCorrected', { ...correctedData, energyImportWh: '1.0001' }, '/energyImportWh'],
+      ['SessionMeterReadingCorrected', { ...correctedData, reason: '' }, '/reason'],
+      ['SessionMeterReadingCorrected', { ...correctedData, occurredAt: '2026-11-27T17:00Z' }, '/occurredAt'],
+      ['SessionMeterReset', { ...resetData, energyExportWh: '-1' }, '/energyExportWh'],
+      ['SessionMeterReset', { ...resetData, energyImportWh: '0.1234' }, '/energyImportWh'],
+      ['SessionMeterReset', { ...resetData, powerW: null }, '/powerW'],
+    ];
+    for (const [type, data, field] of moreRefusals) {
+      let thrown: unknown;
+      try {
+        registry.validate(type, 1, data);
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown, `${type} ${field}`).toBeInstanceOf(EventSchemaViolation);
+      expect((thrown as EventSchemaViolation).field, `${type} ${field}`).toBe(field);
+    }
+    expect(() => registry.validate('SessionMeterReadingCorrected', 1, correctedData)).not.toThrow();
+    expect(() => registry.validate('SessionMeterReset', 1, resetData)).not.toThrow();
   });
 });

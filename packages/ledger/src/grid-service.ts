@@ -166,13 +166,19 @@ export class GridService {
     return stopped;
   }
 
-  /** Suspend, reactivate, change departure, record a meter reading: the session alone, then allocate when it matters. */
+  /**
+   * Suspend, reactivate, change departure; record, correct a meter reading or reset the meter: the
+   * session alone, then allocate when it matters. `at` (when the ledger receives the command, which
+   * bounds a meter's timestamp) defaults to now.
+   */
   async session(command: WithOptionalTime<Exclude<SessionCommand, PlugIn | { type: 'StopSession' }>>, context: CommandContext): Promise<HandleResult<SessionEvent>> {
-    const full = (command.type === 'RecordSessionMeterReading' ? command : { ...command, at: command.at ?? formatInstant(this.clock()) }) as SessionCommand;
+    const full = { ...command, at: command.at ?? formatInstant(this.clock()) } as SessionCommand;
     const handled = await this.commands.handle(sessionDecider, sessionStreamId(command.sessionId), full, context);
-    const { session } = await this.loadSession(command.sessionId);
-    if (session.status !== 'none' && handled.events.length > 0 && command.type !== 'RecordSessionMeterReading') {
-      await this.reallocate(session.siteId, command.type);
+    // Meter readings, corrections and resets change what a session has received, not what it may
+    // draw now: the site's next allocation (clock-driven or after a command) reads them.
+    if (handled.events.length > 0 && !METER_COMMANDS.has(command.type)) {
+      const { session } = await this.loadSession(command.sessionId);
+      if (session.status !== 'none') await this.reallocate(session.siteId, command.type);
     }
     return handled;
   }
@@ -244,6 +250,8 @@ export class GridService {
     return outcome;
   }
 }
+
+const METER_COMMANDS = new Set<SessionCommand['type']>(['RecordSessionMeterReading', 'CorrectSessionMeterReading', 'ResetSessionMeter']);
 
 /** How often one allocation run plans again after the site refused a plan made on stale state. */
 const MAX_PLANS = 3;

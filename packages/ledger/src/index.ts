@@ -3,3 +3,4 @@ export * from './projection.ts';
 export * from './projection-runner.ts';
 export * from './grid-service.ts';
 export * from './allocation-scheduler.ts';
+export * from './metering-service.ts';

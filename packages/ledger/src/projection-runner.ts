@@ -141,7 +141,7 @@ export class ProjectionRunner {
       // Applies what is in hand; false when an event failed and the projection must stop.
       const apply = async (): Promise<boolean> => {
         if (batch.length === 0) return true;
-        const failed = await this.flush(projection, batch);
+        const failed = await this.flush(projection, batch, log);
         batch = [];
         if (!failed) return true;
         this.states.set(projection.name, 'failed');
@@ -149,10 +149,15 @@ export class ProjectionRunner {
         return false;
       };
       let next = events.next();
+      // One timer for a whole run of events at hand (they arrive in microtasks, before it can fire),
+      // not one per event; a new one once it has fired or after I/O.
+      let soon: Promise<typeof NOT_YET> | undefined;
       for (;;) {
         // Keep filling while the next event is already at hand; apply as soon as we would wait.
-        let item = await Promise.race([next, settleSoon()]);
+        soon ??= settleSoon();
+        let item = await Promise.race([next, soon]);
         if (item === NOT_YET) {
+          soon = undefined;
           if (!(await apply())) return 'failed';
           if (!this.controller.signal.aborted) this.states.set(projection.name, 'live');
           item = await next;
@@ -163,6 +168,7 @@ export class ProjectionRunner {
         if (batch.length >= this.batchSize) {
           this.states.set(projection.name, 'catching_up');
           if (!(await apply())) return 'failed';
+          soon = undefined;
         }
       }
       if (!(await apply())) return 'failed';
@@ -172,9 +178,28 @@ export class ProjectionRunner {
     }
   }
 
-  /** Applies a batch with its checkpoint; on a failing event, commits what came before it. */
-  private async flush(projection: Projection, batch: RecordedEvent[]): Promise<ProjectionFailure | null> {
+  /**
+   * Applies a batch with its checkpoint (through `applyBatch` when the projection has one); on a
+   * failing event, commits what came before it.
+   */
+  private async flush(projection: Projection, batch: RecordedEvent[], log: Logger): Promise<ProjectionFailure | null> {
     const table = this.tables(projection);
+    if (projection.applyBatch) {
+      try {
+        await this.options.sql.transaction(async (tx) => {
+          await projection.applyBatch!(tx, batch, table);
+          await this.saveCheckpoint(tx, projection, batch.at(-1)!.globalPosition, null);
+        });
+        return null;
+      } catch (error) {
+        // Rolled back. Event by event below: finds the failing event, or throws the same
+        // connection trouble again (the caller retries from the checkpoint).
+        log.warn(
+          { err: error, from: batch[0]!.globalPosition.toString(), to: batch.at(-1)!.globalPosition.toString() },
+          'batch apply failed; applying the batch event by event',
+        );
+      }
+    }
     let failedAt = -1;
     let cause: unknown;
     try {

@@ -18,6 +18,14 @@ export interface Projection {
   /** Creates its tables; must be idempotent (CREATE ... IF NOT EXISTS). */
   setup(tx: SqlExecutor, table: TableNames): Promise<void>;
   apply(tx: SqlExecutor, event: RecordedEvent, table: TableNames): Promise<void>;
+  /**
+   * Optional: applies a batch of consecutive events (in log order) at once, in the transaction that
+   * also commits the batch's checkpoint. It must leave exactly the rows `apply` would, event after
+   * event; it exists so that a projection can load what it needs for the whole batch in a query or
+   * two and write with multi-row statements. When it throws, the runner rolls the batch back and
+   * applies it again event by event, to stop at (and report) the failing event as it always does.
+   */
+  applyBatch?(tx: SqlExecutor, events: readonly RecordedEvent[], table: TableNames): Promise<void>;
 }
 
 const IDENTIFIER = /^[a-z][a-z0-9_]*$/;

@@ -33,6 +33,29 @@ function countingProjection(name: string, failOn?: (siteName: string) => boolean
   };
 }
 
+/**
+ * The same, with a batch hook: one multi-row INSERT per batch. `calls` counts what the runner used;
+ * the hook refuses a batch holding the poison, so the runner must fall back to event by event.
+ */
+function batchingProjection(name: string, failOn: (siteName: string) => boolean, calls: { batches: number; events: number }): Projection {
+  const plain = countingProjection(name, failOn);
+  return {
+    ...plain,
+    async apply(tx, event, table) {
+      calls.events += 1;
+      await plain.apply(tx, event, table);
+    },
+    async applyBatch(tx, events, table) {
+      calls.batches += 1;
+      if (events.some((event) => failOn((event.data as { name?: string }).name ?? ''))) throw new Error('batch refused');
+      await tx.query(`INSERT INTO ${table('seen')} (position, stream_id) SELECT * FROM unnest($1::bigint[], $2::text[])`, [
+        events.map((event) => event.globalPosition.toString()),
+        events.map((event) => event.streamId),
+      ]);
+    },
+  };
+}
+
 function runnerSuite(label: string, open: () => Promise<{ sql: SqlClient; schema: string; cleanup: () => Promise<void> }>) {
   describe(`ProjectionRunner on ${label}`, () => {
     let sql: SqlClient;
@@ -115,6 +138,36 @@ function runnerSuite(label: string, open: () => Promise<{ sql: SqlClient; schema
       const after = await sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table('seen')}`);
       expect(BigInt(after.rows[0]!.n)).toBe(BigInt((await store.readAll()).length));
       await fixed.stop();
+    });
+
+    it('applies whole batches through applyBatch, and falls back to event by event to report a failing event', async () => {
+      const name = `batching_${randomUUID().slice(0, 8)}`;
+      const poison = `poison ${randomUUID()}`;
+      const calls = { batches: 0, events: 0 };
+      let last = 0n;
+      for (let i = 0; i < 20; i++) last = (await register(randomUUID())).lastPosition!;
+      const r = runner(batchingProjection(name, (n) => n === poison, calls));
+      await r.start();
+      await until(r, name, (s) => s.checkpoint >= last);
+      expect(calls.batches).toBeGreaterThan(0);
+      expect(calls.events).toBe(0);
+      const table = r.tables(countingProjection(name));
+      const count = async () => BigInt((await sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table('seen')}`)).rows[0]!.n);
+      const { checkpoint } = (await r.status())[0]!;
+      expect(await count()).toBe(BigInt((await store.readAll()).filter((e) => e.globalPosition <= checkpoint).length));
+
+      // A poisoned batch: rolled back, then event by event up to the poison, which is reported as today.
+      await register(randomUUID());
+      const bad = await register(randomUUID(), poison);
+      await register(randomUUID());
+      const status = await until(r, name, (s) => s.state === 'failed');
+      expect(status.failure).toMatchObject({ position: bad.firstPosition, eventType: 'SiteRegistered', message: `cannot project ${poison}` });
+      expect(status.checkpoint).toBe(bad.firstPosition! - 1n);
+      expect(calls.events).toBeGreaterThan(0);
+      const { rows } = await sql.query<{ max: string }>(`SELECT max(position)::text AS max FROM ${table('seen')}`);
+      expect(BigInt(rows[0]!.max)).toBe(bad.firstPosition! - 1n);
+      expect(await count()).toBe(BigInt((await store.readAll()).filter((e) => e.globalPosition < bad.firstPosition!).length));
+      await r.stop();
     });
 
     it('resumes after a stop from its checkpoint without doubling an event', async () => {

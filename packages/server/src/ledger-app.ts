@@ -7,8 +7,9 @@ import {
   type EventStore,
   type SqlClient,
 } from '@v2g/event-store';
-import { AllocationScheduler, CommandHandler, GridService, ProjectionRunner, type ProjectionStatus, type TableNames } from '@v2g/ledger';
+import { AllocationScheduler, CommandHandler, GridService, MeteringService, ProjectionRunner, type ProjectionStatus, type TableNames } from '@v2g/ledger';
 import { catalogueProjection } from '@v2g/projection-catalogue';
+import { billingProjection, priceAt } from '@v2g/projection-billing';
 import { gridProjection } from '@v2g/projection-grid';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
@@ -26,6 +27,10 @@ export type LedgerDeps = {
   grid: GridService;
   /** Table names of the grid read model. */
   gridTables: TableNames;
+  /** Site and node meters (building load, generation, storage). */
+  metering: MeteringService;
+  /** Table names of the billing read model (energy by interval, prices, tariffs). */
+  billingTables: TableNames;
 };
 
 export type Ledger = LedgerDeps & {
@@ -67,15 +72,23 @@ export async function openLedger(config: LedgerConfig, logger: Logger): Promise<
     store,
     sql,
     schema: config.dbSchema,
-    projections: [catalogueProjection, gridProjection],
+    projections: [catalogueProjection, gridProjection, billingProjection],
     logger,
   });
   const commands = new CommandHandler(store);
+  const billingTables = projections.tables(billingProjection);
   const grid: GridService = new GridService(store, commands, {
     logger: logger.child({ component: 'grid' }),
+    // The price a site's discharge threshold is compared with: the latest known for its zone.
+    priceAt: async (siteId, at) => {
+      const { site } = await grid.loadSite(siteId);
+      if (!site?.priceZone || site.dischargePriceThresholdMinorPerKWh === null) return null;
+      return (await priceAt(sql, billingTables, site.priceZone, at))?.priceMinorPerKWh ?? null;
+    },
     // Every recorded allocation plans the site's next clock-driven one.
     onAllocated: (outcome) => void scheduler.allocated(outcome),
   });
+  const metering = new MeteringService(store, commands);
   const scheduler = new AllocationScheduler(grid, { logger: logger.child({ component: 'allocation-scheduler' }) });
   const gridTables = projections.tables(gridProjection);
   let closing: Promise<void> | undefined;
@@ -108,6 +121,8 @@ export async function openLedger(config: LedgerConfig, logger: Logger): Promise<
     catalogue: projections.tables(catalogueProjection),
     grid,
     gridTables,
+    billingTables,
+    metering,
     async start() {
       await projections.start();
       void resumeAllocations().catch((error: unknown) => {

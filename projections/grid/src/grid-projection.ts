@@ -17,6 +17,7 @@ export const GRID_TABLES = [
   'rules',
   'discharge_requests',
   'sessions',
+  'meter_segments',
   'setpoint_history',
   'site_load',
 ] as const;
@@ -47,6 +48,8 @@ const GRID_EVENT_TYPES: ReadonlySet<string> = new Set<GridEvent['type']>([
   'SessionStopped',
   'SessionDepartureChanged',
   'SessionMeterReadingRecorded',
+  'SessionMeterReadingCorrected',
+  'SessionMeterReset',
 ]);
 
 /**
@@ -68,7 +71,8 @@ const sinceAfter = (row: string, newStatus: string, at: string) =>
 
 export const gridProjection: Projection = {
   name: 'grid',
-  version: 1,
+  // v2: delivered energy counts across meter resets (meter_segments); v1 took last reading − meter start.
+  version: 2,
   tables: GRID_TABLES,
 
   async setup(tx, table) {
@@ -151,13 +155,24 @@ export const gridProjection: Projection = {
       last_export_wh numeric,
       last_power_w numeric,
       last_soc_percent numeric,
-      delivered_wh numeric GENERATED ALWAYS AS (
-        CASE WHEN last_reading_at IS NULL THEN 0
-             ELSE (last_import_wh - COALESCE(meter_start_import_wh, 0)) - (last_export_wh - COALESCE(meter_start_export_wh, 0)) END
-      ) STORED,
+      -- Net energy (import minus export) over the meter's segments: see meter_segments.
+      delivered_wh numeric NOT NULL DEFAULT 0,
       stopped_at timestamptz,
       stop_reason text,
       first_position bigint NOT NULL
+    )`);
+    // A session's meter in segments: the meter start opens the first (start_at -infinity: it also
+    // takes readings dated before the plug-in), each reset opens another. last_* is the latest
+    // reading of the segment by occurredAt; delivered = sum over segments of (last − start).
+    await tx.query(`CREATE TABLE IF NOT EXISTS ${table('meter_segments')} (
+      session_id text NOT NULL,
+      start_at timestamptz NOT NULL,
+      start_import_wh numeric NOT NULL,
+      start_export_wh numeric NOT NULL,
+      last_at timestamptz,
+      last_import_wh numeric,
+      last_export_wh numeric,
+      PRIMARY KEY (session_id, start_at)
     )`);
     await tx.query(`CREATE INDEX IF NOT EXISTS ${table.index('sessions', 'site')} ON ${table('sessions')} (site_id, first_position)`);
     await tx.query(`CREATE INDEX IF NOT EXISTS ${table.index('sessions', 'connector')} ON ${table('sessions')} (site_id, connector_id)`);
@@ -400,6 +415,11 @@ async function applyGridEvent(tx: SqlExecutor, table: TableNames, event: GridEve
           position,
         ],
       );
+      await tx.query(
+        `INSERT INTO ${table('meter_segments')} (session_id, start_at, start_import_wh, start_export_wh)
+         VALUES ($1, '-infinity', $2::numeric, $3::numeric) ON CONFLICT DO NOTHING`,
+        [d.sessionId, d.meterStartImportWh, d.meterStartExportWh],
+      );
       return;
     }
     case 'SessionSuspended':
@@ -417,9 +437,10 @@ async function applyGridEvent(tx: SqlExecutor, table: TableNames, event: GridEve
         event.data.departureAt,
       ]);
       return;
-    case 'SessionMeterReadingRecorded': {
+    case 'SessionMeterReadingRecorded':
+    case 'SessionMeterReadingCorrected': {
       const { sessionId, occurredAt, energyImportWh, energyExportWh, powerW, socPercent } = event.data;
-      // A late reading (older than the latest) changes nothing shown; a correction at the same instant does.
+      // A late reading (older than the latest) changes nothing shown; a correction of the latest does.
       await tx.query(
         `UPDATE ${table('sessions')}
             SET last_reading_at = $2::timestamptz, last_import_wh = $3::numeric, last_export_wh = $4::numeric,
@@ -427,6 +448,28 @@ async function applyGridEvent(tx: SqlExecutor, table: TableNames, event: GridEve
           WHERE session_id = $1 AND (last_reading_at IS NULL OR last_reading_at <= $2::timestamptz)`,
         [sessionId, occurredAt, energyImportWh, energyExportWh, powerW, socPercent],
       );
+      // The same for the segment the reading belongs to (the last one starting at or before it).
+      await tx.query(
+        `UPDATE ${table('meter_segments')} AS g
+            SET last_at = $2::timestamptz, last_import_wh = $3::numeric, last_export_wh = $4::numeric
+          WHERE g.session_id = $1
+            AND g.start_at = (SELECT max(start_at) FROM ${table('meter_segments')} WHERE session_id = $1 AND start_at <= $2::timestamptz)
+            AND (g.last_at IS NULL OR g.last_at <= $2::timestamptz)`,
+        [sessionId, occurredAt, energyImportWh, energyExportWh],
+      );
+      await updateDelivered(tx, table, sessionId);
+      return;
+    }
+    case 'SessionMeterReset': {
+      const { sessionId, occurredAt, energyImportWh, energyExportWh } = event.data;
+      // The session aggregate refuses a reset before readings of the meter it replaces, so the
+      // new segment has no reading yet.
+      await tx.query(
+        `INSERT INTO ${table('meter_segments')} (session_id, start_at, start_import_wh, start_export_wh)
+         VALUES ($1, $2::timestamptz, $3::numeric, $4::numeric) ON CONFLICT DO NOTHING`,
+        [sessionId, occurredAt, energyImportWh, energyExportWh],
+      );
+      await updateDelivered(tx, table, sessionId);
       return;
     }
     default: {
@@ -434,6 +477,18 @@ async function applyGridEvent(tx: SqlExecutor, table: TableNames, event: GridEve
       throw new Error(`unhandled grid event ${JSON.stringify(unreachable)}`);
     }
   }
+}
+
+/** Net energy delivered to a session: over its meter's segments, (last − start) import minus export. */
+async function updateDelivered(tx: SqlExecutor, table: TableNames, sessionId: string) {
+  await tx.query(
+    `UPDATE ${table('sessions')}
+        SET delivered_wh = COALESCE((
+          SELECT sum((COALESCE(g.last_import_wh, g.start_import_wh) - g.start_import_wh) - (COALESCE(g.last_export_wh, g.start_export_wh) - g.start_export_wh))
+            FROM ${table('meter_segments')} AS g WHERE g.session_id = $1), 0)
+      WHERE session_id = $1`,
+    [sessionId],
+  );
 }
 
 async function setLifecycle(tx: SqlExecutor, table: TableNames, sessionId: string, lifecycle: string, at: string, stopReason?: string) {

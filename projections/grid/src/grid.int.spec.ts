@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   sessionDecider,
+  sessionNeeds,
   sessionStreamId,
   type ChargerSpec,
   type PlugIn,
@@ -128,6 +129,7 @@ function gridSuite(open: () => Promise<Target>) {
   const reading = (sessionId: string, occurredAt: string, energyImportWh: string, energyExportWh: string, socPercent: string | null = null): SessionCommand => ({
     type: 'RecordSessionMeterReading',
     sessionId,
+    at: '2026-11-27T23:00:00Z',
     occurredAt,
     energyImportWh,
     energyExportWh,
@@ -460,6 +462,35 @@ function gridSuite(open: () => Promise<Target>) {
       { siteId, at: T('17:30'), trigger: 'plug_out', powerW: '11000', status: 'charging', reason: null },
     ]);
     expect(await setpointHistory(target.sql, table, `nobody-${tag}`)).toEqual([]);
+  });
+
+  it('counts delivered energy across meter resets, and follows corrections of the latest reading', async () => {
+    const D = `d-${tag}`;
+    await session(plugIn(D, 'C2-2', '2026-11-27T18:00:00Z', { meterStartImportWh: '5000', meterStartExportWh: '10' }));
+    const meter = (type: 'CorrectSessionMeterReading' | 'ResetSessionMeter', occurredAt: string, energyImportWh: string, energyExportWh: string): SessionCommand =>
+      type === 'ResetSessionMeter'
+        ? { type, sessionId: D, at: '2026-11-27T23:00:00Z', occurredAt, energyImportWh, energyExportWh, reason: 'meter replaced' }
+        : { type, sessionId: D, at: '2026-11-27T23:00:00Z', occurredAt, energyImportWh, energyExportWh, powerW: null, socPercent: null, reason: 'misread' };
+    await session(reading(D, '2026-11-27T18:30:00Z', '7000', '10'));
+    await session(meter('ResetSessionMeter', '2026-11-27T19:00:00Z', '0', '0'));
+    await session(reading(D, '2026-11-27T19:30:00Z', '1500.5', '2'));
+    // Late: the old meter's reading just before the reset ends its segment higher.
+    await session(reading(D, '2026-11-27T18:45:00Z', '8000', '10'));
+    // A late reading of the new meter, older than its latest: nothing changes.
+    await session(reading(D, '2026-11-27T19:15:00Z', '1000', '1'));
+    await caughtUp(runner, lastPosition);
+    // (8000 − 5000) + (1500.5 − 0) imported, (10 − 10) + (2 − 0) exported.
+    expect(await findSession(target.sql, table, D)).toMatchObject({
+      deliveredWh: '4498.5',
+      lastReading: { occurredAt: T('19:30'), energyImportWh: '1500.5', energyExportWh: '2', powerW: null, socPercent: null },
+    });
+    await session(meter('CorrectSessionMeterReading', '2026-11-27T19:30:00Z', '1400', '2'));
+    await session(meter('CorrectSessionMeterReading', '2026-11-27T18:30:00Z', '6000', '10')); // not the latest of its segment
+    await caughtUp(runner, lastPosition);
+    expect(await findSession(target.sql, table, D)).toMatchObject({ deliveredWh: '4398', lastReading: { occurredAt: T('19:30'), energyImportWh: '1400' } });
+    // The aggregate agrees.
+    const state = sessionStates.get(D)!;
+    expect(state.status !== 'none' && sessionNeeds(state, Date.parse(T('19:30'))).deliveredWh).toBe('4398');
   });
 
   it('rebuilds from zero to identical rows', async () => {

@@ -4,6 +4,7 @@
  * in percent, all decimal strings; instants ISO-8601 UTC.
  */
 import type { Tier } from '../allocation/types.ts';
+import type { SegmentStart } from '../metering/register-series.ts';
 
 export type V2gConsent = {
   /** The driver's reserve: the battery is never discharged below this SoC. */
@@ -42,7 +43,39 @@ export type SessionCommand =
   | { type: 'ReactivateSession'; sessionId: string; at: string }
   | { type: 'StopSession'; sessionId: string; at: string; reason: string }
   | { type: 'ChangeDeparture'; sessionId: string; at: string; departureAt: string }
-  | { type: 'RecordSessionMeterReading'; sessionId: string; occurredAt: string; energyImportWh: string; energyExportWh: string; powerW: string | null; socPercent: string | null };
+  | RecordSessionMeterReading
+  | CorrectSessionMeterReading
+  | ResetSessionMeter;
+
+/**
+ * A reading of the connector's meter: cumulative registers (Wh, at most 3 decimals) at the meter's
+ * timestamp `occurredAt`; `at` is when the ledger receives it (a reading dated more than 5 minutes
+ * after it is refused). The same reading sent again is recorded once.
+ */
+export type RecordSessionMeterReading = {
+  type: 'RecordSessionMeterReading';
+  sessionId: string;
+  at: string;
+  occurredAt: string;
+  energyImportWh: string;
+  energyExportWh: string;
+  powerW: string | null;
+  socPercent: string | null;
+};
+
+/** Replaces the values of the reading recorded at `occurredAt`; the old ones stay in the log. */
+export type CorrectSessionMeterReading = Omit<RecordSessionMeterReading, 'type'> & { type: 'CorrectSessionMeterReading'; reason: string };
+
+/** The meter was replaced or reset: from `occurredAt` its registers continue from these values. */
+export type ResetSessionMeter = {
+  type: 'ResetSessionMeter';
+  sessionId: string;
+  at: string;
+  occurredAt: string;
+  energyImportWh: string;
+  energyExportWh: string;
+  reason: string;
+};
 
 export type SessionPluggedInData = Omit<PlugIn, 'type' | 'at' | 'meterStartImportWh' | 'meterStartExportWh'> & {
   pluggedInAt: string;
@@ -56,10 +89,9 @@ export type SessionEvent =
   | { type: 'SessionReactivated'; data: { sessionId: string; at: string } }
   | { type: 'SessionStopped'; data: { sessionId: string; at: string; reason: string } }
   | { type: 'SessionDepartureChanged'; data: { sessionId: string; at: string; departureAt: string } }
-  | {
-      type: 'SessionMeterReadingRecorded';
-      data: { sessionId: string; occurredAt: string; energyImportWh: string; energyExportWh: string; powerW: string | null; socPercent: string | null };
-    };
+  | { type: 'SessionMeterReadingRecorded'; data: { sessionId: string } & MeterReading }
+  | { type: 'SessionMeterReadingCorrected'; data: { sessionId: string } & MeterReading & { reason: string } }
+  | { type: 'SessionMeterReset'; data: { sessionId: string } & SegmentStart & { reason: string } };
 
 export type MeterReading = { occurredAt: string; energyImportWh: string; energyExportWh: string; powerW: string | null; socPercent: string | null };
 
@@ -68,14 +100,19 @@ export type SessionState =
   | (SessionPluggedInData & {
       status: 'active' | 'suspended' | 'stopped';
       stoppedAt: string | null;
-      /** The latest reading by occurredAt; null before the first. */
+      /** The latest reading by occurredAt, whichever segment it is in; null before the first. */
       lastReading: MeterReading | null;
       /**
-       * Every accepted reading, sorted by occurredAt (one per instant: a correction at the same
-       * instant replaces the earlier one). A late reading is checked against its neighbours in
-       * time, and a resent one is recognised, only with the readings around it at hand.
+       * Every accepted reading, sorted by occurredAt (one per instant: a correction replaces the
+       * reading at its instant). A late reading is checked against its neighbours in time, and a
+       * resent one is recognised, only with the readings around it at hand.
        */
       readings: readonly MeterReading[];
+      /**
+       * Meter resets (replaced or reset meters), sorted by occurredAt. With the meter start at
+       * plug-in they split `readings` into segments: see sessionMeterSeries and register-series.ts.
+       */
+      meterResets: readonly SegmentStart[];
     });
 
 /** What the allocation needs to know about a session at one instant. */

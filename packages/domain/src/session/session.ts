@@ -3,6 +3,20 @@ import type { Decider } from '../decider.ts';
 import { DomainError, InvalidCommand } from '../errors.ts';
 import { Decimal, parseDecimal, parseNonNegative, toDecimalString } from '../quantities.ts';
 import { formatInstant, parseInstant } from '../time.ts';
+import {
+  checkNotFromFuture,
+  decideCorrection,
+  decideReading,
+  decideReset,
+  deliveredEnergy,
+  parseRegister,
+  segmentsOf,
+  withReading,
+  withReset,
+  type RegisterSegment,
+  type RegisterSeries,
+  type SegmentStart,
+} from '../metering/register-series.ts';
 import type {
   MeterReading,
   PlugIn,
@@ -16,8 +30,6 @@ import type {
 
 /** A session that has plugged in (whatever became of it since). */
 export type PluggedInSession = Exclude<SessionState, { status: 'none' }>;
-
-export type MeterRegister = 'energyImportWh' | 'energyExportWh';
 
 /** A field of a session command is missing, malformed or out of range; `field` names it. */
 export class InvalidSessionRequest extends DomainError {
@@ -57,24 +69,6 @@ export class InvalidSessionTransition extends DomainError {
   }
 }
 
-/**
- * Energy registers are cumulative: a reading may never show less than the reading before it in
- * time (or the register at plug-in), nor more than the reading after it.
- */
-export class MeterRegisterWentBackwards extends DomainError {
-  readonly code = 'METER_REGISTER_WENT_BACKWARDS';
-  constructor(sessionId: string, register: MeterRegister, previous: { at: string; wh: string }, next: { at: string; wh: string }) {
-    super(`session ${sessionId}: ${register} went from ${previous.wh} Wh at ${previous.at} back to ${next.wh} Wh at ${next.at}`, {
-      sessionId,
-      register,
-      previousAt: previous.at,
-      previousWh: previous.wh,
-      newAt: next.at,
-      newWh: next.wh,
-    });
-  }
-}
-
 export const sessionStreamId = (sessionId: string): string => `session-${sessionId}`;
 
 const SESSION_ID = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$/;
@@ -102,6 +96,9 @@ function field<T>(parse: () => T): T {
 const decimal = (name: string, value: unknown) => field(() => parseDecimal(name, value));
 const nonNegative = (name: string, value: unknown) => field(() => parseNonNegative(name, value));
 const instant = (name: string, value: unknown) => field(() => parseInstant(name, value));
+const instantText = (name: string, value: unknown) => formatInstant(instant(name, value));
+/** An energy register: ≥ 0, at most 3 decimals (mWh), canonical. */
+const register = (name: string, value: unknown) => field(() => parseRegister(name, value));
 
 function positive(name: string, value: unknown): Decimal {
   const parsed = nonNegative(name, value);
@@ -122,6 +119,13 @@ function id(name: string, value: unknown): string {
   return value;
 }
 
+function accountId(name: string, value: unknown): string {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$/.test(value)) {
+    throw new InvalidSessionRequest(name, `${JSON.stringify(value)} must be 1-64 letters, digits or _ . : @ - (an account id)`);
+  }
+  return value;
+}
+
 /** Site and node ids (a connector is a node of the site's tree) follow the site's id rule. */
 const SITE_ID = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$/;
 
@@ -132,7 +136,8 @@ function siteOrNodeId(name: 'siteId' | 'connectorId', value: unknown): string {
   return value;
 }
 
-function stopReason(value: unknown): string {
+/** A stop's, a correction's or a reset's reason. */
+function reason(value: unknown): string {
   if (typeof value !== 'string' || value.trim() === '' || value.length > 200) {
     throw new InvalidSessionRequest('reason', 'must be a non-empty text of at most 200 characters');
   }
@@ -148,8 +153,9 @@ function pluggedIn(command: PlugIn): SessionPluggedInData {
   const siteId = siteOrNodeId('siteId', command.siteId);
   const connectorId = siteOrNodeId('connectorId', command.connectorId);
   const vehicleId = id('vehicleId', command.vehicleId);
-  const customerId = id('customerId', command.customerId);
-  const fleetId = command.fleetId === null ? null : id('fleetId', command.fleetId);
+  // The customer or the fleet is who pays: an account id, named in its account-<id> stream.
+  const customerId = accountId('customerId', command.customerId);
+  const fleetId = command.fleetId === null ? null : accountId('fleetId', command.fleetId);
   if (!(TIERS as readonly unknown[]).includes(command.tier)) {
     throw new InvalidSessionRequest('tier', `${JSON.stringify(command.tier)} is not one of ${TIERS.join(', ')}`);
   }
@@ -210,67 +216,81 @@ function pluggedIn(command: PlugIn): SessionPluggedInData {
     maxPowerW: toDecimalString(maxPowerW),
     v2g,
     pluggedInAt: formatInstant(atMs),
-    meterStartImportWh: toDecimalString(nonNegative('meterStartImportWh', command.meterStartImportWh ?? '0')),
-    meterStartExportWh: toDecimalString(nonNegative('meterStartExportWh', command.meterStartExportWh ?? '0')),
+    meterStartImportWh: register('meterStartImportWh', command.meterStartImportWh ?? '0'),
+    meterStartExportWh: register('meterStartExportWh', command.meterStartExportWh ?? '0'),
   };
 }
 
-const sameReading = (a: MeterReading, b: MeterReading): boolean =>
-  a.occurredAt === b.occurredAt &&
-  a.energyImportWh === b.energyImportWh &&
-  a.energyExportWh === b.energyExportWh &&
-  a.powerW === b.powerW &&
-  a.socPercent === b.socPercent;
-
-/** Index of the first reading at or after `occurredAt` (canonical instants sort as text). */
-function searchReadings(readings: readonly MeterReading[], occurredAt: string): number {
-  let low = 0;
-  let high = readings.length;
-  while (low < high) {
-    const mid = (low + high) >>> 1;
-    if (readings[mid]!.occurredAt < occurredAt) low = mid + 1;
-    else high = mid;
-  }
-  return low;
+/** The connector's meter as a register series: segment 0 starts from the meter start at plug-in. */
+export function sessionMeterSeries(state: PluggedInSession): RegisterSeries<MeterReading> {
+  return {
+    origin: { occurredAt: state.pluggedInAt, energyImportWh: state.meterStartImportWh, energyExportWh: state.meterStartExportWh },
+    resets: state.meterResets,
+    readings: state.readings,
+  };
 }
 
-function recordReading(state: PluggedInSession, command: Extract<SessionCommand, { type: 'RecordSessionMeterReading' }>): SessionEvent[] {
-  const reading: MeterReading = {
-    occurredAt: formatInstant(instant('occurredAt', command.occurredAt)),
-    energyImportWh: toDecimalString(nonNegative('energyImportWh', command.energyImportWh)),
-    energyExportWh: toDecimalString(nonNegative('energyExportWh', command.energyExportWh)),
+/** The segments of the session's meter (one more after each reset), oldest first. */
+export const sessionMeterSegments = (state: PluggedInSession): RegisterSegment<MeterReading>[] => segmentsOf(sessionMeterSeries(state));
+
+type MeterCommand = Extract<SessionCommand, { type: 'RecordSessionMeterReading' | 'CorrectSessionMeterReading' | 'ResetSessionMeter' }>;
+
+/**
+ * What every meter command checks before the series does: its times (a meter timestamp at most 5
+ * minutes after the command's time), and that the session was still open at the meter's time (a
+ * reading taken before the stop arrives late and still counts; one taken after it does not).
+ */
+function meterTimes(state: PluggedInSession, command: MeterCommand): void {
+  const atMs = instant('at', command.at);
+  const occurredAtMs = instant('occurredAt', command.occurredAt);
+  const occurredAt = formatInstant(occurredAtMs);
+  checkNotFromFuture({ sessionId: state.sessionId }, occurredAtMs, atMs, occurredAt, formatInstant(atMs));
+  if (state.status === 'stopped' && state.stoppedAt !== null && occurredAt > state.stoppedAt) {
+    throw new SessionClosed(state.sessionId, state.stoppedAt, command.type);
+  }
+}
+
+function readingOf(command: Extract<MeterCommand, { powerW: string | null }>, occurredAt: string): MeterReading {
+  return {
+    occurredAt,
+    energyImportWh: register('energyImportWh', command.energyImportWh),
+    energyExportWh: register('energyExportWh', command.energyExportWh),
     powerW: str(optional(command.powerW, (v) => decimal('powerW', v))),
     socPercent: str(optional(command.socPercent, (v) => percent('socPercent', v))),
   };
-  // A reading taken before the stop arrives late and still counts; one taken after it does not.
-  if (state.status === 'stopped' && state.stoppedAt !== null && reading.occurredAt > state.stoppedAt) {
-    throw new SessionClosed(state.sessionId, state.stoppedAt, command.type);
-  }
-  const at = searchReadings(state.readings, reading.occurredAt);
-  const atOrAfter = state.readings[at];
-  if (atOrAfter && sameReading(atOrAfter, reading)) return [];
-  // Neighbours in time: a reading at the same instant is being corrected, so it is no bound.
-  const before = state.readings[at - 1];
-  const after = atOrAfter?.occurredAt === reading.occurredAt ? state.readings[at + 1] : atOrAfter;
-  const registers: MeterRegister[] = ['energyImportWh', 'energyExportWh'];
-  for (const register of registers) {
-    const value = new Decimal(reading[register]);
-    const floor = before
-      ? { at: before.occurredAt, wh: before[register] }
-      : { at: state.pluggedInAt, wh: register === 'energyImportWh' ? state.meterStartImportWh : state.meterStartExportWh };
-    if (value.lessThan(floor.wh)) {
-      throw new MeterRegisterWentBackwards(state.sessionId, register, floor, { at: reading.occurredAt, wh: reading[register] });
+}
+
+function decideMeter(state: PluggedInSession, command: MeterCommand): SessionEvent[] {
+  const sessionId = state.sessionId;
+  const subject = { sessionId };
+  const series = sessionMeterSeries(state);
+  switch (command.type) {
+    case 'RecordSessionMeterReading': {
+      const reading = readingOf(command, instantText('occurredAt', command.occurredAt));
+      meterTimes(state, command);
+      return field(() => decideReading(series, reading, subject)) ? [{ type: 'SessionMeterReadingRecorded', data: { sessionId, ...reading } }] : [];
     }
-    if (after && value.greaterThan(after[register])) {
-      throw new MeterRegisterWentBackwards(
-        state.sessionId,
-        register,
-        { at: reading.occurredAt, wh: reading[register] },
-        { at: after.occurredAt, wh: after[register] },
-      );
+    case 'CorrectSessionMeterReading': {
+      const reading = readingOf(command, instantText('occurredAt', command.occurredAt));
+      const why = reason(command.reason);
+      meterTimes(state, command);
+      return field(() => decideCorrection(series, reading, subject)) ? [{ type: 'SessionMeterReadingCorrected', data: { sessionId, ...reading, reason: why } }] : [];
+    }
+    case 'ResetSessionMeter': {
+      const start: SegmentStart = {
+        occurredAt: instantText('occurredAt', command.occurredAt),
+        energyImportWh: register('energyImportWh', command.energyImportWh),
+        energyExportWh: register('energyExportWh', command.energyExportWh),
+      };
+      const why = reason(command.reason);
+      meterTimes(state, command);
+      return field(() => decideReset(series, start, subject)) ? [{ type: 'SessionMeterReset', data: { sessionId, ...start, reason: why } }] : [];
+    }
+    default: {
+      const unreachable: never = command;
+      throw new Error(`unknown command ${JSON.stringify(unreachable)}`);
     }
   }
-  return [{ type: 'SessionMeterReadingRecorded', data: { sessionId: state.sessionId, ...reading } }];
 }
 
 function refuseIfStopped(state: PluggedInSession, command: SessionCommand): void {
@@ -308,9 +328,9 @@ export const sessionDecider: Decider<SessionState, SessionCommand, SessionEvent>
       }
       case 'StopSession': {
         const at = formatInstant(instant('at', command.at));
-        const reason = stopReason(command.reason);
+        const why = reason(command.reason);
         refuseIfStopped(state, command);
-        return [{ type: 'SessionStopped', data: { sessionId, at, reason } }];
+        return [{ type: 'SessionStopped', data: { sessionId, at, reason: why } }];
       }
       case 'ChangeDeparture': {
         const atMs = instant('at', command.at);
@@ -324,7 +344,9 @@ export const sessionDecider: Decider<SessionState, SessionCommand, SessionEvent>
         return [{ type: 'SessionDepartureChanged', data: { sessionId, at: formatInstant(atMs), departureAt } }];
       }
       case 'RecordSessionMeterReading':
-        return recordReading(state, command);
+      case 'CorrectSessionMeterReading':
+      case 'ResetSessionMeter':
+        return decideMeter(state, command);
       default: {
         const unreachable: never = command;
         throw new Error(`unknown command ${JSON.stringify(unreachable)}`);
@@ -334,7 +356,7 @@ export const sessionDecider: Decider<SessionState, SessionCommand, SessionEvent>
 
   evolve(state, event) {
     if (event.type === 'SessionPluggedIn') {
-      return { ...event.data, status: 'active', stoppedAt: null, lastReading: null, readings: [] };
+      return { ...event.data, status: 'active', stoppedAt: null, lastReading: null, readings: [], meterResets: [] };
     }
     if (state.status === 'none') return state;
     switch (event.type) {
@@ -346,13 +368,17 @@ export const sessionDecider: Decider<SessionState, SessionCommand, SessionEvent>
         return { ...state, status: 'stopped', stoppedAt: event.data.at };
       case 'SessionDepartureChanged':
         return { ...state, departureAt: event.data.departureAt };
-      case 'SessionMeterReadingRecorded': {
+      case 'SessionMeterReadingRecorded':
+      case 'SessionMeterReadingCorrected': {
+        // A recorded reading at an instant that has one replaces it too: the log may hold
+        // corrections recorded that way before SessionMeterReadingCorrected existed.
         const { occurredAt, energyImportWh, energyExportWh, powerW, socPercent } = event.data;
-        const reading: MeterReading = { occurredAt, energyImportWh, energyExportWh, powerW, socPercent };
-        const at = searchReadings(state.readings, reading.occurredAt);
-        const replaces = state.readings[at]?.occurredAt === reading.occurredAt ? 1 : 0;
-        const readings = [...state.readings.slice(0, at), reading, ...state.readings.slice(at + replaces)];
+        const { readings } = withReading(sessionMeterSeries(state), { occurredAt, energyImportWh, energyExportWh, powerW, socPercent });
         return { ...state, readings, lastReading: readings.at(-1) ?? null };
+      }
+      case 'SessionMeterReset': {
+        const { occurredAt, energyImportWh, energyExportWh } = event.data;
+        return { ...state, meterResets: withReset(sessionMeterSeries(state), { occurredAt, energyImportWh, energyExportWh }).resets };
       }
       default: {
         const unreachable: never = event;
@@ -378,11 +404,8 @@ const ZERO = new Decimal(0);
  */
 export function sessionNeeds(state: PluggedInSession, atMs: number): SessionNeeds {
   const last = state.lastReading;
-  const deliveredWh = last
-    ? new Decimal(last.energyImportWh)
-        .minus(state.meterStartImportWh)
-        .minus(new Decimal(last.energyExportWh).minus(state.meterStartExportWh))
-    : ZERO;
+  const delivered = deliveredEnergy(sessionMeterSeries(state));
+  const deliveredWh = delivered.importWh.minus(delivered.exportWh);
   const capacityWh = state.batteryCapacityWh === null ? null : new Decimal(state.batteryCapacityWh);
 
   // Energy in the battery now, when it can be told: from a reported SoC, else estimated from the

@@ -2,14 +2,22 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { givenFor } from '../../test/given.ts';
 import { parseInstant } from '../time.ts';
+import { Decimal } from '../quantities.ts';
+import {
+  ConflictingMeterReading,
+  MeterReadingFromFuture,
+  MeterRegisterWentBackwards,
+  ReadingsAfterMeterReset,
+  UnknownMeterReading,
+} from '../metering/metering-errors.ts';
 import {
   checkSessionId,
   InvalidSessionRequest,
   InvalidSessionTransition,
-  MeterRegisterWentBackwards,
   SessionAlreadyExists,
   SessionClosed,
   sessionDecider,
+  sessionMeterSegments,
   sessionNeeds,
   sessionStreamId,
   UnknownSession,
@@ -67,15 +75,44 @@ const suspended: SessionEvent = { type: 'SessionSuspended', data: { sessionId: '
 const stopped: SessionEvent = { type: 'SessionStopped', data: { sessionId: 's1', at: '2026-11-27T20:00:00.000Z', reason: 'unplugged' } };
 
 type ReadingCommand = Extract<SessionCommand, { type: 'RecordSessionMeterReading' }>;
+/** When the ledger receives the readings of these tests: after all of them, so none is from the future. */
+const RECEIVED_AT = '2026-11-28T07:00:00Z';
 const readingCommand = (occurredAt: string, energyImportWh: string, energyExportWh = '0', extra: Partial<ReadingCommand> = {}): ReadingCommand => ({
   type: 'RecordSessionMeterReading',
   sessionId: 's1',
+  at: RECEIVED_AT,
   occurredAt,
   energyImportWh,
   energyExportWh,
   powerW: null,
   socPercent: null,
   ...extra,
+});
+type CorrectCommand = Extract<SessionCommand, { type: 'CorrectSessionMeterReading' }>;
+const correctCommand = (occurredAt: string, energyImportWh: string, energyExportWh = '0', extra: Partial<CorrectCommand> = {}): CorrectCommand => ({
+  ...readingCommand(occurredAt, energyImportWh, energyExportWh),
+  type: 'CorrectSessionMeterReading',
+  reason: 'meter re-read',
+  ...extra,
+});
+type ResetCommand = Extract<SessionCommand, { type: 'ResetSessionMeter' }>;
+const resetCommand = (occurredAt: string, energyImportWh: string, energyExportWh = '0', extra: Partial<ResetCommand> = {}): ResetCommand => ({
+  type: 'ResetSessionMeter',
+  sessionId: 's1',
+  at: RECEIVED_AT,
+  occurredAt,
+  energyImportWh,
+  energyExportWh,
+  reason: 'meter replaced',
+  ...extra,
+});
+const corrected = (occurredAt: string, energyImportWh: string, energyExportWh = '0', extra: Partial<MeterReading & { reason: string }> = {}): SessionEvent => ({
+  type: 'SessionMeterReadingCorrected',
+  data: { sessionId: 's1', occurredAt, energyImportWh, energyExportWh, powerW: null, socPercent: null, reason: 'meter re-read', ...extra },
+});
+const reset = (occurredAt: string, energyImportWh: string, energyExportWh = '0', reason = 'meter replaced'): SessionEvent => ({
+  type: 'SessionMeterReset',
+  data: { sessionId: 's1', occurredAt, energyImportWh, energyExportWh, reason },
 });
 const recorded = (occurredAt: string, energyImportWh: string, energyExportWh = '0', extra: Partial<MeterReading> = {}): SessionEvent => ({
   type: 'SessionMeterReadingRecorded',
@@ -153,8 +190,9 @@ describe('PlugIn', () => {
     ['an empty connector id', { connectorId: '' }, 'connectorId', /letters, digits/],
     ['a connector id with a slash', { connectorId: 'charger/1' }, 'connectorId', /letters, digits/],
     ['a blank vehicle id', { vehicleId: '  ' }, 'vehicleId', /non-empty/],
-    ['an empty customer id', { customerId: '' }, 'customerId', /non-empty/],
-    ['an empty fleet id', { fleetId: '' }, 'fleetId', /non-empty/],
+    ['an empty customer id', { customerId: '' }, 'customerId', /an account id/],
+    ['an empty fleet id', { fleetId: '' }, 'fleetId', /an account id/],
+    ['a customer id with a space (it names an account stream)', { customerId: 'driver 1' }, 'customerId', /an account id/],
     ['an unknown tier', { tier: 'vip' as PlugIn['tier'] }, 'tier', /not one of urgent, high, normal, low/],
     ['a malformed plug-in time', { at: 'tonight' }, 'at', /not a UTC instant/],
     ['a malformed departure', { departureAt: '2026-11-28 07:00' }, 'departureAt', /not a UTC instant/],
@@ -246,7 +284,7 @@ describe('lifecycle', () => {
   });
 
   it('evolves the status', () => {
-    expect(stateOf([pluggedIn()])).toMatchObject({ status: 'active', stoppedAt: null, lastReading: null, readings: [] });
+    expect(stateOf([pluggedIn()])).toMatchObject({ status: 'active', stoppedAt: null, lastReading: null, readings: [], meterResets: [] });
     expect(stateOf([pluggedIn(), suspended]).status).toBe('suspended');
     expect(stateOf([pluggedIn(), suspended, stopped])).toMatchObject({ status: 'stopped', stoppedAt: '2026-11-27T20:00:00.000Z' });
   });
@@ -323,17 +361,29 @@ describe('RecordSessionMeterReading', () => {
     given([start, r1, r3]).when(readingCommand('2026-11-27T18:00Z', '3000', '50')).then([]);
   });
 
-  it('records a correction at the same instant, which replaces the reading there', () => {
-    const correction = recorded('2026-11-27T19:00:00.000Z', '6000', '80', { socPercent: '55' });
-    given([start, r1, r3]).when(readingCommand('2026-11-27T19:00Z', '6000', '80', { socPercent: '55' })).then([correction]);
-    const state = stateOf([start, r1, r3, correction]);
+  it('refuses a reading at an instant already recorded with other values, naming both, instead of taking it as a correction', () => {
+    given([start, r1, r3])
+      .when(readingCommand('2026-11-27T19:00Z', '6000', '80', { socPercent: '55' }))
+      .thenThrows(ConflictingMeterReading, {
+        sessionId: 's1',
+        what: 'reading',
+        occurredAt: '2026-11-27T19:00:00.000Z',
+        recorded: { energyImportWh: '6000', energyExportWh: '80', powerW: null, socPercent: null },
+        sent: { energyImportWh: '6000', energyExportWh: '80', powerW: null, socPercent: '55' },
+      });
+    given([start, r1, r3])
+      .when(readingCommand('2026-11-27T18:00Z', '3000.001', '50'))
+      .thenThrows(ConflictingMeterReading, { recorded: { energyImportWh: '3000' }, sent: { energyImportWh: '3000.001' } });
+    expect(() => sessionDecider.decide(readingCommand('2026-11-27T18:00Z', '3001', '50'), stateOf([start, r1]))).toThrow(
+      /a reading at 2026-11-27T18:00:00.000Z is already recorded with import 3000 Wh, export 50 Wh, power none W, SoC none %; the one sent has import 3001 Wh/,
+    );
+  });
+
+  it('replays a legacy correction (a second SessionMeterReadingRecorded at the same instant) as a replacement', () => {
+    const legacy = recorded('2026-11-27T19:00:00.000Z', '6000', '80', { socPercent: '55' });
+    const state = stateOf([start, r1, r3, legacy]);
     expect(state.readings).toHaveLength(2);
     expect(state.lastReading).toEqual({ occurredAt: '2026-11-27T19:00:00.000Z', energyImportWh: '6000', energyExportWh: '80', powerW: null, socPercent: '55' });
-    // A correction is still checked against the neighbours on both sides.
-    given([start, r1, r3])
-      .when(readingCommand('2026-11-27T18:00Z', '6500', '50'))
-      .thenThrows(MeterRegisterWentBackwards, { register: 'energyImportWh', previousWh: '6500', newWh: '6000' });
-    given([start, r1, r3]).when(readingCommand('2026-11-27T18:00Z', '900', '50')).thenThrows(MeterRegisterWentBackwards, { previousWh: '1000', newWh: '900' });
   });
 
   it('accepts a reading taken up to the stop (arriving late), and refuses one taken after it', () => {
@@ -516,7 +566,8 @@ describe('meter readings in any order (property)', () => {
               state = sessionDecider.evolve(state, event) as PluggedInSession;
             }
           } catch (error) {
-            expect(error).toBeInstanceOf(MeterRegisterWentBackwards);
+            // Backwards against a neighbour, or another value at an instant already recorded.
+            expect(error instanceof MeterRegisterWentBackwards || error instanceof ConflictingMeterReading, String(error)).toBe(true);
           }
         }
         let previous = { at: '', imported: 100, exported: 0 };
@@ -526,6 +577,325 @@ describe('meter readings in any order (property)', () => {
           expect(Number(reading.energyExportWh)).toBeGreaterThanOrEqual(previous.exported);
           previous = { at: reading.occurredAt, imported: Number(reading.energyImportWh), exported: Number(reading.energyExportWh) };
         }
+        expect(state.lastReading).toEqual(state.readings.at(-1) ?? null);
+      }),
+    );
+  });
+});
+
+describe('meter commands: time, closed sessions, mWh', () => {
+  const start = pluggedIn({ meterStartImportWh: '1000', meterStartExportWh: '50' });
+  const r1 = recorded('2026-11-27T18:00:00.000Z', '3000', '50');
+
+  it('accepts a meter clock up to 5 minutes ahead of the ledger, and refuses one further ahead, naming both times', () => {
+    given([start])
+      .when(readingCommand('2026-11-27T18:05:00Z', '3000', '50', { at: '2026-11-27T18:00:00Z' }))
+      .then([recorded('2026-11-27T18:05:00.000Z', '3000', '50')]);
+    given([start])
+      .when(readingCommand('2026-11-27T18:05:00.001Z', '3000', '50', { at: '2026-11-27T18:00Z' }))
+      .thenThrows(MeterReadingFromFuture, { sessionId: 's1', occurredAt: '2026-11-27T18:05:00.001Z', at: '2026-11-27T18:00:00.000Z' });
+    given([start, r1])
+      .when(correctCommand('2026-11-27T18:00Z', '3100', '50', { at: '2026-11-27T17:50Z' }))
+      .thenThrows(MeterReadingFromFuture, { occurredAt: '2026-11-27T18:00:00.000Z', at: '2026-11-27T17:50:00.000Z' });
+    given([start]).when(resetCommand('2026-11-27T18:00Z', '0', '0', { at: '2026-11-27T17:54:59.999Z' })).thenThrows(MeterReadingFromFuture);
+    given([start]).when(readingCommand('2026-11-27T18:00Z', '3000', '50', { at: 'now' })).thenThrows(InvalidSessionRequest, { field: 'at' });
+  });
+
+  it('refuses registers with more than 3 decimals (mWh), naming the field; trailing zeros do not count', () => {
+    given([start])
+      .when(readingCommand('2026-11-27T18:00Z', '3000.0001', '50'))
+      .thenThrows(InvalidSessionRequest, { field: 'energyImportWh', reason: expect.stringMatching(/more than 3 decimals/) });
+    given([start]).when(readingCommand('2026-11-27T18:00Z', '3000', '50.1234')).thenThrows(InvalidSessionRequest, { field: 'energyExportWh' });
+    given([start]).when(readingCommand('2026-11-27T18:00Z', '3000.123000', '50')).then([recorded('2026-11-27T18:00:00.000Z', '3000.123', '50')]);
+    given([start, r1]).when(correctCommand('2026-11-27T18:00Z', '3000.0005', '50')).thenThrows(InvalidSessionRequest, { field: 'energyImportWh' });
+    given([start]).when(resetCommand('2026-11-27T18:00Z', '0.0001', '0')).thenThrows(InvalidSessionRequest, { field: 'energyImportWh' });
+    given([]).when({ ...plugIn, meterStartImportWh: '1.2345' }).thenThrows(InvalidSessionRequest, { field: 'meterStartImportWh' });
+  });
+
+  it('refuses corrections and resets of a stopped session after its stop, and accepts them up to it', () => {
+    given([start, r1, stopped])
+      .when(correctCommand('2026-11-27T18:00Z', '3100', '50'))
+      .then([corrected('2026-11-27T18:00:00.000Z', '3100', '50')]);
+    given([start, r1, stopped])
+      .when(resetCommand('2026-11-27T20:00Z', '0', '0'))
+      .then([reset('2026-11-27T20:00:00.000Z', '0', '0')]);
+    given([start, r1, stopped])
+      .when(correctCommand('2026-11-27T20:30Z', '3100', '50'))
+      .thenThrows(SessionClosed, { sessionId: 's1', stoppedAt: '2026-11-27T20:00:00.000Z', command: 'CorrectSessionMeterReading' });
+    given([start, r1, stopped])
+      .when(resetCommand('2026-11-27T20:00:00.001Z', '0', '0'))
+      .thenThrows(SessionClosed, { stoppedAt: '2026-11-27T20:00:00.000Z', command: 'ResetSessionMeter' });
+  });
+
+  it.each([
+    ['CorrectSessionMeterReading', () => correctCommand('2026-11-27T18:00Z', '1', '0')],
+    ['ResetSessionMeter', () => resetCommand('2026-11-27T18:00Z', '0', '0')],
+  ])('refuses %s on a session that never plugged in', (_, command) => {
+    given([]).when(command()).thenThrows(UnknownSession, { sessionId: 's1' });
+  });
+});
+
+describe('CorrectSessionMeterReading', () => {
+  const start = pluggedIn({ meterStartImportWh: '1000', meterStartExportWh: '50' });
+  const r1 = recorded('2026-11-27T18:00:00.000Z', '3000', '50');
+  const r2 = recorded('2026-11-27T18:30:00.000Z', '4500', '60');
+  const r3 = recorded('2026-11-27T19:00:00.000Z', '6000', '80');
+
+  it('records a correction (a new event, with its reason) that replaces the reading at its instant', () => {
+    const correction = corrected('2026-11-27T18:30:00.000Z', '4000', '70', { powerW: '7000', socPercent: '40' });
+    given([start, r1, r2, r3])
+      .when(correctCommand('2026-11-27T18:30Z', '4000.000', '70', { powerW: '7000.0', socPercent: '40', reason: ' meter re-read ' }))
+      .then([correction]);
+    const state = stateOf([start, r1, r2, r3, correction]);
+    expect(state.readings.map((r) => r.energyImportWh)).toEqual(['3000', '4000', '6000']);
+    expect(state.readings[1]).toEqual({ occurredAt: '2026-11-27T18:30:00.000Z', energyImportWh: '4000', energyExportWh: '70', powerW: '7000', socPercent: '40' });
+  });
+
+  it('corrects the latest reading, which changes lastReading and the energy delivered', () => {
+    const correction = corrected('2026-11-27T19:00:00.000Z', '5000', '80');
+    given([start, r1, r3]).when(correctCommand('2026-11-27T19:00Z', '5000', '80')).then([correction]);
+    const state = stateOf([start, r1, r3, correction]);
+    expect(state.lastReading?.energyImportWh).toBe('5000');
+    // (5000 − 1000) − (80 − 50)
+    expect(sessionNeeds(state, parseInstant('at', '2026-11-27T19:00Z')).deliveredWh).toBe('3970');
+  });
+
+  it('records nothing when the values are those recorded', () => {
+    given([start, r1, r3]).when(correctCommand('2026-11-27T19:00:00.000Z', '6000.0', '80')).then([]);
+  });
+
+  it('refuses a correction of a reading that was never recorded', () => {
+    given([start, r1, r3])
+      .when(correctCommand('2026-11-27T18:30Z', '4500', '60'))
+      .thenThrows(UnknownMeterReading, { sessionId: 's1', occurredAt: '2026-11-27T18:30:00.000Z' });
+  });
+
+  it('refuses corrected values that no longer fit between the neighbours', () => {
+    given([start, r1, r2, r3])
+      .when(correctCommand('2026-11-27T18:30Z', '2999', '60'))
+      .thenThrows(MeterRegisterWentBackwards, { register: 'energyImportWh', previousAt: '2026-11-27T18:00:00.000Z', previousWh: '3000', newWh: '2999' });
+    given([start, r1, r2, r3])
+      .when(correctCommand('2026-11-27T18:30Z', '4500', '81'))
+      .thenThrows(MeterRegisterWentBackwards, { register: 'energyExportWh', previousWh: '81', newAt: '2026-11-27T19:00:00.000Z', newWh: '80' });
+    given([start, r1]).when(correctCommand('2026-11-27T18:00Z', '999', '50')).thenThrows(MeterRegisterWentBackwards, { previousWh: '1000', newWh: '999' });
+  });
+
+  it('refuses a missing reason, and malformed figures, naming the field', () => {
+    given([start, r1]).when(correctCommand('2026-11-27T18:00Z', '3100', '50', { reason: ' ' })).thenThrows(InvalidSessionRequest, { field: 'reason' });
+    given([start, r1]).when(correctCommand('2026-11-27T18:00Z', '3100', '50', { socPercent: '101' })).thenThrows(InvalidSessionRequest, { field: 'socPercent' });
+    given([start, r1]).when(correctCommand('yesterday', '3100', '50')).thenThrows(InvalidSessionRequest, { field: 'occurredAt' });
+  });
+});
+
+describe('ResetSessionMeter', () => {
+  const start = pluggedIn({ meterStartImportWh: '1000', meterStartExportWh: '50' });
+  const r1 = recorded('2026-11-27T18:00:00.000Z', '3000', '50');
+  const r3 = recorded('2026-11-27T19:00:00.000Z', '6000', '80');
+  const replaced = reset('2026-11-27T18:30:00.000Z', '10', '0');
+
+  it('records a reset, after which readings continue from its values', () => {
+    given([start, r1]).when(resetCommand('2026-11-27T18:30Z', '10.000', '0', { reason: ' meter replaced ' })).then([replaced]);
+    const after = recorded('2026-11-27T19:00:00.000Z', '1010', '5');
+    given([start, r1, replaced]).when(readingCommand('2026-11-27T19:00Z', '1010', '5')).then([after]);
+    const state = stateOf([start, r1, replaced, after]);
+    expect(state.meterResets).toEqual([{ occurredAt: '2026-11-27T18:30:00.000Z', energyImportWh: '10', energyExportWh: '0' }]);
+    expect(state.lastReading).toMatchObject({ occurredAt: '2026-11-27T19:00:00.000Z', energyImportWh: '1010' });
+    // Segment 0: 3000 − 1000 imported, 0 exported; segment 1: 1000 imported, 5 exported.
+    expect(sessionNeeds(state, parseInstant('at', '2026-11-27T19:00Z')).deliveredWh).toBe('2995');
+    expect(sessionMeterSegments(state)).toEqual([
+      {
+        start: { occurredAt: '2026-11-27T17:00:00.000Z', energyImportWh: '1000', energyExportWh: '50' },
+        startedBy: 'origin',
+        readings: [state.readings[0]],
+        deliveredImportWh: '2000',
+        deliveredExportWh: '0',
+      },
+      {
+        start: { occurredAt: '2026-11-27T18:30:00.000Z', energyImportWh: '10', energyExportWh: '0' },
+        startedBy: 'reset',
+        readings: [state.readings[1]],
+        deliveredImportWh: '1000',
+        deliveredExportWh: '5',
+      },
+    ]);
+  });
+
+  it('checks a reading against its own segment only: after the reset, from the reset values; before it, from the old meter', () => {
+    given([start, r1, replaced])
+      .when(readingCommand('2026-11-27T18:45Z', '9', '0'))
+      .thenThrows(MeterRegisterWentBackwards, { register: 'energyImportWh', previousAt: '2026-11-27T18:30:00.000Z', previousWh: '10', newWh: '9' });
+    // A late reading of the old meter, between its last one and the reset: bounded below by 3000 only.
+    given([start, r1, replaced]).when(readingCommand('2026-11-27T18:15Z', '3500', '50')).then([recorded('2026-11-27T18:15:00.000Z', '3500', '50')]);
+    given([start, r1, replaced]).when(readingCommand('2026-11-27T18:15Z', '2000', '50')).thenThrows(MeterRegisterWentBackwards, { previousWh: '3000', newWh: '2000' });
+    // A reading at the reset instant belongs to the new meter.
+    given([start, r1, replaced]).when(readingCommand('2026-11-27T18:30Z', '10', '0')).then([recorded('2026-11-27T18:30:00.000Z', '10', '0')]);
+    // The old meter's last reading is no upper bound for the new one's first.
+    given([start, r1, replaced]).when(readingCommand('2026-11-27T18:45Z', '11', '0')).then([recorded('2026-11-27T18:45:00.000Z', '11', '0')]);
+  });
+
+  it('records nothing for the same reset again, and refuses another one at the same instant, naming both', () => {
+    given([start, r1, replaced]).when(resetCommand('2026-11-27T18:30:00.000Z', '10', '0')).then([]);
+    given([start, r1, replaced])
+      .when(resetCommand('2026-11-27T18:30Z', '0', '0'))
+      .thenThrows(ConflictingMeterReading, {
+        sessionId: 's1',
+        what: 'reset',
+        occurredAt: '2026-11-27T18:30:00.000Z',
+        recorded: { energyImportWh: '10', energyExportWh: '0' },
+        sent: { energyImportWh: '0', energyExportWh: '0' },
+      });
+  });
+
+  it('refuses a reset before which the old meter has readings at or after its instant, naming them', () => {
+    given([start, r1, r3])
+      .when(resetCommand('2026-11-27T18:00Z', '0', '0'))
+      .thenThrows(ReadingsAfterMeterReset, {
+        sessionId: 's1',
+        occurredAt: '2026-11-27T18:00:00.000Z',
+        readingsAt: ['2026-11-27T18:00:00.000Z', '2026-11-27T19:00:00.000Z'],
+      });
+    // A second reset before a first one only looks at the segment it splits.
+    given([start, r1, reset('2026-11-27T19:00:00.000Z', '0', '0'), recorded('2026-11-27T19:30:00.000Z', '500', '0')])
+      .when(resetCommand('2026-11-27T18:30Z', '7', '0'))
+      .then([reset('2026-11-27T18:30:00.000Z', '7', '0')]);
+  });
+
+  it('refuses a reset at or before the plug-in (the meter start opens the first segment) and a missing reason', () => {
+    given([start]).when(resetCommand('2026-11-27T17:00Z', '0', '0')).thenThrows(InvalidSessionRequest, { field: 'occurredAt', reason: expect.stringMatching(/not after 2026-11-27T17:00:00.000Z/) });
+    given([start]).when(resetCommand('2026-11-27T18:00Z', '0', '0', { reason: '' })).thenThrows(InvalidSessionRequest, { field: 'reason' });
+    given([start]).when(resetCommand('2026-11-27T18:00Z', '-1', '0')).thenThrows(InvalidSessionRequest, { field: 'energyImportWh' });
+  });
+
+  it('corrects a reading of either segment against its own segment', () => {
+    const after = recorded('2026-11-27T19:00:00.000Z', '1010', '5');
+    given([start, r1, replaced, after]).when(correctCommand('2026-11-27T19:00Z', '9', '5')).thenThrows(MeterRegisterWentBackwards, { previousWh: '10', newWh: '9' });
+    given([start, r1, replaced, after]).when(correctCommand('2026-11-27T18:00Z', '5000', '50')).then([corrected('2026-11-27T18:00:00.000Z', '5000', '50')]);
+  });
+});
+
+describe('meter readings, corrections and resets (properties)', () => {
+  const base = parseInstant('at', '2026-11-27T17:00:00Z');
+  const at = (s: number) => new Date(base + s * 1000).toISOString();
+  const start = pluggedIn({ meterStartImportWh: '100.5', meterStartExportWh: '20' });
+
+  /** Segments of increasing registers: resets at some of the instants, each with its own start values. */
+  const historyArb = fc
+    .uniqueArray(fc.integer({ min: 1, max: 40_000 }), { minLength: 1, maxLength: 16 })
+    .chain((seconds) =>
+      fc.tuple(
+        fc.constant([...seconds].sort((a, b) => a - b)),
+        fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 3_000_000 }), fc.integer({ min: 0, max: 9999 }), fc.integer({ min: 0, max: 500 })), {
+          minLength: seconds.length,
+          maxLength: seconds.length,
+        }),
+      ),
+    )
+    .map(([seconds, steps]) => {
+      let imported = new Decimal('100.5');
+      let exported = new Decimal('20');
+      const commands: SessionCommand[] = [];
+      let expectedWh = new Decimal(0);
+      seconds.forEach((s, i) => {
+        const [isReset, resetMilli, di, de] = steps[i]!;
+        if (isReset) {
+          imported = new Decimal(resetMilli).div(1000);
+          exported = new Decimal(0);
+          commands.push(resetCommand(at(s), imported.toFixed(), exported.toFixed()));
+        } else {
+          imported = imported.plus(new Decimal(di).div(1000));
+          exported = exported.plus(de);
+          expectedWh = expectedWh.plus(new Decimal(di).div(1000)).minus(de);
+          commands.push(readingCommand(at(s), imported.toFixed(), exported.toFixed()));
+        }
+      });
+      return { commands, expectedWh };
+    });
+
+  const replay = (commands: SessionCommand[]): PluggedInSession => {
+    let state = sessionDecider.evolve(sessionDecider.initialState(), start);
+    for (const command of commands) for (const event of sessionDecider.decide(command, state)) state = sessionDecider.evolve(state, event);
+    return state as PluggedInSession;
+  };
+
+  it('resets recorded first, then readings in any order and with duplicates: the same state and delivered energy', () => {
+    fc.assert(
+      fc.property(historyArb, fc.infiniteStream(fc.nat()), fc.array(fc.nat(), { maxLength: 4 }), ({ commands, expectedWh }, seeds, resend) => {
+        const resets = commands.filter((c) => c.type === 'ResetSessionMeter');
+        const readings = commands.filter((c) => c.type === 'RecordSessionMeterReading');
+        const shuffled = [...readings];
+        for (let i = shuffled.length - 1; i > 0; i--) {
+          const j = seeds.next().value % (i + 1);
+          [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+        }
+        const duplicates = readings.length === 0 ? [] : resend.map((n) => readings[n % readings.length]!);
+        const inOrder = replay(commands);
+        const anyOrder = replay([...resets, ...shuffled, ...duplicates]);
+        expect(anyOrder.readings).toEqual(inOrder.readings);
+        expect(anyOrder.meterResets).toEqual(inOrder.meterResets);
+        expect(anyOrder.lastReading).toEqual(inOrder.lastReading);
+        const now = base + 50_000_000;
+        expect(sessionNeeds(anyOrder, now)).toEqual(sessionNeeds(inOrder, now));
+        expect(sessionNeeds(inOrder, now).deliveredWh).toBe(expectedWh.toFixed());
+      }),
+    );
+  });
+
+  it('after corrections and resets, delivered energy is the sum of the segment deltas, and no register goes backwards within a segment', () => {
+    const arbitrary = fc.array(
+      fc.record({
+        kind: fc.constantFrom('reading', 'reading', 'reading', 'correction', 'reset'),
+        s: fc.integer({ min: 0, max: 40 }),
+        /** For a correction: which recorded reading. */
+        pick: fc.nat(),
+        imported: fc.integer({ min: 0, max: 200_000 }),
+        exported: fc.integer({ min: 0, max: 50 }),
+      }),
+      { maxLength: 40 },
+    );
+    fc.assert(
+      fc.property(arbitrary, (raw) => {
+        let state = replay([]);
+        for (const { kind, s, pick, imported, exported } of raw) {
+          // Mostly rising with time (so that many readings fit), a little noise, small values at resets;
+          // a correction moves a recorded reading by up to ±1 Wh.
+          const noise = new Decimal(imported % 5000).div(1000);
+          const target = state.readings[pick % Math.max(1, state.readings.length)];
+          let command: SessionCommand;
+          if (kind === 'reading') command = readingCommand(at(s), noise.plus(101 + s * 5).toFixed(), `${20 + Math.floor(s / 4) + (exported % 2)}`);
+          else if (kind === 'reset') command = resetCommand(at(s), noise.toFixed(), `${exported % 3}`);
+          else if (!target) command = correctCommand(at(s), noise.toFixed(), '0');
+          else {
+            const importWh = Decimal.max(0, new Decimal(target.energyImportWh).plus(new Decimal((imported % 2001) - 1000).div(1000)));
+            command = correctCommand(target.occurredAt, importWh.toFixed(), `${Math.max(0, Number(target.energyExportWh) + (exported % 3) - 1)}`);
+          }
+          try {
+            for (const event of sessionDecider.decide(command, state)) state = sessionDecider.evolve(state, event) as PluggedInSession;
+          } catch (error) {
+            expect(
+              [MeterRegisterWentBackwards, ConflictingMeterReading, UnknownMeterReading, ReadingsAfterMeterReset, InvalidSessionRequest].some((c) => error instanceof c),
+              String(error),
+            ).toBe(true);
+          }
+        }
+        const segments = sessionMeterSegments(state);
+        expect(segments).toHaveLength(state.meterResets.length + 1);
+        let importWh = new Decimal(0);
+        let exportWh = new Decimal(0);
+        for (const segment of segments) {
+          const first = segment.start ?? segment.readings[0];
+          const last = segment.readings.at(-1) ?? first;
+          let previous = first!;
+          for (const reading of segment.readings) {
+            expect(new Decimal(reading.energyImportWh).greaterThanOrEqualTo(previous.energyImportWh)).toBe(true);
+            expect(new Decimal(reading.energyExportWh).greaterThanOrEqualTo(previous.energyExportWh)).toBe(true);
+            if (segment.start) expect(reading.occurredAt >= segment.start.occurredAt || segment.startedBy === 'origin').toBe(true);
+            previous = reading;
+          }
+          importWh = importWh.plus(new Decimal(last!.energyImportWh).minus(first!.energyImportWh));
+          exportWh = exportWh.plus(new Decimal(last!.energyExportWh).minus(first!.energyExportWh));
+        }
+        expect(sessionNeeds(state, base).deliveredWh).toBe(importWh.minus(exportWh).toFixed());
+        expect(segments.flatMap((segment) => segment.readings)).toEqual(state.readings);
         expect(state.lastReading).toEqual(state.readings.at(-1) ?? null);
       }),
     );

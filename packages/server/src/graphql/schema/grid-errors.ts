@@ -1,5 +1,6 @@
 import {
   AllocationOutOfOrder,
+  ConflictingMeterReading,
   InvalidCommand,
   CannotRemoveRoot,
   ConnectorInUse,
@@ -9,6 +10,7 @@ import {
   InvalidNodePlacement,
   InvalidSessionRequest,
   InvalidSessionTransition,
+  MeterReadingFromFuture,
   MeterRegisterWentBackwards,
   NoCommonPower,
   NodeAlreadyExists,
@@ -16,6 +18,7 @@ import {
   NotACharger,
   NotAConnector,
   ReadingFromFuture,
+  ReadingsAfterMeterReset,
   RuleAlreadyExists,
   SessionAlreadyAtSite,
   SessionAlreadyExists,
@@ -24,6 +27,7 @@ import {
   SessionNotAtSite,
   SetpointOutOfRange,
   UnknownDischargeRequest,
+  UnknownMeterReading,
   UnknownNode,
   UnknownRule,
   UnknownSession,
@@ -47,7 +51,7 @@ type ErrorClass = abstract new (...args: never[]) => CodedError;
  */
 type Fact = string | { about: string; shape: 'optional' | 'list' };
 
-function errorType(errorClass: ErrorClass, name: string, description: string, facts: Record<string, Fact>) {
+export function errorType(errorClass: ErrorClass, name: string, description: string, facts: Record<string, Fact>) {
   // Pothos wants a concrete class; every error here is a CodedError with string-keyed details, as InvalidCommand is.
   builder.objectType(errorClass as unknown as typeof InvalidCommand, {
     name,
@@ -144,8 +148,9 @@ export const InvalidSessionTransitionError = errorType(InvalidSessionTransition,
   status: 'Its status.',
   command: 'What was refused.',
 });
-export const MeterRegisterWentBackwardsError = errorType(MeterRegisterWentBackwards, 'MeterRegisterWentBackwardsError', 'A cumulative register below an earlier reading.', {
-  sessionId: 'The session.',
+export const MeterRegisterWentBackwardsError = errorType(MeterRegisterWentBackwards, 'MeterRegisterWentBackwardsError', 'A cumulative register below an earlier reading of the same meter segment, or above a later one.', {
+  sessionId: { about: 'The session, for a session\'s meter.', shape: 'optional' },
+  meterId: { about: 'The meter, for a site or node meter.', shape: 'optional' },
   register: 'Which register.',
   previousAt: 'When the neighbouring reading was taken.',
   previousWh: 'Its register, Wh.',
@@ -189,6 +194,11 @@ export const SESSION_COMMAND_ERRORS = [
   SessionClosed,
   InvalidSessionTransition,
   MeterRegisterWentBackwards,
+  // Meter readings, corrections and resets (their GraphQL types are in metering-errors.ts).
+  ConflictingMeterReading,
+  MeterReadingFromFuture,
+  UnknownMeterReading,
+  ReadingsAfterMeterReset,
 ];
 
 /** What recording an allocation can meet. */

@@ -7,8 +7,12 @@ import './site.ts';
 import './grid-errors.ts';
 import './grid-site.ts';
 import './sessions.ts';
+import './metering-errors.ts';
+import './metering.ts';
 import './grid-read-model.ts';
 import './setpoints-subscription.ts';
+import './money.ts';
+import './billing.ts';
 
 builder.queryType({});
 builder.mutationType({});

@@ -1,8 +1,9 @@
-import { parseInstant, sessionNeeds, TIERS, type PlugIn, type SessionState, type Tier } from '@v2g/domain';
+import { parseInstant, sessionMeterSegments, sessionNeeds, TIERS, type PlugIn, type SessionCommand, type SessionState, type Tier } from '@v2g/domain';
 import { builder } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
 import { SESSION_COMMAND_ERRORS } from './grid-errors.ts';
 import { SiteSession } from './grid-site.ts';
+import { MeterSegmentRef } from './metering.ts';
 
 /**
  * Charging sessions: a plug-in, what the driver asked for, meter readings, and what the site's
@@ -70,7 +71,12 @@ const Session = builder.objectRef<SessionView>('Session').implement({
     minPowerW: t.field({ type: 'Decimal', resolve: ({ state }) => state.minPowerW }),
     maxPowerW: t.field({ type: 'Decimal', resolve: ({ state }) => state.maxPowerW }),
     v2g: t.field({ type: V2gConsentRef, nullable: true, resolve: ({ state }) => state.v2g }),
-    lastReading: t.field({ type: MeterReadingRef, nullable: true, resolve: ({ state }) => state.lastReading }),
+    lastReading: t.field({ type: MeterReadingRef, nullable: true, description: 'The latest reading by the meter\'s time, whichever segment it is in.', resolve: ({ state }) => state.lastReading }),
+    meterSegments: t.field({
+      type: [MeterSegmentRef],
+      description: 'The connector meter\'s readings in segments: the meter start opens the first, each meter reset another.',
+      resolve: ({ state }) => sessionMeterSegments(state),
+    }),
     version: t.exposeInt('version', { description: 'The version of the session-<id> stream this state is at.' }),
     needs: t.field({
       type: SessionNeedsRef,
@@ -160,16 +166,27 @@ const ReactivateSessionInput = builder.inputType('ReactivateSessionInput', { fie
 const ChangeDepartureInput = builder.inputType('ChangeDepartureInput', {
   fields: (t) => ({ ...sessionFields(t), departureAt: t.field({ type: 'DateTime', required: true }) }),
 });
+const meterFields = (t: PothosSchemaTypes.InputFieldBuilder<PothosSchemaTypes.ExtendDefaultTypes<any>, 'InputObject'>) => ({
+  commandId: t.id({ required: true }),
+  sessionId: t.id({ required: true }),
+  at: t.field({ type: 'DateTime', description: 'When the ledger receives it; default now. The meter\'s time may be at most 5 minutes after it.' }),
+  occurredAt: t.field({ type: 'DateTime', required: true, description: 'The meter\'s time.' }),
+  energyImportWh: t.field({ type: 'Decimal', required: true, description: 'Cumulative import register, Wh, at most 3 decimals.' }),
+  energyExportWh: t.field({ type: 'Decimal', required: true, description: 'Cumulative export register, Wh, at most 3 decimals.' }),
+});
 const RecordSessionMeterReadingInput = builder.inputType('RecordSessionMeterReadingInput', {
+  fields: (t) => ({ ...meterFields(t), powerW: t.field({ type: 'Decimal' }), socPercent: t.field({ type: 'Decimal' }) }),
+});
+const CorrectSessionMeterReadingInput = builder.inputType('CorrectSessionMeterReadingInput', {
   fields: (t) => ({
-    commandId: t.id({ required: true }),
-    sessionId: t.id({ required: true }),
-    occurredAt: t.field({ type: 'DateTime', required: true, description: 'The meter\'s time.' }),
-    energyImportWh: t.field({ type: 'Decimal', required: true, description: 'Cumulative import register, Wh.' }),
-    energyExportWh: t.field({ type: 'Decimal', required: true, description: 'Cumulative export register, Wh.' }),
+    ...meterFields(t),
     powerW: t.field({ type: 'Decimal' }),
     socPercent: t.field({ type: 'Decimal' }),
+    reason: t.string({ required: true }),
   }),
+});
+const ResetSessionMeterInput = builder.inputType('ResetSessionMeterInput', {
+  fields: (t) => ({ ...meterFields(t), reason: t.string({ required: true, description: 'Why: a replaced meter, a reset register.' }) }),
 });
 
 async function payload(ctx: GraphQLContext, commandId: string, sessionId: string, result: { duplicate: boolean; streamId: string; nextExpectedVersion: number; lastPosition: bigint | null }, command: string): Promise<SessionPayloadShape> {
@@ -271,28 +288,77 @@ builder.mutationField('changeDeparture', (t) =>
   }),
 );
 
+/** A session meter command without its `at`, which the service fills with now when left out. */
+type SessionMeterInput = Extract<SessionCommand, { type: 'RecordSessionMeterReading' | 'CorrectSessionMeterReading' | 'ResetSessionMeter' }> extends infer C
+  ? C extends { at: string }
+    ? Omit<C, 'at'> & { at?: string }
+    : never
+  : never;
+
+async function sendSessionMeterCommand(ctx: GraphQLContext, commandId: string, command: SessionMeterInput): Promise<SessionPayloadShape> {
+  const { result } = await ctx.ledger.grid.session(command, { commandId, actor: ctx.actor });
+  return payload(ctx, commandId, command.sessionId, result, command.type);
+}
+
+const optionalAt = (at: string | null | undefined) => (at == null ? {} : { at });
+
 builder.mutationField('recordSessionMeterReading', (t) =>
   t.field({
     type: SessionCommandPayload,
-    description: 'A meter reading of the session\'s connector (cumulative registers).',
+    description:
+      'A meter reading of the session\'s connector (cumulative registers). The same reading sent twice is recorded once; late ones are placed by occurredAt; another value at a recorded instant is refused (correct it instead).',
     args: { input: t.arg({ type: RecordSessionMeterReadingInput, required: true }) },
     errors: { types: SESSION_COMMAND_ERRORS, directResult: true, union: { name: unionName('recordSessionMeterReading') } },
-    resolve: async (_root, { input }, ctx) => {
-      const commandId = String(input.commandId);
-      const sessionId = String(input.sessionId);
-      const { result } = await ctx.ledger.grid.session(
-        {
-          type: 'RecordSessionMeterReading',
-          sessionId,
-          occurredAt: input.occurredAt,
-          energyImportWh: input.energyImportWh,
-          energyExportWh: input.energyExportWh,
-          powerW: input.powerW ?? null,
-          socPercent: input.socPercent ?? null,
-        },
-        { commandId, actor: ctx.actor },
-      );
-      return payload(ctx, commandId, sessionId, result, 'RecordSessionMeterReading');
-    },
+    resolve: (_root, { input }, ctx) =>
+      sendSessionMeterCommand(ctx, String(input.commandId), {
+        type: 'RecordSessionMeterReading',
+        sessionId: String(input.sessionId),
+        ...optionalAt(input.at),
+        occurredAt: input.occurredAt,
+        energyImportWh: input.energyImportWh,
+        energyExportWh: input.energyExportWh,
+        powerW: input.powerW ?? null,
+        socPercent: input.socPercent ?? null,
+      }),
+  }),
+);
+
+builder.mutationField('correctSessionMeterReading', (t) =>
+  t.field({
+    type: SessionCommandPayload,
+    description: 'Replaces the values of a recorded reading of the session\'s meter (a new event; the old one stays in the log).',
+    args: { input: t.arg({ type: CorrectSessionMeterReadingInput, required: true }) },
+    errors: { types: SESSION_COMMAND_ERRORS, directResult: true, union: { name: unionName('correctSessionMeterReading') } },
+    resolve: (_root, { input }, ctx) =>
+      sendSessionMeterCommand(ctx, String(input.commandId), {
+        type: 'CorrectSessionMeterReading',
+        sessionId: String(input.sessionId),
+        ...optionalAt(input.at),
+        occurredAt: input.occurredAt,
+        energyImportWh: input.energyImportWh,
+        energyExportWh: input.energyExportWh,
+        powerW: input.powerW ?? null,
+        socPercent: input.socPercent ?? null,
+        reason: input.reason,
+      }),
+  }),
+);
+
+builder.mutationField('resetSessionMeter', (t) =>
+  t.field({
+    type: SessionCommandPayload,
+    description: 'The session\'s connector meter was replaced or reset: from occurredAt its registers continue from these values.',
+    args: { input: t.arg({ type: ResetSessionMeterInput, required: true }) },
+    errors: { types: SESSION_COMMAND_ERRORS, directResult: true, union: { name: unionName('resetSessionMeter') } },
+    resolve: (_root, { input }, ctx) =>
+      sendSessionMeterCommand(ctx, String(input.commandId), {
+        type: 'ResetSessionMeter',
+        sessionId: String(input.sessionId),
+        ...optionalAt(input.at),
+        occurredAt: input.occurredAt,
+        energyImportWh: input.energyImportWh,
+        energyExportWh: input.energyExportWh,
+        reason: input.reason,
+      }),
   }),
 );

@@ -1,0 +1,3 @@
+import { describeBillingApi } from './billing-api.scenarios.ts';
+
+describeBillingApi('PGlite (in memory)', { databaseUrl: null });

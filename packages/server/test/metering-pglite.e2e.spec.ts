@@ -1,0 +1,3 @@
+import { describeMeteringApi } from './metering-api.scenarios.ts';
+
+describeMeteringApi('PGlite (in memory)', { databaseUrl: null });

@@ -1,0 +1,4 @@
+export * from './meter-timeline.ts';
+export * from './billing-projection.ts';
+export * from './billing-queries.ts';
+export * from './price-queries.ts';

@@ -1,0 +1,74 @@
+import { randomUUID } from 'node:crypto';
+import { connectPostgres, openPglite, openPostgresStore, SchemaRegistry, type SqlClient } from '@v2g/event-store';
+import { ProjectionRunner } from '@v2g/ledger';
+import { billingProjection } from '@v2g/projection-billing';
+import { pino } from 'pino';
+import { describe, expect, inject, it } from 'vitest';
+import { fillBilling } from './lib/billing-fill.ts';
+
+/**
+ * The billing bench's fill, small: it appends valid events (the store checks them against
+ * schemas/events), and a rebuild of the billing projection from them holds exactly the energy the
+ * readings count.
+ */
+const url = inject('postgresUrl');
+
+async function fillAndRebuild(sql: SqlClient, schema: string): Promise<void> {
+  const store = await openPostgresStore({ sql, schema, registry: SchemaRegistry.fromDirectory(), pollMs: 50 });
+  try {
+    const progress: number[] = [];
+    const fill = await fillBilling({ store, readings: 3_000, sessions: 30, chunk: 25, concurrency: 3, seed: 7, onProgress: (appended) => progress.push(appended) });
+    expect(fill.events).toBe((await store.readAll()).length);
+    expect(fill.meterEvents).toBeGreaterThanOrEqual(3_000);
+    expect(fill.late + fill.duplicates + fill.corrections).toBeGreaterThan(0);
+    expect(progress.length).toBeGreaterThan(10);
+
+    const runner = new ProjectionRunner({ store, sql, schema: `${schema}_rm`, projections: [billingProjection], logger: pino({ level: 'silent' }), batchSize: 700 });
+    const head = await store.headPosition();
+    await runner.start();
+    try {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const [status] = await runner.status();
+        if (status!.failure) throw new Error(`billing projection failed: ${status!.failure.message}`);
+        if (status!.checkpoint >= head) break;
+        if (Date.now() > deadline) throw new Error('billing rebuild stuck');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    } finally {
+      await runner.stop();
+    }
+    const table = runner.tables(billingProjection);
+    const { rows } = await sql.query<{ import_wh: string; export_wh: string; sessions: string }>(
+      `SELECT trim_scale(sum(import_wh))::text AS import_wh, trim_scale(sum(export_wh))::text AS export_wh,
+              (SELECT count(*) FROM ${table('sessions')} WHERE stopped_at IS NOT NULL)::text AS sessions
+         FROM ${table('session_intervals')}`,
+    );
+    expect(rows[0]).toEqual({ import_wh: fill.importWh, export_wh: fill.exportWh, sessions: '30' });
+  } finally {
+    await store.close();
+  }
+}
+
+describe('the billing bench fill', () => {
+  it('fills PGlite with valid events that a rebuild accounts for to the mWh', async () => {
+    const sql = await openPglite(undefined);
+    try {
+      await fillAndRebuild(sql, 'bench_fill');
+    } finally {
+      await sql.close();
+    }
+  });
+
+  it.skipIf(url === null)('fills the PostgreSQL server the same way', async () => {
+    const sql = await connectPostgres(url!, { applicationName: 'v2g-test-billing-fill' });
+    const schema = `test_billing_fill_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+    try {
+      await fillAndRebuild(sql, schema);
+    } finally {
+      await sql.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await sql.query(`DROP SCHEMA IF EXISTS ${schema}_rm CASCADE`);
+      await sql.close();
+    }
+  });
+});
