@@ -85,10 +85,10 @@ type Arrival = {
   departMs: number;
   tier: Tier;
   v2g: boolean;
-  capacityWh: number;
+  capacityWh: Decimal;
   socPercent: number;
   /** What the driver asks for: energy, or a target SoC (V2G drivers). */
-  neededWh: number;
+  neededWh: Decimal;
   targetSoc: number | null;
 };
 
@@ -117,7 +117,7 @@ function arrivals(options: DayOptions): Arrival[] {
       ['low', 0.17],
     ] as const);
     const v2g = tier !== 'urgent' && random() < 0.35;
-    const capacityWh = pick([
+    const capacity = pick([
       [50_000, 0.4],
       [64_000, 0.4],
       [82_000, 0.2],
@@ -125,9 +125,11 @@ function arrivals(options: DayOptions): Arrival[] {
     const socPercent = Math.round(20 + random() * 50);
     const stayH = (departMs - arriveMs) / 3_600_000;
     // Urgent drivers ask for what 11 kW alone could deliver in 70% of their stay: always possible.
-    const neededWh =
-      tier === 'urgent' ? Math.round(Math.min(11_000 * stayH * 0.7, capacityWh * 0.6)) : Math.round((5 + random() * 45) * 1000);
-    const targetSoc = v2g ? Math.min(100, socPercent + Math.round((neededWh / capacityWh) * 100)) : null;
+    // Whole Wh from the random figures: the energy itself is a Decimal from here on.
+    const needed = tier === 'urgent' ? Math.round(Math.min(11_000 * stayH * 0.7, capacity * 0.6)) : Math.round((5 + random() * 45) * 1000);
+    const targetSoc = v2g ? Math.min(100, socPercent + Math.round((needed / capacity) * 100)) : null;
+    const capacityWh = new Decimal(capacity);
+    const neededWh = new Decimal(needed);
     list.push({ sessionId: `s${String(i).padStart(3, '0')}`, arriveMs, departMs, tier, v2g, capacityWh, socPercent, neededWh, targetSoc });
   }
   return list.sort((a, b) => a.arriveMs - b.arriveMs || a.sessionId.localeCompare(b.sessionId));
@@ -285,9 +287,9 @@ export async function simulateCarParkDay(options: DayOptions): Promise<DayReport
           fleetId: null,
           tier: arrival.tier,
           departureAt: formatInstant(arrival.departMs),
-          energyNeededWh: v2g ? null : String(arrival.neededWh),
+          energyNeededWh: v2g ? null : arrival.neededWh.toFixed(),
           targetSocPercent: v2g ? String(arrival.targetSoc) : null,
-          batteryCapacityWh: String(arrival.capacityWh),
+          batteryCapacityWh: arrival.capacityWh.toFixed(),
           socPercent: String(arrival.socPercent),
           minPowerW: '1400',
           maxPowerW: String(charger.maxW),
@@ -298,7 +300,7 @@ export async function simulateCarParkDay(options: DayOptions): Promise<DayReport
         ctx(),
       );
       report.allocations++;
-      const neededWh = v2g ? Math.max(0, ((arrival.targetSoc! - arrival.socPercent) / 100) * arrival.capacityWh) : arrival.neededWh;
+      const neededWh = v2g ? Decimal.max(0, new Decimal(arrival.targetSoc! - arrival.socPercent).div(100).times(arrival.capacityWh)) : arrival.neededWh;
       live.set(arrival.sessionId, {
         arrival: { ...arrival, v2g, neededWh },
         connectorId: charger.connectorId,
@@ -338,7 +340,7 @@ export async function simulateCarParkDay(options: DayOptions): Promise<DayReport
       const setpoint = new Decimal(site.sessions.get(sessionId)?.setpointW ?? '0');
       if (setpoint.greaterThan(0)) {
         const net = session.importWh.minus(session.exportWh);
-        const room = Decimal.max(0, new Decimal(session.arrival.neededWh).minus(net));
+        const room = Decimal.max(0, session.arrival.neededWh.minus(net));
         const energy = Decimal.min(room, setpoint.div(60));
         session.importWh = session.importWh.plus(energy);
         if (energy.greaterThan(0)) session.poweredMinutes++;
@@ -377,12 +379,12 @@ function outcomeOf(session: Live, departedMs: number): SessionOutcome {
     tier: arrival.tier,
     arrivedAt: formatInstant(arrival.arriveMs),
     departedAt: formatInstant(Math.min(arrival.departMs, departedMs)),
-    neededWh: String(Math.round(arrival.neededWh)),
+    neededWh: arrival.neededWh.toFixed(0),
     deliveredWh: session.importWh.minus(session.exportWh).toFixed(0),
     poweredMinutes: session.poweredMinutes,
     dischargedWh: session.exportWh.toFixed(0),
     v2g: arrival.v2g,
-    feasibleAlone: session.maxW * stayH >= arrival.neededWh,
+    feasibleAlone: new Decimal(session.maxW).times(stayH).greaterThanOrEqualTo(arrival.neededWh),
   };
 }
 
