@@ -65,7 +65,7 @@ export class CommandHandler {
           { ...context, expectedVersion: version === 0 ? 'no_stream' : version },
         );
         if (!result.duplicate) {
-          this.remember(streamId, { version: result.nextExpectedVersion, state: events.reduce(decider.evolve, state) });
+          this.remember(streamId, { version: result.nextExpectedVersion, state: fold(decider, state, events) });
         }
         return { result, events: result.duplicate ? [] : events };
       } catch (error) {
@@ -81,11 +81,10 @@ export class CommandHandler {
     let version = cached?.version ?? 0;
     let state = (cached?.state as S | undefined) ?? decider.initialState();
     const newer = await this.store.readStream(streamId, { fromVersion: version + 1 });
-    for (const event of newer) {
-      // The decider's own union describes every event its stream holds; the store validated them.
-      state = decider.evolve(state, { type: event.type, data: event.data } as E);
-      version = event.streamVersion;
-    }
+    // The decider's own union describes every event its stream holds; the store validated them.
+    const events = newer.map((event) => ({ type: event.type, data: event.data }) as E);
+    state = fold(decider, state, events);
+    version = newer.at(-1)?.streamVersion ?? version;
     if (newer.length > 0) this.remember(streamId, { version, state });
     return { version, state };
   }
@@ -95,4 +94,8 @@ export class CommandHandler {
     this.cache.set(streamId, entry);
     if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
   }
+}
+
+function fold<S, C, E>(decider: Decider<S, C, E>, state: S, events: readonly E[]): S {
+  return decider.evolveAll ? decider.evolveAll(state, events) : events.reduce(decider.evolve, state);
 }

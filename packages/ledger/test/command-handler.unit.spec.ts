@@ -30,6 +30,21 @@ describe('CommandHandler', () => {
     expect(state).toMatchObject({ status: 'registered', name: 'North' });
   });
 
+  it('loads a stream through the decider\'s evolveAll when it has one, to the same state as event by event', async () => {
+    const store = new MemoryEventStore({ registry });
+    const siteId = randomUUID();
+    const handler = new CommandHandler(store);
+    await handler.handle(siteDecider, siteStreamId(siteId), register(siteId), ctx());
+    for (const name of ['North', 'South', 'East']) await handler.handle(siteDecider, siteStreamId(siteId), { type: 'RenameSite', siteId, name }, ctx());
+    const folds: number[] = [];
+    const oneAtATime = { ...siteDecider, evolveAll: undefined };
+    const counted = { ...siteDecider, evolveAll: (state: Parameters<typeof siteDecider.evolve>[0], events: readonly Parameters<typeof siteDecider.evolve>[1][]) => (folds.push(events.length), siteDecider.evolveAll!(state, events)) };
+    const loaded = await new CommandHandler(store).load(counted, siteStreamId(siteId));
+    expect(folds).toEqual([4]);
+    expect(loaded).toEqual(await new CommandHandler(store).load(oneAtATime, siteStreamId(siteId)));
+    expect(loaded).toMatchObject({ version: 4, state: { name: 'East' } });
+  });
+
   it('returns the recorded result for a retried command, even though deciding again would refuse it', async () => {
     const store = new MemoryEventStore({ registry });
     const handler = new CommandHandler(store);

@@ -835,4 +835,5 @@ export const siteDecider: Decider<SiteState, SiteCommand, SiteEvent> = {
   initialState: () => ({ status: 'unregistered' }),
   decide,
   evolve,
+  evolveAll: foldSiteEvents,
 };
