@@ -263,7 +263,8 @@ export function runEventStoreContract(name: string, factory: StoreFactory): void
         const b = fresh();
         await store.append(a, [counted(1)], opts('any'));
         await store.append(b, [counted(2), counted(3)], opts('any'));
-        await store.append(a, [counted(4)], opts('any'));
+        const last = await store.append(a, [counted(4)], opts('any'));
+        await readable(store, last.lastPosition!);
         const mine = (await store.readAll({ after: head })).filter((e) => e.streamId === a || e.streamId === b);
         expect(mine.map((e) => (e.data as { n: number }).n)).toEqual([1, 2, 3, 4]);
         const positions = mine.map((e) => e.globalPosition);
@@ -285,7 +286,8 @@ export function runEventStoreContract(name: string, factory: StoreFactory): void
         await store.append(fresh(), [counted(2)], opts('any'));
         await store.append(`${category}x-1`, [counted(3)], opts('any'));
         const s2 = fresh(category);
-        await store.append(s2, [counted(4)], opts('any'));
+        const last = await store.append(s2, [counted(4)], opts('any'));
+        await readable(store, last.lastPosition!);
         const events = await store.readCategory(category, { after: head });
         expect(events.map((e) => e.streamId)).toEqual([s1, s2]);
         expect(await store.readCategory(category, { after: events[0]!.globalPosition })).toHaveLength(1);
@@ -398,9 +400,10 @@ export function runEventStoreContract(name: string, factory: StoreFactory): void
         const streamB = fresh(category);
         const head = await store.headPosition();
         const held = await hold!(store, streamA, [counted(1)], opts('no_stream'));
-        await store.append(streamB, [counted(2)], opts('no_stream'));
+        const b = await store.append(streamB, [counted(2)], opts('no_stream'));
         expect(await store.readCategory(category, { after: head })).toEqual([]);
         await held.rollback();
+        await readable(store, b.lastPosition!);
         expect((await store.readCategory(category, { after: head })).map((e) => e.streamId)).toEqual([streamB]);
         expect(await store.streamVersion(streamA)).toBe(0);
       });
@@ -429,7 +432,8 @@ export function runEventStoreContract(name: string, factory: StoreFactory): void
         const streamId = fresh();
         const head = await store.headPosition();
         await store.append(streamId, [{ type: 'Renamed', schemaVersion: 1, data: { name: 'Depot A' } }], opts('no_stream'));
-        await store.append(streamId, [{ type: 'Renamed', data: { displayName: 'Depot B', legalName: 'B GmbH' } }], opts(1));
+        const last = await store.append(streamId, [{ type: 'Renamed', data: { displayName: 'Depot B', legalName: 'B GmbH' } }], opts(1));
+        await readable(store, last.lastPosition!);
         const [old, current] = await store.readStream(streamId);
         expect(old).toMatchObject({
           schemaVersion: 2,
@@ -444,4 +448,17 @@ export function runEventStoreContract(name: string, factory: StoreFactory): void
       });
     });
   });
+}
+
+/**
+ * Waits until the global log can return `position`. On the PostgreSQL server the log is read only
+ * below the oldest transaction still open anywhere on the server (see the README), and the other
+ * test files run beside this one; an event may be readable a moment after its append returns.
+ */
+async function readable(store: EventStore, position: bigint): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while ((await store.headPosition()) < position) {
+    if (Date.now() > deadline) throw new Error(`position ${position} did not become readable in 10 s`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
