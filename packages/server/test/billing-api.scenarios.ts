@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshSiteId, registerSite, startTestServer, waitForProjections, type TestServer, type TestServerOptions } from './harness.ts';
+import { freshSiteId, registerSite, startTestServer, waitForStream, type TestServer, type TestServerOptions } from './harness.ts';
 
 /**
  * Billing through GraphQL, end to end: a tariff, its assignment, prices and their revision, a
@@ -28,7 +28,6 @@ export function describeBillingApi(label: string, options: TestServerOptions | n
       );
       return data[name];
     };
-    const caughtUp = async () => waitForProjections(server, String(await server.ledger.store.headPosition()));
 
     /** A site with one 22 kW charger; a customer on a time-of-use tariff (off-peak 20, peak 17:00–21:00 at 40 c/kWh, 50 c per session). */
     async function setUp() {
@@ -68,7 +67,9 @@ export function describeBillingApi(label: string, options: TestServerOptions | n
         expect(recorded.__typename).toBe('SessionCommandPayload');
       }
       await command('stopSession', 'StopSessionInput', { sessionId, at: '2026-11-02T17:30:00Z', reason: 'unplugged' });
-      await caughtUp();
+      await waitForStream(server, `session-${sessionId}`);
+      await waitForStream(server, `account-${accountId}`);
+      await waitForStream(server, `tariff-${tariffId}`);
 
       const { invoice } = await run(
         `query($accountId: ID!) { invoice(accountId: $accountId, month: "2026-11") { __typename ... on Invoice {
@@ -112,12 +113,12 @@ export function describeBillingApi(label: string, options: TestServerOptions | n
           points: [{ start: '2026-11-03T10:00:00Z', end: '2026-11-03T11:00:00Z', priceMinorPerKWh: price, carbonGPerKWh: '310' }],
         }, '... on CommandRecorded { events }');
       expect(await publish('8.21')).toMatchObject({ __typename: 'CommandRecorded', events: 1 });
-      await caughtUp();
+      await waitForStream(server, `prices-${zone}`);
       const before = new Date().toISOString();
       await new Promise((resolve) => setTimeout(resolve, 20));
       expect(await publish('9.5')).toMatchObject({ events: 1 });
       expect(await publish('9.5')).toMatchObject({ events: 0 });
-      await caughtUp();
+      await waitForStream(server, `prices-${zone}`);
       const curve = `query($zone: ID!, $knownAt: DateTime) { priceCurve(zone: $zone, from: "2026-11-03T10:00:00Z", to: "2026-11-03T11:00:00Z", knownAt: $knownAt) { start end priceMinorPerKWh carbonGPerKWh versions } }`;
       const now = (await run(curve, { zone })).priceCurve;
       expect(now).toHaveLength(4);

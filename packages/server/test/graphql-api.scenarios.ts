@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshSiteId, registerSite, startTestServer, waitForProjections, type TestServer, type TestServerOptions } from './harness.ts';
+import { freshSiteId, registerSite, startTestServer, waitForProjections, waitForStream, type TestServer, type TestServerOptions } from './harness.ts';
 
 /**
  * The GraphQL API end to end (HTTP → yoga → command handler → store → projection → read model),
@@ -131,7 +131,7 @@ export function describeGraphQLApi(label: string, options: TestServerOptions | n
             { id: `site-${siteId}`, after },
           )
         ).body.data!.stream.events;
-      await waitForProjections(server, (await head()).toString());
+      await waitForStream(server, `site-${siteId}`);
       const first = await eventsPage(null);
       expect(first.edges.map((e: any) => e.node.streamVersion)).toEqual([1, 2]);
       expect(first.pageInfo.hasNextPage).toBe(true);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshSiteId, registerSite, startTestServer, waitForProjections, type TestServer, type TestServerOptions } from './harness.ts';
+import { freshSiteId, registerSite, startTestServer, waitForStream, type TestServer, type TestServerOptions } from './harness.ts';
 
 /**
  * The grid through GraphQL, end to end: build a tree, plug vehicles in, watch the allocation keep
@@ -256,7 +256,8 @@ export function describeGridApi(label: string, options: TestServerOptions | null
       expect(again.__typename).toBe('SessionCommandPayload');
 
       // The read model catches up with the allocation that followed the plug-in.
-      await waitForProjections(server, String(await server.ledger.store.headPosition()));
+      await waitForStream(server, `site-${siteId}`);
+      await waitForStream(server, `session-${again.session.sessionId}`);
       const { body } = await server.gql<any>(
         `query($siteId: ID!, $from: DateTime!, $to: DateTime!) {
           gridSessions(siteId: $siteId, first: 2) {

@@ -96,6 +96,17 @@ export async function waitForProjections(server: TestServer, position: string, t
   }
 }
 
+/**
+ * Waits until the read models include everything a stream holds now. (Not the log's head: on the
+ * PostgreSQL server the head waits for every older open transaction on the server, and may not
+ * include an append that has just returned.)
+ */
+export async function waitForStream(server: TestServer, streamId: string): Promise<void> {
+  const events = await server.ledger.store.readStream(streamId);
+  const last = events.at(-1);
+  if (last) await waitForProjections(server, last.globalPosition.toString());
+}
+
 export const REGISTER_SITE = /* GraphQL */ `
   mutation Register($input: RegisterSiteInput!) {
     registerSite(input: $input) {
