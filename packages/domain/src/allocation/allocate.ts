@@ -361,8 +361,9 @@ function minOnPath(k: Kernel, s: number, residual: Float64Array): number {
   return min;
 }
 
-function take(k: Kernel, s: number, residual: Float64Array, amount: number): void {
-  for (let p = k.pathStart[s]!; p < k.pathStart[s + 1]!; p++) residual[k.path[p]!] = residual[k.path[p]!]! - amount;
+/** Takes `watts` (whole watts, see types.ts) from the residual of every node on session s's path. */
+function take(k: Kernel, s: number, residual: Float64Array, watts: number): void {
+  for (let p = k.pathStart[s]!; p < k.pathStart[s + 1]!; p++) residual[k.path[p]!] = residual[k.path[p]!]! - watts;
 }
 
 /** floor(a / b) for safe integers a >= 0, b > 0, exact even where the float quotient rounds up. */
