@@ -1,28 +1,9 @@
-import { siteDecider, type ChargerSpec, type SiteCommand, type SiteEvent, type SiteState } from '@v2g/domain';
+import { SITE_EVENT_TYPES, siteDecider, type ChargerSpec, type SiteCommand, type SiteEvent, type SiteState } from '@v2g/domain';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EventSchemaViolation } from '../src/errors.ts';
 import { SchemaRegistry } from '../src/schema-registry.ts';
 
-const SITE_EVENT_TYPES: SiteEvent['type'][] = [
-  'SiteRegistered',
-  'SiteRenamed',
-  'SiteConfigured',
-  'NodeAdded',
-  'NodeLimitsChanged',
-  'ChargerChanged',
-  'NodeRemoved',
-  'NodeLoadMeasured',
-  'CongestionRuleAdded',
-  'CongestionRuleRemoved',
-  'DischargeRequested',
-  'DischargeRequestCancelled',
-  'ConnectorOccupied',
-  'ConnectorReleased',
-  'SetpointsAssigned',
-  'SessionPutOnHold',
-  'SessionResumed',
-];
 
 const S = 'depot.north:1';
 const BIDI: ChargerSpec = { minPowerW: '1380.5', maxPowerW: '22000.0', bidirectional: true, minDischargePowerW: '0', maxDischargePowerW: '11000' };

@@ -1,4 +1,4 @@
-import type { SessionEvent, SiteEvent } from '@v2g/domain';
+import { SITE_EVENT_TYPES, type SessionEvent, type SiteEvent } from '@v2g/domain';
 import type { RecordedEvent, SqlExecutor } from '@v2g/event-store';
 import type { Projection, TableNames } from '@v2g/ledger';
 
@@ -25,23 +25,7 @@ export const GRID_TABLES = [
 type GridEvent = SiteEvent | SessionEvent;
 
 const GRID_EVENT_TYPES: ReadonlySet<string> = new Set<GridEvent['type']>([
-  'SiteRegistered',
-  'SiteRenamed',
-  'SiteConfigured',
-  'NodeAdded',
-  'NodeLimitsChanged',
-  'ChargerChanged',
-  'NodeRemoved',
-  'NodeLoadMeasured',
-  'CongestionRuleAdded',
-  'CongestionRuleRemoved',
-  'DischargeRequested',
-  'DischargeRequestCancelled',
-  'ConnectorOccupied',
-  'ConnectorReleased',
-  'SetpointsAssigned',
-  'SessionPutOnHold',
-  'SessionResumed',
+  ...SITE_EVENT_TYPES,
   'SessionPluggedIn',
   'SessionSuspended',
   'SessionReactivated',

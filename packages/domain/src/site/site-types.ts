@@ -108,6 +108,29 @@ export type SiteEvent =
   | { type: 'SessionPutOnHold'; data: { siteId: string; sessionId: string; at: string; reason: string } }
   | { type: 'SessionResumed'; data: { siteId: string; sessionId: string; at: string } };
 
+/** Every site event type, once: a Record so that an event added to SiteEvent must be listed here. */
+const SITE_EVENT_TYPE_SET: Record<SiteEvent['type'], true> = {
+  SiteRegistered: true,
+  SiteRenamed: true,
+  SiteConfigured: true,
+  NodeAdded: true,
+  NodeLimitsChanged: true,
+  ChargerChanged: true,
+  NodeRemoved: true,
+  NodeLoadMeasured: true,
+  CongestionRuleAdded: true,
+  CongestionRuleRemoved: true,
+  DischargeRequested: true,
+  DischargeRequestCancelled: true,
+  ConnectorOccupied: true,
+  ConnectorReleased: true,
+  SetpointsAssigned: true,
+  SessionPutOnHold: true,
+  SessionResumed: true,
+};
+
+export const SITE_EVENT_TYPES = Object.keys(SITE_EVENT_TYPE_SET) as readonly SiteEvent['type'][];
+
 export type SiteNode = {
   nodeId: string;
   /** null for the root, whose nodeId is the siteId. */

@@ -49,6 +49,7 @@ import type {
  * followed, in the same append, by a curtailment that puts the sessions below the node on hold.
  */
 export type * from './site-types.ts';
+export { SITE_EVENT_TYPES } from './site-types.ts';
 
 export class SiteAlreadyRegistered extends DomainError {
   readonly code = 'SITE_ALREADY_REGISTERED';
