@@ -103,6 +103,28 @@ export type SubscribeOptions = {
   batchSize?: number;
 };
 
+/** A stream's head as the store records it: what an auditor compares the stream's events with. */
+export type StreamHead = {
+  streamId: string;
+  /** The stream's version (the version of its last event, >= 1). */
+  version: number;
+  /** The hash of its last event. */
+  lastHash: string;
+};
+
+export type ListStreamsOptions = {
+  /** The `next` cursor of the previous page (opaque); absent for the first page. */
+  after?: string;
+  /** Streams per page (default 1000). */
+  limit?: number;
+};
+
+export type StreamPage = {
+  streams: StreamHead[];
+  /** Where the next page starts; null when there is none. */
+  next: string | null;
+};
+
 export interface EventStore {
   append(streamId: string, events: readonly NewEvent[], options: AppendOptions): Promise<AppendResult>;
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
@@ -115,6 +137,14 @@ export interface EventStore {
   commandResult(commandId: string): Promise<AppendResult | null>;
   /** The stream's current version (0 when it has no events). */
   streamVersion(streamId: string): Promise<number>;
+  /**
+   * Every stream that has events, page by page, with its head as the store records it (on
+   * PostgreSQL from its own table, apart from the events). Each stream once; the order is the
+   * adapter's (by stream id on PostgreSQL and in memory, by first event on KurrentDB). A stream
+   * created while paging may or may not show up. `ledger verify` walks the streams this way, in
+   * bounded memory, however many there are.
+   */
+  listStreams(options?: ListStreamsOptions): Promise<StreamPage>;
   /** The position of the newest event that readAll can return now (0n for an empty log). */
   headPosition(): Promise<bigint>;
   /** Reachability check for /readyz: throws when the backing store cannot be reached. */
@@ -126,4 +156,10 @@ export interface EventStore {
 export function categoryOf(streamId: string): string {
   const dash = streamId.indexOf('-');
   return dash < 0 ? streamId : streamId.slice(0, dash);
+}
+
+/** Streams per listStreams page: 1000 by default, from 1 to 10,000. */
+export function streamPageLimit(limit: number | undefined): number {
+  if (limit === undefined || !Number.isFinite(limit)) return 1000;
+  return Math.min(10_000, Math.max(1, Math.floor(limit)));
 }

@@ -9,7 +9,7 @@ import {
 } from '../src/errors.ts';
 import { verifyChain } from '../src/hash-chain.ts';
 import type { SchemaRegistry } from '../src/schema-registry.ts';
-import type { AppendOptions, AppendResult, EventStore, NewEvent, RecordedEvent } from '../src/types.ts';
+import type { AppendOptions, AppendResult, EventStore, NewEvent, RecordedEvent, StreamHead } from '../src/types.ts';
 import { testRegistry } from './fixtures/registry.ts';
 import { withTimeout } from './with-timeout.ts';
 
@@ -445,6 +445,52 @@ export function runEventStoreContract(name: string, factory: StoreFactory): void
         expect(verifyChain(streamId, [old!, current!]).ok).toBe(true);
         const viaLog = (await store.readAll({ after: head })).find((e) => e.streamId === streamId)!;
         expect(viaLog).toMatchObject({ schemaVersion: 2, data: { displayName: 'Depot A' } });
+      });
+    });
+
+    describe('listStreams', () => {
+      /** Pages from the start until next is null (or `maxPages`); checks each page's size and cursor. */
+      async function pages(limit: number, maxPages = Number.POSITIVE_INFINITY): Promise<StreamHead[]> {
+        const seen: StreamHead[] = [];
+        let after: string | undefined;
+        for (let n = 0; n < maxPages; n++) {
+          const page = await store.listStreams({ after, limit });
+          expect(page.streams.length).toBeLessThanOrEqual(limit);
+          seen.push(...page.streams);
+          if (page.next === null) return seen;
+          expect(page.streams.length).toBe(limit);
+          after = page.next;
+        }
+        return seen;
+      }
+
+      it('lists every stream that has events once, with its version and last hash', async () => {
+        const ids = [fresh('liststreams'), fresh('liststreams'), fresh('other')];
+        await store.append(ids[0]!, [counted(1), counted(2), counted(3)], opts('no_stream'));
+        await store.append(ids[1]!, [counted(1)], opts('no_stream'));
+        await store.append(ids[2]!, [counted(1), counted(2)], opts('no_stream'));
+        await store.append(ids[0]!, [counted(4)], opts(3));
+        // A command that wrote nothing leaves no stream behind.
+        const empty = fresh('liststreams');
+        await store.append(empty, [], opts('any'));
+
+        const all = await pages(1000);
+        const listed = all.map((head) => head.streamId);
+        expect(new Set(listed).size).toBe(listed.length);
+        expect(listed).not.toContain(empty);
+        for (const [streamId, version] of [[ids[0]!, 4], [ids[1]!, 1], [ids[2]!, 2]] as const) {
+          const head = all.find((h) => h.streamId === streamId);
+          const [last] = await store.readStream(streamId, { direction: 'backwards', limit: 1 });
+          expect(head).toEqual({ streamId, version, lastHash: last!.hash });
+        }
+      });
+
+      it('pages: small pages follow one another in the order of one big page', async () => {
+        for (let i = 0; i < 3; i++) await store.append(fresh('liststreams'), [counted(i)], opts('no_stream'));
+        const small = await pages(2, 3);
+        expect(small).toHaveLength(6);
+        expect(new Set(small.map((h) => h.streamId)).size).toBe(6);
+        expect((await store.listStreams({ limit: 6 })).streams).toEqual(small);
       });
     });
   });

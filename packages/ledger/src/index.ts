@@ -4,3 +4,8 @@ export * from './projection-runner.ts';
 export * from './grid-service.ts';
 export * from './allocation-scheduler.ts';
 export * from './metering-service.ts';
+export * from './settlement-service.ts';
+export * from './settlement-watcher.ts';
+export * from './market-service.ts';
+export * from './gate-scheduler.ts';
+export * from './tamper-evidence/index.ts';

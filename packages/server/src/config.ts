@@ -1,4 +1,6 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { resolve } from 'node:path';
+import { keyIdOf, parsePrivateKey, parsePublicKey } from '@v2g/ledger';
 
 /** Everything the server reads from its environment, checked once at start. */
 export type Config = {
@@ -17,6 +19,19 @@ export type Config = {
   dbSchema: string;
   /** /readyz answers 503 when a projection is more than this many positions behind the head. */
   readyMaxLag: bigint;
+  /** Log checkpoints (tamper evidence): how often the server appends one, and the keys. */
+  checkpoint: CheckpointConfig;
+};
+
+export type CheckpointConfig = {
+  /** A checkpoint once this many events came after the last one; 0: not by count. */
+  everyEvents: number;
+  /** A checkpoint once this long has passed since the last one, when events came; 0: not by time. */
+  everyMs: number;
+  /** Ed25519 key that signs checkpoints; null: unsigned. A secret: never logged. */
+  signingKey: KeyObject | null;
+  /** The key `ledger verify` checks signatures with; by default the signing key's own. */
+  publicKey: KeyObject | null;
 };
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -52,7 +67,29 @@ export function loadConfig(env: Env = process.env): Config {
     graphiql: nodeEnv !== 'production',
     dbSchema: dbSchema(env),
     readyMaxLag: BigInt(integer(env, 'READY_MAX_LAG', 1000, 0, Number.MAX_SAFE_INTEGER)),
+    checkpoint: checkpointConfig(env),
   };
+}
+
+function checkpointConfig(env: Env): CheckpointConfig {
+  const everyEvents = integer(env, 'LEDGER_CHECKPOINT_EVERY_EVENTS', 10_000, 0, 1_000_000_000);
+  const everySeconds = integer(env, 'LEDGER_CHECKPOINT_EVERY_SECONDS', 600, 0, 31_536_000);
+  const key = (name: string, parse: (text: string) => KeyObject): KeyObject | null => {
+    const value = read(env, name);
+    if (value === undefined) return null;
+    try {
+      return parse(value);
+    } catch (error) {
+      // The reason only: never the value, which may be a secret.
+      throw new ConfigError(name, error instanceof Error ? error.message : String(error));
+    }
+  };
+  const signingKey = key('LEDGER_CHECKPOINT_KEY', parsePrivateKey);
+  const publicKey = key('LEDGER_CHECKPOINT_PUBLIC_KEY', parsePublicKey);
+  if (signingKey && publicKey && keyIdOf(createPublicKey(signingKey)) !== keyIdOf(publicKey)) {
+    throw new ConfigError('LEDGER_CHECKPOINT_PUBLIC_KEY', 'is not the public key of LEDGER_CHECKPOINT_KEY');
+  }
+  return { everyEvents, everyMs: everySeconds * 1000, signingKey, publicKey: publicKey ?? (signingKey ? createPublicKey(signingKey) : null) };
 }
 
 /** An unset or empty variable is absent (docker-compose writes `VAR=` for "no value"). */
@@ -125,6 +162,10 @@ Configuration comes from environment variables:
   LOG_LEVEL       ${LOG_LEVELS.join(', ')}   (default info)
   NODE_ENV        production turns GraphiQL off                      (default development)
   READY_MAX_LAG   /readyz is 503 when a projection lags more events  (default 1000)
+  LEDGER_CHECKPOINT_EVERY_EVENTS   a log checkpoint every N events, 0 off  (default 10000)
+  LEDGER_CHECKPOINT_EVERY_SECONDS  ... or every T seconds with new events, 0 off (default 600)
+  LEDGER_CHECKPOINT_KEY            Ed25519 key signing checkpoints, PEM or 64 hex (unset: unsigned)
+  LEDGER_CHECKPOINT_PUBLIC_KEY     its public key, for pnpm ledger verify (PEM or 64 hex)
 
 Exit codes: 0 stopped cleanly (SIGTERM/SIGINT), 1 failed to start or to stop, 2 bad configuration.
 `;

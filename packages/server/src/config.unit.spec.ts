@@ -1,4 +1,6 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { resolve } from 'node:path';
+import { keyIdOf, privateKeySeedHex, rawPublicKey } from '@v2g/ledger';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.ts';
 
@@ -14,7 +16,32 @@ describe('loadConfig', () => {
       graphiql: true,
       dbSchema: 'v2g',
       readyMaxLag: 1000n,
+      checkpoint: { everyEvents: 10_000, everyMs: 600_000, signingKey: null, publicKey: null },
     });
+  });
+
+  it('reads the checkpoint settings and keys (PEM or hex); the public key defaults to the signing key\'s', () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const seed = privateKeySeedHex(privateKey);
+    const config = loadConfig({ LEDGER_CHECKPOINT_EVERY_EVENTS: '0', LEDGER_CHECKPOINT_EVERY_SECONDS: '30', LEDGER_CHECKPOINT_KEY: seed });
+    expect(config.checkpoint).toMatchObject({ everyEvents: 0, everyMs: 30_000 });
+    expect(keyIdOf(config.checkpoint.publicKey!)).toBe(keyIdOf(publicKey));
+    const pem = publicKey.export({ format: 'pem', type: 'spki' }).toString();
+    const auditor = loadConfig({ LEDGER_CHECKPOINT_PUBLIC_KEY: pem });
+    expect(auditor.checkpoint.signingKey).toBeNull();
+    expect(keyIdOf(auditor.checkpoint.publicKey!)).toBe(keyIdOf(publicKey));
+  });
+
+  it('never puts a key in its error message', () => {
+    const secret = 'f'.repeat(63);
+    const attempt = () => loadConfig({ LEDGER_CHECKPOINT_KEY: secret });
+    expect(attempt).toThrow(/^LEDGER_CHECKPOINT_KEY must be an Ed25519 private key/);
+    expect(attempt).not.toThrow(secret);
+    const other = privateKeySeedHex(generateKeyPairSync('ed25519').privateKey);
+    const { publicKey } = generateKeyPairSync('ed25519');
+    expect(() => loadConfig({ LEDGER_CHECKPOINT_KEY: other, LEDGER_CHECKPOINT_PUBLIC_KEY: rawPublicKey(publicKey).toString('hex') })).toThrow(
+      'LEDGER_CHECKPOINT_PUBLIC_KEY is not the public key of LEDGER_CHECKPOINT_KEY',
+    );
   });
 
   it('reads every variable', () => {
@@ -55,6 +82,9 @@ describe('loadConfig', () => {
     ['EVENTSTORE_URL', 'http://localhost:2113', /EVENTSTORE_URL must be a KurrentDB connection string/],
     ['DB_SCHEMA', 'Bad-Schema', /DB_SCHEMA must be a lowercase letter/],
     ['READY_MAX_LAG', 'lots', /READY_MAX_LAG must be a whole number/],
+    ['LEDGER_CHECKPOINT_EVERY_EVENTS', '-5', /LEDGER_CHECKPOINT_EVERY_EVENTS must be a whole number/],
+    ['LEDGER_CHECKPOINT_EVERY_SECONDS', '1h', /LEDGER_CHECKPOINT_EVERY_SECONDS must be a whole number/],
+    ['LEDGER_CHECKPOINT_PUBLIC_KEY', 'not-a-key', /LEDGER_CHECKPOINT_PUBLIC_KEY must be an Ed25519 public key/],
   ])('refuses %s=%s with a message naming it', (variable, value, message) => {
     const attempt = () => loadConfig({ [variable]: value });
     expect(attempt).toThrow(ConfigError);

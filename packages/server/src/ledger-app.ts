@@ -8,9 +8,14 @@ import {
   type SqlClient,
 } from '@v2g/event-store';
 import { AllocationScheduler, CommandHandler, GridService, MeteringService, ProjectionRunner, type ProjectionStatus, type TableNames } from '@v2g/ledger';
+import { ReadModelBehind, SettlementService, SettlementWatcher } from '@v2g/ledger';
 import { catalogueProjection } from '@v2g/projection-catalogue';
 import { billingProjection, priceAt } from '@v2g/projection-billing';
 import { gridProjection } from '@v2g/projection-grid';
+import { GateScheduler, MarketService } from '@v2g/ledger';
+import { marketProjection, openBooks } from '@v2g/projection-market';
+import { closedPeriods, settledZones, settlementProjection } from '@v2g/projection-settlement';
+import { Checkpointer } from '@v2g/ledger';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 
@@ -31,6 +36,14 @@ export type LedgerDeps = {
   metering: MeteringService;
   /** Table names of the billing read model (energy by interval, prices, tariffs). */
   billingTables: TableNames;
+  /** Order books, orders and market zones: the market's use cases. */
+  market: MarketService;
+  /** Table names of the market read model (books, depth, orders, trades, positions). */
+  marketTables: TableNames;
+  /** Closing settlement periods (and settling them again), auditing a revision. */
+  settlement: SettlementService;
+  /** Table names of the settlement read model (statements, transfers, balances). */
+  settlementTables: TableNames;
 };
 
 export type Ledger = LedgerDeps & {
@@ -44,6 +57,8 @@ export type Ledger = LedgerDeps & {
 export type LedgerConfig = Pick<Config, 'databaseUrl' | 'eventStoreUrl' | 'dbSchema'> & {
   /** PGlite's folder when there is no databaseUrl; undefined keeps it in memory (tests). */
   dataDir: string | undefined;
+  /** Log checkpoints (tamper evidence) appended in the background; absent: none (tests). */
+  checkpoint?: Config['checkpoint'];
 };
 
 /** Wires the SQL client, the event store, the command handler and the projections. */
@@ -72,7 +87,7 @@ export async function openLedger(config: LedgerConfig, logger: Logger): Promise<
     store,
     sql,
     schema: config.dbSchema,
-    projections: [catalogueProjection, gridProjection, billingProjection],
+    projections: [catalogueProjection, gridProjection, billingProjection, settlementProjection, marketProjection],
     logger,
   });
   const commands = new CommandHandler(store);
@@ -91,7 +106,41 @@ export async function openLedger(config: LedgerConfig, logger: Logger): Promise<
   const metering = new MeteringService(store, commands);
   const scheduler = new AllocationScheduler(grid, { logger: logger.child({ component: 'allocation-scheduler' }) });
   const gridTables = projections.tables(gridProjection);
+  // Every accepted submit tells the gate scheduler about its book; it closes each gate on time.
+  const market: MarketService = new MarketService(store, commands, { onBookOpen: (book) => gateScheduler.watch(book) });
+  const gateScheduler = new GateScheduler(market, { logger: logger.child({ component: 'gate-scheduler' }) });
+  const marketTables = projections.tables(marketProjection);
   let closing: Promise<void> | undefined;
+
+  // Settlement lists a period's candidate sessions from the billing read model: it waits until
+  // that model includes everything the close reads.
+  const settlementTables = projections.tables(settlementProjection);
+  const settlement = new SettlementService(store, commands, {
+    sql,
+    billingTables,
+    readModelsAt: async (position) => {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const status = (await projections.status()).find((p) => p.name === billingProjection.name);
+        if (status && status.checkpoint >= position) return;
+        if (!status || status.state === 'failed' || status.state === 'stopped' || closing || Date.now() > deadline) {
+          throw new ReadModelBehind(billingProjection.name, position, status?.checkpoint ?? 0n, status?.state ?? 'unknown');
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
+  });
+  // Settles a closed period again when a late reading, a price revision or a portfolio change touches it.
+  const settlementWatcher = new SettlementWatcher({
+    store,
+    commands,
+    settlement,
+    sql,
+    schema: config.dbSchema,
+    closedPeriods: (zone, endsAfter) => closedPeriods(sql, settlementTables, zone, endsAfter),
+    settledZones: () => settledZones(sql, settlementTables),
+    logger: logger.child({ component: 'settlement-watcher' }),
+  });
 
   /**
    * After a restart, sites with vehicles plugged in need their clock-driven allocations again
@@ -113,6 +162,34 @@ export async function openLedger(config: LedgerConfig, logger: Logger): Promise<
     logger.info({ sites: rows.length }, 'clock-driven allocations resumed');
   }
 
+  /** After a restart, the books whose gate is still open come from the market read model once it is live. */
+  async function resumeGates(): Promise<void> {
+    for (;;) {
+      if (closing) return;
+      const status = (await projections.status()).find((p) => p.name === marketProjection.name);
+      if (status?.state === 'live') break;
+      if (status?.state === 'failed' || status?.state === 'stopped') {
+        logger.warn({ projection: marketProjection.name, state: status.state }, 'market read model not live: gates close as their books get orders again');
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    const books = await openBooks(sql, marketTables);
+    for (const book of books) gateScheduler.watch({ ...book, streamId: book.bookId });
+    logger.info({ books: books.length }, 'gate closures scheduled');
+  }
+
+  // Tamper evidence: a Merkle checkpoint of the log every N events or T seconds (see `ledger verify`).
+  const checkpointer = config.checkpoint
+    ? new Checkpointer({
+        store,
+        signingKey: config.checkpoint.signingKey,
+        everyEvents: config.checkpoint.everyEvents,
+        everyMs: config.checkpoint.everyMs,
+        logger: logger.child({ component: 'checkpointer' }),
+      })
+    : undefined;
+
   return {
     store,
     sql,
@@ -123,16 +200,28 @@ export async function openLedger(config: LedgerConfig, logger: Logger): Promise<
     gridTables,
     billingTables,
     metering,
+    settlement,
+    settlementTables,
+    market,
+    marketTables,
     async start() {
       await projections.start();
+      checkpointer?.start();
+      await settlementWatcher.start();
       void resumeAllocations().catch((error: unknown) => {
         if (!closing) logger.error({ err: error }, 'could not resume clock-driven allocations');
+      });
+      void resumeGates().catch((error: unknown) => {
+        if (!closing) logger.error({ err: error }, 'could not schedule the gate closures of open books');
       });
     },
     close() {
       closing ??= (async () => {
         scheduler.stop();
+        gateScheduler.stop();
+        await settlementWatcher.stop();
         await projections.stop();
+        await checkpointer?.stop();
         await store.close();
         await sql.close();
       })();

@@ -110,7 +110,7 @@ async function crashAndRecover(env: Record<string, string>): Promise<void> {
       if (Date.now() > deadline) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    expect(counts).toEqual({ siteRegistered: String(COMMANDS), sites: String(COMMANDS), lag: ['0', '0', '0'] });
+    expect(counts).toEqual({ siteRegistered: String(COMMANDS), sites: String(COMMANDS), lag: ['0', '0', '0', '0', '0'] }); // catalogue, grid, billing, settlement, market
   } finally {
     second.server.child.kill('SIGTERM');
     expect(await second.server.exit).toBe(0);

@@ -1,19 +1,25 @@
 import { randomUUID } from 'node:crypto';
-import { Decimal, toMilli, fromMilli, type AccountEvent, type PricesEvent, type SessionEvent, type TariffEvent } from '@v2g/domain';
-import type { RecordedEvent, SqlExecutor } from '@v2g/event-store';
-import type { Projection, TableNames } from '@v2g/ledger';
 import {
   addSpans,
   compareKeys,
+  Decimal,
   distinctPositions,
+  fromMilli,
   identityOf,
   IntervalSums,
   isStart,
   numberSegments,
   spanAtOf,
+  toMilli,
+  type AccountEvent,
   type PointKind,
+  type PricesEvent,
+  type SessionEvent,
+  type TariffEvent,
   type TimelinePoint,
-} from './meter-timeline.ts';
+} from '@v2g/domain';
+import type { RecordedEvent, SqlExecutor } from '@v2g/event-store';
+import type { Projection, TableNames } from '@v2g/ledger';
 
 /**
  * The billing read model: who pays for each session, the session's meter time line, its energy
@@ -21,7 +27,7 @@ import {
  * which tariff when.
  *
  * Energy and money are NUMERIC, instants timestamptz, positions bigint. Interval energy is the sum,
- * over the spans between consecutive points of a session's meter (meter-timeline.ts), of their
+ * over the spans between consecutive points of a session's meter (domain: metering/meter-timeline.ts), of their
  * `apportion`ed shares; a row exists for every interval some span overlaps. The rows depend only on
  * the final set of points, never on the order the readings arrived in.
  *
@@ -63,7 +69,7 @@ export const billingProjection: Projection = {
       position bigint NOT NULL
     )`);
     await tx.query(`CREATE INDEX IF NOT EXISTS ${table.index('sessions', 'account')} ON ${table('sessions')} (account_id, plugged_in_at)`);
-    // One row per point of a session's meter time line (see meter-timeline.ts). span_at is
+    // One row per point of a session's meter time line (see the domain's meter-timeline.ts). span_at is
     // occurred_at, or the plug-in instant for a point dated before it; the key orders the points.
     await tx.query(`CREATE TABLE IF NOT EXISTS ${table('readings')} (
       session_id text NOT NULL,

@@ -1,7 +1,6 @@
-import type { BillableSession, BillingInput, IntervalEnergy, SpotPrice, TariffAssignmentPeriod, TariffDefinition } from '@v2g/domain';
+import type { BillableSession, BillingInput, IntervalEnergy, PointKind, SpotPrice, TariffAssignmentPeriod, TariffDefinition } from '@v2g/domain';
 import type { SqlClient, SqlExecutor } from '@v2g/event-store';
 import type { TableNames } from '@v2g/ledger';
-import type { PointKind } from './meter-timeline.ts';
 
 /** Figures are decimal strings (Wh, minor units), instants canonical ISO-8601 UTC, positions decimal strings. */
 

@@ -1,4 +1,3 @@
-export * from './meter-timeline.ts';
 export * from './billing-projection.ts';
 export * from './billing-queries.ts';
 export * from './price-queries.ts';

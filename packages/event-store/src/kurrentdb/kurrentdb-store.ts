@@ -85,12 +85,16 @@ import {
   type EventMetadata,
   type EventStore,
   type ExpectedVersion,
+  type ListStreamsOptions,
   type NewEvent,
   type ReadAllOptions,
   type ReadCategoryOptions,
   type ReadStreamOptions,
   type RecordedEvent,
+  type StreamHead,
+  type StreamPage,
   type SubscribeOptions,
+  streamPageLimit,
 } from '../types.ts';
 
 export type KurrentDbStoreOptions = {
@@ -409,6 +413,20 @@ function positionAfter(after: bigint | undefined): ReadPosition {
   return after === undefined || after <= 0n ? START : { commit: after, prepare: after };
 }
 
+/** `fn` over `items`, at most `limit` at a time; results in the order of `items`. */
+async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -563,6 +581,49 @@ export class KurrentDbEventStore implements EventStore {
     this.ensureOpen();
     const [last] = await this.readResolved(streamId, { direction: BACKWARDS, fromRevision: END, maxCount: 1, requiresLeader: true });
     return last?.event ? revisionToVersion(last.event.revision) : 0;
+  }
+
+  /**
+   * Streams in the order of their first event: $all scanned forwards for the revision-0 records of
+   * ledger streams (no `$streams` system projection needed, which is off on a default server), then
+   * each stream's head read from its end. The cursor is the commit position of the last first event
+   * listed. KurrentDB keeps no head apart from the events, so here the head is the last event.
+   */
+  async listStreams(options: ListStreamsOptions = {}): Promise<StreamPage> {
+    this.ensureOpen();
+    const limit = streamPageLimit(options.limit);
+    if (options.after !== undefined && !/^[0-9]{1,20}$/.test(options.after)) {
+      throw new RangeError(`listStreams: ${JSON.stringify(options.after)} is not a cursor this store returned`);
+    }
+    const after = options.after === undefined ? 0n : BigInt(options.after);
+    // Forward reads of $all include the record at the start position: `cursor` drops it.
+    let cursor: Position | undefined = after > 0n ? { commit: after, prepare: after } : undefined;
+    let from: ReadPosition = positionAfter(after);
+    const firsts: { streamId: string; position: bigint }[] = [];
+    scan: while (firsts.length < limit) {
+      const page = await this.readAllPage({ direction: FORWARDS, fromPosition: from, maxCount: PAGE_SIZE });
+      let fresh = 0;
+      for (const resolved of page) {
+        const event = resolved.event;
+        if (!event) continue;
+        if (cursor && comparePositions(event.position, cursor) <= 0) continue;
+        cursor = event.position;
+        fresh += 1;
+        if (event.revision !== 0n || !isLedgerRecord(event.streamId, event.type)) continue;
+        firsts.push({ streamId: event.streamId, position: event.position.commit });
+        if (firsts.length >= limit) break scan;
+      }
+      if (page.length < PAGE_SIZE || fresh === 0 || !cursor) break;
+      from = cursor;
+    }
+    const heads = await mapWithConcurrency(firsts, 16, async ({ streamId }): Promise<StreamHead | undefined> => {
+      const [last] = await this.readStreamRaw(streamId, { direction: BACKWARDS, fromRevision: END, maxCount: 1 });
+      return last ? { streamId, version: last.streamVersion, lastHash: last.hash } : undefined;
+    });
+    return {
+      streams: heads.filter((head): head is StreamHead => head !== undefined),
+      next: firsts.length >= limit ? firsts.at(-1)!.position.toString() : null,
+    };
   }
 
   /** Reads $all backwards from its end to the first ledger event. */

@@ -5,13 +5,16 @@ import type { SchemaRegistry } from '../schema-registry.ts';
 import { catchUpThenLive, Notifier } from '../subscription.ts';
 import {
   categoryOf,
+  streamPageLimit,
   type AppendOptions,
   type AppendResult,
   type EventStore,
+  type ListStreamsOptions,
   type NewEvent,
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
+  type StreamPage,
   type SubscribeOptions,
 } from '../types.ts';
 
@@ -105,6 +108,18 @@ export class MemoryEventStore implements EventStore {
 
   async headPosition(): Promise<bigint> {
     return BigInt(this.log.length);
+  }
+
+  /** By stream id (UTF-16 code unit order). */
+  async listStreams(options: ListStreamsOptions = {}): Promise<StreamPage> {
+    const limit = streamPageLimit(options.limit);
+    const after = options.after ?? '';
+    const ids = [...this.streams.keys()].filter((id) => id > after).sort();
+    const page = ids.slice(0, limit).map((streamId) => {
+      const last = this.streams.get(streamId)!.at(-1)!;
+      return { streamId, version: last.streamVersion, lastHash: last.hash };
+    });
+    return { streams: page, next: page.length === limit ? page.at(-1)!.streamId : null };
   }
 
   async ping(): Promise<void> {}

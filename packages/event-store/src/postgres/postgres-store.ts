@@ -5,14 +5,17 @@ import type { SchemaRegistry } from '../schema-registry.ts';
 import { catchUpThenLive, Notifier } from '../subscription.ts';
 import {
   categoryOf,
+  streamPageLimit,
   type AppendOptions,
   type AppendResult,
   type EventMetadata,
   type EventStore,
+  type ListStreamsOptions,
   type NewEvent,
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
+  type StreamPage,
   type SubscribeOptions,
 } from '../types.ts';
 import { DEFAULT_SCHEMA, migrate, schemaNames, type SchemaNames } from './migrations.ts';
@@ -183,6 +186,25 @@ export class PostgresEventStore implements EventStore {
       [streamId],
     );
     return rows[0]?.version ?? 0;
+  }
+
+  /**
+   * From the streams table, which the append writes apart from the events: a head that the events
+   * no longer reach is how `ledger verify` sees a truncated stream. Keyset paging on the primary key.
+   */
+  async listStreams(options: ListStreamsOptions = {}): Promise<StreamPage> {
+    this.checkOpen();
+    const limit = streamPageLimit(options.limit);
+    const { rows } = await this.sql.query<{ stream_id: string; version: number; last_hash: string }>(
+      `SELECT stream_id, version, last_hash FROM ${this.names.schema}.streams
+       WHERE stream_id > $1 ORDER BY stream_id LIMIT $2`,
+      // Every stream id starts with a letter, so '' sorts before all of them in any collation.
+      [options.after ?? '', limit],
+    );
+    return {
+      streams: rows.map((row) => ({ streamId: row.stream_id, version: Number(row.version), lastHash: row.last_hash })),
+      next: rows.length === limit ? rows.at(-1)!.stream_id : null,
+    };
   }
 
   async headPosition(): Promise<bigint> {

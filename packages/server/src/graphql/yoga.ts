@@ -81,6 +81,37 @@ query SiteTree {
   }
 }
 
+# The market: a zone trading 15-minute products, two traders, a crossing pair
+# of orders (they trade at the resting price), then the book and the tape.
+# deliveryStart: a quarter hour less than a day ahead (the book opens 24 h
+# before delivery and closes 5 minutes before it).
+mutation ConfigureMarketZone {
+  configureMarketZone(input: { commandId: "try-m1", zone: "NL", currency: "EUR", imbalancePriceZone: "NL",
+    products: [{ lengthMinutes: 15, mode: CONTINUOUS, tickMinorPerMWh: "1", minPriceMinorPerMWh: "-50000",
+      maxPriceMinorPerMWh: "400000", quantityStepKWh: "0.1", maxQuantityKWh: "10000", gateClosureMinutes: 5, openMinutes: 1440 }] }) {
+    __typename ... on Error { code message }
+  }
+  alice: registerParticipant(input: { commandId: "try-m2", zone: "NL", participantId: "alice", name: "Alice" }) { __typename }
+  bob: registerParticipant(input: { commandId: "try-m3", zone: "NL", participantId: "bob", name: "Bob" }) { __typename }
+}
+mutation SubmitOrders {
+  submitOrders(input: { commandId: "try-m4", zone: "NL", deliveryStart: "2030-01-01T10:00:00Z", lengthMinutes: 15, orders: [
+    { clientOrderId: "a-1", traderId: "alice", side: SELL, orderType: LIMIT, quantityKWh: "10", limitPriceMinorPerMWh: "8500" },
+    { clientOrderId: "b-1", traderId: "bob", side: BUY, orderType: LIMIT, quantityKWh: "4", limitPriceMinorPerMWh: "9000" }] }) {
+    __typename
+    ... on SubmitOrdersPayload { orders { orderId status filledKWh restingKWh } trades { quantityKWh priceMinorPerMWh amount { amount currency } } }
+    ... on Error { code message }
+  }
+}
+query OrderBook {
+  orderBook(zone: "NL", deliveryStart: "2030-01-01T10:00:00Z", lengthMinutes: 15) {
+    status gateClosureAt bestBid bestAsk
+    depth { bids { priceMinorPerMWh quantityKWh orders } asks { priceMinorPerMWh quantityKWh orders } }
+  }
+  trades(zone: "NL", newestFirst: true, first: 5) { edges { node { buyerId sellerId quantityKWh priceMinorPerMWh executedAt } } }
+  positions(traderId: "bob", from: "2030-01-01T00:00:00Z", to: "2030-01-02T00:00:00Z") { deliveryStart netKWh averagePriceMinorPerMWh }
+}
+
 query Streams {
   streams(first: 10) {
     totalCount

@@ -13,6 +13,9 @@ import './grid-read-model.ts';
 import './setpoints-subscription.ts';
 import './money.ts';
 import './billing.ts';
+import './market-errors.ts';
+import './market.ts';
+import './settlement.ts';
 
 builder.queryType({});
 builder.mutationType({});

@@ -1,6 +1,7 @@
 /**
- * A session's meter as the billing read model sees it: a time line of points, and the energy of
- * each span between two consecutive points spread over the 15-minute intervals (`apportion`).
+ * A session's meter as the billing read model (and settlement, through sessionEnergyIn) sees it:
+ * a time line of points, and the energy of each span between two consecutive points spread over
+ * the 15-minute intervals (`apportion`).
  *
  * The points of a session are its meter start at plug-in (kind `plug_in`), its meter resets
  * (`reset`) and its readings (`reading`: one per instant; a correction replaces the values of the
@@ -15,7 +16,7 @@
  *
  * Pure: integers in mWh (bigint) and epoch ms; no I/O.
  */
-import { apportionMilli, BILLING_INTERVAL_MS, intervalStartOf } from '@v2g/domain';
+import { apportionMilli, BILLING_INTERVAL_MS, intervalStartOf } from '../billing/apportion.ts';
 
 export type PointKind = 'plug_in' | 'reset' | 'reading';
 

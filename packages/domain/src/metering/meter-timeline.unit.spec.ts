@@ -1,4 +1,4 @@
-import { apportionMilli, fromMilli, toMilli } from '@v2g/domain';
+import { apportionMilli, fromMilli, toMilli } from '../billing/apportion.ts';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compareKeys, distinctPositions, IntervalSums, numberSegments, sessionIntervalSums, spanAtOf, type PointKind, type TimelinePoint } from './meter-timeline.ts';

@@ -1,0 +1,342 @@
+import { createHash } from 'node:crypto';
+import {
+  CodedError,
+  deriveSettlement,
+  formatInstant,
+  InvalidCommand,
+  marketZoneStreamId,
+  orderBookStreamId,
+  parseInstant,
+  PeriodNotOver,
+  pricesStreamId,
+  SettlementRevisionConflict,
+  settlementDecider,
+  settlementStreamId,
+  siteDecider,
+  siteStreamId,
+  sessionStreamId,
+  type InputEvent,
+  type SettlementStatement,
+} from '@v2g/domain';
+import type { AppendResult, EventStore, RecordedEvent, SqlExecutor } from '@v2g/event-store';
+import type { CommandContext, CommandHandler } from './command-handler.ts';
+import type { TableNames } from './projection.ts';
+
+/** The read models a close lists its candidate sessions from did not reach the close's inputs in time. */
+export class ReadModelBehind extends CodedError {
+  readonly code = 'READ_MODEL_BEHIND';
+  constructor(readModel: string, position: bigint, checkpoint: bigint, state: string) {
+    super(`the ${readModel} read model is at ${checkpoint} (${state}), not yet at ${position}: try again`, {
+      readModel,
+      position: position.toString(),
+      checkpoint: checkpoint.toString(),
+      state,
+    });
+  }
+}
+
+/** Settlement periods are 15 minutes, aligned to the UTC quarter hour. */
+export const SETTLEMENT_PERIOD_MS = 15 * 60_000;
+
+export type SettlementServiceOptions = {
+  /** Where the read models live. */
+  sql: SqlExecutor;
+  /** The billing read model's tables: its `sessions` (site_id, plugged_in_at, stopped_at) lists the candidate sessions. */
+  billingTables: TableNames;
+  /**
+   * Resolves once the read models the service reads (billing's sessions) include every event up
+   * to `position`, so that a session plugged in just before the close is not missed. Default: no wait.
+   */
+  readModelsAt?: (position: bigint) => Promise<void>;
+  /** Epoch ms now; tests and simulations drive their own clock. */
+  clock?: () => number;
+};
+
+export type ClosePeriodRequest = { zone: string; periodStart: string; at?: string };
+
+export type CloseOutcome = {
+  /**
+   * closed: the first revision; resettled: a later one (it reverses the previous postings and posts
+   * again); unchanged: the inputs it would use are those of the last revision, nothing written;
+   * duplicate: the commandId was recorded before, its result returned, nothing written.
+   */
+  outcome: 'closed' | 'resettled' | 'unchanged' | 'duplicate';
+  /** The statement in force after the call. */
+  statement: SettlementStatement;
+  streamId: string;
+  /** The append, when one was made (or found recorded under the commandId). */
+  result: AppendResult | null;
+};
+
+/** What the settlement of a period reads, as of (inputsThrough, knownAt). */
+export type SettlementInputs = {
+  zone: string;
+  periodStart: string;
+  knownAt: string;
+  inputsThrough: string;
+  /** Every event of the streams read, up to inputsThrough (deriveSettlement picks what it uses). */
+  events: InputEvent[];
+  /** The streams read, in the order read. */
+  streams: string[];
+};
+
+export type StatementDifference = { path: string; recorded: unknown; derived: unknown };
+
+export type Rederivation = {
+  zone: string;
+  periodStart: string;
+  revision: number;
+  /** True when deriving again from the same inputs gives the recorded statement, field by field. */
+  matches: boolean;
+  differences: StatementDifference[];
+  recorded: SettlementStatement;
+  derived: SettlementStatement;
+};
+
+export const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
+
+export function toInputEvent(event: RecordedEvent): InputEvent {
+  return {
+    streamId: event.streamId,
+    streamVersion: event.streamVersion,
+    position: event.globalPosition.toString(),
+    type: event.type,
+    data: event.data,
+    recordedAt: event.metadata.recordedAt,
+    hash: event.hash,
+  };
+}
+
+/** The start (epoch ms) of a settlement period, checked: a UTC instant on a quarter hour. */
+export function checkPeriodStart(value: string): number {
+  const ms = parseInstant('periodStart', value);
+  if (ms % SETTLEMENT_PERIOD_MS !== 0) throw new InvalidCommand('periodStart', `${value} is not on a quarter hour (settlement periods are 15 minutes)`);
+  return ms;
+}
+
+function checkZoneId(zone: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/.test(zone)) throw new InvalidCommand('zone', `${JSON.stringify(zone)} is not a zone such as "NL" or "DE-LU"`);
+  return zone;
+}
+
+/**
+ * What the zone's configurations up to `through` say must be read: every imbalance price zone and
+ * every product length configured (a superset is harmless: deriveSettlement uses the configuration
+ * as known at the close and picks what it uses). Null when the zone was never configured.
+ */
+function zoneConfiguration(events: readonly RecordedEvent[], through: bigint): { priceZones: string[]; productLengths: number[] } | null {
+  const priceZones = new Set<string>();
+  const lengths = new Set<number>();
+  for (const event of events) {
+    if (event.globalPosition > through || event.type !== 'MarketZoneConfigured') continue;
+    const data = event.data as { imbalancePriceZone: string; products: { lengthMinutes: number }[] };
+    priceZones.add(data.imbalancePriceZone);
+    // Every length the zone ever traded: a book of a product dropped since may still deliver in the period.
+    for (const product of data.products) lengths.add(product.lengthMinutes);
+  }
+  return priceZones.size === 0 ? null : { priceZones: [...priceZones].sort(), productLengths: [...lengths].sort((a, b) => a - b) };
+}
+
+/**
+ * Settlement of a market zone's 15-minute periods (`settlement-<zone>-<YYYYMMDDTHHMMZ>`): reads the
+ * events a period's settlement depends on, has the pure `deriveSettlement` compute the statement,
+ * and records it through the settlement decider. A close whose inputs are those of the last
+ * revision writes nothing; one with other inputs (a late reading, a revised price, a portfolio
+ * change) records the next revision, which reverses the previous postings and posts again.
+ *
+ * What it reads, up to the log's readable head (inputsThrough) and as known at `at` (knownAt):
+ * the zone's `marketzone-<zone>` stream; the `prices-<imbalancePriceZone>` stream; the order book
+ * of every product length the zone has traded that delivers in the period
+ * (`market-<zone>-<start>-<m>m`, starts aligned to the length); and the streams of the sessions at
+ * sites whose price zone is the market zone that overlap the period (candidates from the billing
+ * read model, sites from the site aggregate).
+ */
+export class SettlementService {
+  private readonly clock: () => number;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly commands: CommandHandler,
+    private readonly options: SettlementServiceOptions,
+  ) {
+    this.clock = options.clock ?? Date.now;
+  }
+
+  now(): number {
+    return this.clock();
+  }
+
+  /**
+   * Closes (or settles again) a period: PERIOD_NOT_OVER before its end, MARKET_ZONE_NOT_CONFIGURED
+   * for a zone never configured, IMBALANCE_PRICE_MISSING without a price for the period. `at`
+   * (default now) is both the command's time and the knowledge cut-off: events recorded after it
+   * are not used.
+   */
+  async closePeriod(request: ClosePeriodRequest, context: CommandContext): Promise<CloseOutcome> {
+    // Another close recorded meanwhile makes this one's revision stale: derive again after it.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.closeOnce(request, context);
+      } catch (error) {
+        if (!(error instanceof SettlementRevisionConflict) || attempt >= 3) throw error;
+      }
+    }
+  }
+
+  private async closeOnce(request: ClosePeriodRequest, context: CommandContext): Promise<CloseOutcome> {
+    const zone = checkZoneId(request.zone);
+    const startMs = checkPeriodStart(request.periodStart);
+    const periodStart = formatInstant(startMs);
+    const streamId = settlementStreamId(zone, periodStart);
+    const recorded = await this.store.commandResult(context.commandId);
+    if (recorded && recorded.streamId === streamId) {
+      return { outcome: 'duplicate', statement: await this.statementAt(streamId, recorded.nextExpectedVersion), streamId, result: recorded };
+    }
+    // The head first, then the time: every event up to the head was recorded by then.
+    const inputsThrough = await this.store.headPosition();
+    let atMs = request.at === undefined ? this.clock() : parseInstant('at', request.at);
+    const periodEnd = formatInstant(startMs + SETTLEMENT_PERIOD_MS);
+    if (atMs < startMs + SETTLEMENT_PERIOD_MS) throw new PeriodNotOver(periodEnd, formatInstant(atMs));
+
+    const previous = await this.lastStatement(streamId);
+    const inputs = await this.readInputs(zone, periodStart, inputsThrough, formatInstant(atMs));
+    if (request.at === undefined) {
+      // "Now" knows everything up to the head, even what a writer whose clock runs a little ahead stamped later.
+      for (const event of inputs.events) atMs = Math.max(atMs, Date.parse(event.recordedAt));
+    }
+    const at = formatInstant(atMs);
+    const statement = deriveSettlement({ zone, periodStart, knownAt: at, inputsThrough: inputsThrough.toString(), events: inputs.events, previous, sha256 });
+    if (previous !== null && statement === previous) return { outcome: 'unchanged', statement: previous, streamId, result: null };
+
+    const { result, events } = await this.commands.handle(settlementDecider, streamId, { type: 'CloseSettlementPeriod', at, statement }, context);
+    if (result.duplicate) return { outcome: 'duplicate', statement: await this.statementAt(streamId, result.nextExpectedVersion), streamId, result };
+    // The decider writes nothing when the inputs hash is the last revision's.
+    if (events.length === 0) return { outcome: 'unchanged', statement: previous ?? statement, streamId, result: null };
+    const closed = events.at(-1)!.data;
+    return { outcome: closed.revision === 1 ? 'closed' : 'resettled', statement: closed, streamId, result };
+  }
+
+  /** The period's last recorded statement (from its settlement stream), or null when never closed. */
+  async lastStatement(streamIdOrZone: string, periodStart?: string): Promise<SettlementStatement | null> {
+    const streamId = periodStart === undefined ? streamIdOrZone : settlementStreamId(streamIdOrZone, periodStart);
+    const [last] = await this.store.readStream(streamId, { direction: 'backwards', limit: 1 });
+    return last && last.type === 'SettlementPeriodClosed' ? (last.data as SettlementStatement) : null;
+  }
+
+  /** True when the period has been closed at least once. */
+  async isClosed(zone: string, periodStart: string): Promise<boolean> {
+    return (await this.store.streamVersion(settlementStreamId(zone, periodStart))) > 0;
+  }
+
+  /** The statement the stream held at `version`. */
+  private async statementAt(streamId: string, version: number): Promise<SettlementStatement> {
+    const [event] = await this.store.readStream(streamId, { fromVersion: version, direction: 'backwards', limit: 1 });
+    if (!event || event.type !== 'SettlementPeriodClosed') throw new Error(`${streamId} holds no statement at version ${version}`);
+    return event.data as SettlementStatement;
+  }
+
+  /** Every event a period's settlement may use, up to `inputsThrough` (deriveSettlement also cuts at knownAt). */
+  async readInputs(zone: string, periodStart: string, inputsThrough: bigint, knownAt: string): Promise<SettlementInputs> {
+    const startMs = checkPeriodStart(periodStart);
+    const endMs = startMs + SETTLEMENT_PERIOD_MS;
+    const knownAtMs = parseInstant('knownAt', knownAt);
+    const streams: string[] = [];
+    const events: InputEvent[] = [];
+    const read = async (streamId: string): Promise<RecordedEvent[]> => {
+      const recorded = (await this.store.readStream(streamId)).filter((e) => e.globalPosition <= inputsThrough);
+      streams.push(streamId);
+      for (const event of recorded) events.push(toInputEvent(event));
+      return recorded;
+    };
+
+    const config = zoneConfiguration(await read(marketZoneStreamId(zone)), inputsThrough);
+    if (config !== null) {
+      for (const priceZone of config.priceZones) await read(pricesStreamId(priceZone));
+      for (const lengthMinutes of config.productLengths) {
+        const lengthMs = lengthMinutes * 60_000;
+        // Books of one length start aligned to it and do not overlap: one delivers in the period.
+        const deliveryStartMs = Math.floor(startMs / lengthMs) * lengthMs;
+        await read(orderBookStreamId(zone, formatInstant(deliveryStartMs), lengthMinutes));
+      }
+    }
+    for (const sessionId of await this.sessionsInZone(zone, startMs, endMs, inputsThrough)) await read(sessionStreamId(sessionId));
+    return { zone, periodStart: formatInstant(startMs), knownAt: formatInstant(knownAtMs), inputsThrough: inputsThrough.toString(), events, streams };
+  }
+
+  /**
+   * Sessions at the zone's sites (a site whose price zone is the market zone) plugged in before the
+   * period ends and not stopped before it starts (with a period's margin: a meter's last reading
+   * may be dated a little after the stop). From the billing read model, once it includes `through`.
+   */
+  private async sessionsInZone(zone: string, startMs: number, endMs: number, through: bigint): Promise<string[]> {
+    await this.options.readModelsAt?.(through);
+    const table = this.options.billingTables;
+    const { rows } = await this.options.sql.query<{ session_id: string; site_id: string }>(
+      `SELECT session_id, site_id FROM ${table('sessions')}
+        WHERE plugged_in_at < $2 AND (stopped_at IS NULL OR stopped_at + interval '15 minutes' > $1) AND position <= $3
+        ORDER BY session_id`,
+      [formatInstant(startMs), formatInstant(endMs), through.toString()],
+    );
+    const zoneOfSite = new Map<string, string | null>();
+    const sessions: string[] = [];
+    for (const row of rows) {
+      if (!zoneOfSite.has(row.site_id)) {
+        const { state } = await this.commands.load(siteDecider, siteStreamId(row.site_id));
+        zoneOfSite.set(row.site_id, state.status === 'registered' ? state.priceZone : null);
+      }
+      if (zoneOfSite.get(row.site_id) === zone) sessions.push(row.session_id);
+    }
+    return sessions;
+  }
+
+  /**
+   * An auditor's check of one recorded revision: reads the same streams up to its inputsThrough, as
+   * known at its knownAt, derives the statement again (after the revision before it) and compares
+   * it with the recorded one field by field. Nothing is written.
+   */
+  async rederive(zone: string, periodStart: string, revision: number): Promise<Rederivation> {
+    const streamId = settlementStreamId(checkZoneId(zone), formatInstant(checkPeriodStart(periodStart)));
+    const statements = (await this.store.readStream(streamId)).filter((e) => e.type === 'SettlementPeriodClosed').map((e) => e.data as SettlementStatement);
+    const recorded = statements.find((s) => s.revision === revision);
+    if (!recorded) throw new InvalidCommand('revision', `${streamId} has no revision ${revision} (it has ${statements.length})`);
+    const previous = statements.filter((s) => s.revision < revision).at(-1) ?? null;
+    const inputs = await this.readInputs(recorded.zone, recorded.periodStart, BigInt(recorded.inputsThrough), recorded.knownAt);
+    const derived = deriveSettlement({
+      zone: recorded.zone,
+      periodStart: recorded.periodStart,
+      knownAt: recorded.knownAt,
+      inputsThrough: recorded.inputsThrough,
+      events: inputs.events,
+      previous,
+      sha256,
+    });
+    const differences = compareStatements(recorded, derived);
+    return { zone: recorded.zone, periodStart: recorded.periodStart, revision, matches: differences.length === 0, differences, recorded, derived };
+  }
+}
+
+/** Field-by-field differences between two statements: scalars, then line by line, then transfer by transfer. */
+export function compareStatements(recorded: SettlementStatement, derived: SettlementStatement): StatementDifference[] {
+  const differences: StatementDifference[] = [];
+  const compare = (path: string, a: unknown, b: unknown) => {
+    if (JSON.stringify(a) !== JSON.stringify(b)) differences.push({ path, recorded: a, derived: b });
+  };
+  for (const key of ['zone', 'periodStart', 'periodEnd', 'currency', 'revision', 'knownAt', 'inputsThrough', 'inputsHash', 'inputCount'] as const) {
+    compare(key, recorded[key], derived[key]);
+  }
+  const listed = <T extends object>(name: string, a: readonly T[], b: readonly T[]) => {
+    for (let i = 0; i < Math.max(a.length, b.length); i++) {
+      const x = a[i];
+      const y = b[i];
+      if (x === undefined || y === undefined) {
+        compare(`${name}[${i}]`, x ?? null, y ?? null);
+        continue;
+      }
+      const keys = [...new Set([...Object.keys(x), ...Object.keys(y)])].sort();
+      for (const key of keys) compare(`${name}[${i}].${key}`, (x as Record<string, unknown>)[key], (y as Record<string, unknown>)[key]);
+    }
+  };
+  listed('lines', recorded.lines, derived.lines);
+  listed('transfers', recorded.transfers, derived.transfers);
+  return differences;
+}

@@ -1,0 +1,283 @@
+import type { KeyObject } from 'node:crypto';
+import { StreamVersionConflict, type EventStore } from '@v2g/event-store';
+import type { Logger } from 'pino';
+import {
+  CHECKPOINT_ACTOR,
+  CHECKPOINT_EVENT_TYPE,
+  CHECKPOINT_STREAM,
+  parseCheckpoint,
+  signCheckpoint,
+  type LogCheckpointedData,
+  type UnsignedCheckpoint,
+} from './checkpoint.ts';
+import { LogDigest } from './log-digest.ts';
+import { MERKLE_ALGORITHM } from './merkle.ts';
+
+export type CheckpointerOptions = {
+  store: EventStore;
+  /** Signs every checkpoint (Ed25519) when given. */
+  signingKey?: KeyObject | null;
+  /** When running: checkpoint once this many events came after the last checkpoint (0: not by count). Default 10,000. */
+  everyEvents?: number;
+  /** When running: checkpoint once this long has passed since the last one and events came (0: not by time). Default 10 min. */
+  everyMs?: number;
+  /** When running: how often the new events are read (default 1 s). */
+  pollMs?: number;
+  /** Events per read (default 5,000). */
+  pageSize?: number;
+  logger?: Logger;
+  /** Milliseconds now, for everyMs (default Date.now). */
+  clock?: () => number;
+  /** After each read while catching up: the position reached and the head it reads to. */
+  onProgress?: (progress: { done: bigint; total: bigint }) => void;
+};
+
+/** A checkpoint as recorded in the checkpoint stream. */
+export type RecordedCheckpoint = { version: number; position: bigint; checkpoint: LogCheckpointedData };
+
+export type CheckpointOutcome =
+  | ({ appended: true; duplicate: boolean } & RecordedCheckpoint)
+  | { appended: false; reason: 'empty-log' | 'up-to-date'; latest: RecordedCheckpoint | null };
+
+/** The latest checkpoint cannot be continued from: its data is malformed or does not add up. */
+export class CheckpointChainBroken extends Error {
+  constructor(
+    readonly version: number,
+    reason: string,
+  ) {
+    super(`${CHECKPOINT_STREAM} version ${version} cannot be continued from: ${reason} (run ledger verify)`);
+    this.name = 'CheckpointChainBroken';
+  }
+}
+
+type State = {
+  /** The log up to the last event read. */
+  digest: LogDigest;
+  latest: (RecordedCheckpoint & { recordedAtMs: number }) | null;
+  /** recordedAt of the last event read: a checkpoint's occurredAt, so that it too follows from the log. */
+  lastRecordedAt: string | null;
+  /** Events read that come after the latest checkpoint event. */
+  pending: number;
+};
+
+const MAX_ATTEMPTS = 3;
+const MAX_BACKOFF_MS = 60_000;
+
+/**
+ * Appends `LogCheckpointed` events to `checkpoint-log` (see checkpoint.ts): on demand
+ * (`checkpointNow`, the `ledger checkpoint` command) or, once started, every `everyEvents` events or
+ * `everyMs` milliseconds, whichever comes first, and only when events came since the last one.
+ *
+ * Each checkpoint goes on from the previous one's frontier, reading only the events after it, and
+ * covers the log up to the last event it read, which is at or after the previous checkpoint event:
+ * so a checkpoint's data follows from the log up to its `through` alone. Its commandId is
+ * `checkpoint-log@<through>` and it expects the checkpoint stream's version: two checkpointers (the
+ * server and the CLI) never fork the chain; the loser starts again from the winner's checkpoint.
+ */
+export class Checkpointer {
+  private readonly store: EventStore;
+  private readonly signingKey: KeyObject | null;
+  private readonly everyEvents: number;
+  private readonly everyMs: number;
+  private readonly pollMs: number;
+  private readonly pageSize: number;
+  private readonly clock: () => number;
+  private state: State | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly stopping = new AbortController();
+  private loop: Promise<void> | undefined;
+  private startedAtMs = 0;
+
+  constructor(private readonly options: CheckpointerOptions) {
+    this.store = options.store;
+    this.signingKey = options.signingKey ?? null;
+    this.everyEvents = options.everyEvents ?? 10_000;
+    this.everyMs = options.everyMs ?? 600_000;
+    this.pollMs = options.pollMs ?? 1000;
+    this.pageSize = options.pageSize ?? 5000;
+    this.clock = options.clock ?? Date.now;
+    for (const [name, value] of [['everyEvents', this.everyEvents], ['everyMs', this.everyMs], ['pollMs', this.pollMs], ['pageSize', this.pageSize]] as const) {
+      if (!Number.isSafeInteger(value) || value < 0 || (value === 0 && (name === 'pollMs' || name === 'pageSize'))) {
+        throw new RangeError(`Checkpointer: ${name} must be a whole number${name === 'pollMs' || name === 'pageSize' ? ' above 0' : ' (0: off)'}, not ${value}`);
+      }
+    }
+  }
+
+  /** Appends a checkpoint through the log's head now, unless nothing came after the last one. */
+  checkpointNow(): Promise<CheckpointOutcome> {
+    return this.exclusive(async () => {
+      for (let attempt = 1; ; attempt++) {
+        const state = await this.caughtUp();
+        if (state.digest.count === 0) return { appended: false, reason: 'empty-log', latest: null };
+        if (state.latest && state.pending === 0) return { appended: false, reason: 'up-to-date', latest: withoutTime(state.latest) };
+        try {
+          return await this.append(state);
+        } catch (error) {
+          // Another checkpointer got there first: go on from its checkpoint.
+          if (!(error instanceof StreamVersionConflict) || attempt >= MAX_ATTEMPTS) throw error;
+        }
+      }
+    });
+  }
+
+  /** The latest recorded checkpoint, or null. */
+  async latest(): Promise<RecordedCheckpoint | null> {
+    const [event] = await this.store.readStream(CHECKPOINT_STREAM, { direction: 'backwards', limit: 1 });
+    if (!event) return null;
+    const parsed = parseCheckpoint(event.data);
+    if (!parsed.ok) throw new CheckpointChainBroken(event.streamVersion, parsed.reason);
+    return { version: event.streamVersion, position: event.globalPosition, checkpoint: parsed.checkpoint };
+  }
+
+  /** Checkpoints in the background until stop(); off when both everyEvents and everyMs are 0. */
+  start(): void {
+    if (this.loop || this.stopping.signal.aborted || (this.everyEvents === 0 && this.everyMs === 0)) return;
+    this.startedAtMs = this.clock();
+    this.loop = this.run();
+  }
+
+  /** Stops the background loop after the read or append in progress. Idempotent. */
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    const log = this.options.logger;
+    log?.info({ everyEvents: this.everyEvents, everyMs: this.everyMs, signed: this.signingKey !== null }, 'checkpointer started');
+    let failures = 0;
+    while (!this.stopping.signal.aborted) {
+      try {
+        await this.exclusive(() => this.tick());
+        failures = 0;
+      } catch (error) {
+        failures += 1;
+        this.state = undefined;
+        if (!this.stopping.signal.aborted) log?.error({ err: error, failures }, 'checkpoint failed; trying again');
+      }
+      const wait = failures === 0 ? this.pollMs : Math.min(MAX_BACKOFF_MS, this.pollMs * 2 ** failures);
+      await sleep(wait, this.stopping.signal);
+    }
+    log?.info('checkpointer stopped');
+  }
+
+  private async tick(): Promise<void> {
+    const state = await this.caughtUp();
+    if (state.pending === 0 || this.stopping.signal.aborted) return;
+    const sinceMs = this.clock() - (state.latest?.recordedAtMs ?? this.startedAtMs);
+    const due = (this.everyEvents > 0 && state.pending >= this.everyEvents) || (this.everyMs > 0 && sinceMs >= this.everyMs);
+    if (!due) return;
+    try {
+      const outcome = await this.append(state);
+      this.options.logger?.info(
+        { through: outcome.checkpoint.through, count: outcome.checkpoint.count, merkleRoot: outcome.checkpoint.merkleRoot, version: outcome.version, signed: outcome.checkpoint.signature !== undefined },
+        'log checkpointed',
+      );
+    } catch (error) {
+      // Someone else checkpointed: the next tick goes on from theirs.
+      if (!(error instanceof StreamVersionConflict)) throw error;
+    }
+  }
+
+  /** Reads what came since the last read (or since the latest checkpoint, after a restart). */
+  private async caughtUp(): Promise<State> {
+    this.state ??= await this.sync();
+    const state = this.state;
+    const head = await this.store.headPosition();
+    while (state.digest.through < head) {
+      const page = await this.store.readAll({ after: state.digest.through, limit: this.pageSize });
+      for (const event of page) {
+        state.digest.add(event);
+        state.lastRecordedAt = event.metadata.recordedAt;
+        if (!state.latest || event.globalPosition > state.latest.position) state.pending += 1;
+      }
+      this.options.onProgress?.({ done: state.digest.through, total: head });
+      if (page.length < this.pageSize) break;
+    }
+    return state;
+  }
+
+  private async sync(): Promise<State> {
+    const [event] = await this.store.readStream(CHECKPOINT_STREAM, { direction: 'backwards', limit: 1 });
+    if (!event) return { digest: LogDigest.empty(), latest: null, lastRecordedAt: null, pending: 0 };
+    const parsed = parseCheckpoint(event.data);
+    if (!parsed.ok) throw new CheckpointChainBroken(event.streamVersion, parsed.reason);
+    let digest: LogDigest;
+    try {
+      digest = LogDigest.resume(parsed.checkpoint);
+    } catch (error) {
+      throw new CheckpointChainBroken(event.streamVersion, error instanceof Error ? error.message : String(error));
+    }
+    return {
+      digest,
+      latest: {
+        version: event.streamVersion,
+        position: event.globalPosition,
+        checkpoint: parsed.checkpoint,
+        // When it was recorded, unless that is ahead of our clock (skew, or a clock of the tests').
+        recordedAtMs: Math.min(Date.parse(event.metadata.recordedAt), this.clock()),
+      },
+      lastRecordedAt: null,
+      pending: 0,
+    };
+  }
+
+  private async append(state: State): Promise<{ appended: true; duplicate: boolean } & RecordedCheckpoint> {
+    const snapshot = state.digest.snapshot();
+    const unsigned: UnsignedCheckpoint = {
+      algorithm: MERKLE_ALGORITHM,
+      through: snapshot.through.toString(),
+      count: String(snapshot.count),
+      streams: String(snapshot.streams),
+      merkleRoot: snapshot.merkleRoot,
+      frontier: snapshot.frontier,
+      previousThrough: state.latest?.checkpoint.through ?? null,
+      previousRoot: state.latest?.checkpoint.merkleRoot ?? null,
+    };
+    const checkpoint: LogCheckpointedData = this.signingKey ? signCheckpoint(unsigned, this.signingKey) : unsigned;
+    let result;
+    try {
+      result = await this.store.append(
+        CHECKPOINT_STREAM,
+        [{ type: CHECKPOINT_EVENT_TYPE, data: checkpoint, ...(state.lastRecordedAt ? { occurredAt: state.lastRecordedAt } : {}) }],
+        { expectedVersion: state.latest?.version ?? 'no_stream', commandId: `${CHECKPOINT_STREAM}@${unsigned.through}`, actor: CHECKPOINT_ACTOR },
+      );
+    } catch (error) {
+      this.state = undefined;
+      throw error;
+    }
+    const recorded = { version: result.nextExpectedVersion, position: result.lastPosition!, checkpoint };
+    if (result.duplicate) {
+      // Another checkpointer recorded this very prefix first: read its checkpoint on the next round.
+      this.state = undefined;
+    } else {
+      state.latest = { ...recorded, recordedAtMs: this.clock() };
+      state.pending = 0;
+    }
+    return { appended: true, duplicate: result.duplicate, ...recorded };
+  }
+
+  /** One checkpoint operation at a time per instance (the loop and checkpointNow share the state). */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+function withoutTime(latest: RecordedCheckpoint & { recordedAtMs: number }): RecordedCheckpoint {
+  return { version: latest.version, position: latest.position, checkpoint: latest.checkpoint };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,58 @@
+import { existsSync } from 'node:fs';
+import {
+  connectPostgres,
+  openKurrentDbStore,
+  openPglite,
+  PostgresEventStore,
+  SchemaRegistry,
+  type EventStore,
+  type SqlClient,
+} from '@v2g/event-store';
+import { ConfigError, type Config } from '../config.ts';
+
+export type OpenedStore = {
+  store: EventStore;
+  /** Where the log is, in words (never a URL: it may hold a password). */
+  where: string;
+  close(): Promise<void>;
+};
+
+/**
+ * The event log the server's configuration points at (same variables, see config.ts), for a CLI
+ * command. Unlike the server it creates nothing: a DATA_DIR or DB_SCHEMA that holds no event log
+ * is a configuration error, not an empty ledger that verifies fine. With the embedded store, stop
+ * the server first: PGlite serves one process.
+ */
+export async function openConfiguredStore(config: Config): Promise<OpenedStore> {
+  const registry = SchemaRegistry.fromDirectory();
+  if (config.eventStoreUrl !== null) {
+    const store = await openKurrentDbStore({ connectionString: config.eventStoreUrl, registry });
+    return { store, where: 'KurrentDB (EVENTSTORE_URL)', close: () => store.close() };
+  }
+  let sql: SqlClient;
+  let where: string;
+  if (config.databaseUrl === null) {
+    if (!existsSync(config.dataDir)) throw new ConfigError('DATA_DIR', `${config.dataDir} does not exist: no embedded ledger there`);
+    sql = await openPglite(config.dataDir);
+    where = `PGlite in ${config.dataDir}`;
+  } else {
+    sql = await connectPostgres(config.databaseUrl, { applicationName: 'v2g-ledger-cli', maxConnections: 8 });
+    where = 'PostgreSQL server (DATABASE_URL)';
+  }
+  try {
+    const { rows } = await sql.query<{ events: string | null }>(`SELECT to_regclass($1)::text AS events`, [`"${config.dbSchema}".events`]);
+    if (rows[0]?.events == null) throw new ConfigError('DB_SCHEMA', `${config.dbSchema}: no event log in this database (${where})`);
+    const store = new PostgresEventStore({ sql, schema: config.dbSchema, registry });
+    return {
+      store,
+      where: `${where}, schema ${config.dbSchema}`,
+      close: async () => {
+        await store.close();
+        await sql.close();
+      },
+    };
+  } catch (error) {
+    await sql.close().catch(() => {});
+    throw error;
+  }
+}

@@ -1,0 +1,781 @@
+import { Decimal, InvalidCommand, normaliseInstant, type OrderBookEvent, type OrderType, type ProductMode, type ProductTemplate, type Side } from '@v2g/domain';
+import type { AppendResult, EventStore } from '@v2g/event-store';
+import { whToKWh, type BookRef, type MarketHandled, type OrderInput } from '@v2g/ledger';
+import {
+  bookDepth,
+  countOrders,
+  countTrades,
+  findBook,
+  listOrders,
+  listTrades,
+  MARKET_ORDER_STATUSES,
+  participantsOfZone,
+  traderPositions,
+  type DepthLevel,
+  type MarketBook,
+  type MarketOrder,
+  type MarketOrderStatus,
+  type MarketTrade,
+  type TradeFilter,
+  type TraderPosition,
+} from '@v2g/projection-market';
+import { builder, type BuilderTypes } from '../builder.ts';
+import type { GraphQLContext } from '../context.ts';
+import { decodeCursor, encodeCursor, pageSize } from '../cursor.ts';
+import { InvalidArgument } from '../errors.ts';
+import { GATE_ERRORS, ORDER_ERRORS, ZONE_ERRORS } from './market-errors.ts';
+import { Money } from './money.ts';
+import { connectionType, toConnection } from './pagination.ts';
+
+/**
+ * The energy market: a zone's products and participants (`marketzone-<zone>`), one order book per
+ * product and delivery interval (`market-<zone>-<start>-<m>m`), orders, trades and positions.
+ * Commands go through the MarketService (which resolves the product and checks the traders) to
+ * the book's decider; the book, the tape, orders and positions are read from the market read model
+ * (projections/market), eventually consistent: a mutation's `position` says when they include it.
+ *
+ * Quantities are kWh here (decimal strings; an order is a whole number of Wh), prices minor units of
+ * the zone's currency per MWh ("5000" is 50.00 EUR/MWh).
+ */
+
+const kWh = (wh: string): string => whToKWh(wh);
+
+// ---- enums ----------------------------------------------------------------------------------------
+
+const MarketSideRef = builder.enumType('MarketSide', { values: { BUY: { value: 'buy' }, SELL: { value: 'sell' } } as const });
+
+const OrderTypeRef = builder.enumType('MarketOrderType', {
+  values: {
+    LIMIT: { value: 'limit', description: 'Rests until filled, cancelled or the gate closes.' },
+    MARKET: { value: 'market', description: 'No price: takes what the book offers, the rest is cancelled.' },
+    IOC: { value: 'ioc', description: 'Immediate or cancel: a limit price, the rest is cancelled, never rests.' },
+    FOK: { value: 'fok', description: 'Fill or kill: filled in full at once, or refused.' },
+  } as const,
+});
+
+const ProductModeRef = builder.enumType('MarketProductMode', {
+  values: {
+    CONTINUOUS: { value: 'continuous', description: 'Continuous matching, price-time priority, at the resting order\'s price.' },
+    AUCTION: { value: 'auction', description: 'A call auction at gate closure: one clearing price.' },
+  } as const,
+});
+
+const OrderStatusRef = builder.enumType('MarketOrderStatus', {
+  values: Object.fromEntries(MARKET_ORDER_STATUSES.map((s) => [s.toUpperCase(), { value: s }])) as Record<Uppercase<MarketOrderStatus>, { value: MarketOrderStatus }>,
+});
+
+const BookStatusRef = builder.enumType('OrderBookStatus', { values: { OPEN: { value: 'open' }, CLOSED: { value: 'closed', description: 'The gate has closed.' } } as const });
+
+const MemberKindRef = builder.enumType('PortfolioMemberKind', {
+  values: { FLEET: { value: 'fleet' }, CUSTOMER: { value: 'customer' }, SITE: { value: 'site' } } as const,
+});
+
+// ---- read model types -----------------------------------------------------------------------------
+
+const DepthLevelRef = builder.objectRef<DepthLevel>('DepthLevel').implement({
+  description: 'The resting orders at one price.',
+  fields: (t) => ({
+    priceMinorPerMWh: t.field({ type: 'Decimal', resolve: (l) => l.priceMinorPerMWh }),
+    quantityKWh: t.field({ type: 'Decimal', description: 'Their remaining quantity, summed.', resolve: (l) => kWh(l.quantityWh) }),
+    orders: t.exposeInt('orders', { description: 'How many orders rest at this price.' }),
+  }),
+});
+
+type DepthShape = { bookId: string; levels: number | null };
+
+const BookDepthRef = builder.objectRef<DepthShape>('BookDepth').implement({
+  description: 'Depth per price level: limit orders resting in the book.',
+  fields: (t) => ({
+    bids: t.field({ type: [DepthLevelRef], description: 'Buy side, best (highest) first.', resolve: async (d, _a, ctx) => (await depthOf(ctx, d)).bids }),
+    asks: t.field({ type: [DepthLevelRef], description: 'Sell side, best (lowest) first.', resolve: async (d, _a, ctx) => (await depthOf(ctx, d)).asks }),
+  }),
+});
+
+/** Both sides from one query, shared by the `bids` and `asks` of one depth. */
+const depths = new WeakMap<DepthShape, ReturnType<typeof bookDepth>>();
+function depthOf(ctx: GraphQLContext, shape: DepthShape) {
+  let depth = depths.get(shape);
+  if (!depth) {
+    depth = bookDepth(ctx.ledger.sql, ctx.ledger.marketTables, shape.bookId, shape.levels ?? undefined);
+    depths.set(shape, depth);
+  }
+  return depth;
+}
+
+const MarketTradeRef = builder.objectRef<MarketTrade>('MarketTrade').implement({
+  description: 'A trade: at the resting order\'s price (continuous) or the clearing price (auction).',
+  fields: (t) => ({
+    tradeId: t.exposeID('tradeId'),
+    bookId: t.exposeID('bookId', { description: 'The book\'s stream id.' }),
+    zone: t.exposeID('zone'),
+    deliveryStart: t.field({ type: 'DateTime', resolve: (tr) => tr.deliveryStart }),
+    deliveryEnd: t.field({ type: 'DateTime', resolve: (tr) => tr.deliveryEnd }),
+    buyOrderId: t.exposeID('buyOrderId'),
+    sellOrderId: t.exposeID('sellOrderId'),
+    buyerId: t.exposeID('buyerId'),
+    sellerId: t.exposeID('sellerId'),
+    aggressorSide: t.field({ type: MarketSideRef, nullable: true, description: 'The side of the incoming order; null in an auction.', resolve: (tr) => tr.aggressorSide }),
+    quantityKWh: t.field({ type: 'Decimal', resolve: (tr) => kWh(tr.quantityWh) }),
+    priceMinorPerMWh: t.field({ type: 'Decimal', resolve: (tr) => tr.priceMinorPerMWh }),
+    amount: t.field({
+      type: Money,
+      description: 'Quantity × price, exact (minor units).',
+      resolve: (tr) => ({ amountMinor: new Decimal(tr.quantityWh).times(tr.priceMinorPerMWh).div(1_000_000).toFixed(), currency: tr.currency }),
+    }),
+    executedAt: t.field({ type: 'DateTime', resolve: (tr) => tr.executedAt }),
+    position: t.field({ type: 'Position', description: 'Its event\'s position in the log.', resolve: (tr) => tr.position }),
+  }),
+});
+
+const MarketOrderRef = builder.objectRef<MarketOrder>('MarketOrder').implement({
+  description: 'An order as the market read model holds it: quantity = filled + remaining + cancelled.',
+  fields: (t) => ({
+    orderId: t.exposeID('orderId'),
+    clientOrderId: t.exposeID('clientOrderId'),
+    bookId: t.exposeID('bookId'),
+    traderId: t.exposeID('traderId'),
+    zone: t.exposeID('zone'),
+    deliveryStart: t.field({ type: 'DateTime', resolve: (o) => o.deliveryStart }),
+    deliveryEnd: t.field({ type: 'DateTime', resolve: (o) => o.deliveryEnd }),
+    side: t.field({ type: MarketSideRef, resolve: (o) => o.side }),
+    orderType: t.field({ type: OrderTypeRef, resolve: (o) => o.orderType }),
+    limitPriceMinorPerMWh: t.field({ type: 'Decimal', nullable: true, description: 'Null for a market order.', resolve: (o) => o.limitPriceMinorPerMWh }),
+    quantityKWh: t.field({ type: 'Decimal', description: 'Its quantity now (after amendments).', resolve: (o) => kWh(o.quantityWh) }),
+    filledKWh: t.field({ type: 'Decimal', resolve: (o) => kWh(o.filledWh) }),
+    remainingKWh: t.field({ type: 'Decimal', description: 'What still rests (0 unless open).', resolve: (o) => kWh(o.remainingWh) }),
+    cancelledKWh: t.field({ type: 'Decimal', description: 'Cancelled, or expired at the gate.', resolve: (o) => kWh(o.cancelledWh) }),
+    status: t.field({ type: OrderStatusRef, resolve: (o) => o.status }),
+    cancelReason: t.exposeString('cancelReason', { nullable: true, description: 'cancelled_by_trader, unfilled_remainder or self_trade_prevented.' }),
+    acceptedAt: t.field({ type: 'DateTime', resolve: (o) => o.acceptedAt }),
+    priorityAt: t.field({ type: 'DateTime', description: 'Where it stands in the queue at its price: acceptance, or the last amendment that lost priority.', resolve: (o) => o.priorityAt }),
+  }),
+});
+
+const MarketPositionRef = builder.objectRef<TraderPosition>('MarketPosition').implement({
+  description: 'A trader\'s position for one delivery interval of a zone, from its trades.',
+  fields: (t) => ({
+    traderId: t.exposeID('traderId'),
+    zone: t.exposeID('zone'),
+    deliveryStart: t.field({ type: 'DateTime', resolve: (p) => p.deliveryStart }),
+    deliveryEnd: t.field({ type: 'DateTime', resolve: (p) => p.deliveryEnd }),
+    boughtKWh: t.field({ type: 'Decimal', resolve: (p) => kWh(p.boughtWh) }),
+    soldKWh: t.field({ type: 'Decimal', resolve: (p) => kWh(p.soldWh) }),
+    netKWh: t.field({ type: 'Decimal', description: 'Bought − sold: positive long, negative short.', resolve: (p) => kWh(p.netWh) }),
+    bought: t.field({ type: Money, description: 'Paid for what it bought, exact.', resolve: (p) => ({ amountMinor: p.boughtAmountMinor, currency: p.currency }) }),
+    sold: t.field({ type: Money, description: 'Received for what it sold, exact.', resolve: (p) => ({ amountMinor: p.soldAmountMinor, currency: p.currency }) }),
+    averageBuyPriceMinorPerMWh: t.field({ type: 'Decimal', nullable: true, description: 'Volume-weighted, half-even to 4 decimals.', resolve: (p) => p.averageBuyPriceMinorPerMWh }),
+    averageSellPriceMinorPerMWh: t.field({ type: 'Decimal', nullable: true, resolve: (p) => p.averageSellPriceMinorPerMWh }),
+    averagePriceMinorPerMWh: t.field({ type: 'Decimal', nullable: true, description: 'Over everything it traded, both sides.', resolve: (p) => p.averagePriceMinorPerMWh }),
+    tradeCount: t.field({ type: 'BigInt', resolve: (p) => p.tradeCount }),
+  }),
+});
+
+const MarketTradeConnection = connectionType('MarketTrade', MarketTradeRef, 'Trades by log position (the tape).');
+const MarketOrderConnection = connectionType('MarketOrder', MarketOrderRef, 'Orders in the order they were accepted.');
+
+const OrderBookRef = builder.objectRef<MarketBook & { levels: number | null }>('OrderBook').implement({
+  description: 'One product instance of a zone: its rules, its state and its depth, from the market read model.',
+  fields: (t) => ({
+    bookId: t.exposeID('bookId', { description: 'The book\'s stream id, market-<zone>-<YYYYMMDDTHHMMZ>-<m>m.' }),
+    zone: t.exposeID('zone'),
+    currency: t.exposeString('currency'),
+    deliveryStart: t.field({ type: 'DateTime', resolve: (b) => b.deliveryStart }),
+    deliveryEnd: t.field({ type: 'DateTime', resolve: (b) => b.deliveryEnd }),
+    lengthMinutes: t.exposeInt('lengthMinutes'),
+    mode: t.field({ type: ProductModeRef, resolve: (b) => b.mode }),
+    status: t.field({ type: BookStatusRef, resolve: (b) => b.status }),
+    openAt: t.field({ type: 'DateTime', resolve: (b) => b.openAt }),
+    gateClosureAt: t.field({ type: 'DateTime', description: 'Orders at or after it are refused.', resolve: (b) => b.gateClosureAt }),
+    closedAt: t.field({ type: 'DateTime', nullable: true, resolve: (b) => b.closedAt }),
+    tickMinorPerMWh: t.field({ type: 'Decimal', resolve: (b) => b.tickMinorPerMWh }),
+    minPriceMinorPerMWh: t.field({ type: 'Decimal', resolve: (b) => b.minPriceMinorPerMWh }),
+    maxPriceMinorPerMWh: t.field({ type: 'Decimal', resolve: (b) => b.maxPriceMinorPerMWh }),
+    quantityStepKWh: t.field({ type: 'Decimal', resolve: (b) => kWh(b.quantityStepWh) }),
+    maxQuantityKWh: t.field({ type: 'Decimal', resolve: (b) => kWh(b.maxQuantityWh) }),
+    bestBid: t.field({ type: 'Decimal', nullable: true, description: 'The highest resting buy price, minor per MWh.', resolve: (b) => b.bestBidMinorPerMWh }),
+    bestAsk: t.field({ type: 'Decimal', nullable: true, description: 'The lowest resting sell price, minor per MWh.', resolve: (b) => b.bestAskMinorPerMWh }),
+    lastPriceMinorPerMWh: t.field({ type: 'Decimal', nullable: true, resolve: (b) => b.lastPriceMinorPerMWh }),
+    tradedKWh: t.field({ type: 'Decimal', resolve: (b) => kWh(b.tradedWh) }),
+    tradeCount: t.field({ type: 'BigInt', resolve: (b) => b.tradeCount }),
+    clearingPriceMinorPerMWh: t.field({ type: 'Decimal', nullable: true, description: 'Auction mode, once the gate closed.', resolve: (b) => b.clearingPriceMinorPerMWh }),
+    auctionVolumeKWh: t.field({ type: 'Decimal', nullable: true, resolve: (b) => (b.auctionVolumeWh === null ? null : kWh(b.auctionVolumeWh)) }),
+    depth: t.field({ type: BookDepthRef, resolve: (b) => ({ bookId: b.bookId, levels: b.levels }) }),
+  }),
+});
+
+// ---- queries ----------------------------------------------------------------------------------------
+
+function bookRef(args: { zone: string | number; deliveryStart: string; lengthMinutes: number }): BookRef {
+  return { zone: String(args.zone), deliveryStart: normaliseInstant('deliveryStart', args.deliveryStart), lengthMinutes: args.lengthMinutes };
+}
+
+function tradeConnection(ctx: GraphQLContext, filter: TradeFilter, args: { first?: number | null; after?: string | null; newestFirst?: boolean | null }) {
+  const size = pageSize(args.first);
+  const after = args.after == null ? null : decodeCursor('trade', args.after);
+  const newestFirst = args.newestFirst ?? false;
+  return listTrades(ctx.ledger.sql, ctx.ledger.marketTables, filter, { first: Math.max(1, size), after, newestFirst }).then((page) =>
+    toConnection(size === 0 ? [] : page.nodes, size, args.after != null, (tr) => encodeCursor('trade', tr.position), () => countTrades(ctx.ledger.sql, ctx.ledger.marketTables, filter)),
+  );
+}
+
+async function orderConnection(ctx: GraphQLContext, traderId: string, args: { status?: MarketOrderStatus | null; first?: number | null; after?: string | null }) {
+  const size = pageSize(args.first);
+  const after = args.after == null ? null : decodeCursor('order', args.after);
+  const filter = { traderId, status: args.status ?? null };
+  const page = await listOrders(ctx.ledger.sql, ctx.ledger.marketTables, filter, { first: Math.max(1, size), after });
+  const connection = toConnection(page.nodes, size, args.after != null, (o) => encodeCursor('order', o.acceptedPosition), () => countOrders(ctx.ledger.sql, ctx.ledger.marketTables, filter));
+  connection.pageInfo.hasNextPage = size === 0 ? page.nodes.length > 0 : page.hasNextPage;
+  return connection;
+}
+
+builder.queryFields((t) => ({
+  orderBook: t.field({
+    type: OrderBookRef,
+    nullable: true,
+    description: 'A zone\'s book for one product and delivery interval; null until its first order.',
+    args: {
+      zone: t.arg.id({ required: true }),
+      deliveryStart: t.arg({ type: 'DateTime', required: true }),
+      lengthMinutes: t.arg.int({ required: true, description: 'The product\'s length: 15, 60, …' }),
+      levels: t.arg.int({ description: 'At most this many price levels per side in `depth` (default all).' }),
+    },
+    resolve: async (_root, args, ctx) => {
+      if (args.levels != null && args.levels < 1) throw new InvalidArgument('levels', 'must be at least 1');
+      const book = await findBook(ctx.ledger.sql, ctx.ledger.marketTables, bookRef(args));
+      return book ? { ...book, levels: args.levels ?? null } : null;
+    },
+  }),
+  trades: t.field({
+    type: MarketTradeConnection,
+    description: 'The trade tape: every trade, a zone\'s, a book\'s (zone, deliveryStart and lengthMinutes) and/or a trader\'s (as buyer or seller: its fills).',
+    args: {
+      zone: t.arg.id(),
+      deliveryStart: t.arg({ type: 'DateTime' }),
+      lengthMinutes: t.arg.int(),
+      traderId: t.arg.id(),
+      newestFirst: t.arg.boolean({ description: 'Newest first (default oldest first).' }),
+      first: t.arg.int(),
+      after: t.arg.string(),
+    },
+    resolve: (_root, args, ctx) => {
+      const zone = args.zone == null ? null : String(args.zone);
+      let bookId: string | null = null;
+      if (args.deliveryStart != null || args.lengthMinutes != null) {
+        if (zone === null || args.deliveryStart == null || args.lengthMinutes == null) {
+          throw new InvalidArgument('deliveryStart', 'a book is named by zone, deliveryStart and lengthMinutes together');
+        }
+        bookId = ctx.ledger.market.streamIdOf(bookRef({ zone, deliveryStart: args.deliveryStart, lengthMinutes: args.lengthMinutes }));
+      }
+      return tradeConnection(ctx, { zone, bookId, traderId: args.traderId == null ? null : String(args.traderId) }, args);
+    },
+  }),
+  orders: t.field({
+    type: MarketOrderConnection,
+    description: 'A trader\'s orders, optionally with one status (OPEN: what rests now).',
+    args: { traderId: t.arg.id({ required: true }), status: t.arg({ type: OrderStatusRef }), first: t.arg.int(), after: t.arg.string() },
+    resolve: (_root, args, ctx) => orderConnection(ctx, String(args.traderId), args),
+  }),
+  myOrders: t.field({
+    type: MarketOrderConnection,
+    description: 'The orders of the trader asking (the X-Actor header until authentication arrives).',
+    args: { status: t.arg({ type: OrderStatusRef }), first: t.arg.int(), after: t.arg.string() },
+    resolve: (_root, args, ctx) => orderConnection(ctx, ctx.actor, args),
+  }),
+  positions: t.field({
+    type: [MarketPositionRef],
+    description: 'A trader\'s net position per delivery interval overlapping [from, to).',
+    args: { traderId: t.arg.id({ required: true }), from: t.arg({ type: 'DateTime', required: true }), to: t.arg({ type: 'DateTime', required: true }) },
+    resolve: (_root, args, ctx) => {
+      if (Date.parse(args.to) <= Date.parse(args.from)) throw new InvalidArgument('to', 'must be after from');
+      return traderPositions(ctx.ledger.sql, ctx.ledger.marketTables, String(args.traderId), { from: args.from, to: args.to });
+    },
+  }),
+  marketZone: t.field({
+    type: MarketZoneRef,
+    nullable: true,
+    description: 'A zone\'s products and participants, as its stream holds them now.',
+    args: { zone: t.arg.id({ required: true }) },
+    resolve: async (_root, args, ctx) => zoneView(ctx, String(args.zone)),
+  }),
+}));
+
+// ---- the zone ---------------------------------------------------------------------------------------
+
+type ZoneView = { zone: string; currency: string; imbalancePriceZone: string; products: ProductTemplate[]; version: number };
+
+const ProductTemplateRef = builder.objectRef<ProductTemplate>('MarketProductTemplate').implement({
+  description: 'A kind of product a zone trades, e.g. the 15-minute continuous product.',
+  fields: (t) => ({
+    lengthMinutes: t.exposeInt('lengthMinutes'),
+    mode: t.field({ type: ProductModeRef, resolve: (p) => p.mode }),
+    tickMinorPerMWh: t.field({ type: 'Decimal', resolve: (p) => p.tickMinorPerMWh }),
+    minPriceMinorPerMWh: t.field({ type: 'Decimal', resolve: (p) => p.minPriceMinorPerMWh }),
+    maxPriceMinorPerMWh: t.field({ type: 'Decimal', resolve: (p) => p.maxPriceMinorPerMWh }),
+    quantityStepKWh: t.field({ type: 'Decimal', resolve: (p) => kWh(p.quantityStepWh) }),
+    maxQuantityKWh: t.field({ type: 'Decimal', resolve: (p) => kWh(p.maxQuantityWh) }),
+    gateClosureMinutes: t.exposeInt('gateClosureMinutes', { description: 'Nothing is accepted from this many minutes before delivery start.' }),
+    openMinutes: t.exposeInt('openMinutes', { description: 'Orders are accepted from this many minutes before delivery start.' }),
+  }),
+});
+
+const ParticipantRef = builder.objectRef<{ zone: string; participantId: string; name: string }>('MarketParticipant').implement({
+  fields: (t) => ({ participantId: t.exposeID('participantId'), name: t.exposeString('name') }),
+});
+
+const MarketZoneRef = builder.objectRef<ZoneView>('MarketZone').implement({
+  fields: (t) => ({
+    zone: t.exposeID('zone'),
+    currency: t.exposeString('currency'),
+    imbalancePriceZone: t.exposeID('imbalancePriceZone', { description: 'Where settlement takes its imbalance price from.' }),
+    products: t.field({ type: [ProductTemplateRef], resolve: (z) => z.products }),
+    participants: t.field({
+      type: [ParticipantRef],
+      description: 'From the market read model, by id.',
+      resolve: (z, _args, ctx) => participantsOfZone(ctx.ledger.sql, ctx.ledger.marketTables, z.zone),
+    }),
+    version: t.exposeInt('version', { description: 'The version of the marketzone-<zone> stream this state is at.' }),
+  }),
+});
+
+async function zoneView(ctx: GraphQLContext, zone: string): Promise<ZoneView | null> {
+  const { version, state } = await ctx.ledger.market.loadZone(zone);
+  if (state.zone === null || state.currency === null) return null;
+  return { zone, currency: state.currency, imbalancePriceZone: state.imbalancePriceZone ?? state.zone, products: [...state.products], version };
+}
+
+// ---- commands ---------------------------------------------------------------------------------------
+
+type RecordedShape = { commandId: string; duplicate: boolean; streamId: string; streamVersion: number; position: bigint | null; events: number };
+
+const MarketCommandPayload = builder.objectRef<RecordedShape & { trades: MarketTrade[] }>('MarketCommandPayload').implement({
+  description: 'A market command recorded (or found recorded under its commandId).',
+  fields: (t) => ({
+    commandId: t.exposeID('commandId'),
+    duplicate: t.exposeBoolean('duplicate', { description: 'True when this commandId was already recorded: nothing new was written.' }),
+    streamId: t.exposeID('streamId'),
+    streamVersion: t.exposeInt('streamVersion'),
+    position: t.field({ type: 'Position', nullable: true, description: 'The last event it wrote: the read models include it once their checkpoint reaches it.', resolve: (p) => p.position }),
+    events: t.exposeInt('events', { description: 'How many events it wrote (0 for a duplicate).' }),
+    trades: t.field({ type: [MarketTradeRef], description: 'The trades it executed (an amendment that re-enters the book, an auction at the gate).', resolve: (p) => p.trades }),
+  }),
+});
+
+const MarketZonePayload = builder.objectRef<RecordedShape>('MarketZonePayload').implement({
+  description: 'A zone command recorded (or found recorded under its commandId), and the zone after it.',
+  fields: (t) => ({
+    commandId: t.exposeID('commandId'),
+    duplicate: t.exposeBoolean('duplicate'),
+    streamId: t.exposeID('streamId'),
+    streamVersion: t.exposeInt('streamVersion'),
+    position: t.field({ type: 'Position', nullable: true, resolve: (p) => p.position }),
+    events: t.exposeInt('events'),
+    zone: t.field({ type: MarketZoneRef, nullable: true, resolve: (p, _args, ctx) => zoneView(ctx, p.streamId.slice('marketzone-'.length)) }),
+  }),
+});
+
+type SubmittedOrder = {
+  orderId: string;
+  clientOrderId: string;
+  traderId: string;
+  side: Side;
+  orderType: OrderType;
+  limitPriceMinorPerMWh: string | null;
+  quantityWh: bigint;
+  filledWh: bigint;
+  cancelledWh: bigint;
+  cancelReason: string | null;
+};
+
+const SubmittedOrderRef = builder.objectRef<SubmittedOrder>('SubmittedOrder').implement({
+  description: 'An order as its submit left it: what it filled at once, what rests, what was cancelled.',
+  fields: (t) => ({
+    orderId: t.exposeID('orderId', { description: 'The id the book knows it by: amend and cancel with it.' }),
+    clientOrderId: t.exposeID('clientOrderId'),
+    traderId: t.exposeID('traderId'),
+    side: t.field({ type: MarketSideRef, resolve: (o) => o.side }),
+    orderType: t.field({ type: OrderTypeRef, resolve: (o) => o.orderType }),
+    limitPriceMinorPerMWh: t.field({ type: 'Decimal', nullable: true, resolve: (o) => o.limitPriceMinorPerMWh }),
+    quantityKWh: t.field({ type: 'Decimal', resolve: (o) => kWh(o.quantityWh.toString()) }),
+    filledKWh: t.field({ type: 'Decimal', description: 'Filled by this submit.', resolve: (o) => kWh(o.filledWh.toString()) }),
+    restingKWh: t.field({ type: 'Decimal', description: 'Left resting in the book.', resolve: (o) => kWh((o.quantityWh - o.filledWh - o.cancelledWh).toString()) }),
+    cancelledKWh: t.field({ type: 'Decimal', resolve: (o) => kWh(o.cancelledWh.toString()) }),
+    status: t.field({
+      type: OrderStatusRef,
+      description: 'Right after the submit.',
+      resolve: (o) => (o.filledWh === o.quantityWh ? 'filled' : o.cancelledWh > 0n ? 'cancelled' : 'open'),
+    }),
+    cancelReason: t.exposeString('cancelReason', { nullable: true }),
+  }),
+});
+
+type SubmitShape = RecordedShape & { orders: SubmittedOrder[]; trades: MarketTrade[] };
+
+const submitFields = (t: PothosSchemaTypes.ObjectFieldBuilder<BuilderTypes, SubmitShape>) => ({
+  commandId: t.exposeID('commandId'),
+  duplicate: t.exposeBoolean('duplicate', { description: 'True when this commandId was already recorded: nothing new was written (the orders and trades shown are the recorded ones).' }),
+  streamId: t.exposeID('streamId', { description: 'The book\'s stream.' }),
+  streamVersion: t.exposeInt('streamVersion'),
+  position: t.field({ type: 'Position', nullable: true, resolve: (p: SubmitShape) => p.position }),
+  events: t.exposeInt('events'),
+  trades: t.field({ type: [MarketTradeRef], description: 'The trades the submit executed, in order.', resolve: (p: SubmitShape) => p.trades }),
+});
+
+const SubmitOrdersPayload = builder.objectRef<SubmitShape>('SubmitOrdersPayload').implement({
+  description: 'A batch of orders accepted together (and matched) in one append, or refused together.',
+  fields: (t) => ({ ...submitFields(t), orders: t.field({ type: [SubmittedOrderRef], description: 'In the order sent.', resolve: (p) => p.orders }) }),
+});
+
+const SubmitOrderPayload = builder.objectRef<SubmitShape>('SubmitOrderPayload').implement({
+  description: 'An order accepted (and matched).',
+  fields: (t) => ({ ...submitFields(t), order: t.field({ type: SubmittedOrderRef, resolve: (p) => p.orders[0]! }) }),
+});
+
+/** The events a command recorded: those just decided, or, for a duplicate, the ones recorded then. */
+async function recordedEvents(store: EventStore, handled: MarketHandled): Promise<{ type: string; data: unknown; position: bigint | null }[]> {
+  const { result } = handled;
+  if (!result.duplicate) {
+    const first = result.firstPosition;
+    return handled.events.map((e, i) => ({ type: e.type, data: e.data, position: first === null ? null : first + BigInt(i) }));
+  }
+  if (result.firstVersion === null) return [];
+  const events = await store.readStream(result.streamId, { fromVersion: result.firstVersion, limit: result.nextExpectedVersion - result.firstVersion + 1 });
+  return events.map((e) => ({ type: e.type, data: e.data, position: e.globalPosition }));
+}
+
+type TradeData = Extract<OrderBookEvent, { type: 'TradeExecuted' }>['data'];
+
+function toTrade(streamId: string, data: TradeData, position: bigint | null): MarketTrade {
+  return { ...data, bookId: streamId, position: position ?? 0n };
+}
+
+function shapeOf(commandId: string, result: AppendResult, events: number): RecordedShape {
+  return { commandId, duplicate: result.duplicate, streamId: result.streamId, streamVersion: result.nextExpectedVersion, position: result.lastPosition, events };
+}
+
+type Recorded = Awaited<ReturnType<typeof recordedEvents>>;
+
+async function marketPayload(ctx: GraphQLContext, commandId: string, command: string, handled: MarketHandled, recorded?: Recorded) {
+  const events = recorded ?? (await recordedEvents(ctx.ledger.store, handled));
+  ctx.log.info({ commandId, command, streamId: handled.streamId, duplicate: handled.result.duplicate }, 'command handled');
+  const trades = events.filter((e) => e.type === 'TradeExecuted').map((e) => toTrade(handled.streamId, e.data as TradeData, e.position));
+  return { ...shapeOf(commandId, handled.result, handled.events.length), trades };
+}
+
+async function submitPayload(ctx: GraphQLContext, commandId: string, handled: MarketHandled): Promise<SubmitShape> {
+  const events = await recordedEvents(ctx.ledger.store, handled);
+  const base = await marketPayload(ctx, commandId, 'SubmitOrders', handled, events);
+  const orders = new Map<string, SubmittedOrder>();
+  for (const event of events) {
+    const e = { type: event.type, data: event.data } as OrderBookEvent;
+    switch (e.type) {
+      case 'OrderAccepted':
+        orders.set(e.data.orderId, {
+          orderId: e.data.orderId,
+          clientOrderId: e.data.clientOrderId,
+          traderId: e.data.traderId,
+          side: e.data.side,
+          orderType: e.data.orderType,
+          limitPriceMinorPerMWh: e.data.limitPriceMinorPerMWh,
+          quantityWh: BigInt(e.data.quantityWh),
+          filledWh: 0n,
+          cancelledWh: 0n,
+          cancelReason: null,
+        });
+        break;
+      case 'TradeExecuted':
+        for (const id of [e.data.buyOrderId, e.data.sellOrderId]) {
+          const order = orders.get(id);
+          if (order) order.filledWh += BigInt(e.data.quantityWh);
+        }
+        break;
+      case 'OrderCancelled': {
+        const order = orders.get(e.data.orderId);
+        if (order) {
+          order.cancelledWh += BigInt(e.data.remainingWh);
+          order.cancelReason = e.data.reason;
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return { ...base, orders: [...orders.values()] };
+}
+
+const bookInputFields = (t: PothosSchemaTypes.InputFieldBuilder<BuilderTypes, 'InputObject'>) => ({
+  commandId: t.id({ required: true, description: 'Chosen by the client, unique per command: resending it is safe.' }),
+  zone: t.id({ required: true }),
+  deliveryStart: t.field({ type: 'DateTime', required: true, description: 'The delivery interval\'s start (aligned to the product length, UTC).' }),
+  lengthMinutes: t.int({ required: true, description: 'The product: 15, 60, …' }),
+  at: t.field({ type: 'DateTime', description: 'When the command takes effect; default now.' }),
+});
+
+const orderInputFields = (t: PothosSchemaTypes.InputFieldBuilder<BuilderTypes, 'InputObject'>) => ({
+  clientOrderId: t.id({ required: true, description: 'Your reference: unique per trader within the book.' }),
+  traderId: t.id({ required: true, description: 'A participant registered in the zone.' }),
+  side: t.field({ type: MarketSideRef, required: true }),
+  orderType: t.field({ type: OrderTypeRef, required: true }),
+  quantityKWh: t.field({ type: 'Decimal', required: true, description: 'A positive, whole number of Wh, on the product\'s quantity step.' }),
+  limitPriceMinorPerMWh: t.field({ type: 'Decimal', description: 'On the product\'s tick, within its limits; null (left out) for a market order.' }),
+});
+
+const OrderInputRef = builder.inputType('MarketOrderInput', { fields: (t) => orderInputFields(t) });
+
+const SubmitOrdersInput = builder.inputType('SubmitOrdersInput', {
+  fields: (t) => ({ ...bookInputFields(t), orders: t.field({ type: [OrderInputRef], required: true, description: 'Accepted together or refused together; order ids are `<commandId>:<index>`.' }) }),
+});
+
+const SubmitOrderInput = builder.inputType('SubmitOrderInput', { fields: (t) => ({ ...bookInputFields(t), ...orderInputFields(t) }) });
+
+const AmendOrderInput = builder.inputType('AmendOrderInput', {
+  fields: (t) => ({
+    ...bookInputFields(t),
+    orderId: t.id({ required: true }),
+    traderId: t.id({ required: true, description: 'Who asks: it must be the order\'s trader.' }),
+    quantityKWh: t.field({ type: 'Decimal', description: 'The new total quantity (more than filled); lower keeps time priority, higher loses it.' }),
+    limitPriceMinorPerMWh: t.field({ type: 'Decimal', description: 'A new price loses time priority.' }),
+  }),
+});
+
+const CancelOrderInput = builder.inputType('CancelOrderInput', {
+  fields: (t) => ({ ...bookInputFields(t), orderId: t.id({ required: true }), traderId: t.id({ required: true, description: 'Who asks: it must be the order\'s trader.' }) }),
+});
+
+const CloseGateInput = builder.inputType('CloseGateInput', { fields: (t) => bookInputFields(t) });
+
+type OrderInputShape = {
+  clientOrderId: string | number;
+  traderId: string | number;
+  side: Side;
+  orderType: OrderType;
+  quantityKWh: string;
+  limitPriceMinorPerMWh?: string | null;
+};
+
+const toOrderInput = (o: OrderInputShape): OrderInput => ({
+  clientOrderId: String(o.clientOrderId),
+  traderId: String(o.traderId),
+  side: o.side,
+  orderType: o.orderType,
+  quantityKWh: o.quantityKWh,
+  limitPriceMinorPerMWh: o.limitPriceMinorPerMWh ?? null,
+});
+
+const at = (input: { at?: string | null }) => (input.at == null ? {} : { at: input.at });
+const context = (ctx: GraphQLContext, commandId: string) => ({ commandId, actor: ctx.actor });
+
+builder.mutationFields((t) => ({
+  submitOrders: t.field({
+    type: SubmitOrdersPayload,
+    description: 'Submits orders to one book, atomically: all are accepted (and matched at once, price-time priority) or none.',
+    args: { input: t.arg({ type: SubmitOrdersInput, required: true }) },
+    errors: { types: ORDER_ERRORS, directResult: true, union: { name: 'SubmitOrdersResult' } },
+    resolve: async (_root, { input }, ctx) => {
+      const commandId = String(input.commandId);
+      const handled = await ctx.ledger.market.submitOrders({ ...bookRef(input), ...at(input), orders: input.orders.map(toOrderInput) }, context(ctx, commandId));
+      return submitPayload(ctx, commandId, handled);
+    },
+  }),
+  submitOrder: t.field({
+    type: SubmitOrderPayload,
+    description: 'Submits one order (see submitOrders).',
+    args: { input: t.arg({ type: SubmitOrderInput, required: true }) },
+    errors: { types: ORDER_ERRORS, directResult: true, union: { name: 'SubmitOrderResult' } },
+    resolve: async (_root, { input }, ctx) => {
+      const commandId = String(input.commandId);
+      const handled = await ctx.ledger.market.submitOrders({ ...bookRef(input), ...at(input), orders: [toOrderInput(input)] }, context(ctx, commandId));
+      return submitPayload(ctx, commandId, handled);
+    },
+  }),
+  amendOrder: t.field({
+    type: MarketCommandPayload,
+    description: 'Changes an open order\'s quantity and/or price.',
+    args: { input: t.arg({ type: AmendOrderInput, required: true }) },
+    errors: { types: ORDER_ERRORS, directResult: true, union: { name: 'AmendOrderResult' } },
+    resolve: async (_root, { input }, ctx) => {
+      const commandId = String(input.commandId);
+      const handled = await ctx.ledger.market.amendOrder(
+        {
+          ...bookRef(input),
+          ...at(input),
+          orderId: String(input.orderId),
+          traderId: String(input.traderId),
+          quantityKWh: input.quantityKWh ?? null,
+          limitPriceMinorPerMWh: input.limitPriceMinorPerMWh ?? null,
+        },
+        context(ctx, commandId),
+      );
+      return marketPayload(ctx, commandId, 'AmendOrder', handled);
+    },
+  }),
+  cancelOrder: t.field({
+    type: MarketCommandPayload,
+    description: 'Cancels what rests of an open order.',
+    args: { input: t.arg({ type: CancelOrderInput, required: true }) },
+    errors: { types: ORDER_ERRORS, directResult: true, union: { name: 'CancelOrderResult' } },
+    resolve: async (_root, { input }, ctx) => {
+      const commandId = String(input.commandId);
+      const handled = await ctx.ledger.market.cancelOrder({ ...bookRef(input), ...at(input), orderId: String(input.orderId), traderId: String(input.traderId) }, context(ctx, commandId));
+      return marketPayload(ctx, commandId, 'CancelOrder', handled);
+    },
+  }),
+  closeGate: t.field({
+    type: MarketCommandPayload,
+    description: 'Closes a book\'s gate (at or after its gate closure; the gate scheduler does it by itself): runs the auction of an auction product, expires what rests.',
+    args: { input: t.arg({ type: CloseGateInput, required: true }) },
+    errors: { types: GATE_ERRORS, directResult: true, union: { name: 'CloseGateResult' } },
+    resolve: async (_root, { input }, ctx) => {
+      const commandId = String(input.commandId);
+      const handled = await ctx.ledger.market.closeGate({ ...bookRef(input), ...at(input) }, context(ctx, commandId));
+      return marketPayload(ctx, commandId, 'CloseGate', handled);
+    },
+  }),
+}));
+
+const ProductTemplateInput = builder.inputType('MarketProductTemplateInput', {
+  fields: (t) => ({
+    lengthMinutes: t.int({ required: true, description: 'A multiple of 15 that divides a day: 15, 60, 240, …' }),
+    mode: t.field({ type: ProductModeRef, required: true }),
+    tickMinorPerMWh: t.field({ type: 'Decimal', required: true, description: 'E.g. "1": 0.01 EUR/MWh.' }),
+    minPriceMinorPerMWh: t.field({ type: 'Decimal', required: true, description: 'E.g. "-50000": -500 EUR/MWh.' }),
+    maxPriceMinorPerMWh: t.field({ type: 'Decimal', required: true, description: 'E.g. "400000": 4000 EUR/MWh.' }),
+    quantityStepKWh: t.field({ type: 'Decimal', required: true, description: 'A whole number of Wh, e.g. "0.1".' }),
+    maxQuantityKWh: t.field({ type: 'Decimal', required: true }),
+    gateClosureMinutes: t.int({ required: true, description: 'Nothing is accepted from this many minutes before delivery start.' }),
+    openMinutes: t.int({ required: true, description: 'Orders are accepted from this many minutes before delivery start.' }),
+  }),
+});
+
+const ConfigureMarketZoneInput = builder.inputType('ConfigureMarketZoneInput', {
+  fields: (t) => ({
+    commandId: t.id({ required: true }),
+    zone: t.id({ required: true, description: 'A bidding zone, e.g. "NL".' }),
+    currency: t.string({ required: true, description: 'ISO 4217, e.g. "EUR".' }),
+    imbalancePriceZone: t.id({ required: true, description: 'The price zone whose prices settle imbalances.' }),
+    products: t.field({ type: [ProductTemplateInput], required: true }),
+    at: t.field({ type: 'DateTime' }),
+  }),
+});
+
+const RegisterParticipantInput = builder.inputType('RegisterParticipantInput', {
+  fields: (t) => ({
+    commandId: t.id({ required: true }),
+    zone: t.id({ required: true }),
+    participantId: t.id({ required: true, description: 'The trader id orders name.' }),
+    name: t.string({ required: true }),
+    at: t.field({ type: 'DateTime' }),
+  }),
+});
+
+const AssignPortfolioMemberInput = builder.inputType('AssignPortfolioMemberInput', {
+  fields: (t) => ({
+    commandId: t.id({ required: true }),
+    zone: t.id({ required: true }),
+    participantId: t.id({ required: true }),
+    memberKind: t.field({ type: MemberKindRef, required: true }),
+    memberId: t.id({ required: true, description: 'The fleet, customer or site whose sessions\' energy becomes the participant\'s.' }),
+    validFrom: t.field({ type: 'DateTime', required: true }),
+    at: t.field({ type: 'DateTime' }),
+  }),
+});
+
+function zoneProduct(field: string, p: { lengthMinutes: number; mode: ProductMode; tickMinorPerMWh: string; minPriceMinorPerMWh: string; maxPriceMinorPerMWh: string; quantityStepKWh: string; maxQuantityKWh: string; gateClosureMinutes: number; openMinutes: number }): ProductTemplate {
+  const wh = (name: string, value: string) => {
+    const result = new Decimal(value).times(1000);
+    if (!result.isInteger()) throw new InvalidCommand(`${field}.${name}`, `${value} kWh is not a whole number of Wh`);
+    return result.toFixed();
+  };
+  return {
+    lengthMinutes: p.lengthMinutes,
+    mode: p.mode,
+    tickMinorPerMWh: p.tickMinorPerMWh,
+    minPriceMinorPerMWh: p.minPriceMinorPerMWh,
+    maxPriceMinorPerMWh: p.maxPriceMinorPerMWh,
+    quantityStepWh: wh('quantityStepKWh', p.quantityStepKWh),
+    maxQuantityWh: wh('maxQuantityKWh', p.maxQuantityKWh),
+    gateClosureMinutes: p.gateClosureMinutes,
+    openMinutes: p.openMinutes,
+  };
+}
+
+function zonePayload(ctx: GraphQLContext, commandId: string, command: string, handled: { result: AppendResult; events: unknown[] }): RecordedShape {
+  ctx.log.info({ commandId, command, streamId: handled.result.streamId, duplicate: handled.result.duplicate }, 'command handled');
+  return shapeOf(commandId, handled.result, handled.events.length);
+}
+
+builder.mutationFields((t) => ({
+  configureMarketZone: t.field({
+    type: MarketZonePayload,
+    description: 'Sets a zone\'s currency, imbalance price zone and the products it trades (a new configuration replaces the products for books opened after it).',
+    args: { input: t.arg({ type: ConfigureMarketZoneInput, required: true }) },
+    errors: { types: ZONE_ERRORS, directResult: true, union: { name: 'ConfigureMarketZoneResult' } },
+    resolve: async (_root, { input }, ctx) => {
+      const commandId = String(input.commandId);
+      const handled = await ctx.ledger.market.configureZone(
+        {
+          zone: String(input.zone),
+          currency: input.currency,
+          imbalancePriceZone: String(input.imbalancePriceZone),
+          products: input.products.map((p, i) => zoneProduct(`products[${i}]`, p)),
+          ...at(input),
+        },
+        context(ctx, commandId),
+      );
+      return zonePayload(ctx, commandId, 'ConfigureMarketZone', handled);
+    },
+  }),
+  registerParticipant: t.field({
+    type: MarketZonePayload,
+    description: 'Registers a trader (or aggregator) in a zone: only participants may submit orders.',
+    args: { input: t.arg({ type: RegisterParticipantInput, required: true }) },
+    errors: { types: ZONE_ERRORS, directResult: true, union: { name: 'RegisterParticipantResult' } },
+    resolve: async (_root, { input }, ctx) => {
+      const commandId = String(input.commandId);
+      const handled = await ctx.ledger.market.registerParticipant({ zone: String(input.zone), participantId: String(input.participantId), name: input.name, ...at(input) }, context(ctx, commandId));
+      return zonePayload(ctx, commandId, 'RegisterParticipant', handled);
+    },
+  }),
+  assignPortfolioMember: t.field({
+    type: MarketZonePayload,
+    description: 'From validFrom on, the energy of this fleet\'s / customer\'s / site\'s sessions is the participant\'s (balance responsibility, for settlement).',
+    args: { input: t.arg({ type: AssignPortfolioMemberInput, required: true }) },
+    errors: { types: ZONE_ERRORS, directResult: true, union: { name: 'AssignPortfolioMemberResult' } },
+    resolve: async (_root, { input }, ctx) => {
+      const commandId = String(input.commandId);
+      const handled = await ctx.ledger.market.assignPortfolioMember(
+        { zone: String(input.zone), participantId: String(input.participantId), memberKind: input.memberKind, memberId: String(input.memberId), validFrom: input.validFrom, ...at(input) },
+        context(ctx, commandId),
+      );
+      return zonePayload(ctx, commandId, 'AssignPortfolioMember', handled);
+    },
+  }),
+}));
+
+// ---- live trades ------------------------------------------------------------------------------------
+
+builder.subscriptionField('tradesExecuted', (t) =>
+  t.field({
+    type: MarketTradeRef,
+    description: 'Trades of a zone as they are recorded, read from the event log (server-sent events); from now on, or from just after `after` to resume without a gap.',
+    args: { zone: t.arg.id({ required: true }), after: t.arg({ type: 'Position', description: 'Resume after this log position; default: the head now.' }) },
+    subscribe: (_root, args, ctx) => tradesOf(ctx.ledger.store, String(args.zone), args.after ?? null),
+    resolve: (trade) => trade,
+  }),
+);
+
+async function* tradesOf(store: EventStore, zone: string, after: bigint | null): AsyncGenerator<MarketTrade> {
+  const stop = new AbortController();
+  try {
+    const from = after ?? (await store.headPosition());
+    for await (const event of store.subscribe({ after: from, category: 'market', signal: stop.signal })) {
+      if (event.type !== 'TradeExecuted') continue;
+      const data = event.data as TradeData;
+      if (data.zone !== zone) continue;
+      yield toTrade(event.streamId, data, event.globalPosition);
+    }
+  } finally {
+    // The client went away (or the server is closing): stop reading the log.
+    stop.abort();
+  }
+}

@@ -1,0 +1,198 @@
+import { spawn } from 'node:child_process';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { connectPostgres, openPglite, openPostgresStore, SchemaRegistry, type EventStore, type NewEvent, type SqlClient } from '@v2g/event-store';
+import { CHECKPOINT_STREAM, rawPublicKey, type VerifyReport } from '@v2g/ledger';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { openLedger } from '../src/ledger-app.ts';
+import { createLogger } from '../src/logger.ts';
+
+/** `ledger` as an operator runs it: a child process, its exit code, its stdout and stderr. */
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+const BIN = fileURLToPath(new URL('../bin/ledger.js', import.meta.url));
+const postgresUrl = inject('postgresUrl');
+const registry = SchemaRegistry.fromDirectory();
+
+type Run = { code: number | null; stdout: string; stderr: string };
+
+function run(command: string, args: string[], env: Record<string, string>): Promise<Run> {
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env: { ...process.env, DATABASE_URL: '', EVENTSTORE_URL: '', DATA_DIR: '', DB_SCHEMA: '', LEDGER_CHECKPOINT_KEY: '', LEDGER_CHECKPOINT_PUBLIC_KEY: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+const ledger = (args: string[], env: Record<string, string> = {}) => run(process.execPath, ['--import', 'tsx', MAIN, ...args], env);
+
+async function seed(store: EventStore): Promise<void> {
+  const renamed = (siteId: string, n: number): NewEvent => ({ type: 'SiteRenamed', data: { siteId, name: `Depot ${n}` } });
+  for (let i = 0; i < 12; i++) {
+    const site = `cli${i % 3}`;
+    await store.append(`site-${site}`, [renamed(site, i)], { expectedVersion: 'any', commandId: randomUUID(), actor: 'test' });
+  }
+}
+
+/** The keys `ledger keygen` printed, as environment variables. */
+function keysFrom(output: string): Record<string, string> {
+  return Object.fromEntries(
+    output
+      .split('\n')
+      .filter((line) => line.startsWith('LEDGER_'))
+      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+  );
+}
+
+describe('ledger CLI', () => {
+  it('lists its commands and exit codes, and explains each command', async () => {
+    const top = await ledger(['--help']);
+    expect(top.code).toBe(0);
+    for (const text of ['verify', 'checkpoint', 'keygen', 'Exit codes: 0 ok, 1 failed', '2 bad usage or configuration', 'DATABASE_URL']) expect(top.stdout).toContain(text);
+    const verify = await ledger(['verify', '--help']);
+    expect(verify.code).toBe(0);
+    expect(verify.stdout).toMatch(/^Usage: pnpm ledger verify/);
+    expect(verify.stdout).toContain('Exit codes: 0 nothing was altered; 1 something was altered');
+    // The bin entry and the root script run the same program.
+    const bin = await run(process.execPath, [BIN, 'checkpoint', '--help'], {});
+    expect(bin).toMatchObject({ code: 0, stdout: expect.stringMatching(/^Usage: pnpm ledger checkpoint/) });
+    const pnpm = await run('pnpm', ['-s', 'ledger', 'keygen', '--help'], {});
+    expect(pnpm).toMatchObject({ code: 0, stdout: expect.stringMatching(/^Usage: pnpm ledger keygen/) });
+  }, 60_000);
+
+  it('exits 2 on bad usage or configuration, naming what is wrong', async () => {
+    expect(await ledger([])).toMatchObject({ code: 2, stderr: expect.stringContaining('Usage: pnpm ledger <command>') });
+    expect(await ledger(['verfy'])).toMatchObject({ code: 2, stderr: expect.stringContaining('unknown command "verfy"') });
+    expect(await ledger(['verify', '--jsn'])).toMatchObject({ code: 2, stderr: expect.stringContaining("Unknown option '--jsn'") });
+    expect(await ledger(['verify', '--anchor', '12:nope'])).toMatchObject({ code: 2, stderr: expect.stringContaining('expected POSITION:ROOT') });
+    const badKey = await ledger(['checkpoint'], { LEDGER_CHECKPOINT_KEY: 'my-secret-passphrase' });
+    expect(badKey).toMatchObject({ code: 2, stderr: expect.stringContaining('configuration error: LEDGER_CHECKPOINT_KEY must be an Ed25519 private key') });
+    expect(badKey.stderr).not.toContain('my-secret-passphrase');
+    expect(await ledger(['verify'], { DATA_DIR: join(tmpdir(), `v2g-none-${randomUUID()}`) })).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('configuration error: DATA_DIR'),
+    });
+  }, 60_000);
+
+  describe.skipIf(postgresUrl === null)('on the PostgreSQL server', () => {
+    let sql: SqlClient;
+    const schema = `test_cli_${process.pid}_${randomUUID().slice(0, 8)}`;
+    let env: Record<string, string>;
+
+    beforeAll(async () => {
+      sql = await connectPostgres(postgresUrl!);
+      const store = await openPostgresStore({ sql, schema, registry });
+      await seed(store);
+      await store.close();
+      env = { DATABASE_URL: postgresUrl!, DB_SCHEMA: schema };
+    });
+    afterAll(async () => {
+      await sql?.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await sql?.close();
+    });
+
+    it('keygen, a signed checkpoint, verify passes; an edited row makes verify exit 1 and name it', async () => {
+      const keygen = await ledger(['keygen']);
+      expect(keygen.code).toBe(0);
+      const keys = keysFrom(keygen.stdout);
+      expect(keys.LEDGER_CHECKPOINT_KEY).toMatch(/^[0-9a-f]{64}$/);
+      const keyId = /# key id ([0-9a-f]{16})/.exec(keygen.stdout)![1]!;
+
+      const checkpoint = await ledger(['checkpoint'], { ...env, LEDGER_CHECKPOINT_KEY: keys.LEDGER_CHECKPOINT_KEY! });
+      expect(checkpoint).toMatchObject({ code: 0, stderr: '' });
+      expect(checkpoint.stdout).toContain('ledger checkpoint: appended checkpoint-log version 1');
+      expect(checkpoint.stdout).toContain('events:      12 in 3 streams');
+      expect(checkpoint.stdout).toContain(`signature:   signed with key ${keyId}`);
+      const anchor = /--anchor (\d+:[0-9a-f]{64})/.exec(checkpoint.stdout)![1]!;
+
+      const auditor = { ...env, LEDGER_CHECKPOINT_PUBLIC_KEY: keys.LEDGER_CHECKPOINT_PUBLIC_KEY! };
+      const clean = await ledger(['verify', '--require-signed', '--anchor', anchor], auditor);
+      expect(clean).toMatchObject({ code: 0, stderr: '' });
+      expect(clean.stdout).toMatch(/^ledger verify: OK, nothing altered/);
+      expect(clean.stdout).toContain(`1 of 1 signed valid with key ${keyId}`);
+
+      await sql.transaction(async (tx) => {
+        await tx.query('SET LOCAL session_replication_role = replica');
+        await tx.query(`UPDATE "${schema}".events SET data = jsonb_set(data, '{name}', '"Forged"') WHERE stream_id = 'site-cli1' AND stream_version = 2`);
+      });
+      const tampered = await ledger(['verify', '--json', '--anchor', anchor], auditor);
+      expect(tampered.code).toBe(1);
+      const report = JSON.parse(tampered.stdout) as VerifyReport;
+      expect(report).toMatchObject({ ok: false, problemCount: 1, problems: [{ kind: 'hash-mismatch', streamId: 'site-cli1', version: 2 }] });
+      const human = await ledger(['verify'], auditor);
+      expect(human.code).toBe(1);
+      expect(human.stdout).toMatch(/^ledger verify: FAILED, 1 problem /);
+      expect(human.stdout).toMatch(/1\. site-cli1 version 2 \(position \d+\): hash mismatch: expected [0-9a-f]{64}, found [0-9a-f]{64}/);
+    }, 90_000);
+
+    it('the server appends signed checkpoints by itself (every N events), and verify checks them', async () => {
+      const serverSchema = `${schema}_server`;
+      const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+      const server = await openLedger(
+        { databaseUrl: postgresUrl!, eventStoreUrl: null, dbSchema: serverSchema, dataDir: undefined, checkpoint: { everyEvents: 5, everyMs: 0, signingKey: privateKey, publicKey } },
+        createLogger('silent'),
+      );
+      try {
+        try {
+          await server.start();
+          await seed(server.store);
+          const deadline = Date.now() + 20_000;
+          while ((await server.store.readStream(CHECKPOINT_STREAM)).length === 0) {
+            if (Date.now() > deadline) throw new Error('the server appended no checkpoint in 20 s');
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+        } finally {
+          await server.close();
+        }
+        const verify = await ledger(['verify', '--require-signed'], {
+          DATABASE_URL: postgresUrl!,
+          DB_SCHEMA: serverSchema,
+          LEDGER_CHECKPOINT_PUBLIC_KEY: rawPublicKey(publicKey).toString('hex'),
+        });
+        expect(verify).toMatchObject({ code: 0, stdout: expect.stringMatching(/^ledger verify: OK/) });
+        expect(verify.stdout).toMatch(/checkpoints: [1-9]\d* checked, ([1-9]\d*) of \1 signed valid with key [0-9a-f]{16}/);
+      } finally {
+        await sql.query(`DROP SCHEMA IF EXISTS "${serverSchema}" CASCADE`).catch(() => undefined);
+      }
+    }, 90_000);
+  });
+
+  describe('on PGlite (DATA_DIR)', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'v2g-cli-'));
+    afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+    it('checkpoint and verify pass; a deleted event makes verify exit 1', async () => {
+      const sql = await openPglite(dataDir);
+      const store = await openPostgresStore({ sql, registry });
+      await seed(store);
+      await store.close();
+      await sql.close();
+
+      const checkpoint = await ledger(['checkpoint', '--json'], { DATA_DIR: dataDir });
+      expect(checkpoint.code).toBe(0);
+      expect(JSON.parse(checkpoint.stdout)).toMatchObject({ appended: true, checkpoint: { version: 1, count: '12', streams: '3' } });
+      expect(JSON.parse(checkpoint.stdout).checkpoint).not.toHaveProperty('signature');
+      expect(await ledger(['verify'], { DATA_DIR: dataDir })).toMatchObject({ code: 0, stdout: expect.stringMatching(/^ledger verify: OK/) });
+
+      const again = await openPglite(dataDir);
+      await again.transaction(async (tx) => {
+        await tx.query('SET LOCAL session_replication_role = replica');
+        await tx.query(`DELETE FROM v2g.events WHERE stream_id = 'site-cli0' AND stream_version = 2`);
+      });
+      await again.close();
+      const tampered = await ledger(['verify'], { DATA_DIR: dataDir });
+      expect(tampered.code).toBe(1);
+      expect(tampered.stdout).toContain('site-cli0: version 2 is missing before position');
+      expect(tampered.stdout).toContain('checkpoint 1 (position 13, through 12): 1 of the 12 events it covers missing (deleted)');
+    }, 120_000);
+  });
+});

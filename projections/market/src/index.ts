@@ -1,0 +1,2 @@
+export * from './market-projection.ts';
+export * from './market-queries.ts';

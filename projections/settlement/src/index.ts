@@ -1,0 +1,2 @@
+export * from './settlement-projection.ts';
+export * from './settlement-queries.ts';
