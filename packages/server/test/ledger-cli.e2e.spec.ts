@@ -146,7 +146,13 @@ describe('ledger CLI', () => {
           await server.start();
           await seed(server.store);
           const deadline = Date.now() + 20_000;
-          while ((await server.store.readStream(CHECKPOINT_STREAM)).length === 0) {
+          // Until a checkpoint is recorded and readable: on a busy server the readable end of the log
+          // (what verify reads) can trail the last append while older transactions are in flight.
+          const readableCheckpoint = async () => {
+            const checkpoints = await server.store.readStream(CHECKPOINT_STREAM);
+            return checkpoints.length > 0 && (await server.store.headPosition()) >= checkpoints.at(-1)!.globalPosition;
+          };
+          while (!(await readableCheckpoint())) {
             if (Date.now() > deadline) throw new Error('the server appended no checkpoint in 20 s');
             await new Promise((resolve) => setTimeout(resolve, 100));
           }

@@ -82,9 +82,9 @@ export async function billingInput(sql: SqlExecutor | SqlClient, table: TableNam
     );
     const assignments = await tx.query<{ account_id: string; tariff_id: string; valid_from: Instant; valid_to: Instant | null; position: string }>(
       `SELECT account_id, tariff_id, valid_from, valid_to, position::text AS position
-         FROM ${table('tariff_assignments')}
+         FROM ${table('tariff_assignments')} a
         WHERE account_id = $1 AND valid_from < $3 AND (valid_to IS NULL OR valid_to > $2)
-        ORDER BY valid_from, position`,
+        ORDER BY valid_from, a.position`,
       [accountId, from, to],
     );
     const tariffIds = [...new Set(assignments.rows.map((a) => a.tariff_id))];
@@ -95,9 +95,10 @@ export async function billingInput(sql: SqlExecutor | SqlClient, table: TableNam
     const zones = [...new Set(tariffs.rows.flatMap((t) => zonesOf(t.definition)))].sort();
     const prices = zones.length === 0 ? { rows: [] } : await tx.query<{ zone: string; interval_start: Instant; price: string; currency: string; position: string }>(
       `SELECT DISTINCT ON (zone, interval_start) zone, interval_start, ${fig('price_minor_per_kwh', 'price')}, currency, position::text AS position
-         FROM ${table('prices')}
+         FROM ${table('prices')} p
         WHERE zone = ANY($1::text[]) AND interval_start >= $2 AND interval_start < $3 AND ($4::timestamptz IS NULL OR recorded_at <= $4::timestamptz)
-        ORDER BY zone, interval_start, position DESC`,
+        -- p.position, the bigint: the output column position is its text, which sorts "5" above "28".
+        ORDER BY zone, interval_start, p.position DESC`,
       [zones, from, to, knownAt],
     );
 

@@ -523,7 +523,7 @@ function billingSuite(open: () => Promise<Target>) {
       expect(points.map((point) => [point.kind, point.segment]), order.name).toEqual([['plug_in', 0], ...readings.slice(0, 25).map(() => ['reading', 0]), ['reset', 1], ...readings.slice(25).map(() => ['reading', 1])]);
       expect(points[corrected + 1], order.name).toMatchObject({ importWh: wh(correctedImport), position: `r@${readings[corrected]!.occurredAt}`, correctedPosition: `c@${readings[corrected]!.occurredAt}` });
     }
-  });
+  }, 120_000); // eight full builds of the read model: slow when the machine is busy
 
   function labelFor(event: RecordedEvent): string {
     const data = event.data as { occurredAt?: string };

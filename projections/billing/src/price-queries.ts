@@ -41,10 +41,10 @@ export async function priceCurve(sql: SqlExecutor, table: TableNames, zone: stri
             zone, interval_start, trim_scale(price_minor_per_kwh)::text AS price, trim_scale(carbon_g_per_kwh)::text AS carbon,
             currency, source, recorded_at, position::text AS position,
             (count(*) OVER (PARTITION BY interval_start))::int AS versions
-       FROM ${table('prices')}
+       FROM ${table('prices')} p
       WHERE zone = $1 AND interval_start >= $2::timestamptz AND interval_start < $3::timestamptz
         AND ($4::timestamptz IS NULL OR recorded_at <= $4::timestamptz)
-      ORDER BY interval_start, position DESC`,
+      ORDER BY interval_start, p.position DESC`,
     [zone, range.from, range.to, range.knownAt ?? null],
   );
   return rows.map((r) => ({
