@@ -208,6 +208,9 @@ export function tamperEvidenceScenarios(name: string, target: TamperTarget): voi
       await settled(store, (await store.append(a, [renamed(a.slice(5), 9)], { expectedVersion: 'any', commandId: randomUUID(), actor: 'test' })).lastPosition!);
       const forged = await new Checkpointer({ store, signingKey: forger.privateKey }).checkpointNow();
       expect(forged).toMatchObject({ appended: true, version: 3 });
+      // verify reads the log up to its readable end: wait until the forged checkpoint is in it.
+      if (!forged.appended) throw new Error('no checkpoint appended');
+      await settled(store, forged.position);
 
       const report = await verifyLog(store, { publicKey: key.publicKey });
       expect(report.problems).toEqual([

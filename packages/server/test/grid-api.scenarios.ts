@@ -136,6 +136,9 @@ export function describeGridApi(label: string, options: TestServerOptions | null
       const siteId = await buildSite();
       await plugIn(siteId, { connectorId: 'cp1-1' });
       await plugIn(siteId, { connectorId: 'cp2-1' });
+      // The subscription starts at the readable end of the log: on a busy server that can trail the
+      // plug-ins' setpoints, which would then arrive first. Wait until they are readable.
+      await waitForStream(server, `site-${siteId}`);
 
       const abort = new AbortController();
       const response = await fetch(`${server.url}/graphql`, {
