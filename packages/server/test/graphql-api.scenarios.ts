@@ -161,6 +161,8 @@ export function describeGraphQLApi(label: string, options: TestServerOptions | n
       expect(await head()).toBe(before);
 
       await registerSite(server, { siteId });
+      // On a server the readable head can trail the append just acknowledged: wait until it is readable.
+      await waitForStream(server, `site-${siteId}`);
       const afterFirst = await head();
       const second = (await registerSite(server, { siteId })).body.data!.registerSite;
       expect(second).toMatchObject({ __typename: 'SiteAlreadyRegisteredError', code: 'SITE_ALREADY_REGISTERED' });
