@@ -13,6 +13,7 @@
  * The last line printed is one JSON object; `value` is the median ms at 10,000 sessions (goal < 20).
  */
 import { allocate, type AllocationNode, type AllocationRequest, type AllocationSession, type Tier } from '@v2g/domain';
+import { prng } from '../lib/prng.ts';
 
 const SIZES = [100, 1_000, 10_000];
 const RUNS = Number(process.env.BENCH_RUNS ?? 31);
@@ -23,18 +24,6 @@ const FEEDERS = 10;
 const CIRCUITS_PER_FEEDER = 9;
 const CHARGERS_PER_CIRCUIT = 10;
 const AT = Date.UTC(2026, 10, 27, 18, 0, 0);
-
-/** mulberry32: small, seeded, good enough to spread sessions. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Tree = { ids: string[]; parent: number[]; leaves: number[] };
 

@@ -25,6 +25,7 @@ import { randomUUID } from 'node:crypto';
 import { connectPostgres, openPostgresStore, SchemaRegistry, type EventStore, type SqlClient } from '@v2g/event-store';
 import { CommandHandler, MarketService, type OrderInput } from '@v2g/ledger';
 import type { ProductTemplate } from '@v2g/domain';
+import { prng } from '../lib/prng.ts';
 
 const SINGLE = Number(process.env.BENCH_MARKET_SINGLE ?? 2_000);
 const ORDERS = Number(process.env.BENCH_MARKET_ORDERS ?? 100_000);
@@ -39,18 +40,6 @@ const url = process.env.DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? DEFAULT
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const seconds = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9;
 const thousands = (n: number) => Math.round(n).toLocaleString('en-US');
-
-/** mulberry32: small, seeded, good enough to spread orders. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ZONE = 'BENCH';
 const PRODUCT: ProductTemplate = {

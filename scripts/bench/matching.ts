@@ -31,6 +31,7 @@
  */
 import { bookDepth, cancelResting, createMatchingBook, newEngineOrder, submitOrder, type EngineOrder, type PriceLimits } from '@v2g/domain';
 import { OrderBook, Side } from 'nodejs-order-book';
+import { prng } from '../lib/prng.ts';
 
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 1_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -39,18 +40,6 @@ const LIMITS: PriceLimits = { minTicks: 1, maxTicks: 1_000_000 };
 /** Share of orders that are quotes with a lifetime, and its mean, in orders. */
 const QUOTE_SHARE = Number(process.env.BENCH_QUOTE_SHARE ?? 0.8);
 const MEAN_LIFETIME = Number(process.env.BENCH_MEAN_LIFETIME ?? 1000);
-
-/** mulberry32: small, seeded, good enough to spread orders. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The stream: orders (side, price in ticks, quantity in Wh) and, after each, the cancels due. */
 type Stream = {

@@ -11,6 +11,7 @@ import {
 } from '@v2g/domain';
 import { MemoryEventStore, SchemaRegistry } from '@v2g/event-store';
 import { CommandHandler, GridService, nextAllocationDue, type AllocationOutcome } from '@v2g/ledger';
+import { prng } from '../lib/prng.ts';
 
 /**
  * A day in a multi-level car park, driven through the grid's application layer minute by minute:
@@ -68,17 +69,6 @@ const at = (hhmm: string) => parseInstant('at', `${DAY}T${hhmm}:00Z`);
 const MINUTE = 60_000;
 const CONTEXT = { actor: 'simulation' };
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 type Arrival = {
   sessionId: string;
   arriveMs: number;
@@ -93,7 +83,7 @@ type Arrival = {
 };
 
 function arrivals(options: DayOptions): Arrival[] {
-  const random = mulberry32(options.seed);
+  const random = prng(options.seed);
   const pick = <T>(items: readonly (readonly [T, number])[]): T => {
     let r = random();
     for (const [item, weight] of items) if ((r -= weight) < 0) return item;

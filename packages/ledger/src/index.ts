@@ -9,3 +9,7 @@ export * from './settlement-watcher.ts';
 export * from './market-service.ts';
 export * from './gate-scheduler.ts';
 export * from './tamper-evidence/index.ts';
+export * from './replay.ts';
+export * from './api-key-service.ts';
+export * from './settlement-audit.ts';
+export * from './projection-rebuild.ts';

@@ -1,8 +1,23 @@
 import type { EventStore, RecordedEvent, SqlClient, SqlExecutor } from '@v2g/event-store';
 import type { Logger } from 'pino';
 import { quoteIdent, tableNames, type Projection, type TableNames } from './projection.ts';
+import {
+  activeRebuilds,
+  createProjectionBookkeeping,
+  latestRebuilds,
+  ProjectionNeedsRebuild,
+  ProjectionRebuilder,
+  RebuildInProgress,
+  UnknownProjection,
+  type RebuildClaim,
+  type RebuildProgress,
+} from './projection-rebuild.ts';
 
-export type ProjectionState = 'starting' | 'catching_up' | 'live' | 'failed' | 'stopped';
+/**
+ * `needs_rebuild`: the database holds this projection's tables of another (code) version only. It is
+ * neither built nor served (its queries are refused) until an operator asks for the rebuild.
+ */
+export type ProjectionState = 'starting' | 'catching_up' | 'live' | 'failed' | 'stopped' | 'needs_rebuild';
 
 export type ProjectionFailure = {
   position: bigint;
@@ -20,7 +35,14 @@ export type ProjectionStatus = {
   /** The position of the last event applied (0n before the first). */
   checkpoint: bigint;
   failure: ProjectionFailure | null;
+  /** needs_rebuild: the version whose tables the database holds (the newest, when several). */
+  tablesVersion?: number | null;
+  /** The latest blue/green rebuild of the projection: the one in progress, else how the last one ended. */
+  rebuild?: RebuildProgress | null;
 };
+
+/** A rebuild started in this process: where it stands now, and its end (it never rejects). */
+export type RebuildTicket = { rebuild: RebuildProgress; done: Promise<RebuildProgress> };
 
 export type ProjectionRunnerOptions = {
   store: EventStore;
@@ -31,6 +53,10 @@ export type ProjectionRunnerOptions = {
   logger: Logger;
   /** Events applied per transaction while catching up (default 500). */
   batchSize?: number;
+  /** Events per transaction of a rebuild (default 2,000). */
+  rebuildBatchSize?: number;
+  /** On start, take over rebuilds that were interrupted (their lease given back or run out). Default true. */
+  resumeRebuilds?: boolean;
 };
 
 const NOT_YET = Symbol('not yet');
@@ -44,6 +70,16 @@ export class ProjectionRunner {
   private readonly states = new Map<string, ProjectionState>();
   private readonly controller = new AbortController();
   private readonly running: Promise<void>[] = [];
+  /** Projections whose run loop is active in this process. */
+  private readonly following = new Set<string>();
+  /** needs_rebuild: the version the database holds. */
+  private readonly tablesVersions = new Map<string, number>();
+  /** Rebuilds running in this process, by projection. */
+  private readonly rebuilding = new Map<string, { latest: RebuildProgress; done: Promise<RebuildProgress> }>();
+  private rebuilder: ProjectionRebuilder | undefined;
+  /** Per projection: the tail of its in-process lock (a batch being applied, or a switch holding it). */
+  private readonly exclusive = new Map<string, Promise<void>>();
+  private idleTimer: NodeJS.Timeout | undefined;
   private readonly batchSize: number;
   private readonly checkpoints: string;
 
@@ -52,55 +88,249 @@ export class ProjectionRunner {
     this.checkpoints = `${quoteIdent(options.schema)}.projection_checkpoints`;
   }
 
-  /** Creates checkpoint and read-model tables, then runs every projection in the background. */
+  /**
+   * Creates the checkpoint and read-model tables, then runs every projection in the background.
+   * A projection with no checkpoint row at all (a fresh database, or a projection new to it) is
+   * built from the beginning. One whose rows are all of other versions (its code version changed)
+   * is not: it is `needs_rebuild` until an operator asks for the rebuild (`rebuild()`).
+   */
   async start(): Promise<void> {
+    const toFollow: Projection[] = [];
     await this.options.sql.transaction(async (tx) => {
-      await tx.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.options.schema)}`);
-      await tx.query(`CREATE TABLE IF NOT EXISTS ${this.checkpoints} (
-        name text NOT NULL,
-        version integer NOT NULL,
-        position bigint NOT NULL DEFAULT 0,
-        failure jsonb,
-        updated_at timestamptz NOT NULL DEFAULT now(),
-        PRIMARY KEY (name, version)
-      )`);
+      await createProjectionBookkeeping(tx, this.options.schema);
+      const { rows } = await tx.query<{ name: string; version: number }>(`SELECT name, version FROM ${this.checkpoints}`);
       for (const projection of this.options.projections) {
+        const versions = rows.filter((r) => r.name === projection.name).map((r) => r.version);
+        if (versions.length > 0 && !versions.includes(projection.version)) {
+          this.states.set(projection.name, 'needs_rebuild');
+          this.tablesVersions.set(projection.name, Math.max(...versions));
+          this.options.logger.warn(
+            { projection: projection.name, version: projection.version, tablesVersion: Math.max(...versions) },
+            `projection ${projection.name} needs a rebuild: the database holds version ${Math.max(...versions)}, the code is version ${projection.version}; not served until it is rebuilt`,
+          );
+          continue;
+        }
         this.states.set(projection.name, 'starting');
-        await projection.setup(tx, this.tables(projection));
+        await projection.setup(tx, this.liveTables(projection));
         await tx.query(`INSERT INTO ${this.checkpoints} (name, version) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [
           projection.name,
           projection.version,
         ]);
+        toFollow.push(projection);
       }
     });
-    for (const projection of this.options.projections) this.running.push(this.run(projection));
+    this.rebuilder = new ProjectionRebuilder({
+      store: this.options.store,
+      sql: this.options.sql,
+      schema: this.options.schema,
+      logger: this.options.logger,
+      batchSize: this.options.rebuildBatchSize,
+      holdLive: (name) => this.acquire(name),
+    });
+    for (const projection of toFollow) this.startFollowing(projection);
+    this.watchIdle();
+    if (this.options.resumeRebuilds !== false) await this.resumeRebuilds();
   }
 
-  /** Finishes the batch in hand, commits its checkpoint, and stops every projection. */
+  /** Finishes the batch in hand, commits its checkpoint, and stops every projection and rebuild. */
   async stop(): Promise<void> {
     this.controller.abort();
+    clearTimeout(this.idleTimer);
     await Promise.all(this.running);
+    await Promise.all([...this.rebuilding.values()].map((r) => r.done));
   }
 
   async status(): Promise<ProjectionStatus[]> {
-    const { rows } = await this.options.sql.query<{ name: string; version: number; position: string; failure: SerializedFailure | null }>(
-      `SELECT name, version, position::text AS position, failure FROM ${this.checkpoints}`,
-    );
+    const [{ rows }, rebuilds] = await Promise.all([
+      this.options.sql.query<{ name: string; version: number; position: string; failure: SerializedFailure | null }>(
+        `SELECT name, version, position::text AS position, failure FROM ${this.checkpoints}`,
+      ),
+      latestRebuilds(this.options.sql, this.options.schema),
+    ]);
     return this.options.projections.map((projection) => {
       const row = rows.find((r) => r.name === projection.name && r.version === projection.version);
       const failure = row?.failure ? { ...row.failure, position: BigInt(row.failure.position) } : null;
+      const state = this.states.get(projection.name) ?? 'stopped';
       return {
         name: projection.name,
         version: projection.version,
-        state: this.states.get(projection.name) ?? 'stopped',
+        state,
         checkpoint: BigInt(row?.position ?? 0),
         failure,
+        tablesVersion: state === 'needs_rebuild' ? (this.tablesVersions.get(projection.name) ?? null) : null,
+        rebuild: rebuilds.get(projection.name) ?? null,
       };
     });
   }
 
+  /**
+   * The projection's live table names, for queries. While it needs a rebuild they refuse with
+   * ProjectionNeedsRebuild: its tables are of another version (or none), nothing to serve.
+   */
   tables(projection: Projection): TableNames {
+    const live = this.liveTables(projection);
+    const serving = (logical: string) => {
+      if (this.states.get(projection.name) === 'needs_rebuild') {
+        throw new ProjectionNeedsRebuild(projection.name, projection.version, this.tablesVersions.get(projection.name) ?? null);
+      }
+      return live(logical);
+    };
+    return Object.assign(serving, { index: live.index });
+  }
+
+  /**
+   * Starts a blue/green rebuild of the projection in this process (or resumes its interrupted one),
+   * in the background: the live tables keep serving until the switch. Throws UnknownProjection, or
+   * RebuildInProgress when another process holds it; a second call while it runs here gets the same.
+   */
+  async rebuild(name: string, options: { requestedBy?: string; onProgress?: (progress: RebuildProgress) => void } = {}): Promise<RebuildTicket> {
+    const projection = this.options.projections.find((p) => p.name === name);
+    if (!projection) throw new UnknownProjection(name, this.options.projections.map((p) => p.name));
+    if (!this.rebuilder) throw new Error('the projection runner is not started');
+    if (this.controller.signal.aborted) throw new Error('the projection runner is stopping');
+    const current = this.rebuilding.get(name);
+    if (current) return { rebuild: current.latest, done: current.done };
+    const claim = await this.rebuilder.claim(projection, options.requestedBy ?? 'server');
+    return this.launch(projection, claim, options.onProgress);
+  }
+
+  /** Runs a claimed rebuild in the background; after its switch, the projection follows its new tables. */
+  private launch(projection: Projection, claim: RebuildClaim, onProgress?: (progress: RebuildProgress) => void): RebuildTicket {
+    const rebuilder = this.rebuilder!;
+    const name = projection.name;
+    const log = this.options.logger.child({ projection: name, rebuild: claim.id });
+    const entry: { latest: RebuildProgress; done: Promise<RebuildProgress> } = {
+      latest: {
+        id: claim.id,
+        name,
+        version: projection.version,
+        state: 'building',
+        done: claim.position - claim.startPosition,
+        total: (claim.head > claim.position ? claim.head : claim.position) - claim.startPosition,
+        position: claim.position,
+        eventsPerSecond: 0,
+        etaSeconds: null,
+        startedAt: claim.startedAt,
+        updatedAt: new Date().toISOString(),
+        finishedAt: null,
+        resumedFrom: claim.resumedFrom,
+        requestedBy: claim.requestedBy,
+        failure: null,
+        error: null,
+      },
+      done: Promise.resolve(null as unknown as RebuildProgress),
+    };
+    const first = entry.latest;
+    entry.done = rebuilder
+      .run(claim, {
+        signal: this.controller.signal,
+        onProgress: (progress) => {
+          entry.latest = progress;
+          onProgress?.(progress);
+        },
+      })
+      .then((progress) => {
+        if (progress.state === 'switched') this.afterSwitch(projection);
+        return progress;
+      })
+      .catch((error: unknown) => {
+        log.error({ err: error }, 'rebuild interrupted by an error; ask again to resume it from its checkpoint');
+        entry.latest = { ...entry.latest, state: 'interrupted', error: error instanceof Error ? error.message : String(error) };
+        return entry.latest;
+      })
+      .finally(() => this.rebuilding.delete(name));
+    this.rebuilding.set(name, entry);
+    return { rebuild: first, done: entry.done };
+  }
+
+  /** Waits for the projection's in-process lock (FIFO); resolves to its release. */
+  private async acquire(name: string): Promise<() => void> {
+    const before = this.exclusive.get(name) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const tail = before.then(() => mine);
+    this.exclusive.set(name, tail);
+    await before;
+    return () => {
+      release();
+      if (this.exclusive.get(name) === tail) this.exclusive.delete(name);
+    };
+  }
+
+  private liveTables(projection: Projection): TableNames {
     return tableNames(this.options.schema, projection);
+  }
+
+  /** Starts following a projection, unless it already runs here. */
+  private startFollowing(projection: Projection): void {
+    if (this.following.has(projection.name) || this.controller.signal.aborted) return;
+    this.following.add(projection.name);
+    this.states.set(projection.name, 'starting');
+    this.tablesVersions.delete(projection.name);
+    this.running.push(this.run(projection).finally(() => this.following.delete(projection.name)));
+  }
+
+  /** After a switch made here: a projection that did not run (needs_rebuild, failed) follows its new tables. */
+  private afterSwitch(projection: Projection): void {
+    if (!this.following.has(projection.name)) this.startFollowing(projection);
+  }
+
+  /**
+   * A projection that does not run here (it needs a rebuild, or stopped at a failing event) starts
+   * following once a switch made anywhere (the CLI, another server) gave it a clean checkpoint of
+   * its version.
+   */
+  private watchIdle(): void {
+    const check = async () => {
+      const idle = this.options.projections.filter((p) => !this.following.has(p.name) && ['needs_rebuild', 'failed'].includes(this.states.get(p.name) ?? ''));
+      if (idle.length === 0) return;
+      const { rows } = await this.options.sql.query<{ name: string; version: number; failed: boolean; updated_at: string }>(
+        `SELECT name, version, failure IS NOT NULL AS failed, updated_at::text AS updated_at FROM ${this.checkpoints}`,
+      );
+      for (const projection of idle) {
+        const row = rows.find((r) => r.name === projection.name && r.version === projection.version);
+        if (row && !row.failed) {
+          this.options.logger.info({ projection: projection.name, version: projection.version }, 'projection switched to rebuilt tables; following them');
+          this.startFollowing(projection);
+        }
+      }
+    };
+    const tick = () => {
+      if (this.controller.signal.aborted) return;
+      this.idleTimer = setTimeout(() => {
+        check()
+          .catch((error: unknown) => this.options.logger.debug({ err: error }, 'idle projection check failed'))
+          .finally(tick);
+      }, 1000);
+      this.idleTimer.unref?.();
+    };
+    tick();
+  }
+
+  /** Takes over rebuilds of our versions left interrupted (a crash, an abort); one still leased is retried when its lease runs out. */
+  private async resumeRebuilds(): Promise<void> {
+    const active = await activeRebuilds(this.options.sql, this.options.schema);
+    for (const rebuild of active) {
+      const projection = this.options.projections.find((p) => p.name === rebuild.name && p.version === rebuild.version);
+      if (!projection || rebuild.state === 'failed') continue;
+      const attempt = async (): Promise<void> => {
+        if (this.controller.signal.aborted || this.rebuilding.has(rebuild.name)) return;
+        try {
+          const claim = await this.rebuilder!.claim(projection, rebuild.requestedBy, rebuild.id);
+          if (!claim) return; // finished (or cancelled) meanwhile, by whoever held it
+          this.launch(projection, claim);
+          this.options.logger.info({ projection: rebuild.name, rebuild: rebuild.id, from: claim.position.toString() }, 'resumed an interrupted rebuild');
+        } catch (error) {
+          if (error instanceof RebuildInProgress) {
+            const retry = setTimeout(() => void attempt(), 5000);
+            retry.unref?.();
+            return;
+          }
+          this.options.logger.error({ err: error, projection: rebuild.name }, 'could not resume an interrupted rebuild');
+        }
+      };
+      await attempt();
+    }
   }
 
   /**
@@ -114,6 +344,11 @@ export class ProjectionRunner {
         const outcome = await this.follow(projection, log);
         if (outcome === 'failed') return;
       } catch (error) {
+        if (error instanceof ProjectionSuperseded) {
+          this.states.set(projection.name, 'stopped');
+          log.error(error.message);
+          return;
+        }
         const delayMs = Math.min(30_000, 250 * 2 ** Math.min(attempt, 7));
         this.states.set(projection.name, 'starting');
         log.warn({ err: error, retryInMs: delayMs }, 'projection interrupted; resuming from its checkpoint');
@@ -129,7 +364,8 @@ export class ProjectionRunner {
       `SELECT position::text AS position FROM ${this.checkpoints} WHERE name = $1 AND version = $2`,
       [projection.name, projection.version],
     );
-    const after = BigInt(rows[0]?.position ?? 0);
+    if (!rows[0]) throw new ProjectionSuperseded(projection);
+    const after = BigInt(rows[0].position);
     // A failure recorded by an earlier run is retried from its event: the code may be fixed now.
     this.states.set(projection.name, 'catching_up');
     log.info({ checkpoint: after.toString() }, 'projection following the log');
@@ -181,17 +417,36 @@ export class ProjectionRunner {
   /**
    * Applies a batch with its checkpoint (through `applyBatch` when the projection has one); on a
    * failing event, commits what came before it.
+   *
+   * Every transaction first locks the projection's checkpoint row and drops the events at or below
+   * the position it finds: a rebuild's switch (in this process or another) may have moved the
+   * checkpoint past them, with their effects in the tables it switched in. The switch holds that
+   * same lock, so a batch commits entirely before it or entirely after it, and never applies an
+   * event twice nor to tables that are gone.
    */
   private async flush(projection: Projection, batch: RecordedEvent[], log: Logger): Promise<ProjectionFailure | null> {
-    const table = this.tables(projection);
+    // A switch made in this process holds this lock from its read of the log to its commit.
+    const release = await this.acquire(projection.name);
+    try {
+      return await this.flushHeld(projection, batch, log);
+    } finally {
+      release();
+    }
+  }
+
+  private async flushHeld(projection: Projection, batch: RecordedEvent[], log: Logger): Promise<ProjectionFailure | null> {
+    const table = this.liveTables(projection);
     if (projection.applyBatch) {
       try {
         await this.options.sql.transaction(async (tx) => {
-          await projection.applyBatch!(tx, batch, table);
-          await this.saveCheckpoint(tx, projection, batch.at(-1)!.globalPosition, null);
+          const rest = await this.remainder(tx, projection, batch);
+          if (rest.length === 0) return;
+          await projection.applyBatch!(tx, rest, table);
+          await this.saveCheckpoint(tx, projection, rest.at(-1)!.globalPosition, null);
         });
         return null;
       } catch (error) {
+        if (error instanceof ProjectionSuperseded) throw error;
         // Rolled back. Event by event below: finds the failing event, or throws the same
         // connection trouble again (the caller retries from the checkpoint).
         log.warn(
@@ -200,26 +455,28 @@ export class ProjectionRunner {
         );
       }
     }
-    let failedAt = -1;
+    let failing: RecordedEvent | undefined;
     let cause: unknown;
     try {
       await this.options.sql.transaction(async (tx) => {
-        for (const [i, event] of batch.entries()) {
+        const rest = await this.remainder(tx, projection, batch);
+        if (rest.length === 0) return;
+        for (const event of rest) {
           try {
             await projection.apply(tx, event, table);
           } catch (error) {
-            failedAt = i;
+            failing = event;
             cause = error;
             throw error;
           }
         }
-        await this.saveCheckpoint(tx, projection, batch.at(-1)!.globalPosition, null);
+        await this.saveCheckpoint(tx, projection, rest.at(-1)!.globalPosition, null);
       });
       return null;
     } catch (error) {
-      if (failedAt < 0) throw error;
+      if (failing === undefined) throw error;
     }
-    const event = batch[failedAt]!;
+    const event: RecordedEvent = failing;
     const failure: ProjectionFailure = {
       position: event.globalPosition,
       streamId: event.streamId,
@@ -228,12 +485,27 @@ export class ProjectionRunner {
       message: cause instanceof Error ? cause.message : String(cause),
       failedAt: new Date().toISOString(),
     };
-    await this.options.sql.transaction(async (tx) => {
-      for (const good of batch.slice(0, failedAt)) await projection.apply(tx, good, table);
-      const checkpoint = failedAt > 0 ? batch[failedAt - 1]!.globalPosition : undefined;
-      await this.saveCheckpoint(tx, projection, checkpoint, failure);
+    const recorded = await this.options.sql.transaction(async (tx) => {
+      const rest = await this.remainder(tx, projection, batch);
+      // A switch took the projection past the failing event meanwhile: not ours to report.
+      if (!rest.some((e) => e.globalPosition === event.globalPosition)) return false;
+      const good = rest.filter((e) => e.globalPosition < event.globalPosition);
+      for (const e of good) await projection.apply(tx, e, table);
+      await this.saveCheckpoint(tx, projection, good.at(-1)?.globalPosition, failure);
+      return true;
     });
-    return failure;
+    return recorded ? failure : null;
+  }
+
+  /** Locks the checkpoint row (FOR UPDATE) and returns the events of the batch after it. */
+  private async remainder(tx: SqlExecutor, projection: Projection, batch: RecordedEvent[]): Promise<RecordedEvent[]> {
+    const { rows } = await tx.query<{ position: string }>(
+      `SELECT position::text AS position FROM ${this.checkpoints} WHERE name = $1 AND version = $2 FOR UPDATE`,
+      [projection.name, projection.version],
+    );
+    if (!rows[0]) throw new ProjectionSuperseded(projection);
+    const at = BigInt(rows[0].position);
+    return at < batch[0]!.globalPosition ? batch : batch.filter((e) => e.globalPosition > at);
   }
 
   private async saveCheckpoint(tx: SqlExecutor, projection: Projection, position: bigint | undefined, failure: ProjectionFailure | null) {
@@ -248,6 +520,14 @@ export class ProjectionRunner {
         failure ? JSON.stringify({ ...failure, position: failure.position.toString() }) : null,
       ],
     );
+  }
+}
+
+/** The checkpoint row of this version is gone: a rebuild of another version switched the projection to its tables. */
+class ProjectionSuperseded extends Error {
+  constructor(projection: Projection) {
+    super(`projection ${projection.name} v${projection.version}: its checkpoint is gone (a rebuild of another version replaced it); this process stops following it`);
+    this.name = 'ProjectionSuperseded';
   }
 }
 

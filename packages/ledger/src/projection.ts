@@ -26,6 +26,11 @@ export interface Projection {
    * applies it again event by event, to stop at (and report) the failing event as it always does.
    */
   applyBatch?(tx: SqlExecutor, events: readonly RecordedEvent[], table: TableNames): Promise<void>;
+  /**
+   * Optional: forgets what the process keeps in memory about these tables (a cache keyed by their
+   * names), once they are dropped: a throw-away replay (replay.ts) calls it when it drops its tables.
+   */
+  forget?(table: TableNames): void;
 }
 
 const IDENTIFIER = /^[a-z][a-z0-9_]*$/;
@@ -35,12 +40,25 @@ export function quoteIdent(name: string): string {
   return `"${name}"`;
 }
 
-export function tableNames(schema: string, projection: Pick<Projection, 'name' | 'version' | 'tables'>): TableNames {
+/**
+ * Which set of a projection's tables: the live one that queries read (`<name>_v<version>_<table>`),
+ * the `next` one a blue/green rebuild fills (`<name>_v<version>_next_<table>`), or the `old` one the
+ * live tables become at the switch, until they are dropped (`<name>_v<version>_old_<table>`).
+ */
+export type TableSet = 'live' | 'next' | 'old';
+
+export function tableNames(schema: string, projection: Pick<Projection, 'name' | 'version' | 'tables'>, set: TableSet = 'live'): TableNames {
   const known = new Set(projection.tables);
+  const prefix = tablePrefix(projection, set);
   const base = (logical: string) => {
     if (!known.has(logical)) throw new Error(`projection ${projection.name} declares no table ${logical}`);
-    return `${projection.name}_v${projection.version}_${logical}`;
+    return `${prefix}${logical}`;
   };
   const table = (logical: string) => `${quoteIdent(schema)}.${quoteIdent(base(logical))}`;
   return Object.assign(table, { index: (logical: string, suffix: string) => quoteIdent(`${base(logical)}_${suffix}`) });
+}
+
+/** What every table (and index) name of one set of a projection's tables starts with. */
+export function tablePrefix(projection: Pick<Projection, 'name' | 'version'>, set: TableSet = 'live'): string {
+  return `${projection.name}_v${projection.version}_${set === 'live' ? '' : `${set}_`}`;
 }

@@ -223,6 +223,30 @@ export class SettlementService {
     return last && last.type === 'SettlementPeriodClosed' ? (last.data as SettlementStatement) : null;
   }
 
+  /**
+   * The statement in force at `asOf`: the last SettlementPeriodClosed of the period recorded at or
+   * before it (by metadata.recordedAt, event by event), or, with `revision`, that revision if it
+   * was recorded by then. Null when none was. From the settlement stream itself, with the event's
+   * position and recordedAt.
+   */
+  async statementInForce(
+    zone: string,
+    periodStart: string,
+    asOf: string,
+    revision?: number | null,
+  ): Promise<{ statement: SettlementStatement; position: bigint; recordedAt: string } | null> {
+    const streamId = settlementStreamId(checkZoneId(zone), formatInstant(checkPeriodStart(periodStart)));
+    const asOfMs = parseInstant('asOf', asOf);
+    let found: { statement: SettlementStatement; position: bigint; recordedAt: string } | null = null;
+    for (const event of await this.store.readStream(streamId)) {
+      if (event.type !== 'SettlementPeriodClosed' || Date.parse(event.metadata.recordedAt) > asOfMs) continue;
+      const statement = event.data as SettlementStatement;
+      if (revision != null && statement.revision !== revision) continue;
+      if (found === null || statement.revision > found.statement.revision) found = { statement, position: event.globalPosition, recordedAt: event.metadata.recordedAt };
+    }
+    return found;
+  }
+
   /** True when the period has been closed at least once. */
   async isClosed(zone: string, periodStart: string): Promise<boolean> {
     return (await this.store.streamVersion(settlementStreamId(zone, periodStart))) > 0;

@@ -12,6 +12,7 @@ import {
 } from '@v2g/event-store';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CHECKPOINT_STREAM, Checkpointer, keyIdOf, verifyLog, type TamperProblem, type VerifyReport } from '../src/index.ts';
+import { settled } from './readable.ts';
 
 /**
  * `verifyLog` against an attacker with superuser rights on the database: each test builds a fresh
@@ -249,13 +250,4 @@ export function tamperEvidenceScenarios(name: string, target: TamperTarget): voi
       expect(report.problems[3]).toMatchObject({ recorded: 'f'.repeat(64), found: before.merkleRoot });
     });
   });
-}
-
-/** Waits until the global log can return `position` (on a server, other transactions may hold it back). */
-export async function settled(store: EventStore, position: bigint): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while ((await store.headPosition()) < position) {
-    if (Date.now() > deadline) throw new Error(`position ${position} did not become readable in 15 s`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }

@@ -1,6 +1,8 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { resolve } from 'node:path';
 import { keyIdOf, parsePrivateKey, parsePublicKey } from '@v2g/ledger';
+import { authConfig, type AuthConfig } from './auth/auth-config.ts';
+import { hardeningConfig, type HardeningConfig } from './hardening-config.ts';
 
 /** Everything the server reads from its environment, checked once at start. */
 export type Config = {
@@ -21,6 +23,12 @@ export type Config = {
   readyMaxLag: bigint;
   /** Log checkpoints (tamper evidence): how often the server appends one, and the keys. */
   checkpoint: CheckpointConfig;
+  /** Projections to rebuild blue/green once started (REBUILD_PROJECTIONS, and `--rebuild` on the command line). */
+  rebuildProjections: string[];
+  /** API keys and JWT bearer tokens (see auth/auth-config.ts). */
+  auth: AuthConfig;
+  /** Operation limits, body size, rate limit, CORS (see hardening-config.ts). */
+  hardening: HardeningConfig;
 };
 
 export type CheckpointConfig = {
@@ -68,6 +76,9 @@ export function loadConfig(env: Env = process.env): Config {
     dbSchema: dbSchema(env),
     readyMaxLag: BigInt(integer(env, 'READY_MAX_LAG', 1000, 0, Number.MAX_SAFE_INTEGER)),
     checkpoint: checkpointConfig(env),
+    rebuildProjections: projectionNames(read(env, 'REBUILD_PROJECTIONS'), 'REBUILD_PROJECTIONS'),
+    auth: authConfig(env),
+    hardening: hardeningConfig(env),
   };
 }
 
@@ -93,7 +104,7 @@ function checkpointConfig(env: Env): CheckpointConfig {
 }
 
 /** An unset or empty variable is absent (docker-compose writes `VAR=` for "no value"). */
-function read(env: Env, name: string): string | undefined {
+export function read(env: Env, name: string): string | undefined {
   const value = env[name]?.trim();
   return value === undefined || value === '' ? undefined : value;
 }
@@ -122,7 +133,7 @@ function eventStoreUrl(env: Env): string | null {
   return value;
 }
 
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+export function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
   const value = read(env, name);
   if (value === undefined) return fallback;
   if (!/^[0-9]+$/.test(value)) throw new ConfigError(name, `must be a whole number from ${min} to ${max}, not ${JSON.stringify(value)}`);
@@ -148,10 +159,28 @@ function dbSchema(env: Env): string {
   return value;
 }
 
-/** What `--help` prints: the variables loadConfig() reads, with their defaults. */
-export const USAGE = `Usage: pnpm start   (or: node --import tsx packages/server/src/main.ts)
+/**
+ * A comma-separated list of projection names (REBUILD_PROJECTIONS, `--rebuild`): the form only;
+ * `checkProjectionNames` then checks them against the projections the server has.
+ */
+export function projectionNames(value: string | undefined, variable: string): string[] {
+  if (value === undefined) return [];
+  const names = value.split(',').map((name) => name.trim());
+  const bad = names.find((name) => !/^[a-z][a-z0-9_]*$/.test(name));
+  if (bad !== undefined) throw new ConfigError(variable, `must be projection names separated by commas (e.g. billing,settlement), not ${JSON.stringify(value)}`);
+  return [...new Set(names)];
+}
 
-Starts the V2G ledger: the event store, the projections and GraphQL at /graphql.
+export function checkProjectionNames(names: readonly string[], known: readonly string[], variable: string): void {
+  const unknown = names.filter((name) => !known.includes(name));
+  if (unknown.length > 0) throw new ConfigError(variable, `names no projection ${unknown.map((n) => JSON.stringify(n)).join(', ')}; projections: ${known.join(', ')}`);
+}
+
+/** What `--help` prints: the variables loadConfig() reads, with their defaults. */
+export const USAGE = `Usage: pnpm start [--rebuild <projection>[,<projection>...]]   (or: node --import tsx packages/server/src/main.ts)
+
+Starts the V2G ledger: the event store, the projections and GraphQL at /graphql. --rebuild rebuilds
+the named projections blue/green once started (the live tables serve meanwhile), as REBUILD_PROJECTIONS.
 Configuration comes from environment variables:
 
   DATABASE_URL    PostgreSQL server, postgres://user@host:5432/db   (unset: embedded PGlite)
@@ -166,6 +195,23 @@ Configuration comes from environment variables:
   LEDGER_CHECKPOINT_EVERY_SECONDS  ... or every T seconds with new events, 0 off (default 600)
   LEDGER_CHECKPOINT_KEY            Ed25519 key signing checkpoints, PEM or 64 hex (unset: unsigned)
   LEDGER_CHECKPOINT_PUBLIC_KEY     its public key, for pnpm ledger verify (PEM or 64 hex)
+  REBUILD_PROJECTIONS              projections to rebuild blue/green once started, e.g. billing,settlement
+                                   (also: pnpm start --rebuild billing,settlement); a projection whose code
+                                   version changed is only rebuilt when named here (or by the CLI/GraphQL)
+  AUTH_BOOTSTRAP_OPERATOR_KEY      an operator API key you chose, v2g_<keyId>_<secret>; recorded hashed at start
+  AUTH_JWT_ISSUER                  accept JWT bearer tokens from this issuer (iss) ...
+  AUTH_JWT_AUDIENCE                ... for this audience (aud) ...
+  AUTH_JWT_SECRET                  ... signed HS256 with this secret (at least 32 bytes), or
+  AUTH_JWT_PUBLIC_KEY              ... signed with this key's private half (PEM: RSA, EC or Ed25519)
+  GRAPHQL_MAX_DEPTH                how deeply an operation's fields may nest                 (default 12)
+  GRAPHQL_MAX_COMPLEXITY           fields x page sizes (first/last) an operation may cost    (default 10000)
+  GRAPHQL_MAX_ALIASES              aliases in one operation                                  (default 30)
+  GRAPHQL_MAX_TOKENS               tokens in one GraphQL document                            (default 2000)
+  HTTP_MAX_BODY_BYTES              largest request body, 413 above                           (default 1048576)
+  RATE_LIMIT_PER_MINUTE            requests per minute per API key/token, or per client IP without one; 0 off (default 1200)
+  RATE_LIMIT_BURST                 requests at once before the per-minute rate applies, 429 past it (default 200)
+  CORS_ORIGINS                     origins browsers may call from, comma-separated, or *  (unset: none but this server)
+  CORS_ALLOW_CREDENTIALS           true: allow credentials cross-origin (not with *)        (default false)
 
 Exit codes: 0 stopped cleanly (SIGTERM/SIGINT), 1 failed to start or to stop, 2 bad configuration.
 `;

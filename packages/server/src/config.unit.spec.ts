@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { resolve } from 'node:path';
 import { keyIdOf, privateKeySeedHex, rawPublicKey } from '@v2g/ledger';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.ts';
+import { checkProjectionNames, ConfigError, loadConfig } from './config.ts';
 
 describe('loadConfig', () => {
   it('has safe defaults: embedded PGlite in ./data, port 4000, GraphiQL outside production', () => {
@@ -17,6 +17,14 @@ describe('loadConfig', () => {
       dbSchema: 'v2g',
       readyMaxLag: 1000n,
       checkpoint: { everyEvents: 10_000, everyMs: 600_000, signingKey: null, publicKey: null },
+      rebuildProjections: [],
+      auth: { bootstrapOperatorKey: null, jwt: null },
+      hardening: {
+        operationLimits: { maxDepth: 12, maxComplexity: 10_000, maxAliases: 30, maxTokens: 2_000 },
+        maxBodyBytes: 1_048_576,
+        rateLimit: { perMinute: 1_200, burst: 200 },
+        cors: { origins: [], allowCredentials: false },
+      },
     });
   });
 
@@ -94,5 +102,13 @@ describe('loadConfig', () => {
     } catch (error) {
       expect((error as ConfigError).variable).toBe(variable);
     }
+  });
+
+  it('reads REBUILD_PROJECTIONS as projection names, and names the variable when they are wrong', () => {
+    expect(loadConfig({ REBUILD_PROJECTIONS: 'billing, settlement,billing' }).rebuildProjections).toEqual(['billing', 'settlement']);
+    expect(() => loadConfig({ REBUILD_PROJECTIONS: 'billing;drop table' })).toThrow(/^REBUILD_PROJECTIONS must be projection names separated by commas/);
+    expect(() => checkProjectionNames(['billing', 'bilingg'], ['catalogue', 'billing'], 'REBUILD_PROJECTIONS')).toThrow(
+      'REBUILD_PROJECTIONS names no projection "bilingg"; projections: catalogue, billing',
+    );
   });
 });

@@ -7,7 +7,7 @@ import {
   type EventStore,
   type SqlClient,
 } from '@v2g/event-store';
-import { AllocationScheduler, CommandHandler, GridService, MeteringService, ProjectionRunner, type ProjectionStatus, type TableNames } from '@v2g/ledger';
+import { AllocationScheduler, CommandHandler, GridService, MeteringService, ProjectionRunner, type ProjectionStatus, type RebuildTicket, type TableNames } from '@v2g/ledger';
 import { ReadModelBehind, SettlementService, SettlementWatcher } from '@v2g/ledger';
 import { catalogueProjection } from '@v2g/projection-catalogue';
 import { billingProjection, priceAt } from '@v2g/projection-billing';
@@ -16,8 +16,10 @@ import { GateScheduler, MarketService } from '@v2g/ledger';
 import { marketProjection, openBooks } from '@v2g/projection-market';
 import { closedPeriods, settledZones, settlementProjection } from '@v2g/projection-settlement';
 import { Checkpointer } from '@v2g/ledger';
+import { ApiKeyService } from '@v2g/ledger';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
+import { claimEmbeddedDir } from './embedded-lock.ts';
 
 /** What the HTTP and GraphQL layers use of the ledger; tests may hand in their own parts. */
 export type LedgerDeps = {
@@ -25,7 +27,8 @@ export type LedgerDeps = {
   /** Where the read models live (PostgreSQL server or PGlite). */
   sql: SqlClient;
   commands: CommandHandler;
-  projections: { status(): Promise<ProjectionStatus[]> };
+  /** Status of every projection; `rebuild` starts a blue/green rebuild in this process (see ProjectionRunner.rebuild). */
+  projections: { status(): Promise<ProjectionStatus[]>; rebuild?(name: string, options?: { requestedBy?: string }): Promise<RebuildTicket> };
   /** Table names of the catalogue read model. */
   catalogue: TableNames;
   /** Sites, sessions and allocation: the grid's use cases. */
@@ -44,6 +47,8 @@ export type LedgerDeps = {
   settlement: SettlementService;
   /** Table names of the settlement read model (statements, transfers, balances). */
   settlementTables: TableNames;
+  /** API keys: created and revoked by operators, checked on every request. */
+  apiKeys: ApiKeyService;
 };
 
 export type Ledger = LedgerDeps & {
@@ -59,12 +64,21 @@ export type LedgerConfig = Pick<Config, 'databaseUrl' | 'eventStoreUrl' | 'dbSch
   dataDir: string | undefined;
   /** Log checkpoints (tamper evidence) appended in the background; absent: none (tests). */
   checkpoint?: Config['checkpoint'];
+  /** Projections to rebuild blue/green once started (--rebuild, REBUILD_PROJECTIONS); names checked by the caller. */
+  rebuildProjections?: readonly string[];
+  /** An operator key chosen at install time, recorded (hashed) at start when new; absent: none. */
+  bootstrapOperatorKey?: Config['auth']['bootstrapOperatorKey'];
 };
+
+/** Every read model the server builds and serves, in the order status lists them. */
+export const PROJECTIONS = [catalogueProjection, gridProjection, billingProjection, settlementProjection, marketProjection] as const;
 
 /** Wires the SQL client, the event store, the command handler and the projections. */
 export async function openLedger(config: LedgerConfig, logger: Logger): Promise<Ledger> {
   const registry = SchemaRegistry.fromDirectory();
   const sql = config.databaseUrl === null ? await openPglite(config.dataDir) : await connectPostgres(config.databaseUrl);
+  // PGlite does not lock its folder: our pid there tells CLI commands that write to stay out (embedded-lock.ts).
+  const releaseDataDir = config.databaseUrl === null && config.dataDir !== undefined ? claimEmbeddedDir(config.dataDir) : () => {};
   let store: EventStore;
   try {
     store =
@@ -81,13 +95,14 @@ export async function openLedger(config: LedgerConfig, logger: Logger): Promise<
     );
   } catch (error) {
     await sql.close().catch(() => {});
+    releaseDataDir();
     throw error;
   }
   const projections = new ProjectionRunner({
     store,
     sql,
     schema: config.dbSchema,
-    projections: [catalogueProjection, gridProjection, billingProjection, settlementProjection, marketProjection],
+    projections: PROJECTIONS,
     logger,
   });
   const commands = new CommandHandler(store);
@@ -110,6 +125,7 @@ export async function openLedger(config: LedgerConfig, logger: Logger): Promise<
   const market: MarketService = new MarketService(store, commands, { onBookOpen: (book) => gateScheduler.watch(book) });
   const gateScheduler = new GateScheduler(market, { logger: logger.child({ component: 'gate-scheduler' }) });
   const marketTables = projections.tables(marketProjection);
+  const apiKeys = new ApiKeyService(store, commands, { logger: logger.child({ component: 'api-keys' }) });
   let closing: Promise<void> | undefined;
 
   // Settlement lists a period's candidate sessions from the billing read model: it waits until
@@ -179,6 +195,18 @@ export async function openLedger(config: LedgerConfig, logger: Logger): Promise<
     logger.info({ books: books.length }, 'gate closures scheduled');
   }
 
+  /** Follows key changes in the log, and records the bootstrap operator key when it is new. */
+  async function startApiKeys(): Promise<void> {
+    await apiKeys.start();
+    const bootstrap = config.bootstrapOperatorKey;
+    if (bootstrap) {
+      const outcome = await apiKeys.ensureBootstrapKey(bootstrap, { actor: 'system:bootstrap' });
+      // The key id only: the key is a secret.
+      if (outcome === 'revoked') logger.warn({ keyId: bootstrap.keyId }, 'AUTH_BOOTSTRAP_OPERATOR_KEY names a revoked key: it stays revoked');
+      else logger.info({ keyId: bootstrap.keyId, outcome }, 'bootstrap operator key in place');
+    }
+  }
+
   // Tamper evidence: a Merkle checkpoint of the log every N events or T seconds (see `ledger verify`).
   const checkpointer = config.checkpoint
     ? new Checkpointer({
@@ -204,8 +232,17 @@ export async function openLedger(config: LedgerConfig, logger: Logger): Promise<
     settlementTables,
     market,
     marketTables,
+    apiKeys,
     async start() {
+      await startApiKeys();
       await projections.start();
+      // Rebuilds the operator asked for at start: blue/green in the background, progress in status.
+      for (const name of config.rebuildProjections ?? []) {
+        await projections.rebuild(name, { requestedBy: 'start' }).then(
+          ({ rebuild }) => logger.info({ projection: name, rebuild: rebuild.id, resumedFrom: rebuild.resumedFrom?.toString() ?? null }, 'rebuild asked for at start'),
+          (error: unknown) => logger.warn({ err: error, projection: name }, 'rebuild asked for at start not started'),
+        );
+      }
       checkpointer?.start();
       await settlementWatcher.start();
       void resumeAllocations().catch((error: unknown) => {
@@ -217,6 +254,7 @@ export async function openLedger(config: LedgerConfig, logger: Logger): Promise<
     },
     close() {
       closing ??= (async () => {
+        await apiKeys.stop();
         scheduler.stop();
         gateScheduler.stop();
         await settlementWatcher.stop();
@@ -224,6 +262,7 @@ export async function openLedger(config: LedgerConfig, logger: Logger): Promise<
         await checkpointer?.stop();
         await store.close();
         await sql.close();
+        releaseDataDir();
       })();
       return closing;
     },

@@ -1,12 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import type { LogLine } from './harness.ts';
+import { TEST_OPERATOR_KEY, type LogLine } from './harness.ts';
 
 /** The real entry point as `pnpm start` runs it, in a child process the test can signal or kill. */
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 
 export type ChildServer = {
   child: ChildProcess;
@@ -20,7 +21,8 @@ export type ChildServer = {
 export function startMain(env: Record<string, string>, args: string[] = []): ChildServer {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
     cwd: ROOT,
-    env: { ...process.env, NODE_ENV: 'development', LOG_LEVEL: 'info', DATABASE_URL: '', EVENTSTORE_URL: '', ...env },
+    // The harness's operator key, so that postGraphQL's default credentials work here too.
+    env: { ...process.env, NODE_ENV: 'development', LOG_LEVEL: 'info', DATABASE_URL: '', EVENTSTORE_URL: '', AUTH_BOOTSTRAP_OPERATOR_KEY: TEST_OPERATOR_KEY, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: LogLine[] = [];
@@ -58,3 +60,30 @@ export async function freePort(): Promise<number> {
   await new Promise((resolve) => server.close(resolve));
   return port;
 }
+
+export type CommandRun = { code: number | null; stdout: string; stderr: string };
+
+/**
+ * Runs a command to its end from the repository's root, with none of the ledger's configuration
+ * variables inherited from the test's environment (only `env`'s).
+ */
+export function runCommand(command: string, args: string[], env: Record<string, string> = {}): Promise<CommandRun> {
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      DATABASE_URL: '', EVENTSTORE_URL: '', DATA_DIR: '', DB_SCHEMA: '', AUTH_BOOTSTRAP_OPERATOR_KEY: '', LEDGER_CHECKPOINT_KEY: '', LEDGER_CHECKPOINT_PUBLIC_KEY: '',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+/** `pnpm ledger …` as an operator or auditor runs it. */
+export const runLedgerCli = (args: string[], env: Record<string, string> = {}): Promise<CommandRun> =>
+  runCommand(process.execPath, ['--import', 'tsx', CLI, ...args], env);

@@ -22,7 +22,8 @@ export function describeGraphQLApi(label: string, options: TestServerOptions | n
     it('registers a site, and the catalogue then shows its stream with its events and their metadata', async () => {
       const siteId = freshSiteId();
       const commandId = randomUUID();
-      const { status, body } = await registerSite(server, { siteId, commandId, importLimitW: '11000.5' }, { 'X-Actor': 'operator-7' });
+      const operator = await server.as('operator', null, 'operator 7');
+      const { status, body } = await registerSite(server, { siteId, commandId, importLimitW: '11000.5' }, operator.headers);
       expect(status).toBe(200);
       const payload = body.data!.registerSite;
       expect(payload).toMatchObject({
@@ -70,7 +71,7 @@ export function describeGraphQLApi(label: string, options: TestServerOptions | n
         type: 'SiteRegistered',
         schemaVersion: 1,
         data: { siteId, name: 'Depot', importLimitW: '11000.5', exportLimitW: '5000' },
-        metadata: { commandId, correlationId: commandId, causationId: commandId, actor: 'operator-7' },
+        metadata: { commandId, correlationId: commandId, causationId: commandId, actor: operator.actor },
       });
       expect(event.hash).toMatch(/^[0-9a-f]{64}$/);
       expect(event.metadata.recordedAt).toBe(stream.firstRecordedAt);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshSiteId, registerSite, startTestServer, waitForStream, type TestServer, type TestServerOptions } from './harness.ts';
+import { bearer, freshSiteId, registerSite, startTestServer, TEST_OPERATOR_KEY, waitForStream, type TestServer, type TestServerOptions } from './harness.ts';
 
 /**
  * The grid through GraphQL, end to end: build a tree, plug vehicles in, watch the allocation keep
@@ -143,7 +143,7 @@ export function describeGridApi(label: string, options: TestServerOptions | null
       const abort = new AbortController();
       const response = await fetch(`${server.url}/graphql`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...bearer(TEST_OPERATOR_KEY) },
         body: JSON.stringify({ query: `subscription($siteId: ID!) { setpointsChanged(siteId: $siteId) { siteId trigger position setpoints { sessionId powerW status reason } } }`, variables: { siteId } }),
         signal: abort.signal,
       });

@@ -1,8 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Role } from '@v2g/domain';
 import { connectPostgres } from '@v2g/event-store';
+import { parseApiKeyToken } from '@v2g/ledger';
 import { buildApp, type AppDeps } from '../src/app.ts';
+import type { JwtConfig } from '../src/auth/auth-config.ts';
+import { hardeningConfig } from '../src/hardening-config.ts';
 import { openLedger, type Ledger } from '../src/ledger-app.ts';
 import { createLogger } from '../src/logger.ts';
 
@@ -14,12 +18,31 @@ export type GraphQLResponse<D = Record<string, any>> = {
   body: { data?: D | null; errors?: { message: string; path?: string[]; extensions?: Record<string, any> }[] };
 };
 
+/**
+ * The operator key every test server (and every child server, see child-server.ts) is started with
+ * (AUTH_BOOTSTRAP_OPERATOR_KEY): requests that name no other credentials are an operator's.
+ */
+export const TEST_OPERATOR_KEY = 'v2g_e2eoperator_e2e-operator-secret-0123456789abcdefghij';
+export const TEST_OPERATOR_ACTOR = `apikey:${parseApiKeyToken(TEST_OPERATOR_KEY)!.keyId}`;
+
+/** Headers of a request as the holder of this key or token. */
+export const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
+/** Headers of a request without credentials (the harness otherwise sends the operator's). */
+export const ANONYMOUS: Record<string, string> = { authorization: '' };
+
+export type TestPrincipal = { token: string; keyId: string; actor: string; headers: Record<string, string> };
+
 export type TestServer = {
   url: string;
   ledger: Ledger;
   logs: LogLine[];
-  /** POST /graphql, asking for application/graphql-response+json as modern clients do. */
+  /**
+   * POST /graphql, asking for application/graphql-response+json as modern clients do; as the test
+   * operator unless `headers` carry another Authorization (see `as`, `bearer`, `ANONYMOUS`).
+   */
   gql<D = Record<string, any>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResponse<D>>;
+  /** A new API key for a role (and subject), created through the ledger: send `headers` to act as it. */
+  as(role: Role, subject?: string | null, name?: string): Promise<TestPrincipal>;
   /** Serves another app (other deps) on the same ledger; closed with the server. */
   serve(deps: (base: AppDeps) => AppDeps): Promise<string>;
   close(): Promise<void>;
@@ -28,6 +51,8 @@ export type TestServer = {
 export type TestServerOptions = {
   /** null: PGlite in memory. */
   databaseUrl: string | null;
+  /** Accept JWT bearer tokens too (AUTH_JWT_*). */
+  jwt?: JwtConfig;
 };
 
 /** A fresh ledger (its own schema on a server) behind buildApp on a random port. */
@@ -35,9 +60,13 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
   const logs: LogLine[] = [];
   const logger = createLogger('debug', { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) });
   const dbSchema = options.databaseUrl === null ? 'v2g' : `e2e_${process.pid}_${randomUUID().slice(0, 8)}`;
-  const ledger = await openLedger({ databaseUrl: options.databaseUrl, eventStoreUrl: null, dbSchema, dataDir: undefined }, logger);
+  const ledger = await openLedger(
+    { databaseUrl: options.databaseUrl, eventStoreUrl: null, dbSchema, dataDir: undefined, bootstrapOperatorKey: parseApiKeyToken(TEST_OPERATOR_KEY) },
+    logger,
+  );
   await ledger.start();
-  const base: AppDeps = { ledger, logger, graphiql: true, readyMaxLag: 1000n };
+  // The default limits, but no rate limit: tests poll faster than any client should.
+  const base: AppDeps = { ledger, logger, graphiql: true, readyMaxLag: 1000n, jwt: options.jwt ?? null, hardening: hardeningConfig({ RATE_LIMIT_PER_MINUTE: '0' }) };
   const servers: Server[] = [];
   const serve = async (deps: (base: AppDeps) => AppDeps) => {
     const server = buildApp(deps(base)).listen(0, '127.0.0.1');
@@ -52,6 +81,10 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     logs,
     serve,
     gql: (query, variables, headers) => postGraphQL(url, query, variables, headers),
+    async as(role, subject = null, name = `${role} ${subject ?? ''}`.trim()) {
+      const { token, key } = await ledger.apiKeys.create({ role, subject, name }, { commandId: randomUUID(), actor: TEST_OPERATOR_ACTOR });
+      return { token: token!, keyId: key.keyId, actor: `apikey:${key.keyId}`, headers: bearer(token!) };
+    },
     async close() {
       for (const server of servers) {
         server.closeAllConnections();
@@ -73,9 +106,11 @@ export async function postGraphQL<D>(
   variables?: Record<string, unknown>,
   headers: Record<string, string> = {},
 ): Promise<GraphQLResponse<D>> {
+  // The test operator's key unless the caller names other credentials (or none: ANONYMOUS).
+  const credentials = Object.keys(headers).some((h) => h.toLowerCase() === 'authorization') ? {} : bearer(TEST_OPERATOR_KEY);
   const response = await fetch(`${url}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers },
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...credentials, ...headers },
     body: JSON.stringify({ query, variables }),
   });
   return { status: response.status, headers: response.headers, body: (await response.json()) as GraphQLResponse<D>['body'] };

@@ -58,7 +58,8 @@ describe('HTTP application', () => {
       projections: [failing],
       logger: createLogger('silent'),
     });
-    await registerSite(server); // at least one event for it to fail on: the log's first, at position 1
+    // It fails on the log's first event, at position 1: the harness's bootstrap operator key.
+    await registerSite(server);
     await runner.start();
     try {
       const url = await server.serve((deps) => ({ ...deps, ledger: { ...deps.ledger, projections: runner } }));
@@ -76,13 +77,13 @@ describe('HTTP application', () => {
         name: 'always_fails',
         state: 'failed',
         checkpoint: '0',
-        failure: { position: '1', streamVersion: 1, eventType: 'SiteRegistered', message: 'cannot project SiteRegistered' },
+        failure: { position: '1', streamVersion: 1, eventType: 'ApiKeyCreated', message: 'cannot project ApiKeyCreated' },
       });
       const { body: graphql } = await postGraphQL<any>(url, '{ projections { name state failure { position eventType message } } }');
       expect(graphql.data.projections[0]).toMatchObject({
         name: 'always_fails',
         state: 'FAILED',
-        failure: { position: '1', eventType: 'SiteRegistered', message: 'cannot project SiteRegistered' },
+        failure: { position: '1', eventType: 'ApiKeyCreated', message: 'cannot project ApiKeyCreated' },
       });
     } finally {
       await runner.stop();

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,31 +8,14 @@ import { CHECKPOINT_STREAM, rawPublicKey, type VerifyReport } from '@v2g/ledger'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { openLedger } from '../src/ledger-app.ts';
 import { createLogger } from '../src/logger.ts';
+import { runCommand, runLedgerCli } from './child-server.ts';
 
 /** `ledger` as an operator runs it: a child process, its exit code, its stdout and stderr. */
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const BIN = fileURLToPath(new URL('../bin/ledger.js', import.meta.url));
 const postgresUrl = inject('postgresUrl');
 const registry = SchemaRegistry.fromDirectory();
-
-type Run = { code: number | null; stdout: string; stderr: string };
-
-function run(command: string, args: string[], env: Record<string, string>): Promise<Run> {
-  const child = spawn(command, args, {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: '', EVENTSTORE_URL: '', DATA_DIR: '', DB_SCHEMA: '', LEDGER_CHECKPOINT_KEY: '', LEDGER_CHECKPOINT_PUBLIC_KEY: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
-}
-
-const ledger = (args: string[], env: Record<string, string> = {}) => run(process.execPath, ['--import', 'tsx', MAIN, ...args], env);
+const ledger = runLedgerCli;
 
 async function seed(store: EventStore): Promise<void> {
   const renamed = (siteId: string, n: number): NewEvent => ({ type: 'SiteRenamed', data: { siteId, name: `Depot ${n}` } });
@@ -63,9 +45,9 @@ describe('ledger CLI', () => {
     expect(verify.stdout).toMatch(/^Usage: pnpm ledger verify/);
     expect(verify.stdout).toContain('Exit codes: 0 nothing was altered; 1 something was altered');
     // The bin entry and the root script run the same program.
-    const bin = await run(process.execPath, [BIN, 'checkpoint', '--help'], {});
+    const bin = await runCommand(process.execPath, [BIN, 'checkpoint', '--help'], {});
     expect(bin).toMatchObject({ code: 0, stdout: expect.stringMatching(/^Usage: pnpm ledger checkpoint/) });
-    const pnpm = await run('pnpm', ['-s', 'ledger', 'keygen', '--help'], {});
+    const pnpm = await runCommand('pnpm', ['-s', 'ledger', 'keygen', '--help'], {});
     expect(pnpm).toMatchObject({ code: 0, stdout: expect.stringMatching(/^Usage: pnpm ledger keygen/) });
   }, 60_000);
 

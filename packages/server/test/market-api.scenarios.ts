@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, waitForStream, type TestServer, type TestServerOptions } from './harness.ts';
+import { bearer, startTestServer, TEST_OPERATOR_KEY, waitForStream, type TestPrincipal, type TestServer, type TestServerOptions } from './harness.ts';
 
 /**
  * The market through GraphQL, end to end: a zone with a continuous 15-minute product and an
@@ -65,6 +65,9 @@ export function describeMarketApi(label: string, options: TestServerOptions | nu
       await server?.close();
     });
 
+    // Alice's own trader key, for myOrders: it names the trader asking.
+    let aliceKey: Promise<TestPrincipal> | undefined;
+    const alice = () => (aliceKey ??= server.as('trader', A));
     const run = async (query: string, variables: Record<string, unknown>, headers?: Record<string, string>) => {
       const { status, body } = await server.gql<any>(query, variables, headers);
       expect(body.errors, JSON.stringify(body.errors)).toBeUndefined();
@@ -132,7 +135,7 @@ export function describeMarketApi(label: string, options: TestServerOptions | nu
       const abort = new AbortController();
       const response = await fetch(`${server.url}/graphql`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...bearer(TEST_OPERATOR_KEY) },
         body: JSON.stringify({ query: `subscription($zone: ID!) { tradesExecuted(zone: $zone) { ${TRADE} bookId } }`, variables: { zone } }),
         signal: abort.signal,
       });
@@ -226,7 +229,7 @@ export function describeMarketApi(label: string, options: TestServerOptions | nu
         { zone, deliveryStart: delivery },
       );
       expect(tape.trades).toEqual({ totalCount: '1', pageInfo: { hasNextPage: false }, edges: [{ node: { priceMinorPerMWh: '5000' } }] });
-      const mine = await run(`{ myOrders(status: OPEN) { totalCount edges { node { orderId side remainingKWh filledKWh status } } } }`, {}, { 'x-actor': A });
+      const mine = await run(`{ myOrders(status: OPEN) { totalCount edges { node { orderId side remainingKWh filledKWh status } } } }`, {}, (await alice()).headers);
       expect(mine.myOrders.totalCount).toBe('2');
       expect(mine.myOrders.edges.map((e: any) => e.node)).toEqual([
         { orderId: asks.orders[0].orderId, side: 'SELL', remainingKWh: '6', filledKWh: '4', status: 'OPEN' },
@@ -235,7 +238,7 @@ export function describeMarketApi(label: string, options: TestServerOptions | nu
     });
 
     it('amends an order (a new price may trade at once) and cancels one', async () => {
-      const { myOrders } = await run(`{ myOrders(status: OPEN) { edges { node { orderId limitPriceMinorPerMWh } } } }`, {}, { 'x-actor': A });
+      const { myOrders } = await run(`{ myOrders(status: OPEN) { edges { node { orderId limitPriceMinorPerMWh } } } }`, {}, (await alice()).headers);
       const [at5000, at5100] = myOrders.edges.map((e: any) => e.node.orderId) as [string, string];
       // Lower: keeps its place. A new price of 4900 meets Carol's bid: a trade at her (resting) price.
       const lowered = await mutate('amendOrder', 'AmendOrderInput', { ...book, orderId: at5100, traderId: A, quantityKWh: '3' });
@@ -272,7 +275,7 @@ export function describeMarketApi(label: string, options: TestServerOptions | nu
       // Nothing on the ask side at or below 6000 but 1 kWh: a 5 kWh fill-or-kill cannot fill.
       expect(await refused([order(B, 'BUY', '5', '6000', 'FOK')])).toMatchObject({ __typename: 'InsufficientQuantityError', code: 'INSUFFICIENT_QUANTITY', orderType: 'fok', requestedWh: '5000', availableWh: '1000' });
       expect(await refused([order(`mallory-${tag}`, 'BUY', '1', '5000')])).toMatchObject({ __typename: 'UnknownParticipantError', code: 'UNKNOWN_PARTICIPANT' });
-      const { myOrders } = await run(`{ myOrders(status: OPEN) { edges { node { orderId } } } }`, {}, { 'x-actor': A });
+      const { myOrders } = await run(`{ myOrders(status: OPEN) { edges { node { orderId } } } }`, {}, (await alice()).headers);
       const alices = myOrders.edges[0].node.orderId;
       expect(await mutate('cancelOrder', 'CancelOrderInput', { ...book, orderId: alices, traderId: B })).toMatchObject({ __typename: 'OrderNotOwnedError', code: 'ORDER_NOT_OWNED', orderId: alices, traderId: B });
       expect(await version(streamId)).toBe(before);

@@ -131,6 +131,10 @@ export const billingProjection: Projection = {
   applyBatch(tx, events, table) {
     return applyBillingEvents(tx, events, table);
   },
+
+  forget(table) {
+    latestPoints.delete(table('readings'));
+  },
 };
 
 /**

@@ -23,6 +23,7 @@ import {
 } from '@v2g/domain';
 import { randomUUID } from 'node:crypto';
 import type { EventStore, NewEvent } from '@v2g/event-store';
+import { prng } from '../../lib/prng.ts';
 
 export type BillingFillOptions = {
   store: EventStore;
@@ -59,18 +60,6 @@ const ZONE = 'BENCH';
 const GROUP = 500;
 const FLEETS = 50;
 const CUSTOMERS = 2000;
-
-/** mulberry32: small, seeded, good enough to spread readings. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const iso = (ms: number) => new Date(ms).toISOString();
 

@@ -1,13 +1,5 @@
 import { existsSync } from 'node:fs';
-import {
-  connectPostgres,
-  openKurrentDbStore,
-  openPglite,
-  PostgresEventStore,
-  SchemaRegistry,
-  type EventStore,
-  type SqlClient,
-} from '@v2g/event-store';
+import { connectPostgres, openKurrentDbStore, openPglite, PostgresEventStore, SchemaRegistry, type EventStore, type SqlClient } from '@v2g/event-store';
 import { ConfigError, type Config } from '../config.ts';
 
 export type OpenedStore = {
@@ -18,17 +10,33 @@ export type OpenedStore = {
 };
 
 /**
- * The event log the server's configuration points at (same variables, see config.ts), for a CLI
- * command. Unlike the server it creates nothing: a DATA_DIR or DB_SCHEMA that holds no event log
- * is a configuration error, not an empty ledger that verifies fine. With the embedded store, stop
- * the server first: PGlite serves one process.
+ * The event log alone, for the commands that only read it (verify, checkpoint): with KurrentDB it
+ * opens no SQL database at all.
  */
 export async function openConfiguredStore(config: Config): Promise<OpenedStore> {
-  const registry = SchemaRegistry.fromDirectory();
   if (config.eventStoreUrl !== null) {
-    const store = await openKurrentDbStore({ connectionString: config.eventStoreUrl, registry });
+    const store = await openKurrentDbStore({ connectionString: config.eventStoreUrl, registry: SchemaRegistry.fromDirectory() });
     return { store, where: 'KurrentDB (EVENTSTORE_URL)', close: () => store.close() };
   }
+  const { store, where, close } = await openConfiguredLedgerDb(config);
+  return { store, where, close };
+}
+
+export type OpenedLedgerDb = OpenedStore & {
+  /** The read models' database (where replays build their throw-away schemas). */
+  sql: SqlClient;
+  /** The schema of the live read models and their checkpoints (DB_SCHEMA). */
+  schema: string;
+};
+
+/**
+ * The event log and the read models' database the server's configuration points at, for the CLI
+ * commands that build tables (replay, audit, projections). Unlike the server it creates nothing: a
+ * DATA_DIR or DB_SCHEMA that holds no event log is a configuration error, not an empty ledger that
+ * verifies fine. With the embedded store, stop the server first: PGlite serves one process.
+ */
+export async function openConfiguredLedgerDb(config: Config): Promise<OpenedLedgerDb> {
+  const registry = SchemaRegistry.fromDirectory();
   let sql: SqlClient;
   let where: string;
   if (config.databaseUrl === null) {
@@ -40,12 +48,21 @@ export async function openConfiguredStore(config: Config): Promise<OpenedStore> 
     where = 'PostgreSQL server (DATABASE_URL)';
   }
   try {
-    const { rows } = await sql.query<{ events: string | null }>(`SELECT to_regclass($1)::text AS events`, [`"${config.dbSchema}".events`]);
-    if (rows[0]?.events == null) throw new ConfigError('DB_SCHEMA', `${config.dbSchema}: no event log in this database (${where})`);
-    const store = new PostgresEventStore({ sql, schema: config.dbSchema, registry });
+    let store: EventStore;
+    if (config.eventStoreUrl !== null) {
+      store = await openKurrentDbStore({ connectionString: config.eventStoreUrl, registry });
+      where = `KurrentDB (EVENTSTORE_URL), read models on ${where}, schema ${config.dbSchema}`;
+    } else {
+      const { rows } = await sql.query<{ events: string | null }>(`SELECT to_regclass($1)::text AS events`, [`"${config.dbSchema}".events`]);
+      if (rows[0]?.events == null) throw new ConfigError('DB_SCHEMA', `${config.dbSchema}: no event log in this database (${where})`);
+      store = new PostgresEventStore({ sql, schema: config.dbSchema, registry });
+      where = `${where}, schema ${config.dbSchema}`;
+    }
     return {
       store,
-      where: `${where}, schema ${config.dbSchema}`,
+      sql,
+      schema: config.dbSchema,
+      where,
       close: async () => {
         await store.close();
         await sql.close();

@@ -3,9 +3,13 @@ import { EXIT, EXIT_CODES_HELP, parseCommandArgs, UsageError, type CliIo, type C
 import { checkpointCommand } from './commands/checkpoint.ts';
 import { keygenCommand } from './commands/keygen.ts';
 import { verifyCommand } from './commands/verify.ts';
+import { projectionsCommand } from './commands/projections.ts';
+import { replayCommand } from './commands/replay.ts';
+import { auditCommand } from './commands/audit.ts';
+import { apikeyCommand } from './commands/apikey.ts';
 
 /** Every subcommand, in the order the help lists them. */
-export const COMMANDS: readonly Command[] = [verifyCommand, checkpointCommand, keygenCommand];
+export const COMMANDS: readonly Command[] = [verifyCommand, checkpointCommand, keygenCommand, replayCommand, auditCommand, projectionsCommand, apikeyCommand];
 
 export function usage(commands: readonly Command[] = COMMANDS): string {
   const width = Math.max(...commands.map((c) => c.name.length));

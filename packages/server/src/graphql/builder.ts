@@ -1,7 +1,10 @@
 import SchemaBuilder from '@pothos/core';
 import ErrorsPlugin from '@pothos/plugin-errors';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { GraphQLError, Kind, print, valueFromASTUntyped, type ValueNode } from 'graphql';
+import { Forbidden, scopesOf, type AuthScopes } from './access.ts';
 import type { GraphQLContext } from './context.ts';
+import './default-deny-plugin.ts';
 
 /**
  * The schema builder and its scalars. No object types here: each module in ./schema adds its own.
@@ -10,6 +13,7 @@ import type { GraphQLContext } from './context.ts';
  */
 export const builder = new SchemaBuilder<{
   Context: GraphQLContext;
+  AuthScopes: AuthScopes;
   // Fields are non-null unless they say `nullable: true`: absence is part of a field's contract.
   DefaultFieldNullability: false;
   Scalars: {
@@ -20,7 +24,16 @@ export const builder = new SchemaBuilder<{
     JSON: { Input: unknown; Output: unknown };
   };
 }>({
-  plugins: [ErrorsPlugin],
+  // Scope auth first: it checks before any other plugin's wrapper (or the resolver) runs.
+  plugins: [ScopeAuthPlugin, 'defaultDeny', ErrorsPlugin],
+  scopeAuth: {
+    // Subscriptions are checked when they start, not per event.
+    authorizeOnSubscribe: true,
+    // A loader that throws (a malformed id, say) refuses; it never leaks as an unexpected error.
+    treatErrorsAsUnauthorized: true,
+    unauthorizedError: (_parent, context, info) => new Forbidden(`${info.parentType.name}.${info.fieldName}`, context.principal.role),
+    authScopes: (context) => scopesOf(context),
+  },
   defaultFieldNullability: false,
   errors: { defaultTypes: [] },
 });

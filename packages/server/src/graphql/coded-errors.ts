@@ -15,17 +15,21 @@ export const UNEXPECTED_MESSAGE = 'Unexpected error.';
  * Runs before yoga's own masking, which then only guards errors raised outside execution.
  */
 export function useCodedErrors(): Plugin<GraphQLContext> {
+  type Done = Parameters<typeof handleStreamOrSingleExecutionResult<GraphQLContext>>[0];
+  const translate = (payload: Done) => {
+    const context = payload.args.contextValue;
+    return handleStreamOrSingleExecutionResult(payload, ({ result, setResult }) => {
+      if (!result.errors || result.errors.length === 0) return;
+      setResult({ ...result, errors: result.errors.map((error) => toClientError(error, context)) });
+    });
+  };
   return {
     onExecute() {
-      return {
-        onExecuteDone(payload) {
-          const context = payload.args.contextValue;
-          return handleStreamOrSingleExecutionResult(payload, ({ result, setResult }) => {
-            if (!result.errors || result.errors.length === 0) return;
-            setResult({ ...result, errors: result.errors.map((error) => toClientError(error, context)) });
-          });
-        },
-      };
+      return { onExecuteDone: translate };
+    },
+    // A subscription refused when it starts (FORBIDDEN, a bad argument), and errors in its events.
+    onSubscribe() {
+      return { onSubscribeResult: (payload) => translate(payload as unknown as Done) };
     },
   };
 }

@@ -3,15 +3,20 @@ import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type YogaLogger } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { LedgerDeps } from '../ledger-app.ts';
-import { actorOf } from '../http/request-context.ts';
+import type { Principal } from '../auth/principal.ts';
+import { DEFAULT_OPERATION_LIMITS, type OperationLimits } from '../hardening-config.ts';
+import { useAuthorizeMutationsFirst } from './authorize-mutations.ts';
 import { useCodedErrors } from './coded-errors.ts';
 import type { GraphQLContext } from './context.ts';
+import { useOperationLimits } from './operation-limits.ts';
 import { schema } from './schema/index.ts';
 
 export type GraphQLHandlerOptions = {
   ledger: LedgerDeps;
   logger: Logger;
   graphiql: boolean;
+  /** Depth, complexity, aliases and tokens an operation may have; absent: the defaults. */
+  operationLimits?: OperationLimits;
 };
 
 export const GRAPHQL_PATH = '/graphql';
@@ -21,20 +26,29 @@ export function createGraphQLHandler(options: GraphQLHandlerOptions) {
   return createYoga<{ req: Request; res: Response }, GraphQLContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
-    graphiql: options.graphiql ? { title: 'V2G ledger', defaultQuery: EXAMPLE_OPERATIONS } : false,
+    // GraphiQL opens with an Authorization header to fill in (see README, Authentication and roles).
+    graphiql: options.graphiql ? { title: 'V2G ledger', defaultQuery: EXAMPLE_OPERATIONS, headers: GRAPHIQL_HEADERS, defaultEditorToolsVisibility: 'headers' } : false,
     // GraphiQL's scripts and styles are served from this package, not a CDN: it works offline.
     renderGraphiQL,
     landingPage: false,
     logging: yogaLogger(options.logger),
-    plugins: [useCodedErrors()],
-    context: ({ req, res }): GraphQLContext => ({
-      requestId: res.locals.requestId as string,
-      log: res.locals.log as Logger,
-      actor: actorOf(req),
-      ledger: options.ledger,
-    }),
+    plugins: [useOperationLimits(options.operationLimits ?? DEFAULT_OPERATION_LIMITS), useAuthorizeMutationsFirst(), useCodedErrors()],
+    // Never yoga's development details (the original error and its stack) in a response, whatever
+    // NODE_ENV says: unexpected errors are logged, and clients get "Unexpected error.".
+    maskedErrors: { isDev: false },
+    // CORS is the express app's (http/cors.ts): yoga's own would allow every origin, with credentials.
+    cors: false,
+    context: ({ res }): GraphQLContext => {
+      // Set by requireAuthentication, which every request that executes anything passes first.
+      const principal = res.locals.principal as Principal | undefined;
+      if (!principal) throw new Error('GraphQL reached without an authenticated principal');
+      return { requestId: res.locals.requestId as string, log: res.locals.log as Logger, principal, actor: principal.id, ledger: options.ledger };
+    },
   });
 }
+
+/** GraphiQL's header editor, prefilled: the key to paste in (pnpm ledger apikey create --role operator). */
+export const GRAPHIQL_HEADERS = JSON.stringify({ Authorization: 'Bearer v2g_<keyId>_<secret>' }, null, 2);
 
 /** What GraphiQL opens with: a first command and a look at what it recorded. */
 export const EXAMPLE_OPERATIONS = `# Register a site (resend with the same commandId: nothing new is written),

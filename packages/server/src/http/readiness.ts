@@ -16,7 +16,12 @@ export type ReadinessBody = {
     state: string;
     checkpoint: string;
     lag: string;
+    lagSeconds: number;
     failure: (Omit<ProjectionFailure, 'position'> & { position: string }) | null;
+    /** needs_rebuild: the version whose tables the database holds. */
+    tablesVersion: number | null;
+    /** A rebuild in progress (or the last one): its state and how far. */
+    rebuild: { id: string; state: string; done: string; total: string; etaSeconds: number | null } | null;
   }[];
 };
 
@@ -49,7 +54,12 @@ export async function checkReadiness(ledger: Pick<LedgerDeps, 'store' | 'project
   }
   for (const p of projections) {
     if (p.failure !== null) reasons.push(`projection ${p.name} v${p.version} failed at position ${p.failure.position}`);
-    else if (!SERVING_STATES.has(p.state)) reasons.push(`projection ${p.name} v${p.version} is ${p.state}`);
+    else if (p.state === 'needs_rebuild') {
+      reasons.push(
+        `projection ${p.name} needs a rebuild: the database holds version ${p.tablesVersion ?? '?'}, the code is version ${p.version}` +
+          (p.rebuild && (p.rebuild.state === 'building' || p.rebuild.state === 'switching') ? ` (rebuilding: ${p.rebuild.done}/${p.rebuild.total})` : ` (pnpm start --rebuild ${p.name})`),
+      );
+    } else if (!SERVING_STATES.has(p.state)) reasons.push(`projection ${p.name} v${p.version} is ${p.state}`);
     else if (p.lag > maxLag) reasons.push(`projection ${p.name} v${p.version} lags ${p.lag} positions (at most ${maxLag})`);
   }
   return {
@@ -63,7 +73,12 @@ export async function checkReadiness(ledger: Pick<LedgerDeps, 'store' | 'project
       state: p.state,
       checkpoint: p.checkpoint.toString(),
       lag: p.lag.toString(),
+      lagSeconds: p.lagSeconds,
       failure: p.failure === null ? null : { ...p.failure, position: p.failure.position.toString() },
+      tablesVersion: p.tablesVersion ?? null,
+      rebuild: p.rebuild
+        ? { id: p.rebuild.id, state: p.rebuild.state, done: p.rebuild.done.toString(), total: p.rebuild.total.toString(), etaSeconds: p.rebuild.etaSeconds }
+        : null,
     })),
   };
 }

@@ -50,6 +50,21 @@ describe('checkReadiness', () => {
     expect(failed.projections[0]!.failure).toEqual({ ...failure, position: '2' });
   });
 
+  it('is not ready while a projection needs a rebuild (its code version changed), naming it and how to rebuild it', async () => {
+    const store = await storeWithEvents(3);
+    const body = await checkReadiness(
+      { store, projections: { status: async () => [status({ checkpoint: 3n }), status({ name: 'billing', version: 2, state: 'needs_rebuild', checkpoint: 0n, tablesVersion: 1 })] } },
+      10n,
+      log,
+    );
+    expect(body.status).toBe('not_ready');
+    expect(body.reasons).toEqual(['projection billing needs a rebuild: the database holds version 1, the code is version 2 (pnpm start --rebuild billing)']);
+    expect(body.projections[1]).toMatchObject({ name: 'billing', state: 'needs_rebuild', tablesVersion: 1, rebuild: null, lag: '3' });
+    // The lag in seconds: since the oldest event it has not applied was recorded.
+    expect(body.projections[1]!.lagSeconds).toBeGreaterThanOrEqual(0);
+    expect(body.projections[0]!.lagSeconds).toBe(0);
+  });
+
   it('is not ready when the store does not answer', async () => {
     const store = await storeWithEvents(0);
     store.ping = () => Promise.reject(new Error('down'));

@@ -20,13 +20,15 @@ export function requestContext(logger: Logger): RequestHandler {
     const started = process.hrtime.bigint();
     const fields = () => ({
       method: req.method,
-      url: req.originalUrl,
+      // The path only: a query string may carry GraphQL variables or a token (GET /graphql?…).
+      url: req.originalUrl.split('?', 1)[0],
       status: res.statusCode,
       durationMs: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
     });
-    res.on('finish', () => log.info(fields(), 'request completed'));
+    // The request's logger as it is when the request ends: authentication adds the principal to it.
+    res.on('finish', () => requestLog(res).info(fields(), 'request completed'));
     res.on('close', () => {
-      if (!res.writableFinished) log.warn(fields(), 'request aborted by the client');
+      if (!res.writableFinished) requestLog(res).warn(fields(), 'request aborted by the client');
     });
     next();
   };
@@ -38,10 +40,4 @@ export function requestIdOf(res: Response): string {
 
 export function requestLog(res: Response): Logger {
   return res.locals.log as Logger;
-}
-
-/** Who issues commands: the X-Actor header until auth arrives (a later issue), else 'anonymous'. */
-export function actorOf(req: Request): string {
-  const actor = req.get('x-actor')?.trim();
-  return actor === undefined || actor === '' ? 'anonymous' : actor;
 }

@@ -24,10 +24,13 @@ import {
 } from '@v2g/domain';
 import { billingInput, priceCurve, type PriceVersion } from '@v2g/projection-billing';
 import type { AppendResult } from '@v2g/event-store';
+import { asOfInvoices } from '../../as-of.ts';
 import { builder } from '../builder.ts';
+import { InvalidArgument } from '../errors.ts';
 import type { GraphQLContext } from '../context.ts';
 import { COMMAND_ERRORS, ErrorInterface } from './errors.ts';
 import { Money } from './money.ts';
+import { EVERY_ROLE, PLATFORM_WRITERS, accountReaders, sessionReaders } from '../access.ts';
 
 /**
  * Prices, tariffs and bills. Commands go to their aggregates (prices-<zone>, tariff-<id>,
@@ -110,6 +113,7 @@ builder.queryField('priceCurve', (t) =>
       to: t.arg({ type: 'DateTime', required: true }),
       knownAt: t.arg({ type: 'DateTime' }),
     },
+    authScopes: EVERY_ROLE,
     resolve: (_root, args, { ledger }) => {
       const from = parseInstant('from', args.from);
       const to = parseInstant('to', args.to);
@@ -166,6 +170,7 @@ builder.mutationField('publishPrices', (t) =>
     description: 'Publishes (or revises) a zone\'s prices.',
     args: { input: t.arg({ type: PublishPricesInput, required: true }) },
     errors: { types: [...COMMAND_ERRORS, ZoneCurrencyMismatch], directResult: true, union: { name: 'PublishPricesResult' } },
+    authScopes: PLATFORM_WRITERS,
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
       const zone = String(input.zone);
@@ -217,6 +222,7 @@ builder.mutationField('defineTariff', (t) =>
     description: 'Defines a tariff (once: a tariff is never edited, a new one is assigned instead).',
     args: { input: t.arg({ type: DefineTariffInput, required: true }) },
     errors: { types: [...COMMAND_ERRORS, TariffAlreadyDefined], directResult: true, union: { name: 'DefineTariffResult' } },
+    authScopes: PLATFORM_WRITERS,
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
       const tariff = checkTariffDefinition(input.tariff);
@@ -236,6 +242,7 @@ builder.queryField('tariff', (t) =>
     type: TariffRef,
     nullable: true,
     args: { tariffId: t.arg.id({ required: true }) },
+    authScopes: EVERY_ROLE,
     resolve: async (_root, args, { ledger }) => {
       const { state } = await ledger.commands.load(tariffDecider, tariffStreamId(String(args.tariffId)));
       return state.status === 'defined' ? state.tariff : null;
@@ -269,6 +276,7 @@ builder.mutationField('assignTariff', (t) =>
     description: 'The account pays the tariff on [validFrom, validTo); starting inside an open-ended assignment ends that one then (a change of tariff mid-month).',
     args: { input: t.arg({ type: AssignTariffInput, required: true }) },
     errors: { types: [...COMMAND_ERRORS, TariffAssignmentConflict], directResult: true, union: { name: 'AssignTariffResult' } },
+    authScopes: PLATFORM_WRITERS,
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
       const accountId = String(input.accountId);
@@ -291,6 +299,7 @@ builder.queryField('tariffAssignments', (t) =>
     type: [TariffAssignmentRef],
     description: 'The tariffs an account pays, in time order.',
     args: { accountId: t.arg.id({ required: true }) },
+    authScopes: (_root, args) => accountReaders(String(args.accountId)),
     resolve: async (_root, args, { ledger }) => (await ledger.commands.load(accountDecider, accountStreamId(String(args.accountId)))).state.periods,
   }),
 );
@@ -408,15 +417,29 @@ async function invoiceFor(ledger: GraphQLContext['ledger'], accountId: string, m
 builder.queryFields((t) => ({
   invoice: t.field({
     type: InvoiceRef,
-    description: 'An account\'s invoice for a UTC month; with `pricesKnownAt`, priced with the prices as known then.',
-    args: { accountId: t.arg.id({ required: true }), month: t.arg.string({ required: true, description: '"2026-11"' }), pricesKnownAt: t.arg({ type: 'DateTime' }) },
+    description:
+      'An account\'s invoice for a UTC month; with `pricesKnownAt`, priced with the prices as known then; with `asOf`, the invoice as it was known at that moment (readings, prices, tariffs and assignments recorded by then), from a replay of the billing projection.',
+    args: {
+      accountId: t.arg.id({ required: true }),
+      month: t.arg.string({ required: true, description: '"2026-11"' }),
+      pricesKnownAt: t.arg({ type: 'DateTime' }),
+      asOf: t.arg({ type: 'DateTime', description: 'Only what was recorded at or before this instant (not in the future): the invoice as known then.' }),
+    },
     errors: { types: [MixedInvoiceCurrencies, SpotPriceCurrencyMismatch], directResult: true, union: { name: 'InvoiceResult' } },
-    resolve: (_root, args, { ledger }) => invoiceFor(ledger, String(args.accountId), args.month, args.pricesKnownAt),
+    authScopes: (_root, args) => accountReaders(String(args.accountId)),
+    resolve: (_root, args, { ledger }) => {
+      if (args.asOf == null) return invoiceFor(ledger, String(args.accountId), args.month, args.pricesKnownAt);
+      const asOfMs = Date.parse(args.asOf);
+      if (asOfMs > ledger.grid.now()) throw new InvalidArgument('asOf', `${args.asOf} is in the future: nothing is known at it yet`);
+      monthRange('month', args.month);
+      return asOfInvoices(ledger).invoice(String(args.accountId), args.month, formatInstant(asOfMs), args.pricesKnownAt);
+    },
   }),
   invoices: t.field({
     type: [InvoiceRef],
     description: 'An account\'s invoices for the months from `fromMonth` to `toMonth` (both included, at most 24), oldest first.',
     args: { accountId: t.arg.id({ required: true }), fromMonth: t.arg.string({ required: true }), toMonth: t.arg.string({ required: true }) },
+    authScopes: (_root, args) => accountReaders(String(args.accountId)),
     resolve: async (_root, args, { ledger }) => {
       const first = monthRange('fromMonth', args.fromMonth).from;
       const last = monthRange('toMonth', args.toMonth).from;
@@ -439,6 +462,7 @@ builder.queryField('sessionCost', (t) =>
     description: 'A session\'s charges, interval by interval (null when the billing read model does not know it yet).',
     args: { sessionId: t.arg.id({ required: true }), pricesKnownAt: t.arg({ type: 'DateTime' }) },
     errors: { types: [SpotPriceCurrencyMismatch], directResult: true, union: { name: 'SessionCostResult' } },
+    authScopes: (_root, args) => sessionReaders(String(args.sessionId)),
     resolve: async (_root, args, { ledger }) => {
       const sessionId = String(args.sessionId);
       const { session } = await ledger.grid.loadSession(sessionId);

@@ -3,6 +3,7 @@ import { countStreams, eventTypeCounts, findStream, listStreams, type EventTypeC
 import { builder } from '../builder.ts';
 import { decodeCursor, encodeCursor, pageSize } from '../cursor.ts';
 import { connectionType, toConnection } from './pagination.ts';
+import { OPERATOR_AUDITOR } from '../access.ts';
 
 /** The stream catalogue read model, and each stream's events read from the event store. */
 
@@ -79,6 +80,7 @@ builder.queryFields((t) => ({
       after: t.arg.string(),
       category: t.arg.string({ description: 'Only streams of this category ("site" for site-*).' }),
     },
+    authScopes: OPERATOR_AUDITOR,
     resolve: async (_root, args, { ledger }) => {
       const size = pageSize(args.first);
       const afterPosition = args.after == null ? undefined : decodeCursor('stream', args.after);
@@ -96,11 +98,13 @@ builder.queryFields((t) => ({
     nullable: true,
     description: 'One stream by id; null when the catalogue does not know it (yet).',
     args: { id: t.arg.id({ required: true }) },
+    authScopes: OPERATOR_AUDITOR,
     resolve: (_root, args, { ledger }) => findStream(ledger.sql, ledger.catalogue, String(args.id)),
   }),
   eventTypes: t.field({
     type: [EventTypeCountRef],
     description: 'How many events of each type the log holds, by type name.',
+    authScopes: OPERATOR_AUDITOR,
     resolve: (_root, _args, { ledger }) => eventTypeCounts(ledger.sql, ledger.catalogue),
   }),
 }));

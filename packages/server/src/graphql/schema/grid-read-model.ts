@@ -17,6 +17,7 @@ import { InvalidArgument } from '../errors.ts';
 import { AllocationStatusRef } from './grid-site.ts';
 import { connectionType } from './pagination.ts';
 import { TierRef } from './sessions.ts';
+import { PLATFORM_READERS, sessionReaders } from '../access.ts';
 
 /**
  * The grid read model (projections/grid): sessions of a site over their whole life, the site's
@@ -92,6 +93,7 @@ builder.queryFields((t) => ({
       first: t.arg.int(),
       after: t.arg.string(),
     },
+    authScopes: PLATFORM_READERS,
     resolve: async (_root, args, { ledger }) => {
       const siteId = checkSiteId(String(args.siteId));
       const size = pageSize(args.first);
@@ -116,12 +118,14 @@ builder.queryFields((t) => ({
     type: GridSessionRef,
     nullable: true,
     args: { sessionId: t.arg.id({ required: true }) },
+    authScopes: (_root, args) => sessionReaders(String(args.sessionId)),
     resolve: (_root, args, { ledger }) => findSession(ledger.sql, ledger.gridTables, String(args.sessionId)),
   }),
   siteLoadHistory: t.field({
     type: [SiteLoadPointRef],
     description: 'The site\'s EV load after each allocation in [from, to).',
     args: { siteId: t.arg.id({ required: true }), from: t.arg({ type: 'DateTime', required: true }), to: t.arg({ type: 'DateTime', required: true }) },
+    authScopes: PLATFORM_READERS,
     resolve: (_root, args, { ledger }) => {
       if (Date.parse(args.to) <= Date.parse(args.from)) throw new InvalidArgument('to', 'must be after from');
       return siteLoadHistory(ledger.sql, ledger.gridTables, checkSiteId(String(args.siteId)), { from: args.from, to: args.to });

@@ -18,6 +18,7 @@ import { builder } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
 import { ALLOCATION_ERRORS, SITE_COMMAND_ERRORS } from './grid-errors.ts';
 import { loadSite, Site, type SiteView } from './site.ts';
+import { OPERATOR, PLATFORM_WRITERS } from '../access.ts';
 
 /**
  * The site's electrical tree and everything that limits it in time, read live from the site
@@ -434,6 +435,9 @@ const toRule = (input: RuleInput, scope: CongestionRule['scope']): CongestionRul
 
 const at = (input: { at?: string | null }) => (input.at == null ? {} : { at: input.at });
 
+/** Site commands that are measurements and grid requests rather than configuration. */
+const SITE_SIGNALS = new Set(['recordNodeLoad', 'requestDischarge', 'cancelDischargeRequest']);
+
 const siteMutation = <I extends Input>(name: string, description: string, inputType: unknown, toCommand: (input: I) => SiteCommand | Omit<SiteCommand, 'at'>) =>
   builder.mutationField(name, (t) =>
     t.field({
@@ -441,6 +445,8 @@ const siteMutation = <I extends Input>(name: string, description: string, inputT
       description,
       args: { input: t.arg({ type: inputType as typeof AddNodeInput, required: true }) },
       errors: { types: SITE_COMMAND_ERRORS, directResult: true, union: { name: `${name[0]!.toUpperCase()}${name.slice(1)}Result` } },
+      // The site's structure, limits and rules are the operator's; its live signals integrators send too.
+      authScopes: SITE_SIGNALS.has(name) ? PLATFORM_WRITERS : OPERATOR,
       resolve: (_root, { input }, ctx) => runSiteCommand(ctx, input as unknown as I, toCommand(input as unknown as I)),
     }),
   );
@@ -557,6 +563,7 @@ builder.mutationField('addAreaCongestionRule', (t) =>
       'Caps the grid connection of every site of an area in a time window. Recorded on each site\'s stream under `<commandId>/<siteId>`: every site is checked first, and a retry completes any site a failure left out.',
     args: { input: t.arg({ type: AddAreaCongestionRuleInput, required: true }) },
     errors: { types: SITE_COMMAND_ERRORS, directResult: true, union: { name: 'AddAreaCongestionRuleResult' } },
+    authScopes: OPERATOR,
     resolve: async (_root, { input }, ctx) => {
       const siteIds = input.siteIds.map(String);
       if (siteIds.length === 0 || new Set(siteIds).size !== siteIds.length) throw new InvalidCommand('siteIds', 'must list at least one site, each once');
@@ -594,6 +601,7 @@ builder.mutationField('allocateSite', (t) =>
     description: 'Runs the site\'s allocation now (it also runs by itself whenever something relevant changes).',
     args: { siteId: t.arg.id({ required: true }) },
     errors: { types: ALLOCATION_ERRORS, directResult: true, union: { name: 'AllocateSiteResult' } },
+    authScopes: PLATFORM_WRITERS,
     resolve: async (_root, args, ctx) => {
       const siteId = String(args.siteId);
       const outcome = await ctx.ledger.grid.allocate(siteId, 'operator');

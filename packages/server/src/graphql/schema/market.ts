@@ -26,6 +26,7 @@ import { InvalidArgument } from '../errors.ts';
 import { GATE_ERRORS, ORDER_ERRORS, ZONE_ERRORS } from './market-errors.ts';
 import { Money } from './money.ts';
 import { connectionType, toConnection } from './pagination.ts';
+import { MARKET_READERS, OPERATOR, PLATFORM_READERS, seesTradeParty, traderReaders, traderWriters } from '../access.ts';
 
 /**
  * The energy market: a zone's products and participants (`marketzone-<zone>`), one order book per
@@ -110,10 +111,11 @@ const MarketTradeRef = builder.objectRef<MarketTrade>('MarketTrade').implement({
     zone: t.exposeID('zone'),
     deliveryStart: t.field({ type: 'DateTime', resolve: (tr) => tr.deliveryStart }),
     deliveryEnd: t.field({ type: 'DateTime', resolve: (tr) => tr.deliveryEnd }),
-    buyOrderId: t.exposeID('buyOrderId'),
-    sellOrderId: t.exposeID('sellOrderId'),
-    buyerId: t.exposeID('buyerId'),
-    sellerId: t.exposeID('sellerId'),
+    // The tape is anonymous to traders: each sees the ids of its own side of a trade only.
+    buyOrderId: t.id({ nullable: true, description: 'Null for a trader that is not the buyer.', resolve: (tr, _a, ctx) => (seesTradeParty(ctx, tr.buyerId) ? tr.buyOrderId : null) }),
+    sellOrderId: t.id({ nullable: true, description: 'Null for a trader that is not the seller.', resolve: (tr, _a, ctx) => (seesTradeParty(ctx, tr.sellerId) ? tr.sellOrderId : null) }),
+    buyerId: t.id({ nullable: true, description: 'Null for a trader that is not the buyer (the tape is anonymous).', resolve: (tr, _a, ctx) => (seesTradeParty(ctx, tr.buyerId) ? tr.buyerId : null) }),
+    sellerId: t.id({ nullable: true, description: 'Null for a trader that is not the seller (the tape is anonymous).', resolve: (tr, _a, ctx) => (seesTradeParty(ctx, tr.sellerId) ? tr.sellerId : null) }),
     aggressorSide: t.field({ type: MarketSideRef, nullable: true, description: 'The side of the incoming order; null in an auction.', resolve: (tr) => tr.aggressorSide }),
     quantityKWh: t.field({ type: 'Decimal', resolve: (tr) => kWh(tr.quantityWh) }),
     priceMinorPerMWh: t.field({ type: 'Decimal', resolve: (tr) => tr.priceMinorPerMWh }),
@@ -239,6 +241,7 @@ builder.queryFields((t) => ({
       lengthMinutes: t.arg.int({ required: true, description: 'The product\'s length: 15, 60, …' }),
       levels: t.arg.int({ description: 'At most this many price levels per side in `depth` (default all).' }),
     },
+    authScopes: MARKET_READERS,
     resolve: async (_root, args, ctx) => {
       if (args.levels != null && args.levels < 1) throw new InvalidArgument('levels', 'must be at least 1');
       const book = await findBook(ctx.ledger.sql, ctx.ledger.marketTables, bookRef(args));
@@ -257,6 +260,7 @@ builder.queryFields((t) => ({
       first: t.arg.int(),
       after: t.arg.string(),
     },
+    authScopes: (_root, args) => (args.traderId == null ? MARKET_READERS : { ...PLATFORM_READERS, traderIs: String(args.traderId) }),
     resolve: (_root, args, ctx) => {
       const zone = args.zone == null ? null : String(args.zone);
       let bookId: string | null = null;
@@ -273,18 +277,21 @@ builder.queryFields((t) => ({
     type: MarketOrderConnection,
     description: 'A trader\'s orders, optionally with one status (OPEN: what rests now).',
     args: { traderId: t.arg.id({ required: true }), status: t.arg({ type: OrderStatusRef }), first: t.arg.int(), after: t.arg.string() },
+    authScopes: (_root, args) => traderReaders(String(args.traderId)),
     resolve: (_root, args, ctx) => orderConnection(ctx, String(args.traderId), args),
   }),
   myOrders: t.field({
     type: MarketOrderConnection,
-    description: 'The orders of the trader asking (the X-Actor header until authentication arrives).',
+    description: 'The orders of the trader asking (a trader key or token: its traderId); operators and auditors use orders(traderId).',
     args: { status: t.arg({ type: OrderStatusRef }), first: t.arg.int(), after: t.arg.string() },
-    resolve: (_root, args, ctx) => orderConnection(ctx, ctx.actor, args),
+    authScopes: { trader: true },
+    resolve: (_root, args, ctx) => orderConnection(ctx, ctx.principal.subject!, args),
   }),
   positions: t.field({
     type: [MarketPositionRef],
     description: 'A trader\'s net position per delivery interval overlapping [from, to).',
     args: { traderId: t.arg.id({ required: true }), from: t.arg({ type: 'DateTime', required: true }), to: t.arg({ type: 'DateTime', required: true }) },
+    authScopes: (_root, args) => traderReaders(String(args.traderId)),
     resolve: (_root, args, ctx) => {
       if (Date.parse(args.to) <= Date.parse(args.from)) throw new InvalidArgument('to', 'must be after from');
       return traderPositions(ctx.ledger.sql, ctx.ledger.marketTables, String(args.traderId), { from: args.from, to: args.to });
@@ -295,6 +302,7 @@ builder.queryFields((t) => ({
     nullable: true,
     description: 'A zone\'s products and participants, as its stream holds them now.',
     args: { zone: t.arg.id({ required: true }) },
+    authScopes: MARKET_READERS,
     resolve: async (_root, args, ctx) => zoneView(ctx, String(args.zone)),
   }),
 }));
@@ -571,6 +579,7 @@ builder.mutationFields((t) => ({
     description: 'Submits orders to one book, atomically: all are accepted (and matched at once, price-time priority) or none.',
     args: { input: t.arg({ type: SubmitOrdersInput, required: true }) },
     errors: { types: ORDER_ERRORS, directResult: true, union: { name: 'SubmitOrdersResult' } },
+    authScopes: (_root, { input }) => traderWriters(input.orders.map((o) => String(o.traderId))),
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
       const handled = await ctx.ledger.market.submitOrders({ ...bookRef(input), ...at(input), orders: input.orders.map(toOrderInput) }, context(ctx, commandId));
@@ -582,6 +591,7 @@ builder.mutationFields((t) => ({
     description: 'Submits one order (see submitOrders).',
     args: { input: t.arg({ type: SubmitOrderInput, required: true }) },
     errors: { types: ORDER_ERRORS, directResult: true, union: { name: 'SubmitOrderResult' } },
+    authScopes: (_root, { input }) => traderWriters([String(input.traderId)]),
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
       const handled = await ctx.ledger.market.submitOrders({ ...bookRef(input), ...at(input), orders: [toOrderInput(input)] }, context(ctx, commandId));
@@ -593,6 +603,7 @@ builder.mutationFields((t) => ({
     description: 'Changes an open order\'s quantity and/or price.',
     args: { input: t.arg({ type: AmendOrderInput, required: true }) },
     errors: { types: ORDER_ERRORS, directResult: true, union: { name: 'AmendOrderResult' } },
+    authScopes: (_root, { input }) => traderWriters([String(input.traderId)]),
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
       const handled = await ctx.ledger.market.amendOrder(
@@ -614,6 +625,7 @@ builder.mutationFields((t) => ({
     description: 'Cancels what rests of an open order.',
     args: { input: t.arg({ type: CancelOrderInput, required: true }) },
     errors: { types: ORDER_ERRORS, directResult: true, union: { name: 'CancelOrderResult' } },
+    authScopes: (_root, { input }) => traderWriters([String(input.traderId)]),
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
       const handled = await ctx.ledger.market.cancelOrder({ ...bookRef(input), ...at(input), orderId: String(input.orderId), traderId: String(input.traderId) }, context(ctx, commandId));
@@ -625,6 +637,7 @@ builder.mutationFields((t) => ({
     description: 'Closes a book\'s gate (at or after its gate closure; the gate scheduler does it by itself): runs the auction of an auction product, expires what rests.',
     args: { input: t.arg({ type: CloseGateInput, required: true }) },
     errors: { types: GATE_ERRORS, directResult: true, union: { name: 'CloseGateResult' } },
+    authScopes: OPERATOR,
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
       const handled = await ctx.ledger.market.closeGate({ ...bookRef(input), ...at(input) }, context(ctx, commandId));
@@ -710,6 +723,7 @@ builder.mutationFields((t) => ({
     description: 'Sets a zone\'s currency, imbalance price zone and the products it trades (a new configuration replaces the products for books opened after it).',
     args: { input: t.arg({ type: ConfigureMarketZoneInput, required: true }) },
     errors: { types: ZONE_ERRORS, directResult: true, union: { name: 'ConfigureMarketZoneResult' } },
+    authScopes: OPERATOR,
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
       const handled = await ctx.ledger.market.configureZone(
@@ -730,6 +744,7 @@ builder.mutationFields((t) => ({
     description: 'Registers a trader (or aggregator) in a zone: only participants may submit orders.',
     args: { input: t.arg({ type: RegisterParticipantInput, required: true }) },
     errors: { types: ZONE_ERRORS, directResult: true, union: { name: 'RegisterParticipantResult' } },
+    authScopes: OPERATOR,
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
       const handled = await ctx.ledger.market.registerParticipant({ zone: String(input.zone), participantId: String(input.participantId), name: input.name, ...at(input) }, context(ctx, commandId));
@@ -741,6 +756,7 @@ builder.mutationFields((t) => ({
     description: 'From validFrom on, the energy of this fleet\'s / customer\'s / site\'s sessions is the participant\'s (balance responsibility, for settlement).',
     args: { input: t.arg({ type: AssignPortfolioMemberInput, required: true }) },
     errors: { types: ZONE_ERRORS, directResult: true, union: { name: 'AssignPortfolioMemberResult' } },
+    authScopes: OPERATOR,
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
       const handled = await ctx.ledger.market.assignPortfolioMember(
@@ -759,6 +775,7 @@ builder.subscriptionField('tradesExecuted', (t) =>
     type: MarketTradeRef,
     description: 'Trades of a zone as they are recorded, read from the event log (server-sent events); from now on, or from just after `after` to resume without a gap.',
     args: { zone: t.arg.id({ required: true }), after: t.arg({ type: 'Position', description: 'Resume after this log position; default: the head now.' }) },
+    authScopes: MARKET_READERS,
     subscribe: (_root, args, ctx) => tradesOf(ctx.ledger.store, String(args.zone), args.after ?? null),
     resolve: (trade) => trade,
   }),

@@ -14,6 +14,7 @@ import {
 import { builder } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
 import { METER_COMMAND_ERRORS, REGISTER_METER_ERRORS } from './metering-errors.ts';
+import { PLATFORM_READERS, PLATFORM_WRITERS } from '../access.ts';
 
 /**
  * Site and node meters (building load, generation, storage): register one at a node, send its
@@ -90,6 +91,7 @@ builder.queryField('meter', (t) =>
     nullable: true,
     description: 'A meter\'s current state, read from its stream; null when it was never registered.',
     args: { meterId: t.arg.id({ required: true }) },
+    authScopes: PLATFORM_READERS,
     resolve: (_root, args, ctx) => loadMeterView(ctx, checkMeterId(String(args.meterId))),
   }),
 );
@@ -161,6 +163,7 @@ builder.mutationField('registerMeter', (t) =>
     description: 'Registers a meter at a node of a site (both must exist).',
     args: { input: t.arg({ type: RegisterMeterInput, required: true }) },
     errors: { types: REGISTER_METER_ERRORS, directResult: true, union: { name: unionName('registerMeter') } },
+    authScopes: PLATFORM_WRITERS,
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
       const meterId = String(input.meterId);
@@ -187,6 +190,7 @@ builder.mutationField('recordMeterReading', (t) =>
     description: 'A reading of a site or node meter. The same reading sent twice is recorded once; late ones are placed by occurredAt.',
     args: { input: t.arg({ type: RecordMeterReadingInput, required: true }) },
     errors: { types: METER_COMMAND_ERRORS, directResult: true, union: { name: unionName('recordMeterReading') } },
+    authScopes: PLATFORM_WRITERS,
     resolve: (_root, { input }, ctx) =>
       sendMeterCommand(ctx, String(input.commandId), {
         type: 'RecordMeterReading',
@@ -206,6 +210,7 @@ builder.mutationField('correctMeterReading', (t) =>
     description: 'Replaces the values of a recorded reading (a new event; the old one stays in the log).',
     args: { input: t.arg({ type: CorrectMeterReadingInput, required: true }) },
     errors: { types: METER_COMMAND_ERRORS, directResult: true, union: { name: unionName('correctMeterReading') } },
+    authScopes: PLATFORM_WRITERS,
     resolve: (_root, { input }, ctx) =>
       sendMeterCommand(ctx, String(input.commandId), {
         type: 'CorrectMeterReading',
@@ -226,6 +231,7 @@ builder.mutationField('resetMeter', (t) =>
     description: 'The meter was replaced or reset: from occurredAt its registers continue from these values.',
     args: { input: t.arg({ type: ResetMeterInput, required: true }) },
     errors: { types: METER_COMMAND_ERRORS, directResult: true, union: { name: unionName('resetMeter') } },
+    authScopes: PLATFORM_WRITERS,
     resolve: (_root, { input }, ctx) =>
       sendMeterCommand(ctx, String(input.commandId), {
         type: 'ResetMeter',

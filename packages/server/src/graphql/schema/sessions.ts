@@ -4,6 +4,7 @@ import type { GraphQLContext } from '../context.ts';
 import { SESSION_COMMAND_ERRORS } from './grid-errors.ts';
 import { SiteSession } from './grid-site.ts';
 import { MeterSegmentRef } from './metering.ts';
+import { PLATFORM_WRITERS, sessionReaders, sessionWriters } from '../access.ts';
 
 /**
  * Charging sessions: a plug-in, what the driver asked for, meter readings, and what the site's
@@ -103,6 +104,7 @@ builder.queryField('session', (t) =>
     nullable: true,
     description: 'A session\'s current state, read from its stream; null when there is none.',
     args: { sessionId: t.arg.id({ required: true }) },
+    authScopes: (_root, args) => sessionReaders(String(args.sessionId)),
     resolve: (_root, args, ctx) => loadSessionView(ctx, String(args.sessionId)),
   }),
 );
@@ -209,6 +211,7 @@ builder.mutationField('plugIn', (t) =>
     description: 'A vehicle plugs in: the connector is occupied, the session opened, and the site re-allocated.',
     args: { input: t.arg({ type: PlugInInput, required: true }) },
     errors: { types: SESSION_COMMAND_ERRORS, directResult: true, union: { name: unionName('plugIn') } },
+    authScopes: (_root, { input }) => ({ ...PLATFORM_WRITERS, ...(input.fleetId == null ? { customerIs: String(input.customerId) } : { fleetIs: String(input.fleetId) }) }),
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
       const command: Omit<PlugIn, 'type' | 'at'> & { at?: string } = {
@@ -243,6 +246,7 @@ builder.mutationField('stopSession', (t) =>
     description: 'The session ends: the connector is freed and the site re-allocated.',
     args: { input: t.arg({ type: StopSessionInput, required: true }) },
     errors: { types: SESSION_COMMAND_ERRORS, directResult: true, union: { name: unionName('stopSession') } },
+    authScopes: (_root, { input }) => sessionWriters(String(input.sessionId)),
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
       const sessionId = String(input.sessionId);
@@ -259,6 +263,7 @@ const simpleSessionMutation = (name: string, description: string, inputType: typ
       description,
       args: { input: t.arg({ type: inputType, required: true }) },
       errors: { types: SESSION_COMMAND_ERRORS, directResult: true, union: { name: unionName(name) } },
+      authScopes: (_root, { input }) => sessionWriters(String(input.sessionId)),
       resolve: async (_root, { input }, ctx) => {
         const commandId = String(input.commandId);
         const sessionId = String(input.sessionId);
@@ -276,6 +281,7 @@ builder.mutationField('changeDeparture', (t) =>
     type: SessionCommandPayload,
     args: { input: t.arg({ type: ChangeDepartureInput, required: true }) },
     errors: { types: SESSION_COMMAND_ERRORS, directResult: true, union: { name: unionName('changeDeparture') } },
+    authScopes: (_root, { input }) => sessionWriters(String(input.sessionId)),
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
       const sessionId = String(input.sessionId);
@@ -309,6 +315,7 @@ builder.mutationField('recordSessionMeterReading', (t) =>
       'A meter reading of the session\'s connector (cumulative registers). The same reading sent twice is recorded once; late ones are placed by occurredAt; another value at a recorded instant is refused (correct it instead).',
     args: { input: t.arg({ type: RecordSessionMeterReadingInput, required: true }) },
     errors: { types: SESSION_COMMAND_ERRORS, directResult: true, union: { name: unionName('recordSessionMeterReading') } },
+    authScopes: PLATFORM_WRITERS,
     resolve: (_root, { input }, ctx) =>
       sendSessionMeterCommand(ctx, String(input.commandId), {
         type: 'RecordSessionMeterReading',
@@ -329,6 +336,7 @@ builder.mutationField('correctSessionMeterReading', (t) =>
     description: 'Replaces the values of a recorded reading of the session\'s meter (a new event; the old one stays in the log).',
     args: { input: t.arg({ type: CorrectSessionMeterReadingInput, required: true }) },
     errors: { types: SESSION_COMMAND_ERRORS, directResult: true, union: { name: unionName('correctSessionMeterReading') } },
+    authScopes: PLATFORM_WRITERS,
     resolve: (_root, { input }, ctx) =>
       sendSessionMeterCommand(ctx, String(input.commandId), {
         type: 'CorrectSessionMeterReading',
@@ -350,6 +358,7 @@ builder.mutationField('resetSessionMeter', (t) =>
     description: 'The session\'s connector meter was replaced or reset: from occurredAt its registers continue from these values.',
     args: { input: t.arg({ type: ResetSessionMeterInput, required: true }) },
     errors: { types: SESSION_COMMAND_ERRORS, directResult: true, union: { name: unionName('resetSessionMeter') } },
+    authScopes: PLATFORM_WRITERS,
     resolve: (_root, { input }, ctx) =>
       sendSessionMeterCommand(ctx, String(input.commandId), {
         type: 'ResetSessionMeter',

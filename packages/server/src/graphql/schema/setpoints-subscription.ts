@@ -1,6 +1,7 @@
 import { checkSiteId, siteStreamId, type SetpointChange } from '@v2g/domain';
 import { builder } from '../builder.ts';
 import { AllocationStatusRef } from './grid-site.ts';
+import { PLATFORM_READERS } from '../access.ts';
 
 /**
  * Live setpoints: every SetpointsAssigned of a site (an allocation or a curtailment), read from
@@ -38,6 +39,7 @@ builder.subscriptionField('setpointsChanged', (t) =>
       siteId: t.arg.id({ required: true }),
       after: t.arg({ type: 'Position', description: 'Resume after this log position; default: the head now.' }),
     },
+    authScopes: PLATFORM_READERS,
     subscribe: (_root, args, ctx) => setpointChanges(ctx.ledger.store, checkSiteId(String(args.siteId)), args.after ?? null),
     resolve: (change) => change,
   }),

@@ -32,6 +32,7 @@ import { COMMAND_ERRORS } from './errors.ts';
 import { errorType } from './grid-errors.ts';
 import { Money } from './money.ts';
 import { connectionType } from './pagination.ts';
+import { OPERATOR, OPERATOR_AUDITOR, ledgerAccountReaders } from '../access.ts';
 
 /**
  * Settlement and the double-entry ledger. Closing a period is a command on its settlement stream
@@ -171,9 +172,20 @@ builder.queryFields((t) => ({
   settlementStatement: t.field({
     type: SettlementStatementRef,
     nullable: true,
-    description: 'A period\'s statement: the revision asked for, or the latest (null when the period was never closed).',
-    args: { zone: t.arg.id({ required: true }), periodStart: t.arg({ type: 'DateTime', required: true }), revision: t.arg.int() },
+    description:
+      'A period\'s statement: the revision asked for, or the latest (null when the period was never closed). With `asOf`, as known then: the revision in force at that moment (the last one recorded at or before it; null when none was yet).',
+    args: {
+      zone: t.arg.id({ required: true }),
+      periodStart: t.arg({ type: 'DateTime', required: true }),
+      revision: t.arg.int(),
+      asOf: t.arg({ type: 'DateTime', description: 'Only statements recorded at or before this instant.' }),
+    },
+    authScopes: OPERATOR_AUDITOR,
     resolve: async (_root, args, { ledger }) => {
+      if (args.asOf != null) {
+        const inForce = await ledger.settlement.statementInForce(String(args.zone), periodStartOf('periodStart', args.periodStart), formatInstant(Date.parse(args.asOf)), args.revision ?? null);
+        return inForce ? { statement: inForce.statement, position: inForce.position } : null;
+      }
       const stored = await settlementStatement(ledger.sql, ledger.settlementTables, String(args.zone), periodStartOf('periodStart', args.periodStart), args.revision ?? null);
       return stored ? { statement: stored.statement, position: BigInt(stored.position) } : null;
     },
@@ -182,6 +194,7 @@ builder.queryFields((t) => ({
     type: [SettlementRevisionRef],
     description: 'Every revision of a period\'s statement, oldest first: each stays readable after a re-settlement.',
     args: { zone: t.arg.id({ required: true }), periodStart: t.arg({ type: 'DateTime', required: true }) },
+    authScopes: OPERATOR_AUDITOR,
     resolve: (_root, args, { ledger }) => settlementRevisions(ledger.sql, ledger.settlementTables, String(args.zone), periodStartOf('periodStart', args.periodStart)),
   }),
 }));
@@ -228,6 +241,7 @@ builder.mutationField('closeSettlementPeriod', (t) =>
       directResult: true,
       union: { name: 'CloseSettlementPeriodResult' },
     },
+    authScopes: OPERATOR,
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
       const now = ctx.ledger.settlement.now();
@@ -295,12 +309,14 @@ builder.queryFields((t) => ({
     type: [LedgerAccountRef],
     description: 'Account balances, by ledger then account; optionally one ledger\'s, or accounts starting with a prefix ("trader:").',
     args: { ledger: t.arg.string(), accountPrefix: t.arg.string() },
+    authScopes: OPERATOR_AUDITOR,
     resolve: (_root, args, { ledger }) => accountBalances(ledger.sql, ledger.settlementTables, { ledger: args.ledger ?? null, accountPrefix: args.accountPrefix ?? null }),
   }),
   ledgerPostings: t.field({
     type: LedgerPostingConnection,
     description: 'The transfers that touched an account of a ledger, posted and pending, oldest first.',
     args: { account: t.arg.id({ required: true }), ledger: t.arg.string({ required: true }), first: t.arg.int(), after: t.arg.string() },
+    authScopes: (_root, args) => ledgerAccountReaders(String(args.account)),
     resolve: async (_root, args, { ledger }) => {
       const size = pageSize(args.first);
       const account = String(args.account);
@@ -322,6 +338,7 @@ builder.queryFields((t) => ({
   ledgerTotals: t.field({
     type: [LedgerTotalRef],
     description: 'Per ledger, the sum of all balances: every one is zero (double entry).',
+    authScopes: OPERATOR_AUDITOR,
     resolve: (_root, _args, { ledger }) => ledgerTotals(ledger.sql, ledger.settlementTables),
   }),
 }));

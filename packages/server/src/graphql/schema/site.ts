@@ -2,6 +2,7 @@ import { checkSiteId, SiteAlreadyRegistered, siteDecider, siteStreamId, UnknownS
 import { builder } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
 import { COMMAND_ERRORS } from './errors.ts';
+import { OPERATOR, PLATFORM_READERS } from '../access.ts';
 
 /** Sites: register and rename through the command handler; read the aggregate's current state. */
 
@@ -92,6 +93,7 @@ builder.mutationFields((t) => ({
     type: RegisterSitePayload,
     args: { input: t.arg({ type: RegisterSiteInput, required: true }) },
     errors: { types: [...COMMAND_ERRORS, SiteAlreadyRegistered], directResult: true, union: { name: 'RegisterSiteResult' } },
+    authScopes: OPERATOR,
     resolve: (_root, { input }, ctx) =>
       handleSiteCommand(ctx, String(input.commandId), {
         type: 'RegisterSite',
@@ -105,6 +107,7 @@ builder.mutationFields((t) => ({
     type: RenameSitePayload,
     args: { input: t.arg({ type: RenameSiteInput, required: true }) },
     errors: { types: [...COMMAND_ERRORS, UnknownSite], directResult: true, union: { name: 'RenameSiteResult' } },
+    authScopes: OPERATOR,
     resolve: (_root, { input }, ctx) =>
       handleSiteCommand(ctx, String(input.commandId), { type: 'RenameSite', siteId: String(input.siteId), name: input.name }),
   }),
@@ -116,6 +119,7 @@ builder.queryField('site', (t) =>
     nullable: true,
     description: 'A site\'s current state, read from its stream; null when it is not registered.',
     args: { siteId: t.arg.id({ required: true }) },
+    authScopes: PLATFORM_READERS,
     resolve: (_root, args, ctx) => loadSite(ctx, siteStreamId(checkSiteId(String(args.siteId)))),
   }),
 );

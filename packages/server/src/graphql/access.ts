@@ -1,0 +1,102 @@
+import { CodedError, type Role } from '@v2g/domain';
+import type { GraphQLContext } from './context.ts';
+
+/**
+ * Who may use which field: the scopes every Query, Mutation and Subscription field names in its
+ * `authScopes` (Pothos scope-auth), and the loaders behind them. A scope map passes when any of
+ * its scopes does. Roles:
+ * - operator: everything (sites, limits, rules, prices, tariffs, market zones, participants, keys,
+ *   rebuilds, settlement closes);
+ * - integrator: reads and writes the grid's live signals, sessions, metering, prices and tariffs;
+ *   reads billing and the public market; never keys, rebuilds, the raw log or traders' orders;
+ * - auditor: reads everything, writes nothing;
+ * - trader: its own orders, fills and positions (subject = traderId), the public book and an
+ *   anonymous tape;
+ * - fleet_manager / driver: plug in for their fleet / as themselves, their sessions and invoices.
+ */
+export type AuthScopes = {
+  operator: boolean;
+  integrator: boolean;
+  auditor: boolean;
+  trader: boolean;
+  fleetManager: boolean;
+  driver: boolean;
+  /** The caller is this trader (a trader whose subject is this id). */
+  traderIs: string;
+  /** The caller manages this fleet. */
+  fleetIs: string;
+  /** The caller is this customer (a driver). */
+  customerIs: string;
+  /** The caller is the fleet manager or the driver of this session (loads the session). */
+  sessionOf: string;
+};
+
+/** A role's request for a field it may not use: `extensions.code` FORBIDDEN, and nothing ran. */
+export class Forbidden extends CodedError {
+  readonly code = 'FORBIDDEN';
+  constructor(field: string, role: Role) {
+    super(`the role ${role} may not use ${field}`, { field, role });
+  }
+}
+
+/** The scope loaders of one request. */
+export function scopesOf(ctx: GraphQLContext): { [K in keyof AuthScopes]: AuthScopes[K] extends boolean ? boolean : (param: string) => boolean | Promise<boolean> } {
+  const { role, subject } = ctx.principal;
+  return {
+    operator: role === 'operator',
+    integrator: role === 'integrator',
+    auditor: role === 'auditor',
+    trader: role === 'trader',
+    fleetManager: role === 'fleet_manager',
+    driver: role === 'driver',
+    traderIs: (traderId) => role === 'trader' && subject === traderId,
+    fleetIs: (fleetId) => role === 'fleet_manager' && subject === fleetId,
+    customerIs: (customerId) => role === 'driver' && subject === customerId,
+    sessionOf: async (sessionId) => {
+      if (role !== 'fleet_manager' && role !== 'driver') return false;
+      const { session } = await ctx.ledger.grid.loadSession(sessionId);
+      if (session.status === 'none') return false;
+      return role === 'fleet_manager' ? session.fleetId === subject : session.customerId === subject;
+    },
+  };
+}
+
+// ---- the scope maps fields use -------------------------------------------------------------------
+
+/** Every authenticated role: public information (prices, tariffs). */
+export const EVERY_ROLE = { operator: true, integrator: true, auditor: true, trader: true, fleetManager: true, driver: true } as const;
+/** Configuration of the platform: sites, limits, rules, market zones, keys, closes. */
+export const OPERATOR = { operator: true } as const;
+/** The platform's internals and everybody's money: the raw log, settlement, ledgers, keys. */
+export const OPERATOR_AUDITOR = { operator: true, auditor: true } as const;
+/** The grid, sessions, metering, prices, tariffs, billing: integrators read them too. */
+export const PLATFORM_READERS = { operator: true, auditor: true, integrator: true } as const;
+/** Live grid signals, sessions, metering, prices and tariffs: integrators write them too. */
+export const PLATFORM_WRITERS = { operator: true, integrator: true } as const;
+/** The public side of the market: the book, the anonymous tape, the zone. */
+export const MARKET_READERS = { ...PLATFORM_READERS, trader: true } as const;
+
+/** A session's data: platform readers, and its own fleet manager or driver. */
+export const sessionReaders = (sessionId: string) => ({ ...PLATFORM_READERS, sessionOf: sessionId });
+/** A command on one session: platform writers, and its own fleet manager or driver. */
+export const sessionWriters = (sessionId: string) => ({ ...PLATFORM_WRITERS, sessionOf: sessionId });
+/** A billing account's data (a fleet or a customer): platform readers, and that fleet's manager or that driver. */
+export const accountReaders = (accountId: string) => ({ ...PLATFORM_READERS, fleetIs: accountId, customerIs: accountId });
+/** A trader's orders and positions: operators, auditors and that trader. */
+export const traderReaders = (traderId: string) => ({ ...OPERATOR_AUDITOR, traderIs: traderId });
+/** Orders for these traders: operators, or the trader itself when they are all its own. */
+export function traderWriters(traderIds: readonly string[]) {
+  const traders = new Set(traderIds);
+  return traders.size === 1 ? { operator: true, traderIs: [...traders][0]! } : OPERATOR;
+}
+/** A settlement ledger account: `trader:<id>` is that trader's too, `customer:<account>` that fleet's or driver's. */
+export function ledgerAccountReaders(account: string) {
+  if (account.startsWith('trader:')) return { ...OPERATOR_AUDITOR, traderIs: account.slice('trader:'.length) };
+  if (account.startsWith('customer:')) return { ...OPERATOR_AUDITOR, fleetIs: account.slice('customer:'.length), customerIs: account.slice('customer:'.length) };
+  return OPERATOR_AUDITOR;
+}
+
+/** What a trader may see of a trade it was not party to: nothing that names the other side. */
+export function seesTradeParty(ctx: GraphQLContext, partyId: string): boolean {
+  return ctx.principal.role !== 'trader' || ctx.principal.subject === partyId;
+}

@@ -1,0 +1,3 @@
+import { describeErrorsAndLogs } from './errors-and-logs.scenarios.ts';
+
+describeErrorsAndLogs('PGlite (in memory)', { databaseUrl: null });
