@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { openPglite, openPostgresStore, SchemaRegistry, type EventStore, type SqlClient } from '@v2g/event-store';
-import { ProjectionRunner, type ProjectionStatus, type TableNames } from '@v2g/ledger';
+import { ProjectionRunner, tableNames, type ProjectionStatus, type TableNames } from '@v2g/ledger';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalogueProjection, countStreams, eventTypeCounts, findStream, listStreams } from './catalogue.ts';
@@ -87,5 +87,29 @@ describe('stream catalogue projection (PGlite)', () => {
       ['site-cat0', 'site-cat1', 'site-cat2', 'site-cat3'],
       ['site-cat4', 'site-cat5'],
     ]);
+  });
+
+  it('leaves the same rows in one batch, event by event, and in batches of three', async () => {
+    await append('site-cat1', 'SiteRenamed', 'cat1', 'Renamed thrice');
+    const events = await store.readAll({ limit: 1000 });
+    const dump = async (t: TableNames) =>
+      Promise.all(catalogueProjection.tables.map(async (name) => (await sql.query<{ line: string }>(`SELECT x::text AS line FROM ${t(name)} x ORDER BY 1`)).rows.map((r) => r.line)));
+    const build = async (schema: string, batches: (typeof events)[]) => {
+      const t = tableNames(schema, catalogueProjection);
+      await sql.query(`CREATE SCHEMA ${schema}`);
+      await sql.transaction((tx) => catalogueProjection.setup(tx, t));
+      for (const batch of batches) await sql.transaction((tx) => catalogueProjection.applyBatch!(tx, batch, t));
+      return dump(t);
+    };
+    const byEvent = tableNames('cat_by_event', catalogueProjection);
+    await sql.query('CREATE SCHEMA cat_by_event');
+    await sql.transaction((tx) => catalogueProjection.setup(tx, byEvent));
+    for (const event of events) await sql.transaction((tx) => catalogueProjection.apply(tx, event, byEvent));
+    const expected = await dump(byEvent);
+
+    expect(events.length).toBeGreaterThan(8);
+    expect(expected[0]!.length).toBe(7);
+    expect(await build('cat_one_batch', [events])).toEqual(expected);
+    expect(await build('cat_by_three', Array.from({ length: Math.ceil(events.length / 3) }, (_, i) => events.slice(3 * i, 3 * i + 3)))).toEqual(expected);
   });
 });

@@ -1,4 +1,4 @@
-import { categoryOf, type SqlExecutor } from '@v2g/event-store';
+import { categoryOf, type RecordedEvent, type SqlExecutor } from '@v2g/event-store';
 import type { Projection, TableNames } from '@v2g/ledger';
 
 /**
@@ -30,23 +30,61 @@ export const catalogueProjection: Projection = {
     )`);
   },
 
-  async apply(tx, event, table) {
-    await tx.query(
-      `INSERT INTO ${table('streams')} AS s
-         (stream_id, category, version, first_position, last_position, last_event_type, first_recorded_at, last_recorded_at)
-       VALUES ($1, $2, $3, $4, $4, $5, $6, $6)
-       ON CONFLICT (stream_id) DO UPDATE
-         SET version = EXCLUDED.version, last_position = EXCLUDED.last_position,
-             last_event_type = EXCLUDED.last_event_type, last_recorded_at = EXCLUDED.last_recorded_at`,
-      [event.streamId, categoryOf(event.streamId), event.streamVersion, event.globalPosition.toString(), event.type, event.metadata.recordedAt],
-    );
-    await tx.query(
-      `INSERT INTO ${table('event_types')} AS t (type, count, last_position) VALUES ($1, 1, $2)
-       ON CONFLICT (type) DO UPDATE SET count = t.count + 1, last_position = EXCLUDED.last_position`,
-      [event.type, event.globalPosition.toString()],
-    );
+  apply(tx, event, table) {
+    return applyEvents(tx, [event], table);
+  },
+
+  applyBatch(tx, events, table) {
+    return applyEvents(tx, events, table);
   },
 };
+
+/**
+ * Folds the batch per stream and per type in memory, then writes each table with one multi-row
+ * upsert: two statements per batch instead of two per event.
+ */
+async function applyEvents(tx: SqlExecutor, events: readonly RecordedEvent[], table: TableNames): Promise<void> {
+  if (events.length === 0) return;
+  type Stream = { first: RecordedEvent; last: RecordedEvent };
+  const streams = new Map<string, Stream>();
+  const types = new Map<string, { count: number; lastPosition: bigint }>();
+  for (const event of events) {
+    const stream = streams.get(event.streamId);
+    if (stream) stream.last = event;
+    else streams.set(event.streamId, { first: event, last: event });
+    const type = types.get(event.type);
+    if (type) {
+      type.count += 1;
+      type.lastPosition = event.globalPosition;
+    } else types.set(event.type, { count: 1, lastPosition: event.globalPosition });
+  }
+  const rows = [...streams.values()];
+  await tx.query(
+    `INSERT INTO ${table('streams')} AS s
+       (stream_id, category, version, first_position, last_position, last_event_type, first_recorded_at, last_recorded_at)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::int8[], $5::int8[], $6::text[], $7::timestamptz[], $8::timestamptz[])
+     ON CONFLICT (stream_id) DO UPDATE
+       SET version = EXCLUDED.version, last_position = EXCLUDED.last_position,
+           last_event_type = EXCLUDED.last_event_type, last_recorded_at = EXCLUDED.last_recorded_at`,
+    [
+      rows.map((r) => r.first.streamId),
+      rows.map((r) => categoryOf(r.first.streamId)),
+      rows.map((r) => r.last.streamVersion),
+      rows.map((r) => r.first.globalPosition.toString()),
+      rows.map((r) => r.last.globalPosition.toString()),
+      rows.map((r) => r.last.type),
+      rows.map((r) => r.first.metadata.recordedAt),
+      rows.map((r) => r.last.metadata.recordedAt),
+    ],
+  );
+  const counted = [...types.entries()];
+  await tx.query(
+    `INSERT INTO ${table('event_types')} AS t (type, count, last_position)
+     SELECT * FROM unnest($1::text[], $2::int8[], $3::int8[])
+     ON CONFLICT (type) DO UPDATE SET count = t.count + EXCLUDED.count, last_position = EXCLUDED.last_position`,
+    [counted.map(([type]) => type), counted.map(([, c]) => c.count), counted.map(([, c]) => c.lastPosition.toString())],
+  );
+}
 
 export type StreamSummary = {
   streamId: string;

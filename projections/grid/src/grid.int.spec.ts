@@ -1,50 +1,65 @@
 import { randomUUID } from 'node:crypto';
 import {
+  formatInstant,
   sessionDecider,
   sessionNeeds,
   sessionStreamId,
   type ChargerSpec,
   type PlugIn,
   type SessionCommand,
+  type SessionEvent,
   type SessionState,
   type SiteEvent,
 } from '@v2g/domain';
 import { connectPostgres, openPglite, openPostgresStore, SchemaRegistry, type EventStore, type SqlClient } from '@v2g/event-store';
-import { ProjectionRunner, type TableNames } from '@v2g/ledger';
+import { ProjectionRunner, type Projection, type TableNames } from '@v2g/ledger';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { fillMixed } from '../../../scripts/bench/lib/mixed-fill.ts';
 import { GRID_TABLES, gridProjection } from './grid-projection.ts';
 import { findSession, sessionsAtSite, setpointHistory, siteLoadHistory, siteTree, type GridSession } from './grid-queries.ts';
 
 const url = inject('postgresUrl');
 const run = `${process.pid}_${randomUUID().slice(0, 8)}`;
-const logger = pino({ level: 'silent' });
+/** Warnings of the runners: a batch that fails falls back to `apply`, event by event, and says so. */
+const warnings: string[] = [];
+const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) });
 
-type Target = { sql: SqlClient; storeSchema: string; liveSchema: string; rebuildSchema: string; close: () => Promise<void> };
+type Schemas = { store: string; live: string; rebuild: string; perEvent: string; ones: string; sevens: string };
+type Target = { sql: SqlClient; schemas: Schemas; close: () => Promise<void> };
 
 describe('grid projection (PGlite)', () => {
   gridSuite(async () => {
     const sql = await openPglite(undefined);
-    return { sql, storeSchema: 'v2g', liveSchema: 'v2g', rebuildSchema: 'v2g_rebuild', close: () => sql.close() };
+    const schemas = { store: 'v2g', live: 'v2g', rebuild: 'v2g_rebuild', perEvent: 'v2g_per_event', ones: 'v2g_ones', sevens: 'v2g_sevens' };
+    return { sql, schemas, close: () => sql.close() };
   });
 });
 
 describe.skipIf(url === null)('grid projection (PostgreSQL server)', () => {
   gridSuite(async () => {
     const sql = await connectPostgres(url!, { applicationName: `v2g-test-grid-${run}` });
-    const schemas = [`test_grid_${run}`, `test_grid_rebuild_${run}`];
+    const schemas = {
+      store: `test_grid_${run}`,
+      live: `test_grid_${run}`,
+      rebuild: `test_grid_rebuild_${run}`,
+      perEvent: `test_grid_per_event_${run}`,
+      ones: `test_grid_ones_${run}`,
+      sevens: `test_grid_sevens_${run}`,
+    };
     return {
       sql,
-      storeSchema: schemas[0]!,
-      liveSchema: schemas[0]!,
-      rebuildSchema: schemas[1]!,
+      schemas,
       close: async () => {
-        for (const schema of schemas) await sql.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+        for (const schema of new Set(Object.values(schemas))) await sql.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
         await sql.close();
       },
     };
   });
 });
+
+/** The per-event path: the same projection without its batch hook. */
+const perEventProjection: Projection = { ...gridProjection, applyBatch: undefined };
 
 const T = (hhmm: string) => `2026-11-27T${hhmm}:00.000Z`;
 
@@ -64,8 +79,8 @@ function gridSuite(open: () => Promise<Target>) {
 
   beforeAll(async () => {
     target = await open();
-    store = await openPostgresStore({ sql: target.sql, schema: target.storeSchema, registry: SchemaRegistry.fromDirectory(), pollMs: 100 });
-    runner = new ProjectionRunner({ store, sql: target.sql, schema: target.liveSchema, projections: [gridProjection], logger });
+    store = await openPostgresStore({ sql: target.sql, schema: target.schemas.store, registry: SchemaRegistry.fromDirectory(), pollMs: 100 });
+    runner = new ProjectionRunner({ store, sql: target.sql, schema: target.schemas.live, projections: [gridProjection], logger });
     await runner.start();
     table = runner.tables(gridProjection);
   });
@@ -75,8 +90,8 @@ function gridSuite(open: () => Promise<Target>) {
     await target?.close();
   });
 
-  async function caughtUp(which: ProjectionRunner, position: bigint): Promise<void> {
-    const deadline = Date.now() + 15_000;
+  async function caughtUp(which: ProjectionRunner, position: bigint, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
     for (;;) {
       const [status] = await which.status();
       if (status!.failure) throw new Error(`grid projection failed: ${JSON.stringify({ ...status!.failure, position: String(status!.failure.position) })}`);
@@ -493,22 +508,201 @@ function gridSuite(open: () => Promise<Target>) {
     expect(state.status !== 'none' && sessionNeeds(state, Date.parse(T('19:30'))).deliveredWh).toBe('4398');
   });
 
-  it('rebuilds from zero to identical rows', async () => {
-    const rebuild = new ProjectionRunner({ store, sql: target.sql, schema: target.rebuildSchema, projections: [gridProjection], logger });
-    await rebuild.start();
-    try {
-      await caughtUp(rebuild, lastPosition);
-      await caughtUp(runner, lastPosition);
-      const rebuilt = rebuild.tables(gridProjection);
-      for (const logical of GRID_TABLES) {
-        const dump = async (names: TableNames) =>
-          (await target.sql.query<{ line: string }>(`SELECT t::text AS line FROM ${names(logical)} t ORDER BY 1`)).rows.map((r) => r.line);
-        const live = await dump(table);
-        expect(live.length, logical).toBeGreaterThan(0);
-        expect(await dump(rebuilt), logical).toEqual(live);
-      }
-    } finally {
-      await rebuild.stop();
+  /**
+   * A rough log, seeded: nodes added, changed, removed and added again; load measurements late and
+   * corrected; rules and discharge requests added, removed, cancelled and added again; sessions
+   * occupied (at either site, before or after their plug-in), allocated (setpoints of every scale),
+   * released, suspended, stopped, plugged in twice; meter readings out of order, corrected, and
+   * meter resets. Events the domain would not all emit, but schema-valid: the read model records them.
+   */
+  async function appendRoughLog(steps: number, seed: number): Promise<void> {
+    const random = prng(seed);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+    const sites = [`rough-a-${tag}`, `rough-b-${tag}`];
+    const sessions = Array.from({ length: 10 }, (_, i) => `rough-${i}-${tag}`);
+    const nodeIds = ['F1', 'C1', 'C2', 'K1', 'K2', 'K3'];
+    const watts = ['0', '1400', '7400.0', '11000', '3680.25', '22000.000', '-5000', '-2500.5', '-0.0'];
+    const at = () => formatInstant(Date.UTC(2026, 10, 27, 17) + Math.floor(random() * 240) * 60_000);
+    const register = () => pick(['0', '10', '999.5', '1500.25', '2000.125', '2000.100', '3500', '12000.0']);
+    let siteEvents: SiteEvent[] = [];
+    let siteStream = sites[0]!;
+    const flushSite = async () => {
+      if (siteEvents.length === 0) return;
+      const result = await store.append(`site-${siteStream}`, siteEvents, { expectedVersion: 'any', commandId: randomUUID(), actor: 'grid-int' });
+      lastPosition = result.lastPosition ?? lastPosition;
+      siteEvents = [];
+    };
+    const onSite = async (siteId: string, event: SiteEvent) => {
+      if (siteId !== siteStream) await flushSite();
+      siteStream = siteId;
+      siteEvents.push(event);
+      // A few events an append, so that one append holds several (and the runner's batches cut them anywhere).
+      if (siteEvents.length >= 1 + Math.floor(random() * 4)) await flushSite();
+    };
+    const onSession = async (event: SessionEvent) => {
+      await flushSite();
+      const result = await store.append(sessionStreamId(event.data.sessionId), [event], { expectedVersion: 'any', commandId: randomUUID(), actor: 'grid-int' });
+      lastPosition = result.lastPosition ?? lastPosition;
+    };
+    const node = (siteId: string, nodeId: string): SiteEvent => ({
+      type: 'NodeAdded',
+      data: {
+        siteId,
+        nodeId,
+        parentId: nodeId === 'F1' ? siteId : 'F1',
+        kind: nodeId.startsWith('C') ? 'charger' : nodeId === 'F1' ? 'feeder' : 'connector',
+        name: `${nodeId} ${Math.floor(random() * 100)}`,
+        importLimitW: pick(watts.filter((w) => !w.startsWith('-'))),
+        exportLimitW: pick(['0', '11000', '5000.50']),
+        charger: nodeId.startsWith('C') ? pick([bidirectional, oneWay]) : null,
+      },
+    });
+    for (const siteId of sites) {
+      await onSite(siteId, { type: 'SiteRegistered', data: { siteId, name: `Rough ${siteId}`, importLimitW: '100000', exportLimitW: '50000.0' } });
+      for (const nodeId of nodeIds) await onSite(siteId, node(siteId, nodeId));
     }
-  });
+    for (let step = 0; step < steps; step++) {
+      const siteId = pick(sites);
+      const sessionId = pick(sessions);
+      const roll = random();
+      if (roll < 0.12) {
+        const nodeId = pick([...nodeIds, 'X9']);
+        const change = pick(['add', 'limits', 'charger', 'remove', 'rename', 'register', 'configure'] as const);
+        if (change === 'add') await onSite(siteId, node(siteId, nodeId));
+        else if (change === 'limits') await onSite(siteId, { type: 'NodeLimitsChanged', data: { siteId, nodeId, importLimitW: pick(['9000', '9000.00', '12500.5']), exportLimitW: '0' } });
+        else if (change === 'charger') await onSite(siteId, { type: 'ChargerChanged', data: { siteId, nodeId, charger: { ...pick([bidirectional, oneWay]), maxPowerW: pick(['7400', '11000.0']) } } });
+        else if (change === 'remove') await onSite(siteId, { type: 'NodeRemoved', data: { siteId, nodeId } });
+        else if (change === 'rename') await onSite(siteId, { type: 'SiteRenamed', data: { siteId, name: `Rough ${step}` } });
+        else if (change === 'register') await onSite(siteId, { type: 'SiteRegistered', data: { siteId, name: `Again ${step}`, importLimitW: pick(['90000', '90000.0']), exportLimitW: '0' } });
+        else await onSite(siteId, { type: 'SiteConfigured', data: { siteId, rotationIntervalS: 600, promoteAfterS: 1800, dischargePriceThresholdMinorPerKWh: null, priceZone: null } });
+      } else if (roll < 0.22) {
+        // Few instants, so that measurements repeat one (corrections) and arrive late.
+        const occurredAt = formatInstant(Date.UTC(2026, 10, 27, 17) + Math.floor(random() * 6) * 600_000);
+        await onSite(siteId, { type: 'NodeLoadMeasured', data: { siteId, nodeId: pick([siteId, 'F1']), occurredAt, otherLoadW: register(), generationW: pick(['0', '250.50']) } });
+      } else if (roll < 0.27) {
+        const ruleId = pick(['R1', 'R2']);
+        if (random() < 0.6) {
+          const window = { start: at(), end: null, daysOfWeek: null, dailyFrom: null, dailyTo: null };
+          const rule = { ruleId, priority: step, scope: { kind: 'node' as const, nodeId: 'F1' }, window, importCapW: pick(['40000', '40000.0']), exportCapW: null, reason: null, source: null };
+          await onSite(siteId, { type: 'CongestionRuleAdded', data: { siteId, rule } });
+        } else await onSite(siteId, { type: 'CongestionRuleRemoved', data: { siteId, ruleId } });
+      } else if (roll < 0.32) {
+        const requestId = pick(['D1', 'D2']);
+        if (random() < 0.6) {
+          const start = at();
+          const end = formatInstant(Date.parse(start) + 1_800_000);
+          await onSite(siteId, { type: 'DischargeRequested', data: { siteId, requestId, nodeId: 'F1', start, end, powerW: pick(['5000', '2500.50']), source: pick([null, 'dso']) } });
+        } else await onSite(siteId, { type: 'DischargeRequestCancelled', data: { siteId, requestId } });
+      } else if (roll < 0.4) {
+        await onSite(siteId, { type: 'ConnectorOccupied', data: { siteId, connectorId: pick(['K1', 'K2', 'K3']), sessionId, at: at(), minPowerW: '1400', maxPowerW: '11000', maxDischargePowerW: pick([null, '5000']) } });
+      } else if (roll < 0.45) {
+        await onSite(siteId, { type: 'ConnectorReleased', data: { siteId, connectorId: 'K1', sessionId, at: at() } });
+      } else if (roll < 0.58) {
+        const named = sessions.filter(() => random() < 0.3).slice(0, 4);
+        const setpoints = (named.length > 0 ? named : [sessionId]).map((id) => ({
+          sessionId: id,
+          powerW: pick(watts),
+          status: pick(['charging', 'discharging', 'on_hold', 'done'] as const),
+          reason: pick([null, 'capacity:F1', 'suspended']),
+        }));
+        await onSite(siteId, { type: 'SetpointsAssigned', data: { siteId, at: at(), trigger: pick(['plug_in', 'rotation', 'plug_out']), setpoints } });
+        if (random() < 0.3) await onSite(siteId, { type: 'SessionResumed', data: { siteId, sessionId: setpoints[0]!.sessionId, at: at() } });
+      } else if (roll < 0.64) {
+        await onSession({
+          type: 'SessionPluggedIn',
+          data: {
+            sessionId,
+            siteId,
+            connectorId: pick(['K1', 'K2', 'K3']),
+            vehicleId: `vehicle-${sessionId}`,
+            customerId: 'cust-rough',
+            fleetId: pick([null, 'fleet-1']),
+            tier: pick(['urgent', 'high', 'normal', 'low'] as const),
+            pluggedInAt: at(),
+            departureAt: '2026-11-28T07:00:00.000Z',
+            energyNeededWh: pick([null, '30000', '12500.50']),
+            targetSocPercent: pick([null, '80', '80.0']),
+            batteryCapacityWh: pick([null, '60000']),
+            socPercent: pick([null, '35.5']),
+            minPowerW: '1400',
+            maxPowerW: pick(['11000', '7400.0']),
+            v2g: pick([null, { minSocPercent: '30', maxDischargePowerW: '5000' }]),
+            meterStartImportWh: register(),
+            meterStartExportWh: pick(['0', '10.5']),
+          },
+        });
+      } else if (roll < 0.7) {
+        const lifecycle = pick(['SessionSuspended', 'SessionReactivated', 'SessionStopped', 'SessionDepartureChanged'] as const);
+        if (lifecycle === 'SessionStopped') await onSession({ type: lifecycle, data: { sessionId, at: at(), reason: pick(['EVDisconnected', 'Local']) } });
+        else if (lifecycle === 'SessionDepartureChanged') await onSession({ type: lifecycle, data: { sessionId, at: at(), departureAt: at() } });
+        else await onSession({ type: lifecycle, data: { sessionId, at: at() } });
+      } else if (roll < 0.95) {
+        const reading = { sessionId, occurredAt: at(), energyImportWh: register(), energyExportWh: pick(['0', '5.5', '800']), powerW: pick([null, '7400', '-3000.5']), socPercent: pick([null, '34.2', '60']) };
+        if (random() < 0.8) await onSession({ type: 'SessionMeterReadingRecorded', data: reading });
+        else await onSession({ type: 'SessionMeterReadingCorrected', data: { ...reading, reason: 'misread' } });
+      } else {
+        await onSession({ type: 'SessionMeterReset', data: { sessionId, occurredAt: at(), energyImportWh: register(), energyExportWh: '0', reason: 'meter replaced' } });
+      }
+    }
+    await flushSite();
+  }
+
+  async function dump(names: TableNames, logical: string): Promise<string[]> {
+    return (await target.sql.query<{ line: string }>(`SELECT t::text AS line FROM ${names(logical)} t ORDER BY 1`)).rows.map((r) => r.line);
+  }
+
+  it('projects a rough log, and the mixed fill of the benches', async () => {
+    await appendRoughLog(700, 0x6e1d);
+    // 100 sites with their trees and loads, sessions with thousands of readings (late, duplicated,
+    // corrected, across meter resets), and a market (not the grid's business).
+    const fill = await fillMixed({ store, readings: 800, sessions: 8, loadsPerSite: 2, orders: 100, chunk: 20, concurrency: 2, seed: 11 });
+    if (fill.lastPosition > lastPosition) lastPosition = fill.lastPosition;
+    await appendRoughLog(300, 0x5eed);
+    await caughtUp(runner, lastPosition, 120_000);
+    const { rows } = await target.sql.query<{ sessions: string; segments: string; allocations: string }>(
+      `SELECT (SELECT count(*) FROM ${table('sessions')})::text AS sessions, (SELECT count(*) FROM ${table('meter_segments')} WHERE isfinite(start_at))::text AS segments,
+              (SELECT count(*) FROM ${table('site_load')})::text AS allocations`,
+    );
+    expect(Number(rows[0]!.sessions)).toBeGreaterThan(20);
+    expect(Number(rows[0]!.segments)).toBeGreaterThan(5);
+    expect(Number(rows[0]!.allocations)).toBeGreaterThan(50);
+  }, 180_000);
+
+  it('builds identical rows from zero, in big batches, event by event, and in batches of 1 and of 7', async () => {
+    await caughtUp(runner, lastPosition);
+    const others = [
+      { name: 'big batches', schema: target.schemas.rebuild, projection: gridProjection, batchSize: 1000 },
+      { name: 'per event', schema: target.schemas.perEvent, projection: perEventProjection, batchSize: 500 },
+      { name: 'batches of 1', schema: target.schemas.ones, projection: gridProjection, batchSize: 1 },
+      { name: 'batches of 7', schema: target.schemas.sevens, projection: gridProjection, batchSize: 7 },
+    ];
+    for (const other of others) {
+      const rebuild = new ProjectionRunner({ store, sql: target.sql, schema: other.schema, projections: [other.projection], logger, batchSize: other.batchSize });
+      await rebuild.start();
+      try {
+        await caughtUp(rebuild, lastPosition, 120_000);
+        const rebuilt = rebuild.tables(other.projection);
+        for (const logical of GRID_TABLES) {
+          const live = await dump(table, logical);
+          expect(live.length, logical).toBeGreaterThan(0);
+          expect(await dump(rebuilt, logical), `${other.name}: ${logical}`).toEqual(live);
+        }
+      } finally {
+        await rebuild.stop();
+      }
+    }
+    // No batch fell back to applying its events one by one.
+    expect(warnings).toEqual([]);
+  }, 300_000);
+}
+
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
