@@ -5,6 +5,7 @@ import { afterEach, beforeAll, afterAll, describe, expect, inject, it } from 'vi
 import type { Projection, TableNames } from '../src/projection.ts';
 import { ProjectionNeedsRebuild, ProjectionRebuilder, RebuildInProgress, type RebuildProgress } from '../src/projection-rebuild.ts';
 import { ProjectionRunner, type ProjectionStatus } from '../src/projection-runner.ts';
+import { settled } from './readable.ts';
 
 /**
  * Blue/green rebuilds at the ledger level, with a projection that records every event it applies
@@ -80,6 +81,9 @@ function rebuildSuite(label: string, open: () => Promise<Target>) {
         });
         last = result.lastPosition!;
       }
+      // On a server the log's readable head may trail these appends while other transactions are
+      // open: the tests count batches and pick events by index, so they wait until all are readable.
+      await settled(store, last);
       return last;
     };
 
