@@ -343,8 +343,13 @@ export function describeRolesApi(label: string, options: TestServerOptions | nul
       }
       expect(mismatches).toEqual([]);
 
+      // A fence: once the read models include a command appended after every one of the walk's,
+      // the log's readable head is past them all (on a server it may trail recent appends).
+      const fence = await command('registerSite', 'RegisterSiteInput', { siteId: `fence${tag}`, name: 'Fence', importLimitW: '1', exportLimitW: '0' }, undefined, '__typename ... on RegisterSitePayload { streamId }');
+      await waitForStream(server, fence.body.data.registerSite.streamId);
       const written = await server.ledger.store.readAll({ after: from, limit: 100_000 });
       const ours = written.filter((e) => commandsBy.has(e.metadata.commandId.split('/')[0]!) || refusedCommands.has(e.metadata.commandId.split('/')[0]!));
+      expect(ours.length, 'events written by the walk\'s accepted commands').toBeGreaterThan(0);
       expect(ours.filter((e) => refusedCommands.has(e.metadata.commandId.split('/')[0]!)).map((e) => `${e.type} ${e.metadata.commandId}`), 'events of refused commands').toEqual([]);
       for (const event of ours) expect(event.metadata.actor, `${event.type} of ${event.metadata.commandId}`).toBe(commandsBy.get(event.metadata.commandId.split('/')[0]!));
     }, 300_000);
