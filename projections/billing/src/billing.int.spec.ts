@@ -21,49 +21,20 @@ import {
   type SessionCommand,
   type TariffDefinition,
 } from '@v2g/domain';
-import { connectPostgres, openPglite, openPostgresStore, SchemaRegistry, type EventStore, type NewEvent, type RecordedEvent, type SqlClient } from '@v2g/event-store';
+import { openPostgresStore, SchemaRegistry, type EventStore, type NewEvent, type RecordedEvent } from '@v2g/event-store';
 import { ProjectionRunner, type Projection, type TableNames } from '@v2g/ledger';
 import fc from 'fast-check';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { BILLING_READ_MODEL_TABLES, billingProjection } from './billing-projection.ts';
 import { billingInput, sessionIntervals, sessionMeterPoints } from './billing-queries.ts';
+import { describeProjectionSuite, type ProjectionTarget } from '../../../scripts/test/projection-targets.ts';
 
-const url = inject('postgresUrl');
-const run = `${process.pid}_${randomUUID().slice(0, 8)}`;
 const logger = pino({ level: 'silent' });
 
-/** The store's schema, the live read model's, and one per other way of building the same rows. */
-type Target = { sql: SqlClient; schemas: { store: string; live: string; rebuild: string; perEvent: string; smallBatches: string }; close: () => Promise<void> };
+type Target = ProjectionTarget<'rebuild' | 'perEvent' | 'smallBatches'>;
 
-describe('billing projection (PGlite)', () => {
-  billingSuite(async () => {
-    const sql = await openPglite(undefined);
-    const schemas = { store: 'v2g', live: 'v2g', rebuild: 'v2g_rebuild', perEvent: 'v2g_per_event', smallBatches: 'v2g_small' };
-    return { sql, schemas, close: () => sql.close() };
-  });
-});
-
-describe.skipIf(url === null)('billing projection (PostgreSQL server)', () => {
-  billingSuite(async () => {
-    const sql = await connectPostgres(url!, { applicationName: `v2g-test-billing-${run}` });
-    const schemas = {
-      store: `test_billing_${run}`,
-      live: `test_billing_${run}`,
-      rebuild: `test_billing_rebuild_${run}`,
-      perEvent: `test_billing_per_event_${run}`,
-      smallBatches: `test_billing_small_${run}`,
-    };
-    return {
-      sql,
-      schemas,
-      close: async () => {
-        for (const schema of new Set(Object.values(schemas))) await sql.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-        await sql.close();
-      },
-    };
-  });
-});
+describeProjectionSuite('billing', ['rebuild', 'perEvent', 'smallBatches'], billingSuite);
 
 const T = (hhmm: string, day = '2026-11-27') => `${day}T${hhmm}${hhmm.length === 5 ? ':00' : ''}.000Z`;
 const later = (instant: string, ms = 30_000) => new Date(Date.parse(instant) + ms).toISOString();

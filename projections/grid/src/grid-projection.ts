@@ -1,4 +1,4 @@
-import type { SessionEvent, SiteEvent } from '@v2g/domain';
+import { SITE_EVENT_TYPES, type SessionEvent, type SiteEvent } from '@v2g/domain';
 import type { RecordedEvent, SqlExecutor } from '@v2g/event-store';
 import type { Projection, TableNames } from '@v2g/ledger';
 
@@ -331,25 +331,8 @@ function sinceAfter(row: SessionRow, newStatus: string | null, at: string): stri
 
 // ---- replaying a batch in memory ----------------------------------------------------------------
 
-/** Every event type the grid read model reads (exhaustive by construction: `satisfies`). */
-const TYPES = {
-  SiteRegistered: true,
-  SiteRenamed: true,
-  SiteConfigured: true,
-  NodeAdded: true,
-  NodeLimitsChanged: true,
-  ChargerChanged: true,
-  NodeRemoved: true,
-  NodeLoadMeasured: true,
-  CongestionRuleAdded: true,
-  CongestionRuleRemoved: true,
-  DischargeRequested: true,
-  DischargeRequestCancelled: true,
-  ConnectorOccupied: true,
-  ConnectorReleased: true,
-  SetpointsAssigned: true,
-  SessionPutOnHold: true,
-  SessionResumed: true,
+/** Every session event type, once (exhaustive by construction); the site's are SITE_EVENT_TYPES. */
+const SESSION_EVENT_TYPES = {
   SessionPluggedIn: true,
   SessionSuspended: true,
   SessionReactivated: true,
@@ -358,9 +341,10 @@ const TYPES = {
   SessionMeterReadingRecorded: true,
   SessionMeterReadingCorrected: true,
   SessionMeterReset: true,
-} as const satisfies Record<GridEvent['type'], true>;
+} as const satisfies Record<SessionEvent['type'], true>;
 
-const GRID_EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(TYPES));
+/** Every event type the grid read model reads. */
+const GRID_EVENT_TYPES: ReadonlySet<string> = new Set<string>([...SITE_EVENT_TYPES, ...Object.keys(SESSION_EVENT_TYPES)]);
 
 const key = (...parts: string[]) => parts.join('\u0000');
 

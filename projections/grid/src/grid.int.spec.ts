@@ -11,52 +11,21 @@ import {
   type SessionState,
   type SiteEvent,
 } from '@v2g/domain';
-import { connectPostgres, openPglite, openPostgresStore, SchemaRegistry, type EventStore, type SqlClient } from '@v2g/event-store';
+import { openPostgresStore, SchemaRegistry, type EventStore } from '@v2g/event-store';
 import { ProjectionRunner, type Projection, type TableNames } from '@v2g/ledger';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { fillMixed } from '../../../scripts/bench/lib/mixed-fill.ts';
 import { GRID_TABLES, gridProjection } from './grid-projection.ts';
 import { findSession, sessionsAtSite, setpointHistory, siteLoadHistory, siteTree, type GridSession } from './grid-queries.ts';
+import { describeProjectionSuite, type ProjectionTarget } from '../../../scripts/test/projection-targets.ts';
 
-const url = inject('postgresUrl');
-const run = `${process.pid}_${randomUUID().slice(0, 8)}`;
-/** Warnings of the runners: a batch that fails falls back to `apply`, event by event, and says so. */
 const warnings: string[] = [];
 const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) });
 
-type Schemas = { store: string; live: string; rebuild: string; perEvent: string; ones: string; sevens: string };
-type Target = { sql: SqlClient; schemas: Schemas; close: () => Promise<void> };
+type Target = ProjectionTarget<'rebuild' | 'perEvent' | 'ones' | 'sevens'>;
 
-describe('grid projection (PGlite)', () => {
-  gridSuite(async () => {
-    const sql = await openPglite(undefined);
-    const schemas = { store: 'v2g', live: 'v2g', rebuild: 'v2g_rebuild', perEvent: 'v2g_per_event', ones: 'v2g_ones', sevens: 'v2g_sevens' };
-    return { sql, schemas, close: () => sql.close() };
-  });
-});
-
-describe.skipIf(url === null)('grid projection (PostgreSQL server)', () => {
-  gridSuite(async () => {
-    const sql = await connectPostgres(url!, { applicationName: `v2g-test-grid-${run}` });
-    const schemas = {
-      store: `test_grid_${run}`,
-      live: `test_grid_${run}`,
-      rebuild: `test_grid_rebuild_${run}`,
-      perEvent: `test_grid_per_event_${run}`,
-      ones: `test_grid_ones_${run}`,
-      sevens: `test_grid_sevens_${run}`,
-    };
-    return {
-      sql,
-      schemas,
-      close: async () => {
-        for (const schema of new Set(Object.values(schemas))) await sql.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-        await sql.close();
-      },
-    };
-  });
-});
+describeProjectionSuite('grid', ['rebuild', 'perEvent', 'ones', 'sevens'], gridSuite);
 
 /** The per-event path: the same projection without its batch hook. */
 const perEventProjection: Projection = { ...gridProjection, applyBatch: undefined };

@@ -10,42 +10,19 @@ import {
   type OrderRequest,
   type ProductTemplate,
 } from '@v2g/domain';
-import { connectPostgres, openPglite, openPostgresStore, SchemaRegistry, type EventStore, type SqlClient } from '@v2g/event-store';
+import { openPostgresStore, SchemaRegistry, type EventStore } from '@v2g/event-store';
 import { ProjectionRunner, type TableNames } from '@v2g/ledger';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { MARKET_TABLES, marketProjection } from './market-projection.ts';
 import { bookDepth, countOrders, countTrades, findBook, findOrder, listOrders, listTrades, openBooks, participantsOfZone, traderPositions } from './market-queries.ts';
+import { describeProjectionSuite, type ProjectionTarget } from '../../../scripts/test/projection-targets.ts';
 
-const url = inject('postgresUrl');
-const run = `${process.pid}_${randomUUID().slice(0, 8)}`;
 const logger = pino({ level: 'silent' });
 
-type Target = { sql: SqlClient; storeSchema: string; liveSchema: string; rebuildSchema: string; close: () => Promise<void> };
+type Target = ProjectionTarget<'bigBatches' | 'byEvent'>;
 
-describe('market projection (PGlite)', () => {
-  marketSuite(async () => {
-    const sql = await openPglite(undefined);
-    return { sql, storeSchema: 'v2g', liveSchema: 'v2g', rebuildSchema: 'v2g_rebuild', close: () => sql.close() };
-  });
-});
-
-describe.skipIf(url === null)('market projection (PostgreSQL server)', () => {
-  marketSuite(async () => {
-    const sql = await connectPostgres(url!, { applicationName: `v2g-test-market-${run}` });
-    const schemas = [`test_market_${run}`, `test_market_rebuild_${run}`];
-    return {
-      sql,
-      storeSchema: schemas[0]!,
-      liveSchema: schemas[0]!,
-      rebuildSchema: schemas[1]!,
-      close: async () => {
-        for (const schema of schemas) await sql.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-        await sql.close();
-      },
-    };
-  });
-});
+describeProjectionSuite('market', ['bigBatches', 'byEvent'], marketSuite);
 
 const CONTINUOUS: ProductTemplate = {
   lengthMinutes: 15,
@@ -81,8 +58,8 @@ function marketSuite(open: () => Promise<Target>) {
 
   beforeAll(async () => {
     target = await open();
-    store = await openPostgresStore({ sql: target.sql, schema: target.storeSchema, registry: SchemaRegistry.fromDirectory(), pollMs: 100 });
-    runner = new ProjectionRunner({ store, sql: target.sql, schema: target.liveSchema, projections: [marketProjection], logger });
+    store = await openPostgresStore({ sql: target.sql, schema: target.schemas.store, registry: SchemaRegistry.fromDirectory(), pollMs: 100 });
+    runner = new ProjectionRunner({ store, sql: target.sql, schema: target.schemas.live, projections: [marketProjection], logger });
     await runner.start();
     table = runner.tables(marketProjection);
   });
@@ -282,8 +259,7 @@ function marketSuite(open: () => Promise<Target>) {
   });
 
   it('rebuilds from zero to identical rows, in one batch or event by event', async () => {
-    for (const batchSize of [500, 1]) {
-      const schema = `${target.rebuildSchema}${batchSize}`;
+    for (const [batchSize, schema] of [[500, target.schemas.bigBatches], [1, target.schemas.byEvent]] as const) {
       const rebuild = new ProjectionRunner({ store, sql: target.sql, schema, projections: [marketProjection], logger, batchSize });
       await rebuild.start();
       try {

@@ -12,10 +12,10 @@ import {
   type SettlementTrade,
   type Transfer,
 } from '@v2g/domain';
-import { connectPostgres, openPglite, openPostgresStore, SchemaRegistry, type EventStore, type NewEvent, type SqlClient } from '@v2g/event-store';
+import { openPostgresStore, SchemaRegistry, type EventStore, type NewEvent } from '@v2g/event-store';
 import { ProjectionRunner, type Projection, type TableNames } from '@v2g/ledger';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { SETTLEMENT_TABLES, settlementProjection } from './settlement-projection.ts';
 import {
   accountBalances,
@@ -29,41 +29,13 @@ import {
   statementLines,
   statementTransfers,
 } from './settlement-queries.ts';
+import { describeProjectionSuite, type ProjectionTarget } from '../../../scripts/test/projection-targets.ts';
 
-const url = inject('postgresUrl');
-const run = `${process.pid}_${randomUUID().slice(0, 8)}`;
 const logger = pino({ level: 'silent' });
 
-type Target = { sql: SqlClient; schemas: { store: string; live: string; rebuild: string; perEvent: string; smallBatches: string }; close: () => Promise<void> };
+type Target = ProjectionTarget<'rebuild' | 'perEvent' | 'smallBatches'>;
 
-describe('settlement projection (PGlite)', () => {
-  settlementSuite(async () => {
-    const sql = await openPglite(undefined);
-    const schemas = { store: 'v2g', live: 'v2g', rebuild: 'v2g_rebuild', perEvent: 'v2g_per_event', smallBatches: 'v2g_small' };
-    return { sql, schemas, close: () => sql.close() };
-  });
-});
-
-describe.skipIf(url === null)('settlement projection (PostgreSQL server)', () => {
-  settlementSuite(async () => {
-    const sql = await connectPostgres(url!, { applicationName: `v2g-test-settlement-${run}` });
-    const schemas = {
-      store: `test_settlement_${run}`,
-      live: `test_settlement_${run}`,
-      rebuild: `test_settlement_rebuild_${run}`,
-      perEvent: `test_settlement_per_event_${run}`,
-      smallBatches: `test_settlement_small_${run}`,
-    };
-    return {
-      sql,
-      schemas,
-      close: async () => {
-        for (const schema of new Set(Object.values(schemas))) await sql.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-        await sql.close();
-      },
-    };
-  });
-});
+describeProjectionSuite('settlement', ['rebuild', 'perEvent', 'smallBatches'], settlementSuite);
 
 const T = (hhmm: string) => `2026-11-20T${hhmm}:00.000Z`;
 
