@@ -141,6 +141,8 @@ export class ProjectionRunner {
   }
 
   async status(): Promise<ProjectionStatus[]> {
+    // States first: a state set after a commit (failed) then always comes with what that commit wrote.
+    const states = new Map(this.states);
     const [{ rows }, rebuilds] = await Promise.all([
       this.options.sql.query<{ name: string; version: number; position: string; failure: SerializedFailure | null }>(
         `SELECT name, version, position::text AS position, failure FROM ${this.checkpoints}`,
@@ -150,7 +152,7 @@ export class ProjectionRunner {
     return this.options.projections.map((projection) => {
       const row = rows.find((r) => r.name === projection.name && r.version === projection.version);
       const failure = row?.failure ? { ...row.failure, position: BigInt(row.failure.position) } : null;
-      const state = this.states.get(projection.name) ?? 'stopped';
+      const state = states.get(projection.name) ?? 'stopped';
       return {
         name: projection.name,
         version: projection.version,
