@@ -10,3 +10,4 @@ export { openPglite } from './postgres/pglite-client.ts';
 export { migrate, MIGRATIONS, DEFAULT_SCHEMA, type Migration } from './postgres/migrations.ts';
 export { PostgresEventStore, openPostgresStore, type PostgresStoreOptions } from './postgres/postgres-store.ts';
 export { openKurrentDbStore, type KurrentDbStoreOptions } from './kurrentdb/kurrentdb-store.ts';
+export { mapWithConcurrency } from './map-with-concurrency.ts';

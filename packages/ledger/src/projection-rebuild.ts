@@ -5,6 +5,7 @@ import type { EventStore, RecordedEvent, SqlClient, SqlExecutor } from '@v2g/eve
 import type { Logger } from 'pino';
 import { quoteIdent, tableNames, tablePrefix, type Projection, type TableNames } from './projection.ts';
 import type { ProjectionFailure, ProjectionState, ProjectionStatus } from './projection-runner.ts';
+import { sleep } from './sleep.ts';
 
 /**
  * Blue/green rebuild of a projection, while its live tables keep serving and the live runner (in
@@ -805,14 +806,3 @@ function quoteName(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}

@@ -12,6 +12,7 @@ import {
   type RebuildClaim,
   type RebuildProgress,
 } from './projection-rebuild.ts';
+import { sleep } from './sleep.ts';
 
 /**
  * `needs_rebuild`: the database holds this projection's tables of another (code) version only. It is
@@ -540,14 +541,3 @@ function settleSoon(): Promise<typeof NOT_YET> {
   return new Promise((resolve) => setImmediate(() => resolve(NOT_YET)));
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { CommandHandler } from './command-handler.ts';
 import { quoteIdent } from './projection.ts';
 import { SETTLEMENT_PERIOD_MS, type CloseOutcome, type SettlementService } from './settlement-service.ts';
+import { sleep } from './sleep.ts';
 
 export type SettlementWatcherOptions = {
   store: EventStore;
@@ -238,14 +239,3 @@ export class SettlementWatcher {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}

@@ -76,6 +76,7 @@ import {
   StreamVersionConflict,
 } from '../errors.ts';
 import { GENESIS_HASH } from '../hash-chain.ts';
+import { mapWithConcurrency } from '../map-with-concurrency.ts';
 import { checkExpectedVersion, prepareEvents, validateAppend, type PreparedEvent } from '../prepare-append.ts';
 import type { SchemaRegistry } from '../schema-registry.ts';
 import {
@@ -413,19 +414,6 @@ function positionAfter(after: bigint | undefined): ReadPosition {
   return after === undefined || after <= 0n ? START : { commit: after, prepare: after };
 }
 
-/** `fn` over `items`, at most `limit` at a time; results in the order of `items`. */
-async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

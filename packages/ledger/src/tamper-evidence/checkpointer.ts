@@ -12,6 +12,7 @@ import {
 } from './checkpoint.ts';
 import { LogDigest } from './log-digest.ts';
 import { MERKLE_ALGORITHM } from './merkle.ts';
+import { sleep } from '../sleep.ts';
 
 export type CheckpointerOptions = {
   store: EventStore;
@@ -269,15 +270,3 @@ function withoutTime(latest: RecordedCheckpoint & { recordedAtMs: number }): Rec
   return { version: latest.version, position: latest.position, checkpoint: latest.checkpoint };
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { expectedEventHash, GENESIS_HASH, type EventStore, type RecordedEvent, type StreamHead } from '@v2g/event-store';
+import { expectedEventHash, GENESIS_HASH, mapWithConcurrency, type EventStore, type RecordedEvent, type StreamHead } from '@v2g/event-store';
 import { CHECKPOINT_EVENT_TYPE, CHECKPOINT_STREAM, checkSignature, parseCheckpoint, type LogCheckpointedData } from './checkpoint.ts';
 import { LogDigest } from './log-digest.ts';
 
@@ -480,16 +480,3 @@ async function checkStream(store: EventStore, recorded: StreamHead, head: bigint
   return { problems, events };
 }
 
-/** `fn` over `items`, at most `limit` at a time; results in the order of `items`. */
-async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
