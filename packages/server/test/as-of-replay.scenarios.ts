@@ -8,9 +8,7 @@ import { accountBalances, settlementProjection, settlementRevisions, settlementS
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asOfInvoices, invoiceFromBilling } from '../src/as-of.ts';
 import { runLedgerCli } from './child-server.ts';
-import { freshSiteId, registerSite, startTestServer, waitForProjections, waitForStream, type TestServer, type TestServerOptions } from './harness.ts';
-
-
+import { freshSiteId, queryData, registerSite, sendCommand, startTestServer, waitForProjections, waitForStream, type TestServer, type TestServerOptions } from './harness.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -33,17 +31,11 @@ export function describeAsOfReplay(label: string, options: TestServerOptions | n
       await server?.close();
     });
 
-    const run = async (query: string, variables: Record<string, unknown>) => {
-      const { body } = await server.gql<any>(query, variables);
-      expect(body.errors, JSON.stringify(body.errors)).toBeUndefined();
-      return body.data;
-    };
+    const run = (query: string, variables: Record<string, unknown>) => queryData(server, query, variables);
     const command = async (name: string, inputType: string, input: Record<string, unknown>) => {
-      const data = await run(`mutation($input: ${inputType}!) { ${name}(input: $input) { __typename ... on Error { code message } } }`, {
-        input: { commandId: randomUUID(), ...input },
-      });
-      expect(data[name].__typename, JSON.stringify(data[name])).not.toMatch(/Error$/);
-      return data[name];
+      const payload = await sendCommand(server, name, inputType, input);
+      expect(payload.__typename, JSON.stringify(payload)).not.toMatch(/Error$/);
+      return payload;
     };
 
     const tag = randomUUID().slice(0, 6);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshSiteId, registerSite, startTestServer, waitForStream, type TestServer, type TestServerOptions } from './harness.ts';
+import { freshSiteId, queryData, registerSite, sendCommand, startTestServer, waitForStream, type TestServer, type TestServerOptions } from './harness.ts';
 
 /**
  * Billing through GraphQL, end to end: a tariff, its assignment, prices and their revision, a
@@ -16,18 +16,8 @@ export function describeBillingApi(label: string, options: TestServerOptions | n
       await server?.close();
     });
 
-    const run = async (query: string, variables: Record<string, unknown>) => {
-      const { body } = await server.gql<any>(query, variables);
-      expect(body.errors, JSON.stringify(body.errors)).toBeUndefined();
-      return body.data;
-    };
-    const command = async (name: string, inputType: string, input: Record<string, unknown>, extra = '') => {
-      const data = await run(
-        `mutation($input: ${inputType}!) { ${name}(input: $input) { __typename ... on Error { code message } ${extra} } }`,
-        { input: { commandId: randomUUID(), ...input } },
-      );
-      return data[name];
-    };
+    const run = (query: string, variables: Record<string, unknown>) => queryData(server, query, variables);
+    const command = (name: string, inputType: string, input: Record<string, unknown>, fields = '') => sendCommand(server, name, inputType, input, fields);
 
     /** A site with one 22 kW charger; a customer on a time-of-use tariff (off-peak 20, peak 17:00–21:00 at 40 c/kWh, 50 c per session). */
     async function setUp() {

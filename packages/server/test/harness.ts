@@ -116,6 +116,19 @@ export async function postGraphQL<D>(
   return { status: response.status, headers: response.headers, body: (await response.json()) as GraphQLResponse<D>['body'] };
 }
 
+/** The data of a request that must succeed: throws with its errors otherwise. */
+export async function queryData(server: TestServer, query: string, variables: Record<string, unknown> = {}, headers?: Record<string, string>): Promise<any> {
+  const { status, body } = await server.gql<any>(query, variables, headers);
+  if (body.errors !== undefined || status !== 200) throw new Error(`GraphQL request failed (HTTP ${status}): ${JSON.stringify(body.errors)}`);
+  return body.data;
+}
+
+/** Sends the command mutation `name` with a fresh commandId; its payload: __typename, an error's code and message, and `fields`. */
+export async function sendCommand(server: TestServer, name: string, inputType: string, input: Record<string, unknown>, fields = ''): Promise<any> {
+  const mutation = `mutation($input: ${inputType}!) { ${name}(input: $input) { __typename ... on Error { code message } ${fields} } }`;
+  return (await queryData(server, mutation, { input: { commandId: randomUUID(), ...input } }))[name];
+}
+
 /** A site id no other test uses. */
 export const freshSiteId = (): string => `s${randomUUID().slice(0, 8)}`;
 

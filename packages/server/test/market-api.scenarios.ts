@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, startTestServer, TEST_OPERATOR_KEY, waitForStream, type TestPrincipal, type TestServer, type TestServerOptions } from './harness.ts';
+import { bearer, queryData, startTestServer, TEST_OPERATOR_KEY, waitForStream, type TestPrincipal, type TestServer, type TestServerOptions } from './harness.ts';
 
 /**
  * The market through GraphQL, end to end: a zone with a continuous 15-minute product and an
@@ -68,12 +68,7 @@ export function describeMarketApi(label: string, options: TestServerOptions | nu
     // Alice's own trader key, for myOrders: it names the trader asking.
     let aliceKey: Promise<TestPrincipal> | undefined;
     const alice = () => (aliceKey ??= server.as('trader', A));
-    const run = async (query: string, variables: Record<string, unknown>, headers?: Record<string, string>) => {
-      const { status, body } = await server.gql<any>(query, variables, headers);
-      expect(body.errors, JSON.stringify(body.errors)).toBeUndefined();
-      expect(status).toBe(200);
-      return body.data;
-    };
+    const run = (query: string, variables: Record<string, unknown>, headers?: Record<string, string>) => queryData(server, query, variables, headers);
     const mutate = async (name: string, inputType: string, input: Record<string, unknown>, result = COMMAND_RESULT) =>
       (await run(`mutation($input: ${inputType}!) { ${name}(input: $input) { ${result} } }`, { input: { commandId: randomUUID(), ...input } }))[name];
     const submit = (orders: Record<string, unknown>[], at: Partial<typeof book> = {}, commandId: string = randomUUID()) =>

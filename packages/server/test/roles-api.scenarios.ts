@@ -14,7 +14,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JwtConfig } from '../src/auth/auth-config.ts';
 import { schema } from '../src/graphql/schema/index.ts';
-import { ANONYMOUS, bearer, startTestServer, TEST_OPERATOR_ACTOR, TEST_OPERATOR_KEY, type TestPrincipal, type TestServer, type TestServerOptions, waitForStream } from './harness.ts';
+import { ANONYMOUS, bearer, queryData, startTestServer, TEST_OPERATOR_ACTOR, TEST_OPERATOR_KEY, type TestPrincipal, type TestServer, type TestServerOptions, waitForStream } from './harness.ts';
 
 /**
  * Authentication and roles, end to end: every Query, Mutation and Subscription field of the schema,
@@ -157,12 +157,7 @@ export function describeRolesApi(label: string, options: TestServerOptions | nul
     const subjectOf: Record<Who, string | null> = { operator: null, integrator: null, auditor: null, trader: alice, fleet_manager: fleet, driver: customer };
     let bobsOrder = '';
 
-    const ok = async (query: string, variables: Record<string, unknown> = {}, headers?: Record<string, string>) => {
-      const { status, body } = await server.gql<any>(query, variables, headers);
-      expect(body.errors, JSON.stringify(body.errors)).toBeUndefined();
-      expect(status).toBe(200);
-      return body.data;
-    };
+    const ok = (query: string, variables: Record<string, unknown> = {}, headers?: Record<string, string>) => queryData(server, query, variables, headers);
     const command = (name: string, inputType: string, input: Record<string, unknown>, headers?: Record<string, string>, select = '__typename ... on Error { code message }') =>
       server.gql<any>(`mutation($input: ${inputType}!) { ${name}(input: $input) { ${select} } }`, { input: { commandId: randomUUID(), ...input } }, headers);
 

@@ -4,7 +4,7 @@ import { ProjectionRunner } from '@v2g/ledger';
 import { SETTLEMENT_TABLES, settlementProjection } from '@v2g/projection-settlement';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshSiteId, registerSite, startTestServer, waitForStream, type TestServer, type TestServerOptions } from './harness.ts';
+import { freshSiteId, queryData, registerSite, sendCommand, startTestServer, waitForStream, type TestServer, type TestServerOptions } from './harness.ts';
 
 /**
  * Settlement through GraphQL, end to end: a market zone whose imbalances are priced by another
@@ -24,18 +24,8 @@ export function describeSettlementApi(label: string, options: TestServerOptions 
       await server?.close();
     });
 
-    const run = async (query: string, variables: Record<string, unknown>) => {
-      const { body } = await server.gql<any>(query, variables);
-      expect(body.errors, JSON.stringify(body.errors)).toBeUndefined();
-      return body.data;
-    };
-    const command = async (name: string, inputType: string, input: Record<string, unknown>, extra = '') => {
-      const data = await run(
-        `mutation($input: ${inputType}!) { ${name}(input: $input) { __typename ... on Error { code message } ${extra} } }`,
-        { input: { commandId: randomUUID(), ...input } },
-      );
-      return data[name];
-    };
+    const run = (query: string, variables: Record<string, unknown>) => queryData(server, query, variables);
+    const command = (name: string, inputType: string, input: Record<string, unknown>, fields = '') => sendCommand(server, name, inputType, input, fields);
 
     const tag = randomUUID().slice(0, 6);
     const zone = `Z${tag}`;
