@@ -202,7 +202,9 @@ Configuration comes from environment variables:
   AUTH_JWT_ISSUER                  accept JWT bearer tokens from this issuer (iss) ...
   AUTH_JWT_AUDIENCE                ... for this audience (aud) ...
   AUTH_JWT_SECRET                  ... signed HS256 with this secret (at least 32 bytes), or
-  AUTH_JWT_PUBLIC_KEY              ... signed with this key's private half (PEM: RSA, EC or Ed25519)
+  AUTH_JWT_PUBLIC_KEY              ... signed with this key's private half (PEM: RSA, EC or Ed25519), or
+  AUTH_JWT_JWKS_URL                ... signed with a key of the issuer's JSON Web Key Set (https; follows rotations)
+  AUTH_JWT_ALGORITHMS              with AUTH_JWT_JWKS_URL: the algorithms accepted, comma-separated (default: RS*, PS*, ES*, EdDSA)
   GRAPHQL_MAX_DEPTH                how deeply an operation's fields may nest                 (default 12)
   GRAPHQL_MAX_COMPLEXITY           fields x page sizes (first/last) an operation may cost    (default 10000)
   GRAPHQL_MAX_ALIASES              aliases in one operation                                  (default 30)

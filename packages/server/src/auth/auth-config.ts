@@ -17,11 +17,28 @@ export type JwtConfig = {
   issuer: string;
   /** The `aud` every token must carry (one of). */
   audience: string;
-  /** The HS256 secret or the issuer's public key. */
-  key: KeyObject;
-  /** What the key may verify: HS256 for a secret; RS256, PS256, ES256/384/512 or EdDSA after the public key's type. */
+  /**
+   * The HS256 secret or the issuer's public key; or where the issuer publishes its JSON Web Key Set,
+   * for issuers that rotate their keys.
+   */
+  key: KeyObject | JwksSource;
+  /**
+   * What the key may verify: HS256 for a secret; RS256, PS256, ES256/384/512 or EdDSA after the
+   * public key's type; for a key set, the asymmetric algorithms configured (all of them by default).
+   */
   algorithms: string[];
 };
+
+/**
+ * A JSON Web Key Set, fetched when first needed, kept for ten minutes, and fetched again at once
+ * when a token names a key it does not hold (a rotation), but not more often than every `cooldownMs`.
+ */
+export type JwksSource = { jwksUrl: URL; cooldownMs: number };
+
+/** What a key set may verify: asymmetric signatures only (a published key set holds no secrets). */
+export const JWKS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
+
+const JWKS_COOLDOWN_MS = 30_000;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -56,14 +73,22 @@ function jwtConfig(env: Env): JwtConfig | null {
   const audience = read(env, 'AUTH_JWT_AUDIENCE');
   const secret = read(env, 'AUTH_JWT_SECRET');
   const publicKey = read(env, 'AUTH_JWT_PUBLIC_KEY');
-  if (secret === undefined && publicKey === undefined) {
-    if (issuer !== undefined) throw new ConfigError('AUTH_JWT_SECRET', 'or AUTH_JWT_PUBLIC_KEY must be set when AUTH_JWT_ISSUER is');
-    if (audience !== undefined) throw new ConfigError('AUTH_JWT_SECRET', 'or AUTH_JWT_PUBLIC_KEY must be set when AUTH_JWT_AUDIENCE is');
+  const jwksUrl = read(env, 'AUTH_JWT_JWKS_URL');
+  const algorithmList = read(env, 'AUTH_JWT_ALGORITHMS');
+  const sources = [secret && 'AUTH_JWT_SECRET', publicKey && 'AUTH_JWT_PUBLIC_KEY', jwksUrl && 'AUTH_JWT_JWKS_URL'].filter((name): name is string => Boolean(name));
+  if (sources.length === 0) {
+    for (const name of ['AUTH_JWT_ISSUER', 'AUTH_JWT_AUDIENCE', 'AUTH_JWT_ALGORITHMS']) {
+      if (read(env, name) !== undefined) throw new ConfigError('AUTH_JWT_SECRET', `or AUTH_JWT_PUBLIC_KEY or AUTH_JWT_JWKS_URL must be set when ${name} is`);
+    }
     return null;
   }
-  if (secret !== undefined && publicKey !== undefined) throw new ConfigError('AUTH_JWT_PUBLIC_KEY', 'and AUTH_JWT_SECRET are both set: set one of them');
+  if (sources.length > 1) throw new ConfigError(sources[1]!, `and ${sources[0]} are both set: set one of them`);
   if (issuer === undefined) throw new ConfigError('AUTH_JWT_ISSUER', 'must be set when JWT bearer tokens are configured (the iss every token must carry)');
   if (audience === undefined) throw new ConfigError('AUTH_JWT_AUDIENCE', 'must be set when JWT bearer tokens are configured (the aud every token must carry)');
+  if (algorithmList !== undefined && jwksUrl === undefined) {
+    throw new ConfigError('AUTH_JWT_ALGORITHMS', 'applies to AUTH_JWT_JWKS_URL only (a secret or a public key has its own algorithm)');
+  }
+  if (jwksUrl !== undefined) return { issuer, audience, key: jwksSource(jwksUrl), algorithms: jwksAlgorithms(algorithmList) };
   if (secret !== undefined) {
     // HS256 wants a key at least as long as its hash: 256 bits.
     if (Buffer.byteLength(secret, 'utf8') < 32) throw new ConfigError('AUTH_JWT_SECRET', 'must be at least 32 bytes long (HS256)');
@@ -89,4 +114,29 @@ function jwtConfig(env: Env): JwtConfig | null {
             : null;
   if (!algorithms) throw new ConfigError('AUTH_JWT_PUBLIC_KEY', `is a ${type ?? 'unknown'} key: use an RSA, EC (P-256/384/521) or Ed25519 public key`);
   return { issuer, audience, key, algorithms };
+}
+
+/** Only over TLS, but for a key server on this machine: whoever can change the key set can sign tokens. */
+function jwksSource(value: string): JwksSource {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError('AUTH_JWT_JWKS_URL', 'is not a URL (e.g. https://id.example.com/.well-known/jwks.json)');
+  }
+  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+    throw new ConfigError('AUTH_JWT_JWKS_URL', 'must be an https URL (plain http only for localhost)');
+  }
+  return { jwksUrl: url, cooldownMs: JWKS_COOLDOWN_MS };
+}
+
+function jwksAlgorithms(value: string | undefined): string[] {
+  if (value === undefined) return [...JWKS_ALGORITHMS];
+  const algorithms = value.split(',').map((a) => a.trim()).filter((a) => a !== '');
+  const unknown = algorithms.filter((a) => !(JWKS_ALGORITHMS as readonly string[]).includes(a));
+  if (algorithms.length === 0 || unknown.length > 0) {
+    throw new ConfigError('AUTH_JWT_ALGORITHMS', `must list algorithms among ${JWKS_ALGORITHMS.join(', ')}${unknown.length > 0 ? `; not ${unknown.join(', ')}` : ''}`);
+  }
+  return algorithms;
 }

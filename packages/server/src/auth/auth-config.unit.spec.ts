@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../config.ts';
+import { JWKS_ALGORITHMS } from './auth-config.ts';
 
 const SECRET = 'x'.repeat(43);
 
@@ -41,5 +42,25 @@ describe('authentication settings', () => {
     expect(refusal({ AUTH_JWT_AUDIENCE: 'a', AUTH_JWT_SECRET: 's'.repeat(32) }).variable).toBe('AUTH_JWT_ISSUER');
     expect(refusal({ AUTH_JWT_ISSUER: 'i', AUTH_JWT_SECRET: 's'.repeat(32) }).variable).toBe('AUTH_JWT_AUDIENCE');
     expect(refusal({ AUTH_JWT_ISSUER: 'i' }).variable).toBe('AUTH_JWT_SECRET');
+  });
+
+  it('takes the key set from an https URL (http only on this machine), asymmetric algorithms only, and one key source at a time', () => {
+    const base = { AUTH_JWT_ISSUER: 'https://id.example', AUTH_JWT_AUDIENCE: 'v2g' };
+    const { jwt } = loadConfig({ ...base, AUTH_JWT_JWKS_URL: 'https://id.example/.well-known/jwks.json' }).auth;
+    expect(jwt!.key).toEqual({ jwksUrl: new URL('https://id.example/.well-known/jwks.json'), cooldownMs: 30_000 });
+    expect(jwt!.algorithms).toEqual([...JWKS_ALGORITHMS]);
+    expect(jwt!.algorithms.some((a) => a.startsWith('HS'))).toBe(false);
+    expect(loadConfig({ ...base, AUTH_JWT_JWKS_URL: 'http://localhost:8080/jwks', AUTH_JWT_ALGORITHMS: 'ES256, EdDSA' }).auth.jwt!.algorithms).toEqual(['ES256', 'EdDSA']);
+    for (const [env, variable] of [
+      [{ AUTH_JWT_JWKS_URL: 'http://id.example/jwks' }, 'AUTH_JWT_JWKS_URL'],
+      [{ AUTH_JWT_JWKS_URL: 'id.example/jwks' }, 'AUTH_JWT_JWKS_URL'],
+      [{ AUTH_JWT_JWKS_URL: 'https://id.example/jwks', AUTH_JWT_ALGORITHMS: 'HS256' }, 'AUTH_JWT_ALGORITHMS'],
+      [{ AUTH_JWT_JWKS_URL: 'https://id.example/jwks', AUTH_JWT_ALGORITHMS: ' , ' }, 'AUTH_JWT_ALGORITHMS'],
+      [{ AUTH_JWT_JWKS_URL: 'https://id.example/jwks', AUTH_JWT_SECRET: 's'.repeat(32) }, 'AUTH_JWT_JWKS_URL'],
+      [{ AUTH_JWT_SECRET: 's'.repeat(32), AUTH_JWT_ALGORITHMS: 'RS256' }, 'AUTH_JWT_ALGORITHMS'],
+    ] as const) {
+      expect(refusal({ ...base, ...env }).variable, JSON.stringify(env)).toBe(variable);
+    }
+    expect(refusal({ AUTH_JWT_ALGORITHMS: 'RS256' }).variable).toBe('AUTH_JWT_SECRET');
   });
 });

@@ -8,13 +8,17 @@ import type { Principal } from './principal.ts';
 
 export const AUTH_REALM = 'v2g-ledger';
 
+/** Seconds a caller is asked to wait when its token cannot be checked (the issuer's key set is unreachable). */
+const AUTH_RETRY_AFTER_S = 5;
+
 export type AuthenticatorDeps = {
   apiKeys: Pick<ApiKeyService, 'verify'>;
   /** Null: only API keys are accepted. */
   jwt: JwtConfig | null;
 };
 
-export type Authentication = { principal: Principal } | { principal: null; reason: string; presented: boolean };
+/** `unavailable`: the credentials could not be checked now (the JWT issuer's key set is out of reach). */
+export type Authentication = { principal: Principal } | { principal: null; reason: string; presented: boolean; unavailable?: true };
 
 /** Who an `Authorization` header says is calling: `Bearer v2g_…` is an API key, any other bearer token a JWT. */
 export async function authenticate(deps: AuthenticatorDeps, header: string | undefined): Promise<Authentication> {
@@ -30,7 +34,10 @@ export async function authenticate(deps: AuthenticatorDeps, header: string | und
   }
   if (!deps.jwt) return { principal: null, reason: 'not an API key, and JWT bearer tokens are not configured', presented: true };
   const verified = await verifyJwt(deps.jwt, token);
-  if ('reason' in verified) return { principal: null, reason: `JWT refused: ${verified.reason}`, presented: true };
+  if ('reason' in verified) {
+    if (verified.unavailable) return { principal: null, reason: `JWT not checked: ${verified.reason}`, presented: true, unavailable: true };
+    return { principal: null, reason: `JWT refused: ${verified.reason}`, presented: true };
+  }
   return { principal: verified };
 }
 
@@ -54,6 +61,22 @@ export function requireAuthentication(deps: AuthenticatorDeps & { graphiql: bool
     }
     const result = await authenticate(deps, req.get('authorization'));
     const log = requestLog(res);
+    if (result.principal === null && result.unavailable) {
+      // Not the caller's fault: a 401 would tell it to drop a token that may well be good.
+      log.warn({ reason: result.reason }, 'request not authenticated: credentials could not be checked');
+      res
+        .status(503)
+        .set('Retry-After', String(AUTH_RETRY_AFTER_S))
+        .json({
+          errors: [
+            {
+              message: 'The credentials presented cannot be checked right now; retry shortly.',
+              extensions: { code: 'AUTHENTICATION_UNAVAILABLE', requestId: requestIdOf(res) },
+            },
+          ],
+        });
+      return;
+    }
     if (result.principal === null) {
       log.info({ reason: result.reason }, 'request not authenticated');
       const challenge = result.presented ? `Bearer realm="${AUTH_REALM}", error="invalid_token"` : `Bearer realm="${AUTH_REALM}"`;

@@ -1,0 +1,3 @@
+import { describeJwks } from './jwks.scenarios.ts';
+
+describeJwks('PGlite (in memory)', { databaseUrl: null });
