@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { connectPostgres, openPglite, openPostgresStore, SchemaRegistry, type EventStore, type SqlClient } from '@v2g/event-store';
 import pino from 'pino';
 import { afterEach, beforeAll, afterAll, describe, expect, inject, it } from 'vitest';
-import type { Projection, TableNames } from '../src/projection.ts';
+import { quoteIdent, type Projection, type TableNames } from '../src/projection.ts';
 import { ProjectionNeedsRebuild, ProjectionRebuilder, RebuildInProgress, type RebuildProgress } from '../src/projection-rebuild.ts';
 import { ProjectionRunner, type ProjectionStatus } from '../src/projection-runner.ts';
 import { settled } from './readable.ts';
@@ -148,7 +148,8 @@ function rebuildSuite(label: string, open: () => Promise<Target>) {
       await writer;
       expect(done).toMatchObject({ state: 'switched', failure: null, error: null });
       expect(progress.some((p) => p.state === 'building' && p.total > 0n && p.eventsPerSecond >= 0)).toBe(true);
-      const status = await until(runner, (s) => s.checkpoint >= last, `reach ${last}`);
+      // Live too: the last batch's flush may still be under way when its checkpoint shows.
+      const status = await until(runner, (s) => s.checkpoint >= last && s.state === 'live', `reach ${last}`);
       expect(status).toMatchObject({ state: 'live', failure: null, rebuild: { state: 'switched', id: done.id } });
       await expectExactly(runner.tables(projection), status.checkpoint);
       // Live names only: the next tables became the live ones (indexes and constraints renamed too), the old ones are gone.
@@ -232,11 +233,12 @@ function rebuildSuite(label: string, open: () => Promise<Target>) {
       await append(80);
       const runner = runnerOf(projection);
       await runner.start();
-      const holder = rebuilderOf({ leaseMs: 400, owner: 'holder' });
+      const holder = rebuilderOf({ leaseMs: 60_000, owner: 'holder' });
       await holder.claim(projection, 'test'); // claimed, then "crashed": never runs
       await expect(rebuilderOf({ owner: 'other' }).claim(projection, 'test')).rejects.toBeInstanceOf(RebuildInProgress);
       await expect(runner.rebuild(projection.name)).rejects.toMatchObject({ code: 'REBUILD_IN_PROGRESS' });
-      await new Promise((resolve) => setTimeout(resolve, 600));
+      // The lease runs out (made to, rather than waited for: a slow machine must not let it lapse early).
+      await target.sql.query(`UPDATE ${quoteIdent(schema)}.projection_rebuilds SET lease_until = clock_timestamp() WHERE owner = 'holder'`);
       expect((await runner.status())[0]!.rebuild?.state).toBe('interrupted');
       const done = await (await runner.rebuild(projection.name)).done;
       expect(done).toMatchObject({ state: 'switched', resumedFrom: 0n });
@@ -245,10 +247,10 @@ function rebuildSuite(label: string, open: () => Promise<Target>) {
     it('stops a rebuild at a failing event (the live tables keep serving), and resumes it from there once fixed', async () => {
       await freshStore();
       const projection = countingProjection(`fail_${randomUUID().slice(0, 6)}`);
-      await append(40);
+      const last = await append(40);
       const runner = runnerOf(projection);
       await runner.start();
-      const live = await until(runner, (s) => s.state === 'live' && s.checkpoint > 0n, 'live');
+      const live = await until(runner, (s) => s.state === 'live' && s.checkpoint >= last, 'live');
       const poison = (await store.readAll()).at(30)!.globalPosition;
       projection.failOn.add(poison); // only the rebuild meets it: the live runner is past it
       const failed = await (await runner.rebuild(projection.name)).done;
@@ -301,7 +303,7 @@ function rebuildSuite(label: string, open: () => Promise<Target>) {
       const last = await append(20);
       const runner = runnerOf(projection);
       await runner.start();
-      const status = await until(runner, (s) => s.checkpoint >= last, 'caught up');
+      const status = await until(runner, (s) => s.checkpoint >= last && s.state === 'live', 'caught up');
       expect(status).toMatchObject({ state: 'live', tablesVersion: null, rebuild: null });
       await expectExactly(runner.tables(projection), status.checkpoint);
     });

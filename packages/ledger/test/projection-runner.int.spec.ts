@@ -82,7 +82,7 @@ function runnerSuite(label: string, open: () => Promise<{ sql: SqlClient; schema
     const runner = (...projections: Projection[]) => new ProjectionRunner({ store, sql, schema, projections, logger, batchSize: 7 });
 
     async function until(r: ProjectionRunner, name: string, check: (s: ProjectionStatus) => boolean): Promise<ProjectionStatus> {
-      const deadline = Date.now() + 10_000;
+      const deadline = Date.now() + 30_000;
       for (;;) {
         const status = (await r.status()).find((s) => s.name === name)!;
         if (check(status)) return status;

@@ -37,7 +37,8 @@ export function startMain(env: Record<string, string>, args: string[] = []): Chi
   });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // 'close', not 'exit': by then the output is all read (a last line written just before exiting included).
+  const exit = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   return { child, lines, stdout: () => stdout, stderr: () => stderr, exit };
 }
 

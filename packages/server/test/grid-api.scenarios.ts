@@ -140,11 +140,16 @@ export function describeGridApi(label: string, options: TestServerOptions | null
       // plug-ins' setpoints, which would then arrive first. Wait until they are readable.
       await waitForStream(server, `site-${siteId}`);
 
+      // From the site's last event on, named rather than the log's head: the subscription may start late.
+      const after = (await server.ledger.store.readStream(`site-${siteId}`)).at(-1)!.globalPosition.toString();
       const abort = new AbortController();
       const response = await fetch(`${server.url}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...bearer(TEST_OPERATOR_KEY) },
-        body: JSON.stringify({ query: `subscription($siteId: ID!) { setpointsChanged(siteId: $siteId) { siteId trigger position setpoints { sessionId powerW status reason } } }`, variables: { siteId } }),
+        body: JSON.stringify({
+          query: `subscription($siteId: ID!, $after: Position) { setpointsChanged(siteId: $siteId, after: $after) { siteId trigger position setpoints { sessionId powerW status reason } } }`,
+          variables: { siteId, after },
+        }),
         signal: abort.signal,
       });
       expect(response.status).toBe(200);
@@ -159,8 +164,6 @@ export function describeGridApi(label: string, options: TestServerOptions | null
           if (data) return JSON.parse(data[1]!) as { data: { setpointsChanged: { trigger: string; setpoints: { powerW: string; reason: string }[] } } };
         }
       })();
-      // Let the subscription reach the log's head before the change.
-      await new Promise((resolve) => setTimeout(resolve, 300));
 
       const rule = await mutate('addCongestionRule', 'AddCongestionRuleInput', {
         siteId,

@@ -133,7 +133,7 @@ export async function sendCommand(server: TestServer, name: string, inputType: s
 export const freshSiteId = (): string => `s${randomUUID().slice(0, 8)}`;
 
 /** Polls until every projection's checkpoint reaches `position` (the read models include it). */
-export async function waitForProjections(server: TestServer, position: string, timeoutMs = 10_000): Promise<void> {
+export async function waitForProjections(server: TestServer, position: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { body } = await server.gql<{ projections: { name: string; checkpoint: string }[] }>('{ projections { name checkpoint } }');

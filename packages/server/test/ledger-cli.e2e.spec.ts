@@ -19,9 +19,16 @@ const ledger = runLedgerCli;
 
 async function seed(store: EventStore): Promise<void> {
   const renamed = (siteId: string, n: number): NewEvent => ({ type: 'SiteRenamed', data: { siteId, name: `Depot ${n}` } });
+  let last = 0n;
   for (let i = 0; i < 12; i++) {
     const site = `cli${i % 3}`;
-    await store.append(`site-${site}`, [renamed(site, i)], { expectedVersion: 'any', commandId: randomUUID(), actor: 'test' });
+    last = (await store.append(`site-${site}`, [renamed(site, i)], { expectedVersion: 'any', commandId: randomUUID(), actor: 'test' })).lastPosition!;
+  }
+  // The CLI checkpoints the log up to its readable head, which on a server may trail these appends.
+  const deadline = Date.now() + 30_000;
+  while ((await store.headPosition()) < last) {
+    if (Date.now() > deadline) throw new Error(`position ${last} did not become readable in 30 s`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 

@@ -16,7 +16,7 @@ describe('main (pnpm start)', () => {
     const port = await freePort();
     const running = startMain({ PORT: String(port), DATA_DIR: dataDir });
     try {
-      await waitForLine(running, `listening on http://localhost:${port}`);
+      await waitForLine(running, `listening on http://localhost:${port}`, 60_000);
       expect(running.lines.map((l) => l.msg)).toContain(`GraphiQL at http://localhost:${port}/graphql`);
       const url = `http://127.0.0.1:${port}`;
       expect((await fetch(`${url}/healthz`)).status).toBe(200);

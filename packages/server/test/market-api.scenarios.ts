@@ -127,11 +127,13 @@ export function describeMarketApi(label: string, options: TestServerOptions | nu
 
     it('trades crossing orders at the resting price, shows the depth and positions, and streams the trade', async () => {
       // A subscriber to the zone's trades, before the orders.
+      // From the zone's set-up on (nothing traded yet), named rather than the log's head: the subscription may start late.
+      const after = (await server.ledger.store.readStream(`marketzone-${zone}`)).at(-1)!.globalPosition.toString();
       const abort = new AbortController();
       const response = await fetch(`${server.url}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...bearer(TEST_OPERATOR_KEY) },
-        body: JSON.stringify({ query: `subscription($zone: ID!) { tradesExecuted(zone: $zone) { ${TRADE} bookId } }`, variables: { zone } }),
+        body: JSON.stringify({ query: `subscription($zone: ID!, $after: Position) { tradesExecuted(zone: $zone, after: $after) { ${TRADE} bookId } }`, variables: { zone, after } }),
         signal: abort.signal,
       });
       expect(response.status).toBe(200);
@@ -146,8 +148,6 @@ export function describeMarketApi(label: string, options: TestServerOptions | nu
           if (data) return JSON.parse(data[1]!) as { data: { tradesExecuted: Record<string, unknown> } };
         }
       })();
-      // Let the subscription reach the log's head before the orders.
-      await new Promise((resolve) => setTimeout(resolve, 300));
 
       const asks = await submit([order(A, 'SELL', '10', '5000'), order(A, 'SELL', '5', '5100')]);
       expect(asks).toMatchObject({ __typename: 'SubmitOrdersPayload', duplicate: false, streamId, events: 3, trades: [] });
