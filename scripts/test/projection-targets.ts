@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { connectPostgres, openPglite, type SqlClient } from '@v2g/event-store';
+import { connectPostgres, openPglite, openPostgresStore, SchemaRegistry, type EventStore, type SqlClient } from '@v2g/event-store';
+import { ProjectionRunner, type Projection, type TableNames } from '@v2g/ledger';
+import type { Logger } from 'pino';
 import { describe, inject } from 'vitest';
 
 /**
@@ -49,4 +51,45 @@ export function describeProjectionSuite<S extends string>(
       };
     });
   });
+}
+
+/** A target with its log open and a runner of one projection following it into the live schema. */
+export type RunningProjection<T extends ProjectionTarget<never>> = {
+  target: T;
+  store: EventStore;
+  runner: ProjectionRunner;
+  table: TableNames;
+  stop(): Promise<void>;
+};
+
+/** Opens the target, its log, and starts a runner of `projection` on it. */
+export async function startProjection<T extends ProjectionTarget<never>>(open: () => Promise<T>, projection: Projection, logger: Logger): Promise<RunningProjection<T>> {
+  const target = await open();
+  const store = await openPostgresStore({ sql: target.sql, schema: target.schemas.store, registry: SchemaRegistry.fromDirectory(), pollMs: 50 });
+  const runner = new ProjectionRunner({ store, sql: target.sql, schema: target.schemas.live, projections: [projection], logger });
+  await runner.start();
+  return {
+    target,
+    store,
+    runner,
+    table: runner.tables(projection),
+    async stop() {
+      await runner.stop();
+      await store.close();
+      await target.close();
+    },
+  };
+}
+
+/** Waits until the runner's (only) projection has applied `position`; throws at once if it failed. */
+export async function caughtUp(runner: ProjectionRunner, position: bigint, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [status] = await runner.status();
+    const { name, failure, checkpoint } = status!;
+    if (failure) throw new Error(`${name} projection failed: ${JSON.stringify({ ...failure, position: String(failure.position) })}`);
+    if (checkpoint >= position) return;
+    if (Date.now() > deadline) throw new Error(`${name} projection stuck at ${checkpoint}, waiting for ${position}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }

@@ -21,14 +21,14 @@ import {
   type SessionCommand,
   type TariffDefinition,
 } from '@v2g/domain';
-import { openPostgresStore, SchemaRegistry, type EventStore, type NewEvent, type RecordedEvent } from '@v2g/event-store';
+import { type EventStore, type NewEvent, type RecordedEvent } from '@v2g/event-store';
 import { ProjectionRunner, type Projection, type TableNames } from '@v2g/ledger';
 import fc from 'fast-check';
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { BILLING_READ_MODEL_TABLES, billingProjection } from './billing-projection.ts';
 import { billingInput, sessionIntervals, sessionMeterPoints } from './billing-queries.ts';
-import { describeProjectionSuite, type ProjectionTarget } from '../../../scripts/test/projection-targets.ts';
+import { caughtUp, describeProjectionSuite, startProjection, type ProjectionTarget, type RunningProjection } from '../../../scripts/test/projection-targets.ts';
 
 const logger = pino({ level: 'silent' });
 
@@ -51,29 +51,12 @@ function billingSuite(open: () => Promise<Target>) {
   const states = new Map<string, unknown>();
   let lastPosition = 0n;
 
+  let running: RunningProjection<Target> | undefined;
   beforeAll(async () => {
-    target = await open();
-    store = await openPostgresStore({ sql: target.sql, schema: target.schemas.store, registry: SchemaRegistry.fromDirectory(), pollMs: 50 });
-    runner = new ProjectionRunner({ store, sql: target.sql, schema: target.schemas.live, projections: [billingProjection], logger });
-    await runner.start();
-    table = runner.tables(billingProjection);
+    running = await startProjection(open, billingProjection, logger);
+    ({ target, store, runner, table } = running);
   });
-  afterAll(async () => {
-    await runner?.stop();
-    await store?.close();
-    await target?.close();
-  });
-
-  async function caughtUp(which: ProjectionRunner, position: bigint): Promise<void> {
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const [status] = await which.status();
-      if (status!.failure) throw new Error(`billing projection failed: ${JSON.stringify({ ...status!.failure, position: String(status!.failure.position) })}`);
-      if (status!.checkpoint >= position) return;
-      if (Date.now() > deadline) throw new Error(`billing projection stuck at ${status!.checkpoint}, waiting for ${position}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
+  afterAll(() => running?.stop());
 
   /** Decides a command on the stream's state so far, appends what it emits, returns the position of its (last) event. */
   async function decide<S, C, E extends DomainEvent>(decider: Decider<S, C, E>, streamId: string, command: C): Promise<bigint> {

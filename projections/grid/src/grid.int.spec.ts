@@ -11,14 +11,14 @@ import {
   type SessionState,
   type SiteEvent,
 } from '@v2g/domain';
-import { openPostgresStore, SchemaRegistry, type EventStore } from '@v2g/event-store';
+import type { EventStore } from '@v2g/event-store';
 import { ProjectionRunner, type Projection, type TableNames } from '@v2g/ledger';
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { fillMixed } from '../../../scripts/bench/lib/mixed-fill.ts';
 import { GRID_TABLES, gridProjection } from './grid-projection.ts';
 import { findSession, sessionsAtSite, setpointHistory, siteLoadHistory, siteTree, type GridSession } from './grid-queries.ts';
-import { describeProjectionSuite, type ProjectionTarget } from '../../../scripts/test/projection-targets.ts';
+import { caughtUp, describeProjectionSuite, startProjection, type ProjectionTarget, type RunningProjection } from '../../../scripts/test/projection-targets.ts';
 
 const warnings: string[] = [];
 const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) });
@@ -46,29 +46,12 @@ function gridSuite(open: () => Promise<Target>) {
   const sessionStates = new Map<string, SessionState>();
   let lastPosition = 0n;
 
+  let running: RunningProjection<Target> | undefined;
   beforeAll(async () => {
-    target = await open();
-    store = await openPostgresStore({ sql: target.sql, schema: target.schemas.store, registry: SchemaRegistry.fromDirectory(), pollMs: 100 });
-    runner = new ProjectionRunner({ store, sql: target.sql, schema: target.schemas.live, projections: [gridProjection], logger });
-    await runner.start();
-    table = runner.tables(gridProjection);
+    running = await startProjection(open, gridProjection, logger);
+    ({ target, store, runner, table } = running);
   });
-  afterAll(async () => {
-    await runner?.stop();
-    await store?.close();
-    await target?.close();
-  });
-
-  async function caughtUp(which: ProjectionRunner, position: bigint, timeoutMs = 15_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const [status] = await which.status();
-      if (status!.failure) throw new Error(`grid projection failed: ${JSON.stringify({ ...status!.failure, position: String(status!.failure.position) })}`);
-      if (status!.checkpoint >= position) return;
-      if (Date.now() > deadline) throw new Error(`grid projection stuck at ${status!.checkpoint}, waiting for ${position}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
+  afterAll(() => running?.stop());
 
   async function site(...events: SiteEvent[]): Promise<void> {
     const result = await store.append(`site-${siteId}`, events, { expectedVersion: 'any', commandId: randomUUID(), actor: 'grid-int' });

@@ -10,13 +10,13 @@ import {
   type OrderRequest,
   type ProductTemplate,
 } from '@v2g/domain';
-import { openPostgresStore, SchemaRegistry, type EventStore } from '@v2g/event-store';
+import type { EventStore } from '@v2g/event-store';
 import { ProjectionRunner, type TableNames } from '@v2g/ledger';
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { MARKET_TABLES, marketProjection } from './market-projection.ts';
 import { bookDepth, countOrders, countTrades, findBook, findOrder, listOrders, listTrades, openBooks, participantsOfZone, traderPositions } from './market-queries.ts';
-import { describeProjectionSuite, type ProjectionTarget } from '../../../scripts/test/projection-targets.ts';
+import { caughtUp, describeProjectionSuite, startProjection, type ProjectionTarget, type RunningProjection } from '../../../scripts/test/projection-targets.ts';
 
 const logger = pino({ level: 'silent' });
 
@@ -56,29 +56,12 @@ function marketSuite(open: () => Promise<Target>) {
   let lastPosition = 0n;
   let n = 0;
 
+  let running: RunningProjection<Target> | undefined;
   beforeAll(async () => {
-    target = await open();
-    store = await openPostgresStore({ sql: target.sql, schema: target.schemas.store, registry: SchemaRegistry.fromDirectory(), pollMs: 100 });
-    runner = new ProjectionRunner({ store, sql: target.sql, schema: target.schemas.live, projections: [marketProjection], logger });
-    await runner.start();
-    table = runner.tables(marketProjection);
+    running = await startProjection(open, marketProjection, logger);
+    ({ target, store, runner, table } = running);
   });
-  afterAll(async () => {
-    await runner?.stop();
-    await store?.close();
-    await target?.close();
-  });
-
-  async function caughtUp(which: ProjectionRunner, position: bigint): Promise<void> {
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const [status] = await which.status();
-      if (status!.failure) throw new Error(`market projection failed: ${JSON.stringify({ ...status!.failure, position: String(status!.failure.position) })}`);
-      if (status!.checkpoint >= position) return;
-      if (Date.now() > deadline) throw new Error(`market projection stuck at ${status!.checkpoint}, waiting for ${position}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
+  afterAll(() => running?.stop());
 
   async function zoneCommand(command: MarketZoneCommand): Promise<void> {
     const events = marketZoneDecider.decide(command, zoneState);

@@ -12,7 +12,7 @@ import {
   type SettlementTrade,
   type Transfer,
 } from '@v2g/domain';
-import { openPostgresStore, SchemaRegistry, type EventStore, type NewEvent } from '@v2g/event-store';
+import { type EventStore, type NewEvent } from '@v2g/event-store';
 import { ProjectionRunner, type Projection, type TableNames } from '@v2g/ledger';
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -29,7 +29,7 @@ import {
   statementLines,
   statementTransfers,
 } from './settlement-queries.ts';
-import { describeProjectionSuite, type ProjectionTarget } from '../../../scripts/test/projection-targets.ts';
+import { caughtUp, describeProjectionSuite, startProjection, type ProjectionTarget, type RunningProjection } from '../../../scripts/test/projection-targets.ts';
 
 const logger = pino({ level: 'silent' });
 
@@ -72,29 +72,12 @@ function settlementSuite(open: () => Promise<Target>) {
   /** The domain's own ledger, fed the same transfers in the same order. */
   let ledger: LedgerState = emptyLedger();
 
+  let running: RunningProjection<Target> | undefined;
   beforeAll(async () => {
-    target = await open();
-    store = await openPostgresStore({ sql: target.sql, schema: target.schemas.store, registry: SchemaRegistry.fromDirectory(), pollMs: 50 });
-    runner = new ProjectionRunner({ store, sql: target.sql, schema: target.schemas.live, projections: [settlementProjection], logger });
-    await runner.start();
-    table = runner.tables(settlementProjection);
+    running = await startProjection(open, settlementProjection, logger);
+    ({ target, store, runner, table } = running);
   });
-  afterAll(async () => {
-    await runner?.stop();
-    await store?.close();
-    await target?.close();
-  });
-
-  async function caughtUp(which: ProjectionRunner, position: bigint): Promise<void> {
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const [status] = await which.status();
-      if (status!.failure) throw new Error(`settlement projection failed: ${JSON.stringify({ ...status!.failure, position: String(status!.failure.position) })}`);
-      if (status!.checkpoint >= position) return;
-      if (Date.now() > deadline) throw new Error(`settlement projection stuck at ${status!.checkpoint}, waiting for ${position}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
+  afterAll(() => running?.stop());
 
   async function append(streamId: string, events: NewEvent[]): Promise<bigint> {
     const result = await store.append(streamId, events, { expectedVersion: 'any', commandId: randomUUID(), actor: 'settlement-int' });
