@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { connectPostgres, openPglite, openPostgresStore, SchemaRegistry, type EventStore, type SqlClient } from '@v2g/event-store';
+import { connectPostgres, openPglite, openPostgresStore, SchemaRegistry, type EventStore, type SqlClient, type SqlExecutor } from '@v2g/event-store';
 import { ProjectionRunner, type Projection, type TableNames } from '@v2g/ledger';
 import type { Logger } from 'pino';
-import { describe, inject } from 'vitest';
+import { describe, expect, inject } from 'vitest';
 
 /**
  * Where a projection's integration suite runs: a database and its schemas. `store` and `live` are
@@ -91,5 +91,42 @@ export async function caughtUp(runner: ProjectionRunner, position: bigint, timeo
     if (checkpoint >= position) return;
     if (Date.now() > deadline) throw new Error(`${name} projection stuck at ${checkpoint}, waiting for ${position}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Every row of a table as text, sorted: two builds of a read model compare row for row. */
+export async function dumpTable(sql: SqlExecutor, names: TableNames, logical: string): Promise<string[]> {
+  return (await sql.query<{ line: string }>(`SELECT t::text AS line FROM ${names(logical)} t ORDER BY 1`)).rows.map((r) => r.line);
+}
+
+/** Another way to build a read model: its own schema, the projection (or a variant of it), a batch size. */
+export type OtherBuild = { name: string; schema: string; projection: Projection; batchSize: number };
+
+/**
+ * Builds the log up to `position` from zero in each of `builds`, and expects every one of `tables`
+ * to hold exactly the live rows; each must hold some, except those named in `mayBeEmpty`.
+ */
+export async function expectSameRows(
+  running: Pick<RunningProjection<ProjectionTarget<never>>, 'target' | 'store' | 'table'>,
+  position: bigint,
+  tables: readonly string[],
+  builds: readonly OtherBuild[],
+  options: { logger: Logger; timeoutMs?: number; mayBeEmpty?: readonly string[] },
+): Promise<void> {
+  const { target, store, table } = running;
+  for (const build of builds) {
+    const runner = new ProjectionRunner({ store, sql: target.sql, schema: build.schema, projections: [build.projection], logger: options.logger, batchSize: build.batchSize });
+    await runner.start();
+    try {
+      await caughtUp(runner, position, options.timeoutMs);
+      const rebuilt = runner.tables(build.projection);
+      for (const logical of tables) {
+        const live = await dumpTable(target.sql, table, logical);
+        if (!options.mayBeEmpty?.includes(logical)) expect(live.length, logical).toBeGreaterThan(0);
+        expect(await dumpTable(target.sql, rebuilt, logical), `${build.name}: ${logical}`).toEqual(live);
+      }
+    } finally {
+      await runner.stop();
+    }
   }
 }

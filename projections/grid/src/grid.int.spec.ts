@@ -18,7 +18,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { fillMixed } from '../../../scripts/bench/lib/mixed-fill.ts';
 import { GRID_TABLES, gridProjection } from './grid-projection.ts';
 import { findSession, sessionsAtSite, setpointHistory, siteLoadHistory, siteTree, type GridSession } from './grid-queries.ts';
-import { caughtUp, describeProjectionSuite, startProjection, type ProjectionTarget, type RunningProjection } from '../../../scripts/test/projection-targets.ts';
+import { caughtUp, describeProjectionSuite, expectSameRows, startProjection, type ProjectionTarget, type RunningProjection } from '../../../scripts/test/projection-targets.ts';
 
 const warnings: string[] = [];
 const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) });
@@ -599,10 +599,6 @@ function gridSuite(open: () => Promise<Target>) {
     await flushSite();
   }
 
-  async function dump(names: TableNames, logical: string): Promise<string[]> {
-    return (await target.sql.query<{ line: string }>(`SELECT t::text AS line FROM ${names(logical)} t ORDER BY 1`)).rows.map((r) => r.line);
-  }
-
   it('projects a rough log, and the mixed fill of the benches', async () => {
     await appendRoughLog(700, 0x6e1d);
     // 100 sites with their trees and loads, sessions with thousands of readings (late, duplicated,
@@ -622,27 +618,12 @@ function gridSuite(open: () => Promise<Target>) {
 
   it('builds identical rows from zero, in big batches, event by event, and in batches of 1 and of 7', async () => {
     await caughtUp(runner, lastPosition);
-    const others = [
+    await expectSameRows({ target, store, table }, lastPosition, GRID_TABLES, [
       { name: 'big batches', schema: target.schemas.rebuild, projection: gridProjection, batchSize: 1000 },
       { name: 'per event', schema: target.schemas.perEvent, projection: perEventProjection, batchSize: 500 },
       { name: 'batches of 1', schema: target.schemas.ones, projection: gridProjection, batchSize: 1 },
       { name: 'batches of 7', schema: target.schemas.sevens, projection: gridProjection, batchSize: 7 },
-    ];
-    for (const other of others) {
-      const rebuild = new ProjectionRunner({ store, sql: target.sql, schema: other.schema, projections: [other.projection], logger, batchSize: other.batchSize });
-      await rebuild.start();
-      try {
-        await caughtUp(rebuild, lastPosition, 120_000);
-        const rebuilt = rebuild.tables(other.projection);
-        for (const logical of GRID_TABLES) {
-          const live = await dump(table, logical);
-          expect(live.length, logical).toBeGreaterThan(0);
-          expect(await dump(rebuilt, logical), `${other.name}: ${logical}`).toEqual(live);
-        }
-      } finally {
-        await rebuild.stop();
-      }
-    }
+    ], { logger, timeoutMs: 120_000 });
     // No batch fell back to applying its events one by one.
     expect(warnings).toEqual([]);
   }, 300_000);

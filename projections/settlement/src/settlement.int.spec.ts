@@ -29,7 +29,7 @@ import {
   statementLines,
   statementTransfers,
 } from './settlement-queries.ts';
-import { caughtUp, describeProjectionSuite, startProjection, type ProjectionTarget, type RunningProjection } from '../../../scripts/test/projection-targets.ts';
+import { caughtUp, describeProjectionSuite, dumpTable, expectSameRows, startProjection, type ProjectionTarget, type RunningProjection } from '../../../scripts/test/projection-targets.ts';
 
 const logger = pino({ level: 'silent' });
 
@@ -259,9 +259,7 @@ function settlementSuite(open: () => Promise<Target>) {
     expect(await countAccountPostings(target.sql, table, S, 'Wh')).toBe(11n);
   });
 
-  async function dump(names: TableNames, logical: string): Promise<string[]> {
-    return (await target.sql.query<{ line: string }>(`SELECT t::text AS line FROM ${names(logical)} t ORDER BY 1`)).rows.map((r) => r.line);
-  }
+  const dump = (names: TableNames, logical: string) => dumpTable(target.sql, names, logical);
 
   it('never posts a transfer twice: the same events applied again change nothing', async () => {
     await caughtUp(runner, lastPosition);
@@ -275,25 +273,10 @@ function settlementSuite(open: () => Promise<Target>) {
 
   it('builds identical rows from zero, in big batches, event by event, and in small batches', async () => {
     await caughtUp(runner, lastPosition);
-    const others = [
+    await expectSameRows({ target, store, table }, lastPosition, SETTLEMENT_TABLES, [
       { name: 'rebuild', schema: target.schemas.rebuild, projection: settlementProjection, batchSize: 1000 },
       { name: 'per event', schema: target.schemas.perEvent, projection: perEventProjection, batchSize: 500 },
       { name: 'small batches', schema: target.schemas.smallBatches, projection: settlementProjection, batchSize: 1 },
-    ];
-    for (const other of others) {
-      const rebuild = new ProjectionRunner({ store, sql: target.sql, schema: other.schema, projections: [other.projection], logger, batchSize: other.batchSize });
-      await rebuild.start();
-      try {
-        await caughtUp(rebuild, lastPosition);
-        const rebuilt = rebuild.tables(other.projection);
-        for (const logical of SETTLEMENT_TABLES) {
-          const live = await dump(table, logical);
-          expect(live.length, logical).toBeGreaterThan(0);
-          expect(await dump(rebuilt, logical), `${other.name}: ${logical}`).toEqual(live);
-        }
-      } finally {
-        await rebuild.stop();
-      }
-    }
+    ], { logger });
   });
 }

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { connectPostgres, openKurrentDbStore, openPglite, PostgresEventStore, SchemaRegistry, type EventStore, type SqlClient } from '@v2g/event-store';
+import { connectPostgres, openKurrentDbStore, openPglite, openPostgresStore, PostgresEventStore, SchemaRegistry, type EventStore, type SqlClient } from '@v2g/event-store';
 import { ConfigError, type Config } from '../config.ts';
 
 export type OpenedStore = {
@@ -63,6 +63,32 @@ export async function openConfiguredLedgerDb(config: Config): Promise<OpenedLedg
       sql,
       schema: config.dbSchema,
       where,
+      close: async () => {
+        await store.close();
+        await sql.close();
+      },
+    };
+  } catch (error) {
+    await sql.close().catch(() => {});
+    throw error;
+  }
+}
+
+/**
+ * The event store the server would open, created when missing, as the server would: an operator's
+ * first API key is made before the server has ever run (a fresh install).
+ */
+export async function openOrCreateConfiguredStore(config: Config): Promise<Omit<OpenedStore, 'where'>> {
+  const registry = SchemaRegistry.fromDirectory();
+  if (config.eventStoreUrl !== null) {
+    const store = await openKurrentDbStore({ connectionString: config.eventStoreUrl, registry });
+    return { store, close: () => store.close() };
+  }
+  const sql = config.databaseUrl === null ? await openPglite(config.dataDir) : await connectPostgres(config.databaseUrl, { applicationName: 'v2g-ledger-cli' });
+  try {
+    const store = await openPostgresStore({ sql, schema: config.dbSchema, registry });
+    return {
+      store,
       close: async () => {
         await store.close();
         await sql.close();

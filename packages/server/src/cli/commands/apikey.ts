@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { isRole, ROLES, roleNeedsSubject, SUBJECT_OF_ROLE, type Role } from '@v2g/domain';
-import { connectPostgres, openKurrentDbStore, openPglite, openPostgresStore, SchemaRegistry, type EventStore } from '@v2g/event-store';
 import { ApiKeyService, CommandHandler, type ApiKeyView } from '@v2g/ledger';
-import { loadConfig, type Config } from '../../config.ts';
+import { loadConfig } from '../../config.ts';
 import { EXIT, UsageError, type Command } from '../command.ts';
+import { openOrCreateConfiguredStore } from '../open-store.ts';
 
 /**
  * `pnpm ledger apikey create|list|revoke`: the way to the first operator key on a fresh install
@@ -56,7 +56,7 @@ Exit codes: 0 done; 1 failed (an unknown key, say); 2 bad usage or configuration
     if (action !== 'revoke' && keyId !== undefined) throw new UsageError(`unexpected argument ${JSON.stringify(keyId)}`);
     const create = action === 'create' ? createOptions(values) : undefined;
     const config = loadConfig(io.env);
-    const opened = await openStore(config);
+    const opened = await openOrCreateConfiguredStore(config);
     const context = { commandId: randomUUID(), actor: `cli:${userName()}` };
     try {
       const apiKeys = new ApiKeyService(opened.store, new CommandHandler(opened.store));
@@ -104,28 +104,5 @@ function userName(): string {
     return userInfo().username || 'unknown';
   } catch {
     return 'unknown';
-  }
-}
-
-/** The event store the server would open, created when missing (a fresh install). */
-async function openStore(config: Config): Promise<{ store: EventStore; close(): Promise<void> }> {
-  const registry = SchemaRegistry.fromDirectory();
-  if (config.eventStoreUrl !== null) {
-    const store = await openKurrentDbStore({ connectionString: config.eventStoreUrl, registry });
-    return { store, close: () => store.close() };
-  }
-  const sql = config.databaseUrl === null ? await openPglite(config.dataDir) : await connectPostgres(config.databaseUrl, { applicationName: 'v2g-ledger-cli' });
-  try {
-    const store = await openPostgresStore({ sql, schema: config.dbSchema, registry });
-    return {
-      store,
-      close: async () => {
-        await store.close();
-        await sql.close();
-      },
-    };
-  } catch (error) {
-    await sql.close().catch(() => {});
-    throw error;
   }
 }
