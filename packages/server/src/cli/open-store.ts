@@ -47,31 +47,17 @@ export async function openConfiguredLedgerDb(config: Config): Promise<OpenedLedg
     sql = await connectPostgres(config.databaseUrl, { applicationName: 'v2g-ledger-cli', maxConnections: 8 });
     where = 'PostgreSQL server (DATABASE_URL)';
   }
-  try {
-    let store: EventStore;
+  const store = await closingOnFailure(sql, async () => {
     if (config.eventStoreUrl !== null) {
-      store = await openKurrentDbStore({ connectionString: config.eventStoreUrl, registry });
       where = `KurrentDB (EVENTSTORE_URL), read models on ${where}, schema ${config.dbSchema}`;
-    } else {
-      const { rows } = await sql.query<{ events: string | null }>(`SELECT to_regclass($1)::text AS events`, [`"${config.dbSchema}".events`]);
-      if (rows[0]?.events == null) throw new ConfigError('DB_SCHEMA', `${config.dbSchema}: no event log in this database (${where})`);
-      store = new PostgresEventStore({ sql, schema: config.dbSchema, registry });
-      where = `${where}, schema ${config.dbSchema}`;
+      return openKurrentDbStore({ connectionString: config.eventStoreUrl, registry });
     }
-    return {
-      store,
-      sql,
-      schema: config.dbSchema,
-      where,
-      close: async () => {
-        await store.close();
-        await sql.close();
-      },
-    };
-  } catch (error) {
-    await sql.close().catch(() => {});
-    throw error;
-  }
+    const { rows } = await sql.query<{ events: string | null }>(`SELECT to_regclass($1)::text AS events`, [`"${config.dbSchema}".events`]);
+    if (rows[0]?.events == null) throw new ConfigError('DB_SCHEMA', `${config.dbSchema}: no event log in this database (${where})`);
+    where = `${where}, schema ${config.dbSchema}`;
+    return new PostgresEventStore({ sql, schema: config.dbSchema, registry });
+  });
+  return { store, sql, schema: config.dbSchema, where, close: closeBoth(store, sql) };
 }
 
 /**
@@ -85,17 +71,23 @@ export async function openOrCreateConfiguredStore(config: Config): Promise<Omit<
     return { store, close: () => store.close() };
   }
   const sql = config.databaseUrl === null ? await openPglite(config.dataDir) : await connectPostgres(config.databaseUrl, { applicationName: 'v2g-ledger-cli' });
+  const store = await closingOnFailure(sql, () => openPostgresStore({ sql, schema: config.dbSchema, registry }));
+  return { store, close: closeBoth(store, sql) };
+}
+
+/** Opens a store on `sql`; if that fails, `sql` is closed before the error goes on. */
+async function closingOnFailure(sql: SqlClient, open: () => Promise<EventStore>): Promise<EventStore> {
   try {
-    const store = await openPostgresStore({ sql, schema: config.dbSchema, registry });
-    return {
-      store,
-      close: async () => {
-        await store.close();
-        await sql.close();
-      },
-    };
+    return await open();
   } catch (error) {
     await sql.close().catch(() => {});
     throw error;
   }
+}
+
+function closeBoth(store: EventStore, sql: SqlClient): () => Promise<void> {
+  return async () => {
+    await store.close();
+    await sql.close();
+  };
 }
