@@ -24,8 +24,8 @@
 import { randomUUID } from 'node:crypto';
 import { connectPostgres, openPostgresStore, SchemaRegistry, type EventStore, type SqlClient } from '@v2g/event-store';
 import { CommandHandler, MarketService, type OrderInput } from '@v2g/ledger';
-import type { ProductTemplate } from '@v2g/domain';
 import { prng } from '../lib/prng.ts';
+import { BENCH_PRODUCT } from './lib/bench-product.ts';
 
 const SINGLE = Number(process.env.BENCH_MARKET_SINGLE ?? 2_000);
 const ORDERS = Number(process.env.BENCH_MARKET_ORDERS ?? 100_000);
@@ -42,17 +42,6 @@ const seconds = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9
 const thousands = (n: number) => Math.round(n).toLocaleString('en-US');
 
 const ZONE = 'BENCH';
-const PRODUCT: ProductTemplate = {
-  lengthMinutes: 15,
-  mode: 'continuous',
-  tickMinorPerMWh: '1',
-  minPriceMinorPerMWh: '-50000',
-  maxPriceMinorPerMWh: '400000',
-  quantityStepWh: '100',
-  maxQuantityWh: '10000000',
-  gateClosureMinutes: 5,
-  openMinutes: 2 * 1440,
-};
 /** The books deliver from here on, a quarter hour each; the service's clock stays an hour before. */
 const FIRST_DELIVERY = Date.UTC(2026, 10, 28, 12, 0, 0);
 const NOW = FIRST_DELIVERY - 3_600_000;
@@ -95,7 +84,7 @@ async function market(store: EventStore, sql: SqlClient, schema: string): Promis
   const commands = new CommandHandler(store);
   const service = new MarketService(store, commands, { clock: () => NOW });
   const ctx = () => ({ commandId: randomUUID(), actor: 'bench' });
-  await service.configureZone({ zone: ZONE, currency: 'EUR', imbalancePriceZone: ZONE, products: [PRODUCT] }, ctx());
+  await service.configureZone({ zone: ZONE, currency: 'EUR', imbalancePriceZone: ZONE, products: [BENCH_PRODUCT] }, ctx());
   for (let t = 0; t < TRADERS; t++) await service.registerParticipant({ zone: ZONE, participantId: `trader-${t}`, name: `Trader ${t}` }, ctx());
   const books = Array.from({ length: BOOKS }, (_, b) => ({ zone: ZONE, deliveryStart: new Date(FIRST_DELIVERY + b * 900_000).toISOString(), lengthMinutes: 15 }));
   const random = prng(0x5eed);

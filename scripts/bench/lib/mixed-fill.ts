@@ -11,11 +11,12 @@
  * deliver in the past: their settlement periods can be closed (tests do).
  */
 import { randomUUID } from 'node:crypto';
-import { formatInstant, siteDecider, siteStreamId, type ProductTemplate, type SiteCommand, type SiteState } from '@v2g/domain';
+import { formatInstant, siteDecider, siteStreamId, type SiteCommand, type SiteState } from '@v2g/domain';
 import type { EventStore, NewEvent } from '@v2g/event-store';
 import { CommandHandler, MarketService, type OrderInput } from '@v2g/ledger';
 import { fillBilling, type BillingFillResult } from './billing-fill.ts';
 import { prng } from '../../lib/prng.ts';
+import { BENCH_PRODUCT } from './bench-product.ts';
 
 export type MixedFillOptions = {
   store: EventStore;
@@ -52,17 +53,6 @@ const MARKET_NOW = BASE + 6 * 3_600_000;
 const FIRST_DELIVERY = BASE + 8 * 3_600_000;
 const BOOKS = 48;
 const TRADERS = 20;
-const PRODUCT: ProductTemplate = {
-  lengthMinutes: 15,
-  mode: 'continuous',
-  tickMinorPerMWh: '1',
-  minPriceMinorPerMWh: '-50000',
-  maxPriceMinorPerMWh: '400000',
-  quantityStepWh: '100',
-  maxQuantityWh: '10000000',
-  gateClosureMinutes: 5,
-  openMinutes: 2 * 1440,
-};
 
 export async function fillMixed(options: MixedFillOptions): Promise<MixedFillResult> {
   const { store } = options;
@@ -146,7 +136,7 @@ export async function fillMixed(options: MixedFillOptions): Promise<MixedFillRes
     marketEvents += n;
     progress(n);
   };
-  count(await market.configureZone({ zone: MARKET_ZONE, currency: 'EUR', imbalancePriceZone: PRICE_ZONE, products: [PRODUCT] }, ctx()), 1);
+  count(await market.configureZone({ zone: MARKET_ZONE, currency: 'EUR', imbalancePriceZone: PRICE_ZONE, products: [BENCH_PRODUCT] }, ctx()), 1);
   const traders = Array.from({ length: TRADERS }, (_, t) => `bench-trader-${t}`);
   for (const participantId of traders) count(await market.registerParticipant({ zone: MARKET_ZONE, participantId, name: participantId }, ctx()), 1);
   const books = Array.from({ length: BOOKS }, (_, b) => ({ zone: MARKET_ZONE, deliveryStart: formatInstant(FIRST_DELIVERY + b * 900_000), lengthMinutes: 15 }));
