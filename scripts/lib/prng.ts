@@ -1,6 +1,6 @@
 /**
- * mulberry32: a small seeded generator of numbers in [0, 1). Benches and the simulator use it so
- * that the same seed gives the same workload on every machine.
+ * mulberry32: a small seeded generator of numbers in [0, 1). Benches, the simulator and the grid
+ * integration test use it so that the same seed gives the same workload on every machine.
  */
 export function prng(seed: number): () => number {
   let a = seed >>> 0;

@@ -16,6 +16,7 @@ import { ProjectionRunner, type Projection, type TableNames } from '@v2g/ledger'
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { fillMixed } from '../../../scripts/bench/lib/mixed-fill.ts';
+import { prng } from '../../../scripts/lib/prng.ts';
 import { GRID_TABLES, gridProjection } from './grid-projection.ts';
 import { findSession, sessionsAtSite, setpointHistory, siteLoadHistory, siteTree, type GridSession } from './grid-queries.ts';
 import { caughtUp, describeProjectionSuite, expectSameRows, startProjection, type ProjectionTarget, type RunningProjection } from '../../../scripts/test/projection-targets.ts';
@@ -627,15 +628,4 @@ function gridSuite(open: () => Promise<Target>) {
     // No batch fell back to applying its events one by one.
     expect(warnings).toEqual([]);
   }, 300_000);
-}
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
