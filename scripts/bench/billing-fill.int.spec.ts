@@ -20,8 +20,11 @@ async function fillAndRebuild(sql: SqlClient, schema: string): Promise<void> {
     const fill = await fillBilling({ store, readings: 3_000, sessions: 30, chunk: 25, concurrency: 3, seed: 7, onProgress: (appended) => progress.push(appended) });
     // A fresh schema numbers its events from 1. On the server the log shows them once every older
     // transaction on the server has ended (other test files run beside this one): wait for that.
-    const readableBy = Date.now() + 10_000;
-    while ((await store.headPosition()) < BigInt(fill.events) && Date.now() < readableBy) await new Promise((resolve) => setTimeout(resolve, 20));
+    const readableBy = Date.now() + 60_000;
+    while ((await store.headPosition()) < BigInt(fill.events)) {
+      if (Date.now() > readableBy) throw new Error(`the fill's ${fill.events} events were not readable within 60 s`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     expect(fill.events).toBe((await store.readAll()).length);
     expect(fill.meterEvents).toBeGreaterThanOrEqual(3_000);
     expect(fill.late + fill.duplicates + fill.corrections).toBeGreaterThan(0);
@@ -31,7 +34,7 @@ async function fillAndRebuild(sql: SqlClient, schema: string): Promise<void> {
     const head = await store.headPosition();
     await runner.start();
     try {
-      const deadline = Date.now() + 30_000;
+      const deadline = Date.now() + 120_000;
       for (;;) {
         const [status] = await runner.status();
         if (status!.failure) throw new Error(`billing projection failed: ${status!.failure.message}`);
@@ -62,7 +65,7 @@ describe('the billing bench fill', () => {
     } finally {
       await sql.close();
     }
-  });
+  }, 240_000); // 3,000 readings appended and rebuilt: a few seconds here, many times that under load
 
   it.skipIf(url === null)('fills the PostgreSQL server the same way', async () => {
     const sql = await connectPostgres(url!, { applicationName: 'v2g-test-billing-fill' });
@@ -74,5 +77,5 @@ describe('the billing bench fill', () => {
       await sql.query(`DROP SCHEMA IF EXISTS ${schema}_rm CASCADE`);
       await sql.close();
     }
-  });
+  }, 240_000);
 });

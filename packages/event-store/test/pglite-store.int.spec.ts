@@ -72,7 +72,7 @@ describe('PGlite store', () => {
       } finally {
         await rm(dataDir, { recursive: true, force: true });
       }
-    });
+    }, 120_000); // two PGlite opens of a data folder: seconds each, far more on a loaded machine
 
     it('runs a query issued during a transaction after its COMMIT, never inside it', async () => {
       await sql.query('CREATE TABLE IF NOT EXISTS public.serial_check (n int)');

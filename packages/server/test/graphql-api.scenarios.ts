@@ -17,7 +17,7 @@ export function describeGraphQLApi(label: string, options: TestServerOptions | n
       await server?.close();
     });
 
-    const head = () => server.ledger.store.headPosition();
+    const head = () => server.settledHead();
 
     it('registers a site, and the catalogue then shows its stream with its events and their metadata', async () => {
       const siteId = freshSiteId();

@@ -43,6 +43,12 @@ export type TestServer = {
   gql<D = Record<string, any>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResponse<D>>;
   /** A new API key for a role (and subject), created through the ledger: send `headers` to act as it. */
   as(role: Role, subject?: string | null, name?: string): Promise<TestPrincipal>;
+  /**
+   * The log's head once every append committed so far is readable. Compare two of these around a
+   * step that must write nothing: a bare headPosition() may still be catching up with earlier
+   * appends on a server, and then it moves although the step wrote nothing.
+   */
+  settledHead(): Promise<bigint>;
   /** Serves another app (other deps) on the same ledger; closed with the server. */
   serve(deps: (base: AppDeps) => AppDeps): Promise<string>;
   close(): Promise<void>;
@@ -81,6 +87,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     logs,
     serve,
     gql: (query, variables, headers) => postGraphQL(url, query, variables, headers),
+    settledHead: () => settledHead(ledger, dbSchema),
     async as(role, subject = null, name = `${role} ${subject ?? ''}`.trim()) {
       const { token, key } = await ledger.apiKeys.create({ role, subject, name }, { commandId: randomUUID(), actor: TEST_OPERATOR_ACTOR });
       return { token: token!, keyId: key.keyId, actor: `apikey:${key.keyId}`, headers: bearer(token!) };
@@ -127,6 +134,18 @@ export async function queryData(server: TestServer, query: string, variables: Re
 export async function sendCommand(server: TestServer, name: string, inputType: string, input: Record<string, unknown>, fields = ''): Promise<any> {
   const mutation = `mutation($input: ${inputType}!) { ${name}(input: $input) { __typename ... on Error { code message } ${fields} } }`;
   return (await queryData(server, mutation, { input: { commandId: randomUUID(), ...input } }))[name];
+}
+
+async function settledHead(ledger: Ledger, dbSchema: string, timeoutMs = 30_000): Promise<bigint> {
+  const { rows } = await ledger.sql.query<{ last: string }>(`SELECT coalesce(max(global_position), 0)::text AS last FROM "${dbSchema}".events`);
+  const committed = BigInt(rows[0]!.last);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const head = await ledger.store.headPosition();
+    if (head >= committed) return head;
+    if (Date.now() > deadline) throw new Error(`the readable head stayed at ${head}, below the committed position ${committed}, for ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 /** A site id no other test uses. */

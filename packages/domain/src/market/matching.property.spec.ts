@@ -351,7 +351,7 @@ describe('continuous matching properties', () => {
       }),
       { numRuns: RUNS },
     );
-  });
+  }, 120_000); // many property runs: seconds here, far more on a loaded machine
 
   it(`trades only within both limits, never with oneself, and conserves every order's quantity (${Math.ceil(RUNS / 2)} runs)`, () => {
     fc.assert(
@@ -389,7 +389,7 @@ describe('continuous matching properties', () => {
       }),
       { numRuns: Math.ceil(RUNS / 2) },
     );
-  });
+  }, 120_000); // many property runs: seconds here, far more on a loaded machine
 
   it(`the bare engine (submitOrder, the benchmark's function) makes the reference's fills (${RUNS * 3} runs)`, () => {
     const engineOps = fc.array(fc.oneof({ weight: 6, arbitrary: submitOp }, { weight: 1, arbitrary: fc.nat() }), { minLength: 10, maxLength: 150, size: 'max' });
@@ -426,5 +426,5 @@ describe('continuous matching properties', () => {
       }),
       { numRuns: RUNS * 3 },
     );
-  });
+  }, 120_000); // many property runs: seconds here, far more on a loaded machine
 });

@@ -299,7 +299,7 @@ describe('site invariant (property)', () => {
     // The generators reach both outcomes often enough to mean something.
     expect(accepted).toBeGreaterThan(50);
     expect(overLimit).toBeGreaterThan(50);
-  });
+  }, 120_000); // many property runs: seconds here, far more on a loaded machine
 
   const lowering = fc.record({
     kind: fc.constantFrom('limits', 'load', 'rule', 'charger', 'release', 'remove'),
@@ -396,7 +396,7 @@ describe('site invariant (property)', () => {
       { numRuns: 1000 },
     );
     expect(curtailments).toBeGreaterThan(30);
-  });
+  }, 120_000); // many property runs: seconds here, far more on a loaded machine
 
   it('replaying the recorded events rebuilds the same state, without changing the states it starts from', () => {
     fc.assert(
