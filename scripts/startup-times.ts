@@ -55,7 +55,8 @@ async function until200(url: string, deadline: number): Promise<void> {
 async function serverReady(dataDir: string): Promise<[number, number]> {
   const port = await freePort();
   const started = performance.now();
-  const child = spawn('pnpm', ['-s', 'start'], { cwd: ROOT, env: { ...CLEAN_ENV, PORT: String(port), DATA_DIR: dataDir }, stdio: 'ignore' });
+  // Its own process group: SIGTERM to pnpm alone would leave the node server running (and holding DATA_DIR).
+  const child = spawn('pnpm', ['-s', 'start'], { cwd: ROOT, env: { ...CLEAN_ENV, PORT: String(port), DATA_DIR: dataDir }, stdio: 'ignore', detached: true });
   const exited = new Promise((resolve) => child.once('close', resolve));
   try {
     const deadline = Date.now() + 120_000;
@@ -64,8 +65,19 @@ async function serverReady(dataDir: string): Promise<[number, number]> {
     await until200(`http://127.0.0.1:${port}/readyz`, deadline);
     return [healthy, performance.now() - started];
   } finally {
-    child.kill('SIGTERM');
+    process.kill(-child.pid!, 'SIGTERM');
     await exited;
+    // The server itself (pnpm's child) must be gone before the CLI opens its folder.
+    while (isAlive(-child.pid!)) await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 
