@@ -7,6 +7,7 @@ export type { SqlClient, SqlExecutor, SqlRow } from './postgres/sql-client.ts';
 export { MemoryEventStore, type MemoryStoreOptions } from './memory/memory-store.ts';
 export { connectPostgres, type PostgresConnectOptions } from './postgres/pg-client.ts';
 export { openPglite } from './postgres/pglite-client.ts';
+export { DataDirInUse, type DataDirHolder } from './postgres/data-dir-lock.ts';
 export { migrate, MIGRATIONS, DEFAULT_SCHEMA, type Migration } from './postgres/migrations.ts';
 export { PostgresEventStore, openPostgresStore, type PostgresStoreOptions } from './postgres/postgres-store.ts';
 export { openKurrentDbStore, type KurrentDbStoreOptions } from './kurrentdb/kurrentdb-store.ts';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, USAGE } from './config.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { USAGE } from './usage.ts';
 import { hardeningConfig } from './hardening-config.ts';
 
 describe('hardeningConfig', () => {

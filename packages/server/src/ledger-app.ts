@@ -19,7 +19,6 @@ import { Checkpointer } from '@v2g/ledger';
 import { ApiKeyService } from '@v2g/ledger';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
-import { claimEmbeddedDir } from './embedded-lock.ts';
 
 /** What the HTTP and GraphQL layers use of the ledger; tests may hand in their own parts. */
 export type LedgerDeps = {
@@ -76,9 +75,8 @@ export const PROJECTIONS = [catalogueProjection, gridProjection, billingProjecti
 /** Wires the SQL client, the event store, the command handler and the projections. */
 export async function openLedger(config: LedgerConfig, logger: Logger): Promise<Ledger> {
   const registry = SchemaRegistry.fromDirectory();
-  const sql = config.databaseUrl === null ? await openPglite(config.dataDir) : await connectPostgres(config.databaseUrl);
-  // PGlite does not lock its folder: our pid there tells CLI commands that write to stay out (embedded-lock.ts).
-  const releaseDataDir = config.databaseUrl === null && config.dataDir !== undefined ? claimEmbeddedDir(config.dataDir) : () => {};
+  // A PGlite folder is locked while the server runs: a CLI command or a second server is refused (DataDirInUse).
+  const sql = config.databaseUrl === null ? await openPglite(config.dataDir, { holder: 'the ledger server (pnpm start)' }) : await connectPostgres(config.databaseUrl);
   let store: EventStore;
   try {
     store =
@@ -95,7 +93,6 @@ export async function openLedger(config: LedgerConfig, logger: Logger): Promise<
     );
   } catch (error) {
     await sql.close().catch(() => {});
-    releaseDataDir();
     throw error;
   }
   const projections = new ProjectionRunner({
@@ -262,7 +259,6 @@ export async function openLedger(config: LedgerConfig, logger: Logger): Promise<
         await checkpointer?.stop();
         await store.close();
         await sql.close();
-        releaseDataDir();
       })();
       return closing;
     },

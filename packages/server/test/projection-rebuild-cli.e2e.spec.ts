@@ -47,14 +47,15 @@ describe('ledger projections (CLI) and code version changes', () => {
           actor: 'test',
         });
         const refused = await runLedgerCli(['projections', 'rebuild', 'catalogue', '--yes'], { DATA_DIR: dataDir });
-        expect(refused.code).toBe(1);
-        expect(refused.stderr).toContain(`is open in the server (pid ${process.pid}): PGlite serves one process. Stop the server first, or rebuild through it`);
+        expect(refused.code).toBe(3);
+        expect(refused.stderr).toContain(`is in use by the ledger server (pnpm start) (pid ${process.pid}`);
+        expect(refused.stderr).toContain('Stop the server first, or ask the running server');
+        expect(refused.stderr).toContain('rebuildProjection');
       } finally {
         await server.close();
       }
       const rebuilt = await runLedgerCli(['projections', 'rebuild', 'catalogue', '--yes'], { DATA_DIR: dataDir });
       expect(rebuilt.code, rebuilt.stderr).toBe(0);
-      expect(rebuilt.stderr).toContain('embedded store (PGlite in');
       expect(rebuilt.stdout).toContain('ledger projections rebuild: catalogue v1 switched at position');
     } finally {
       rmSync(dataDir, { recursive: true, force: true });

@@ -1,19 +1,29 @@
 import type { PGlite } from '@electric-sql/pglite';
 import { EventStoreError, EventStoreUnavailable } from '../errors.ts';
+import { DataDirInUse, lockDataDir, type DataDirLock } from './data-dir-lock.ts';
 import type { SqlClient, SqlExecutor, SqlRow } from './sql-client.ts';
 
 const INT8_OID = 20;
 
 /**
- * Opens an embedded PostgreSQL (PGlite) in `dataDir`, or in memory when it is undefined.
+ * Opens an embedded PostgreSQL (PGlite) in `dataDir`, or in memory when it is undefined. A data
+ * folder is locked for this process until close() (data-dir-lock.ts): when another process holds
+ * it, this throws DataDirInUse before anything is read. `holder` says what this process is, for
+ * that refusal (default: the command line).
  *
  * PGlite serves one connection. Its transaction() holds the instance's transaction mutex from BEGIN
  * to COMMIT, and its top-level query() waits for that same mutex, so a query issued from outside
  * while a transaction runs simply waits for the COMMIT: nothing interleaves. The flip side: code
  * inside `transaction(fn)` must use the `tx` it is given, never this client, or it waits forever.
  */
-export async function openPglite(dataDir: string | undefined): Promise<SqlClient> {
+export async function openPglite(dataDir: string | undefined, options: { holder?: string } = {}): Promise<SqlClient> {
   const where = dataDir === undefined ? 'PGlite in memory' : `PGlite in ${dataDir}`;
+  let lock: DataDirLock | null = null;
+  try {
+    if (dataDir !== undefined) lock = await lockDataDir(dataDir, options.holder ?? process.argv.slice(1).join(' '));
+  } catch (error) {
+    throw error instanceof DataDirInUse ? error : unavailable(where, error);
+  }
   let db: PGlite;
   try {
     // Loaded on demand: a process that talks to a server never pays for the WASM module.
@@ -21,9 +31,10 @@ export async function openPglite(dataDir: string | undefined): Promise<SqlClient
     // int8 as a string, as with pg: PGlite's own parser turns large values into lossy numbers.
     db = await PGlite.create(dataDir, { parsers: { [INT8_OID]: (value: string) => value } });
   } catch (error) {
+    await lock?.release();
     throw unavailable(where, error);
   }
-  return new PgliteClient(db, where);
+  return new PgliteClient(db, where, lock);
 }
 
 class PgliteClient implements SqlClient {
@@ -33,6 +44,7 @@ class PgliteClient implements SqlClient {
   constructor(
     private readonly db: PGlite,
     private readonly where: string,
+    private readonly lock: DataDirLock | null,
   ) {}
 
   async query<R extends SqlRow = SqlRow>(text: string, params?: readonly unknown[]): Promise<{ rows: R[] }> {
@@ -81,9 +93,15 @@ class PgliteClient implements SqlClient {
     };
   }
 
-  /** Safe to call more than once and concurrently: PGlite's own close() throws the second time. */
+  /** Safe to call more than once and concurrently: PGlite's own close() throws the second time. The folder's lock goes last. */
   close(): Promise<void> {
-    this.closing ??= this.db.closed ? Promise.resolve() : this.db.close();
+    this.closing ??= (async () => {
+      try {
+        if (!this.db.closed) await this.db.close();
+      } finally {
+        await this.lock?.release();
+      }
+    })();
     return this.closing;
   }
 

@@ -16,9 +16,17 @@ export const EXIT = {
   failed: 1,
   /** Bad usage or configuration: nothing was done. */
   usage: 2,
+  /** The embedded store (PGlite in DATA_DIR) is open in another process: nothing was done. */
+  inUse: 3,
 } as const;
 
-export const EXIT_CODES_HELP = `Exit codes: 0 ok, 1 failed (for verify: something was altered), 2 bad usage or configuration.`;
+export const EXIT_CODES_HELP = `Exit codes: 0 ok, 1 failed (for verify: something was altered), 2 bad usage or configuration,
+3 the embedded store (PGlite in DATA_DIR) is in use by another process, the server say: nothing was done.`;
+
+/** What the commands that only read say when the embedded store is in use. */
+export const READ_ONLY_WHILE_IN_USE =
+  'This command only reads: stop that process first, or run the ledger on a PostgreSQL server (DATABASE_URL=postgres://…), ' +
+  'where commands run beside the live server.';
 
 export type CliIo = {
   env: Readonly<Record<string, string | undefined>>;
@@ -35,6 +43,8 @@ export type Command = {
   summary: string;
   usage: string;
   options: Options;
+  /** What to do instead when the embedded store is in use by another process (the server); default READ_ONLY_WHILE_IN_USE. */
+  whileInUse?: string;
   /** How many positional arguments it takes (default none). */
   positionals?: { min: number; max: number };
   run(args: ParsedArgs, io: CliIo): Promise<number>;

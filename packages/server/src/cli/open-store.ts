@@ -13,12 +13,12 @@ export type OpenedStore = {
  * The event log alone, for the commands that only read it (verify, checkpoint): with KurrentDB it
  * opens no SQL database at all.
  */
-export async function openConfiguredStore(config: Config): Promise<OpenedStore> {
+export async function openConfiguredStore(config: Config, holder: string): Promise<OpenedStore> {
   if (config.eventStoreUrl !== null) {
     const store = await openKurrentDbStore({ connectionString: config.eventStoreUrl, registry: SchemaRegistry.fromDirectory() });
     return { store, where: 'KurrentDB (EVENTSTORE_URL)', close: () => store.close() };
   }
-  const { store, where, close } = await openConfiguredLedgerDb(config);
+  const { store, where, close } = await openConfiguredLedgerDb(config, holder);
   return { store, where, close };
 }
 
@@ -33,15 +33,16 @@ export type OpenedLedgerDb = OpenedStore & {
  * The event log and the read models' database the server's configuration points at, for the CLI
  * commands that build tables (replay, audit, projections). Unlike the server it creates nothing: a
  * DATA_DIR or DB_SCHEMA that holds no event log is a configuration error, not an empty ledger that
- * verifies fine. With the embedded store, stop the server first: PGlite serves one process.
+ * verifies fine. The embedded store is locked for this process (`holder` says what it is, e.g.
+ * "ledger verify"): while the server or another command has it, this throws DataDirInUse.
  */
-export async function openConfiguredLedgerDb(config: Config): Promise<OpenedLedgerDb> {
+export async function openConfiguredLedgerDb(config: Config, holder: string): Promise<OpenedLedgerDb> {
   const registry = SchemaRegistry.fromDirectory();
   let sql: SqlClient;
   let where: string;
   if (config.databaseUrl === null) {
     if (!existsSync(config.dataDir)) throw new ConfigError('DATA_DIR', `${config.dataDir} does not exist: no embedded ledger there`);
-    sql = await openPglite(config.dataDir);
+    sql = await openPglite(config.dataDir, { holder });
     where = `PGlite in ${config.dataDir}`;
   } else {
     sql = await connectPostgres(config.databaseUrl, { applicationName: 'v2g-ledger-cli', maxConnections: 8 });
@@ -64,13 +65,13 @@ export async function openConfiguredLedgerDb(config: Config): Promise<OpenedLedg
  * The event store the server would open, created when missing, as the server would: an operator's
  * first API key is made before the server has ever run (a fresh install).
  */
-export async function openOrCreateConfiguredStore(config: Config): Promise<Omit<OpenedStore, 'where'>> {
+export async function openOrCreateConfiguredStore(config: Config, holder: string): Promise<Omit<OpenedStore, 'where'>> {
   const registry = SchemaRegistry.fromDirectory();
   if (config.eventStoreUrl !== null) {
     const store = await openKurrentDbStore({ connectionString: config.eventStoreUrl, registry });
     return { store, close: () => store.close() };
   }
-  const sql = config.databaseUrl === null ? await openPglite(config.dataDir) : await connectPostgres(config.databaseUrl, { applicationName: 'v2g-ledger-cli' });
+  const sql = config.databaseUrl === null ? await openPglite(config.dataDir, { holder }) : await connectPostgres(config.databaseUrl, { applicationName: 'v2g-ledger-cli' });
   const store = await closingOnFailure(sql, () => openPostgresStore({ sql, schema: config.dbSchema, registry }));
   return { store, close: closeBoth(store, sql) };
 }

@@ -1,5 +1,6 @@
+import { DataDirInUse } from '@v2g/event-store';
 import { ConfigError } from '../config.ts';
-import { EXIT, EXIT_CODES_HELP, parseCommandArgs, UsageError, type CliIo, type Command } from './command.ts';
+import { EXIT, EXIT_CODES_HELP, parseCommandArgs, READ_ONLY_WHILE_IN_USE, UsageError, type CliIo, type Command } from './command.ts';
 import { checkpointCommand } from './commands/checkpoint.ts';
 import { keygenCommand } from './commands/keygen.ts';
 import { verifyCommand } from './commands/verify.ts';
@@ -59,6 +60,10 @@ export async function runCli(argv: readonly string[], io: CliIo, commands: reado
     if (error instanceof UsageError) {
       io.stderr.write(`ledger ${command.name}: ${error.message} (pnpm ledger ${command.name} --help)\n`);
       return EXIT.usage;
+    }
+    if (error instanceof DataDirInUse) {
+      io.stderr.write(`ledger ${command.name}: ${error.message}.\n${command.whileInUse ?? READ_ONLY_WHILE_IN_USE}\n`);
+      return EXIT.inUse;
     }
     if (error instanceof ConfigError) {
       io.stderr.write(`ledger ${command.name}: configuration error: ${error.message}\n`);

@@ -37,10 +37,15 @@ Options:
 
 The store comes from the server's variables (pnpm start --help): DATABASE_URL, DATA_DIR,
 EVENTSTORE_URL, DB_SCHEMA. With the embedded store (no DATABASE_URL) stop the server first:
-PGlite serves one process. Events are recorded with actor cli:<your user name>.
+PGlite serves one process, and the command is refused (exit code 3) while the server runs. Events
+are recorded with actor cli:<your user name>.
 
-Exit codes: 0 done; 1 failed (an unknown key, say); 2 bad usage or configuration.
+Exit codes: 0 done; 1 failed (an unknown key, say); 2 bad usage or configuration; 3 the embedded
+store is in use by another process (nothing done).
 `,
+  whileInUse:
+    'Stop the server first, or manage keys through it with an operator key: mutation { createApiKey(input: …) } / ' +
+    'revokeApiKey(input: …), query { apiKeys { keyId role name status } }.',
   options: {
     role: { type: 'string' },
     subject: { type: 'string' },
@@ -56,7 +61,7 @@ Exit codes: 0 done; 1 failed (an unknown key, say); 2 bad usage or configuration
     if (action !== 'revoke' && keyId !== undefined) throw new UsageError(`unexpected argument ${JSON.stringify(keyId)}`);
     const create = action === 'create' ? createOptions(values) : undefined;
     const config = loadConfig(io.env);
-    const opened = await openOrCreateConfiguredStore(config);
+    const opened = await openOrCreateConfiguredStore(config, `ledger apikey ${action}`);
     const context = { commandId: randomUUID(), actor: `cli:${userName()}` };
     try {
       const apiKeys = new ApiKeyService(opened.store, new CommandHandler(opened.store));

@@ -73,7 +73,7 @@ no such closed period or revision).
     if (!all && (zone === undefined || period === undefined)) throw new UsageError('--zone and --period name the period to audit (or --all for every one)');
 
     const config = loadConfig(io.env);
-    const opened = await openConfiguredLedgerDb(config);
+    const opened = await openConfiguredLedgerDb(config, 'ledger audit');
     const enabled = values.quiet !== true;
     try {
       const revisions = await listSettlementRevisions(opened.store, {

@@ -29,15 +29,17 @@ The store comes from the server's variables (pnpm start --help): DATABASE_URL, D
 EVENTSTORE_URL, DB_SCHEMA; LEDGER_CHECKPOINT_KEY signs. With the embedded store (no DATABASE_URL)
 stop the server first.
 
-Exit codes: 0 appended, or nothing to append; 1 failed; 2 bad usage or configuration.
+Exit codes: 0 appended, or nothing to append; 1 failed; 2 bad usage or configuration; 3 the
+embedded store is in use by another process (the server): nothing appended.
 `,
+  whileInUse: 'It appends to the log: stop the server first (a server with LEDGER_CHECKPOINT_KEY appends checkpoints itself).',
   options: {
     json: { type: 'boolean' },
     quiet: { type: 'boolean' },
   },
   async run({ values }, io) {
     const config = loadConfig(io.env);
-    const opened = await openConfiguredStore(config);
+    const opened = await openConfiguredStore(config, 'ledger checkpoint');
     const bar = new ProgressBar({ label: 'checkpoint', unit: 'positions', stream: io.stderr, enabled: values.quiet !== true });
     let outcome;
     try {

@@ -9,8 +9,7 @@ import {
   type Projection,
   type RebuildProgress,
 } from '@v2g/ledger';
-import { loadConfig, type Config } from '../../config.ts';
-import { embeddedDirHolder } from '../../embedded-lock.ts';
+import { loadConfig } from '../../config.ts';
 import { PROJECTIONS } from '../../ledger-app.ts';
 import { projectionReports, type ProjectionReport } from '../../projection-report.ts';
 import { EXIT, integerOption, UsageError, type CliIo, type Command, type ParsedArgs } from '../command.ts';
@@ -54,7 +53,8 @@ mutation rebuildProjection(name).
 
 Exit codes: 0 switched (status: shown); 1 the rebuild failed or was interrupted (an event the
 projection cannot apply, the switch could not take its locks, another process runs it, the store
-could not be used): run it again to resume; 2 bad usage, an unknown projection, or configuration.
+could not be used): run it again to resume; 2 bad usage, an unknown projection, or configuration;
+3 the embedded store is in use by another process (the server): nothing done.
 `,
   options: {
     yes: { type: 'boolean' },
@@ -62,6 +62,9 @@ could not be used): run it again to resume; 2 bad usage, an unknown projection, 
     json: { type: 'boolean' },
     quiet: { type: 'boolean' },
   },
+  whileInUse:
+    'Stop the server first, or ask the running server (an operator key): query { projections { name state checkpoint lag } }, ' +
+    'mutation { rebuildProjection(name: "…") { … } }.',
   positionals: { min: 1, max: 2 },
   async run(args, io) {
     const [action, name] = args.positionals;
@@ -79,7 +82,7 @@ could not be used): run it again to resume; 2 bad usage, an unknown projection, 
 
 async function status({ values }: ParsedArgs, io: CliIo): Promise<number> {
   const config = loadConfig(io.env);
-  const db = await openConfiguredLedgerDb(config);
+  const db = await openConfiguredLedgerDb(config, 'ledger projections status');
   let reports: ProjectionReport[];
   let head: bigint;
   try {
@@ -133,14 +136,14 @@ async function rebuild({ values }: ParsedArgs, io: CliIo, name: string | undefin
   if (!projection) throw new UsageError(`no projection ${JSON.stringify(name)}; projections: ${NAMES.join(', ')}`);
   const batchSize = integerOption(values['batch-size'], 'batch-size', 1, 100_000);
   const config = loadConfig(io.env);
-  checkEmbedded(config, io);
+  // Opened before asking: while the server has the embedded store, the refusal comes at once.
+  const db = await openConfiguredLedgerDb(config, `ledger projections rebuild ${projection.name}`);
   if (values.yes !== true && !(await confirm(`Rebuild ${projection.name} v${projection.version} blue/green: new tables, switch, then drop the old ones? [y/N] `, io))) {
+    await db.close();
     if (!process.stdin.isTTY) throw new UsageError('no terminal to ask for confirmation: add --yes');
     io.stderr.write('ledger projections rebuild: not confirmed; nothing done\n');
     return EXIT.usage;
   }
-
-  const db = await openConfiguredLedgerDb(config);
   const enabled = values.quiet !== true;
   const bar = new ProgressBar({ label: `rebuild ${projection.name}`, unit: 'events', stream: io.stderr, enabled });
   const controller = new AbortController();
@@ -206,25 +209,6 @@ async function rebuild({ values }: ParsedArgs, io: CliIo, name: string | undefin
       return EXIT.failed;
   }
 }
-
-/**
- * PGlite does not lock its folder: a second process writing there would corrupt it. Say so, and
- * refuse when the server's pid file names a live process.
- */
-function checkEmbedded(config: Config, io: CliIo): void {
-  if (config.databaseUrl !== null) return;
-  const holder = embeddedDirHolder(config.dataDir);
-  if (holder !== null) {
-    throw new EmbeddedInUse(
-      `the embedded store in ${config.dataDir} is open in the server (pid ${holder}): PGlite serves one process. ` +
-        'Stop the server first, or rebuild through it: mutation { rebuildProjection(name: "…") { … } }',
-    );
-  }
-  io.stderr.write(`ledger projections rebuild: embedded store (PGlite in ${config.dataDir}) serves one process: the server must be stopped meanwhile\n`);
-}
-
-/** Not a usage error: nothing wrong with the command, the store is busy. Exit 1. */
-class EmbeddedInUse extends Error {}
 
 async function confirm(question: string, io: CliIo): Promise<boolean> {
   if (!process.stdin.isTTY) return false;

@@ -82,7 +82,7 @@ not be read); 2 bad usage or configuration.
     const json = values.json === true;
 
     const config = loadConfig(io.env);
-    const opened = await openConfiguredLedgerDb(config);
+    const opened = await openConfiguredLedgerDb(config, 'ledger replay');
     try {
       const bar = new ProgressBar({ label: `replay ${projection.name}`, unit: 'positions', stream: io.stderr, enabled: values.quiet !== true });
       let replay: Replay;

@@ -62,7 +62,7 @@ could not be read; 2 bad usage or configuration.
     const requireSigned = values['require-signed'] === true;
     if (requireSigned && !publicKey) throw new UsageError('--require-signed needs a public key (--public-key or LEDGER_CHECKPOINT_PUBLIC_KEY)');
 
-    const opened = await openConfiguredStore(config);
+    const opened = await openConfiguredStore(config, 'ledger verify');
     const enabled = values.quiet !== true;
     const bars = {
       log: new ProgressBar({ label: 'verify log', unit: 'positions', stream: io.stderr, enabled }),
