@@ -37,12 +37,20 @@ export type AllocationOutcome = {
 export type GridServiceOptions = {
   /** Epoch ms now; tests and simulations drive their own clock. */
   clock?: () => number;
+  /**
+   * How long a charger takes to follow a new setpoint, ms: each allocation keeps every limit in
+   * force during that long after it (see planAllocation). Default DEFAULT_CHARGER_RESPONSE_MS.
+   */
+  chargerResponseMs?: number;
   /** The energy price in force at a site, for discharging above the site's price threshold. */
   priceAt?: (siteId: string, at: number) => Promise<string | null>;
   logger?: Logger;
   /** Called after every recorded allocation (the scheduler and live subscriptions listen). */
   onAllocated?: (outcome: AllocationOutcome) => void;
 };
+
+/** OCPP chargers typically follow a new charging profile within a few seconds. */
+export const DEFAULT_CHARGER_RESPONSE_MS = 5_000;
 
 /** A command whose `at` may be left out: it then means now. */
 type WithOptionalTime<C> = C extends { at: string } ? Omit<C, 'at'> & { at?: string } : C;
@@ -73,6 +81,8 @@ const REALLOCATE_AFTER = new Set<SiteCommand['type']>([
  */
 export class GridService {
   private readonly clock: () => number;
+  /** The chargers' response time, ms: the lead with which known limits are met. */
+  readonly leadMs: number;
   private readonly running = new Map<string, Promise<unknown>>();
 
   constructor(
@@ -81,6 +91,8 @@ export class GridService {
     private readonly options: GridServiceOptions = {},
   ) {
     this.clock = options.clock ?? Date.now;
+    this.leadMs = options.chargerResponseMs ?? DEFAULT_CHARGER_RESPONSE_MS;
+    if (!Number.isSafeInteger(this.leadMs) || this.leadMs < 0) throw new Error(`chargerResponseMs must be a whole number of ms >= 0, got ${String(this.leadMs)}`);
   }
 
   now(): number {
@@ -236,7 +248,7 @@ export class GridService {
       }),
     );
     const priceMinorPerKWh = this.options.priceAt ? await this.options.priceAt(siteId, atMs) : null;
-    const { command, result } = allocationCommand({ site, sessions, at: atMs, priceMinorPerKWh }, trigger);
+    const { command, result } = allocationCommand({ site, sessions, at: atMs, leadMs: this.leadMs, priceMinorPerKWh }, trigger);
     const handled = await this.commands.handle(siteDecider, siteStreamId(siteId), command, {
       commandId: `allocate/${siteId}/${at}/${crypto.randomUUID()}`,
       actor: 'allocator',

@@ -1,6 +1,6 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { resolve } from 'node:path';
-import { keyIdOf, parsePrivateKey, parsePublicKey } from '@v2g/ledger';
+import { DEFAULT_CHARGER_RESPONSE_MS, keyIdOf, parsePrivateKey, parsePublicKey } from '@v2g/ledger';
 import { authConfig, type AuthConfig } from './auth/auth-config.ts';
 import { hardeningConfig, type HardeningConfig } from './hardening-config.ts';
 
@@ -21,6 +21,8 @@ export type Config = {
   dbSchema: string;
   /** /readyz answers 503 when a projection is more than this many positions behind the head. */
   readyMaxLag: bigint;
+  /** How long chargers take to follow a new setpoint, ms: known limits are met that long ahead. */
+  chargerResponseMs: number;
   /** Log checkpoints (tamper evidence): how often the server appends one, and the keys. */
   checkpoint: CheckpointConfig;
   /** Projections to rebuild blue/green once started (REBUILD_PROJECTIONS, and `--rebuild` on the command line). */
@@ -75,6 +77,7 @@ export function loadConfig(env: Env = process.env): Config {
     graphiql: nodeEnv !== 'production',
     dbSchema: dbSchema(env),
     readyMaxLag: BigInt(integer(env, 'READY_MAX_LAG', 1000, 0, Number.MAX_SAFE_INTEGER)),
+    chargerResponseMs: integer(env, 'CHARGER_RESPONSE_MS', DEFAULT_CHARGER_RESPONSE_MS, 0, 300_000),
     checkpoint: checkpointConfig(env),
     rebuildProjections: projectionNames(read(env, 'REBUILD_PROJECTIONS'), 'REBUILD_PROJECTIONS'),
     auth: authConfig(env),
@@ -191,6 +194,8 @@ Configuration comes from environment variables:
   LOG_LEVEL       ${LOG_LEVELS.join(', ')}   (default info)
   NODE_ENV        production turns GraphiQL off                      (default development)
   READY_MAX_LAG   /readyz is 503 when a projection lags more events  (default 1000)
+  CHARGER_RESPONSE_MS              how long chargers take to follow a setpoint, 0-300000 ms; setpoints are
+                                   lowered that long before a congestion rule starts (default ${DEFAULT_CHARGER_RESPONSE_MS})
   LEDGER_CHECKPOINT_EVERY_EVENTS   a log checkpoint every N events, 0 off  (default 10000)
   LEDGER_CHECKPOINT_EVERY_SECONDS  ... or every T seconds with new events, 0 off (default 600)
   LEDGER_CHECKPOINT_KEY            Ed25519 key signing checkpoints, PEM or 64 hex (unset: unsigned)
