@@ -189,6 +189,29 @@ export function describeGridApi(label: string, options: TestServerOptions | null
       expect(['curtailment', 'AddCongestionRule']).toContain(event.data.setpointsChanged.trigger);
     });
 
+    it('meets a load reading that cuts the headroom with one allocation in the reading\'s own append, holding nobody the new room allows', async () => {
+      const siteId = await buildSite();
+      for (const connectorId of ['cp1-1', 'cp2-1', 'cp3-1']) await plugIn(siteId, { connectorId, maxPowerW: connectorId === 'cp3-1' ? '22000' : '11000' });
+      expect(flowOf(await readSite(siteId), 'f1')).toBe(20000n);
+      const before = (await server.ledger.store.readStream(`site-${siteId}`)).length;
+
+      // 8 kW of building load below f1: 12 kW left for the three sessions, whose minimums (1.4 + 1.4 + 4.14 kW) fit.
+      const commandId = randomUUID();
+      const { body } = await server.gql(`mutation($input: RecordNodeLoadInput!) { recordNodeLoad(input: $input) { ${SITE_RESULT} } }`, {
+        input: { commandId, siteId, nodeId: 'f1', occurredAt: new Date().toISOString(), otherLoadW: '8000', generationW: '0' },
+      });
+      expect(body.errors).toBeUndefined();
+      expect((body.data as Record<string, { __typename: string }>)['recordNodeLoad']!.__typename).toBe('SiteCommandPayload');
+
+      const written = (await server.ledger.store.readStream(`site-${siteId}`)).slice(before);
+      expect(written.map((e) => e.metadata.commandId)).toEqual(written.map(() => commandId));
+      expect(written.map((e) => e.type)).toEqual(['NodeLoadMeasured', 'SetpointsAssigned']);
+      expect((written[1]!.data as { trigger: string }).trigger).toBe('RecordNodeLoad');
+      const site = await readSite(siteId);
+      expect(flowOf(site, 'f1')).toBe(12000n);
+      expect(site.sessions.map((s) => s.status)).toEqual(['CHARGING', 'CHARGING', 'CHARGING']);
+    });
+
     it('discharges a consenting session for a grid operator\'s request, and holds the others', async () => {
       const siteId = await buildSite();
       const v2g = await plugIn(siteId, {
