@@ -4,6 +4,7 @@ import {
   decideWithAllocation,
   DomainError,
   formatInstant,
+  meterDataChangesAllocation,
   parseInstant,
   sessionDecider,
   sessionStreamId,
@@ -225,13 +226,15 @@ export class GridService {
    */
   async session(command: WithOptionalTime<Exclude<SessionCommand, PlugIn | { type: 'StopSession' }>>, context: CommandContext): Promise<HandleResult<SessionEvent>> {
     const full = { ...command, at: command.at ?? formatInstant(this.clock()) } as SessionCommand;
+    const meterData = METER_COMMANDS.has(command.type);
+    const before = meterData ? (await this.loadSession(command.sessionId)).session : null;
     const handled = await this.commands.handle(sessionDecider, sessionStreamId(command.sessionId), full, context);
-    // Meter readings, corrections and resets change what a session has received, not what it may
-    // draw now: the site's next allocation (clock-driven or after a command) reads them.
-    if (handled.events.length > 0 && !METER_COMMANDS.has(command.type)) {
-      const { session } = await this.loadSession(command.sessionId);
-      if (session.status !== 'none') await this.reallocate(session.siteId, command.type);
-    }
+    if (handled.events.length === 0) return handled;
+    const { session } = await this.loadSession(command.sessionId);
+    if (session.status === 'none') return handled;
+    // Meter data changes what a session has received; it changes what it may draw only when it
+    // meets (or reopens) its need or crosses its reserve: then at once, else at the next allocation.
+    if (before === null || meterDataChangesAllocation(before, session, this.clock())) await this.reallocate(session.siteId, command.type);
     return handled;
   }
 

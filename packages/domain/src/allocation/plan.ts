@@ -139,6 +139,22 @@ function dischargeBounds(
   return laxityAfterS >= 0 ? { minW, maxW } : null;
 }
 
+/**
+ * Whether new meter data (a reading, a correction, a reset) changes what an allocation decides for
+ * the session at `atMs`: its need met, or open again (it stops or starts drawing), or its SoC
+ * crossing its V2G reserve (it may no longer, or may again, feed back). Other readings only move
+ * its share a little, which the next allocation picks up.
+ */
+export function meterDataChangesAllocation(before: SessionState, after: SessionState, atMs: number): boolean {
+  if (before.status !== 'active' || after.status !== 'active') return false;
+  const was = sessionNeeds(before, atMs);
+  const is = sessionNeeds(after, atMs);
+  if (new Decimal(was.remainingWh).isZero() !== new Decimal(is.remainingWh).isZero()) return true;
+  const reserve = after.v2g?.minSocPercent ?? null;
+  if (reserve === null || was.socPercent === null || is.socPercent === null) return false;
+  return new Decimal(was.socPercent).greaterThan(reserve) !== new Decimal(is.socPercent).greaterThan(reserve);
+}
+
 /** Runs the kernel and turns its answer, with the excluded sessions, into the site command. */
 export function allocationCommand(input: PlanInput, trigger: string): { command: Extract<SiteCommand, { type: 'AssignSetpoints' }>; result: AllocationResult } {
   const { request, excluded } = planAllocation(input);
