@@ -3,6 +3,7 @@ import {
   Decimal,
   effectiveLimits,
   formatInstant,
+  nextRuleBoundary,
   parseInstant,
   planAllocation,
   type RegisteredSite,
@@ -18,8 +19,11 @@ import { prng } from '../lib/prng.ts';
  * three feeders (one per level), 60 chargers, ~150 arrivals with mixed tiers, an evening
  * congestion window and one discharge request from the grid operator. Vehicles draw what they are
  * given (until full), meters report every five minutes, and the clock-driven re-allocations happen
- * when the scheduler would run them. After every minute it checks every node's limits against the
- * setpoints in force; at the end it reports what urgent, normal and V2G sessions got.
+ * when the scheduler would run them (to the millisecond: a rule boundary is allocated for
+ * CHARGER_LEAD_MS ahead). After every minute it checks every node's limits against the setpoints in
+ * force, and at every rule boundary against the setpoints that were surely in force then (chargers
+ * take up to CHARGER_LEAD_MS to follow a new setpoint, so a setpoint recorded at t is replaced only
+ * by t + lead); at the end it reports what urgent, normal and V2G sessions got.
  *
  * It runs on the in-memory store (events still validated against schemas/events): the day makes
  * about 9,000 events and 650 allocations; it is a simulation of the domain and its application
@@ -58,6 +62,10 @@ export type DayReport = {
   events: number;
   /** Minutes at which some node's flow broke its effective limit (must stay empty). */
   violations: string[];
+  /** Rule boundaries at which setpoints still in force (given the chargers' lead) broke a limit (must stay empty). */
+  boundaryViolations: string[];
+  /** Rule boundaries checked. */
+  boundaryChecks: number;
   sessions: SessionOutcome[];
   discharge: DischargeCheck[];
   peakImportW: number;
@@ -67,6 +75,8 @@ export type DayReport = {
 const DAY = '2026-11-27';
 const at = (hhmm: string) => parseInstant('at', `${DAY}T${hhmm}:00Z`);
 const MINUTE = 60_000;
+/** How long the simulated chargers take to follow a new setpoint. */
+export const CHARGER_LEAD_MS = 5_000;
 const CONTEXT = { actor: 'simulation' };
 
 type Arrival = {
@@ -138,7 +148,7 @@ export async function simulateCarParkDay(options: DayOptions): Promise<DayReport
   let now = at('00:00');
   const store = new MemoryEventStore({ registry: SchemaRegistry.fromDirectory(), clock: () => new Date(now) });
   const commands = new CommandHandler(store);
-  const grid = new GridService(store, commands, { clock: () => now });
+  const grid = new GridService(store, commands, { clock: () => now, chargerResponseMs: CHARGER_LEAD_MS });
   let commandNo = 0;
   const ctx = () => ({ ...CONTEXT, commandId: `sim-${++commandNo}` });
   const siteId = 'car-park';
@@ -176,6 +186,28 @@ export async function simulateCarParkDay(options: DayOptions): Promise<DayReport
       chargers.push({ connectorId, bidirectional, maxW });
     }
   }
+  // The morning: the connection is capped at 100 kW from 07:30 to 08:30; level 2's feeder at 20 kW
+  // from 16:00 to 17:30.
+  const cap = (ruleId: string, nodeId: string, dailyFrom: string, dailyTo: string, importCapW: string) =>
+    grid.site(
+      {
+        type: 'AddCongestionRule',
+        siteId,
+        rule: {
+          ruleId,
+          priority: 5,
+          scope: { kind: 'node', nodeId },
+          window: { start: formatInstant(at('00:00')), end: null, daysOfWeek: null, dailyFrom, dailyTo },
+          importCapW,
+          exportCapW: null,
+          reason: null,
+          source: 'dso',
+        },
+      },
+      ctx(),
+    );
+  await cap('morning-connection', siteId, '07:30', '08:30', '100000');
+  await cap('level-2-afternoon', 'level-2', '16:00', '17:30', '20000');
   // The evening: the grid operator caps the connection at 150 kW from 17:00 to 20:00 every day,
   // and asks for 50 kW back from 18:00 to 19:00.
   await grid.site(
@@ -197,7 +229,7 @@ export async function simulateCarParkDay(options: DayOptions): Promise<DayReport
   );
   await grid.site({ type: 'RequestDischarge', siteId, requestId: 'flex-1', nodeId: siteId, start: formatInstant(at('18:00')), end: formatInstant(at('19:00')), powerW: '50000', source: 'dso flexibility request 1' }, ctx());
 
-  const report: DayReport = { arrivals: options.arrivals, turnedAway: 0, allocations: 0, events: 0, violations: [], sessions: [], discharge: [], peakImportW: 0, eveningPeakImportW: 0 };
+  const report: DayReport = { arrivals: options.arrivals, turnedAway: 0, allocations: 0, events: 0, violations: [], boundaryViolations: [], boundaryChecks: 0, sessions: [], discharge: [], peakImportW: 0, eveningPeakImportW: 0 };
   const live = new Map<string, Live>();
   const queue = arrivals(options);
   let due: number | null = null;
@@ -207,6 +239,47 @@ export async function simulateCarParkDay(options: DayOptions): Promise<DayReport
     if (!site) throw new Error('site vanished');
     return site;
   };
+  /** Net flow through every node that carries one, from the setpoints recorded now. */
+  const flowsOf = (site: RegisteredSite): Map<string, Decimal> => {
+    const flows = new Map<string, Decimal>();
+    for (const occupancy of site.sessions.values()) {
+      for (let id: string | null = occupancy.connectorId; id !== null; id = site.nodes.get(id)?.parentId ?? null) {
+        flows.set(id, (flows.get(id) ?? new Decimal(0)).plus(occupancy.setpointW));
+      }
+    }
+    return flows;
+  };
+  const violationsAt = (site: RegisteredSite, flows: Map<string, Decimal>, atMs: number): string[] => {
+    const limits = effectiveLimits(site, atMs);
+    const found: string[] = [];
+    for (const [nodeId, flow] of flows) {
+      const limit = limits.get(nodeId)!;
+      if (flow.greaterThan(limit.importW) || flow.lessThan(new Decimal(limit.exportW).negated())) {
+        found.push(`${formatInstant(atMs)} ${nodeId}: flow ${flow.toFixed()} W outside [-${limit.exportW}, ${limit.importW}]`);
+      }
+    }
+    return found;
+  };
+  // The flows recorded last and since when: a charger may still follow them until a lead after
+  // they are replaced, so every rule boundary in [since, replaced + lead) is checked against them.
+  let held: { sinceMs: number; flows: Map<string, Decimal> } | null = null;
+  const checkHeld = (site: RegisteredSite, untilMs: number) => {
+    if (!held) return;
+    for (const rule of site.rules.values()) {
+      for (let b = nextRuleBoundary(rule.window, held.sinceMs - 1); b !== null && b < untilMs; b = nextRuleBoundary(rule.window, b)) {
+        report.boundaryChecks++;
+        report.boundaryViolations.push(...violationsAt(site, held.flows, b).map((v) => `${v} (setpoints since ${formatInstant(held!.sinceMs)})`));
+      }
+    }
+  };
+  /** After every command: when the flows changed, the ones they replace are checked up to now + lead. */
+  const observe = async () => {
+    const site = await loadSite();
+    const flows = flowsOf(site);
+    if (held && held.flows.size === flows.size && [...flows].every(([id, flow]) => held!.flows.get(id)?.equals(flow))) return;
+    checkHeld(site, now + CHARGER_LEAD_MS);
+    held = { sinceMs: now, flows };
+  };
   const sessionStates = async (site: RegisteredSite) => {
     const states = new Map<string, SessionState>();
     for (const id of site.sessions.keys()) states.set(id, (await grid.loadSession(id)).session);
@@ -215,12 +288,12 @@ export async function simulateCarParkDay(options: DayOptions): Promise<DayReport
   const afterAllocation = async (outcome: AllocationOutcome) => {
     report.allocations++;
     const site = await loadSite();
-    due = nextAllocationDue(site, now, 5 * MINUTE);
+    due = nextAllocationDue(site, now, 5 * MINUTE, CHARGER_LEAD_MS);
     if (outcome.result) await checkDischarge(site, outcome);
   };
   const checkDischarge = async (site: RegisteredSite, outcome: AllocationOutcome) => {
     const atMs = parseInstant('at', outcome.at);
-    const { request } = planAllocation({ site, sessions: await sessionStates(site), at: atMs, priceMinorPerKWh: null });
+    const { request } = planAllocation({ site, sessions: await sessionStates(site), at: atMs, leadMs: CHARGER_LEAD_MS, priceMinorPerKWh: null });
     const target = request.discharge.find((d) => d.source === 'request:flex-1');
     if (!target || !outcome.result) return;
     const result = new Map(outcome.result.sessions.map((s) => [s.sessionId, s]));
@@ -252,7 +325,9 @@ export async function simulateCarParkDay(options: DayOptions): Promise<DayReport
     for (const [sessionId, session] of live) {
       if (session.arrival.departMs > now) continue;
       await recordMeter(grid, ctx, sessionId, session, now);
+      await observe();
       await grid.stopSession({ sessionId, reason: 'departed' }, ctx());
+      await observe();
       report.allocations++;
       report.sessions.push(outcomeOf(session, now));
       live.delete(sessionId);
@@ -289,6 +364,7 @@ export async function simulateCarParkDay(options: DayOptions): Promise<DayReport
         },
         ctx(),
       );
+      await observe();
       report.allocations++;
       const neededWh = v2g ? Decimal.max(0, new Decimal(arrival.targetSoc! - arrival.socPercent).div(100).times(arrival.capacityWh)) : arrival.neededWh;
       live.set(arrival.sessionId, {
@@ -301,26 +377,20 @@ export async function simulateCarParkDay(options: DayOptions): Promise<DayReport
       });
     }
     if (now % (5 * MINUTE) === 0) {
-      for (const [sessionId, session] of live) await recordMeter(grid, ctx, sessionId, session, now);
+      for (const [sessionId, session] of live) {
+        await recordMeter(grid, ctx, sessionId, session, now);
+        await observe();
+      }
     }
-    if (due === null || due <= now) await afterAllocation(await grid.allocate(siteId, 'schedule'));
-    else due = nextAllocationDue(await loadSite(), now, 5 * MINUTE);
+    if (due === null || due <= now) {
+      await afterAllocation(await grid.allocate(siteId, 'schedule'));
+      await observe();
+    } else due = nextAllocationDue(await loadSite(), now, 5 * MINUTE, CHARGER_LEAD_MS);
 
     // The limits must hold for the setpoints in force during this minute.
     const site = await loadSite();
-    const limits = effectiveLimits(site, now);
-    const flows = new Map<string, Decimal>();
-    for (const occupancy of site.sessions.values()) {
-      for (let id: string | null = occupancy.connectorId; id !== null; id = site.nodes.get(id)?.parentId ?? null) {
-        flows.set(id, (flows.get(id) ?? new Decimal(0)).plus(occupancy.setpointW));
-      }
-    }
-    for (const [nodeId, flow] of flows) {
-      const limit = limits.get(nodeId)!;
-      if (flow.greaterThan(limit.importW) || flow.lessThan(new Decimal(limit.exportW).negated())) {
-        report.violations.push(`${formatInstant(now)} ${nodeId}: flow ${flow.toFixed()} W outside [-${limit.exportW}, ${limit.importW}]`);
-      }
-    }
+    const flows = flowsOf(site);
+    report.violations.push(...violationsAt(site, flows, now));
     const rootFlow = flows.get(siteId)?.toNumber() ?? 0;
     report.peakImportW = Math.max(report.peakImportW, rootFlow);
     if (now >= at('17:00') && now < at('20:00')) report.eveningPeakImportW = Math.max(report.eveningPeakImportW, rootFlow);
@@ -338,7 +408,16 @@ export async function simulateCarParkDay(options: DayOptions): Promise<DayReport
         session.exportWh = session.exportWh.plus(setpoint.negated().div(60));
       }
     }
+    // Allocations the scheduler runs within the minute (a lead before a rule boundary), at their instant.
+    const minuteStart = now;
+    while (due !== null && due > now && due < minuteStart + MINUTE) {
+      now = due;
+      await afterAllocation(await grid.allocate(siteId, 'schedule'));
+      await observe();
+    }
+    now = minuteStart;
   }
+  checkHeld(await loadSite(), now);
   for (const [, session] of live) report.sessions.push(outcomeOf(session, now));
   report.events = Number(await store.headPosition());
   return report;
@@ -385,7 +464,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   process.stdout.write(
     [
       `arrivals ${report.arrivals}, turned away ${report.turnedAway}, allocations ${report.allocations}, events ${report.events}`,
-      `limit violations: ${report.violations.length}`,
+      `limit violations: ${report.violations.length} minute by minute, ${report.boundaryViolations.length} at ${report.boundaryChecks} rule boundaries`,
       `peak import ${report.peakImportW} W (evening, capped at 150000: ${report.eveningPeakImportW} W)`,
       ...(['urgent', 'high', 'normal', 'low'] as const).map((tier) => {
         const list = byTier(tier);

@@ -5,17 +5,22 @@ import type { AllocationOutcome, GridService } from './grid-service.ts';
 export type AllocationSchedulerOptions = {
   /** Longest time between two allocations of a site with sessions: needs and laxity drift. */
   refreshMs?: number;
+  /** How long chargers take to follow a setpoint (see GridServiceOptions.chargerResponseMs); the grid's by default. */
+  leadMs?: number;
   logger?: Logger;
 };
 
 /**
  * Re-runs a site's allocation when time alone changes the answer: a congestion rule or a discharge
  * request starts or ends, a turn expires while others wait, and at least every `refreshMs` while
- * sessions are plugged in. Commands re-allocate by themselves (GridService); this covers the clock.
+ * sessions are plugged in. A rule boundary is met twice: `leadMs` before it (the chargers' response
+ * time), so that a lower limit holds from its first instant, and at it, so that a higher one is used
+ * at once. Commands re-allocate by themselves (GridService); this covers the clock.
  */
 export class AllocationScheduler {
   private readonly timers = new Map<string, { due: number; timer: NodeJS.Timeout }>();
   private readonly refreshMs: number;
+  private readonly leadMs: number;
   private stopped = false;
 
   constructor(
@@ -23,6 +28,7 @@ export class AllocationScheduler {
     private readonly options: AllocationSchedulerOptions = {},
   ) {
     this.refreshMs = options.refreshMs ?? 60_000;
+    this.leadMs = options.leadMs ?? grid.leadMs;
   }
 
   /** Plans the next run for a site after an allocation was recorded. */
@@ -30,7 +36,7 @@ export class AllocationScheduler {
     if (this.stopped) return;
     const { site } = await this.grid.loadSite(outcome.siteId);
     if (!site) return;
-    const due = nextAllocationDue(site, parseInstant('at', outcome.at), this.refreshMs);
+    const due = nextAllocationDue(site, parseInstant('at', outcome.at), this.refreshMs, this.leadMs);
     this.schedule(outcome.siteId, due);
   }
 
@@ -68,14 +74,23 @@ export class AllocationScheduler {
   }
 }
 
-/** The next instant at which time alone may change the site's allocation; null when nothing is plugged in. */
-export function nextAllocationDue(site: RegisteredSite, atMs: number, refreshMs: number): number | null {
+/**
+ * The next instant at which time alone may change the site's allocation; null when nothing is
+ * plugged in. An allocation at `atMs` already keeps the rules in force until `atMs + leadMs`; each
+ * later rule boundary b is due at b - leadMs (the setpoints are lowered in time) and at b (where a
+ * limit rises, its room is used).
+ */
+export function nextAllocationDue(site: RegisteredSite, atMs: number, refreshMs: number, leadMs: number): number | null {
   if (site.sessions.size === 0) return null;
   let due = atMs + refreshMs;
   const consider = (instant: number | null) => {
     if (instant !== null && instant > atMs && instant < due) due = instant;
   };
-  for (const rule of site.rules.values()) consider(nextRuleBoundary(rule.window, atMs));
+  for (const rule of site.rules.values()) {
+    consider(nextRuleBoundary(rule.window, atMs));
+    const ahead = nextRuleBoundary(rule.window, atMs + leadMs);
+    if (ahead !== null) consider(ahead - leadMs);
+  }
   for (const request of site.dischargeRequests.values()) {
     consider(parseInstant('start', request.start));
     consider(parseInstant('end', request.end));

@@ -1,8 +1,10 @@
 import {
   allocationCommand,
   checkSiteId,
+  decideWithAllocation,
   DomainError,
   formatInstant,
+  meterDataChangesAllocation,
   parseInstant,
   sessionDecider,
   sessionStreamId,
@@ -37,6 +39,11 @@ export type AllocationOutcome = {
 export type GridServiceOptions = {
   /** Epoch ms now; tests and simulations drive their own clock. */
   clock?: () => number;
+  /**
+   * How long a charger takes to follow a new setpoint, ms: each allocation keeps every limit in
+   * force during that long after it (see planAllocation). Default DEFAULT_CHARGER_RESPONSE_MS.
+   */
+  chargerResponseMs?: number;
   /** The energy price in force at a site, for discharging above the site's price threshold. */
   priceAt?: (siteId: string, at: number) => Promise<string | null>;
   logger?: Logger;
@@ -44,10 +51,13 @@ export type GridServiceOptions = {
   onAllocated?: (outcome: AllocationOutcome) => void;
 };
 
+/** OCPP chargers typically follow a new charging profile within a few seconds. */
+export const DEFAULT_CHARGER_RESPONSE_MS = 5_000;
+
 /** A command whose `at` may be left out: it then means now. */
 type WithOptionalTime<C> = C extends { at: string } ? Omit<C, 'at'> & { at?: string } : C;
 
-/** Site commands whose effect can change what sessions may draw: each is followed by an allocation. */
+/** Site commands whose effect can change what sessions may draw: each is decided with an allocation, in one append. */
 const REALLOCATE_AFTER = new Set<SiteCommand['type']>([
   'ConfigureSite',
   'AddNode',
@@ -73,6 +83,8 @@ const REALLOCATE_AFTER = new Set<SiteCommand['type']>([
  */
 export class GridService {
   private readonly clock: () => number;
+  /** The chargers' response time, ms: the lead with which known limits are met. */
+  readonly leadMs: number;
   private readonly running = new Map<string, Promise<unknown>>();
 
   constructor(
@@ -81,6 +93,8 @@ export class GridService {
     private readonly options: GridServiceOptions = {},
   ) {
     this.clock = options.clock ?? Date.now;
+    this.leadMs = options.chargerResponseMs ?? DEFAULT_CHARGER_RESPONSE_MS;
+    if (!Number.isSafeInteger(this.leadMs) || this.leadMs < 0) throw new Error(`chargerResponseMs must be a whole number of ms >= 0, got ${String(this.leadMs)}`);
   }
 
   now(): number {
@@ -92,9 +106,48 @@ export class GridService {
     const siteId = checkSiteId(command.siteId);
     const given = command as { at?: string };
     const full = (needsTime(command.type) ? { ...command, at: given.at ?? formatInstant(this.clock()) } : command) as SiteCommand;
-    const handled = await this.commands.handle(siteDecider, siteStreamId(siteId), full, context);
-    if (REALLOCATE_AFTER.has(full.type) && handled.events.length > 0) await this.reallocate(siteId, full.type);
+    if (!REALLOCATE_AFTER.has(full.type)) return this.commands.handle(siteDecider, siteStreamId(siteId), full, context);
+    const { handled, refused } = await this.serialised(siteId, () => this.decideAndAllocate(siteId, full, context));
+    // The site refused the plan (another command got in between): allocate on its own.
+    if (refused) await this.reallocate(siteId, full.type);
     return handled;
+  }
+
+  /**
+   * A command that can change what sessions may draw, decided with the allocation on the state it
+   * leaves (decideWithAllocation): one append, and a lower limit curtails only what it must.
+   */
+  private async decideAndAllocate(siteId: string, command: SiteCommand, context: CommandContext): Promise<{ handled: HandleResult<SiteEvent>; refused: boolean }> {
+    const { site } = await this.loadSite(siteId);
+    const inputs = site === null || site.sessions.size === 0 ? null : await this.allocationInputs(site, this.clock());
+    let planned: { at: string; result: AllocationResult } | null = null;
+    let refused: DomainError | null = null;
+    const decider: typeof siteDecider = {
+      ...siteDecider,
+      decide: (c, state) => {
+        planned = null;
+        refused = null;
+        return decideWithAllocation(
+          c,
+          state,
+          (after) => {
+            if (inputs === null || after.sessions.size === 0) return null;
+            const atMs = this.allocationTime(after);
+            const { command: assign, result } = allocationCommand({ site: after, sessions: inputs.sessions, at: atMs, leadMs: this.leadMs, priceMinorPerKWh: inputs.priceMinorPerKWh }, command.type);
+            planned = { at: assign.at, result };
+            return assign;
+          },
+          (error) => (refused = error),
+        );
+      },
+    };
+    const handled = await this.commands.handle(decider, siteStreamId(siteId), command, context);
+    if (handled.events.length === 0) return { handled, refused: false };
+    const allocation = planned as { at: string; result: AllocationResult } | null;
+    if (refused === null && allocation !== null) {
+      this.options.onAllocated?.({ siteId, at: allocation.at, trigger: command.type, result: allocation.result, append: handled.result, events: handled.events });
+    }
+    return { handled, refused: refused !== null };
   }
 
   async loadSite(siteId: string): Promise<{ version: number; site: RegisteredSite | null }> {
@@ -173,13 +226,15 @@ export class GridService {
    */
   async session(command: WithOptionalTime<Exclude<SessionCommand, PlugIn | { type: 'StopSession' }>>, context: CommandContext): Promise<HandleResult<SessionEvent>> {
     const full = { ...command, at: command.at ?? formatInstant(this.clock()) } as SessionCommand;
+    const meterData = METER_COMMANDS.has(command.type);
+    const before = meterData ? (await this.loadSession(command.sessionId)).session : null;
     const handled = await this.commands.handle(sessionDecider, sessionStreamId(command.sessionId), full, context);
-    // Meter readings, corrections and resets change what a session has received, not what it may
-    // draw now: the site's next allocation (clock-driven or after a command) reads them.
-    if (handled.events.length > 0 && !METER_COMMANDS.has(command.type)) {
-      const { session } = await this.loadSession(command.sessionId);
-      if (session.status !== 'none') await this.reallocate(session.siteId, command.type);
-    }
+    if (handled.events.length === 0) return handled;
+    const { session } = await this.loadSession(command.sessionId);
+    if (session.status === 'none') return handled;
+    // Meter data changes what a session has received; it changes what it may draw only when it
+    // meets (or reopens) its need or crosses its reserve: then at once, else at the next allocation.
+    if (before === null || meterDataChangesAllocation(before, session, this.clock())) await this.reallocate(session.siteId, command.type);
     return handled;
   }
 
@@ -188,13 +243,35 @@ export class GridService {
    * site moved between planning and recording (another command got in), the run plans again.
    */
   allocate(siteId: string, trigger: string): Promise<AllocationOutcome> {
+    return this.serialised(siteId, () => this.allocateNow(siteId, trigger));
+  }
+
+  /** Runs `work` after every allocation of the site already queued in this process. */
+  private serialised<T>(siteId: string, work: () => Promise<T>): Promise<T> {
     const previous = this.running.get(siteId) ?? Promise.resolve();
-    const run = previous.catch(() => {}).then(() => this.allocateNow(siteId, trigger));
+    const run = previous.catch(() => {}).then(work);
     this.running.set(siteId, run);
     void run.finally(() => {
       if (this.running.get(siteId) === run) this.running.delete(siteId);
     }).catch(() => {});
     return run;
+  }
+
+  /** The instant an allocation of the site is for: now, never before the site's last one. */
+  private allocationTime(site: RegisteredSite): number {
+    return Math.max(this.clock(), site.lastAllocationAt === null ? 0 : parseInstant('lastAllocationAt', site.lastAllocationAt));
+  }
+
+  /** The session aggregates at the site's connectors and the energy price in force. */
+  private async allocationInputs(site: RegisteredSite, atMs: number): Promise<{ sessions: Map<string, SessionState>; priceMinorPerKWh: string | null }> {
+    const sessions = new Map<string, SessionState>();
+    await Promise.all(
+      [...site.sessions.keys()].map(async (sessionId) => {
+        sessions.set(sessionId, (await this.loadSession(sessionId)).session);
+      }),
+    );
+    const priceMinorPerKWh = this.options.priceAt ? await this.options.priceAt(site.siteId, atMs) : null;
+    return { sessions, priceMinorPerKWh };
   }
 
   /**
@@ -225,18 +302,12 @@ export class GridService {
   private async planAndRecord(siteId: string, trigger: string): Promise<AllocationOutcome> {
     const { site } = await this.loadSite(siteId);
     if (!site) throw new UnknownSite(siteId);
-    const atMs = Math.max(this.clock(), site.lastAllocationAt === null ? 0 : parseInstant('lastAllocationAt', site.lastAllocationAt));
+    const atMs = this.allocationTime(site);
     const at = formatInstant(atMs);
     if (site.sessions.size === 0) return { siteId, at, trigger, result: null, append: null, events: [] };
 
-    const sessions = new Map<string, SessionState>();
-    await Promise.all(
-      [...site.sessions.keys()].map(async (sessionId) => {
-        sessions.set(sessionId, (await this.loadSession(sessionId)).session);
-      }),
-    );
-    const priceMinorPerKWh = this.options.priceAt ? await this.options.priceAt(siteId, atMs) : null;
-    const { command, result } = allocationCommand({ site, sessions, at: atMs, priceMinorPerKWh }, trigger);
+    const { sessions, priceMinorPerKWh } = await this.allocationInputs(site, atMs);
+    const { command, result } = allocationCommand({ site, sessions, at: atMs, leadMs: this.leadMs, priceMinorPerKWh }, trigger);
     const handled = await this.commands.handle(siteDecider, siteStreamId(siteId), command, {
       commandId: `allocate/${siteId}/${at}/${crypto.randomUUID()}`,
       actor: 'allocator',

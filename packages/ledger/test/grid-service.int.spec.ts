@@ -115,15 +115,15 @@ describe('GridService (PGlite)', () => {
   it('knows when the clock alone will change an allocation', async () => {
     const siteId = await site();
     const empty = await loadSite(siteId);
-    expect(nextAllocationDue(empty, now, 60_000)).toBeNull();
+    expect(nextAllocationDue(empty, now, 60_000, 0)).toBeNull();
 
     await grid.site({ type: 'ConfigureSite', siteId, rotationIntervalS: 600, promoteAfterS: 3600, dischargePriceThresholdMinorPerKWh: null, priceZone: null }, ctx());
     await grid.site({ type: 'ChangeNodeLimits', siteId, nodeId: 'f1', importLimitW: '1400', exportLimitW: '0' }, ctx());
     await grid.plugIn(plugIn(siteId, 'cp1-1'), ctx());
     await grid.plugIn(plugIn(siteId, 'cp2-1'), ctx());
     // Room for one: the other waits, so the running turn's end (10 min) is when it changes.
-    expect(nextAllocationDue(await loadSite(siteId), now, 3_600_000)).toBe(now + 600_000);
-    expect(nextAllocationDue(await loadSite(siteId), now, 60_000)).toBe(now + 60_000);
+    expect(nextAllocationDue(await loadSite(siteId), now, 3_600_000, 0)).toBe(now + 600_000);
+    expect(nextAllocationDue(await loadSite(siteId), now, 60_000, 0)).toBe(now + 60_000);
 
     await grid.site(
       {
@@ -142,6 +142,14 @@ describe('GridService (PGlite)', () => {
       },
       ctx(),
     );
-    expect(nextAllocationDue(await loadSite(siteId), now, 3_600_000)).toBe(now + 120_000);
+    expect(nextAllocationDue(await loadSite(siteId), now, 3_600_000, 0)).toBe(now + 120_000);
+    // With chargers that take 5 s to respond, the cap is met 5 s ahead; then again at its start
+    // and at its end (a limit that rises), and 5 s before the end changes nothing that can wait.
+    const withRule = await loadSite(siteId);
+    expect(nextAllocationDue(withRule, now, 3_600_000, 5_000)).toBe(now + 115_000);
+    expect(nextAllocationDue(withRule, now + 115_000, 3_600_000, 5_000)).toBe(now + 120_000);
+    expect(nextAllocationDue(withRule, now + 118_000, 3_600_000, 5_000)).toBe(now + 120_000);
+    expect(nextAllocationDue(withRule, now + 120_000, 3_600_000, 5_000)).toBe(now + 235_000);
+    expect(nextAllocationDue(withRule, now + 235_000, 3_600_000, 5_000)).toBe(now + 240_000);
   });
 });

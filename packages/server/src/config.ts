@@ -1,6 +1,6 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { resolve } from 'node:path';
-import { keyIdOf, parsePrivateKey, parsePublicKey } from '@v2g/ledger';
+import { DEFAULT_CHARGER_RESPONSE_MS, keyIdOf, parsePrivateKey, parsePublicKey } from '@v2g/ledger';
 import { authConfig, type AuthConfig } from './auth/auth-config.ts';
 import { hardeningConfig, type HardeningConfig } from './hardening-config.ts';
 import { LOG_LEVELS, type LogLevel } from './usage.ts';
@@ -24,6 +24,8 @@ export type Config = {
   dbSchema: string;
   /** /readyz answers 503 when a projection is more than this many positions behind the head. */
   readyMaxLag: bigint;
+  /** How long chargers take to follow a new setpoint, ms: known limits are met that long ahead. */
+  chargerResponseMs: number;
   /** Log checkpoints (tamper evidence): how often the server appends one, and the keys. */
   checkpoint: CheckpointConfig;
   /** Projections to rebuild blue/green once started (REBUILD_PROJECTIONS, and `--rebuild` on the command line). */
@@ -76,6 +78,7 @@ export function loadConfig(env: Env = process.env): Config {
     graphiql: nodeEnv !== 'production',
     dbSchema: dbSchema(env),
     readyMaxLag: BigInt(integer(env, 'READY_MAX_LAG', 1000, 0, Number.MAX_SAFE_INTEGER)),
+    chargerResponseMs: integer(env, 'CHARGER_RESPONSE_MS', DEFAULT_CHARGER_RESPONSE_MS, 0, 300_000),
     checkpoint: checkpointConfig(env),
     rebuildProjections: projectionNames(read(env, 'REBUILD_PROJECTIONS'), 'REBUILD_PROJECTIONS'),
     auth: authConfig(env),

@@ -16,6 +16,7 @@ describe('loadConfig', () => {
       graphiql: true,
       dbSchema: 'v2g',
       readyMaxLag: 1000n,
+      chargerResponseMs: 5_000,
       checkpoint: { everyEvents: 10_000, everyMs: 600_000, signingKey: null, publicKey: null },
       rebuildProjections: [],
       auth: { bootstrapOperatorKey: null, jwt: null },
@@ -62,6 +63,7 @@ describe('loadConfig', () => {
       NODE_ENV: 'production',
       DB_SCHEMA: 'ledger_2',
       READY_MAX_LAG: '0',
+      CHARGER_RESPONSE_MS: '2500',
     });
     expect(config).toMatchObject({
       databaseUrl: 'postgres://postgres@127.0.0.1:5432/test',
@@ -72,6 +74,7 @@ describe('loadConfig', () => {
       graphiql: false,
       dbSchema: 'ledger_2',
       readyMaxLag: 0n,
+      chargerResponseMs: 2_500,
     });
   });
 
@@ -90,6 +93,8 @@ describe('loadConfig', () => {
     ['EVENTSTORE_URL', 'http://localhost:2113', /EVENTSTORE_URL must be a KurrentDB connection string/],
     ['DB_SCHEMA', 'Bad-Schema', /DB_SCHEMA must be a lowercase letter/],
     ['READY_MAX_LAG', 'lots', /READY_MAX_LAG must be a whole number/],
+    ['CHARGER_RESPONSE_MS', '5s', /CHARGER_RESPONSE_MS must be a whole number/],
+    ['CHARGER_RESPONSE_MS', '300001', /CHARGER_RESPONSE_MS must be from 0 to 300000/],
     ['LEDGER_CHECKPOINT_EVERY_EVENTS', '-5', /LEDGER_CHECKPOINT_EVERY_EVENTS must be a whole number/],
     ['LEDGER_CHECKPOINT_EVERY_SECONDS', '1h', /LEDGER_CHECKPOINT_EVERY_SECONDS must be a whole number/],
     ['LEDGER_CHECKPOINT_PUBLIC_KEY', 'not-a-key', /LEDGER_CHECKPOINT_PUBLIC_KEY must be an Ed25519 public key/],

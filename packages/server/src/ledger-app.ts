@@ -59,6 +59,8 @@ export type Ledger = LedgerDeps & {
 };
 
 export type LedgerConfig = Pick<Config, 'databaseUrl' | 'eventStoreUrl' | 'dbSchema'> & {
+  /** How long chargers take to follow a setpoint (CHARGER_RESPONSE_MS); absent: the grid's default. */
+  chargerResponseMs?: number;
   /** PGlite's folder when there is no databaseUrl; undefined keeps it in memory (tests). */
   dataDir: string | undefined;
   /** Log checkpoints (tamper evidence) appended in the background; absent: none (tests). */
@@ -105,6 +107,7 @@ export async function openLedger(config: LedgerConfig, logger: Logger): Promise<
   const commands = new CommandHandler(store);
   const billingTables = projections.tables(billingProjection);
   const grid: GridService = new GridService(store, commands, {
+    chargerResponseMs: config.chargerResponseMs,
     logger: logger.child({ component: 'grid' }),
     // The price a site's discharge threshold is compared with: the latest known for its zone.
     priceAt: async (siteId, at) => {

@@ -18,6 +18,8 @@ Configuration comes from environment variables:
   LOG_LEVEL       ${LOG_LEVELS.join(', ')}   (default info)
   NODE_ENV        production turns GraphiQL off                      (default development)
   READY_MAX_LAG   /readyz is 503 when a projection lags more events  (default 1000)
+  CHARGER_RESPONSE_MS              how long chargers take to follow a setpoint, 0-300000 ms; setpoints are
+                                   lowered that long before a congestion rule starts (default 5000)
   LEDGER_CHECKPOINT_EVERY_EVENTS   a log checkpoint every N events, 0 off  (default 10000)
   LEDGER_CHECKPOINT_EVERY_SECONDS  ... or every T seconds with new events, 0 off (default 600)
   LEDGER_CHECKPOINT_KEY            Ed25519 key signing checkpoints, PEM or 64 hex (unset: unsigned)

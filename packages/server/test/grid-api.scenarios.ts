@@ -45,7 +45,7 @@ export function describeGridApi(label: string, options: TestServerOptions | null
     });
 
     const mutate = async (name: string, inputType: string, input: Record<string, unknown>) => {
-      const result = ['plugIn', 'stopSession'].includes(name) ? SESSION_RESULT : SITE_RESULT;
+      const result = ['plugIn', 'stopSession', 'recordSessionMeterReading'].includes(name) ? SESSION_RESULT : SITE_RESULT;
       const { status, body } = await server.gql(`mutation($input: ${inputType}!) { ${name}(input: $input) { ${result} } }`, {
         input: { commandId: randomUUID(), ...input },
       });
@@ -187,6 +187,52 @@ export function describeGridApi(label: string, options: TestServerOptions | null
       abort.abort();
       expect(event.data.setpointsChanged.setpoints.length).toBeGreaterThan(0);
       expect(['curtailment', 'AddCongestionRule']).toContain(event.data.setpointsChanged.trigger);
+    });
+
+    it('meets a load reading that cuts the headroom with one allocation in the reading\'s own append, holding nobody the new room allows', async () => {
+      const siteId = await buildSite();
+      for (const connectorId of ['cp1-1', 'cp2-1', 'cp3-1']) await plugIn(siteId, { connectorId, maxPowerW: connectorId === 'cp3-1' ? '22000' : '11000' });
+      expect(flowOf(await readSite(siteId), 'f1')).toBe(20000n);
+      const before = (await server.ledger.store.readStream(`site-${siteId}`)).length;
+
+      // 8 kW of building load below f1: 12 kW left for the three sessions, whose minimums (1.4 + 1.4 + 4.14 kW) fit.
+      const commandId = randomUUID();
+      const { body } = await server.gql(`mutation($input: RecordNodeLoadInput!) { recordNodeLoad(input: $input) { ${SITE_RESULT} } }`, {
+        input: { commandId, siteId, nodeId: 'f1', occurredAt: new Date().toISOString(), otherLoadW: '8000', generationW: '0' },
+      });
+      expect(body.errors).toBeUndefined();
+      expect((body.data as Record<string, { __typename: string }>)['recordNodeLoad']!.__typename).toBe('SiteCommandPayload');
+
+      const written = (await server.ledger.store.readStream(`site-${siteId}`)).slice(before);
+      expect(written.map((e) => e.metadata.commandId)).toEqual(written.map(() => commandId));
+      expect(written.map((e) => e.type)).toEqual(['NodeLoadMeasured', 'SetpointsAssigned']);
+      expect((written[1]!.data as { trigger: string }).trigger).toBe('RecordNodeLoad');
+      const site = await readSite(siteId);
+      expect(flowOf(site, 'f1')).toBe(12000n);
+      expect(site.sessions.map((s) => s.status)).toEqual(['CHARGING', 'CHARGING', 'CHARGING']);
+    });
+
+    it('re-allocates at once when a meter reading shows a session has received what it needs', async () => {
+      const siteId = await buildSite();
+      const plugged = await plugIn(siteId, { connectorId: 'cp1-1', energyNeededWh: '1000' });
+      const sessionId = plugged.session.sessionId as string;
+      await plugIn(siteId, { connectorId: 'cp2-1' });
+      await plugIn(siteId, { connectorId: 'cp3-1', maxPowerW: '22000' });
+      const sessionOf = (site: SiteRead['site']) => site.sessions.find((s) => s.sessionId === sessionId)!;
+      expect(sessionOf(await readSite(siteId)).status).toBe('CHARGING');
+
+      const reading = (energyImportWh: string) =>
+        mutate('recordSessionMeterReading', 'RecordSessionMeterReadingInput', { sessionId, occurredAt: new Date().toISOString(), energyImportWh, energyExportWh: '0' });
+      // A reading short of the need leaves the allocation as it was (the next one reads it).
+      const versionBefore = (await readSite(siteId)).version;
+      await reading('400');
+      expect((await readSite(siteId)).version).toBe(versionBefore);
+      // The reading that completes it frees the power for the others in the same request.
+      await reading('1000');
+      const site = await readSite(siteId);
+      expect(sessionOf(site)).toMatchObject({ status: 'DONE', setpointW: '0', reason: 'energy_delivered' });
+      expect(flowOf(site, 'f1')).toBe(20000n);
+      expect(site.sessions.filter((s) => s.sessionId !== sessionId).every((s) => s.status === 'CHARGING')).toBe(true);
     });
 
     it('discharges a consenting session for a grid operator\'s request, and holds the others', async () => {

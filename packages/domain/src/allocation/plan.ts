@@ -18,6 +18,13 @@ export type PlanInput = {
   /** The session aggregates of the sessions occupying the site's connectors, by sessionId. */
   sessions: ReadonlyMap<string, SessionState>;
   at: number;
+  /**
+   * How long chargers take to follow a new setpoint, ms (>= 0). The setpoints decided at `at` may
+   * still be in force, or only just taking over, until `at + leadMs`, so they must keep every limit
+   * in force anywhere in [at, at + leadMs]; the scheduler allocates again at each rule boundary
+   * minus the lead, so the limits beyond are met by the next allocation from their first instant.
+   */
+  leadMs: number;
   /** The energy price in force, when known; discharging for price needs it and the site's threshold. */
   priceMinorPerKWh: string | null;
 };
@@ -31,8 +38,9 @@ const floorW = (value: Decimal | string): number => floorWatts(new Decimal(value
 const ceilW = (value: Decimal | string): number => ceilWatts(new Decimal(value));
 
 /** Builds the kernel's request for one site at one instant. */
-export function planAllocation({ site, sessions, at, priceMinorPerKWh }: PlanInput): Plan {
-  const limits = effectiveLimits(site, at);
+export function planAllocation({ site, sessions, at, leadMs, priceMinorPerKWh }: PlanInput): Plan {
+  if (!Number.isSafeInteger(leadMs) || leadMs < 0) throw new Error(`planAllocation: leadMs must be a whole number of ms >= 0, got ${String(leadMs)}`);
+  const limits = effectiveLimits(site, at, at + leadMs);
   const nodes = [...site.nodes.values()].map((node) => {
     const limit = limits.get(node.nodeId);
     if (!limit) throw new Error(`no effective limit for node ${node.nodeId}`);
@@ -129,6 +137,22 @@ function dischargeBounds(
   // Discharging maxW for the interval costs the interval itself plus the time to put that energy back.
   const laxityAfterS = needs.laxityS - intervalS - (maxW * intervalS) / maxChargeW;
   return laxityAfterS >= 0 ? { minW, maxW } : null;
+}
+
+/**
+ * Whether new meter data (a reading, a correction, a reset) changes what an allocation decides for
+ * the session at `atMs`: its need met, or open again (it stops or starts drawing), or its SoC
+ * crossing its V2G reserve (it may no longer, or may again, feed back). Other readings only move
+ * its share a little, which the next allocation picks up.
+ */
+export function meterDataChangesAllocation(before: SessionState, after: SessionState, atMs: number): boolean {
+  if (before.status !== 'active' || after.status !== 'active') return false;
+  const was = sessionNeeds(before, atMs);
+  const is = sessionNeeds(after, atMs);
+  if (new Decimal(was.remainingWh).isZero() !== new Decimal(is.remainingWh).isZero()) return true;
+  const reserve = after.v2g?.minSocPercent ?? null;
+  if (reserve === null || was.socPercent === null || is.socPercent === null) return false;
+  return new Decimal(was.socPercent).greaterThan(reserve) !== new Decimal(is.socPercent).greaterThan(reserve);
 }
 
 /** Runs the kernel and turns its answer, with the excluded sessions, into the site command. */

@@ -8,7 +8,7 @@
  */
 import { Decimal } from '../quantities.ts';
 import { parseInstant } from '../time.ts';
-import { ruleInForce } from './rule-window.ts';
+import { ruleInForceDuring } from './rule-window.ts';
 import type { CongestionRule, DischargeRequest, EffectiveLimit, Occupancy, RegisteredSite } from './site-types.ts';
 
 const ZERO = new Decimal(0);
@@ -54,12 +54,15 @@ export function ruleTarget(state: RegisteredSite, rule: CongestionRule): string 
   return rule.scope.kind === 'area' ? state.siteId : rule.scope.nodeId;
 }
 
-/** Rules in force at `atMs`, by the node they act on (rules on removed nodes are ignored). */
-export function rulesInForce(state: RegisteredSite, atMs: number): Map<string, CongestionRule[]> {
+/**
+ * Rules in force at some instant of [atMs, untilMs] (at `atMs` alone by default), by the node they
+ * act on (rules on removed nodes are ignored).
+ */
+export function rulesInForce(state: RegisteredSite, atMs: number, untilMs: number = atMs): Map<string, CongestionRule[]> {
   const byNode = new Map<string, CongestionRule[]>();
   for (const rule of state.rules.values()) {
     const target = ruleTarget(state, rule);
-    if (!state.nodes.has(target) || !ruleInForce(rule.window, atMs)) continue;
+    if (!state.nodes.has(target) || !ruleInForceDuring(rule.window, atMs, untilMs)) continue;
     const list = byNode.get(target);
     if (list) list.push(rule);
     else byNode.set(target, [rule]);
@@ -74,8 +77,12 @@ type Limit = { importW: Decimal; exportW: Decimal; importBoundBy: string; export
  * subtree that has a reading (summed up the ancestors of each reading) and the rules in force by
  * node. `limitOf` then costs only the node's own candidates, so a check can look at just the nodes
  * that carry a flow.
+ *
+ * With `untilMs`, the tightest limit in force anywhere in [atMs, untilMs]: static limits and
+ * headroom do not change with time and rule caps only lower a limit, so that is the limit with
+ * every rule in force at some instant of the interval.
  */
-export function limitContext(state: RegisteredSite, atMs: number): { limitOf: (nodeId: string) => Limit } {
+export function limitContext(state: RegisteredSite, atMs: number, untilMs: number = atMs): { limitOf: (nodeId: string) => Limit } {
   const nonEv = new Map<string, Decimal>();
   for (const [nodeId, load] of state.loads) {
     if (!state.nodes.has(nodeId)) continue;
@@ -85,7 +92,7 @@ export function limitContext(state: RegisteredSite, atMs: number): { limitOf: (n
       nonEv.set(id, (nonEv.get(id) ?? ZERO).plus(net));
     }
   }
-  const rules = rulesInForce(state, atMs);
+  const rules = rulesInForce(state, atMs, untilMs);
   const limitOf = (nodeId: string): Limit => {
     const node = state.nodes.get(nodeId)!;
     const load = nonEv.get(nodeId);
@@ -111,9 +118,12 @@ export function limitContext(state: RegisteredSite, atMs: number): { limitOf: (n
   return { limitOf };
 }
 
-/** The effective limits of every node of the site at `atMs`, as decimal strings (>= 0), parents before children. */
-export function effectiveLimits(state: RegisteredSite, atMs: number): Map<string, EffectiveLimit> {
-  const { limitOf } = limitContext(state, atMs);
+/**
+ * The effective limits of every node of the site at `atMs` (or the tightest in [atMs, untilMs], see
+ * limitContext), as decimal strings (>= 0), parents before children.
+ */
+export function effectiveLimits(state: RegisteredSite, atMs: number, untilMs: number = atMs): Map<string, EffectiveLimit> {
+  const { limitOf } = limitContext(state, atMs, untilMs);
   const result = new Map<string, EffectiveLimit>();
   for (const nodeId of nodesTopDown(state)) {
     const limit = limitOf(nodeId);

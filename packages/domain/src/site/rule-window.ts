@@ -110,6 +110,15 @@ export function ruleInForce(window: RuleWindow, atMs: number): boolean {
   return inForce(compile(window), atMs);
 }
 
+/** Whether a rule with this window is in force at some instant of the closed interval [fromMs, toMs]. */
+export function ruleInForceDuring(window: RuleWindow, fromMs: number, toMs: number): boolean {
+  if (ruleInForce(window, fromMs)) return true;
+  if (toMs <= fromMs) return false;
+  // Not in force at fromMs: its next change of status is when it next starts.
+  const start = nextRuleBoundary(window, fromMs);
+  return start !== null && start <= toMs;
+}
+
 /**
  * The first instant > afterMs at which the rule's in-force status changes, or null if it never
  * changes again. Status only changes at start, end, UTC midnights and the daily window's edges, and

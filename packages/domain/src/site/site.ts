@@ -495,12 +495,17 @@ function decide(command: SiteCommand, state: SiteState): SiteEvent[] {
   }
 }
 
+/** What follows a change that can lower a limit or raise a flow: by default the curtailment the state after it needs. */
+type AfterChange = (site: RegisteredSite, events: SiteEvent[], atMs: number, changedChargerId: string | null) => SiteEvent[];
+
+type TimedCommand = Exclude<SiteCommand, { type: 'RegisterSite' | 'RenameSite' | 'ConfigureSite' | 'AssignSetpoints' }>;
+
 /**
  * Commands with an `at`. Those that can lower an effective limit or raise a flow (node limits, a
  * charger, a load reading, a new rule, a release, a removal) are followed by the curtailment the
  * state after them needs at `at`; the others cannot break a limit that held.
  */
-function decideAt(command: Exclude<SiteCommand, { type: 'RegisterSite' | 'RenameSite' | 'ConfigureSite' | 'AssignSetpoints' }>, state: SiteState): SiteEvent[] {
+function decideAt(command: TimedCommand, state: SiteState, afterChange: AfterChange = withCurtailment): SiteEvent[] {
   const site = registered(state, command.siteId);
   const atMs = parseInstant('at', command.at);
   const at = formatInstant(atMs);
@@ -518,7 +523,7 @@ function decideAt(command: Exclude<SiteCommand, { type: 'RegisterSite' | 'Rename
       break;
     }
     case 'ChangeCharger':
-      return withCurtailment(site, decideChangeCharger(site, command), atMs, command.nodeId);
+      return afterChange(site, decideChangeCharger(site, command), atMs, command.nodeId);
     case 'RemoveNode': {
       const nodeId = checkId('nodeId', command.nodeId);
       const node = nodeOf(site, nodeId);
@@ -586,7 +591,47 @@ function decideAt(command: Exclude<SiteCommand, { type: 'RegisterSite' | 'Rename
       throw new Error(`unknown command ${JSON.stringify(unreachable)}`);
     }
   }
-  return withCurtailment(site, events, atMs);
+  return afterChange(site, events, atMs, null);
+}
+
+/**
+ * A command decided together with the allocation that follows it, as one decision for one append:
+ * the change, then the setpoints `plan` makes for the state after it (so a lower limit curtails
+ * only what the new room requires, not every session below the node), then whatever curtailment
+ * is still needed (none when the plan keeps the limits). When the site refuses the plan (it is
+ * stale, or out of order), `refused` hears why and the change is followed by the curtailment alone.
+ */
+export function decideWithAllocation(
+  command: SiteCommand,
+  state: SiteState,
+  plan: (after: RegisteredSite) => Extract<SiteCommand, { type: 'AssignSetpoints' }> | null,
+  refused: (error: DomainError) => void = () => {},
+): SiteEvent[] {
+  // Where decideAt would curtail; the curtailment is decided here, after the plan.
+  const curtail: { atMs: number; changedChargerId: string | null }[] = [];
+  const events =
+    command.type === 'RegisterSite' || command.type === 'RenameSite' || command.type === 'ConfigureSite' || command.type === 'AssignSetpoints'
+      ? decide(command, state)
+      : decideAt(command, state, (_site, change, atMs, changedChargerId) => {
+          curtail.push({ atMs, changedChargerId });
+          return change;
+        });
+  if (events.length === 0) return events;
+  const after = foldSiteEvents(state, events);
+  if (after.status !== 'registered') return events;
+  let assigned: SiteEvent[] = [];
+  const assignment = plan(after);
+  if (assignment !== null) {
+    try {
+      assigned = decideAssign(after, assignment);
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      refused(error);
+    }
+  }
+  const allocated = foldSiteEvents(after, assigned) as RegisteredSite;
+  const rest = curtail.flatMap(({ atMs, changedChargerId }) => curtailment(allocated, atMs, changedChargerId));
+  return [...events, ...assigned, ...rest];
 }
 
 /** A charger change narrows the bounds of the sessions at its connectors (they never widen back). */
