@@ -1,6 +1,9 @@
 import {
   allocationCommand,
+  checkDeparture,
+  checkFieldTime,
   checkSiteId,
+  DEFAULT_TIME_BOUNDS,
   DomainError,
   formatInstant,
   parseInstant,
@@ -19,6 +22,7 @@ import {
   type SessionState,
   type SiteCommand,
   type SiteEvent,
+  type TimeBounds,
 } from '@v2g/domain';
 import type { AppendResult, EventStore } from '@v2g/event-store';
 import type { Logger } from 'pino';
@@ -37,6 +41,8 @@ export type AllocationOutcome = {
 export type GridServiceOptions = {
   /** Epoch ms now; tests and simulations drive their own clock. */
   clock?: () => number;
+  /** How far field times (readings, plug-in, unplug) and departures may stray from the clock. */
+  timeBounds?: TimeBounds;
   /** The energy price in force at a site, for discharging above the site's price threshold. */
   priceAt?: (siteId: string, at: number) => Promise<string | null>;
   logger?: Logger;
@@ -44,8 +50,8 @@ export type GridServiceOptions = {
   onAllocated?: (outcome: AllocationOutcome) => void;
 };
 
-/** A command whose `at` may be left out: it then means now. */
-type WithOptionalTime<C> = C extends { at: string } ? Omit<C, 'at'> & { at?: string } : C;
+/** A command as a caller sends it: its `at` is the ledger's clock, never the caller's. */
+type WithoutTime<C> = C extends { at: string } ? Omit<C, 'at'> : C;
 
 /** Site commands whose effect can change what sessions may draw: each is followed by an allocation. */
 const REALLOCATE_AFTER = new Set<SiteCommand['type']>([
@@ -73,6 +79,7 @@ const REALLOCATE_AFTER = new Set<SiteCommand['type']>([
  */
 export class GridService {
   private readonly clock: () => number;
+  private readonly bounds: TimeBounds;
   private readonly running = new Map<string, Promise<unknown>>();
 
   constructor(
@@ -81,17 +88,23 @@ export class GridService {
     private readonly options: GridServiceOptions = {},
   ) {
     this.clock = options.clock ?? Date.now;
+    this.bounds = options.timeBounds ?? DEFAULT_TIME_BOUNDS;
   }
 
   now(): number {
     return this.clock();
   }
 
-  /** A site command; `at` defaults to now. Re-allocates when the command can change what sessions may draw. */
-  async site(command: WithOptionalTime<SiteCommand>, context: CommandContext): Promise<HandleResult<SiteEvent>> {
+  /**
+   * A site command at the ledger's now. A node load reading's occurredAt (the meter's time) may be
+   * up to the field backdate bound old; the decider refuses one ahead of now beyond the skew.
+   * Re-allocates when the command can change what sessions may draw.
+   */
+  async site(command: WithoutTime<SiteCommand>, context: CommandContext): Promise<HandleResult<SiteEvent>> {
     const siteId = checkSiteId(command.siteId);
-    const given = command as { at?: string };
-    const full = (needsTime(command.type) ? { ...command, at: given.at ?? formatInstant(this.clock()) } : command) as SiteCommand;
+    const nowMs = this.clock();
+    if (command.type === 'RecordNodeLoad') checkFieldTime('occurredAt', command.occurredAt, nowMs, this.bounds);
+    const full = (needsTime(command.type) ? { ...command, at: formatInstant(nowMs) } : command) as SiteCommand;
     const handled = await this.commands.handle(siteDecider, siteStreamId(siteId), full, context);
     if (REALLOCATE_AFTER.has(full.type) && handled.events.length > 0) await this.reallocate(siteId, full.type);
     return handled;
@@ -107,9 +120,19 @@ export class GridService {
     return { version, session: state };
   }
 
-  /** Plugs a vehicle in: occupies the connector, opens the session, allocates. */
+  /**
+   * Plugs a vehicle in: occupies the connector, opens the session, allocates. `at` is the plug-in
+   * time a charger or operator reports (a fact from the field, within the field bounds), default
+   * now; the departure must be after the ledger's now and within the departure horizon.
+   */
   async plugIn(command: Omit<PlugIn, 'type' | 'at'> & { at?: string }, context: CommandContext): Promise<{ site: HandleResult<SiteEvent>; session: HandleResult<SessionEvent> }> {
-    const plugIn: PlugIn = { ...command, type: 'PlugIn', at: command.at ?? formatInstant(this.clock()) };
+    const nowMs = this.clock();
+    const plugIn: PlugIn = {
+      ...command,
+      type: 'PlugIn',
+      at: command.at === undefined ? formatInstant(nowMs) : checkFieldTime('at', command.at, nowMs, this.bounds),
+      departureAt: checkDeparture('departureAt', command.departureAt, nowMs, this.bounds),
+    };
     const sessionContext = { ...context, commandId: `${context.commandId}/session` };
     const sessionStream = sessionStreamId(plugIn.sessionId);
     const retried = await this.store.commandResult(sessionContext.commandId);
@@ -140,9 +163,13 @@ export class GridService {
     return { site: occupied, session: opened };
   }
 
-  /** Ends a session: frees the connector, closes the session, allocates what it leaves. */
+  /**
+   * Ends a session: frees the connector, closes the session, allocates what it leaves. `at` is the
+   * unplug time a charger or operator reports (within the field bounds), default now.
+   */
   async stopSession(command: { sessionId: string; at?: string; reason: string }, context: CommandContext): Promise<HandleResult<SessionEvent>> {
-    const at = command.at ?? formatInstant(this.clock());
+    const nowMs = this.clock();
+    const at = command.at === undefined ? formatInstant(nowMs) : checkFieldTime('at', command.at, nowMs, this.bounds);
     const { session } = await this.loadSession(command.sessionId);
     if (session.status === 'none') throw new UnknownSession(command.sessionId);
     const retried = await this.store.commandResult(context.commandId);
@@ -168,11 +195,15 @@ export class GridService {
 
   /**
    * Suspend, reactivate, change departure; record, correct a meter reading or reset the meter: the
-   * session alone, then allocate when it matters. `at` (when the ledger receives the command, which
-   * bounds a meter's timestamp) defaults to now.
+   * session alone, then allocate when it matters. The command's `at` is the ledger's now (the
+   * decider refuses a meter time ahead of it beyond the skew); a new reading or reset may be up to
+   * the field backdate bound old; a departure must be after now, within the horizon.
    */
-  async session(command: WithOptionalTime<Exclude<SessionCommand, PlugIn | { type: 'StopSession' }>>, context: CommandContext): Promise<HandleResult<SessionEvent>> {
-    const full = { ...command, at: command.at ?? formatInstant(this.clock()) } as SessionCommand;
+  async session(command: WithoutTime<Exclude<SessionCommand, PlugIn | { type: 'StopSession' }>>, context: CommandContext): Promise<HandleResult<SessionEvent>> {
+    const nowMs = this.clock();
+    if (command.type === 'RecordSessionMeterReading' || command.type === 'ResetSessionMeter') checkFieldTime('occurredAt', command.occurredAt, nowMs, this.bounds);
+    const checked = command.type === 'ChangeDeparture' ? { ...command, departureAt: checkDeparture('departureAt', command.departureAt, nowMs, this.bounds) } : command;
+    const full = { ...checked, at: formatInstant(nowMs) } as SessionCommand;
     const handled = await this.commands.handle(sessionDecider, sessionStreamId(command.sessionId), full, context);
     // Meter readings, corrections and resets change what a session has received, not what it may
     // draw now: the site's next allocation (clock-driven or after a command) reads them.
