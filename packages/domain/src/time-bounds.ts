@@ -36,9 +36,12 @@ export function checkFieldTime(field: string, value: string, nowMs: number, boun
   return checkWithin(field, value, nowMs, nowMs - bounds.fieldBackdateMaxMs, nowMs + bounds.clockSkewMs, 'too long ago');
 }
 
-/** A field time that corrects a recorded one: no older bound (the reading was bounded when recorded), never ahead of now + clockSkewMs. */
-export function checkNotAhead(field: string, value: string, nowMs: number, bounds: TimeBounds): string {
-  return checkWithin(field, value, nowMs, Number.NEGATIVE_INFINITY, nowMs + bounds.clockSkewMs, 'too long ago');
+/**
+ * A meter's time within the field backdate bound; its canonical form. The meter deciders refuse
+ * one ahead of the command's time (the ledger's now) beyond MAX_READING_AHEAD_MS themselves.
+ */
+export function checkNotTooLongAgo(field: string, value: string, nowMs: number, bounds: TimeBounds): string {
+  return checkWithin(field, value, nowMs, nowMs - bounds.fieldBackdateMaxMs, Number.POSITIVE_INFINITY, 'too long ago');
 }
 
 /** A departure strictly after now and at most departureHorizonMs after it; its canonical form. */
@@ -50,8 +53,7 @@ function checkWithin(field: string, value: string, nowMs: number, earliestMs: nu
   const ms = parseInstant(field, value);
   if (ms < earliestMs || ms > latestMs) {
     const reason = ms > latestMs ? 'too far ahead' : tooEarly;
-    const earliest = Number.isFinite(earliestMs) ? formatInstant(earliestMs) : 'any time';
-    throw new TimeOutOfBounds(field, value, formatInstant(nowMs), earliest, formatInstant(latestMs), reason);
+    throw new TimeOutOfBounds(field, value, formatInstant(nowMs), formatInstant(earliestMs), Number.isFinite(latestMs) ? formatInstant(latestMs) : 'any time', reason);
   }
   return formatInstant(ms);
 }

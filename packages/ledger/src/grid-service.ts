@@ -2,6 +2,7 @@ import {
   allocationCommand,
   checkDeparture,
   checkFieldTime,
+  checkNotTooLongAgo,
   checkSiteId,
   DEFAULT_TIME_BOUNDS,
   DomainError,
@@ -103,7 +104,7 @@ export class GridService {
   async site(command: WithoutTime<SiteCommand>, context: CommandContext): Promise<HandleResult<SiteEvent>> {
     const siteId = checkSiteId(command.siteId);
     const nowMs = this.clock();
-    if (command.type === 'RecordNodeLoad') checkFieldTime('occurredAt', command.occurredAt, nowMs, this.bounds);
+    if (command.type === 'RecordNodeLoad') checkNotTooLongAgo('occurredAt', command.occurredAt, nowMs, this.bounds);
     const full = (needsTime(command.type) ? { ...command, at: formatInstant(nowMs) } : command) as SiteCommand;
     const handled = await this.commands.handle(siteDecider, siteStreamId(siteId), full, context);
     if (REALLOCATE_AFTER.has(full.type) && handled.events.length > 0) await this.reallocate(siteId, full.type);
@@ -201,7 +202,7 @@ export class GridService {
    */
   async session(command: WithoutTime<Exclude<SessionCommand, PlugIn | { type: 'StopSession' }>>, context: CommandContext): Promise<HandleResult<SessionEvent>> {
     const nowMs = this.clock();
-    if (command.type === 'RecordSessionMeterReading' || command.type === 'ResetSessionMeter') checkFieldTime('occurredAt', command.occurredAt, nowMs, this.bounds);
+    if (command.type === 'RecordSessionMeterReading' || command.type === 'ResetSessionMeter') checkNotTooLongAgo('occurredAt', command.occurredAt, nowMs, this.bounds);
     const checked = command.type === 'ChangeDeparture' ? { ...command, departureAt: checkDeparture('departureAt', command.departureAt, nowMs, this.bounds) } : command;
     const full = { ...checked, at: formatInstant(nowMs) } as SessionCommand;
     const handled = await this.commands.handle(sessionDecider, sessionStreamId(command.sessionId), full, context);

@@ -1,5 +1,5 @@
 import {
-  checkFieldTime,
+  checkNotTooLongAgo,
   checkMeterId,
   checkSiteId,
   DEFAULT_TIME_BOUNDS,
@@ -71,7 +71,7 @@ export class MeteringService {
    */
   async meter(command: WithoutTime<Exclude<MeterCommand, RegisterMeter>>, context: CommandContext): Promise<HandleResult<MeterEvent>> {
     const nowMs = this.clock();
-    if (command.type === 'RecordMeterReading' || command.type === 'ResetMeter') checkFieldTime('occurredAt', command.occurredAt, nowMs, this.bounds);
+    if (command.type === 'RecordMeterReading' || command.type === 'ResetMeter') checkNotTooLongAgo('occurredAt', command.occurredAt, nowMs, this.bounds);
     const full = { ...command, at: formatInstant(nowMs) } as MeterCommand;
     return this.commands.handle(meterDecider, meterStreamId(checkMeterId(command.meterId)), full, context);
   }

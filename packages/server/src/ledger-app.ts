@@ -81,6 +81,9 @@ export const PROJECTIONS = [catalogueProjection, gridProjection, billingProjecti
 /** Wires the SQL client, the event store, the command handler and the projections. */
 export async function openLedger(config: LedgerConfig, logger: Logger): Promise<Ledger> {
   const registry = SchemaRegistry.fromDirectory();
+  // One clock for every rule and for the recordedAt the log stamps.
+  const clock = config.clock ?? Date.now;
+  const recordedAtClock = () => new Date(clock());
   const sql = config.databaseUrl === null ? await openPglite(config.dataDir) : await connectPostgres(config.databaseUrl);
   // PGlite does not lock its folder: our pid there tells CLI commands that write to stay out (embedded-lock.ts).
   const releaseDataDir = config.databaseUrl === null && config.dataDir !== undefined ? claimEmbeddedDir(config.dataDir) : () => {};
@@ -88,8 +91,8 @@ export async function openLedger(config: LedgerConfig, logger: Logger): Promise<
   try {
     store =
       config.eventStoreUrl === null
-        ? await openPostgresStore({ sql, schema: config.dbSchema, registry })
-        : await openKurrentDbStore({ connectionString: config.eventStoreUrl, registry });
+        ? await openPostgresStore({ sql, schema: config.dbSchema, registry, clock: recordedAtClock })
+        : await openKurrentDbStore({ connectionString: config.eventStoreUrl, registry, clock: recordedAtClock });
     logger.info(
       {
         sql: sql.kind === 'embedded' ? `PGlite in ${config.dataDir ?? 'memory'}` : 'PostgreSQL server',
@@ -112,7 +115,6 @@ export async function openLedger(config: LedgerConfig, logger: Logger): Promise<
   });
   const commands = new CommandHandler(store);
   const billingTables = projections.tables(billingProjection);
-  const clock = config.clock ?? Date.now;
   const timeBounds = config.timeBounds;
   const grid: GridService = new GridService(store, commands, {
     clock,

@@ -36,8 +36,8 @@ builder.objectType(TimeOutOfBounds, {
     field: t.string({ description: 'The input field at fault.', resolve: (e) => detail(e, 'field') }),
     value: t.string({ resolve: (e) => detail(e, 'value') }),
     now: t.string({ description: 'The ledger\'s now.', resolve: (e) => detail(e, 'now') }),
-    earliest: t.string({ description: 'The earliest allowed (or "any time").', resolve: (e) => detail(e, 'earliest') }),
-    latest: t.string({ description: 'The latest allowed.', resolve: (e) => detail(e, 'latest') }),
+    earliest: t.string({ description: 'The earliest allowed.', resolve: (e) => detail(e, 'earliest') }),
+    latest: t.string({ description: 'The latest allowed (or "any time": a meter\'s time ahead of now is a MeterReadingFromFuture refusal).', resolve: (e) => detail(e, 'latest') }),
   }),
 });
 
