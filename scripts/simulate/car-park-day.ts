@@ -429,7 +429,6 @@ async function recordMeter(grid: GridService, ctx: () => { actor: string; comman
     {
       type: 'RecordSessionMeterReading',
       sessionId,
-      at: formatInstant(now),
       occurredAt: formatInstant(now),
       energyImportWh: session.importWh.toDecimalPlaces(3, Decimal.ROUND_DOWN).toFixed(),
       energyExportWh: session.exportWh.toDecimalPlaces(3, Decimal.ROUND_DOWN).toFixed(),

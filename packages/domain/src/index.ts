@@ -13,6 +13,7 @@ export * from './site/site-errors.ts';
 export * from './site/rule-window.ts';
 export * from './site/effective-limits.ts';
 export * from './time.ts';
+export * from './time-bounds.ts';
 export * from './billing/billing-types.ts';
 export * from './billing/billing-errors.ts';
 export * from './billing/prices.ts';

@@ -90,8 +90,7 @@ export class GateScheduler {
     if (!entry || this.stopped) return false;
     const ref: BookRef = { zone: entry.book.zone, deliveryStart: entry.book.deliveryStart, lengthMinutes: entry.book.lengthMinutes };
     try {
-      const at = Math.max(this.clock(), entry.dueMs);
-      await this.market.closeGate({ ...ref, at: new Date(at).toISOString() }, { commandId: `close-gate/${streamId}`, actor: 'gate-scheduler' });
+      await this.market.closeGate(ref, { commandId: `close-gate/${streamId}`, actor: 'gate-scheduler' });
       this.forget(streamId);
       this.options.logger?.info({ streamId }, 'gate closed');
       return true;

@@ -1,7 +1,11 @@
 import {
   allocationCommand,
+  checkDeparture,
+  checkFieldTime,
+  checkNotTooLongAgo,
   checkSiteId,
   decideWithAllocation,
+  DEFAULT_TIME_BOUNDS,
   DomainError,
   formatInstant,
   meterDataChangesAllocation,
@@ -21,6 +25,7 @@ import {
   type SessionState,
   type SiteCommand,
   type SiteEvent,
+  type TimeBounds,
 } from '@v2g/domain';
 import type { AppendResult, EventStore } from '@v2g/event-store';
 import type { Logger } from 'pino';
@@ -44,6 +49,8 @@ export type GridServiceOptions = {
    * force during that long after it (see planAllocation). Default DEFAULT_CHARGER_RESPONSE_MS.
    */
   chargerResponseMs?: number;
+  /** How far field times (readings, plug-in, unplug) and departures may stray from the clock. */
+  timeBounds?: TimeBounds;
   /** The energy price in force at a site, for discharging above the site's price threshold. */
   priceAt?: (siteId: string, at: number) => Promise<string | null>;
   logger?: Logger;
@@ -54,8 +61,8 @@ export type GridServiceOptions = {
 /** OCPP chargers typically follow a new charging profile within a few seconds. */
 export const DEFAULT_CHARGER_RESPONSE_MS = 5_000;
 
-/** A command whose `at` may be left out: it then means now. */
-type WithOptionalTime<C> = C extends { at: string } ? Omit<C, 'at'> & { at?: string } : C;
+/** A command as a caller sends it: its `at` is the ledger's clock, never the caller's. */
+type WithoutTime<C> = C extends { at: string } ? Omit<C, 'at'> : C;
 
 /** Site commands whose effect can change what sessions may draw: each is decided with an allocation, in one append. */
 const REALLOCATE_AFTER = new Set<SiteCommand['type']>([
@@ -85,6 +92,7 @@ export class GridService {
   private readonly clock: () => number;
   /** The chargers' response time, ms: the lead with which known limits are met. */
   readonly leadMs: number;
+  private readonly bounds: TimeBounds;
   private readonly running = new Map<string, Promise<unknown>>();
 
   constructor(
@@ -95,17 +103,23 @@ export class GridService {
     this.clock = options.clock ?? Date.now;
     this.leadMs = options.chargerResponseMs ?? DEFAULT_CHARGER_RESPONSE_MS;
     if (!Number.isSafeInteger(this.leadMs) || this.leadMs < 0) throw new Error(`chargerResponseMs must be a whole number of ms >= 0, got ${String(this.leadMs)}`);
+    this.bounds = options.timeBounds ?? DEFAULT_TIME_BOUNDS;
   }
 
   now(): number {
     return this.clock();
   }
 
-  /** A site command; `at` defaults to now. Re-allocates when the command can change what sessions may draw. */
-  async site(command: WithOptionalTime<SiteCommand>, context: CommandContext): Promise<HandleResult<SiteEvent>> {
+  /**
+   * A site command at the ledger's now. A node load reading's occurredAt (the meter's time) may be
+   * up to the field backdate bound old; the decider refuses one ahead of now beyond the skew.
+   * Re-allocates when the command can change what sessions may draw.
+   */
+  async site(command: WithoutTime<SiteCommand>, context: CommandContext): Promise<HandleResult<SiteEvent>> {
     const siteId = checkSiteId(command.siteId);
-    const given = command as { at?: string };
-    const full = (needsTime(command.type) ? { ...command, at: given.at ?? formatInstant(this.clock()) } : command) as SiteCommand;
+    const nowMs = this.clock();
+    if (command.type === 'RecordNodeLoad') checkNotTooLongAgo('occurredAt', command.occurredAt, nowMs, this.bounds);
+    const full = (needsTime(command.type) ? { ...command, at: formatInstant(nowMs) } : command) as SiteCommand;
     if (!REALLOCATE_AFTER.has(full.type)) return this.commands.handle(siteDecider, siteStreamId(siteId), full, context);
     const { handled, refused } = await this.serialised(siteId, () => this.decideAndAllocate(siteId, full, context));
     // The site refused the plan (another command got in between): allocate on its own.
@@ -160,9 +174,19 @@ export class GridService {
     return { version, session: state };
   }
 
-  /** Plugs a vehicle in: occupies the connector, opens the session, allocates. */
+  /**
+   * Plugs a vehicle in: occupies the connector, opens the session, allocates. `at` is the plug-in
+   * time a charger or operator reports (a fact from the field, within the field bounds), default
+   * now; the departure must be after the ledger's now and within the departure horizon.
+   */
   async plugIn(command: Omit<PlugIn, 'type' | 'at'> & { at?: string }, context: CommandContext): Promise<{ site: HandleResult<SiteEvent>; session: HandleResult<SessionEvent> }> {
-    const plugIn: PlugIn = { ...command, type: 'PlugIn', at: command.at ?? formatInstant(this.clock()) };
+    const nowMs = this.clock();
+    const plugIn: PlugIn = {
+      ...command,
+      type: 'PlugIn',
+      at: command.at === undefined ? formatInstant(nowMs) : checkFieldTime('at', command.at, nowMs, this.bounds),
+      departureAt: checkDeparture('departureAt', command.departureAt, nowMs, this.bounds),
+    };
     const sessionContext = { ...context, commandId: `${context.commandId}/session` };
     const sessionStream = sessionStreamId(plugIn.sessionId);
     const retried = await this.store.commandResult(sessionContext.commandId);
@@ -193,9 +217,13 @@ export class GridService {
     return { site: occupied, session: opened };
   }
 
-  /** Ends a session: frees the connector, closes the session, allocates what it leaves. */
+  /**
+   * Ends a session: frees the connector, closes the session, allocates what it leaves. `at` is the
+   * unplug time a charger or operator reports (within the field bounds), default now.
+   */
   async stopSession(command: { sessionId: string; at?: string; reason: string }, context: CommandContext): Promise<HandleResult<SessionEvent>> {
-    const at = command.at ?? formatInstant(this.clock());
+    const nowMs = this.clock();
+    const at = command.at === undefined ? formatInstant(nowMs) : checkFieldTime('at', command.at, nowMs, this.bounds);
     const { session } = await this.loadSession(command.sessionId);
     if (session.status === 'none') throw new UnknownSession(command.sessionId);
     const retried = await this.store.commandResult(context.commandId);
@@ -221,11 +249,15 @@ export class GridService {
 
   /**
    * Suspend, reactivate, change departure; record, correct a meter reading or reset the meter: the
-   * session alone, then allocate when it matters. `at` (when the ledger receives the command, which
-   * bounds a meter's timestamp) defaults to now.
+   * session alone, then allocate when it matters. The command's `at` is the ledger's now (the
+   * decider refuses a meter time ahead of it beyond the skew); a new reading or reset may be up to
+   * the field backdate bound old; a departure must be after now, within the horizon.
    */
-  async session(command: WithOptionalTime<Exclude<SessionCommand, PlugIn | { type: 'StopSession' }>>, context: CommandContext): Promise<HandleResult<SessionEvent>> {
-    const full = { ...command, at: command.at ?? formatInstant(this.clock()) } as SessionCommand;
+  async session(command: WithoutTime<Exclude<SessionCommand, PlugIn | { type: 'StopSession' }>>, context: CommandContext): Promise<HandleResult<SessionEvent>> {
+    const nowMs = this.clock();
+    if (command.type === 'RecordSessionMeterReading' || command.type === 'ResetSessionMeter') checkNotTooLongAgo('occurredAt', command.occurredAt, nowMs, this.bounds);
+    const checked = command.type === 'ChangeDeparture' ? { ...command, departureAt: checkDeparture('departureAt', command.departureAt, nowMs, this.bounds) } : command;
+    const full = { ...checked, at: formatInstant(nowMs) } as SessionCommand;
     const meterData = METER_COMMANDS.has(command.type);
     const before = meterData ? (await this.loadSession(command.sessionId)).session : null;
     const handled = await this.commands.handle(sessionDecider, sessionStreamId(command.sessionId), full, context);

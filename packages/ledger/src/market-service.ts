@@ -48,7 +48,7 @@ export type OrderInput = {
   limitPriceMinorPerMWh: string | null;
 };
 
-export type SubmitOrdersInput = BookRef & { orders: OrderInput[]; at?: string };
+export type SubmitOrdersInput = BookRef & { orders: OrderInput[] };
 
 export type AmendOrderInput = BookRef & {
   orderId: string;
@@ -57,10 +57,9 @@ export type AmendOrderInput = BookRef & {
   quantityKWh: string | null;
   /** The new limit price; null keeps it. */
   limitPriceMinorPerMWh: string | null;
-  at?: string;
 };
 
-export type CancelOrderInput = BookRef & { orderId: string; traderId: string; at?: string };
+export type CancelOrderInput = BookRef & { orderId: string; traderId: string };
 
 export type MarketHandled = HandleResult<OrderBookEvent> & { streamId: string };
 
@@ -69,7 +68,8 @@ export type SubmitOrdersResult = MarketHandled & {
   orderIds: string[];
 };
 
-type WithOptionalTime<C> = C extends { at: string } ? Omit<C, 'at' | 'type'> & { at?: string } : never;
+/** A command as a caller sends it: without its time, which is the ledger's clock. */
+type WithoutTime<C> = C extends { at: string } ? Omit<C, 'at' | 'type'> : never;
 
 /** Whole Wh from a kWh decimal string, exactly; `field` names the input in the error. */
 export function kWhToWh(field: string, quantityKWh: string): string {
@@ -131,16 +131,16 @@ export class MarketService {
 
   // ---- the zone ----------------------------------------------------------------------------------
 
-  configureZone(command: WithOptionalTime<Extract<MarketZoneCommand, { type: 'ConfigureMarketZone' }>>, context: CommandContext): Promise<HandleResult<MarketZoneEvent>> {
-    return this.zoneCommand({ ...command, type: 'ConfigureMarketZone', at: this.at(command.at) }, context);
+  configureZone(command: WithoutTime<Extract<MarketZoneCommand, { type: 'ConfigureMarketZone' }>>, context: CommandContext): Promise<HandleResult<MarketZoneEvent>> {
+    return this.zoneCommand({ ...command, type: 'ConfigureMarketZone', at: this.at() }, context);
   }
 
-  registerParticipant(command: WithOptionalTime<Extract<MarketZoneCommand, { type: 'RegisterParticipant' }>>, context: CommandContext): Promise<HandleResult<MarketZoneEvent>> {
-    return this.zoneCommand({ ...command, type: 'RegisterParticipant', at: this.at(command.at) }, context);
+  registerParticipant(command: WithoutTime<Extract<MarketZoneCommand, { type: 'RegisterParticipant' }>>, context: CommandContext): Promise<HandleResult<MarketZoneEvent>> {
+    return this.zoneCommand({ ...command, type: 'RegisterParticipant', at: this.at() }, context);
   }
 
-  assignPortfolioMember(command: WithOptionalTime<Extract<MarketZoneCommand, { type: 'AssignPortfolioMember' }>>, context: CommandContext): Promise<HandleResult<MarketZoneEvent>> {
-    return this.zoneCommand({ ...command, type: 'AssignPortfolioMember', at: this.at(command.at) }, context);
+  assignPortfolioMember(command: WithoutTime<Extract<MarketZoneCommand, { type: 'AssignPortfolioMember' }>>, context: CommandContext): Promise<HandleResult<MarketZoneEvent>> {
+    return this.zoneCommand({ ...command, type: 'AssignPortfolioMember', at: this.at() }, context);
   }
 
   async loadZone(zone: string) {
@@ -170,7 +170,7 @@ export class MarketService {
 
   /**
    * Submits a batch of orders to one book, atomically: every order is accepted (and matched) or
-   * none is. `at` defaults to now.
+   * none is, at the ledger's now: the book's opening and gate are judged by its clock, never a client's.
    */
   async submitOrders(input: SubmitOrdersInput, context: CommandContext): Promise<SubmitOrdersResult> {
     const streamId = this.streamIdOf(input);
@@ -194,7 +194,7 @@ export class MarketService {
       for (const order of orders) {
         if (!zone.participants.has(order.traderId)) throw new UnknownParticipant(input.zone, order.traderId);
       }
-      command = { type: 'SubmitOrders', at: this.at(input.at), product, orders };
+      command = { type: 'SubmitOrders', at: this.at(), product, orders };
     } catch (error) {
       // A retry of a recorded command gets the recorded result, even if the zone has changed since.
       const retried = error instanceof DomainError ? await this.recorded(streamId, context) : null;
@@ -218,7 +218,7 @@ export class MarketService {
       }
       command = {
         type: 'AmendOrder',
-        at: this.at(input.at),
+        at: this.at(),
         orderId: input.orderId,
         traderId: input.traderId,
         quantityWh: input.quantityKWh === null ? null : kWhToWh('quantityKWh', input.quantityKWh),
@@ -234,19 +234,20 @@ export class MarketService {
 
   async cancelOrder(input: CancelOrderInput, context: CommandContext): Promise<MarketHandled> {
     const streamId = this.streamIdOf(input);
-    const command: OrderBookCommand = { type: 'CancelOrder', at: this.at(input.at), orderId: input.orderId, traderId: input.traderId };
+    const command: OrderBookCommand = { type: 'CancelOrder', at: this.at(), orderId: input.orderId, traderId: input.traderId };
     return { ...(await this.serially(streamId, () => this.commands.handle(orderBookDecider, streamId, command, context))), streamId };
   }
 
   /** At or after the gate closure: runs the auction (auction mode) and expires what rests. */
-  async closeGate(input: BookRef & { at?: string }, context: CommandContext): Promise<MarketHandled> {
+  async closeGate(input: BookRef, context: CommandContext): Promise<MarketHandled> {
     const streamId = this.streamIdOf(input);
-    const command: OrderBookCommand = { type: 'CloseGate', at: this.at(input.at) };
+    const command: OrderBookCommand = { type: 'CloseGate', at: this.at() };
     return { ...(await this.serially(streamId, () => this.commands.handle(orderBookDecider, streamId, command, context))), streamId };
   }
 
-  private at(given: string | undefined): string {
-    return given === undefined ? formatInstant(this.clock()) : normaliseInstant('at', given);
+  /** Every market command's time: the ledger's clock (an order's time is not a fact a client states). */
+  private at(): string {
+    return formatInstant(this.clock());
   }
 
   /** The recorded outcome of this command id on this stream, if it was recorded. */

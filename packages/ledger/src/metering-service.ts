@@ -1,6 +1,8 @@
 import {
+  checkNotTooLongAgo,
   checkMeterId,
   checkSiteId,
+  DEFAULT_TIME_BOUNDS,
   formatInstant,
   meterDecider,
   meterStreamId,
@@ -12,6 +14,7 @@ import {
   type MeterEvent,
   type RegisteredMeter,
   type RegisterMeter,
+  type TimeBounds,
 } from '@v2g/domain';
 import type { EventStore } from '@v2g/event-store';
 import type { CommandContext, CommandHandler, HandleResult } from './command-handler.ts';
@@ -19,10 +22,12 @@ import type { CommandContext, CommandHandler, HandleResult } from './command-han
 export type MeteringServiceOptions = {
   /** Epoch ms now; tests and simulations drive their own clock. */
   clock?: () => number;
+  /** How far a reading's occurredAt may stray from the clock. */
+  timeBounds?: TimeBounds;
 };
 
-/** A command whose `at` (when the ledger receives it) may be left out: it then means now. */
-type WithOptionalTime<C> = C extends { at: string } ? Omit<C, 'at'> & { at?: string } : C;
+/** A command as a caller sends it: its `at` (when the ledger receives it) is the ledger's clock. */
+type WithoutTime<C> = C extends { at: string } ? Omit<C, 'at'> : C;
 
 /**
  * Site and node meters (building load, generation, storage), each its own `meter-<id>` stream.
@@ -31,6 +36,7 @@ type WithOptionalTime<C> = C extends { at: string } ? Omit<C, 'at'> & { at?: str
  */
 export class MeteringService {
   private readonly clock: () => number;
+  private readonly bounds: TimeBounds;
 
   constructor(
     private readonly store: EventStore,
@@ -38,14 +44,15 @@ export class MeteringService {
     options: MeteringServiceOptions = {},
   ) {
     this.clock = options.clock ?? Date.now;
+    this.bounds = options.timeBounds ?? DEFAULT_TIME_BOUNDS;
   }
 
   /**
    * Registers a meter at a node of a site: UnknownSite / UnknownNode when either does not exist.
    * A retry of a recorded command returns the first result, even if the node has gone since.
    */
-  async registerMeter(command: Omit<RegisterMeter, 'type' | 'at'> & { at?: string }, context: CommandContext): Promise<HandleResult<MeterEvent>> {
-    const full: RegisterMeter = { ...command, type: 'RegisterMeter', at: command.at ?? formatInstant(this.clock()) };
+  async registerMeter(command: Omit<RegisterMeter, 'type' | 'at'>, context: CommandContext): Promise<HandleResult<MeterEvent>> {
+    const full: RegisterMeter = { ...command, type: 'RegisterMeter', at: formatInstant(this.clock()) };
     const streamId = meterStreamId(checkMeterId(full.meterId));
     if (!(await this.store.commandResult(context.commandId))) {
       // The form and the meter's own refusals first, then what only the site knows.
@@ -58,9 +65,14 @@ export class MeteringService {
     return this.commands.handle(meterDecider, streamId, full, context);
   }
 
-  /** Records or corrects a reading, or resets the meter; `at` defaults to now. */
-  async meter(command: WithOptionalTime<Exclude<MeterCommand, RegisterMeter>>, context: CommandContext): Promise<HandleResult<MeterEvent>> {
-    const full = { ...command, at: command.at ?? formatInstant(this.clock()) } as MeterCommand;
+  /**
+   * Records or corrects a reading, or resets the meter, at the ledger's now: a new reading or reset
+   * may be up to the field backdate bound old; the decider refuses a meter time ahead of now beyond the skew.
+   */
+  async meter(command: WithoutTime<Exclude<MeterCommand, RegisterMeter>>, context: CommandContext): Promise<HandleResult<MeterEvent>> {
+    const nowMs = this.clock();
+    if (command.type === 'RecordMeterReading' || command.type === 'ResetMeter') checkNotTooLongAgo('occurredAt', command.occurredAt, nowMs, this.bounds);
+    const full = { ...command, at: formatInstant(nowMs) } as MeterCommand;
     return this.commands.handle(meterDecider, meterStreamId(checkMeterId(command.meterId)), full, context);
   }
 

@@ -47,8 +47,9 @@ export function periodsBetween(fromMs: number, toMs: number): string[] {
 /**
  * The process manager that settles a period again when something it depends on arrives after it
  * was closed: a session's meter reading, correction or reset (late, or a correction) dated in or
- * next to it, a price revision of the zone's imbalance price zone for it, or a change of a
- * participant's portfolio from before its end. It follows the log (catch-up, then live) from its
+ * next to it, a price revision of the zone's imbalance price zone for it, a trade delivering in it
+ * (the ledger's clock keeps the gate before delivery, so only a writer whose clock lagged gets
+ * one there), or a change of a participant's portfolio from before its end. It follows the log (catch-up, then live) from its
  * checkpoint, and for each such event calls `closePeriod` for each closed period it touches, under
  * a commandId derived from the event's position: a retry (after a crash before the checkpoint)
  * records nothing new, and a close whose inputs did not change writes nothing.
@@ -152,6 +153,11 @@ export class SettlementWatcher {
       const zones: string[] = [];
       for (const zone of await this.options.settledZones()) if ((await this.imbalancePriceZone(zone)) === data.zone) zones.push(zone);
       return zones.flatMap((zone) => data.intervals.map((interval) => ({ zone, periodStart: formatInstant(Date.parse(interval.start)) })));
+    }
+    if (category === 'market' && event.type === 'TradeExecuted') {
+      // A trade delivers over [deliveryStart, deliveryEnd): every period of its product.
+      const data = event.data as { zone: string; deliveryStart: string; deliveryEnd: string };
+      return periodsBetween(Date.parse(data.deliveryStart), Date.parse(data.deliveryEnd)).map((periodStart) => ({ zone: data.zone, periodStart }));
     }
     if (category === 'marketzone' && event.type === 'PortfolioMemberAssigned') {
       const data = event.data as { zone: string; validFrom: string };

@@ -17,6 +17,7 @@ import { marketProjection, openBooks } from '@v2g/projection-market';
 import { closedPeriods, settledZones, settlementProjection } from '@v2g/projection-settlement';
 import { Checkpointer } from '@v2g/ledger';
 import { ApiKeyService } from '@v2g/ledger';
+import type { TimeBounds } from '@v2g/domain';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 
@@ -69,6 +70,10 @@ export type LedgerConfig = Pick<Config, 'databaseUrl' | 'eventStoreUrl' | 'dbSch
   rebuildProjections?: readonly string[];
   /** An operator key chosen at install time, recorded (hashed) at start when new; absent: none. */
   bootstrapOperatorKey?: Config['auth']['bootstrapOperatorKey'];
+  /** The ledger's clock, epoch ms (default Date.now): it decides "now" for every rule; a demo, a simulation or a test injects its own. */
+  clock?: () => number;
+  /** How far field times and departures may stray from the clock (default DEFAULT_TIME_BOUNDS). */
+  timeBounds?: TimeBounds;
 };
 
 /** Every read model the server builds and serves, in the order status lists them. */
@@ -77,14 +82,17 @@ export const PROJECTIONS = [catalogueProjection, gridProjection, billingProjecti
 /** Wires the SQL client, the event store, the command handler and the projections. */
 export async function openLedger(config: LedgerConfig, logger: Logger): Promise<Ledger> {
   const registry = SchemaRegistry.fromDirectory();
+  // One clock for every rule and for the recordedAt the log stamps.
+  const clock = config.clock ?? Date.now;
+  const recordedAtClock = () => new Date(clock());
   // A PGlite folder is locked while the server runs: a CLI command or a second server is refused (DataDirInUse).
   const sql = config.databaseUrl === null ? await openPglite(config.dataDir, { holder: 'the ledger server (pnpm start)' }) : await connectPostgres(config.databaseUrl);
   let store: EventStore;
   try {
     store =
       config.eventStoreUrl === null
-        ? await openPostgresStore({ sql, schema: config.dbSchema, registry })
-        : await openKurrentDbStore({ connectionString: config.eventStoreUrl, registry });
+        ? await openPostgresStore({ sql, schema: config.dbSchema, registry, clock: recordedAtClock })
+        : await openKurrentDbStore({ connectionString: config.eventStoreUrl, registry, clock: recordedAtClock });
     logger.info(
       {
         sql: sql.kind === 'embedded' ? `PGlite in ${config.dataDir ?? 'memory'}` : 'PostgreSQL server',
@@ -106,8 +114,11 @@ export async function openLedger(config: LedgerConfig, logger: Logger): Promise<
   });
   const commands = new CommandHandler(store);
   const billingTables = projections.tables(billingProjection);
+  const timeBounds = config.timeBounds;
   const grid: GridService = new GridService(store, commands, {
     chargerResponseMs: config.chargerResponseMs,
+    clock,
+    ...(timeBounds ? { timeBounds } : {}),
     logger: logger.child({ component: 'grid' }),
     // The price a site's discharge threshold is compared with: the latest known for its zone.
     priceAt: async (siteId, at) => {
@@ -118,11 +129,11 @@ export async function openLedger(config: LedgerConfig, logger: Logger): Promise<
     // Every recorded allocation plans the site's next clock-driven one.
     onAllocated: (outcome) => void scheduler.allocated(outcome),
   });
-  const metering = new MeteringService(store, commands);
+  const metering = new MeteringService(store, commands, { clock, ...(timeBounds ? { timeBounds } : {}) });
   const scheduler = new AllocationScheduler(grid, { logger: logger.child({ component: 'allocation-scheduler' }) });
   const gridTables = projections.tables(gridProjection);
   // Every accepted submit tells the gate scheduler about its book; it closes each gate on time.
-  const market: MarketService = new MarketService(store, commands, { onBookOpen: (book) => gateScheduler.watch(book) });
+  const market: MarketService = new MarketService(store, commands, { clock, onBookOpen: (book) => gateScheduler.watch(book) });
   const gateScheduler = new GateScheduler(market, { logger: logger.child({ component: 'gate-scheduler' }) });
   const marketTables = projections.tables(marketProjection);
   const apiKeys = new ApiKeyService(store, commands, { logger: logger.child({ component: 'api-keys' }) });
@@ -132,6 +143,7 @@ export async function openLedger(config: LedgerConfig, logger: Logger): Promise<
   // that model includes everything the close reads.
   const settlementTables = projections.tables(settlementProjection);
   const settlement = new SettlementService(store, commands, {
+    clock,
     sql,
     billingTables,
     readModelsAt: async (position) => {

@@ -8,7 +8,7 @@ import { accountBalances, settlementProjection, settlementRevisions, settlementS
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asOfInvoices, invoiceFromBilling } from '../src/as-of.ts';
 import { runLedgerCli } from './child-server.ts';
-import { freshSiteId, queryData, registerSite, sendCommand, startTestServer, waitForProjections, waitForStream, type TestServer, type TestServerOptions } from './harness.ts';
+import { freshSiteId, movableClock, queryData, registerSite, sendCommand, startTestServer, waitForProjections, waitForStream, type TestServer, type TestServerOptions } from './harness.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -24,8 +24,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export function describeAsOfReplay(label: string, options: TestServerOptions | null): void {
   describe.skipIf(options === null)(`as-of replay and settlement audit over ${label}`, () => {
     let server: TestServer;
+    // The ledger lives the morning of the period (orders before its gate, the plug-in, readings, the close after it).
+    const clock = movableClock('2026-11-05T09:00:00Z');
+    const ledgerNow = () => new Date(clock.now()).toISOString();
     beforeAll(async () => {
-      server = await startTestServer(options!);
+      server = await startTestServer({ ...options!, clock: clock.now });
     });
     afterAll(async () => {
       await server?.close();
@@ -99,9 +102,11 @@ export function describeAsOfReplay(label: string, options: TestServerOptions | n
       });
       await command('assignTariff', 'AssignTariffInput', { accountId: fleet, tariffId, validFrom: '2026-11-01T00:00:00Z' });
 
-      // The seller sells 2 kWh for 10:00–10:15 at 150.00 EUR/MWh to the buyer (30 cents); the gate scheduler closes the book at once.
+      // The seller sells 2 kWh for 10:00–10:15 at 150.00 EUR/MWh to the buyer (30 cents) at 09:00; the gate closes at 09:55.
       const order = (traderId: string, side: string) => ({ clientOrderId: `${side}-1`, traderId, side, orderType: 'LIMIT', quantityKWh: '2', limitPriceMinorPerMWh: '15000' });
-      await command('submitOrders', 'SubmitOrdersInput', { zone, deliveryStart: '2026-11-05T10:00:00Z', lengthMinutes: 15, at: '2026-11-05T09:00:00Z', orders: [order(buyer, 'BUY'), order(seller, 'SELL')] });
+      await command('submitOrders', 'SubmitOrdersInput', { zone, deliveryStart: '2026-11-05T10:00:00Z', lengthMinutes: 15, orders: [order(buyer, 'BUY'), order(seller, 'SELL')] });
+      clock.moveTo('2026-11-05T09:56:00Z');
+      await command('closeGate', 'CloseGateInput', { zone, deliveryStart: '2026-11-05T10:00:00Z', lengthMinutes: 15 });
       await waitFor('the gate closure', async () => (await server.ledger.store.readStream(bookStream)).some((e) => e.type === 'GateClosed'));
 
       // A site of the zone; the fleet's car exports 3 kWh from 10:00 to 10:30, then is unplugged.
@@ -118,12 +123,14 @@ export function describeAsOfReplay(label: string, options: TestServerOptions | n
         departureAt: '2026-11-05T18:00:00Z', targetSocPercent: '80', batteryCapacityWh: '60000', socPercent: '50', minPowerW: '1400', maxPowerW: '11000',
         v2g: { minSocPercent: '30', maxDischargePowerW: '11000' },
       });
+      // The meter's readings and the unplug arrive after the last of them; the period is over.
+      clock.moveTo('2026-11-05T10:31:00Z');
       for (const [occurredAt, energyExportWh] of [['2026-11-05T10:00:00Z', '0'], ['2026-11-05T10:30:00Z', '3000']] as const) {
         await command('recordSessionMeterReading', 'RecordSessionMeterReadingInput', { sessionId, occurredAt, energyImportWh: '0', energyExportWh });
       }
       await command('stopSession', 'StopSessionInput', { sessionId, at: '2026-11-05T10:30:00Z', reason: 'unplugged' });
       await waitForOurStreams();
-      beforeClose = new Date().toISOString();
+      beforeClose = ledgerNow();
       await sleep(5);
 
       const closed = (await run(`mutation($input: CloseSettlementPeriodInput!) { closeSettlementPeriod(input: $input) { __typename ... on CloseSettlementPeriodPayload { outcome } ... on Error { code message } } }`, {
@@ -132,7 +139,7 @@ export function describeAsOfReplay(label: string, options: TestServerOptions | n
       expect(closed).toEqual({ __typename: 'CloseSettlementPeriodPayload', outcome: 'CLOSED' });
       await waitForOurStreams();
       await sleep(5);
-      t1 = new Date().toISOString();
+      t1 = ledgerNow();
       await sleep(5);
 
       // After T1: the reading at 10:15 arrives late (1,800 of the 3,000 Wh were exported by then); the watcher settles again.
@@ -140,7 +147,7 @@ export function describeAsOfReplay(label: string, options: TestServerOptions | n
       await waitFor('revision 2', async () => (await server.ledger.store.streamVersion(settlementStream)) >= 2);
       await waitForOurStreams();
       await sleep(5);
-      t2 = new Date().toISOString();
+      t2 = ledgerNow();
       await sleep(5);
       // After T2: P's 10:15–10:30 price is revised from 10 to 30 (not the settled period's: no re-settlement).
       await command('publishPrices', 'PublishPricesInput', { zone: priceZone, currency: 'EUR', source: 'imbalance', points: [{ start: '2026-11-05T10:15:00Z', end: '2026-11-05T10:30:00Z', priceMinorPerKWh: '30' }] });
@@ -196,7 +203,7 @@ export function describeAsOfReplay(label: string, options: TestServerOptions | n
       );
       expect(rows[0]!.n).toBe('0');
       // An instant in the future is refused: nothing is known at it yet.
-      const { body } = await server.gql<any>(INVOICE, { accountId: fleet, asOf: new Date(Date.now() + 3_600_000).toISOString() });
+      const { body } = await server.gql<any>(INVOICE, { accountId: fleet, asOf: new Date(clock.now() + 3_600_000).toISOString() });
       expect(body.errors?.[0]?.extensions?.code).toBe('INVALID_ARGUMENT');
     });
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshSiteId, queryData, registerSite, sendCommand, startTestServer, waitForStream, type TestServer, type TestServerOptions } from './harness.ts';
+import { freshSiteId, movableClock, queryData, registerSite, sendCommand, startTestServer, waitForStream, type TestServer, type TestServerOptions } from './harness.ts';
 
 /**
  * Billing through GraphQL, end to end: a tariff, its assignment, prices and their revision, a
@@ -9,8 +9,10 @@ import { freshSiteId, queryData, registerSite, sendCommand, startTestServer, wai
 export function describeBillingApi(label: string, options: TestServerOptions | null): void {
   describe.skipIf(options === null)(`billing through GraphQL over ${label}`, () => {
     let server: TestServer;
+    // The ledger lives the evening of 2 November: the charger reports the plug-in an hour late, the readings and the unplug.
+    const clock = movableClock('2026-11-02T17:31:00Z');
     beforeAll(async () => {
-      server = await startTestServer(options!);
+      server = await startTestServer({ ...options!, clock: clock.now });
     });
     afterAll(async () => {
       await server?.close();
@@ -104,7 +106,7 @@ export function describeBillingApi(label: string, options: TestServerOptions | n
         }, '... on CommandRecorded { events }');
       expect(await publish('8.21')).toMatchObject({ __typename: 'CommandRecorded', events: 1 });
       await waitForStream(server, `prices-${zone}`);
-      const before = new Date().toISOString();
+      const before = new Date(clock.now()).toISOString();
       await new Promise((resolve) => setTimeout(resolve, 20));
       expect(await publish('9.5')).toMatchObject({ events: 1 });
       expect(await publish('9.5')).toMatchObject({ events: 0 });

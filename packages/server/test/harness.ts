@@ -59,7 +59,22 @@ export type TestServerOptions = {
   databaseUrl: string | null;
   /** Accept JWT bearer tokens too (AUTH_JWT_*). */
   jwt?: JwtConfig;
+  /** The ledger's clock (default Date.now): see `movableClock`. */
+  clock?: () => number;
 };
+
+/** A ledger clock that runs with the wall clock from wherever a test moves it (`moveTo`): a day in the past, as it was lived. */
+export type MovableClock = { now: () => number; moveTo: (instant: string) => void };
+
+export function movableClock(start?: string): MovableClock {
+  let offsetMs = start === undefined ? 0 : Date.parse(start) - Date.now();
+  return {
+    now: () => Date.now() + offsetMs,
+    moveTo: (instant) => {
+      offsetMs = Date.parse(instant) - Date.now();
+    },
+  };
+}
 
 /** A fresh ledger (its own schema on a server) behind buildApp on a random port. */
 export async function startTestServer(options: TestServerOptions): Promise<TestServer> {
@@ -67,7 +82,14 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
   const logger = createLogger('debug', { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) });
   const dbSchema = options.databaseUrl === null ? 'v2g' : `e2e_${process.pid}_${randomUUID().slice(0, 8)}`;
   const ledger = await openLedger(
-    { databaseUrl: options.databaseUrl, eventStoreUrl: null, dbSchema, dataDir: undefined, bootstrapOperatorKey: parseApiKeyToken(TEST_OPERATOR_KEY) },
+    {
+      databaseUrl: options.databaseUrl,
+      eventStoreUrl: null,
+      dbSchema,
+      dataDir: undefined,
+      bootstrapOperatorKey: parseApiKeyToken(TEST_OPERATOR_KEY),
+      ...(options.clock ? { clock: options.clock } : {}),
+    },
     logger,
   );
   await ledger.start();

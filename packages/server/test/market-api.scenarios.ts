@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, queryData, startTestServer, TEST_OPERATOR_KEY, waitForStream, type TestPrincipal, type TestServer, type TestServerOptions } from './harness.ts';
+import { bearer, movableClock, queryData, startTestServer, TEST_OPERATOR_KEY, waitForStream, type TestPrincipal, type TestServer, type TestServerOptions } from './harness.ts';
 
 /**
  * The market through GraphQL, end to end: a zone with a continuous 15-minute product and an
@@ -58,8 +58,10 @@ export function describeMarketApi(label: string, options: TestServerOptions | nu
     const bookId = (start: string, minutes: number) => `market-${zone}-${start.slice(0, 16).replace(/[-:]/g, '')}Z-${minutes}m`;
     const streamId = bookId(delivery, 15);
 
+    // The wall clock until the auction test moves it to that book's gate.
+    const clock = movableClock();
     beforeAll(async () => {
-      server = await startTestServer(options!);
+      server = await startTestServer({ ...options!, clock: clock.now });
     });
     afterAll(async () => {
       await server?.close();
@@ -290,6 +292,26 @@ export function describeMarketApi(label: string, options: TestServerOptions | nu
       expect(await version(streamId)).toBe(before);
     });
 
+    it('judges the opening and the gate by the ledger\'s clock: an order dated by the client is refused and writes nothing', async () => {
+      // Yesterday's period, dated 30 minutes before its delivery; a book that opens in a day, dated 10 minutes after its opening.
+      const yesterday = iso(Math.floor((Date.now() - 24 * HOUR) / HOUR) * HOUR);
+      const notOpen = iso(Math.floor((Date.now() + 48 * HOUR) / HOUR) * HOUR);
+      const pair = () => [order(A, 'SELL', '1', '5000'), order(B, 'BUY', '1', '5000')];
+      for (const [deliveryStart, at] of [[yesterday, iso(Date.parse(yesterday) - 30 * 60_000)], [notOpen, iso(Date.parse(notOpen) - 24 * HOUR + 10 * 60_000)]] as const) {
+        const { body } = await server.gql(`mutation($input: SubmitOrdersInput!) { submitOrders(input: $input) { ${SUBMIT_RESULT} } }`, {
+          input: { commandId: randomUUID(), ...book, deliveryStart, at, orders: pair() },
+        });
+        expect(body.data ?? null).toBeNull();
+        expect(body.errors?.[0]?.message, JSON.stringify(body.errors)).toMatch(/"at"/);
+        expect(await version(bookId(deliveryStart, 15))).toBe(0);
+      }
+      // Without a time, the ledger's now: the gate of yesterday's period has closed, the other book is not open yet.
+      expect(await submit(pair(), { deliveryStart: yesterday })).toMatchObject({ __typename: 'GateClosedError', code: 'GATE_CLOSED' });
+      expect(await submit(pair(), { deliveryStart: notOpen })).toMatchObject({ __typename: 'MarketNotOpenError', code: 'MARKET_NOT_OPEN' });
+      expect(await version(bookId(yesterday, 15))).toBe(0);
+      expect(await version(bookId(notOpen, 15))).toBe(0);
+    });
+
     it('runs the auction of an auction product at the gate, then refuses more', async () => {
       const auctionStart = iso(Math.floor((Date.now() + 3 * HOUR) / HOUR) * HOUR);
       const auction = { deliveryStart: auctionStart, lengthMinutes: 60 };
@@ -300,9 +322,11 @@ export function describeMarketApi(label: string, options: TestServerOptions | nu
       const placed = await submit([order(A, 'SELL', '10', '5000'), order(B, 'BUY', '6', '5200'), order(C, 'BUY', '6', '4800')], auction);
       expect(placed).toMatchObject({ __typename: 'SubmitOrdersPayload', events: 4, trades: [] });
 
-      const early = await mutate('closeGate', 'CloseGateInput', { zone, ...auction, at: iso(Date.parse(gate) - 60_000) }, GATE_RESULT);
+      // The gate is judged by the ledger's clock: refused now, closed once the clock reaches it.
+      const early = await mutate('closeGate', 'CloseGateInput', { zone, ...auction }, GATE_RESULT);
       expect(early).toMatchObject({ __typename: 'GateNotReachedError', code: 'GATE_NOT_REACHED' });
-      const closed = await mutate('closeGate', 'CloseGateInput', { zone, ...auction, at: gate }, GATE_RESULT);
+      clock.moveTo(gate);
+      const closed = await mutate('closeGate', 'CloseGateInput', { zone, ...auction }, GATE_RESULT);
       // One price for everyone; 6 kWh cross (Bob's bid against Alice's ask), the rest expires.
       expect(closed).toMatchObject({ __typename: 'MarketCommandPayload', events: 2, trades: [{ buyerId: B, sellerId: A, quantityKWh: '6', aggressorSide: null }] });
       const price = closed.trades[0].priceMinorPerMWh as string;
@@ -311,7 +335,7 @@ export function describeMarketApi(label: string, options: TestServerOptions | nu
       await waitForStream(server, id);
       expect(await readBook(auctionStart, 60)).toMatchObject({ status: 'CLOSED', mode: 'AUCTION', clearingPriceMinorPerMWh: price, depth: { bids: [], asks: [] }, bestBid: null, bestAsk: null });
       const after = await version(id);
-      expect(await mutate('closeGate', 'CloseGateInput', { zone, ...auction, at: gate }, GATE_RESULT)).toMatchObject({ __typename: 'GateClosedError' });
+      expect(await mutate('closeGate', 'CloseGateInput', { zone, ...auction }, GATE_RESULT)).toMatchObject({ __typename: 'GateClosedError' });
       expect(await version(id)).toBe(after);
     });
   });

@@ -124,6 +124,22 @@ const EXPECTED: Record<string, readonly Who[]> = {
   'Subscription.tradesExecuted': [O, I, A, T],
 };
 
+/**
+ * Who may state which part of a session command, among the roles that may send it for their own
+ * session: facts from the field (when the car was plugged in or out, the meter's registers at
+ * plug-in) are the charger's and the operator's, never the party they bill; a billed party asks
+ * for a tier its contract allows (NORMAL by default). The walk above sends tier NORMAL and no
+ * optional field; this matrix walks each of these on its own.
+ */
+const FIELD_EXPECTED: Record<string, { mutation: 'plugIn' | 'stopSession'; input: Record<string, unknown>; field: string; who: readonly Who[] }> = {
+  'PlugInInput.at': { mutation: 'plugIn', input: { at: 'minutes:-5' }, field: 'at', who: [O, I] },
+  'PlugInInput.meterStartImportWh': { mutation: 'plugIn', input: { meterStartImportWh: '19000' }, field: 'meterStartImportWh', who: [O, I] },
+  'PlugInInput.meterStartExportWh': { mutation: 'plugIn', input: { meterStartExportWh: '0' }, field: 'meterStartExportWh', who: [O, I] },
+  'PlugInInput.tier (URGENT)': { mutation: 'plugIn', input: { tier: 'URGENT' }, field: 'tier', who: [O, I] },
+  'PlugInInput.tier (HIGH)': { mutation: 'plugIn', input: { tier: 'HIGH' }, field: 'tier', who: [O, I] },
+  'StopSessionInput.at': { mutation: 'stopSession', input: { at: 'minutes:-1.5' }, field: 'at', who: [O, I] },
+};
+
 const JWT_ISSUER = 'https://id.example.test';
 const JWT_AUDIENCE = 'v2g-ledger-e2e';
 const JWT_SECRET = 'e2e-jwt-secret-of-at-least-32-bytes!';
@@ -149,8 +165,10 @@ export function describeRolesApi(label: string, options: TestServerOptions | nul
     const zone = `R${tag}`;
     const [alice, bob, carol] = ['alice', 'bob', 'carol'].map((n) => `${n}-${tag}`) as [string, string, string];
     const [fleet, otherFleet, customer, otherCustomer] = [`fleet-${tag}`, `fleet2-${tag}`, `cust-${tag}`, `cust2-${tag}`];
-    const [ownSession, otherSession] = [`own-${tag}`, `other-${tag}`];
+    const [ownSession, otherSession, fieldSession] = [`own-${tag}`, `other-${tag}`, `field-${tag}`];
     const HOUR = 3_600_000;
+    // Departures within the ledger's horizon (7 days).
+    const departure = new Date(Date.now() + 6 * HOUR).toISOString();
     const delivery = new Date(Math.floor((Date.now() + 2 * HOUR) / HOUR) * HOUR).toISOString();
     const book = { zone, deliveryStart: delivery, lengthMinutes: 15 };
     const as: Partial<Record<Who, TestPrincipal>> = {};
@@ -176,7 +194,7 @@ export function describeRolesApi(label: string, options: TestServerOptions | nul
       const plugIn = (sessionId: string, connectorId: string, customerId: string, fleetId: string) =>
         command('plugIn', 'PlugInInput', {
           sessionId, siteId: site, connectorId, vehicleId: `ev-${sessionId}`, customerId, fleetId, tier: 'NORMAL',
-          departureAt: '2030-01-01T18:00:00Z', energyNeededWh: '10000', minPowerW: '1400', maxPowerW: '11000',
+          departureAt: departure, energyNeededWh: '10000', minPowerW: '1400', maxPowerW: '11000',
         }, undefined, '__typename ... on Error { code message } ... on SessionCommandPayload { streamId }');
       expect((await plugIn(ownSession, 'cp1-1', customer, fleet)).body.data.plugIn.__typename).toBe('SessionCommandPayload');
       expect((await plugIn(otherSession, 'cp1-2', otherCustomer, otherFleet)).body.data.plugIn.__typename).toBe('SessionCommandPayload');
@@ -201,7 +219,8 @@ export function describeRolesApi(label: string, options: TestServerOptions | nul
     function valueFor(type: GraphQLInputType, name: string, who: Who, commandIds: string[]): unknown {
       if (isNonNullType(type)) return valueFor(type.ofType, name, who, commandIds);
       if (isListType(type)) return [valueFor(type.ofType, name, who, commandIds)];
-      if (isEnumType(type)) return type.getValues()[0]!.name;
+      // A tier a driver's contract allows (what a billed party may ask for is FIELD_EXPECTED's).
+      if (isEnumType(type)) return name === 'tier' ? 'NORMAL' : type.getValues()[0]!.name;
       if (isInputObjectType(type)) {
         const fields = Object.values(type.getFields()).filter((f) => (isNonNullType(f.type) && f.defaultValue === undefined) || (who === F && f.name === 'fleetId'));
         return Object.fromEntries(fields.map((f) => [f.name, valueFor(f.type, f.name, who, commandIds)]));
@@ -480,12 +499,58 @@ export function describeRolesApi(label: string, options: TestServerOptions | nul
       const plugIn = (headers: Record<string, string>, input: Record<string, unknown>) =>
         command('plugIn', 'PlugInInput', {
           sessionId: `p${randomUUID().slice(0, 8)}`, siteId: site, connectorId: 'cp1-1', vehicleId: 'ev', tier: 'NORMAL',
-          departureAt: '2030-01-01T18:00:00Z', energyNeededWh: '1000', minPowerW: '1400', maxPowerW: '11000', ...input,
+          departureAt: departure, energyNeededWh: '1000', minPowerW: '1400', maxPowerW: '11000', ...input,
         }, headers);
       expect(FORBIDDEN((await plugIn(as.fleet_manager!.headers, { customerId: customer, fleetId: otherFleet })).body)).toBe(true);
       // A driver charges to itself, never to a fleet's account.
       expect(FORBIDDEN((await plugIn(as.driver!.headers, { customerId: customer, fleetId: fleet })).body)).toBe(true);
       expect(FORBIDDEN((await plugIn(as.driver!.headers, { customerId: otherCustomer })).body)).toBe(true);
+    });
+
+    it('lets only chargers\' and operators\' keys state a session\'s field facts, and a billed party only the tier its contract allows: FIELD_EXPECTED, nothing written when refused', async () => {
+      // A session of the fleet manager's fleet and the driver's own on a connector of its own (the walk stops the others).
+      await command('addNode', 'AddNodeInput', { siteId: site, nodeId: 'cp1-3', parentId: 'cp1', kind: 'CONNECTOR', name: 'cp1-3', importLimitW: '22000', exportLimitW: '0' });
+      const plugged = await command('plugIn', 'PlugInInput', {
+        sessionId: fieldSession, siteId: site, connectorId: 'cp1-3', vehicleId: 'ev-f', customerId: customer, fleetId: fleet, tier: 'NORMAL',
+        departureAt: departure, energyNeededWh: '10000', minPowerW: '1400', maxPowerW: '11000',
+      });
+      expect(plugged.body.data.plugIn.__typename).toBe('SessionCommandPayload');
+      const mismatches: string[] = [];
+      const timeOf = (value: unknown) => (typeof value === 'string' && value.startsWith('minutes:') ? new Date(Date.now() + Number(value.slice(8)) * 60_000).toISOString() : value);
+      for (const [key, rule] of Object.entries(FIELD_EXPECTED)) {
+        for (const who of [O, I, F, D] as const) {
+          const input = Object.fromEntries(Object.entries(rule.input).map(([k, v]) => [k, timeOf(v)]));
+          const sessionId = `f${randomUUID().slice(0, 8)}`;
+          // Each role's own session and account; the connector is taken, so an allowed plug-in is refused there and writes nothing either.
+          const sent =
+            rule.mutation === 'plugIn'
+              ? { sessionId, siteId: site, connectorId: 'cp1-3', vehicleId: 'ev', customerId: customer, ...(who === D ? {} : { fleetId: fleet }), tier: 'NORMAL', departureAt: departure, energyNeededWh: '1000', minPowerW: '1400', maxPowerW: '11000', ...input }
+              : { sessionId: who === F || who === D ? fieldSession : `nosuch-${tag}`, reason: 'unplugged', ...input };
+          const inputType = rule.mutation === 'plugIn' ? 'PlugInInput' : 'StopSessionInput';
+          const { body } = await command(rule.mutation, inputType, sent, as[who]!.headers);
+          const refusal = body.errors?.find((e: any) => e.extensions?.code === 'FORBIDDEN');
+          const expected = rule.who.includes(who);
+          if (expected === (refusal !== undefined)) mismatches.push(`${key} as ${who}: ${refusal ? 'FORBIDDEN' : 'allowed'}, expected ${expected ? 'allowed' : 'FORBIDDEN'}`);
+          if (refusal && refusal.extensions?.details?.field !== rule.field) mismatches.push(`${key} as ${who}: refusal names ${JSON.stringify(refusal.extensions?.details)}, not ${rule.field}`);
+          if (rule.mutation === 'plugIn') expect(await server.ledger.store.streamVersion(`session-${sessionId}`)).toBe(0);
+        }
+      }
+      expect(mismatches).toEqual([]);
+      // The driver's own session is still running: a refused stop wrote nothing.
+      expect((await ok(`query($s: ID!) { session(sessionId: $s) { lifecycle } }`, { s: fieldSession })).session.lifecycle).not.toBe('STOPPED');
+    });
+
+    it('bounds what a driver asks for by the ledger\'s clock: a departure in the past or beyond the horizon is refused, naming the field', async () => {
+      const change = (departureAt: string) =>
+        command('changeDeparture', 'ChangeDepartureInput', { sessionId: fieldSession, departureAt }, as.driver!.headers, '__typename ... on Error { code message } ... on TimeOutOfBoundsError { field now latest }');
+      const before = await server.ledger.store.streamVersion(`session-${fieldSession}`);
+      for (const departureAt of ['2099-01-01T00:00:00Z', new Date(Date.now() - 60_000).toISOString()]) {
+        const { body } = await change(departureAt);
+        expect(body.data.changeDeparture, departureAt).toMatchObject({ __typename: 'TimeOutOfBoundsError', code: 'TIME_OUT_OF_BOUNDS', field: 'departureAt' });
+      }
+      expect(await server.ledger.store.streamVersion(`session-${fieldSession}`)).toBe(before);
+      const { body } = await change(new Date(Date.now() + 3 * HOUR).toISOString());
+      expect(body.data.changeDeparture.__typename).toBe('SessionCommandPayload');
     });
 
     it('refuses a document of several mutations as a whole when one of them is FORBIDDEN: nothing is written', async () => {

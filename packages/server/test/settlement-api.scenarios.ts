@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { connectPostgres } from '@v2g/event-store';
-import { ProjectionRunner } from '@v2g/ledger';
+import { CommandHandler, MarketService, ProjectionRunner } from '@v2g/ledger';
 import { SETTLEMENT_TABLES, settlementProjection } from '@v2g/projection-settlement';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshSiteId, queryData, registerSite, sendCommand, startTestServer, waitForStream, type TestServer, type TestServerOptions } from './harness.ts';
+import { freshSiteId, movableClock, queryData, registerSite, sendCommand, startTestServer, waitForStream, type TestServer, type TestServerOptions } from './harness.ts';
 
 /**
  * Settlement through GraphQL, end to end: a market zone whose imbalances are priced by another
@@ -17,8 +17,10 @@ import { freshSiteId, queryData, registerSite, sendCommand, startTestServer, wai
 export function describeSettlementApi(label: string, options: TestServerOptions | null): void {
   describe.skipIf(options === null)(`settlement through GraphQL over ${label}`, () => {
     let server: TestServer;
+    // The ledger lives the morning of the period: orders before its gate, the plug-in, the readings, the close after it.
+    const clock = movableClock('2026-11-05T09:00:00Z');
     beforeAll(async () => {
-      server = await startTestServer(options!);
+      server = await startTestServer({ ...options!, clock: clock.now });
     });
     afterAll(async () => {
       await server?.close();
@@ -92,10 +94,10 @@ export function describeSettlementApi(label: string, options: TestServerOptions 
       expect(published).toMatchObject({ __typename: 'CommandRecorded', events: 1 });
 
       // The seller sells 2 kWh for 10:00–10:15 at 150.00 EUR/MWh to the buyer's bid: 30 cents. Both orders in one
-      // submit, dated before the gate closure (the gate scheduler closes the book at once: its closure is past).
+      // submit, at the ledger's now (09:00), before the gate closure.
       const order = (traderId: string, side: string) => ({ clientOrderId: `${side}-1`, traderId, side, orderType: 'LIMIT', quantityKWh: '2', limitPriceMinorPerMWh: '15000' });
       const submitted = await command('submitOrders', 'SubmitOrdersInput', {
-        zone, deliveryStart: '2026-11-05T10:00:00Z', lengthMinutes: 15, at: '2026-11-05T09:00:00Z', orders: [order(buyer, 'BUY'), order(seller, 'SELL')],
+        zone, deliveryStart: '2026-11-05T10:00:00Z', lengthMinutes: 15, orders: [order(buyer, 'BUY'), order(seller, 'SELL')],
       });
       expect(submitted.__typename, JSON.stringify(submitted)).not.toMatch(/Error$/);
       const trade = (await positionsOf(bookStream)).find((e) => e.type === 'TradeExecuted')!;
@@ -111,12 +113,15 @@ export function describeSettlementApi(label: string, options: TestServerOptions 
         charger: { minPowerW: '1400', maxPowerW: '22000', bidirectional: true, minDischargePowerW: '1400', maxDischargePowerW: '11000' },
       });
       await command('addNode', 'AddNodeInput', { siteId, nodeId: 'cp1-1', parentId: 'cp1', kind: 'CONNECTOR', name: 'cp1-1', importLimitW: '22000', exportLimitW: '11000' });
+      clock.moveTo('2026-11-05T09:50:00Z');
       const plugged = await command('plugIn', 'PlugInInput', {
-        sessionId, siteId, connectorId: 'cp1-1', at: '2026-11-05T09:50:00Z', vehicleId: `ev-${tag}`, customerId: `driver-${tag}`, fleetId: fleet, tier: 'NORMAL',
+        sessionId, siteId, connectorId: 'cp1-1', vehicleId: `ev-${tag}`, customerId: `driver-${tag}`, fleetId: fleet, tier: 'NORMAL',
         departureAt: '2026-11-05T18:00:00Z', targetSocPercent: '80', batteryCapacityWh: '60000', socPercent: '50', minPowerW: '1400', maxPowerW: '11000',
         v2g: { minSocPercent: '30', maxDischargePowerW: '11000' },
       });
       expect(plugged.__typename, JSON.stringify(plugged)).toBe('SessionCommandPayload');
+      // The meter's readings arrive after the last of them; the period is over.
+      clock.moveTo('2026-11-05T10:31:00Z');
       for (const [occurredAt, energyExportWh] of [['2026-11-05T10:00:00Z', '0'], ['2026-11-05T10:30:00Z', '3000']] as const) {
         const recorded = await command('recordSessionMeterReading', 'RecordSessionMeterReadingInput', { sessionId, occurredAt, energyImportWh: '0', energyExportWh });
         expect(recorded.__typename, JSON.stringify(recorded)).toBe('SessionCommandPayload');
@@ -347,6 +352,37 @@ export function describeSettlementApi(label: string, options: TestServerOptions 
       const future = await close({ at: new Date(now + 3_600_000).toISOString() });
       expect(future).toMatchObject({ __typename: 'InvalidCommandError', code: 'INVALID_COMMAND', field: 'at' });
       expect(await server.ledger.store.streamVersion(settlementStream)).toBe(2);
+    });
+
+    it('settles a closed period again when a trade delivering in it is recorded after the close', async () => {
+      // The ledger's clock keeps every gate before delivery; only a writer whose clock lags records a
+      // trade into a settled period. The watcher must settle it again.
+      const late = '2026-11-05T12:00:00.000Z';
+      const lateStream = `settlement-${zone}-20261105T1200Z`;
+      clock.moveTo('2026-11-05T12:20:00Z');
+      await command('publishPrices', 'PublishPricesInput', {
+        zone: priceZone, currency: 'EUR', source: 'imbalance', points: [{ start: '2026-11-05T12:00:00Z', end: '2026-11-05T12:15:00Z', priceMinorPerKWh: '20' }],
+      });
+      const first = await close({ periodStart: late });
+      expect(first).toMatchObject({ __typename: 'CloseSettlementPeriodPayload', outcome: 'CLOSED', statement: { revision: 1 } });
+
+      // Another writer of the same log whose clock lags by 80 minutes: its book is still open for 12:00.
+      const lagging = new MarketService(server.ledger.store, new CommandHandler(server.ledger.store), { clock: () => Date.parse('2026-11-05T11:00:00Z') });
+      const order = (traderId: string, side: 'buy' | 'sell') => ({ clientOrderId: `late-${side}`, traderId, side, orderType: 'limit' as const, quantityKWh: '1', limitPriceMinorPerMWh: '15000' });
+      const submitted = await lagging.submitOrders({ zone, deliveryStart: late, lengthMinutes: 15, orders: [order(buyer, 'buy'), order(seller, 'sell')] }, { commandId: randomUUID(), actor: 'lagging-writer' });
+      expect(submitted.events.map((e) => e.type)).toContain('TradeExecuted');
+
+      const deadline = Date.now() + 20_000;
+      while ((await server.ledger.store.streamVersion(lateStream)) < 2) {
+        if (Date.now() > deadline) throw new Error(`${lateStream} was not settled again after the trade`);
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      await waitForStream(server, lateStream);
+      const revised = (await run(STATEMENT, { zone, periodStart: late, revision: 2 })).settlementStatement;
+      expect(revised.lines).toEqual(expect.arrayContaining([
+        expect.objectContaining({ participantId: seller, soldWh: '1000' }),
+        expect.objectContaining({ participantId: buyer, boughtWh: '1000' }),
+      ]));
     });
   });
 }

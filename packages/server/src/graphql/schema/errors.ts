@@ -1,4 +1,4 @@
-import { CodedError, InvalidCommand, SiteAlreadyRegistered, UnknownSite } from '@v2g/domain';
+import { CodedError, InvalidCommand, SiteAlreadyRegistered, TimeOutOfBounds, UnknownSite } from '@v2g/domain';
 import { CommandIdReused, StreamVersionConflict } from '@v2g/event-store';
 import { builder } from '../builder.ts';
 
@@ -25,6 +25,19 @@ builder.objectType(InvalidCommand, {
   fields: (t) => ({
     field: t.string({ description: 'The input field at fault.', resolve: (e) => detail(e, 'field') }),
     reason: t.string({ resolve: (e) => detail(e, 'reason') }),
+  }),
+});
+
+builder.objectType(TimeOutOfBounds, {
+  name: 'TimeOutOfBoundsError',
+  description: 'A time outside what the ledger\'s clock allows for that field: a field time too far back or ahead, a departure in the past or beyond the horizon.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    field: t.string({ description: 'The input field at fault.', resolve: (e) => detail(e, 'field') }),
+    value: t.string({ resolve: (e) => detail(e, 'value') }),
+    now: t.string({ description: 'The ledger\'s now.', resolve: (e) => detail(e, 'now') }),
+    earliest: t.string({ description: 'The earliest allowed.', resolve: (e) => detail(e, 'earliest') }),
+    latest: t.string({ description: 'The latest allowed (or "any time": a meter\'s time ahead of now is a MeterReadingFromFuture refusal).', resolve: (e) => detail(e, 'latest') }),
   }),
 });
 

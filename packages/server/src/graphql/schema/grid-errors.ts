@@ -1,4 +1,5 @@
 import {
+  TimeOutOfBounds,
   AllocationOutOfOrder,
   ConflictingMeterReading,
   InvalidCommand,
@@ -161,6 +162,7 @@ export const MeterRegisterWentBackwardsError = errorType(MeterRegisterWentBackwa
 /** What a site command can meet. */
 export const SITE_COMMAND_ERRORS = [
   ...COMMAND_ERRORS,
+  TimeOutOfBounds,
   UnknownSite,
   UnknownNode,
   NodeAlreadyExists,
@@ -180,6 +182,7 @@ export const SITE_COMMAND_ERRORS = [
 /** What a session command can meet (a plug-in meets the site's refusals too). */
 export const SESSION_COMMAND_ERRORS = [
   ...COMMAND_ERRORS,
+  TimeOutOfBounds,
   UnknownSite,
   UnknownNode,
   NotAConnector,

@@ -10,7 +10,6 @@ import {
   type NodeKind,
   type Occupancy,
   type RegisteredSite,
-  type SiteCommand,
   type SiteNode,
 } from '@v2g/domain';
 import { InvalidCommand } from '@v2g/domain';
@@ -269,9 +268,12 @@ const SiteCommandPayload = builder.objectRef<SiteCommandPayloadShape>('SiteComma
 
 type Input = Record<string, unknown> & { commandId: string | number; siteId: string | number };
 
-async function runSiteCommand(ctx: GraphQLContext, input: Input, command: SiteCommand | Omit<SiteCommand, 'at'>): Promise<SiteCommandPayloadShape> {
+/** A site command as the resolvers build it: its time is the ledger's (the grid service sets it). */
+type SiteCommandInput = Parameters<GraphQLContext['ledger']['grid']['site']>[0];
+
+async function runSiteCommand(ctx: GraphQLContext, input: Input, command: SiteCommandInput): Promise<SiteCommandPayloadShape> {
   const commandId = String(input.commandId);
-  const { result } = await ctx.ledger.grid.site(command as SiteCommand, { commandId, actor: ctx.actor });
+  const { result } = await ctx.ledger.grid.site(command, { commandId, actor: ctx.actor });
   ctx.log.info({ commandId, command: command.type, streamId: result.streamId, duplicate: result.duplicate }, 'command handled');
   return {
     commandId,
@@ -286,7 +288,6 @@ async function runSiteCommand(ctx: GraphQLContext, input: Input, command: SiteCo
 const base = (t: PothosSchemaTypes.InputFieldBuilder<PothosSchemaTypes.ExtendDefaultTypes<any>, 'InputObject'>) => ({
   commandId: t.id({ required: true, description: 'Chosen by the client, unique per command: resending it is safe.' }),
   siteId: t.id({ required: true }),
-  at: t.field({ type: 'DateTime', description: 'When the command takes effect; default now.' }),
 });
 
 const ChargerSpecInput = builder.inputType('ChargerSpecInput', {
@@ -383,7 +384,6 @@ const AddCongestionRuleInput = builder.inputType('AddCongestionRuleInput', {
 const AddAreaCongestionRuleInput = builder.inputType('AddAreaCongestionRuleInput', {
   fields: (t) => ({
     commandId: t.id({ required: true }),
-    at: t.field({ type: 'DateTime' }),
     areaId: t.id({ required: true }),
     siteIds: t.idList({ required: true, description: 'The sites of the area: the rule caps each one\'s connection.' }),
     ...ruleFields(t),
@@ -433,12 +433,11 @@ const toRule = (input: RuleInput, scope: CongestionRule['scope']): CongestionRul
   source: input.source ?? null,
 });
 
-const at = (input: { at?: string | null }) => (input.at == null ? {} : { at: input.at });
 
 /** Site commands that are measurements and grid requests rather than configuration. */
 const SITE_SIGNALS = new Set(['recordNodeLoad', 'requestDischarge', 'cancelDischargeRequest']);
 
-const siteMutation = <I extends Input>(name: string, description: string, inputType: unknown, toCommand: (input: I) => SiteCommand | Omit<SiteCommand, 'at'>) =>
+const siteMutation = <I extends Input>(name: string, description: string, inputType: unknown, toCommand: (input: I) => SiteCommandInput) =>
   builder.mutationField(name, (t) =>
     t.field({
       type: SiteCommandPayload,
@@ -465,14 +464,13 @@ siteMutation<Input & { rotationIntervalS: number; promoteAfterS: number; dischar
   }),
 );
 
-siteMutation<Input & { nodeId: string; parentId: string; kind: NodeKind; name: string; importLimitW: string; exportLimitW: string; charger?: Parameters<typeof toChargerSpec>[0] | null; at?: string | null }>(
+siteMutation<Input & { nodeId: string; parentId: string; kind: NodeKind; name: string; importLimitW: string; exportLimitW: string; charger?: Parameters<typeof toChargerSpec>[0] | null }>(
   'addNode',
   'Adds a feeder, circuit, charger or connector to the tree.',
   AddNodeInput,
   (i) => ({
     type: 'AddNode',
     siteId: String(i.siteId),
-    ...at(i),
     nodeId: String(i.nodeId),
     parentId: String(i.parentId),
     kind: i.kind,
@@ -483,56 +481,52 @@ siteMutation<Input & { nodeId: string; parentId: string; kind: NodeKind; name: s
   }),
 );
 
-siteMutation<Input & { nodeId: string; importLimitW: string; exportLimitW: string; at?: string | null }>(
+siteMutation<Input & { nodeId: string; importLimitW: string; exportLimitW: string }>(
   'changeNodeLimits',
   'Changes a node\'s static limits; sessions over a lowered limit are curtailed at once, then re-allocated.',
   ChangeNodeLimitsInput,
-  (i) => ({ type: 'ChangeNodeLimits', siteId: String(i.siteId), ...at(i), nodeId: String(i.nodeId), importLimitW: i.importLimitW, exportLimitW: i.exportLimitW }),
+  (i) => ({ type: 'ChangeNodeLimits', siteId: String(i.siteId), nodeId: String(i.nodeId), importLimitW: i.importLimitW, exportLimitW: i.exportLimitW }),
 );
 
-siteMutation<Input & { nodeId: string; charger: Parameters<typeof toChargerSpec>[0]; at?: string | null }>(
+siteMutation<Input & { nodeId: string; charger: Parameters<typeof toChargerSpec>[0] }>(
   'changeCharger',
   'Changes what a charger can do.',
   ChangeChargerInput,
-  (i) => ({ type: 'ChangeCharger', siteId: String(i.siteId), ...at(i), nodeId: String(i.nodeId), charger: toChargerSpec(i.charger) }),
+  (i) => ({ type: 'ChangeCharger', siteId: String(i.siteId), nodeId: String(i.nodeId), charger: toChargerSpec(i.charger) }),
 );
 
-siteMutation<Input & { nodeId: string; at?: string | null }>('removeNode', 'Removes a node with nothing below it (a connector only when free).', RemoveNodeInput, (i) => ({
+siteMutation<Input & { nodeId: string }>('removeNode', 'Removes a node with nothing below it (a connector only when free).', RemoveNodeInput, (i) => ({
   type: 'RemoveNode',
   siteId: String(i.siteId),
-  ...at(i),
   nodeId: String(i.nodeId),
 }));
 
-siteMutation<Input & { nodeId: string; occurredAt: string; otherLoadW: string; generationW: string; at?: string | null }>(
+siteMutation<Input & { nodeId: string; occurredAt: string; otherLoadW: string; generationW: string }>(
   'recordNodeLoad',
   'Records measured non-EV load and generation at a node: it moves the headroom EVs below it may use.',
   RecordNodeLoadInput,
-  (i) => ({ type: 'RecordNodeLoad', siteId: String(i.siteId), ...at(i), nodeId: String(i.nodeId), occurredAt: i.occurredAt, otherLoadW: i.otherLoadW, generationW: i.generationW }),
+  (i) => ({ type: 'RecordNodeLoad', siteId: String(i.siteId), nodeId: String(i.nodeId), occurredAt: i.occurredAt, otherLoadW: i.otherLoadW, generationW: i.generationW }),
 );
 
-siteMutation<Input & RuleInput & { nodeId: string; at?: string | null }>('addCongestionRule', 'Caps a node\'s import and/or export in a time window.', AddCongestionRuleInput, (i) => ({
+siteMutation<Input & RuleInput & { nodeId: string }>('addCongestionRule', 'Caps a node\'s import and/or export in a time window.', AddCongestionRuleInput, (i) => ({
   type: 'AddCongestionRule',
   siteId: String(i.siteId),
-  ...at(i),
   rule: toRule(i, { kind: 'node', nodeId: String(i.nodeId) }),
 }));
 
-siteMutation<Input & { ruleId: string; at?: string | null }>('removeCongestionRule', 'Removes a congestion rule.', RemoveCongestionRuleInput, (i) => ({
+siteMutation<Input & { ruleId: string }>('removeCongestionRule', 'Removes a congestion rule.', RemoveCongestionRuleInput, (i) => ({
   type: 'RemoveCongestionRule',
   siteId: String(i.siteId),
-  ...at(i),
   ruleId: String(i.ruleId),
 }));
 
-siteMutation<Input & { requestId: string; nodeId: string; start: string; end: string; powerW: string; source?: string | null; at?: string | null }>(
+siteMutation<Input & { requestId: string; nodeId: string; start: string; end: string; powerW: string; source?: string | null }>(
   'requestDischarge',
   'A grid operator asks for power back below a node in [start, end): consenting sessions discharge, other non-urgent ones wait.',
   RequestDischargeInput,
   (i) => ({
     type: 'RequestDischarge',
     siteId: String(i.siteId),
-    ...at(i),
     requestId: String(i.requestId),
     nodeId: String(i.nodeId),
     start: i.start,
@@ -542,10 +536,9 @@ siteMutation<Input & { requestId: string; nodeId: string; start: string; end: st
   }),
 );
 
-siteMutation<Input & { requestId: string; at?: string | null }>('cancelDischargeRequest', 'Withdraws a discharge request.', CancelDischargeRequestInput, (i) => ({
+siteMutation<Input & { requestId: string }>('cancelDischargeRequest', 'Withdraws a discharge request.', CancelDischargeRequestInput, (i) => ({
   type: 'CancelDischargeRequest',
   siteId: String(i.siteId),
-  ...at(i),
   requestId: String(i.requestId),
 }));
 
@@ -577,7 +570,6 @@ builder.mutationField('addAreaCongestionRule', (t) =>
           await runSiteCommand(ctx, { commandId: `${commandId}/${siteId}`, siteId }, {
             type: 'AddCongestionRule',
             siteId,
-            ...at(input),
             rule: toRule(input as RuleInput, { kind: 'area', areaId: String(input.areaId) }),
           }),
         );

@@ -516,7 +516,6 @@ const bookInputFields = (t: PothosSchemaTypes.InputFieldBuilder<BuilderTypes, 'I
   zone: t.id({ required: true }),
   deliveryStart: t.field({ type: 'DateTime', required: true, description: 'The delivery interval\'s start (aligned to the product length, UTC).' }),
   lengthMinutes: t.int({ required: true, description: 'The product: 15, 60, …' }),
-  at: t.field({ type: 'DateTime', description: 'When the command takes effect; default now.' }),
 });
 
 const orderInputFields = (t: PothosSchemaTypes.InputFieldBuilder<BuilderTypes, 'InputObject'>) => ({
@@ -570,7 +569,6 @@ const toOrderInput = (o: OrderInputShape): OrderInput => ({
   limitPriceMinorPerMWh: o.limitPriceMinorPerMWh ?? null,
 });
 
-const at = (input: { at?: string | null }) => (input.at == null ? {} : { at: input.at });
 const context = (ctx: GraphQLContext, commandId: string) => ({ commandId, actor: ctx.actor });
 
 builder.mutationFields((t) => ({
@@ -582,7 +580,7 @@ builder.mutationFields((t) => ({
     authScopes: (_root, { input }) => traderWriters(input.orders.map((o) => String(o.traderId))),
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
-      const handled = await ctx.ledger.market.submitOrders({ ...bookRef(input), ...at(input), orders: input.orders.map(toOrderInput) }, context(ctx, commandId));
+      const handled = await ctx.ledger.market.submitOrders({ ...bookRef(input), orders: input.orders.map(toOrderInput) }, context(ctx, commandId));
       return submitPayload(ctx, commandId, handled);
     },
   }),
@@ -594,7 +592,7 @@ builder.mutationFields((t) => ({
     authScopes: (_root, { input }) => traderWriters([String(input.traderId)]),
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
-      const handled = await ctx.ledger.market.submitOrders({ ...bookRef(input), ...at(input), orders: [toOrderInput(input)] }, context(ctx, commandId));
+      const handled = await ctx.ledger.market.submitOrders({ ...bookRef(input), orders: [toOrderInput(input)] }, context(ctx, commandId));
       return submitPayload(ctx, commandId, handled);
     },
   }),
@@ -609,7 +607,6 @@ builder.mutationFields((t) => ({
       const handled = await ctx.ledger.market.amendOrder(
         {
           ...bookRef(input),
-          ...at(input),
           orderId: String(input.orderId),
           traderId: String(input.traderId),
           quantityKWh: input.quantityKWh ?? null,
@@ -628,7 +625,7 @@ builder.mutationFields((t) => ({
     authScopes: (_root, { input }) => traderWriters([String(input.traderId)]),
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
-      const handled = await ctx.ledger.market.cancelOrder({ ...bookRef(input), ...at(input), orderId: String(input.orderId), traderId: String(input.traderId) }, context(ctx, commandId));
+      const handled = await ctx.ledger.market.cancelOrder({ ...bookRef(input), orderId: String(input.orderId), traderId: String(input.traderId) }, context(ctx, commandId));
       return marketPayload(ctx, commandId, 'CancelOrder', handled);
     },
   }),
@@ -640,7 +637,7 @@ builder.mutationFields((t) => ({
     authScopes: OPERATOR,
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
-      const handled = await ctx.ledger.market.closeGate({ ...bookRef(input), ...at(input) }, context(ctx, commandId));
+      const handled = await ctx.ledger.market.closeGate({ ...bookRef(input) }, context(ctx, commandId));
       return marketPayload(ctx, commandId, 'CloseGate', handled);
     },
   }),
@@ -667,7 +664,6 @@ const ConfigureMarketZoneInput = builder.inputType('ConfigureMarketZoneInput', {
     currency: t.string({ required: true, description: 'ISO 4217, e.g. "EUR".' }),
     imbalancePriceZone: t.id({ required: true, description: 'The price zone whose prices settle imbalances.' }),
     products: t.field({ type: [ProductTemplateInput], required: true }),
-    at: t.field({ type: 'DateTime' }),
   }),
 });
 
@@ -677,7 +673,6 @@ const RegisterParticipantInput = builder.inputType('RegisterParticipantInput', {
     zone: t.id({ required: true }),
     participantId: t.id({ required: true, description: 'The trader id orders name.' }),
     name: t.string({ required: true }),
-    at: t.field({ type: 'DateTime' }),
   }),
 });
 
@@ -689,7 +684,6 @@ const AssignPortfolioMemberInput = builder.inputType('AssignPortfolioMemberInput
     memberKind: t.field({ type: MemberKindRef, required: true }),
     memberId: t.id({ required: true, description: 'The fleet, customer or site whose sessions\' energy becomes the participant\'s.' }),
     validFrom: t.field({ type: 'DateTime', required: true }),
-    at: t.field({ type: 'DateTime' }),
   }),
 });
 
@@ -732,8 +726,7 @@ builder.mutationFields((t) => ({
           currency: input.currency,
           imbalancePriceZone: String(input.imbalancePriceZone),
           products: input.products.map((p, i) => zoneProduct(`products[${i}]`, p)),
-          ...at(input),
-        },
+          },
         context(ctx, commandId),
       );
       return zonePayload(ctx, commandId, 'ConfigureMarketZone', handled);
@@ -747,7 +740,7 @@ builder.mutationFields((t) => ({
     authScopes: OPERATOR,
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
-      const handled = await ctx.ledger.market.registerParticipant({ zone: String(input.zone), participantId: String(input.participantId), name: input.name, ...at(input) }, context(ctx, commandId));
+      const handled = await ctx.ledger.market.registerParticipant({ zone: String(input.zone), participantId: String(input.participantId), name: input.name }, context(ctx, commandId));
       return zonePayload(ctx, commandId, 'RegisterParticipant', handled);
     },
   }),
@@ -760,7 +753,7 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
       const handled = await ctx.ledger.market.assignPortfolioMember(
-        { zone: String(input.zone), participantId: String(input.participantId), memberKind: input.memberKind, memberId: String(input.memberId), validFrom: input.validFrom, ...at(input) },
+        { zone: String(input.zone), participantId: String(input.participantId), memberKind: input.memberKind, memberId: String(input.memberId), validFrom: input.validFrom },
         context(ctx, commandId),
       );
       return zonePayload(ctx, commandId, 'AssignPortfolioMember', handled);

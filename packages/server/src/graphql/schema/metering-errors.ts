@@ -1,4 +1,5 @@
 import {
+  TimeOutOfBounds,
   ConflictingMeterReading,
   MeterAlreadyRegistered,
   MeterReadingFromFuture,
@@ -80,6 +81,7 @@ export const REGISTER_METER_ERRORS = [...COMMAND_ERRORS, MeterAlreadyRegistered,
 /** What a reading, a correction or a reset of a site or node meter can meet. */
 export const METER_COMMAND_ERRORS = [
   ...COMMAND_ERRORS,
+  TimeOutOfBounds,
   UnknownMeter,
   MeterRegisterWentBackwards,
   ConflictingMeterReading,

@@ -119,15 +119,13 @@ const RegisterMeterInput = builder.inputType('RegisterMeterInput', {
     siteId: t.id({ required: true }),
     nodeId: t.id({ required: true, description: 'A node of the site\'s tree (the site\'s own id for its grid connection).' }),
     measures: t.field({ type: MeterMeasuresRef, required: true }),
-    at: t.field({ type: 'DateTime', description: 'Default now.' }),
   }),
 });
 
 const readingFields = (t: PothosSchemaTypes.InputFieldBuilder<PothosSchemaTypes.ExtendDefaultTypes<any>, 'InputObject'>) => ({
   commandId: t.id({ required: true }),
   meterId: t.id({ required: true }),
-  at: t.field({ type: 'DateTime', description: 'When the ledger receives it; default now. The meter\'s time may be at most 5 minutes after it.' }),
-  occurredAt: t.field({ type: 'DateTime', required: true, description: 'The meter\'s time.' }),
+  occurredAt: t.field({ type: 'DateTime', required: true, description: 'The meter\'s time: at most 7 days before the ledger\'s now (for a new reading or reset) and at most 5 minutes after it. The ledger records when it received it (recordedAt) itself.' }),
   energyImportWh: t.field({ type: 'Decimal', required: true, description: 'Cumulative import register, Wh, at most 3 decimals.' }),
   energyExportWh: t.field({ type: 'Decimal', required: true, description: 'Cumulative export register, Wh, at most 3 decimals.' }),
 });
@@ -155,7 +153,6 @@ async function payload(ctx: GraphQLContext, commandId: string, meterId: string, 
 }
 
 const unionName = (name: string) => `${name[0]!.toUpperCase()}${name.slice(1)}Result`;
-const optionalAt = (at: string | null | undefined) => (at == null ? {} : { at });
 
 builder.mutationField('registerMeter', (t) =>
   t.field({
@@ -168,7 +165,7 @@ builder.mutationField('registerMeter', (t) =>
       const commandId = String(input.commandId);
       const meterId = String(input.meterId);
       const { result } = await ctx.ledger.metering.registerMeter(
-        { meterId, siteId: String(input.siteId), nodeId: String(input.nodeId), measures: input.measures, ...optionalAt(input.at) },
+        { meterId, siteId: String(input.siteId), nodeId: String(input.nodeId), measures: input.measures },
         { commandId, actor: ctx.actor },
       );
       return payload(ctx, commandId, meterId, result, 'RegisterMeter');
@@ -176,8 +173,8 @@ builder.mutationField('registerMeter', (t) =>
   }),
 );
 
-/** A reading, correction or reset without its `at`, which the service fills with now when left out. */
-type MeterCommandInput = Exclude<MeterCommand, { type: 'RegisterMeter' }> extends infer C ? (C extends { at: string } ? Omit<C, 'at'> & { at?: string } : never) : never;
+/** A reading, correction or reset without its `at`: the service records it at the ledger's now. */
+type MeterCommandInput = Exclude<MeterCommand, { type: 'RegisterMeter' }> extends infer C ? (C extends { at: string } ? Omit<C, 'at'> : never) : never;
 
 async function sendMeterCommand(ctx: GraphQLContext, commandId: string, command: MeterCommandInput): Promise<MeterPayloadShape> {
   const { result } = await ctx.ledger.metering.meter(command, { commandId, actor: ctx.actor });
@@ -195,7 +192,6 @@ builder.mutationField('recordMeterReading', (t) =>
       sendMeterCommand(ctx, String(input.commandId), {
         type: 'RecordMeterReading',
         meterId: String(input.meterId),
-        ...optionalAt(input.at),
         occurredAt: input.occurredAt,
         energyImportWh: input.energyImportWh,
         energyExportWh: input.energyExportWh,
@@ -215,7 +211,6 @@ builder.mutationField('correctMeterReading', (t) =>
       sendMeterCommand(ctx, String(input.commandId), {
         type: 'CorrectMeterReading',
         meterId: String(input.meterId),
-        ...optionalAt(input.at),
         occurredAt: input.occurredAt,
         energyImportWh: input.energyImportWh,
         energyExportWh: input.energyExportWh,
@@ -236,7 +231,6 @@ builder.mutationField('resetMeter', (t) =>
       sendMeterCommand(ctx, String(input.commandId), {
         type: 'ResetMeter',
         meterId: String(input.meterId),
-        ...optionalAt(input.at),
         occurredAt: input.occurredAt,
         energyImportWh: input.energyImportWh,
         energyExportWh: input.energyExportWh,

@@ -5,6 +5,7 @@ import { SESSION_COMMAND_ERRORS } from './grid-errors.ts';
 import { SiteSession } from './grid-site.ts';
 import { MeterSegmentRef } from './metering.ts';
 import { PLATFORM_WRITERS, sessionReaders, sessionWriters } from '../access.ts';
+import { checkBilledPartyInput } from '../billed-party.ts';
 
 /**
  * Charging sessions: a plug-in, what the driver asked for, meter readings, and what the site's
@@ -138,12 +139,15 @@ const PlugInInput = builder.inputType('PlugInInput', {
     sessionId: t.id({ required: true }),
     siteId: t.id({ required: true }),
     connectorId: t.id({ required: true }),
-    at: t.field({ type: 'DateTime', description: 'When the vehicle was plugged in; default now.' }),
+    at: t.field({
+      type: 'DateTime',
+      description: 'When the vehicle was plugged in, as the charger or an operator reports it (drivers and fleet managers may not set it): at most 7 days before the ledger\'s now and 5 minutes after it; default now.',
+    }),
     vehicleId: t.id({ required: true }),
     customerId: t.id({ required: true, description: 'The driver or fleet customer who pays.' }),
     fleetId: t.id(),
-    tier: t.field({ type: TierRef, required: true }),
-    departureAt: t.field({ type: 'DateTime', required: true }),
+    tier: t.field({ type: TierRef, required: true, description: 'Drivers and fleet managers: NORMAL (what their contract allows); operators and integrators: any.' }),
+    departureAt: t.field({ type: 'DateTime', required: true, description: 'After the ledger\'s now, at most 7 days after it.' }),
     energyNeededWh: t.field({ type: 'Decimal', description: 'Either this, or targetSocPercent with batteryCapacityWh and socPercent.' }),
     targetSocPercent: t.field({ type: 'Decimal' }),
     batteryCapacityWh: t.field({ type: 'Decimal' }),
@@ -151,7 +155,7 @@ const PlugInInput = builder.inputType('PlugInInput', {
     minPowerW: t.field({ type: 'Decimal', required: true, description: 'The vehicle\'s least charging power.' }),
     maxPowerW: t.field({ type: 'Decimal', required: true }),
     v2g: t.field({ type: V2gConsentInput, description: 'V2G consent (needs batteryCapacityWh and socPercent); null: none.' }),
-    meterStartImportWh: t.field({ type: 'Decimal', description: 'The connector\'s import register at plug-in; default 0.' }),
+    meterStartImportWh: t.field({ type: 'Decimal', description: 'The connector\'s import register at plug-in, as the charger reports it (drivers and fleet managers may not set it); default 0.' }),
     meterStartExportWh: t.field({ type: 'Decimal' }),
   }),
 });
@@ -159,20 +163,27 @@ const PlugInInput = builder.inputType('PlugInInput', {
 const sessionFields = (t: PothosSchemaTypes.InputFieldBuilder<PothosSchemaTypes.ExtendDefaultTypes<any>, 'InputObject'>) => ({
   commandId: t.id({ required: true }),
   sessionId: t.id({ required: true }),
-  at: t.field({ type: 'DateTime', description: 'Default now.' }),
 });
 
-const StopSessionInput = builder.inputType('StopSessionInput', { fields: (t) => ({ ...sessionFields(t), reason: t.string({ required: true }) }) });
+const StopSessionInput = builder.inputType('StopSessionInput', {
+  fields: (t) => ({
+    ...sessionFields(t),
+    at: t.field({
+      type: 'DateTime',
+      description: 'When the vehicle was unplugged, as the charger or an operator reports it (drivers and fleet managers may not set it): at most 7 days before the ledger\'s now and 5 minutes after it; default now.',
+    }),
+    reason: t.string({ required: true }),
+  }),
+});
 const SuspendSessionInput = builder.inputType('SuspendSessionInput', { fields: (t) => sessionFields(t) });
 const ReactivateSessionInput = builder.inputType('ReactivateSessionInput', { fields: (t) => sessionFields(t) });
 const ChangeDepartureInput = builder.inputType('ChangeDepartureInput', {
-  fields: (t) => ({ ...sessionFields(t), departureAt: t.field({ type: 'DateTime', required: true }) }),
+  fields: (t) => ({ ...sessionFields(t), departureAt: t.field({ type: 'DateTime', required: true, description: 'After the ledger\'s now, at most 7 days after it.' }) }),
 });
 const meterFields = (t: PothosSchemaTypes.InputFieldBuilder<PothosSchemaTypes.ExtendDefaultTypes<any>, 'InputObject'>) => ({
   commandId: t.id({ required: true }),
   sessionId: t.id({ required: true }),
-  at: t.field({ type: 'DateTime', description: 'When the ledger receives it; default now. The meter\'s time may be at most 5 minutes after it.' }),
-  occurredAt: t.field({ type: 'DateTime', required: true, description: 'The meter\'s time.' }),
+  occurredAt: t.field({ type: 'DateTime', required: true, description: 'The meter\'s time: at most 7 days before the ledger\'s now (for a new reading or reset) and at most 5 minutes after it. The ledger records when it received it (recordedAt) itself.' }),
   energyImportWh: t.field({ type: 'Decimal', required: true, description: 'Cumulative import register, Wh, at most 3 decimals.' }),
   energyExportWh: t.field({ type: 'Decimal', required: true, description: 'Cumulative export register, Wh, at most 3 decimals.' }),
 });
@@ -213,6 +224,7 @@ builder.mutationField('plugIn', (t) =>
     errors: { types: SESSION_COMMAND_ERRORS, directResult: true, union: { name: unionName('plugIn') } },
     authScopes: (_root, { input }) => ({ ...PLATFORM_WRITERS, ...(input.fleetId == null ? { customerIs: String(input.customerId) } : { fleetIs: String(input.fleetId) }) }),
     resolve: async (_root, { input }, ctx) => {
+      checkBilledPartyInput(ctx.principal.role, 'plugIn', input);
       const commandId = String(input.commandId);
       const command: Omit<PlugIn, 'type' | 'at'> & { at?: string } = {
         sessionId: String(input.sessionId),
@@ -248,6 +260,7 @@ builder.mutationField('stopSession', (t) =>
     errors: { types: SESSION_COMMAND_ERRORS, directResult: true, union: { name: unionName('stopSession') } },
     authScopes: (_root, { input }) => sessionWriters(String(input.sessionId)),
     resolve: async (_root, { input }, ctx) => {
+      checkBilledPartyInput(ctx.principal.role, 'stopSession', input);
       const commandId = String(input.commandId);
       const sessionId = String(input.sessionId);
       const { result } = await ctx.ledger.grid.stopSession({ sessionId, reason: input.reason, ...(input.at == null ? {} : { at: input.at }) }, { commandId, actor: ctx.actor });
@@ -267,7 +280,7 @@ const simpleSessionMutation = (name: string, description: string, inputType: typ
       resolve: async (_root, { input }, ctx) => {
         const commandId = String(input.commandId);
         const sessionId = String(input.sessionId);
-        const { result } = await ctx.ledger.grid.session({ type, sessionId, ...(input.at == null ? {} : { at: input.at }) }, { commandId, actor: ctx.actor });
+        const { result } = await ctx.ledger.grid.session({ type, sessionId }, { commandId, actor: ctx.actor });
         return payload(ctx, commandId, sessionId, result, type);
       },
     }),
@@ -286,7 +299,7 @@ builder.mutationField('changeDeparture', (t) =>
       const commandId = String(input.commandId);
       const sessionId = String(input.sessionId);
       const { result } = await ctx.ledger.grid.session(
-        { type: 'ChangeDeparture', sessionId, departureAt: input.departureAt, ...(input.at == null ? {} : { at: input.at }) },
+        { type: 'ChangeDeparture', sessionId, departureAt: input.departureAt },
         { commandId, actor: ctx.actor },
       );
       return payload(ctx, commandId, sessionId, result, 'ChangeDeparture');
@@ -294,10 +307,10 @@ builder.mutationField('changeDeparture', (t) =>
   }),
 );
 
-/** A session meter command without its `at`, which the service fills with now when left out. */
+/** A session meter command without its `at`: the service records it at the ledger's now. */
 type SessionMeterInput = Extract<SessionCommand, { type: 'RecordSessionMeterReading' | 'CorrectSessionMeterReading' | 'ResetSessionMeter' }> extends infer C
   ? C extends { at: string }
-    ? Omit<C, 'at'> & { at?: string }
+    ? Omit<C, 'at'>
     : never
   : never;
 
@@ -306,7 +319,6 @@ async function sendSessionMeterCommand(ctx: GraphQLContext, commandId: string, c
   return payload(ctx, commandId, command.sessionId, result, command.type);
 }
 
-const optionalAt = (at: string | null | undefined) => (at == null ? {} : { at });
 
 builder.mutationField('recordSessionMeterReading', (t) =>
   t.field({
@@ -320,7 +332,6 @@ builder.mutationField('recordSessionMeterReading', (t) =>
       sendSessionMeterCommand(ctx, String(input.commandId), {
         type: 'RecordSessionMeterReading',
         sessionId: String(input.sessionId),
-        ...optionalAt(input.at),
         occurredAt: input.occurredAt,
         energyImportWh: input.energyImportWh,
         energyExportWh: input.energyExportWh,
@@ -341,7 +352,6 @@ builder.mutationField('correctSessionMeterReading', (t) =>
       sendSessionMeterCommand(ctx, String(input.commandId), {
         type: 'CorrectSessionMeterReading',
         sessionId: String(input.sessionId),
-        ...optionalAt(input.at),
         occurredAt: input.occurredAt,
         energyImportWh: input.energyImportWh,
         energyExportWh: input.energyExportWh,
@@ -363,7 +373,6 @@ builder.mutationField('resetSessionMeter', (t) =>
       sendSessionMeterCommand(ctx, String(input.commandId), {
         type: 'ResetSessionMeter',
         sessionId: String(input.sessionId),
-        ...optionalAt(input.at),
         occurredAt: input.occurredAt,
         energyImportWh: input.energyImportWh,
         energyExportWh: input.energyExportWh,
