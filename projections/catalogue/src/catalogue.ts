@@ -120,9 +120,10 @@ export async function listStreams(
   page: { first: number; afterPosition?: bigint; category?: string },
 ): Promise<{ streams: StreamSummary[]; hasNextPage: boolean }> {
   const { rows } = await sql.query<StreamRow>(
-    `SELECT ${STREAM_COLUMNS} FROM ${table('streams')}
-      WHERE first_position > $1 AND ($2::text IS NULL OR category = $2)
-      ORDER BY first_position LIMIT $3`,
+    // s.first_position: the bare name would be STREAM_COLUMNS' text alias, ordering "10" before "9".
+    `SELECT ${STREAM_COLUMNS} FROM ${table('streams')} s
+      WHERE s.first_position > $1 AND ($2::text IS NULL OR category = $2)
+      ORDER BY s.first_position LIMIT $3`,
     [(page.afterPosition ?? 0n).toString(), page.category ?? null, page.first + 1],
   );
   return { streams: rows.slice(0, page.first).map(toSummary), hasNextPage: rows.length > page.first };

@@ -268,9 +268,10 @@ export async function sessionsAtSite(
   const after = page.after ?? '0';
   if (!/^(0|[1-9][0-9]{0,18})$/.test(after)) throw new RangeError(`not a cursor of this list: ${JSON.stringify(page.after)}`);
   const { rows } = await sql.query<SessionRow>(
-    `SELECT ${SESSION_COLUMNS} FROM ${table('sessions')}
-      WHERE site_id = $1 AND first_position > $2::bigint AND ($3::text IS NULL OR status = $3)
-      ORDER BY first_position LIMIT $4`,
+    // s.first_position: the bare name would be SESSION_COLUMNS' text alias, ordering "10" before "9".
+    `SELECT ${SESSION_COLUMNS} FROM ${table('sessions')} s
+      WHERE site_id = $1 AND s.first_position > $2::bigint AND ($3::text IS NULL OR status = $3)
+      ORDER BY s.first_position LIMIT $4`,
     [siteId, after, page.status ?? null, page.first + 1],
   );
   const sessions = rows.slice(0, page.first);

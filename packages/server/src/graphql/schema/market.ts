@@ -215,9 +215,12 @@ function tradeConnection(ctx: GraphQLContext, filter: TradeFilter, args: { first
   const size = pageSize(args.first);
   const after = args.after == null ? null : decodeCursor('trade', args.after);
   const newestFirst = args.newestFirst ?? false;
-  return listTrades(ctx.ledger.sql, ctx.ledger.marketTables, filter, { first: Math.max(1, size), after, newestFirst }).then((page) =>
-    toConnection(size === 0 ? [] : page.nodes, size, args.after != null, (tr) => encodeCursor('trade', tr.position), () => countTrades(ctx.ledger.sql, ctx.ledger.marketTables, filter)),
-  );
+  return listTrades(ctx.ledger.sql, ctx.ledger.marketTables, filter, { first: Math.max(1, size), after, newestFirst }).then((page) => {
+    // listTrades has cut its rows to the page already: the next page is what it says, not rows.length > size.
+    const connection = toConnection(size === 0 ? [] : page.nodes, size, args.after != null, (tr) => encodeCursor('trade', tr.position), () => countTrades(ctx.ledger.sql, ctx.ledger.marketTables, filter));
+    connection.pageInfo.hasNextPage = size === 0 ? page.nodes.length > 0 : page.hasNextPage;
+    return connection;
+  });
 }
 
 async function orderConnection(ctx: GraphQLContext, traderId: string, args: { status?: MarketOrderStatus | null; first?: number | null; after?: string | null }) {
