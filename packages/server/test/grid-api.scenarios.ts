@@ -125,9 +125,9 @@ export function describeGridApi(label: string, options: TestServerOptions | null
         let after: string | null = null;
         let totalCount = '';
         for (let page = 0; page < 100; page += 1) {
-          const { body } = await server.gql<any>(query, { ...variables, after });
+          const { body }: { body: { errors?: unknown; data?: Record<string, any> } } = await server.gql<any>(query, { ...variables, after });
           expect(body.errors, JSON.stringify(body.errors)).toBeUndefined();
-          const connection = body.data![field];
+          const connection: any = body.data![field];
           totalCount = connection.totalCount;
           seen.push(...connection.edges.map((e: any) => idOf(e.node)));
           if (!connection.pageInfo.hasNextPage) return { seen, totalCount };
