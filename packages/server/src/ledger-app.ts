@@ -49,6 +49,8 @@ export type LedgerDeps = {
   settlementTables: TableNames;
   /** API keys: created and revoked by operators, checked on every request. */
   apiKeys: ApiKeyService;
+  /** The ledger's clock, epoch ms: what "now" is for every rule (and for GraphiQL's example dates). */
+  clock: () => number;
 };
 
 export type Ledger = LedgerDeps & {
@@ -245,6 +247,7 @@ export async function openLedger(config: LedgerConfig, logger: Logger): Promise<
     market,
     marketTables,
     apiKeys,
+    clock,
     async start() {
       await startApiKeys();
       await projections.start();

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { Kind, parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshSiteId, registerSite, startTestServer, waitForProjections, waitForStream, type TestServer, type TestServerOptions } from './harness.ts';
+import { bearer, freshSiteId, registerSite, TEST_OPERATOR_KEY, startTestServer, waitForProjections, waitForStream, type TestServer, type TestServerOptions } from './harness.ts';
 
 /**
  * The GraphQL API end to end (HTTP → yoga → command handler → store → projection → read model),
@@ -175,6 +176,38 @@ export function describeGraphQLApi(label: string, options: TestServerOptions | n
       );
       expect(body.data!.renameSite).toMatchObject({ __typename: 'UnknownSiteError', code: 'UNKNOWN_SITE' });
       expect(await head()).toBe(afterFirst);
+    });
+
+    it('runs every operation GraphiQL opens with, in order, as served today: none fails', async () => {
+      const page = await fetch(`${server.url}/graphql`, { headers: { accept: 'text/html' } });
+      expect(page.status).toBe(200);
+      const options = /renderYogaGraphiQL\(\s*window\.document\.querySelector\('#root'\),\s*(\{.*\}),\s*\);/s.exec(await page.text());
+      expect(options, 'GraphiQL page embeds its options').not.toBeNull();
+      const document = (JSON.parse(options![1]!) as { defaultQuery: string }).defaultQuery;
+      const names = parse(document).definitions.flatMap((d) => (d.kind === Kind.OPERATION_DEFINITION && d.name ? [d.name.value] : []));
+      expect(names).toEqual(['RegisterSite', 'AddFeeder', 'AddCharger', 'AddConnector', 'PlugIn', 'SiteTree', 'ConfigureMarketZone', 'SubmitOrders', 'OrderBook', 'Streams']);
+      const results: Record<string, Record<string, any>> = {};
+      for (const operationName of names) {
+        // Read models are eventually consistent: a query after a command waits for what it wrote.
+        if (/^(SiteTree|OrderBook|Streams)$/.test(operationName)) await waitForProjections(server, (await head()).toString());
+        const response = await fetch(`${server.url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...bearer(TEST_OPERATOR_KEY) },
+          body: JSON.stringify({ query: document, operationName }),
+        });
+        const body = (await response.json()) as { data?: Record<string, any>; errors?: unknown[] };
+        expect({ operationName, status: response.status, errors: body.errors }).toEqual({ operationName, status: 200, errors: undefined });
+        // No mutation answered with one of its typed errors (every result type ending in "Error").
+        const refusals = JSON.stringify(body.data).match(/"__typename":"\w+Error"/g);
+        expect({ operationName, refusals }).toEqual({ operationName, refusals: null });
+        results[operationName] = body.data!;
+      }
+      expect(results.PlugIn!.plugIn.session.allocation.setpointW).not.toBe('0');
+      expect(results.SubmitOrders!.submitOrders.trades).toHaveLength(1);
+      expect(results.OrderBook!.orderBook.status).toBe('OPEN');
+      expect(results.OrderBook!.trades.edges).toHaveLength(1);
+      expect(results.OrderBook!.positions).toHaveLength(1);
+      expect(results.SiteTree!.site.sessions).toHaveLength(1);
     });
 
     it('refuses malformed GraphQL with 400 and a clear message, and writes nothing', async () => {
