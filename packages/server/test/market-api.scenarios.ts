@@ -338,5 +338,38 @@ export function describeMarketApi(label: string, options: TestServerOptions | nu
       expect(await mutate('closeGate', 'CloseGateInput', { zone, ...auction }, GATE_RESULT)).toMatchObject({ __typename: 'GateClosedError' });
       expect(await version(id)).toBe(after);
     });
+
+    it('clears an auction at the price the limit orders set: market orders take it, never the product\'s cap (issue 12, item 8)', async () => {
+      // Sell 1 kWh at 10000, limit buy 1 kWh at 10500, market buy 2 kWh. The candidates are the
+      // limit prices: at both, demand 3 kWh and supply 1 kWh; the market pressure gives 10500 (the
+      // cap, 400000, is no candidate). The market buy is served first and takes the 1 kWh.
+      const auctionStart = iso(Math.floor((clock.now() + 5 * HOUR) / HOUR) * HOUR);
+      const auction = { deliveryStart: auctionStart, lengthMinutes: 60 };
+      const id = bookId(auctionStart, 60);
+      const placed = await submit([order(A, 'SELL', '1', '10000'), order(B, 'BUY', '1', '10500'), order(C, 'BUY', '2', null, 'MARKET')], auction);
+      expect(placed).toMatchObject({ __typename: 'SubmitOrdersPayload', events: 4, trades: [] });
+      const [sell, limitBuy, marketBuy] = placed.orders.map((o: { orderId: string }) => o.orderId) as [string, string, string];
+
+      clock.moveTo(iso(Date.parse(auctionStart) - 30 * 60_000));
+      const closed = await mutate('closeGate', 'CloseGateInput', { zone, ...auction }, GATE_RESULT);
+      expect(closed).toMatchObject({
+        __typename: 'MarketCommandPayload',
+        events: 2,
+        trades: [{ buyerId: C, sellerId: A, buyOrderId: marketBuy, sellOrderId: sell, quantityKWh: '1', priceMinorPerMWh: '10500', aggressorSide: null }],
+      });
+      await waitForStream(server, id);
+      const { orderBook } = await run(
+        `query($zone: ID!, $deliveryStart: DateTime!) { orderBook(zone: $zone, deliveryStart: $deliveryStart, lengthMinutes: 60) { status mode clearingPriceMinorPerMWh auctionVolumeKWh } }`,
+        { zone, deliveryStart: auctionStart },
+      );
+      expect(orderBook).toEqual({ status: 'CLOSED', mode: 'AUCTION', clearingPriceMinorPerMWh: '10500', auctionVolumeKWh: '1' });
+      const ordersOf = async (traderId: string) =>
+        (await run(`query($traderId: ID!) { orders(traderId: $traderId) { edges { node { orderId bookId status filledKWh cancelledKWh } } } }`, { traderId })).orders.edges
+          .map((e: { node: { bookId: string } }) => e.node)
+          .filter((o: { bookId: string }) => o.bookId === id);
+      expect(await ordersOf(B)).toEqual([{ orderId: limitBuy, bookId: id, status: 'EXPIRED', filledKWh: '0', cancelledKWh: '1' }]);
+      expect(await ordersOf(C)).toEqual([{ orderId: marketBuy, bookId: id, status: 'EXPIRED', filledKWh: '1', cancelledKWh: '1' }]);
+      expect(await ordersOf(A)).toEqual([{ orderId: sell, bookId: id, status: 'FILLED', filledKWh: '1', cancelledKWh: '0' }]);
+    });
   });
 }

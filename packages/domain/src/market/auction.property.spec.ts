@@ -1,15 +1,18 @@
 /**
  * Properties of the call auction on small random books (up to 12 orders, 4 traders, limit prices
- * on 11 ticks, market orders, partly filled ones):
+ * on 11 ticks inside a product range of 21, market orders, partly filled ones), against a brute
+ * force that counts market orders as price-takers (in the volume at every price, setting none):
  * - the clearing price maximises the executable volume: brute force over EVERY tick of the
  *   product's price range, not only the order prices;
- * - the documented tie-break, checked against a naive re-statement of it;
+ * - the documented tie-break, checked against a naive re-statement of it over every tick from the
+ *   lowest to the highest limit price: a market order never moves the price to the product's
+ *   limits, and market orders alone trade nothing;
+ * - fills: with distinct traders each order gets exactly what a naive walk of its side in priority
+ *   (market orders first, then price, then time) leaves it;
  * - every trade is at the clearing price, within both orders' limits, never buyer == seller;
  * - no order trades more than it has open; buys = sells = the reported volume;
  * - the volume is the largest that can be paired without self-trades (closed form of the max flow
  *   between the eligible buys and sells), and so the executable volume when nobody is on both sides;
- * - rationing: with distinct traders, each side is served in price-time priority (an order trades
- *   only when every order ahead of it is filled in full);
  * - through the decider: CloseGate emits exactly those trades, GateClosed reports them, and every
  *   order ends filled or expired with filled + expired = quantity; decide leaves the state alone.
  */
@@ -17,13 +20,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FIXTURE_AUCTION_PRODUCT, FIXTURE_GATE, orderRequest, runBook, submitOrders } from './market-fixtures.ts';
 import type { OrderBookEvent, ProductSpec, Side } from './market-types.ts';
-import { auctionCurve, clearAuction, clearingPoint, newEngineOrder, type EngineOrder, type PriceLimits } from './matching-engine.ts';
+import { auctionCurve, clearAuction, clearingPoint, newEngineOrder, type EngineOrder } from './matching-engine.ts';
 import { orderBookDecider } from './order-book.ts';
 
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 500);
 const MIN = 90;
 const MAX = 110;
-const LIMITS: PriceLimits = { minTicks: MIN, maxTicks: MAX };
 const PRODUCT: ProductSpec = { ...FIXTURE_AUCTION_PRODUCT, minPriceMinorPerMWh: String(MIN), maxPriceMinorPerMWh: String(MAX) };
 const STEP = 100;
 
@@ -47,15 +49,24 @@ function engineOrders(gens: Gen[]): EngineOrder[] {
   });
 }
 
-const effective = (o: EngineOrder) => o.priceTicks ?? (o.side === 'buy' ? MAX : MIN);
 const open = (o: EngineOrder) => o.quantityWh - o.filledWh;
-const demandAt = (orders: EngineOrder[], p: number) => orders.filter((o) => o.side === 'buy' && effective(o) >= p).reduce((s, o) => s + open(o), 0);
-const supplyAt = (orders: EngineOrder[], p: number) => orders.filter((o) => o.side === 'sell' && effective(o) <= p).reduce((s, o) => s + open(o), 0);
+/** A market order takes any price; a limit order only one within its limit. */
+const accepts = (o: EngineOrder, p: number) => o.priceTicks === null || (o.side === 'buy' ? o.priceTicks >= p : o.priceTicks <= p);
+const demandAt = (orders: EngineOrder[], p: number) => orders.filter((o) => o.side === 'buy' && accepts(o, p)).reduce((s, o) => s + open(o), 0);
+const supplyAt = (orders: EngineOrder[], p: number) => orders.filter((o) => o.side === 'sell' && accepts(o, p)).reduce((s, o) => s + open(o), 0);
 const volumeAt = (orders: EngineOrder[], p: number) => Math.min(demandAt(orders, p), supplyAt(orders, p));
+const limitPrices = (orders: EngineOrder[]) => orders.flatMap((o) => (o.priceTicks === null ? [] : [o.priceTicks]));
 
-/** The tie-break, restated naively over every tick: max volume, min |surplus|, market pressure, midpoint (rounded down) or nearest (lower). */
+/**
+ * The rule, restated naively over every tick from the lowest to the highest limit price (market
+ * orders set no price; with no limit order nothing determines one): max volume, min |surplus|,
+ * market pressure, midpoint (rounded down) or nearest (lower).
+ */
 function naiveClearingPrice(orders: EngineOrder[]): number | null {
-  const ticks = Array.from({ length: MAX - MIN + 1 }, (_, i) => MIN + i);
+  const prices = limitPrices(orders);
+  if (prices.length === 0) return null;
+  const lo = Math.min(...prices);
+  const ticks = Array.from({ length: Math.max(...prices) - lo + 1 }, (_, i) => lo + i);
   const best = Math.max(...ticks.map((p) => volumeAt(orders, p)));
   if (best === 0) return null;
   let rest = ticks.filter((p) => volumeAt(orders, p) === best);
@@ -73,8 +84,8 @@ function maxPairable(orders: EngineOrder[], price: number): number {
   const buys = new Map<string, number>();
   const sells = new Map<string, number>();
   for (const o of orders) {
-    if (o.side === 'buy' && effective(o) >= price) buys.set(o.traderId, (buys.get(o.traderId) ?? 0) + open(o));
-    if (o.side === 'sell' && effective(o) <= price) sells.set(o.traderId, (sells.get(o.traderId) ?? 0) + open(o));
+    if (o.side === 'buy' && accepts(o, price)) buys.set(o.traderId, (buys.get(o.traderId) ?? 0) + open(o));
+    if (o.side === 'sell' && accepts(o, price)) sells.set(o.traderId, (sells.get(o.traderId) ?? 0) + open(o));
   }
   const totalB = [...buys.values()].reduce((a, b) => a + b, 0);
   const totalS = [...sells.values()].reduce((a, b) => a + b, 0);
@@ -88,10 +99,13 @@ describe('call auction properties', () => {
     fc.assert(
       fc.property(books, (gens) => {
         const orders = engineOrders(gens);
-        const result = clearAuction(orders, LIMITS);
-        const point = clearingPoint(auctionCurve(orders, LIMITS));
+        const result = clearAuction(orders);
+        const point = clearingPoint(auctionCurve(orders));
+        // Over the product's whole range: no tick outside the limit prices executes more (only
+        // market orders stand there), and with no limit order nothing clears.
         let best = 0;
         for (let p = MIN; p <= MAX; p++) best = Math.max(best, volumeAt(orders, p));
+        if (limitPrices(orders).length === 0) best = 0;
         expect(point === null ? 0 : Math.min(point.demandWh, point.supplyWh)).toBe(best);
         expect(result.executableWh).toBe(best);
         expect(point?.priceTicks ?? null).toBe(naiveClearingPrice(orders));
@@ -109,7 +123,7 @@ describe('call auction properties', () => {
       fc.property(books, (gens) => {
         const orders = engineOrders(gens);
         const before = structuredClone(orders);
-        const result = clearAuction(orders, LIMITS);
+        const result = clearAuction(orders);
         expect(orders, 'clearAuction changed its input').toEqual(before);
         const traded = new Map<EngineOrder, number>();
         let volume = 0;
@@ -118,15 +132,15 @@ describe('call auction properties', () => {
           expect(t.sell.side).toBe('sell');
           expect(t.buy.traderId, 'self-trade').not.toBe(t.sell.traderId);
           expect(t.quantityWh).toBeGreaterThan(0);
-          expect(effective(t.buy)).toBeGreaterThanOrEqual(result.clearingPriceTicks!);
-          expect(effective(t.sell)).toBeLessThanOrEqual(result.clearingPriceTicks!);
+          expect(accepts(t.buy, result.clearingPriceTicks!), 'buy above its limit').toBe(true);
+          expect(accepts(t.sell, result.clearingPriceTicks!), 'sell below its limit').toBe(true);
           traded.set(t.buy, (traded.get(t.buy) ?? 0) + t.quantityWh);
           traded.set(t.sell, (traded.get(t.sell) ?? 0) + t.quantityWh);
           volume += t.quantityWh;
         }
         for (const [o, q] of traded) expect(q).toBeLessThanOrEqual(open(o));
         expect(result.volumeWh).toBe(volume);
-        const point = clearingPoint(auctionCurve(orders, LIMITS));
+        const point = clearingPoint(auctionCurve(orders));
         if (point === null) {
           expect(result.trades).toEqual([]);
           return;
@@ -140,29 +154,34 @@ describe('call auction properties', () => {
     );
   });
 
-  it(`rations each side by price, then time priority (distinct traders, ${RUNS} runs)`, () => {
+  it(`fills each side in priority, market orders first, then price, then time: each order exactly what a naive walk leaves it (distinct traders, ${RUNS} runs)`, () => {
     const distinct = fc.array(genOrder, { minLength: 1, maxLength: 12 }).map((gens) => gens.map((g, i) => ({ ...g, trader: i })));
     fc.assert(
       fc.property(distinct, (gens) => {
         const orders = engineOrders(gens);
-        const result = clearAuction(orders, LIMITS);
-        if (result.clearingPriceTicks === null) return;
+        const result = clearAuction(orders);
         const traded = new Map<EngineOrder, number>();
         for (const t of result.trades) {
           traded.set(t.buy, (traded.get(t.buy) ?? 0) + t.quantityWh);
           traded.set(t.sell, (traded.get(t.sell) ?? 0) + t.quantityWh);
         }
-        const p = result.clearingPriceTicks;
+        const p = naiveClearingPrice(orders);
+        expect(result.clearingPriceTicks).toBe(p);
+        const volume = p === null ? 0 : volumeAt(orders, p);
+        expect(result.volumeWh).toBe(volume);
         for (const side of ['buy', 'sell'] as const) {
-          const sign = side === 'buy' ? -1 : 1;
-          const queue = orders
-            .filter((o) => o.side === side && (side === 'buy' ? effective(o) >= p : effective(o) <= p))
-            .sort((a, b) => sign * (effective(a) - effective(b)) || a.seq - b.seq);
-          let sawShort = false;
-          for (const o of queue) {
-            const q = traded.get(o) ?? 0;
-            if (sawShort) expect(q, `${o.orderId} trades while an earlier order is not filled`).toBe(0);
-            if (q < open(o)) sawShort = true;
+          // Priority restated as a rank: market orders before any limit, the better limit first, then seq.
+          const rank = (o: EngineOrder) => [o.priceTicks === null ? 0 : 1, o.priceTicks === null ? 0 : side === 'buy' ? -o.priceTicks : o.priceTicks, o.seq];
+          const before = (a: EngineOrder, b: EngineOrder) => {
+            const [ra, rb] = [rank(a), rank(b)];
+            for (let i = 0; i < ra.length; i++) if (ra[i] !== rb[i]) return ra[i]! < rb[i]!;
+            return false;
+          };
+          for (const o of orders.filter((x) => x.side === side)) {
+            const eligible = p !== null && accepts(o, p);
+            const ahead = eligible ? orders.filter((x) => x.side === side && accepts(x, p) && before(x, o)).reduce((s, x) => s + open(x), 0) : 0;
+            const expected = eligible ? Math.min(open(o), Math.max(0, volume - ahead)) : 0;
+            expect(traded.get(o) ?? 0, `${o.orderId} (${o.priceTicks ?? 'market'})`).toBe(expected);
           }
         }
       }),

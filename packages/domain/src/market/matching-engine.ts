@@ -442,28 +442,43 @@ export type AuctionResult<O extends EngineOrder> = {
   readonly trades: AuctionTrade<O>[];
 };
 
-/** The price a market order counts at: the product's limit on its side. */
-const auctionPrice = (o: EngineOrder, limits: PriceLimits): number => o.priceTicks ?? (o.side === 'buy' ? limits.maxTicks : limits.minTicks);
+/**
+ * Where an order stands in the auction: a market order at no price (it takes whatever price the
+ * limit orders set, and comes before every limit order of its side); a limit order at its limit.
+ */
+const isMarket = (o: EngineOrder): boolean => o.priceTicks === null;
+/** Whether an order may trade at `priceTicks`: a market order at any price, a limit order within its limit. */
+const acceptsAuctionPrice = (o: EngineOrder, priceTicks: number): boolean =>
+  o.priceTicks === null || (o.side === 'buy' ? o.priceTicks >= priceTicks : o.priceTicks <= priceTicks);
+/** Auction priority within a side: market orders first, then the better limit, then the earlier `seq`. */
+const auctionPriority = (a: EngineOrder, b: EngineOrder): number => {
+  if (isMarket(a) !== isMarket(b)) return isMarket(a) ? -1 : 1;
+  const sign = a.side === 'buy' ? -1 : 1;
+  return (a.priceTicks === null || b.priceTicks === null ? 0 : sign * (a.priceTicks - b.priceTicks)) || a.seq - b.seq;
+};
 
 export type AuctionCurvePoint = { priceTicks: number; demandWh: number; supplyWh: number };
 
 /**
- * Demand (buys at or above p) and supply (sells at or below p) at each candidate price: every
- * distinct limit price (market orders counted at the product's limits), ascending. Both only
- * change at these prices: strictly between two candidates a < b, demand is demand(b) and supply
- * is supply(a).
+ * Demand (market buys, plus limit buys at or above p) and supply (market sells, plus limit sells at
+ * or below p) at each candidate price: every distinct LIMIT price of either side, ascending. Market
+ * orders set no price: they count in full at every candidate and add none. Demand and supply only
+ * change at these prices: strictly between two candidates a < b, demand is demand(b) and supply is
+ * supply(a). No limit order: no candidate, an empty curve (nothing determines a price).
  */
-export function auctionCurve(orders: readonly EngineOrder[], limits: PriceLimits): AuctionCurvePoint[] {
+export function auctionCurve(orders: readonly EngineOrder[]): AuctionCurvePoint[] {
   const buys: [number, number][] = [];
   const sells: [number, number][] = [];
   let totalDemand = 0;
+  let marketSupply = 0;
   for (const o of orders) {
     const open = o.quantityWh - o.filledWh;
     if (o.status !== 'open' || open <= 0) continue;
     if (o.side === 'buy') {
-      buys.push([auctionPrice(o, limits), open]);
       totalDemand += open;
-    } else sells.push([auctionPrice(o, limits), open]);
+      if (o.priceTicks !== null) buys.push([o.priceTicks, open]);
+    } else if (o.priceTicks === null) marketSupply += open;
+    else sells.push([o.priceTicks, open]);
   }
   if (!Number.isSafeInteger(totalDemand)) throw new Error('auction: the demand is not a safe integer number of Wh');
   const byPrice = (a: [number, number], b: [number, number]) => a[0] - b[0];
@@ -472,7 +487,7 @@ export function auctionCurve(orders: readonly EngineOrder[], limits: PriceLimits
   const prices = [...new Set([...buys.map((b) => b[0]), ...sells.map((s) => s[0])])].sort((a, b) => a - b);
   const curve: AuctionCurvePoint[] = [];
   let demand = totalDemand;
-  let supply = 0;
+  let supply = marketSupply;
   let bi = 0;
   let si = 0;
   for (const p of prices) {
@@ -484,23 +499,28 @@ export function auctionCurve(orders: readonly EngineOrder[], limits: PriceLimits
 }
 
 /**
- * The clearing price, chosen among EVERY tick of the price range (demand and supply are constant
- * between two consecutive candidate prices, so the ticks are handled as ranges, never one by one):
+ * The clearing price, chosen among EVERY tick from the lowest to the highest limit price in the
+ * book, either side (demand and supply are constant between two consecutive candidate prices, so
+ * the ticks are handled as ranges, never one by one). Market orders never widen that range: a
+ * market order accepts any price, so it cannot say which one; the product's price limits are never
+ * a clearing price unless a limit order stands there.
  * 1. the largest executable volume min(demand, supply): what an auction is for;
  * 2. then the smallest surplus |demand − supply|: the fewest orders at the price left unfilled;
  * 3. then market pressure: when demand exceeds supply at every remaining price, the highest (the
  *    excess buyers bid the price up to the last buyer's limit); when supply exceeds demand at all
- *    of them, the lowest. Both are always an order's limit price;
+ *    of them, the lowest. Both are always a limit order's price (a market order has none);
  * 4. otherwise (no surplus, or surpluses of both signs): the midpoint of the lowest and highest
  *    remaining prices, rounded down to a tick, or the remaining price nearest to it (the lower of
  *    two equally near). A single buy at 105 and sell at 95 clear at 100: the gain from trade is
  *    split, neither side is systematically favoured (taking the lowest would always favour buyers).
- * Returns null when no volume can execute.
+ * Returns null when no volume can execute, and when no limit order is in the book (market orders
+ * alone determine no price: they do not trade and expire at the gate; there is no reference price).
  */
 export function clearingPoint(curve: readonly AuctionCurvePoint[]): AuctionCurvePoint | null {
   // Ranges of ticks with the same demand and supply: each candidate, and the ticks strictly between
   // two consecutive candidates (demand of the upper one, supply of the lower one). Outside the
-  // candidates either demand or supply is zero.
+  // candidates no limit order stands at a price: only market orders could trade there, and they set
+  // none, so those ticks are never candidates.
   type Range = { lo: number; hi: number; demandWh: number; supplyWh: number };
   const ranges: Range[] = [];
   curve.forEach((c, i) => {
@@ -536,13 +556,16 @@ export function clearingPoint(curve: readonly AuctionCurvePoint[]): AuctionCurve
 }
 
 /**
- * The call auction over the open orders (each for its unfilled quantity; market orders count at
- * the product's price limits). Pure: the orders are not changed.
+ * The call auction over the open orders (each for its unfilled quantity), a uniform-price auction in
+ * which market orders are price-takers. Pure: the orders are not changed.
  *
- * Price: `clearingPoint`. Allocation at that price: every buy at or above it and every sell at or
- * below it is eligible; each side is served in price-time priority (better price first, then the
- * earlier `seq`), so on the long side the orders exactly at the clearing price are rationed by time:
- * earlier first, the last one served partially.
+ * Price: `clearingPoint`, set by the limit orders alone; market orders count in the volume at every
+ * price. Allocation at that price: every market order and every buy at or above it and every sell
+ * at or below it is eligible; each side is served in priority: market orders first (they accept
+ * any price, so they go before every limit, in time order among themselves), then the better limit
+ * price, then the earlier `seq`. So on the long side the orders exactly at the clearing price are
+ * rationed by time, earlier first, the last one served partially; and when market orders alone
+ * exceed the other side, they take all of it and no limit order of their side trades.
  *
  * Self-trades: buys are paired with sells in that priority, each buy taking the first sells with
  * volume left that belong to ANOTHER trader (a trader's own sell is skipped, and keeps its place for
@@ -553,15 +576,13 @@ export function clearingPoint(curve: readonly AuctionCurvePoint[]): AuctionCurve
  * the trader's own orders could have taken. No trade ever has buyer == seller, and the traded
  * volume is the executable volume whenever no trader is on both sides.
  */
-export function clearAuction<O extends EngineOrder>(orders: readonly O[], limits: PriceLimits): AuctionResult<O> {
-  const point = clearingPoint(auctionCurve(orders, limits));
+export function clearAuction<O extends EngineOrder>(orders: readonly O[]): AuctionResult<O> {
+  const point = clearingPoint(auctionCurve(orders));
   if (point === null) return { clearingPriceTicks: null, demandWh: 0, supplyWh: 0, executableWh: 0, volumeWh: 0, trades: [] };
   const price = point.priceTicks;
   const open = (o: O) => o.status === 'open' && o.quantityWh > o.filledWh;
-  const buys = orders.filter((o) => o.side === 'buy' && open(o) && auctionPrice(o, limits) >= price);
-  const sells = orders.filter((o) => o.side === 'sell' && open(o) && auctionPrice(o, limits) <= price);
-  buys.sort((a, b) => auctionPrice(b, limits) - auctionPrice(a, limits) || a.seq - b.seq);
-  sells.sort((a, b) => auctionPrice(a, limits) - auctionPrice(b, limits) || a.seq - b.seq);
+  const buys = orders.filter((o) => o.side === 'buy' && open(o) && acceptsAuctionPrice(o, price)).sort(auctionPriority);
+  const sells = orders.filter((o) => o.side === 'sell' && open(o) && acceptsAuctionPrice(o, price)).sort(auctionPriority);
   const buyLeft = buys.map((o) => o.quantityWh - o.filledWh);
   const sellLeft = sells.map((o) => o.quantityWh - o.filledWh);
 

@@ -98,12 +98,12 @@ describe('call auction', () => {
   const at = (o: EngineOrder, seq: number) => ((o.seq = seq), o);
 
   it('splits the gain from trade: a buy at 105 and a sell at 95 clear at 100', () => {
-    const result = clearAuction([at(order('a', 'buy', 1000, 105), 1), at(order('b', 'sell', 1000, 95), 2)], LIMITS);
+    const result = clearAuction([at(order('a', 'buy', 1000, 105), 1), at(order('b', 'sell', 1000, 95), 2)]);
     expect(result).toMatchObject({ clearingPriceTicks: 100, executableWh: 1000, volumeWh: 1000 });
   });
 
   it('lets excess demand set the price at the last buyer\'s limit (market pressure)', () => {
-    const result = clearAuction([at(order('a', 'buy', 1000, 105), 1), at(order('c', 'buy', 1000, 101), 2), at(order('b', 'sell', 1500, 95), 3)], LIMITS);
+    const result = clearAuction([at(order('a', 'buy', 1000, 105), 1), at(order('c', 'buy', 1000, 101), 2), at(order('b', 'sell', 1500, 95), 3)]);
     // 1500 trade anywhere in [95, 101]; demand exceeds supply everywhere there → the highest, 101.
     expect(result).toMatchObject({ clearingPriceTicks: 101, volumeWh: 1500, demandWh: 2000, supplyWh: 1500 });
     expect(result.trades.map((t) => [t.buy.traderId, t.quantityWh])).toEqual([
@@ -115,24 +115,41 @@ describe('call auction', () => {
   it('rations the orders at the clearing price by time: earlier first', () => {
     const early = at(order('a', 'buy', 600, 100), 1);
     const late = at(order('c', 'buy', 600, 100), 2);
-    const result = clearAuction([late, early, at(order('b', 'sell', 1000, 100), 3)], LIMITS);
+    const result = clearAuction([late, early, at(order('b', 'sell', 1000, 100), 3)]);
     expect(result.trades.map((t) => [t.buy.orderId, t.quantityWh])).toEqual([
       [early.orderId, 600],
       [late.orderId, 400],
     ]);
   });
 
-  it('counts market orders at the price limits', () => {
-    const result = clearAuction([at(order('a', 'buy', 500, null), 1), at(order('b', 'sell', 500, 3000), 2)], LIMITS);
-    expect(result).toMatchObject({ volumeWh: 500 });
-    expect(result.clearingPriceTicks).toBeGreaterThanOrEqual(3000);
-    expect(result.clearingPriceTicks).toBeLessThanOrEqual(4000);
+  it('lets market orders set no price: a market buy against a sell at 3000 clears at 3000, never at the cap', () => {
+    const result = clearAuction([at(order('a', 'buy', 500, null), 1), at(order('b', 'sell', 500, 3000), 2)]);
+    expect(result).toMatchObject({ clearingPriceTicks: 3000, volumeWh: 500 });
+  });
+
+  it('serves market orders before any limit order of their side, even one at a better limit', () => {
+    // Candidates 100 and 104: demand 1500 at both (market 1000 + buy at 104), supply 500 (100) or 1000 (104).
+    // Volume 1000 at 104 → the market buy takes all 1000; the limit buy at 104 gets nothing.
+    const market = at(order('m', 'buy', 1000, null), 3);
+    const limit = at(order('l', 'buy', 500, 104), 1);
+    const cheap = at(order('s', 'sell', 500, 100), 2);
+    const dear = at(order('t', 'sell', 500, 104), 4);
+    const result = clearAuction([limit, market, cheap, dear]);
+    expect(result).toMatchObject({ clearingPriceTicks: 104, volumeWh: 1000 });
+    expect(result.trades.map((t) => [t.buy.orderId, t.sell.orderId, t.quantityWh])).toEqual([
+      [market.orderId, cheap.orderId, 500],
+      [market.orderId, dear.orderId, 500],
+    ]);
+  });
+
+  it('determines no price from market orders alone: nothing trades', () => {
+    expect(clearAuction([at(order('a', 'buy', 500, null), 1), at(order('b', 'sell', 500, null), 2)])).toMatchObject({ clearingPriceTicks: null, volumeWh: 0, trades: [] });
   });
 
   it('never pairs a trader with itself, re-routing through others so that everything pairable trades', () => {
     // Greedy pairing would give x←y and leave a's buy facing only a's sell; re-routing gives x←a, a←y.
     const orders = [at(order('x', 'buy', 500, 100), 1), at(order('a', 'buy', 500, 100), 2), at(order('y', 'sell', 500, 100), 3), at(order('a', 'sell', 500, 100), 4)];
-    const result = clearAuction(orders, LIMITS);
+    const result = clearAuction(orders);
     expect(result.volumeWh).toBe(1000);
     expect(result.trades.map((t) => [t.buy.traderId, t.sell.traderId, t.quantityWh])).toEqual([
       ['x', 'a', 500],
@@ -141,7 +158,7 @@ describe('call auction', () => {
   });
 
   it('leaves unpaired what only the trader itself could take', () => {
-    const result = clearAuction([at(order('a', 'buy', 500, 100), 1), at(order('a', 'sell', 500, 100), 2)], LIMITS);
+    const result = clearAuction([at(order('a', 'buy', 500, 100), 1), at(order('a', 'sell', 500, 100), 2)]);
     expect(result).toMatchObject({ executableWh: 500, volumeWh: 0, clearingPriceTicks: null, trades: [] });
   });
 });

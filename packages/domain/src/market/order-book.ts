@@ -390,7 +390,7 @@ function decideCloseGate(command: Extract<OrderBookCommand, { type: 'CloseGate' 
   let auction: { clearingPriceMinorPerMWh: string; volumeWh: string } | null = null;
   const traded = new Map<BookOrder, number>();
   if (product.mode === 'auction') {
-    const result = clearAuction(orders, { minTicks: units.minTicks, maxTicks: units.maxTicks });
+    const result = clearAuction(orders);
     if (result.clearingPriceTicks !== null) {
       const price = ticksToPrice(units, result.clearingPriceTicks);
       auction = { clearingPriceMinorPerMWh: price, volumeWh: String(result.volumeWh) };

@@ -423,6 +423,62 @@ describe('order book decider', () => {
         ['b2', 'expired', 0],
       ]);
     });
+
+    it('lets market orders take the price the limit orders set: sell 1 kWh at 10000, limit buy 1 kWh at 10500, market buy 2 kWh clear at 10500 (issue 12, item 8)', () => {
+      // Candidates are the limit prices only, 10000 and 10500 (never the product's cap, 400000).
+      // Both: demand 3000 (market 2000 + limit 1000), supply 1000 → volume 1000, surplus +2000;
+      // demand exceeds supply at both → the highest, 10500. Market orders come first: the market
+      // buyer takes the 1000 Wh at 10500, the limit buyer's order (at the price, behind it) expires.
+      const orders = [
+        limitOrder('s', 'alice', 'sell', 1000, 10000),
+        limitOrder('l', 'bob', 'buy', 1000, 10500),
+        orderRequest('m', 'carol', 'buy', 'market', 2000, null),
+      ];
+      const { state } = runBook([submitOrders(orders, AUCTION)]);
+      const closing = orderBookDecider.decide({ type: 'CloseGate', at: GATE }, state);
+      expect(closing).toEqual([
+        trade('auction-1', 'm', 's', 'carol', 'alice', null, 1000, 10500, GATE),
+        {
+          type: 'GateClosed',
+          data: {
+            closedAt: GATE,
+            auction: { clearingPriceMinorPerMWh: '10500', volumeWh: '1000' },
+            expired: [
+              { orderId: 'l', remainingWh: '1000' },
+              { orderId: 'm', remainingWh: '1000' },
+            ],
+          },
+        },
+      ]);
+    });
+
+    it('prices a side of market orders by the other side\'s limits, and trades nothing when no limit order sets a price', () => {
+      const marketSell = orderRequest('ms', 'alice', 'sell', 'market', 1000, null);
+      const limitBuys = [limitOrder('b1', 'bob', 'buy', 600, 9000), limitOrder('b2', 'carol', 'buy', 600, 8000)];
+      // Supply 1000 at every price; demand 1200 up to 8000, 600 up to 9000 → 1000 at 8000 (never the floor, −50000).
+      const { state } = runBook([submitOrders([marketSell, ...limitBuys], AUCTION)]);
+      const closing = orderBookDecider.decide({ type: 'CloseGate', at: GATE }, state);
+      expect(closing.at(-1)).toMatchObject({ type: 'GateClosed', data: { auction: { clearingPriceMinorPerMWh: '8000', volumeWh: '1000' } } });
+      expect(closing.flatMap((e) => (e.type === 'TradeExecuted' ? [[e.data.buyOrderId, e.data.quantityWh, e.data.priceMinorPerMWh]] : []))).toEqual([
+        ['b1', '600', '8000'],
+        ['b2', '400', '8000'],
+      ]);
+
+      const onlyMarket = runBook([submitOrders([marketSell, orderRequest('mb', 'bob', 'buy', 'market', 1000, null)], AUCTION)]).state;
+      expect(orderBookDecider.decide({ type: 'CloseGate', at: GATE }, onlyMarket)).toEqual([
+        {
+          type: 'GateClosed',
+          data: {
+            closedAt: GATE,
+            auction: null,
+            expired: [
+              { orderId: 'ms', remainingWh: '1000' },
+              { orderId: 'mb', remainingWh: '1000' },
+            ],
+          },
+        },
+      ]);
+    });
   });
 
   it('copies a state so that evolving the copy leaves the original alone', () => {

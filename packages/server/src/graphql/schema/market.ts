@@ -48,7 +48,7 @@ const MarketSideRef = builder.enumType('MarketSide', { values: { BUY: { value: '
 const OrderTypeRef = builder.enumType('MarketOrderType', {
   values: {
     LIMIT: { value: 'limit', description: 'Rests until filled, cancelled or the gate closes.' },
-    MARKET: { value: 'market', description: 'No price: takes what the book offers, the rest is cancelled.' },
+    MARKET: { value: 'market', description: 'No price. Continuous: takes what the book offers (within the product\'s price limits), the rest is cancelled. Auction: a price-taker; it sets no price and trades at the clearing price the limit orders set, ahead of every limit order of its side; when the book holds no limit order nothing determines a price, and it expires at the gate.' },
     IOC: { value: 'ioc', description: 'Immediate or cancel: a limit price, the rest is cancelled, never rests.' },
     FOK: { value: 'fok', description: 'Fill or kill: filled in full at once, or refused.' },
   } as const,
@@ -57,7 +57,7 @@ const OrderTypeRef = builder.enumType('MarketOrderType', {
 const ProductModeRef = builder.enumType('MarketProductMode', {
   values: {
     CONTINUOUS: { value: 'continuous', description: 'Continuous matching, price-time priority, at the resting order\'s price.' },
-    AUCTION: { value: 'auction', description: 'A call auction at gate closure: one clearing price.' },
+    AUCTION: { value: 'auction', description: 'A call auction at gate closure: one clearing price, set by the limit orders alone (chosen between the lowest and highest limit price: the most volume, then the smallest surplus, then the market pressure, else the midpoint); market orders count in the volume at every price, set none, and are served first.' },
   } as const,
 });
 
@@ -199,7 +199,7 @@ const OrderBookRef = builder.objectRef<MarketBook & { levels: number | null }>('
     lastPriceMinorPerMWh: t.field({ type: 'Decimal', nullable: true, resolve: (b) => b.lastPriceMinorPerMWh }),
     tradedKWh: t.field({ type: 'Decimal', resolve: (b) => kWh(b.tradedWh) }),
     tradeCount: t.field({ type: 'BigInt', resolve: (b) => b.tradeCount }),
-    clearingPriceMinorPerMWh: t.field({ type: 'Decimal', nullable: true, description: 'Auction mode, once the gate closed.', resolve: (b) => b.clearingPriceMinorPerMWh }),
+    clearingPriceMinorPerMWh: t.field({ type: 'Decimal', nullable: true, description: 'Auction mode, once the gate closed: the uniform price set by the limit orders (never by a market order). Null when nothing crossed, e.g. when only market orders were in the book.', resolve: (b) => b.clearingPriceMinorPerMWh }),
     auctionVolumeKWh: t.field({ type: 'Decimal', nullable: true, resolve: (b) => (b.auctionVolumeWh === null ? null : kWh(b.auctionVolumeWh)) }),
     depth: t.field({ type: BookDepthRef, resolve: (b) => ({ bookId: b.bookId, levels: b.levels }) }),
   }),
@@ -634,7 +634,7 @@ builder.mutationFields((t) => ({
   }),
   closeGate: t.field({
     type: MarketCommandPayload,
-    description: 'Closes a book\'s gate (at or after its gate closure; the gate scheduler does it by itself): runs the auction of an auction product, expires what rests.',
+    description: 'Closes a book\'s gate (at or after its gate closure; the gate scheduler does it by itself): runs the auction of an auction product (limit orders set the clearing price, market orders take it; see MarketProductMode.AUCTION), expires what rests.',
     args: { input: t.arg({ type: CloseGateInput, required: true }) },
     errors: { types: GATE_ERRORS, directResult: true, union: { name: 'CloseGateResult' } },
     authScopes: OPERATOR,
