@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// The `ledger` command (bin of @v2g/server): runs the TypeScript CLI through tsx, with no build
-// step, as `pnpm start` and `pnpm ledger` do. See packages/server/src/cli/run.ts for the commands.
-import { register } from 'tsx/esm/api';
+// The `ledger` command (bin of @v2g/server, and `pnpm ledger`): the compiled CLI (packages/server/dist,
+// see build.mjs), rebuilt first when a source is newer than the build. Each command's code is
+// loaded only when it runs; see packages/server/src/cli/run.ts for the commands.
+import { pathToFileURL } from 'node:url';
+import { ensureBuilt } from '../build.mjs';
 
-register();
-await import('../src/cli/main.ts');
+await import(pathToFileURL(await ensureBuilt('ledger')).href);

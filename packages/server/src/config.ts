@@ -3,9 +3,9 @@ import { resolve } from 'node:path';
 import { DEFAULT_CHARGER_RESPONSE_MS, keyIdOf, parsePrivateKey, parsePublicKey } from '@v2g/ledger';
 import { authConfig, type AuthConfig } from './auth/auth-config.ts';
 import { hardeningConfig, type HardeningConfig } from './hardening-config.ts';
-import { LOG_LEVELS, type LogLevel } from './usage.ts';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './usage.ts';
 
-export type { LogLevel };
+export type { LogFormat, LogLevel };
 
 /** Everything the server reads from its environment, checked once at start. */
 export type Config = {
@@ -17,6 +17,8 @@ export type Config = {
   eventStoreUrl: string | null;
   port: number;
   logLevel: LogLevel;
+  /** JSON lines for machines, or pino-pretty's lines for a person at a terminal. */
+  logFormat: LogFormat;
   nodeEnv: string;
   /** GraphiQL is served everywhere except in production. */
   graphiql: boolean;
@@ -66,7 +68,8 @@ type Env = Readonly<Record<string, string | undefined>>;
 const DB_SCHEMA = /^[a-z][a-z0-9_]{0,49}$/;
 const EVENTSTORE_SCHEMES = /^(esdb|kurrentdb|kdb)(\+discover)?:\/\/\S+$/;
 
-export function loadConfig(env: Env = process.env): Config {
+/** `stdoutIsTerminal` picks the default log format: pretty for a person, outside production. */
+export function loadConfig(env: Env = process.env, stdoutIsTerminal = process.stdout.isTTY === true): Config {
   const nodeEnv = read(env, 'NODE_ENV') ?? 'development';
   return {
     databaseUrl: databaseUrl(env),
@@ -74,6 +77,7 @@ export function loadConfig(env: Env = process.env): Config {
     eventStoreUrl: eventStoreUrl(env),
     port: integer(env, 'PORT', 4000, 1, 65_535),
     logLevel: logLevel(env),
+    logFormat: oneOf(env, 'LOG_FORMAT', LOG_FORMATS, stdoutIsTerminal && nodeEnv !== 'production' ? 'pretty' : 'json'),
     nodeEnv,
     graphiql: nodeEnv !== 'production',
     dbSchema: dbSchema(env),
@@ -153,6 +157,14 @@ function logLevel(env: Env): LogLevel {
   const level = LOG_LEVELS.find((l) => l === value.toLowerCase());
   if (!level) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, not ${JSON.stringify(value)}`);
   return level;
+}
+
+function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
+  const value = read(env, name);
+  if (value === undefined) return fallback;
+  const found = values.find((v) => v === value.toLowerCase());
+  if (!found) throw new ConfigError(name, `must be one of ${values.join(', ')}, not ${JSON.stringify(value)}`);
+  return found;
 }
 
 function dbSchema(env: Env): string {

@@ -18,7 +18,7 @@ const EXIT = { failed: 1, configuration: 2, inUse: 3 } as const;
  */
 export async function serve(argv: readonly string[]): Promise<void> {
   const config = configOrExit(argv);
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, undefined, config.logFormat);
   const server = createServer((_req, res) => {
     res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' }).end('{"status":"starting"}');
   });

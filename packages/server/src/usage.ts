@@ -2,9 +2,11 @@
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /** What `--help` prints: the variables loadConfig() reads, with their defaults. */
-export const USAGE = `Usage: pnpm start [--rebuild <projection>[,<projection>...]]   (or: node --import tsx packages/server/src/main.ts)
+export const USAGE = `Usage: pnpm start [--rebuild <projection>[,<projection>...]]   (or: node packages/server/bin/start.js)
 
 Starts the V2G ledger: the event store, the projections and GraphQL at /graphql. --rebuild rebuilds
 the named projections blue/green once started (the live tables serve meanwhile), as REBUILD_PROJECTIONS.
@@ -16,6 +18,8 @@ Configuration comes from environment variables:
   DB_SCHEMA       PostgreSQL schema of the log and read models       (default v2g)
   PORT            HTTP port, 1-65535                                 (default 4000)
   LOG_LEVEL       ${LOG_LEVELS.join(', ')}   (default info)
+  LOG_FORMAT      json (one JSON object a line) or pretty (for people)  (default pretty on a terminal
+                  outside production, json otherwise)
   NODE_ENV        production turns GraphiQL off                      (default development)
   READY_MAX_LAG   /readyz is 503 when a projection lags more events  (default 1000)
   CHARGER_RESPONSE_MS              how long chargers take to follow a setpoint, 0-300000 ms; setpoints are

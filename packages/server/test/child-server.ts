@@ -18,8 +18,9 @@ export type ChildServer = {
   exit: Promise<number | null>;
 };
 
-export function startMain(env: Record<string, string>, args: string[] = []): ChildServer {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+/** `entry`: node's arguments before `args`; by default the TypeScript source through tsx (the compiled build: see compiled-build.e2e). */
+export function startMain(env: Record<string, string>, args: string[] = [], entry: readonly string[] = ['--import', 'tsx', MAIN]): ChildServer {
+  const child = spawn(process.execPath, [...entry, ...args], {
     cwd: ROOT,
     // The harness's operator key, so that postGraphQL's default credentials work here too.
     env: { ...process.env, NODE_ENV: 'development', LOG_LEVEL: 'info', DATABASE_URL: '', EVENTSTORE_URL: '', AUTH_BOOTSTRAP_OPERATOR_KEY: TEST_OPERATOR_KEY, ...env },

@@ -2,10 +2,9 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { ProgressStream } from './progress.ts';
 
 /**
- * What every `ledger` subcommand is: a name, a line for the command list, its full --help text,
- * its options (node:util parseArgs: strict, so a misspelt option is a usage error) and run().
- * Later commands (projections rebuild, replay, audit) plug in the same way: write one, add it to
- * COMMANDS in main.ts.
+ * What every `ledger` subcommand is: a name, its full --help text, its options (node:util
+ * parseArgs: strict, so a misspelt option is a usage error) and run(). A new command plugs in the
+ * same way: write one, and list it (with its line for the command list) in COMMANDS in run.ts.
  */
 
 /** Exit codes of every subcommand, as `pnpm start` has them. */
@@ -40,7 +39,6 @@ export type ParsedArgs = { values: Record<string, string | boolean | (string | b
 
 export type Command = {
   name: string;
-  summary: string;
   usage: string;
   options: Options;
   /** What to do instead when the embedded store is in use by another process (the server); default READ_ONLY_WHILE_IN_USE. */

@@ -1,20 +1,28 @@
 import { DataDirInUse } from '@v2g/event-store';
 import { ConfigError } from '../config.ts';
 import { EXIT, EXIT_CODES_HELP, parseCommandArgs, READ_ONLY_WHILE_IN_USE, UsageError, type CliIo, type Command } from './command.ts';
-import { checkpointCommand } from './commands/checkpoint.ts';
-import { keygenCommand } from './commands/keygen.ts';
-import { verifyCommand } from './commands/verify.ts';
-import { projectionsCommand } from './commands/projections.ts';
-import { replayCommand } from './commands/replay.ts';
-import { auditCommand } from './commands/audit.ts';
-import { apikeyCommand } from './commands/apikey.ts';
 
-/** Every subcommand, in the order the help lists them. */
-export const COMMANDS: readonly Command[] = [verifyCommand, checkpointCommand, keygenCommand, replayCommand, auditCommand, projectionsCommand, apikeyCommand];
+/**
+ * Every subcommand, in the order the help lists them. A command's module (and what it imports: the
+ * store, the projections) is loaded only when that command runs or its --help is asked for, so
+ * `ledger --help` loads none of them.
+ */
+export const COMMANDS: readonly CommandEntry[] = [
+  { name: 'verify', summary: 'check that no event was altered, deleted or inserted (exit 1 if one was)', load: async () => (await import('./commands/verify.ts')).verifyCommand },
+  { name: 'checkpoint', summary: 'append a checkpoint (Merkle root of the log) to checkpoint-log now', load: async () => (await import('./commands/checkpoint.ts')).checkpointCommand },
+  { name: 'keygen', summary: 'print a new Ed25519 key pair for signing checkpoints', load: async () => (await import('./commands/keygen.ts')).keygenCommand },
+  { name: 'replay', summary: 'build a projection as known at an instant or a log position, into a throw-away schema', load: async () => (await import('./commands/replay.ts')).replayCommand },
+  { name: 'audit', summary: 're-derive closed settlement periods from the raw events and compare (exit 1 if any differs)', load: async () => (await import('./commands/audit.ts')).auditCommand },
+  { name: 'projections', summary: 'read models: status (lag, rebuilds), or rebuild one blue/green while the server serves', load: async () => (await import('./commands/projections.ts')).projectionsCommand },
+  { name: 'apikey', summary: 'create, list or revoke API keys (the first operator key of a fresh install)', load: async () => (await import('./commands/apikey.ts')).apikeyCommand },
+];
 
-export function usage(commands: readonly Command[] = COMMANDS): string {
+/** A subcommand as the help lists it; its implementation loaded on demand. */
+export type CommandEntry = { name: string; summary: string; load(): Promise<Command> };
+
+export function usage(commands: readonly CommandEntry[] = COMMANDS): string {
   const width = Math.max(...commands.map((c) => c.name.length));
-  return `Usage: pnpm ledger <command> [options]   (or: node --import tsx packages/server/src/cli/main.ts …)
+  return `Usage: pnpm ledger <command> [options]   (or: node packages/server/bin/ledger.js …)
 
 Operators' and auditors' tools for the V2G ledger.
 
@@ -34,7 +42,7 @@ ${EXIT_CODES_HELP}
 }
 
 /** Runs `ledger <argv>`; resolves to the exit code. Never throws. */
-export async function runCli(argv: readonly string[], io: CliIo, commands: readonly Command[] = COMMANDS): Promise<number> {
+export async function runCli(argv: readonly string[], io: CliIo, commands: readonly CommandEntry[] = COMMANDS): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined) {
     io.stderr.write(usage(commands));
@@ -42,14 +50,15 @@ export async function runCli(argv: readonly string[], io: CliIo, commands: reado
   }
   if (name === '--help' || name === '-h' || name === 'help') {
     const topic = name === 'help' ? commands.find((c) => c.name === rest[0]) : undefined;
-    io.stdout.write(topic ? topic.usage : usage(commands));
+    io.stdout.write(topic ? (await topic.load()).usage : usage(commands));
     return EXIT.ok;
   }
-  const command = commands.find((c) => c.name === name);
-  if (!command) {
+  const entry = commands.find((c) => c.name === name);
+  if (!entry) {
     io.stderr.write(`ledger: unknown command ${JSON.stringify(name)}; commands: ${commands.map((c) => c.name).join(', ')} (pnpm ledger --help)\n`);
     return EXIT.usage;
   }
+  const command = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     io.stdout.write(command.usage);
     return EXIT.ok;

@@ -13,7 +13,6 @@ import { openOrCreateConfiguredStore } from '../open-store.ts';
  */
 export const apikeyCommand: Command = {
   name: 'apikey',
-  summary: 'create, list or revoke API keys (the first operator key of a fresh install)',
   usage: `Usage: pnpm ledger apikey create --role ROLE [--subject ID] --name NAME [--json]
        pnpm ledger apikey list [--json]
        pnpm ledger apikey revoke KEY_ID [--reason TEXT]

@@ -23,7 +23,6 @@ import { ProgressBar, type ProgressStream } from '../progress.ts';
 
 export const auditCommand: Command = {
   name: 'audit',
-  summary: 're-derive closed settlement periods from the raw events and compare (exit 1 if any differs)',
   positionals: { min: 1, max: 1 },
   usage: `Usage: pnpm ledger audit settlement --zone ZONE --period START [--revision N] [--json] [--from-log] [--quiet]
        pnpm ledger audit settlement --all [--zone ZONE] [--json] [--from-log] [--quiet]

@@ -7,7 +7,6 @@ import { ProgressBar } from '../progress.ts';
 
 export const checkpointCommand: Command = {
   name: 'checkpoint',
-  summary: `append a checkpoint (Merkle root of the log) to ${CHECKPOINT_STREAM} now`,
   usage: `Usage: pnpm ledger checkpoint [--json] [--quiet]
 
 Appends a LogCheckpointed event to stream ${CHECKPOINT_STREAM}: the number of events and streams

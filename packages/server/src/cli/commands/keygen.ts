@@ -4,7 +4,6 @@ import { EXIT, type Command } from '../command.ts';
 
 export const keygenCommand: Command = {
   name: 'keygen',
-  summary: 'print a new Ed25519 key pair for signing checkpoints',
   usage: `Usage: pnpm ledger keygen [--pem]
 
 Prints a new Ed25519 key pair as environment variables:

@@ -20,7 +20,6 @@ const NAMES = PROJECTIONS.map((p) => p.name);
 
 export const projectionsCommand: Command = {
   name: 'projections',
-  summary: 'read models: status (lag, rebuilds), or rebuild one blue/green while the server serves',
   usage: `Usage: pnpm ledger projections status [--json]
        pnpm ledger projections rebuild <name> [--yes] [--batch-size N] [--quiet]
 

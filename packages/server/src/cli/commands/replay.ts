@@ -17,7 +17,6 @@ export const REPLAYABLE: readonly Projection[] = [catalogueProjection, gridProje
 
 export const replayCommand: Command = {
   name: 'replay',
-  summary: 'build a projection as known at an instant or a log position, into a throw-away schema',
   usage: `Usage: pnpm ledger replay --as-of INSTANT|POSITION --projection NAME [options]
 
 Builds a read model "as known at" a moment: from the events recorded at or before INSTANT

@@ -7,7 +7,6 @@ import { ProgressBar } from '../progress.ts';
 
 export const verifyCommand: Command = {
   name: 'verify',
-  summary: 'check that no event was altered, deleted or inserted (exit 1 if one was)',
   usage: `Usage: pnpm ledger verify [--json] [--public-key KEY] [--require-signed] [--anchor POSITION:ROOT]... [--quiet]
 
 Reads the whole event log, in bounded memory, and checks:
