@@ -6,12 +6,13 @@ import { checkProjectionNames, ConfigError, loadConfig } from './config.ts';
 
 describe('loadConfig', () => {
   it('has safe defaults: embedded PGlite in ./data, port 4000, GraphiQL outside production', () => {
-    expect(loadConfig({})).toEqual({
+    expect(loadConfig({}, false)).toEqual({
       databaseUrl: null,
       dataDir: resolve('./data'),
       eventStoreUrl: null,
       port: 4000,
       logLevel: 'info',
+      logFormat: 'json',
       nodeEnv: 'development',
       graphiql: true,
       dbSchema: 'v2g',
@@ -27,6 +28,15 @@ describe('loadConfig', () => {
         cors: { origins: [], allowCredentials: false },
       },
     });
+  });
+
+  it('logs pretty lines to a person at a terminal outside production, JSON otherwise; LOG_FORMAT decides when set', () => {
+    expect(loadConfig({}, true).logFormat).toBe('pretty');
+    expect(loadConfig({ NODE_ENV: 'production' }, true).logFormat).toBe('json');
+    expect(loadConfig({}, false).logFormat).toBe('json');
+    expect(loadConfig({ LOG_FORMAT: 'pretty' }, false).logFormat).toBe('pretty');
+    expect(loadConfig({ LOG_FORMAT: 'JSON' }, true).logFormat).toBe('json');
+    expect(() => loadConfig({ LOG_FORMAT: 'xml' })).toThrow(new ConfigError('LOG_FORMAT', 'must be one of json, pretty, not "xml"'));
   });
 
   it('reads the checkpoint settings and keys (PEM or hex); the public key defaults to the signing key\'s', () => {
