@@ -1,5 +1,6 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { resolve } from 'node:path';
+import { DEFAULT_TIME_BOUNDS, type TimeBounds } from '@v2g/domain';
 import { DEFAULT_CHARGER_RESPONSE_MS, keyIdOf, parsePrivateKey, parsePublicKey } from '@v2g/ledger';
 import { authConfig, type AuthConfig } from './auth/auth-config.ts';
 import { hardeningConfig, type HardeningConfig } from './hardening-config.ts';
@@ -28,6 +29,8 @@ export type Config = {
   readyMaxLag: bigint;
   /** How long chargers take to follow a new setpoint, ms: known limits are met that long ahead. */
   chargerResponseMs: number;
+  /** How far before the ledger's now a field time may be, and how far after it a departure. */
+  timeBounds: TimeBounds;
   /** Log checkpoints (tamper evidence): how often the server appends one, and the keys. */
   checkpoint: CheckpointConfig;
   /** Projections to rebuild blue/green once started (REBUILD_PROJECTIONS, and `--rebuild` on the command line). */
@@ -83,6 +86,11 @@ export function loadConfig(env: Env = process.env, stdoutIsTerminal = process.st
     dbSchema: dbSchema(env),
     readyMaxLag: BigInt(integer(env, 'READY_MAX_LAG', 1000, 0, Number.MAX_SAFE_INTEGER)),
     chargerResponseMs: integer(env, 'CHARGER_RESPONSE_MS', DEFAULT_CHARGER_RESPONSE_MS, 0, 300_000),
+    timeBounds: {
+      clockSkewMs: DEFAULT_TIME_BOUNDS.clockSkewMs,
+      fieldBackdateMaxMs: integer(env, 'FIELD_TIME_MAX_AGE_HOURS', DEFAULT_TIME_BOUNDS.fieldBackdateMaxMs / 3_600_000, 1, 8_784) * 3_600_000,
+      departureHorizonMs: integer(env, 'DEPARTURE_HORIZON_HOURS', DEFAULT_TIME_BOUNDS.departureHorizonMs / 3_600_000, 1, 8_784) * 3_600_000,
+    },
     checkpoint: checkpointConfig(env),
     rebuildProjections: projectionNames(read(env, 'REBUILD_PROJECTIONS'), 'REBUILD_PROJECTIONS'),
     auth: authConfig(env),

@@ -18,6 +18,7 @@ describe('loadConfig', () => {
       dbSchema: 'v2g',
       readyMaxLag: 1000n,
       chargerResponseMs: 5_000,
+      timeBounds: { clockSkewMs: 300_000, fieldBackdateMaxMs: 604_800_000, departureHorizonMs: 604_800_000 },
       checkpoint: { everyEvents: 10_000, everyMs: 600_000, signingKey: null, publicKey: null },
       rebuildProjections: [],
       auth: { bootstrapOperatorKey: null, jwt: null },
@@ -28,6 +29,11 @@ describe('loadConfig', () => {
         cors: { origins: [], allowCredentials: false },
       },
     });
+  });
+
+  it('bounds field times and departures by FIELD_TIME_MAX_AGE_HOURS and DEPARTURE_HORIZON_HOURS', () => {
+    expect(loadConfig({ FIELD_TIME_MAX_AGE_HOURS: '48', DEPARTURE_HORIZON_HOURS: '24' }).timeBounds).toEqual({ clockSkewMs: 300_000, fieldBackdateMaxMs: 172_800_000, departureHorizonMs: 86_400_000 });
+    expect(() => loadConfig({ FIELD_TIME_MAX_AGE_HOURS: '0' })).toThrow(ConfigError);
   });
 
   it('logs pretty lines to a person at a terminal outside production, JSON otherwise; LOG_FORMAT decides when set', () => {

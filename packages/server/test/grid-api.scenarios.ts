@@ -31,7 +31,7 @@ const SITE_VIEW = /* GraphQL */ `
   }
 `;
 
-type Node = { nodeId: string; flowW: string; effectiveImportLimitW: string; effectiveExportLimitW: string; importBoundBy: string };
+type Node = { nodeId: string; flowW: string; effectiveImportLimitW: string; effectiveExportLimitW: string; importBoundBy: string; importHeadroomW: string };
 type SiteSession = { sessionId: string; connectorId: string; setpointW: string; status: string; reason: string | null; minPowerW: string; maxPowerW: string };
 type SiteRead = { site: { version: number; lastAllocationAt: string | null; nodes: Node[]; sessions: SiteSession[]; rules: { ruleId: string; inForce: boolean }[] } };
 
@@ -313,6 +313,56 @@ export function describeGridApi(label: string, options: TestServerOptions | null
       const held = site.sessions.find((s) => s.sessionId !== v2g.session.sessionId)!;
       expect(held).toMatchObject({ status: 'ON_HOLD', setpointW: '0', reason: 'discharge:request:flex-1' });
       expect(flowOf(site, siteId)).toBe(-5000n);
+    });
+
+    it('judges field times by the ledger\'s clock: a car-park day\'s backdated, future-dated and day-ahead inputs are refused and change nothing (issue 12, item 3)', async () => {
+      const siteId = await buildSite();
+      const hoursFromNow = (h: number) => new Date(Date.now() + h * 3_600_000).toISOString();
+      const TIME_RESULT = `${SESSION_RESULT} ... on TimeOutOfBoundsError { value now earliest latest }`;
+      const send = async (name: string, inputType: string, input: Record<string, unknown>, selection = TIME_RESULT) => {
+        const { body } = await server.gql(`mutation($input: ${inputType}!) { ${name}(input: $input) { ${selection} } }`, { input: { commandId: randomUUID(), ...input } });
+        expect(body.errors, JSON.stringify(body.errors)).toBeUndefined();
+        return (body.data as Record<string, Record<string, any>>)[name]!;
+      };
+      const session = (sessionId: string, extra: Record<string, unknown>) => ({
+        sessionId, siteId, connectorId: 'cp1-1', vehicleId: 'ev-1', customerId: 'driver-1', tier: 'NORMAL', departureAt: hoursFromNow(4), energyNeededWh: '30000', minPowerW: '1400', maxPowerW: '11000', ...extra,
+      });
+      const streamOf = async (id: string) => (await server.ledger.store.readStream(id)).length;
+
+      // A plug-in dated two hours back whose departure is an hour in the past: the departure is not after now.
+      const backdated = await send('plugIn', 'PlugInInput', session(`${siteId}-back`, { at: hoursFromNow(-2), departureAt: hoursFromNow(-1) }));
+      expect(backdated).toMatchObject({ __typename: 'TimeOutOfBoundsError', code: 'TIME_OUT_OF_BOUNDS', field: 'departureAt' });
+      // A plug-in dated an hour ahead: no charger reports a plug-in that has not happened (5 minutes of clock skew allowed).
+      const ahead = await send('plugIn', 'PlugInInput', session(`${siteId}-ahead`, { at: hoursFromNow(1) }));
+      expect(ahead).toMatchObject({ __typename: 'TimeOutOfBoundsError', code: 'TIME_OUT_OF_BOUNDS', field: 'at' });
+      expect(Date.parse(ahead.latest) - Date.parse(ahead.now)).toBe(5 * 60_000);
+      expect(await streamOf(`session-${siteId}-back`)).toBe(0);
+      expect(await streamOf(`session-${siteId}-ahead`)).toBe(0);
+      expect((await readSite(siteId)).sessions).toEqual([]);
+
+      // A session meter reading dated an hour ahead is not recorded, nor counted in what was delivered.
+      const plugged = await plugIn(siteId, { connectorId: 'cp1-1' });
+      const sessionId = plugged.session.sessionId as string;
+      const version = await streamOf(`session-${sessionId}`);
+      const future = await send('recordSessionMeterReading', 'RecordSessionMeterReadingInput', { sessionId, occurredAt: hoursFromNow(1), energyImportWh: '5000', energyExportWh: '0' }, `${COMMON} ... on SessionCommandPayload { duplicate }`);
+      expect(future.__typename).toMatch(/FromFuture|OutOfBounds/);
+      expect(future.code).toMatch(/FUTURE|OUT_OF_BOUNDS/);
+      expect(await streamOf(`session-${sessionId}`)).toBe(version);
+      const { body: needs } = await server.gql(`query($id: ID!) { session(sessionId: $id) { needs { deliveredWh } lastReading { occurredAt } } }`, { id: sessionId });
+      expect(needs.data!.session).toEqual({ needs: { deliveredWh: '0' }, lastReading: null });
+
+      // A 30 kW load on the feeder dated a day ahead is refused; a real reading of 0 W now leaves the feeder's headroom whole.
+      const siteVersion = (await readSite(siteId)).version;
+      const dayAhead = await send('recordNodeLoad', 'RecordNodeLoadInput', { siteId, nodeId: 'f1', occurredAt: hoursFromNow(24), otherLoadW: '30000', generationW: '0' }, `${COMMON} ... on SiteCommandPayload { duplicate }`);
+      expect(dayAhead).toMatchObject({ __typename: 'ReadingFromFutureError' });
+      expect((await readSite(siteId)).version).toBe(siteVersion);
+      const real = await send('recordNodeLoad', 'RecordNodeLoadInput', { siteId, nodeId: 'f1', occurredAt: new Date().toISOString(), otherLoadW: '0', generationW: '0' }, `${COMMON} ... on SiteCommandPayload { duplicate }`);
+      expect(real.__typename).toBe('SiteCommandPayload');
+      const site = await readSite(siteId);
+      const feeder = site.nodes.find((n) => n.nodeId === 'f1')!;
+      // The feeder's 20 kW, less only what the session draws: no phantom 30 kW of building load.
+      expect(BigInt(feeder.importHeadroomW) + flowOf(site, 'f1')).toBe(20000n);
+      expect(site.sessions.find((s) => s.sessionId === sessionId)!.setpointW).toBe('11000');
     });
 
     it('refuses bad input with a typed error that names it, and writes nothing', async () => {
