@@ -5,6 +5,7 @@ import { sessionNeeds, type PluggedInSession } from '../session/session.ts';
 import { activeDischargeRequests, effectiveLimits } from '../site/effective-limits.ts';
 import type { RegisteredSite, SetpointChange, SiteCommand } from '../site/site-types.ts';
 import { allocate, ceilWatts, floorWatts } from './allocate.ts';
+import { latestStartMs, limitSteps, sessionPowerSteps, type LimitStep } from './reachable-energy.ts';
 import type { AllocationRequest, AllocationResult, AllocationSession, DischargeTarget } from './types.ts';
 
 /**
@@ -50,6 +51,9 @@ export function planAllocation({ site, sessions, at, leadMs, priceMinorPerKWh }:
   const rotationIntervalS = site.rotationIntervalS;
   const excluded: Excluded[] = [];
   const planned: AllocationSession[] = [];
+  // The limits the known rules set from now to the last departure, computed once for the site.
+  let steps: LimitStep[] | null = null;
+  const stepsUntil = (): LimitStep[] => (steps ??= limitSteps(site, at, lastDepartureMs(site, sessions, at)));
   for (const occupancy of site.sessions.values()) {
     const session = sessions.get(occupancy.sessionId);
     if (!session || session.status === 'none') {
@@ -71,6 +75,11 @@ export function planAllocation({ site, sessions, at, leadMs, priceMinorPerKWh }:
     const needs = sessionNeeds(session, at);
     const remainingWh = new Decimal(needs.remainingWh);
     const charger = site.nodes.get(site.nodes.get(occupancy.connectorId)?.parentId ?? '')?.charger ?? null;
+    // Time to spare under the power the known rules will allow it, not under its full power.
+    const departureMs = parseInstant('departureAt', session.departureAt);
+    const powerSteps = sessionPowerSteps(site, stepsUntil(), occupancy.connectorId, maxW);
+    const spareS = (fromMs: number, energyWh: number) => (latestStartMs(powerSteps, fromMs, departureMs, energyWh, maxW) - fromMs) / 1000;
+    const laxityS = spareS(at, remainingWh.toNumber());
     planned.push({
       id: occupancy.sessionId,
       nodeId: occupancy.connectorId,
@@ -79,8 +88,11 @@ export function planAllocation({ site, sessions, at, leadMs, priceMinorPerKWh }:
       maxW,
       wantsCharge: remainingWh.greaterThan(0),
       requiredW: Math.min(maxW, ceilW(needs.requiredPowerW)),
-      laxityS: needs.laxityS,
-      discharge: dischargeBounds(session, occupancy.maxDischargePowerW, charger?.minDischargePowerW ?? null, needs, maxW, rotationIntervalS),
+      laxityS,
+      discharge: dischargeBounds(session, occupancy.maxDischargePowerW, charger?.minDischargePowerW ?? null, needs, rotationIntervalS, (dischargeW) =>
+        // Discharging for one interval costs that interval, and the energy fed back must be drawn again later.
+        spareS(at + rotationIntervalS * 1000, remainingWh.toNumber() + (dischargeW * rotationIntervalS) / 3600),
+      ),
       rotation:
         occupancy.status === 'charging' || occupancy.status === 'discharging'
           ? { state: 'powered', since: parseInstant('since', occupancy.since) }
@@ -113,10 +125,21 @@ export function planAllocation({ site, sessions, at, leadMs, priceMinorPerKWh }:
   };
 }
 
+/** The latest departure of the site's active sessions (at least `at`): how far ahead the rules matter. */
+function lastDepartureMs(site: RegisteredSite, sessions: ReadonlyMap<string, SessionState>, at: number): number {
+  let last = at;
+  for (const { sessionId } of site.sessions.values()) {
+    const session = sessions.get(sessionId);
+    if (session?.status === 'active') last = Math.max(last, parseInstant('departureAt', session.departureAt));
+  }
+  return last;
+}
+
 /**
  * A session may feed power back only with consent, on a bidirectional charger, above its SoC
  * reserve, and when discharging for one rotation interval still leaves time to reach its
- * departure energy at full charging power. The most it may discharge is also bounded by the
+ * departure energy with the power the known rules will allow it (`spareAfterS`: its time to spare
+ * after discharging that much for the interval). The most it may discharge is also bounded by the
  * energy above its reserve over that interval.
  */
 function dischargeBounds(
@@ -124,8 +147,8 @@ function dischargeBounds(
   occupancyMaxDischargeW: string | null,
   chargerMinDischargeW: string | null,
   needs: ReturnType<typeof sessionNeeds>,
-  maxChargeW: number,
   intervalS: number,
+  spareAfterS: (dischargeW: number) => number,
 ): { minW: number; maxW: number } | null {
   if (occupancyMaxDischargeW === null || session.v2g === null || needs.socPercent === null || session.batteryCapacityWh === null) return null;
   const aboveReserveWh = new Decimal(needs.socPercent).minus(session.v2g.minSocPercent).div(100).times(session.batteryCapacityWh);
@@ -134,9 +157,7 @@ function dischargeBounds(
   const maxW = floorW(Decimal.min(occupancyMaxDischargeW, byReserveW));
   const minW = Math.max(1, chargerMinDischargeW === null ? 1 : ceilW(chargerMinDischargeW));
   if (maxW < minW) return null;
-  // Discharging maxW for the interval costs the interval itself plus the time to put that energy back.
-  const laxityAfterS = needs.laxityS - intervalS - (maxW * intervalS) / maxChargeW;
-  return laxityAfterS >= 0 ? { minW, maxW } : null;
+  return spareAfterS(maxW) >= 0 ? { minW, maxW } : null;
 }
 
 /**
