@@ -30,6 +30,7 @@ export * from './settlement/settlement-types.ts';
 export * from './settlement/settlement-errors.ts';
 export * from './settlement/session-energy.ts';
 export * from './settlement/ledger.ts';
+export * from './settlement/ledger-entries.ts';
 export * from './settlement/trade-parts.ts';
 export * from './settlement/derive-settlement.ts';
 export * from './settlement/settlement.ts';
