@@ -40,5 +40,6 @@ export * from './market/market-fields.ts';
 export * from './market/matching-engine.ts';
 export * from './market/order-book.ts';
 export * from './market/market-zone.ts';
+export * from './market/trade-amount.ts';
 export * from './access/roles.ts';
 export * from './access/api-key.ts';

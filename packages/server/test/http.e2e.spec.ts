@@ -36,7 +36,7 @@ describe('HTTP application', () => {
         { name: 'grid', version: 2, state: 'live', checkpoint: position, lag: '0', failure: null },
         { name: 'billing', version: 1, state: 'live', checkpoint: position, lag: '0', failure: null },
         { name: 'settlement', version: 2, state: 'live', checkpoint: position, lag: '0', failure: null },
-        { name: 'market', version: 1, state: 'live', checkpoint: position, lag: '0', failure: null },
+        { name: 'market', version: 2, state: 'live', checkpoint: position, lag: '0', failure: null },
       ],
     });
   });

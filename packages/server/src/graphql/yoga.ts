@@ -123,7 +123,7 @@ query OrderBook {
     depth { bids { priceMinorPerMWh quantityKWh orders } asks { priceMinorPerMWh quantityKWh orders } }
   }
   trades(zone: "NL", newestFirst: true, first: 5) { edges { node { buyerId sellerId quantityKWh priceMinorPerMWh executedAt } } }
-  positions(traderId: "bob", from: "2030-01-01T00:00:00Z", to: "2030-01-02T00:00:00Z") { deliveryStart netKWh averagePriceMinorPerMWh }
+  positions(traderId: "bob", from: "2030-01-01T00:00:00Z", to: "2030-01-02T00:00:00Z") { deliveryStart contractedKWh tradeAmount { amountMinor } averagePriceMinorPerMWh }
 }
 
 query Streams {
