@@ -303,7 +303,7 @@ builder.queryFields((t) => ({
   }),
   positions: t.field({
     type: [MarketPositionRef],
-    description: 'A trader\'s net position per delivery interval overlapping [from, to).',
+    description: 'A trader\'s position per delivery interval overlapping [from, to): what it bought and sold, contractedKWh = sold − bought (settlement\'s sign).',
     args: { traderId: t.arg.id({ required: true }), from: t.arg({ type: 'DateTime', required: true }), to: t.arg({ type: 'DateTime', required: true }) },
     authScopes: (_root, args) => traderReaders(String(args.traderId)),
     resolve: (_root, args, ctx) => {
