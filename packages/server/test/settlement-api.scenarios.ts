@@ -400,6 +400,8 @@ export function describeSettlementApi(label: string, options: TestServerOptions 
       await command('publishPrices', 'PublishPricesInput', {
         zone: priceZone, currency: 'EUR', source: 'imbalance', points: [{ start: '2026-11-05T12:00:00Z', end: '2026-11-05T12:15:00Z', priceMinorPerKWh: '20' }],
       });
+      // The close reads what is readable: wait until the price is (a busy server's readable end can trail the append).
+      await waitForStream(server, `prices-${priceZone}`);
       const first = await close({ periodStart: late });
       expect(first).toMatchObject({ __typename: 'CloseSettlementPeriodPayload', outcome: 'CLOSED', statement: { revision: 1 } });
 
@@ -428,6 +430,8 @@ export function describeSettlementApi(label: string, options: TestServerOptions 
       ]);
       for (const account of await balances()) expect(account).toMatchObject({ pending: '0' });
       await expectPostingsSumToBalances();
+      // An auditor derives both revisions of the late period again: the same, holds posted where they were.
+      for (const revision of [1, 2]) expect(await server.ledger.settlement.rederive(zone, late, revision)).toMatchObject({ matches: true, differences: [] });
     });
   });
 }
