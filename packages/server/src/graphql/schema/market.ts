@@ -156,7 +156,7 @@ const MarketOrderRef = builder.objectRef<MarketOrder>('MarketOrder').implement({
 
 const MarketPositionRef = builder.objectRef<TraderPosition>('MarketPosition').implement({
   description:
-    'A trader\'s position for one delivery interval of a zone, from its trades. Signs as in settlement (SettlementLine): energy and money the trader delivers or receives are positive — contractedKWh = sold − bought, tradeAmount = sold − bought amounts.',
+    'A trader\'s position for one delivery interval of a zone, from its trades. Signs as in settlement (SettlementLine): energy the trader must deliver and money it receives are positive — contractedKWh = sold − bought, tradeAmount = sold − bought amounts.',
   fields: (t) => ({
     traderId: t.exposeID('traderId'),
     zone: t.exposeID('zone'),
