@@ -210,13 +210,17 @@ export function describeMarketApi(label: string, options: TestServerOptions | nu
       const positions = async (traderId: string) =>
         (await run(
           `query($traderId: ID!, $from: DateTime!, $to: DateTime!) { positions(traderId: $traderId, from: $from, to: $to) {
-             zone deliveryStart deliveryEnd boughtKWh soldKWh netKWh bought { amountMinor } sold { amountMinor } averagePriceMinorPerMWh tradeCount } }`,
+             zone deliveryStart deliveryEnd boughtKWh soldKWh contractedKWh bought { amountMinor } sold { amountMinor } tradeAmount { amountMinor } averagePriceMinorPerMWh tradeCount } }`,
           { traderId, ...range },
         )).positions;
+      // Settlement's signs: the buyer takes 4 kWh (contracted −4) and pays 20 cents; the seller delivers 4 and receives them.
       expect(await positions(B)).toEqual([
-        { zone, deliveryStart: delivery, deliveryEnd: iso(Date.parse(delivery) + QUARTER), boughtKWh: '4', soldKWh: '0', netKWh: '4', bought: { amountMinor: '20' }, sold: { amountMinor: '0' }, averagePriceMinorPerMWh: '5000', tradeCount: '1' },
+        {
+          zone, deliveryStart: delivery, deliveryEnd: iso(Date.parse(delivery) + QUARTER), boughtKWh: '4', soldKWh: '0', contractedKWh: '-4',
+          bought: { amountMinor: '20' }, sold: { amountMinor: '0' }, tradeAmount: { amountMinor: '-20' }, averagePriceMinorPerMWh: '5000', tradeCount: '1',
+        },
       ]);
-      expect(await positions(A)).toMatchObject([{ boughtKWh: '0', soldKWh: '4', netKWh: '-4', sold: { amountMinor: '20' } }]);
+      expect(await positions(A)).toMatchObject([{ boughtKWh: '0', soldKWh: '4', contractedKWh: '4', sold: { amountMinor: '20' }, tradeAmount: { amountMinor: '20' } }]);
       expect(await positions(C)).toEqual([]);
 
       const fills = await run(`query($traderId: ID!) { trades(traderId: $traderId) { totalCount edges { node { buyerId quantityKWh } } } }`, { traderId: B });

@@ -465,7 +465,7 @@ export function describeRolesApi(label: string, options: TestServerOptions | nul
       expect(FORBIDDEN(mixed.body)).toBe(true);
       expect(await server.ledger.store.streamVersion(`market-${zone}-${delivery.slice(0, 16).replace(/[-:]/g, '')}Z-15m`)).toBe(before);
       expect(FORBIDDEN((await server.gql<any>(`query($t: ID!) { orders(traderId: $t) { totalCount } }`, { t: bob }, trader)).body)).toBe(true);
-      expect(FORBIDDEN((await server.gql<any>(`query($t: ID!) { positions(traderId: $t, from: "2020-01-01T00:00:00Z", to: "2040-01-01T00:00:00Z") { netKWh } }`, { t: bob }, trader)).body)).toBe(true);
+      expect(FORBIDDEN((await server.gql<any>(`query($t: ID!) { positions(traderId: $t, from: "2020-01-01T00:00:00Z", to: "2040-01-01T00:00:00Z") { contractedKWh } }`, { t: bob }, trader)).body)).toBe(true);
       expect(FORBIDDEN((await server.gql<any>(`query($t: ID!) { trades(traderId: $t) { totalCount } }`, { t: bob }, trader)).body)).toBe(true);
       expect(FORBIDDEN((await server.gql<any>(`query($a: ID!) { ledgerPostings(ledger: "EUR", account: $a) { totalCount } }`, { a: `trader:${bob}` }, trader)).body)).toBe(true);
 

@@ -62,6 +62,32 @@ export function describeSettlementApi(label: string, options: TestServerOptions 
     };
     const totals = async () => (await run(`{ ledgerTotals { ledger accounts posted pending balanced } }`, {})).ledgerTotals;
 
+    /**
+     * Every account of ours, in both ledgers: its postings, walked page by page to the end, add up to
+     * its balances (changes to the posted balance, pendingChanges to the pending one).
+     */
+    const SUM_POSTINGS = `query($account: ID!, $ledger: String!, $after: String) { ledgerPostings(account: $account, ledger: $ledger, first: 3, after: $after) {
+      pageInfo { hasNextPage endCursor } edges { node { change pendingChange } } } }`;
+    async function expectPostingsSumToBalances(): Promise<void> {
+      const accounts = await balances();
+      expect(accounts.length).toBeGreaterThan(0);
+      for (const { ledger, account, posted, pending } of accounts) {
+        let change = 0n;
+        let pendingChange = 0n;
+        let after: string | null = null;
+        for (;;) {
+          const { ledgerPostings }: any = await run(SUM_POSTINGS, { account, ledger, after });
+          for (const { node } of ledgerPostings.edges) {
+            change += BigInt(node.change);
+            pendingChange += BigInt(node.pendingChange);
+          }
+          if (!ledgerPostings.pageInfo.hasNextPage) break;
+          after = ledgerPostings.pageInfo.endCursor;
+        }
+        expect({ ledger, account, posted: change.toString(), pending: pendingChange.toString() }).toEqual({ ledger, account, posted, pending });
+      }
+    }
+
     /** Positions of a stream's events by type (the last of each type, or all with `all`). */
     const positionsOf = async (streamId: string) => {
       const events = await server.ledger.store.readStream(streamId);
@@ -103,6 +129,13 @@ export function describeSettlementApi(label: string, options: TestServerOptions 
       const trade = (await positionsOf(bookStream)).find((e) => e.type === 'TradeExecuted')!;
       expect(trade.data).toMatchObject({ sellerId: seller, buyerId: buyer, quantityWh: '2000', priceMinorPerMWh: '15000' });
       const tradeId = trade.data['tradeId'] as string;
+      // Held at match time: the traders' postings add up to their pending balances (seller −2,000 Wh, +30 cents).
+      await waitForStream(server, bookStream);
+      expect((await balances()).filter((a) => a.account === `trader:${seller}`)).toEqual([
+        { ledger: 'EUR', account: `trader:${seller}`, posted: '0', pending: '30' },
+        { ledger: 'Wh', account: `trader:${seller}`, posted: '0', pending: '-2000' },
+      ]);
+      await expectPostingsSumToBalances();
 
       // A site of the zone, a bidirectional charger; the fleet's car plugged in at 09:50, exporting 3 kWh from 10:00 to 10:30.
       const siteId = freshSiteId();
@@ -193,6 +226,8 @@ export function describeSettlementApi(label: string, options: TestServerOptions 
         { ledger: 'EUR', accounts: 3, posted: '0', pending: '0', balanced: true },
         { ledger: 'Wh', accounts: 5, posted: '0', pending: '0', balanced: true },
       ]);
+      // The trade counted once: its holds cleared by revision 1's postings, every account's postings adding up to its balances.
+      await expectPostingsSumToBalances();
       const revisions = (await run(`query($zone: ID!, $p: DateTime!) { settlementRevisions(zone: $zone, periodStart: $p) { revision inputCount position } }`, { zone, p: period })).settlementRevisions;
       expect(revisions).toEqual([{ revision: 1, inputCount: 7, position: closed.statement.position }]);
 
@@ -251,32 +286,34 @@ export function describeSettlementApi(label: string, options: TestServerOptions 
         { ledger: 'Wh', account: `trader:${seller}`, posted: '0', pending: '0' },
       ]);
       for (const total of await totals()) expect(total).toMatchObject({ posted: '0', pending: '0', balanced: true });
+      await expectPostingsSumToBalances();
       const revisions = (await run(`query($zone: ID!, $p: DateTime!) { settlementRevisions(zone: $zone, periodStart: $p) { revision } }`, { zone, p: period })).settlementRevisions;
       expect(revisions).toEqual([{ revision: 1 }, { revision: 2 }]);
 
-      // The seller's energy postings, four to a page, in ledger order: held, posted, reversed, posted again.
+      // The seller's energy postings, four to a page, in ledger order: held (cleared by revision 1), posted, reversed, posted again.
       const POSTINGS = `query($account: ID!, $after: String) { ledgerPostings(account: $account, ledger: "Wh", first: 4, after: $after) {
-        totalCount pageInfo { hasNextPage endCursor } edges { node { kind change status revision } } } }`;
+        totalCount pageInfo { hasNextPage endCursor } edges { node { kind change pendingChange status revision postedBy postedByRevision } } } }`;
+      const tradeId = (await positionsOf(bookStream)).find((e) => e.type === 'TradeExecuted')!.data['tradeId'] as string;
       const seen: string[] = [];
       let after: string | null = null;
       for (let page = 0; page < 5; page++) {
         const { ledgerPostings }: any = await run(POSTINGS, { account: `trader:${seller}`, after });
         expect(ledgerPostings.totalCount).toBe('10');
-        seen.push(...ledgerPostings.edges.map((e: any) => `${e.node.kind} ${e.node.change} ${e.node.status} r${e.node.revision ?? '-'}`));
+        seen.push(...ledgerPostings.edges.map((e: any) => `${e.node.kind} ${e.node.change} ${e.node.pendingChange} ${e.node.status} r${e.node.revision ?? '-'}${e.node.postedBy === null ? '' : ` by ${e.node.postedBy.slice(prefix(e.node.postedByRevision).length)} r${e.node.postedByRevision}`}`));
         if (!ledgerPostings.pageInfo.hasNextPage) break;
         after = ledgerPostings.pageInfo.endCursor;
       }
       expect(seen).toEqual([
-        'TRADE_ENERGY -2000 POSTED r-',
-        'IMBALANCE_ENERGY 500 POSTED r1',
-        'METERED_EXPORT 1500 POSTED r1',
-        'TRADE_ENERGY -2000 POSTED r1',
-        'REVERSAL -500 POSTED r2',
-        'REVERSAL -1500 POSTED r2',
-        'REVERSAL 2000 POSTED r2',
-        'IMBALANCE_ENERGY 200 POSTED r2',
-        'METERED_EXPORT 1800 POSTED r2',
-        'TRADE_ENERGY -2000 POSTED r2',
+        `TRADE_ENERGY 0 0 CLEARED r- by trade/${tradeId}/energy r1`,
+        'IMBALANCE_ENERGY 500 0 POSTED r1',
+        'METERED_EXPORT 1500 0 POSTED r1',
+        'TRADE_ENERGY -2000 0 POSTED r1',
+        'REVERSAL -500 0 POSTED r2',
+        'REVERSAL -1500 0 POSTED r2',
+        'REVERSAL 2000 0 POSTED r2',
+        'IMBALANCE_ENERGY 200 0 POSTED r2',
+        'METERED_EXPORT 1800 0 POSTED r2',
+        'TRADE_ENERGY -2000 0 POSTED r2',
       ]);
 
       // An auditor derives both revisions again from the log: field for field the same.
@@ -363,6 +400,8 @@ export function describeSettlementApi(label: string, options: TestServerOptions 
       await command('publishPrices', 'PublishPricesInput', {
         zone: priceZone, currency: 'EUR', source: 'imbalance', points: [{ start: '2026-11-05T12:00:00Z', end: '2026-11-05T12:15:00Z', priceMinorPerKWh: '20' }],
       });
+      // The close reads what is readable: wait until the price is (a busy server's readable end can trail the append).
+      await waitForStream(server, `prices-${priceZone}`);
       const first = await close({ periodStart: late });
       expect(first).toMatchObject({ __typename: 'CloseSettlementPeriodPayload', outcome: 'CLOSED', statement: { revision: 1 } });
 
@@ -383,6 +422,16 @@ export function describeSettlementApi(label: string, options: TestServerOptions 
         expect.objectContaining({ participantId: seller, soldWh: '1000' }),
         expect.objectContaining({ participantId: buyer, boughtWh: '1000' }),
       ]));
+      // Revision 2 is the first to settle the late trade: it posts the trade's holds, which are cleared, nothing left pending.
+      const tradeId = (await positionsOf(`market-${zone}-20261105T1200Z-15m`)).find((e) => e.type === 'TradeExecuted')!.data['tradeId'] as string;
+      expect(revised.transfers.filter((x: any) => x.kind === 'TRADE_ENERGY' || x.kind === 'TRADE_MONEY').map((x: any) => x.postsPending)).toEqual([
+        `trade/${tradeId}/${late}/energy`,
+        `trade/${tradeId}/${late}/money`,
+      ]);
+      for (const account of await balances()) expect(account).toMatchObject({ pending: '0' });
+      await expectPostingsSumToBalances();
+      // An auditor derives both revisions of the late period again: the same, holds posted where they were.
+      for (const revision of [1, 2]) expect(await server.ledger.settlement.rederive(zone, late, revision)).toMatchObject({ matches: true, differences: [] });
     });
   });
 }

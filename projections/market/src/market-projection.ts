@@ -1,4 +1,4 @@
-import { Decimal, type MarketZoneEvent, type OrderBookEvent } from '@v2g/domain';
+import { Decimal, tradeAmountMinor, type MarketZoneEvent, type OrderBookEvent } from '@v2g/domain';
 import type { RecordedEvent, SqlExecutor } from '@v2g/event-store';
 import type { Projection, TableNames } from '@v2g/ledger';
 
@@ -7,6 +7,10 @@ import type { Projection, TableNames } from '@v2g/ledger';
  * `market-<zone>-<start>-<m>m` per product and delivery interval) its product, status and gate
  * closure; every order with what was filled, what rests and what was cancelled or expired; the
  * depth per price level; the trade tape; and each trader's position per delivery interval.
+ *
+ * A trade's money is tradeAmountMinor (the domain's, as settlement posts it): quantity × price
+ * rounded half-even to a whole minor unit once per trade; the tape shows it and a position sums
+ * it, so both reconcile with settlement to the cent.
  *
  * Quantities are NUMERIC Wh, prices NUMERIC minor units per MWh (never float), instants
  * timestamptz, positions bigint. Every row is a function of the events in log order only (no
@@ -42,7 +46,9 @@ export const MARKET_EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(TYPES
 
 export const marketProjection: Projection = {
   name: 'market',
-  version: 1,
+  // 2: a trade's money is tradeAmountMinor (whole minor units, as settled): trades.amount_minor,
+  // positions.bought_amount_minor and sold_amount_minor.
+  version: 2,
   tables: MARKET_TABLES,
 
   async setup(tx, table) {
@@ -143,12 +149,15 @@ export const marketProjection: Projection = {
       aggressor_side text,
       quantity_wh numeric NOT NULL,
       price_minor_per_mwh numeric NOT NULL,
+      amount_minor numeric NOT NULL,
       executed_at timestamptz NOT NULL
     )`);
     await tx.query(`CREATE INDEX IF NOT EXISTS ${table.index('trades', 'book')} ON ${table('trades')} (book_id, position)`);
     await tx.query(`CREATE INDEX IF NOT EXISTS ${table.index('trades', 'buyer')} ON ${table('trades')} (buyer_id, position)`);
     await tx.query(`CREATE INDEX IF NOT EXISTS ${table.index('trades', 'seller')} ON ${table('trades')} (seller_id, position)`);
-    // bought_value and sold_value: the sum of quantity × price (Wh × minor/MWh); × 10^-6 is money in minor units.
+    // bought_value and sold_value: the sum of quantity × price (Wh × minor/MWh), exact, for the average
+    // prices; bought_amount_minor and sold_amount_minor: the sum of the trades' amounts (tradeAmountMinor,
+    // whole minor units), the money settlement posts.
     await tx.query(`CREATE TABLE IF NOT EXISTS ${table('positions')} (
       trader_id text NOT NULL,
       zone text NOT NULL,
@@ -159,6 +168,8 @@ export const marketProjection: Projection = {
       sold_wh numeric NOT NULL,
       bought_value numeric NOT NULL,
       sold_value numeric NOT NULL,
+      bought_amount_minor numeric NOT NULL,
+      sold_amount_minor numeric NOT NULL,
       trade_count bigint NOT NULL,
       PRIMARY KEY (trader_id, zone, delivery_start, delivery_end)
     )`);
@@ -240,6 +251,8 @@ type TradeRow = {
   position: string;
   bookId: string;
   data: Extract<OrderBookEvent, { type: 'TradeExecuted' }>['data'];
+  /** tradeAmountMinor of the trade: what the buyer pays the seller, whole minor units. */
+  amountMinor: string;
 };
 
 type Batch = {
@@ -401,7 +414,7 @@ function replay(events: readonly RecordedEvent[], loaded: Map<string, OrderRow>)
             order.status = 'filled';
           }
         }
-        batch.trades.push({ position: position.toString(), bookId: recorded.streamId, data: d });
+        batch.trades.push({ position: position.toString(), bookId: recorded.streamId, data: d, amountMinor: tradeAmountMinor(d.quantityWh, d.priceMinorPerMWh).toString() });
         const trading = batch.trading.get(recorded.streamId) ?? { tradedWh: 0n, trades: 0, lastPrice: d.priceMinorPerMWh, lastTradeAt: d.executedAt };
         trading.tradedWh += quantityWh;
         trading.trades += 1;
@@ -707,13 +720,13 @@ function writeTrades(w: Pipeline, table: TableNames, batch: Batch): void {
   const t = batch.trades;
   w.run(
     `INSERT INTO ${table('trades')} (position, trade_id, book_id, zone, currency, delivery_start, delivery_end, buy_order_id, sell_order_id,
-       buyer_id, seller_id, aggressor_side, quantity_wh, price_minor_per_mwh, executed_at)
+       buyer_id, seller_id, aggressor_side, quantity_wh, price_minor_per_mwh, amount_minor, executed_at)
      SELECT u.position, u.trade_id, u.book_id, u.zone, u.currency, u.delivery_start, u.delivery_end, u.buy_order_id, u.sell_order_id,
-            u.buyer_id, u.seller_id, u.aggressor_side, trim_scale(u.quantity_wh), trim_scale(u.price), u.executed_at
+            u.buyer_id, u.seller_id, u.aggressor_side, trim_scale(u.quantity_wh), trim_scale(u.price), u.amount_minor, u.executed_at
        FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::text[], $9::text[],
-                   $10::text[], $11::text[], $12::text[], $13::numeric[], $14::numeric[], $15::timestamptz[])
+                   $10::text[], $11::text[], $12::text[], $13::numeric[], $14::numeric[], $15::numeric[], $16::timestamptz[])
          AS u(position, trade_id, book_id, zone, currency, delivery_start, delivery_end, buy_order_id, sell_order_id, buyer_id, seller_id,
-              aggressor_side, quantity_wh, price, executed_at)
+              aggressor_side, quantity_wh, price, amount_minor, executed_at)
      ON CONFLICT (position) DO NOTHING`,
     [
       columnOf(t, (r) => r.position),
@@ -730,28 +743,34 @@ function writeTrades(w: Pipeline, table: TableNames, batch: Batch): void {
       columnOf(t, (r) => r.data.aggressorSide),
       columnOf(t, (r) => r.data.quantityWh),
       columnOf(t, (r) => r.data.priceMinorPerMWh),
+      columnOf(t, (r) => r.amountMinor),
       columnOf(t, (r) => r.data.executedAt),
     ],
   );
   // Each trade moves two positions: the buyer's and the seller's. PostgreSQL sums (NUMERIC, exact).
   const sides = t.flatMap((r) => [
-    [r.data.buyerId, 'buy', r.data] as const,
-    [r.data.sellerId, 'sell', r.data] as const,
+    [r.data.buyerId, 'buy', r.data, r.amountMinor] as const,
+    [r.data.sellerId, 'sell', r.data, r.amountMinor] as const,
   ]);
   w.run(
-    `INSERT INTO ${table('positions')} AS t (trader_id, zone, delivery_start, delivery_end, currency, bought_wh, sold_wh, bought_value, sold_value, trade_count)
+    `INSERT INTO ${table('positions')} AS t (trader_id, zone, delivery_start, delivery_end, currency, bought_wh, sold_wh, bought_value, sold_value,
+       bought_amount_minor, sold_amount_minor, trade_count)
      SELECT u.trader_id, u.zone, u.delivery_start, u.delivery_end, min(u.currency),
             trim_scale(sum(CASE WHEN u.side = 'buy' THEN u.quantity_wh ELSE 0 END)),
             trim_scale(sum(CASE WHEN u.side = 'sell' THEN u.quantity_wh ELSE 0 END)),
             trim_scale(sum(CASE WHEN u.side = 'buy' THEN u.quantity_wh * u.price ELSE 0 END)),
             trim_scale(sum(CASE WHEN u.side = 'sell' THEN u.quantity_wh * u.price ELSE 0 END)),
+            trim_scale(sum(CASE WHEN u.side = 'buy' THEN u.amount_minor ELSE 0 END)),
+            trim_scale(sum(CASE WHEN u.side = 'sell' THEN u.amount_minor ELSE 0 END)),
             count(*)
-       FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::text[], $7::numeric[], $8::numeric[])
-         AS u(trader_id, zone, delivery_start, delivery_end, currency, side, quantity_wh, price)
+       FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::text[], $7::numeric[], $8::numeric[], $9::numeric[])
+         AS u(trader_id, zone, delivery_start, delivery_end, currency, side, quantity_wh, price, amount_minor)
       GROUP BY u.trader_id, u.zone, u.delivery_start, u.delivery_end
      ON CONFLICT (trader_id, zone, delivery_start, delivery_end) DO UPDATE
        SET bought_wh = trim_scale(t.bought_wh + EXCLUDED.bought_wh), sold_wh = trim_scale(t.sold_wh + EXCLUDED.sold_wh),
            bought_value = trim_scale(t.bought_value + EXCLUDED.bought_value), sold_value = trim_scale(t.sold_value + EXCLUDED.sold_value),
+           bought_amount_minor = trim_scale(t.bought_amount_minor + EXCLUDED.bought_amount_minor),
+           sold_amount_minor = trim_scale(t.sold_amount_minor + EXCLUDED.sold_amount_minor),
            trade_count = t.trade_count + EXCLUDED.trade_count`,
     [
       columnOf(sides, ([trader]) => trader),
@@ -762,6 +781,7 @@ function writeTrades(w: Pipeline, table: TableNames, batch: Batch): void {
       columnOf(sides, ([, side]) => side),
       columnOf(sides, ([, , d]) => d.quantityWh),
       columnOf(sides, ([, , d]) => d.priceMinorPerMWh),
+      columnOf(sides, ([, , , amount]) => amount),
     ],
   );
 }

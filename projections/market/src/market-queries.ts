@@ -89,6 +89,8 @@ export type MarketTrade = {
   aggressorSide: MarketSide | null;
   quantityWh: string;
   priceMinorPerMWh: string;
+  /** What the buyer pays the seller, whole minor units (tradeAmountMinor: quantity × price, half-even, as settled). */
+  amountMinor: string;
   executedAt: string;
 };
 
@@ -100,11 +102,13 @@ export type TraderPosition = {
   deliveryEnd: string;
   boughtWh: string;
   soldWh: string;
-  /** bought − sold: positive long (the trader takes energy), negative short. */
-  netWh: string;
-  /** What was paid for the energy bought and received for the energy sold, minor units, exact. */
+  /** sold − bought, settlement's sign: positive the trader delivers energy (short), negative it takes energy (long). */
+  contractedWh: string;
+  /** Paid for the energy bought and received for the energy sold: sums of the trades' amounts (whole minor units, as settled). */
   boughtAmountMinor: string;
   soldAmountMinor: string;
+  /** sold − bought amounts: positive received (settlement's tradeAmount). */
+  tradeAmountMinor: string;
   /** Volume-weighted averages, minor per MWh, rounded half-even to 4 decimals; null without volume. */
   averageBuyPriceMinorPerMWh: string | null;
   averageSellPriceMinorPerMWh: string | null;
@@ -349,11 +353,13 @@ type TradeDbRow = {
   aggressor_side: MarketSide | null;
   quantity_wh: string;
   price: string;
+  amount_minor: string;
   executed_at: Instant;
 };
 
 const TRADE_COLUMNS = `t.position::text AS position, t.trade_id, t.book_id, t.zone, t.currency, t.delivery_start, t.delivery_end, t.buy_order_id,
-  t.sell_order_id, t.buyer_id, t.seller_id, t.aggressor_side, ${fig('t.quantity_wh', 'quantity_wh')}, ${fig('t.price_minor_per_mwh', 'price')}, t.executed_at`;
+  t.sell_order_id, t.buyer_id, t.seller_id, t.aggressor_side, ${fig('t.quantity_wh', 'quantity_wh')}, ${fig('t.price_minor_per_mwh', 'price')},
+  ${fig('t.amount_minor', 'amount_minor')}, t.executed_at`;
 
 function toTrade(r: TradeDbRow): MarketTrade {
   return {
@@ -371,6 +377,7 @@ function toTrade(r: TradeDbRow): MarketTrade {
     aggressorSide: r.aggressor_side,
     quantityWh: r.quantity_wh,
     priceMinorPerMWh: r.price,
+    amountMinor: r.amount_minor,
     executedAt: iso(r.executed_at),
   };
 }
@@ -432,8 +439,8 @@ export async function traderPositions(sql: SqlExecutor, table: TableNames, trade
     trade_count: string;
   }>(
     `SELECT zone, currency, delivery_start, delivery_end, ${fig('bought_wh', 'bought_wh')}, ${fig('sold_wh', 'sold_wh')},
-            ${fig('bought_value', 'bought_value')}, ${fig('sold_value', 'sold_value')}, ${fig('bought_value * 0.000001', 'bought_amount')},
-            ${fig('sold_value * 0.000001', 'sold_amount')}, trade_count::text AS trade_count
+            ${fig('bought_value', 'bought_value')}, ${fig('sold_value', 'sold_value')}, ${fig('bought_amount_minor', 'bought_amount')},
+            ${fig('sold_amount_minor', 'sold_amount')}, trade_count::text AS trade_count
        FROM ${table('positions')}
       WHERE trader_id = $1 AND delivery_start < $3::timestamptz AND delivery_end > $2::timestamptz
       ORDER BY delivery_start, zone, delivery_end`,
@@ -452,9 +459,10 @@ export async function traderPositions(sql: SqlExecutor, table: TableNames, trade
       deliveryEnd: iso(r.delivery_end),
       boughtWh: r.bought_wh,
       soldWh: r.sold_wh,
-      netWh: bought.minus(sold).toFixed(),
+      contractedWh: sold.minus(bought).toFixed(),
       boughtAmountMinor: r.bought_amount,
       soldAmountMinor: r.sold_amount,
+      tradeAmountMinor: new Decimal(r.sold_amount).minus(r.bought_amount).toFixed(),
       averageBuyPriceMinorPerMWh: average(boughtValue, bought),
       averageSellPriceMinorPerMWh: average(soldValue, sold),
       averagePriceMinorPerMWh: average(boughtValue.plus(soldValue), bought.plus(sold)),

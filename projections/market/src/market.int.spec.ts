@@ -151,10 +151,11 @@ function marketSuite(open: () => Promise<Target>) {
     expect(await findOrder(target.sql, table, streamId, 'o8')).toMatchObject({ orderType: 'ioc', status: 'cancelled', cancelReason: 'unfilled_remainder', filledWh: '0', cancelledWh: '1000' });
 
     const tape = await listTrades(target.sql, table, { bookId: streamId }, { first: 10 });
-    expect(tape.nodes.map((t) => [t.sellerId, t.buyerId, t.quantityWh, t.priceMinorPerMWh, t.aggressorSide])).toEqual([
-      [A, C, '10000', '5000', 'buy'],
-      [B, C, '2000', '5100', 'buy'],
-      [B, A, '3000', '4900', 'sell'],
+    // Each trade's amount in whole cents, half-even (tradeAmountMinor): 50, 10.2 → 10, 14.7 → 15.
+    expect(tape.nodes.map((t) => [t.sellerId, t.buyerId, t.quantityWh, t.priceMinorPerMWh, t.aggressorSide, t.amountMinor])).toEqual([
+      [A, C, '10000', '5000', 'buy', '50'],
+      [B, C, '2000', '5100', 'buy', '10'],
+      [B, A, '3000', '4900', 'sell', '15'],
     ]);
     const newest = await listTrades(target.sql, table, { bookId: streamId }, { first: 2, newestFirst: true });
     expect(newest.nodes.map((t) => t.priceMinorPerMWh)).toEqual(['4900', '5100']);
@@ -180,18 +181,19 @@ function marketSuite(open: () => Promise<Target>) {
         deliveryEnd: '2026-11-28T10:15:00.000Z',
         boughtWh: '12000',
         soldWh: '0',
-        netWh: '12000',
-        // 10 kWh × 50.00 EUR/MWh + 2 kWh × 51.00 EUR/MWh = 0.50 + 0.102 EUR = 60.2 cents.
-        boughtAmountMinor: '60.2',
+        contractedWh: '-12000',
+        // 10 kWh × 50.00 EUR/MWh + 2 kWh × 51.00 EUR/MWh: 50 + 10 cents (10.2 rounded per trade, as settled).
+        boughtAmountMinor: '60',
         soldAmountMinor: '0',
+        tradeAmountMinor: '-60',
         averageBuyPriceMinorPerMWh: '5016.6667',
         averageSellPriceMinorPerMWh: null,
         averagePriceMinorPerMWh: '5016.6667',
         tradeCount: 2n,
       },
     ]);
-    expect(await traderPositions(target.sql, table, B, range)).toMatchObject([{ boughtWh: '0', soldWh: '5000', netWh: '-5000', soldAmountMinor: '24.9', averageSellPriceMinorPerMWh: '4980' }]);
-    expect(await traderPositions(target.sql, table, A, range)).toMatchObject([{ boughtWh: '3000', soldWh: '10000', netWh: '-7000', averagePriceMinorPerMWh: '4976.9231' }]);
+    expect(await traderPositions(target.sql, table, B, range)).toMatchObject([{ boughtWh: '0', soldWh: '5000', contractedWh: '5000', soldAmountMinor: '25', tradeAmountMinor: '25', averageSellPriceMinorPerMWh: '4980' }]);
+    expect(await traderPositions(target.sql, table, A, range)).toMatchObject([{ boughtWh: '3000', soldWh: '10000', contractedWh: '7000', boughtAmountMinor: '15', soldAmountMinor: '50', tradeAmountMinor: '35', averagePriceMinorPerMWh: '4976.9231' }]);
     expect(await traderPositions(target.sql, table, A, { from: '2026-11-28T10:15:00Z', to: '2026-11-28T11:00:00Z' })).toEqual([]);
     // Buy fills equal sell fills.
     const all = await Promise.all([A, B, C].map((id) => traderPositions(target.sql, table, id, range)));
@@ -237,7 +239,7 @@ function marketSuite(open: () => Promise<Target>) {
     });
     expect(await bookDepth(target.sql, table, streamId)).toEqual({ bids: [], asks: [] });
     const range = { from: next, to: '2026-11-28T10:30:00Z' };
-    expect(await traderPositions(target.sql, table, B, range)).toMatchObject([{ deliveryStart: next, boughtWh: '700', netWh: '700', averageBuyPriceMinorPerMWh: '5900' }]);
+    expect(await traderPositions(target.sql, table, B, range)).toMatchObject([{ deliveryStart: next, boughtWh: '700', contractedWh: '-700', averageBuyPriceMinorPerMWh: '5900' }]);
     expect((await traderPositions(target.sql, table, B, { from: DELIVERY, to: range.to })).map((p) => p.deliveryStart)).toEqual([DELIVERY, next]);
   });
 

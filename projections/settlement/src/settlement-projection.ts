@@ -1,6 +1,10 @@
 import { Decimal, tradeParts, type SettlementStatement, type SettlementTrade, type Transfer } from '@v2g/domain';
+
 import type { RecordedEvent, SqlExecutor } from '@v2g/event-store';
 import type { Projection, TableNames } from '@v2g/ledger';
+
+/** A row's status: a posted transfer, or a hold (a trade's pending transfer) still pending or cleared by the posting that posted it. */
+export type TransferRowStatus = 'pending' | 'posted' | 'cleared';
 
 /**
  * The settlement read model: every revision of every settlement statement (`statements`, one row
@@ -16,8 +20,10 @@ import type { Projection, TableNames } from '@v2g/ledger';
  * A transfer id is the table's key: a transfer whose id is already there is not posted again (a
  * replayed or retried event never double-posts; the same id with other content keeps the first, as
  * the domain's ledger refuses it before it is ever recorded). A transfer that posts a pending one
- * moves that pending amount out of the pending balances and marks the pending transfer posted
- * (see `ledgerEffects`, which mirrors the pure ledger in packages/domain/src/settlement/ledger.ts).
+ * moves that pending amount out of the pending balances and marks the pending transfer
+ * cleared, naming that posting in `posted_by` (see `ledgerEffects`, which mirrors the pure ledger in
+ * packages/domain/src/settlement/ledger.ts). A cleared hold no longer moves any balance: the
+ * posting carries its amount, so an account's rows add up to its balances (entryChanges).
  *
  * Amounts are NUMERIC, instants timestamptz, positions bigint. Every row is a function of the
  * events in log order (no clock, no sequence), so a rebuild from zero gives the same rows, in big
@@ -27,7 +33,9 @@ export const SETTLEMENT_TABLES = ['statements', 'statement_lines', 'transfers', 
 
 export const settlementProjection: Projection = {
   name: 'settlement',
-  version: 1,
+  // 2: a hold posted by a revision is `cleared` (it was `posted`, listed with its amount beside the
+  // posting that carried it), with `posted_by`.
+  version: 2,
   tables: SETTLEMENT_TABLES,
 
   async setup(tx, table) {
@@ -78,7 +86,8 @@ export const settlementProjection: Projection = {
       kind text NOT NULL,
       reverses text,
       posts_pending text,
-      status text NOT NULL CHECK (status IN ('pending', 'posted')),
+      status text NOT NULL CHECK (status IN ('pending', 'posted', 'cleared')),
+      posted_by text,
       zone text NOT NULL,
       period_start timestamptz NOT NULL,
       revision integer,
@@ -111,7 +120,7 @@ export const settlementProjection: Projection = {
 // ---- collecting -----------------------------------------------------------------------------------
 
 type TransferRow = Transfer & {
-  status: 'pending' | 'posted';
+  status: TransferRowStatus;
   zone: string;
   periodStart: string;
   revision: number | null;
@@ -164,7 +173,10 @@ function collect(events: readonly RecordedEvent[]): Collected {
 // ---- the ledger's effects -------------------------------------------------------------------------
 
 /** What the ledger knows of a transfer already recorded: enough to post or restore a pending one. */
-type Known = { transferId: string; ledger: string; debitAccount: string; creditAccount: string; amount: string; status: 'pending' | 'posted'; postsPending: string | null };
+type Known = { transferId: string; ledger: string; debitAccount: string; creditAccount: string; amount: string; status: TransferRowStatus; postsPending: string | null };
+
+/** A hold cleared in the batch: by which posting. */
+type Cleared = { status: 'cleared'; postedBy: string };
 
 type Balances = Map<string, { ledger: string; account: string; posted: Decimal; pending: Decimal }>;
 
@@ -189,19 +201,20 @@ function effect(balances: Balances, t: Pick<Known, 'ledger' | 'debitAccount' | '
  * Applies the new transfers in order: each id once (the first wins; one already recorded is
  * skipped). A posted transfer moves the posted balances; a pending one the pending balances; a
  * posting of a pending transfer also takes that transfer out of the pending balances (and marks it
- * posted). A reversal is a posted transfer like any other: reversing the posting of a pending
- * transfer does not make it pending again (the pure ledger posts a pending transfer once).
+ * cleared, by that posting). A reversal is a posted transfer like any other: reversing the posting of a pending
+ * transfer does not make it pending again (the pure ledger posts a pending transfer once): the hold
+ * stays cleared, by the revision that first posted it.
  */
 export function ledgerEffects(
   transfers: readonly TransferRow[],
   known: Map<string, Known>,
-): { inserted: TransferRow[]; balances: Balances; statuses: Map<string, 'pending' | 'posted'> } {
+): { inserted: TransferRow[]; balances: Balances; statuses: Map<string, Cleared> } {
   const balances: Balances = new Map();
-  const statuses = new Map<string, 'pending' | 'posted'>();
+  const statuses = new Map<string, Cleared>();
   const inserted: TransferRow[] = [];
-  const setStatus = (pending: Known, status: 'posted') => {
-    pending.status = status;
-    statuses.set(pending.transferId, status);
+  const clear = (pending: Known, postedBy: string) => {
+    pending.status = 'cleared';
+    statuses.set(pending.transferId, { status: 'cleared', postedBy });
   };
   for (const t of transfers) {
     if (known.has(t.transferId)) continue;
@@ -216,7 +229,7 @@ export function ledgerEffects(
       const pending = known.get(t.postsPending);
       if (pending && pending.status === 'pending') {
         effect(balances, pending, 'pending', -1);
-        setStatus(pending, 'posted');
+        clear(pending, t.transferId);
       }
     }
   }
@@ -297,7 +310,7 @@ export async function applySettlementEvents(tx: SqlExecutor, events: readonly Re
     if (t.postsPending !== null) ids.add(t.postsPending);
     if (t.reverses !== null) ids.add(t.reverses);
   }
-  const { rows } = await tx.query<{ transfer_id: string; ledger: string; debit_account: string; credit_account: string; amount: string; status: 'pending' | 'posted'; posts_pending: string | null }>(
+  const { rows } = await tx.query<{ transfer_id: string; ledger: string; debit_account: string; credit_account: string; amount: string; status: TransferRowStatus; posts_pending: string | null }>(
     `SELECT transfer_id, ledger, debit_account, credit_account, amount::text AS amount, status, posts_pending
        FROM ${table('transfers')} WHERE transfer_id = ANY($1::text[])`,
     [[...ids]],
@@ -318,7 +331,7 @@ export async function applySettlementEvents(tx: SqlExecutor, events: readonly Re
     if (row.posts_pending !== null && !ids.has(row.posts_pending)) needed.add(row.posts_pending);
   }
   if (needed.size > 0) {
-    const more = await tx.query<{ transfer_id: string; ledger: string; debit_account: string; credit_account: string; amount: string; status: 'pending' | 'posted'; posts_pending: string | null }>(
+    const more = await tx.query<{ transfer_id: string; ledger: string; debit_account: string; credit_account: string; amount: string; status: TransferRowStatus; posts_pending: string | null }>(
       `SELECT transfer_id, ledger, debit_account, credit_account, amount::text AS amount, status, posts_pending
          FROM ${table('transfers')} WHERE transfer_id = ANY($1::text[])`,
       [[...needed]],
@@ -340,9 +353,9 @@ export async function applySettlementEvents(tx: SqlExecutor, events: readonly Re
   if (inserted.length > 0) {
     const col = <T>(get: (row: TransferRow) => T) => inserted.map(get);
     await tx.query(
-      `INSERT INTO ${table('transfers')} (transfer_id, ledger, debit_account, credit_account, amount, kind, reverses, posts_pending, status, zone, period_start, revision, position, ordinal)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
-                            $11::timestamptz[], $12::integer[], $13::bigint[], $14::integer[])`,
+      `INSERT INTO ${table('transfers')} (transfer_id, ledger, debit_account, credit_account, amount, kind, reverses, posts_pending, status, posted_by, zone, period_start, revision, position, ordinal)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
+                            $12::timestamptz[], $13::integer[], $14::bigint[], $15::integer[])`,
       [
         col((t) => t.transferId),
         col((t) => t.ledger),
@@ -352,8 +365,9 @@ export async function applySettlementEvents(tx: SqlExecutor, events: readonly Re
         col((t) => t.kind),
         col((t) => t.reverses),
         col((t) => t.postsPending),
-        // A pending transfer posted (or put back) within the batch is written with its final status.
-        col((t) => statuses.get(t.transferId) ?? t.status),
+        // A hold cleared within the batch is written with its final status.
+        col((t) => statuses.get(t.transferId)?.status ?? t.status),
+        col((t) => statuses.get(t.transferId)?.postedBy ?? null),
         col((t) => t.zone),
         col((t) => t.periodStart),
         col((t) => t.revision),
@@ -366,8 +380,9 @@ export async function applySettlementEvents(tx: SqlExecutor, events: readonly Re
   const changed = [...statuses].filter(([id]) => !insertedIds.has(id));
   if (changed.length > 0) {
     await tx.query(
-      `UPDATE ${table('transfers')} t SET status = u.status FROM unnest($1::text[], $2::text[]) AS u(transfer_id, status) WHERE t.transfer_id = u.transfer_id`,
-      [changed.map(([id]) => id), changed.map(([, status]) => status)],
+      `UPDATE ${table('transfers')} t SET status = u.status, posted_by = u.posted_by
+         FROM unnest($1::text[], $2::text[], $3::text[]) AS u(transfer_id, status, posted_by) WHERE t.transfer_id = u.transfer_id`,
+      [changed.map(([id]) => id), changed.map(([, c]) => c.status), changed.map(([, c]) => c.postedBy)],
     );
   }
   if (balances.size > 0) {

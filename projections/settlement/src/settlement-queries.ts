@@ -1,6 +1,7 @@
-import type { SettlementLine, SettlementStatement, TransferKind } from '@v2g/domain';
+import { entryChanges, type SettlementLine, type SettlementStatement, type TransferKind } from '@v2g/domain';
 import type { SqlClient, SqlExecutor } from '@v2g/event-store';
 import type { TableNames } from '@v2g/ledger';
+import type { TransferRowStatus } from './settlement-projection.ts';
 
 /** Figures are decimal strings (Wh, minor units), instants canonical ISO-8601 UTC, positions decimal strings. */
 
@@ -168,8 +169,14 @@ export type LedgerTransfer = {
   kind: TransferKind;
   reverses: string | null;
   postsPending: string | null;
-  /** pending: recorded at match time, not posted (yet, or any more after a reversal of its posting). */
-  status: 'pending' | 'posted';
+  /**
+   * posted: a posted transfer; pending: a hold recorded at match time, not posted yet; cleared: a
+   * hold a revision's posting posted (`postedBy`), which carries its amount.
+   */
+  status: TransferRowStatus;
+  /** A cleared hold: the posting that posted it, and that posting's revision; else null. */
+  postedBy: string | null;
+  postedByRevision: number | null;
   zone: string;
   periodStart: string;
   /** The statement revision that posted it; null for a trade's pending transfer. */
@@ -188,7 +195,9 @@ type TransferRowOut = {
   kind: TransferKind;
   reverses: string | null;
   posts_pending: string | null;
-  status: 'pending' | 'posted';
+  status: TransferRowStatus;
+  posted_by: string | null;
+  posted_by_revision: number | null;
   zone: string;
   period_start: Instant;
   revision: number | null;
@@ -196,9 +205,10 @@ type TransferRowOut = {
   ordinal: number;
 };
 
-const TRANSFER_COLUMNS = (t: string) =>
+const TRANSFER_COLUMNS = (t: string, posting: string) =>
   `${t}.transfer_id, ${t}.ledger, ${t}.debit_account, ${t}.credit_account, ${fig(`${t}.amount`, 'amount')}, ${t}.kind, ${t}.reverses, ${t}.posts_pending,
-   ${t}.status, ${t}.zone, ${t}.period_start, ${t}.revision, ${t}.position::text AS position, ${t}.ordinal`;
+   ${t}.status, ${t}.posted_by, (SELECT p.revision FROM ${posting} p WHERE p.transfer_id = ${t}.posted_by) AS posted_by_revision,
+   ${t}.zone, ${t}.period_start, ${t}.revision, ${t}.position::text AS position, ${t}.ordinal`;
 
 const transferOf = (row: TransferRowOut): LedgerTransfer => ({
   transferId: row.transfer_id,
@@ -210,6 +220,8 @@ const transferOf = (row: TransferRowOut): LedgerTransfer => ({
   reverses: row.reverses,
   postsPending: row.posts_pending,
   status: row.status,
+  postedBy: row.posted_by,
+  postedByRevision: row.posted_by_revision,
   zone: row.zone,
   periodStart: iso(row.period_start),
   revision: row.revision,
@@ -224,7 +236,7 @@ const transferOf = (row: TransferRowOut): LedgerTransfer => ({
  */
 export async function statementTransfers(sql: SqlExecutor, table: TableNames, statement: SettlementStatement): Promise<LedgerTransfer[]> {
   const ids = statement.transfers.map((t) => t.transferId);
-  const { rows } = await sql.query<TransferRowOut>(`SELECT ${TRANSFER_COLUMNS('t')} FROM ${table('transfers')} t WHERE t.transfer_id = ANY($1::text[])`, [ids]);
+  const { rows } = await sql.query<TransferRowOut>(`SELECT ${TRANSFER_COLUMNS('t', table('transfers'))} FROM ${table('transfers')} t WHERE t.transfer_id = ANY($1::text[])`, [ids]);
   const byId = new Map(rows.map((row) => [row.transfer_id, transferOf(row)]));
   return ids.flatMap((id) => byId.get(id) ?? []);
 }
@@ -232,7 +244,7 @@ export async function statementTransfers(sql: SqlExecutor, table: TableNames, st
 /** The transfers recorded for a period (pending ones of its trades, and every revision's postings), in ledger order. */
 export async function periodTransfers(sql: SqlExecutor, table: TableNames, zone: string, periodStart: string): Promise<LedgerTransfer[]> {
   const { rows } = await sql.query<TransferRowOut>(
-    `SELECT ${TRANSFER_COLUMNS('t')} FROM ${table('transfers')} t WHERE t.zone = $1 AND t.period_start = $2 ORDER BY t.position, t.ordinal`,
+    `SELECT ${TRANSFER_COLUMNS('t', table('transfers'))} FROM ${table('transfers')} t WHERE t.zone = $1 AND t.period_start = $2 ORDER BY t.position, t.ordinal`,
     [zone, periodStart],
   );
   return rows.map(transferOf);
@@ -266,8 +278,13 @@ export async function accountBalances(
 export type Posting = LedgerTransfer & {
   /** The account asked for. */
   account: string;
-  /** What the transfer did to it: +amount when credited, −amount when debited. */
+  /**
+   * What the entry adds to the account's posted balance: ±amount for a posted transfer (+ when
+   * credited), 0 for a hold (its posting carries the amount). The account's changes add up to its posted balance.
+   */
   change: string;
+  /** What it adds to the pending balance: ±amount for a hold still pending, else 0. They add up to the pending balance. */
+  pendingChange: string;
 };
 
 export type PostingsPage = { postings: Posting[]; hasNextPage: boolean };
@@ -286,7 +303,7 @@ export async function accountPostings(
 ): Promise<PostingsPage> {
   const after = query.after ?? null;
   const { rows } = await sql.query<TransferRowOut>(
-    `SELECT ${TRANSFER_COLUMNS('t')} FROM ${table('transfers')} t
+    `SELECT ${TRANSFER_COLUMNS('t', table('transfers'))} FROM ${table('transfers')} t
       WHERE t.ledger = $2 AND (t.debit_account = $1 OR t.credit_account = $1)
         AND ($3::bigint IS NULL OR (t.position, t.ordinal) > ($3::bigint, $4::integer))
       ORDER BY t.position, t.ordinal LIMIT $5`,
@@ -294,8 +311,7 @@ export async function accountPostings(
   );
   const postings = rows.slice(0, query.first).map((row) => {
     const transfer = transferOf(row);
-    const credited = transfer.creditAccount === query.account;
-    return { ...transfer, account: query.account, change: credited ? transfer.amount : transfer.amount === '0' ? '0' : `-${transfer.amount}` };
+    return { ...transfer, account: query.account, ...entryChanges(transfer, transfer.status, query.account) };
   });
   return { postings, hasNextPage: rows.length > query.first };
 }

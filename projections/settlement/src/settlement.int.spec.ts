@@ -223,11 +223,11 @@ function settlementSuite(open: () => Promise<Target>) {
     ]);
     for (const total of await ledgerTotals(target.sql, table)) expect([total.ledger, total.posted, total.pending]).toEqual([total.ledger, '0', '0']);
 
-    // The pending transfers of the 10:00 part are posted now; the 10:15 ones still pending.
+    // The holds of the 10:00 part are cleared by revision 1's postings now; the 10:15 ones still pending.
     const period = await periodTransfers(target.sql, table, zone, T('10:00'));
-    expect(period.filter((t) => t.revision === null).map((t) => [t.transferId, t.status])).toEqual([
-      [pendingOf(T('10:00')).energy.transferId, 'posted'],
-      [pendingOf(T('10:00')).money.transferId, 'posted'],
+    expect(period.filter((t) => t.revision === null).map((t) => [t.transferId, t.status, t.postedBy, t.postedByRevision])).toEqual([
+      [pendingOf(T('10:00')).energy.transferId, 'cleared', `settlement/${zone}/${T('10:00')}/r1/trade/energy`, 1],
+      [pendingOf(T('10:00')).money.transferId, 'cleared', `settlement/${zone}/${T('10:00')}/r1/trade/money`, 1],
     ]);
     expect((await periodTransfers(target.sql, table, zone, T('10:15'))).map((t) => t.status)).toEqual(['pending', 'pending']);
     expect((await statementTransfers(target.sql, table, rev2)).map((t) => t.transferId)).toEqual(rev2.transfers.map((t) => t.transferId));
@@ -237,23 +237,23 @@ function settlementSuite(open: () => Promise<Target>) {
     let after: { position: bigint; ordinal: number } | null = null;
     for (;;) {
       const page = await accountPostings(target.sql, table, { account: S, ledger: 'Wh', first: 2, after });
-      pages.push(page.postings.map((p) => `${p.kind}:${p.change}:${p.status}`));
+      pages.push(page.postings.map((p) => `${p.kind}:${p.change}:${p.pendingChange}:${p.status}`));
       if (!page.hasNextPage) break;
       const last = page.postings.at(-1)!;
       after = { position: BigInt(last.position), ordinal: last.ordinal };
     }
     expect(pages.flat()).toEqual([
-      'trade_energy:-1000:posted',
-      'trade_energy:-1000:pending',
-      'trade_energy:-1000:posted',
-      'metered_export:800:posted',
-      'imbalance_energy:200:posted',
-      'reversal:1000:posted',
-      'reversal:-800:posted',
-      'reversal:-200:posted',
-      'trade_energy:-1000:posted',
-      'metered_export:900:posted',
-      'imbalance_energy:100:posted',
+      'trade_energy:0:0:cleared',
+      'trade_energy:0:-1000:pending',
+      'trade_energy:-1000:0:posted',
+      'metered_export:800:0:posted',
+      'imbalance_energy:200:0:posted',
+      'reversal:1000:0:posted',
+      'reversal:-800:0:posted',
+      'reversal:-200:0:posted',
+      'trade_energy:-1000:0:posted',
+      'metered_export:900:0:posted',
+      'imbalance_energy:100:0:posted',
     ]);
     expect(pages.every((page) => page.length <= 2)).toBe(true);
     expect(await countAccountPostings(target.sql, table, S, 'Wh')).toBe(11n);

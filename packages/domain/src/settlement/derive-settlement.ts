@@ -42,8 +42,10 @@
  * Transfers (balance = credits − debits; every transfer moves a positive amount from its debit
  * account to its credit account), ids prefixed `settlement/<zone>/<periodStart>/r<revision>/`:
  * - `trade/<tradeId>/energy` (Wh) seller → buyer and `trade/<tradeId>/money` (currency) buyer →
- *   seller (seller → buyer for a negative amount): the period's trade parts; in revision 1 each
- *   posts the pending transfer recorded at match time (postsPending = `trade/<tradeId>/<periodStart>/…`);
+ *   seller (seller → buyer for a negative amount): the period's trade parts; the first revision
+ *   that settles a trade (revision 1, or a later one for a trade it did not know) posts the
+ *   pending transfer recorded at match time (postsPending = `trade/<tradeId>/<periodStart>/…`),
+ *   which the ledger then lists as cleared;
  * - `metered/<participant>/<billing account>/export`: `customer:<acc>` → participant, Wh, and
  *   `.../import`: participant → `customer:<acc>`;
  * - `physical/<billing account>`: `grid:metered` → `customer:<acc>` for the customer's net export
@@ -59,8 +61,8 @@
  * Revisions. With `previous` (the period's last revision) the statement is revision
  * previous.revision + 1: first a `reversal/<original id>` of every posting of `previous`, in its
  * order (its transfers that are not themselves reversals: the revision before it is already
- * undone), then this revision's postings, without postsPending (revision 1 posted the pending
- * transfers). When the inputs are the same as previous's (equal inputsHash), `previous` itself is
+ * undone), then this revision's postings, with postsPending only for the trades previous did not
+ * settle (an earlier revision posted the others' pending transfers). When the inputs are the same as previous's (equal inputsHash), `previous` itself is
  * returned: there is nothing to do.
  */
 import { InvalidCommand } from '../errors.ts';
@@ -277,13 +279,24 @@ export function deriveSettlement(args: DeriveSettlementArgs): SettlementStatemen
     postings.push({ transferId: prefix + suffix, ledger, debitAccount: debit, creditAccount: credit, amount: magnitude.toString(), kind, reverses: null, postsPending });
   };
 
+  // A trade's hold is posted by the first revision that settles the trade: a revision's trades
+  // include every earlier revision's (inputs only grow), so the previous revision posts exactly
+  // the trade legs settled before; a trade known only now (a late trade) posts its hold here.
+  const settledBefore = new Set<string>();
+  if (previous) {
+    const previousPrefix = settlementTransferPrefix(zone, periodStart, previous.revision);
+    for (const t of previous.transfers) {
+      if ((t.kind === 'trade_energy' || t.kind === 'trade_money') && t.transferId.startsWith(previousPrefix)) settledBefore.add(t.transferId.slice(previousPrefix.length));
+    }
+  }
   for (const { trade, energy, money } of [...trades.values()].sort((a, b) => compareText(a.trade.tradeId, b.trade.tradeId))) {
     for (const [leg, pending] of [
       ['energy', energy],
       ['money', money],
     ] as const) {
       if (pending === null) continue;
-      postings.push({ ...pending, transferId: `${prefix}trade/${trade.tradeId}/${leg}`, postsPending: revision === 1 ? pending.transferId : null });
+      const suffix = `trade/${trade.tradeId}/${leg}`;
+      postings.push({ ...pending, transferId: prefix + suffix, postsPending: settledBefore.has(suffix) ? null : pending.transferId });
     }
   }
 

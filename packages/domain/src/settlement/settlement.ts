@@ -5,7 +5,7 @@
  * CloseSettlementPeriod carries a statement the service derived (deriveSettlement). The decider
  * checks its shape, that the period is over, that it is the next revision, and that its transfers
  * post on the period's ledger: replaying the earlier revisions and then this one on a fresh ledger
- * (ledger.ts; the pending trade transfers revision 1 posts are recorded first, from the postings
+ * (ledger.ts; the pending trade transfers a revision posts are recorded first, from the postings
  * that name them), every transfer is valid, each ledger sums to zero, every posting of the last
  * revision is reversed, and every Wh account but `grid:metered` and `grid:imbalance` nets to zero.
  * A statement with the last revision's inputsHash has nothing new: no event.

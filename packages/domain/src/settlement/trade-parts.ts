@@ -4,16 +4,16 @@
  * each split into whole parts by largest remainder (every part gets the floor of the even share,
  * the units left over go one each to the earliest periods), so the parts add up exactly.
  *
- * Money: the total is quantityWh × priceMinorPerMWh / 1,000,000 rounded half-even to a whole minor
- * unit; the buyer pays it to the seller. A negative price makes it negative: the seller pays the
+ * Money: the total is the trade's amount (tradeAmountMinor, market/trade-amount.ts: quantityWh ×
+ * priceMinorPerMWh / 1,000,000 rounded half-even to a whole minor unit, as the tape and the
+ * positions show it); the buyer pays it to the seller. A negative price makes it negative: the seller pays the
  * buyer (the money transfer runs the other way).
  *
  * Pure.
  */
 import { InvalidCommand } from '../errors.ts';
-import { Decimal } from '../quantities.ts';
 import { formatInstant, parseInstant } from '../time.ts';
-import { ExactDecimal } from '../billing/billing-fields.ts';
+import { tradeAmountMinor } from '../market/trade-amount.ts';
 import type { SettlementTrade, TradePart, Transfer } from './settlement-types.ts';
 
 /** Energy ledger code. */
@@ -42,11 +42,6 @@ export function splitEvenly(total: bigint, count: number): bigint[] {
   return Array.from({ length: count }, (_, k) => sign * (base + (BigInt(k) < left ? 1n : 0n)));
 }
 
-/** The trade's money total, whole minor units, half-even: what the buyer pays the seller (negative: the seller pays). */
-export function tradeAmountMinor(quantityWh: string, priceMinorPerMWh: string): bigint {
-  const exact = new ExactDecimal(quantityWh).times(new ExactDecimal(priceMinorPerMWh)).dividedBy(1_000_000);
-  return BigInt(exact.toDecimalPlaces(0, Decimal.ROUND_HALF_EVEN).toFixed());
-}
 
 /**
  * The trade's parts, one per period of `periodMinutes` (default 15) in [deliveryStart, deliveryEnd),

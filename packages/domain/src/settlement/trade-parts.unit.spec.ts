@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidCommand } from '../errors.ts';
 import type { SettlementTrade } from './settlement-types.ts';
-import { splitEvenly, tradeAmountMinor, tradeParts } from './trade-parts.ts';
+import { tradeAmountMinor } from '../market/trade-amount.ts';
+import { splitEvenly, tradeParts } from './trade-parts.ts';
 
 const trade = (extra: Partial<SettlementTrade> = {}): SettlementTrade => ({
   tradeId: 'o7-1',

@@ -92,7 +92,7 @@ query OrderBook {
     depth { bids { priceMinorPerMWh quantityKWh orders } asks { priceMinorPerMWh quantityKWh orders } }
   }
   trades(zone: "NL", newestFirst: true, first: 5) { edges { node { buyerId sellerId quantityKWh priceMinorPerMWh executedAt } } }
-  positions(traderId: "bob", from: "${dayStart}", to: "${dayEnd}") { deliveryStart netKWh averagePriceMinorPerMWh }
+  positions(traderId: "bob", from: "${dayStart}", to: "${dayEnd}") { deliveryStart contractedKWh tradeAmount { amountMinor } averagePriceMinorPerMWh }
 }
 
 query Streams {

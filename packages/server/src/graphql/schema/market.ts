@@ -1,4 +1,4 @@
-import { Decimal, InvalidCommand, normaliseInstant, type OrderBookEvent, type OrderType, type ProductMode, type ProductTemplate, type Side } from '@v2g/domain';
+import { Decimal, InvalidCommand, normaliseInstant, tradeAmountMinor, type OrderBookEvent, type OrderType, type ProductMode, type ProductTemplate, type Side } from '@v2g/domain';
 import type { AppendResult, EventStore } from '@v2g/event-store';
 import { whToKWh, type BookRef, type MarketHandled, type OrderInput } from '@v2g/ledger';
 import {
@@ -121,8 +121,9 @@ const MarketTradeRef = builder.objectRef<MarketTrade>('MarketTrade').implement({
     priceMinorPerMWh: t.field({ type: 'Decimal', resolve: (tr) => tr.priceMinorPerMWh }),
     amount: t.field({
       type: Money,
-      description: 'Quantity × price, exact (minor units).',
-      resolve: (tr) => ({ amountMinor: new Decimal(tr.quantityWh).times(tr.priceMinorPerMWh).div(1_000_000).toFixed(), currency: tr.currency }),
+      description:
+        'What the buyer pays the seller: quantity × price rounded half-even to a whole minor unit, once per trade (negative for a negative price: the seller pays). The same figure positions sum and settlement posts, so they reconcile to the cent.',
+      resolve: (tr) => ({ amountMinor: tr.amountMinor, currency: tr.currency }),
     }),
     executedAt: t.field({ type: 'DateTime', resolve: (tr) => tr.executedAt }),
     position: t.field({ type: 'Position', description: 'Its event\'s position in the log.', resolve: (tr) => tr.position }),
@@ -154,7 +155,8 @@ const MarketOrderRef = builder.objectRef<MarketOrder>('MarketOrder').implement({
 });
 
 const MarketPositionRef = builder.objectRef<TraderPosition>('MarketPosition').implement({
-  description: 'A trader\'s position for one delivery interval of a zone, from its trades.',
+  description:
+    'A trader\'s position for one delivery interval of a zone, from its trades. Signs as in settlement (SettlementLine): energy the trader must deliver and money it receives are positive — contractedKWh = sold − bought, tradeAmount = sold − bought amounts.',
   fields: (t) => ({
     traderId: t.exposeID('traderId'),
     zone: t.exposeID('zone'),
@@ -162,9 +164,18 @@ const MarketPositionRef = builder.objectRef<TraderPosition>('MarketPosition').im
     deliveryEnd: t.field({ type: 'DateTime', resolve: (p) => p.deliveryEnd }),
     boughtKWh: t.field({ type: 'Decimal', resolve: (p) => kWh(p.boughtWh) }),
     soldKWh: t.field({ type: 'Decimal', resolve: (p) => kWh(p.soldWh) }),
-    netKWh: t.field({ type: 'Decimal', description: 'Bought − sold: positive long, negative short.', resolve: (p) => kWh(p.netWh) }),
-    bought: t.field({ type: Money, description: 'Paid for what it bought, exact.', resolve: (p) => ({ amountMinor: p.boughtAmountMinor, currency: p.currency }) }),
-    sold: t.field({ type: Money, description: 'Received for what it sold, exact.', resolve: (p) => ({ amountMinor: p.soldAmountMinor, currency: p.currency }) }),
+    contractedKWh: t.field({
+      type: 'Decimal',
+      description: 'Sold − bought, settlement\'s sign (SettlementLine.contractedWh): positive the trader must deliver (short), negative it takes energy (long).',
+      resolve: (p) => kWh(p.contractedWh),
+    }),
+    bought: t.field({ type: Money, description: 'Paid for what it bought: the sum of those trades\' amounts (whole minor units, as settled).', resolve: (p) => ({ amountMinor: p.boughtAmountMinor, currency: p.currency }) }),
+    sold: t.field({ type: Money, description: 'Received for what it sold: the sum of those trades\' amounts (whole minor units, as settled).', resolve: (p) => ({ amountMinor: p.soldAmountMinor, currency: p.currency }) }),
+    tradeAmount: t.field({
+      type: Money,
+      description: 'Sold − bought amounts: positive is received. Over the interval\'s periods it is what settlement posts (the sum of SettlementLine.tradeAmount).',
+      resolve: (p) => ({ amountMinor: p.tradeAmountMinor, currency: p.currency }),
+    }),
     averageBuyPriceMinorPerMWh: t.field({ type: 'Decimal', nullable: true, description: 'Volume-weighted, half-even to 4 decimals.', resolve: (p) => p.averageBuyPriceMinorPerMWh }),
     averageSellPriceMinorPerMWh: t.field({ type: 'Decimal', nullable: true, resolve: (p) => p.averageSellPriceMinorPerMWh }),
     averagePriceMinorPerMWh: t.field({ type: 'Decimal', nullable: true, description: 'Over everything it traded, both sides.', resolve: (p) => p.averagePriceMinorPerMWh }),
@@ -292,7 +303,7 @@ builder.queryFields((t) => ({
   }),
   positions: t.field({
     type: [MarketPositionRef],
-    description: 'A trader\'s net position per delivery interval overlapping [from, to).',
+    description: 'A trader\'s position per delivery interval overlapping [from, to): what it bought and sold, contractedKWh = sold − bought (settlement\'s sign).',
     args: { traderId: t.arg.id({ required: true }), from: t.arg({ type: 'DateTime', required: true }), to: t.arg({ type: 'DateTime', required: true }) },
     authScopes: (_root, args) => traderReaders(String(args.traderId)),
     resolve: (_root, args, ctx) => {
@@ -456,7 +467,7 @@ async function recordedEvents(store: EventStore, handled: MarketHandled): Promis
 type TradeData = Extract<OrderBookEvent, { type: 'TradeExecuted' }>['data'];
 
 function toTrade(streamId: string, data: TradeData, position: bigint | null): MarketTrade {
-  return { ...data, bookId: streamId, position: position ?? 0n };
+  return { ...data, bookId: streamId, position: position ?? 0n, amountMinor: tradeAmountMinor(data.quantityWh, data.priceMinorPerMWh).toString() };
 }
 
 function shapeOf(commandId: string, result: AppendResult, events: number): RecordedShape {

@@ -24,6 +24,7 @@ import {
   type LedgerTotal,
   type Posting,
   type StatementRevision,
+  type TransferRowStatus,
 } from '@v2g/projection-settlement';
 import { builder } from '../builder.ts';
 import { decodeKeyCursor, encodeKeyCursor, pageSize } from '../cursor.ts';
@@ -90,9 +91,13 @@ const TransferKindRef = builder.enumType('TransferKind', {
 
 const TransferStatusRef = builder.enumType('TransferStatus', {
   values: {
-    PENDING: { value: 'pending', description: 'Held at match time, not posted yet.' },
-    POSTED: { value: 'posted' },
-  } as const,
+    PENDING: { value: 'pending', description: 'A hold recorded at match time, not posted yet: it counts in the pending balance (pendingChange), not the posted one.' },
+    POSTED: { value: 'posted', description: 'A posted transfer: it counts in the posted balance (change).' },
+    CLEARED: {
+      value: 'cleared',
+      description: 'A hold a settlement revision posted (postedBy): that posting carries its amount, so the hold itself no longer counts in any balance (change and pendingChange 0).',
+    },
+  } satisfies Record<string, { value: TransferRowStatus; description: string }>,
 });
 
 const TransferRef = builder.objectRef<Transfer>('SettlementTransfer').implement({
@@ -269,22 +274,30 @@ const LedgerAccountRef = builder.objectRef<AccountBalance>('LedgerAccount').impl
 });
 
 const LedgerPostingRef = builder.objectRef<Posting>('LedgerPosting').implement({
-  description: 'A transfer that touched the account, with what it did to it.',
+  description:
+    'An entry of the ledger that touched the account, with what it adds to its balances: the `change`s of an account\'s postings add up to its posted balance, the `pendingChange`s to its pending balance.',
   fields: (t) => ({
     transferId: t.exposeID('transferId'),
     ledger: t.exposeString('ledger'),
     account: t.exposeID('account'),
-    change: t.field({ type: 'Decimal', description: '+amount when the account was credited, −amount when debited.', resolve: (p) => p.change }),
+    change: t.field({
+      type: 'Decimal',
+      description: 'What it adds to the posted balance: +amount when a posted transfer credits the account, −amount when it debits it; 0 for a hold (PENDING or CLEARED).',
+      resolve: (p) => p.change,
+    }),
+    pendingChange: t.field({ type: 'Decimal', description: 'What it adds to the pending balance: ±amount for a hold still PENDING, else 0.', resolve: (p) => p.pendingChange }),
     debitAccount: t.exposeString('debitAccount'),
     creditAccount: t.exposeString('creditAccount'),
     amount: t.field({ type: 'Decimal', resolve: (p) => p.amount }),
     kind: t.field({ type: TransferKindRef, resolve: (p) => p.kind }),
     status: t.field({ type: TransferStatusRef, resolve: (p) => p.status }),
+    postedBy: t.exposeID('postedBy', { nullable: true, description: 'A CLEARED hold: the settlement posting that posted it.' }),
+    postedByRevision: t.exposeInt('postedByRevision', { nullable: true, description: 'A CLEARED hold: the statement revision that posted it (the first that settled its trade).' }),
     reverses: t.exposeID('reverses', { nullable: true }),
     postsPending: t.exposeID('postsPending', { nullable: true }),
     zone: t.exposeID('zone'),
     periodStart: t.field({ type: 'DateTime', resolve: (p) => p.periodStart }),
-    revision: t.exposeInt('revision', { nullable: true, description: 'The statement revision that posted it; null for a trade\'s pending transfer.' }),
+    revision: t.exposeInt('revision', { nullable: true, description: 'The statement revision that recorded it; null for a trade\'s hold (recorded at match time; see postedByRevision).' }),
     position: t.field({ type: 'Position', description: 'The event that recorded it.', resolve: (p) => BigInt(p.position) }),
   }),
 });
@@ -314,7 +327,8 @@ builder.queryFields((t) => ({
   }),
   ledgerPostings: t.field({
     type: LedgerPostingConnection,
-    description: 'The transfers that touched an account of a ledger, posted and pending, oldest first.',
+    description:
+      'The entries that touched an account of a ledger, oldest first: posted transfers, and trades\' holds (PENDING until a settlement revision posts them, then CLEARED). Their `change`s add up to the account\'s posted balance, their `pendingChange`s to its pending balance.',
     args: { account: t.arg.id({ required: true }), ledger: t.arg.string({ required: true }), first: t.arg.int(), after: t.arg.string() },
     authScopes: (_root, args) => ledgerAccountReaders(String(args.account)),
     resolve: async (_root, args, { ledger }) => {
