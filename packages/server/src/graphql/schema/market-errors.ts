@@ -42,6 +42,8 @@ errorType(InsufficientQuantity, 'InsufficientQuantityError', 'A fill-or-kill ord
   orderType: '"fok" or "market".',
   requestedWh: 'What it asked for, Wh.',
   availableWh: 'What the book offered at acceptable prices, Wh.',
+  requestedKWh: { about: 'What it asked for, kWh (as orders are sent).', shape: 'optional' },
+  availableKWh: { about: 'What the book offered at acceptable prices, kWh.', shape: 'optional' },
 });
 errorType(PriceOutOfBounds, 'PriceOutOfBoundsError', 'A limit price outside the product\'s price limits.', {
   field: 'The input field at fault.',
@@ -61,12 +63,16 @@ errorType(QuantityNotOnStep, 'QuantityNotOnStepError', 'A quantity that is not a
   orderIndex,
   quantityWh: 'The quantity, Wh.',
   quantityStepWh: 'The step, Wh.',
+  quantityKWh: { about: 'The quantity, kWh (as it was sent).', shape: 'optional' },
+  quantityStepKWh: { about: 'The step, kWh.', shape: 'optional' },
 });
 errorType(QuantityAboveMaximum, 'QuantityAboveMaximumError', 'An order larger than the product allows.', {
   field: 'The input field at fault.',
   orderIndex,
   quantityWh: 'The quantity, Wh.',
   maxQuantityWh: 'The largest order, Wh.',
+  quantityKWh: { about: 'The quantity, kWh (as it was sent).', shape: 'optional' },
+  maxQuantityKWh: { about: 'The largest order, kWh.', shape: 'optional' },
 });
 errorType(UnknownProduct, 'UnknownProductError', 'The zone trades no such product (or delivery start).', {
   zone: 'The zone.',
@@ -88,6 +94,8 @@ errorType(QuantityBelowFilled, 'QuantityBelowFilledError', 'An amended quantity 
   orderId: 'The order.',
   quantityWh: 'The new quantity asked for, Wh.',
   filledWh: 'What it filled, Wh.',
+  quantityKWh: { about: 'The new quantity asked for, kWh (as it was sent).', shape: 'optional' },
+  filledKWh: { about: 'What it filled, kWh.', shape: 'optional' },
 });
 errorType(GateNotReached, 'GateNotReachedError', 'The gate closes later.', { gateClosureAt: 'When it closes.', at: 'The time of the command.' });
 errorType(OrderTypeNotAllowed, 'OrderTypeNotAllowedError', 'The product takes no orders of this type (an auction takes limit and market orders).', {

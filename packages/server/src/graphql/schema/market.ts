@@ -23,6 +23,7 @@ import { builder, type BuilderTypes } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
 import { decodeCursor, encodeCursor, pageSize } from '../cursor.ts';
 import { InvalidArgument } from '../errors.ts';
+import { inClientTerms } from './market-client-terms.ts';
 import { GATE_ERRORS, ORDER_ERRORS, ZONE_ERRORS } from './market-errors.ts';
 import { Money } from './money.ts';
 import { connectionType, toConnection } from './pagination.ts';
@@ -583,7 +584,7 @@ builder.mutationFields((t) => ({
     authScopes: (_root, { input }) => traderWriters(input.orders.map((o) => String(o.traderId))),
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
-      const handled = await ctx.ledger.market.submitOrders({ ...bookRef(input), orders: input.orders.map(toOrderInput) }, context(ctx, commandId));
+      const handled = await inClientTerms({ single: false }, () => ctx.ledger.market.submitOrders({ ...bookRef(input), orders: input.orders.map(toOrderInput) }, context(ctx, commandId)));
       return submitPayload(ctx, commandId, handled);
     },
   }),
@@ -595,7 +596,7 @@ builder.mutationFields((t) => ({
     authScopes: (_root, { input }) => traderWriters([String(input.traderId)]),
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
-      const handled = await ctx.ledger.market.submitOrders({ ...bookRef(input), orders: [toOrderInput(input)] }, context(ctx, commandId));
+      const handled = await inClientTerms({ single: true }, () => ctx.ledger.market.submitOrders({ ...bookRef(input), orders: [toOrderInput(input)] }, context(ctx, commandId)));
       return submitPayload(ctx, commandId, handled);
     },
   }),
@@ -607,7 +608,7 @@ builder.mutationFields((t) => ({
     authScopes: (_root, { input }) => traderWriters([String(input.traderId)]),
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
-      const handled = await ctx.ledger.market.amendOrder(
+      const handled = await inClientTerms({ single: true }, () => ctx.ledger.market.amendOrder(
         {
           ...bookRef(input),
           orderId: String(input.orderId),
@@ -616,7 +617,7 @@ builder.mutationFields((t) => ({
           limitPriceMinorPerMWh: input.limitPriceMinorPerMWh ?? null,
         },
         context(ctx, commandId),
-      );
+      ));
       return marketPayload(ctx, commandId, 'AmendOrder', handled);
     },
   }),
@@ -628,7 +629,7 @@ builder.mutationFields((t) => ({
     authScopes: (_root, { input }) => traderWriters([String(input.traderId)]),
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
-      const handled = await ctx.ledger.market.cancelOrder({ ...bookRef(input), orderId: String(input.orderId), traderId: String(input.traderId) }, context(ctx, commandId));
+      const handled = await inClientTerms({ single: true }, () => ctx.ledger.market.cancelOrder({ ...bookRef(input), orderId: String(input.orderId), traderId: String(input.traderId) }, context(ctx, commandId)));
       return marketPayload(ctx, commandId, 'CancelOrder', handled);
     },
   }),
