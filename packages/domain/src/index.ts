@@ -10,6 +10,7 @@ export * from './metering/meter-types.ts';
 export * from './metering/meter.ts';
 export * from './metering/meter-timeline.ts';
 export * from './site/site-errors.ts';
+export * from './site/site-refusals.ts';
 export * from './site/rule-window.ts';
 export * from './site/effective-limits.ts';
 export * from './time.ts';
