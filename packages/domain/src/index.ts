@@ -39,6 +39,7 @@ export * from './market/market-errors.ts';
 export * from './market/market-fields.ts';
 export * from './market/matching-engine.ts';
 export * from './market/order-book.ts';
+export * from './market/order-book-refusals.ts';
 export * from './market/market-zone.ts';
 export * from './access/roles.ts';
 export * from './access/api-key.ts';

@@ -1,4 +1,4 @@
-import { SITE_REFUSALS } from '@v2g/domain';
+import { ORDER_BOOK_REFUSALS, SITE_REFUSALS } from '@v2g/domain';
 import { isUnionType } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { schema } from './schema/index.ts';
@@ -37,5 +37,21 @@ describe('result unions: what each mutation can actually return', () => {
       expect(extra.sort(), `${type}Result`).toEqual(['CommandIdReusedError', 'StreamVersionConflictError', ...(type === 'RecordNodeLoad' ? ['TimeOutOfBoundsError'] : [])].sort());
     }
     expect(checked.length).toBe(Object.keys(SITE_REFUSALS).length - 3); // all but OccupyConnector, ReleaseConnector (plugIn, stopSession) and AssignSetpoints
+  });
+
+  it('builds the order mutations\' unions from the book\'s refusals: a cancel lists no price or quantity refusal', () => {
+    expect(members('CancelOrderResult')).toEqual(
+      ['MarketCommandPayload', 'CommandIdReusedError', 'StreamVersionConflictError', ...errorTypes(ORDER_BOOK_REFUSALS.CancelOrder)].sort(),
+    );
+    expect(members('CancelOrderResult')).not.toContain('PriceNotOnTickError');
+    const store = ['CommandIdReusedError', 'StreamVersionConflictError'];
+    // Submitting also meets the zone's checks before the book decides: its product, its participants.
+    for (const union of ['SubmitOrderResult', 'SubmitOrdersResult']) {
+      const payload = union === 'SubmitOrderResult' ? 'SubmitOrderPayload' : 'SubmitOrdersPayload';
+      expect(members(union)).toEqual([...new Set([payload, ...store, ...errorTypes(ORDER_BOOK_REFUSALS.SubmitOrders), 'UnknownParticipantError'])].sort());
+    }
+    expect(members('AmendOrderResult')).toEqual(['MarketCommandPayload', ...store, ...errorTypes(ORDER_BOOK_REFUSALS.AmendOrder)].sort());
+    expect(members('CloseGateResult')).toEqual(['MarketCommandPayload', ...store, ...errorTypes(ORDER_BOOK_REFUSALS.CloseGate)].sort());
+    expect(members('ConfigureMarketZoneResult')).toEqual(['CommandIdReusedError', 'InvalidCommandError', 'MarketZonePayload', 'StreamVersionConflictError']);
   });
 });

@@ -18,6 +18,9 @@ import {
   UnknownOrder,
   UnknownParticipant,
   UnknownProduct,
+  ORDER_BOOK_REFUSALS,
+  type OrderBookCommand,
+  type RefusalClass,
 } from '@v2g/domain';
 import { COMMAND_ERRORS } from './errors.ts';
 import { errorType } from './grid-errors.ts';
@@ -107,30 +110,21 @@ errorType(UnknownParticipant, 'UnknownParticipantError', 'The zone has not regis
 errorType(ParticipantExists, 'ParticipantExistsError', 'The participant id is taken in this zone.', { zone: 'The zone.', participantId: 'The participant.' });
 errorType(MarketZoneNotConfigured, 'MarketZoneNotConfiguredError', 'The zone has not been configured yet.', { zone: 'The zone.' });
 
-/** What submitting, amending or cancelling orders can meet. */
-export const ORDER_ERRORS = [
-  ...COMMAND_ERRORS,
-  GateClosed,
-  MarketNotOpen,
-  InsufficientQuantity,
-  PriceOutOfBounds,
-  PriceNotOnTick,
-  QuantityNotOnStep,
-  QuantityAboveMaximum,
-  UnknownProduct,
-  UnknownOrder,
-  OrderNotOwned,
-  OrderNotOpen,
-  DuplicateClientOrderId,
-  DuplicateOrderId,
-  QuantityBelowFilled,
-  OrderTypeNotAllowed,
-  UnknownParticipant,
-  MarketZoneNotConfigured,
-];
+/** Refusals of the ledger's market service before the book decides: the zone's product for the delivery, its participants. */
+const BOOK_SERVICE_REFUSALS: Partial<Record<OrderBookCommand['type'], readonly RefusalClass[]>> = { SubmitOrders: [UnknownProduct, UnknownParticipant] };
 
-/** What closing a gate can meet. */
-export const GATE_ERRORS = [...COMMAND_ERRORS, GateNotReached, GateClosed, UnknownProduct];
+/**
+ * What one order-book command can meet, and nothing else: what the book's decider refuses it with
+ * (ORDER_BOOK_REFUSALS, checked against the decider by a property test in the domain), what the
+ * market service checks before, and the store's refusals every command meets.
+ */
+export function bookCommandErrors(type: OrderBookCommand['type']): RefusalClass[] {
+  return [...new Set<RefusalClass>([...COMMAND_ERRORS, ...ORDER_BOOK_REFUSALS[type], ...(BOOK_SERVICE_REFUSALS[type] ?? [])])];
+}
 
-/** What a zone command (configure, participants, portfolios) can meet. */
-export const ZONE_ERRORS = [...COMMAND_ERRORS, ParticipantExists, UnknownParticipant, MarketZoneNotConfigured];
+/** What each zone command can meet (market-zone.ts: configuring checks input only; the others need a configured zone). */
+export const ZONE_COMMAND_ERRORS = {
+  configureMarketZone: [...COMMAND_ERRORS],
+  registerParticipant: [...COMMAND_ERRORS, MarketZoneNotConfigured, ParticipantExists],
+  assignPortfolioMember: [...COMMAND_ERRORS, MarketZoneNotConfigured, UnknownParticipant],
+};

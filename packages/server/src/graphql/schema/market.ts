@@ -24,7 +24,7 @@ import type { GraphQLContext } from '../context.ts';
 import { decodeCursor, encodeCursor, pageSize } from '../cursor.ts';
 import { InvalidArgument } from '../errors.ts';
 import { inClientTerms } from './market-client-terms.ts';
-import { GATE_ERRORS, ORDER_ERRORS, ZONE_ERRORS } from './market-errors.ts';
+import { bookCommandErrors, ZONE_COMMAND_ERRORS } from './market-errors.ts';
 import { Money } from './money.ts';
 import { connectionType, toConnection } from './pagination.ts';
 import { MARKET_READERS, OPERATOR, PLATFORM_READERS, seesTradeParty, traderReaders, traderWriters } from '../access.ts';
@@ -580,7 +580,7 @@ builder.mutationFields((t) => ({
     type: SubmitOrdersPayload,
     description: 'Submits orders to one book, atomically: all are accepted (and matched at once, price-time priority) or none.',
     args: { input: t.arg({ type: SubmitOrdersInput, required: true }) },
-    errors: { types: ORDER_ERRORS, directResult: true, union: { name: 'SubmitOrdersResult' } },
+    errors: { types: bookCommandErrors('SubmitOrders'), directResult: true, union: { name: 'SubmitOrdersResult' } },
     authScopes: (_root, { input }) => traderWriters(input.orders.map((o) => String(o.traderId))),
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
@@ -592,7 +592,7 @@ builder.mutationFields((t) => ({
     type: SubmitOrderPayload,
     description: 'Submits one order (see submitOrders).',
     args: { input: t.arg({ type: SubmitOrderInput, required: true }) },
-    errors: { types: ORDER_ERRORS, directResult: true, union: { name: 'SubmitOrderResult' } },
+    errors: { types: bookCommandErrors('SubmitOrders'), directResult: true, union: { name: 'SubmitOrderResult' } },
     authScopes: (_root, { input }) => traderWriters([String(input.traderId)]),
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
@@ -604,7 +604,7 @@ builder.mutationFields((t) => ({
     type: MarketCommandPayload,
     description: 'Changes an open order\'s quantity and/or price.',
     args: { input: t.arg({ type: AmendOrderInput, required: true }) },
-    errors: { types: ORDER_ERRORS, directResult: true, union: { name: 'AmendOrderResult' } },
+    errors: { types: bookCommandErrors('AmendOrder'), directResult: true, union: { name: 'AmendOrderResult' } },
     authScopes: (_root, { input }) => traderWriters([String(input.traderId)]),
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
@@ -625,7 +625,7 @@ builder.mutationFields((t) => ({
     type: MarketCommandPayload,
     description: 'Cancels what rests of an open order.',
     args: { input: t.arg({ type: CancelOrderInput, required: true }) },
-    errors: { types: ORDER_ERRORS, directResult: true, union: { name: 'CancelOrderResult' } },
+    errors: { types: bookCommandErrors('CancelOrder'), directResult: true, union: { name: 'CancelOrderResult' } },
     authScopes: (_root, { input }) => traderWriters([String(input.traderId)]),
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
@@ -637,7 +637,7 @@ builder.mutationFields((t) => ({
     type: MarketCommandPayload,
     description: 'Closes a book\'s gate (at or after its gate closure; the gate scheduler does it by itself): runs the auction of an auction product, expires what rests.',
     args: { input: t.arg({ type: CloseGateInput, required: true }) },
-    errors: { types: GATE_ERRORS, directResult: true, union: { name: 'CloseGateResult' } },
+    errors: { types: bookCommandErrors('CloseGate'), directResult: true, union: { name: 'CloseGateResult' } },
     authScopes: OPERATOR,
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
@@ -720,7 +720,7 @@ builder.mutationFields((t) => ({
     type: MarketZonePayload,
     description: 'Sets a zone\'s currency, imbalance price zone and the products it trades (a new configuration replaces the products for books opened after it).',
     args: { input: t.arg({ type: ConfigureMarketZoneInput, required: true }) },
-    errors: { types: ZONE_ERRORS, directResult: true, union: { name: 'ConfigureMarketZoneResult' } },
+    errors: { types: ZONE_COMMAND_ERRORS.configureMarketZone, directResult: true, union: { name: 'ConfigureMarketZoneResult' } },
     authScopes: OPERATOR,
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
@@ -740,7 +740,7 @@ builder.mutationFields((t) => ({
     type: MarketZonePayload,
     description: 'Registers a trader (or aggregator) in a zone: only participants may submit orders.',
     args: { input: t.arg({ type: RegisterParticipantInput, required: true }) },
-    errors: { types: ZONE_ERRORS, directResult: true, union: { name: 'RegisterParticipantResult' } },
+    errors: { types: ZONE_COMMAND_ERRORS.registerParticipant, directResult: true, union: { name: 'RegisterParticipantResult' } },
     authScopes: OPERATOR,
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
@@ -752,7 +752,7 @@ builder.mutationFields((t) => ({
     type: MarketZonePayload,
     description: 'From validFrom on, the energy of this fleet\'s / customer\'s / site\'s sessions is the participant\'s (balance responsibility, for settlement).',
     args: { input: t.arg({ type: AssignPortfolioMemberInput, required: true }) },
-    errors: { types: ZONE_ERRORS, directResult: true, union: { name: 'AssignPortfolioMemberResult' } },
+    errors: { types: ZONE_COMMAND_ERRORS.assignPortfolioMember, directResult: true, union: { name: 'AssignPortfolioMemberResult' } },
     authScopes: OPERATOR,
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
