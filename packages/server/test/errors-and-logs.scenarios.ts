@@ -156,6 +156,21 @@ export function describeErrorsAndLogs(label: string, options: TestServerOptions 
         message: 'a trader may use Mutation.submitOrder only for their own trader id; you are alice, the request is for bob: nothing in this request was executed',
         extensions: { code: 'FORBIDDEN', details: { reason: 'NOT_OWN_ACCOUNT', subject: 'alice', requested: 'bob' } },
       });
+      // A batch with another trader's order in it: the same, naming that trader.
+      const batch = await server.gql(
+        `mutation($input: SubmitOrdersInput!) { submitOrders(input: $input) { __typename } }`,
+        {
+          input: {
+            commandId: randomUUID(), zone: 'NL', deliveryStart: '2030-01-01T10:00:00Z', lengthMinutes: 15,
+            orders: ['alice', 'carol'].map((traderId, i) => ({ clientOrderId: `b-${i}`, traderId, side: 'SELL', orderType: 'LIMIT', quantityKWh: '1', limitPriceMinorPerMWh: '100' })),
+          },
+        },
+        alice.headers,
+      );
+      expect(batch.body.errors![0]).toMatchObject({
+        message: 'a trader may use Mutation.submitOrders only for their own trader id; you are alice, the request is for carol',
+        extensions: { code: 'FORBIDDEN', details: { reason: 'NOT_OWN_ACCOUNT', requested: 'carol' } },
+      });
       // A role that may not use a field at all is told which roles may.
       const driver = await server.as('driver', 'driver-1');
       const site = await server.gql(`mutation { registerSite(input: { commandId: "${randomUUID()}", siteId: "${freshSiteId()}", name: "x", importLimitW: "1", exportLimitW: "0" }) { __typename } }`, undefined, driver.headers);

@@ -133,10 +133,16 @@ export const sessionWriters = (sessionId: string) => ({ ...PLATFORM_WRITERS, ses
 export const accountReaders = (accountId: string) => ({ ...PLATFORM_READERS, fleetIs: accountId, customerIs: accountId });
 /** A trader's orders and positions: operators, auditors and that trader. */
 export const traderReaders = (traderId: string) => ({ ...OPERATOR_AUDITOR, traderIs: traderId });
-/** Orders for these traders: operators, or the trader itself when they are all its own. */
-export function traderWriters(traderIds: readonly string[]) {
-  const traders = new Set(traderIds);
-  return traders.size === 1 ? { operator: true, traderIs: [...traders][0]! } : OPERATOR;
+/**
+ * Orders for these traders: operators, or the trader itself when they are all its own. With
+ * several traders the scope names one that is not the caller's (there is one), so that a refusal
+ * says which: "you are alice, the request is for bob".
+ */
+export function traderWriters(traderIds: readonly string[], ctx?: Pick<GraphQLContext, 'principal'>) {
+  const traders = [...new Set(traderIds)];
+  if (traders.length === 1) return { operator: true, traderIs: traders[0]! };
+  const notOwn = traders.find((id) => id !== ctx?.principal.subject) ?? traders[0]!;
+  return traders.length === 0 ? OPERATOR : { operator: true, traderIs: notOwn };
 }
 /** A settlement ledger account: `trader:<id>` is that trader's too, `customer:<account>` that fleet's or driver's. */
 export function ledgerAccountReaders(account: string) {

@@ -581,7 +581,7 @@ builder.mutationFields((t) => ({
     description: 'Submits orders to one book, atomically: all are accepted (and matched at once, price-time priority) or none.',
     args: { input: t.arg({ type: SubmitOrdersInput, required: true }) },
     errors: { types: bookCommandErrors('SubmitOrders'), directResult: true, union: { name: 'SubmitOrdersResult' } },
-    authScopes: (_root, { input }) => traderWriters(input.orders.map((o) => String(o.traderId))),
+    authScopes: (_root, { input }, ctx) => traderWriters(input.orders.map((o) => String(o.traderId)), ctx),
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
       const handled = await inClientTerms({ single: false }, () => ctx.ledger.market.submitOrders({ ...bookRef(input), orders: input.orders.map(toOrderInput) }, context(ctx, commandId)));
