@@ -1,5 +1,9 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.ts';
+import { startMain, waitForLine } from './child-server.ts';
 import { postGraphQL, registerSite, startTestServer, TEST_OPERATOR_KEY, waitForProjections, type TestServer } from './harness.ts';
 
 /**
@@ -107,4 +111,34 @@ describe('exposure in production', () => {
     expect(response.status).toBe(503);
     expect(await response.json()).toEqual({ status: 'not_ready' });
   });
+});
+
+describe('pnpm start with NODE_ENV=production', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'v2g-production-'));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('refuses introspection to a driver, hints nobody, and keeps /readyz to its status without a key', async () => {
+    const port = 46_000 + Math.floor(Math.random() * 1000);
+    const running = startMain({ PORT: String(port), DATA_DIR: dataDir, NODE_ENV: 'production' });
+    try {
+      await waitForLine(running, `listening on http://localhost:${port}`, 90_000);
+      const url = `http://127.0.0.1:${port}`;
+      const created = await postGraphQL<any>(
+        url,
+        'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { __typename ... on CreateApiKeyPayload { token } } }',
+        { input: { commandId: 'production-driver-key', role: 'DRIVER', subject: 'driver-1', name: 'Driver 1' } },
+      );
+      const driver = { authorization: `Bearer ${created.body.data.createApiKey.token as string}` };
+      const refused = await postGraphQL<any>(url, '{ __schema { types { name } } }', undefined, driver);
+      expect(refused.body.errors?.[0]?.extensions?.code).toBe('INTROSPECTION_NOT_ALLOWED');
+      expect((await postGraphQL<any>(url, '{ __schema { types { name } } }')).body.errors).toBeUndefined(); // the operator's key
+      const typo = await postGraphQL<any>(url, '{ projectons { name } }', undefined, driver);
+      expect(typo.body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(JSON.stringify(typo.body)).not.toMatch(/did you mean/i);
+      const ready = await fetch(`${url}/readyz`);
+      expect(Object.keys((await ready.json()) as object)).toEqual(['status']);
+    } finally {
+      running.child.kill('SIGKILL');
+    }
+  }, 120_000); // a fresh PGlite data folder is initialised first: seconds on a busy machine
 });
