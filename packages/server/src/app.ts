@@ -31,8 +31,8 @@ export function buildApp(deps: AppDeps): Express {
   const hardening = deps.hardening ?? hardeningConfig({});
   app.use(requestContext(deps.logger));
   app.use(cors(hardening.cors));
-  app.use(healthRoutes(deps.ledger, deps.readyMaxLag));
-  const yoga = createGraphQLHandler({ ledger: deps.ledger, logger: deps.logger, graphiql: deps.graphiql, operationLimits: hardening.operationLimits });
+  app.use(healthRoutes(deps.ledger, deps.readyMaxLag, { details: hardening.exposure.readinessDetails, auth: { apiKeys: deps.ledger.apiKeys, jwt: deps.jwt ?? null } }));
+  const yoga = createGraphQLHandler({ ledger: deps.ledger, logger: deps.logger, graphiql: deps.graphiql, operationLimits: hardening.operationLimits, exposure: hardening.exposure });
   // Rate limits by client address around authentication, then by principal (http/rate-limit.ts).
   const limiter = rateLimit(hardening.rateLimit, { principalOf });
   app.use(yoga.graphqlEndpoint, limiter.beforeAuthentication);

@@ -27,6 +27,7 @@ describe('loadConfig', () => {
         maxBodyBytes: 1_048_576,
         rateLimit: { perMinute: 1_200, burst: 200 },
         cors: { origins: [], allowCredentials: false },
+        exposure: { introspectionRoles: ['operator', 'integrator', 'auditor', 'trader', 'fleet_manager', 'driver'], suggestions: true, readinessDetails: 'public' },
       },
     });
   });

@@ -1,3 +1,4 @@
+import { isRole, ROLES, type Role } from '@v2g/domain';
 import { ConfigError, integer, read } from './config.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -9,6 +10,21 @@ export type HardeningConfig = {
   maxBodyBytes: number;
   rateLimit: RateLimitConfig;
   cors: CorsConfig;
+  exposure: ExposureConfig;
+};
+
+/**
+ * How much the API tells about itself (README, Limits and hardening). In production: the schema
+ * only to the roles that build against it, no "Did you mean …" hints, /readyz details only to an
+ * operator; elsewhere everything, for whoever is developing.
+ */
+export type ExposureConfig = {
+  /** Roles whose operations may use `__schema` and `__type` (INTROSPECTION_ROLES). */
+  introspectionRoles: readonly Role[];
+  /** graphql-js's "Did you mean …?" hints in validation and input errors (GRAPHQL_SUGGESTIONS). */
+  suggestions: boolean;
+  /** Who sees /readyz's reasons, store and projections (READYZ_DETAILS): everybody, or an operator's key only. */
+  readinessDetails: 'public' | 'operator';
 };
 
 /** What one GraphQL operation may ask for (graphql/operation-limits.ts). */
@@ -53,7 +69,48 @@ export function hardeningConfig(env: Env): HardeningConfig {
       burst: integer(env, 'RATE_LIMIT_BURST', DEFAULT_RATE_LIMIT.burst, 1, 1_000_000),
     },
     cors: corsConfig(env),
+    exposure: exposureConfig(env),
   };
+}
+
+/** Production's exposure without any variable set. */
+export const PRODUCTION_EXPOSURE: ExposureConfig = { introspectionRoles: ['operator'], suggestions: false, readinessDetails: 'operator' };
+/** Everywhere else. */
+export const DEVELOPMENT_EXPOSURE: ExposureConfig = { introspectionRoles: ROLES, suggestions: true, readinessDetails: 'public' };
+
+function exposureConfig(env: Env): ExposureConfig {
+  const defaults = read(env, 'NODE_ENV') === 'production' ? PRODUCTION_EXPOSURE : DEVELOPMENT_EXPOSURE;
+  return {
+    introspectionRoles: introspectionRoles(read(env, 'INTROSPECTION_ROLES')) ?? defaults.introspectionRoles,
+    suggestions: bool(env, 'GRAPHQL_SUGGESTIONS') ?? defaults.suggestions,
+    readinessDetails: readinessDetails(read(env, 'READYZ_DETAILS')) ?? defaults.readinessDetails,
+  };
+}
+
+function introspectionRoles(value: string | undefined): readonly Role[] | undefined {
+  if (value === undefined) return undefined;
+  const names = value.split(',').map((r) => r.trim()).filter((r) => r !== '');
+  if (names.length === 1 && (names[0] === '*' || names[0] === 'all')) return ROLES;
+  if (names.length === 1 && names[0] === 'none') return [];
+  const roles: Role[] = [];
+  for (const name of names) {
+    if (!isRole(name)) throw new ConfigError('INTROSPECTION_ROLES', `lists roles (${ROLES.join(', ')}), or is * (all) or none, not ${JSON.stringify(name)}`);
+    if (!roles.includes(name)) roles.push(name);
+  }
+  return roles;
+}
+
+function readinessDetails(value: string | undefined): ExposureConfig['readinessDetails'] | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'public' || value === 'operator') return value;
+  throw new ConfigError('READYZ_DETAILS', `must be public or operator, not ${JSON.stringify(value)}`);
+}
+
+function bool(env: Env, name: string): boolean | undefined {
+  const value = read(env, name)?.toLowerCase();
+  if (value === undefined) return undefined;
+  if (value !== 'true' && value !== 'false') throw new ConfigError(name, `must be true or false, not ${JSON.stringify(value)}`);
+  return value === 'true';
 }
 
 function corsConfig(env: Env): CorsConfig {

@@ -16,18 +16,32 @@ describe('hardeningConfig', () => {
         RATE_LIMIT_BURST: '5',
         CORS_ORIGINS: ' https://app.example.com, http://localhost:5173 ',
         CORS_ALLOW_CREDENTIALS: 'TRUE',
+        INTROSPECTION_ROLES: 'operator, integrator',
+        GRAPHQL_SUGGESTIONS: 'false',
+        READYZ_DETAILS: 'operator',
       }),
     ).toEqual({
       operationLimits: { maxDepth: 8, maxComplexity: 500, maxAliases: 0, maxTokens: 300 },
       maxBodyBytes: 65_536,
       rateLimit: { perMinute: 0, burst: 5 },
       cors: { origins: ['https://app.example.com', 'http://localhost:5173'], allowCredentials: true },
+      exposure: { introspectionRoles: ['operator', 'integrator'], suggestions: false, readinessDetails: 'operator' },
     });
     expect(hardeningConfig({ CORS_ORIGINS: '*' }).cors).toEqual({ origins: ['*'], allowCredentials: false });
   });
 
+  it('closes introspection, hints and /readyz details in production unless told otherwise', () => {
+    expect(hardeningConfig({ NODE_ENV: 'production' }).exposure).toEqual({ introspectionRoles: ['operator'], suggestions: false, readinessDetails: 'operator' });
+    expect(hardeningConfig({}).exposure).toEqual({ introspectionRoles: ['operator', 'integrator', 'auditor', 'trader', 'fleet_manager', 'driver'], suggestions: true, readinessDetails: 'public' });
+    expect(hardeningConfig({ NODE_ENV: 'production', INTROSPECTION_ROLES: '*', GRAPHQL_SUGGESTIONS: 'true', READYZ_DETAILS: 'public' }).exposure).toEqual(hardeningConfig({}).exposure);
+    expect(hardeningConfig({ INTROSPECTION_ROLES: 'none' }).exposure.introspectionRoles).toEqual([]);
+    expect(() => hardeningConfig({ INTROSPECTION_ROLES: 'operator,admin' })).toThrow(/INTROSPECTION_ROLES .*not "admin"/);
+    expect(() => hardeningConfig({ READYZ_DETAILS: 'everyone' })).toThrow(/READYZ_DETAILS/);
+    expect(() => hardeningConfig({ GRAPHQL_SUGGESTIONS: 'yes' })).toThrow(/GRAPHQL_SUGGESTIONS/);
+  });
+
   it('lists its variables in --help', () => {
-    for (const variable of ['GRAPHQL_MAX_DEPTH', 'GRAPHQL_MAX_COMPLEXITY', 'GRAPHQL_MAX_ALIASES', 'GRAPHQL_MAX_TOKENS', 'HTTP_MAX_BODY_BYTES', 'RATE_LIMIT_PER_MINUTE', 'RATE_LIMIT_BURST', 'CORS_ORIGINS', 'CORS_ALLOW_CREDENTIALS']) {
+    for (const variable of ['GRAPHQL_MAX_DEPTH', 'GRAPHQL_MAX_COMPLEXITY', 'GRAPHQL_MAX_ALIASES', 'GRAPHQL_MAX_TOKENS', 'HTTP_MAX_BODY_BYTES', 'RATE_LIMIT_PER_MINUTE', 'RATE_LIMIT_BURST', 'CORS_ORIGINS', 'CORS_ALLOW_CREDENTIALS', 'INTROSPECTION_ROLES', 'GRAPHQL_SUGGESTIONS', 'READYZ_DETAILS']) {
       expect(USAGE).toContain(`  ${variable} `);
     }
   });

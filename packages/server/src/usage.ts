@@ -20,7 +20,7 @@ Configuration comes from environment variables:
   LOG_LEVEL       ${LOG_LEVELS.join(', ')}   (default info)
   LOG_FORMAT      json (one JSON object a line) or pretty (for people)  (default pretty on a terminal
                   outside production, json otherwise)
-  NODE_ENV        production turns GraphiQL off                      (default development)
+  NODE_ENV        production turns GraphiQL off, and sets the production defaults below (default development)
   READY_MAX_LAG   /readyz is 503 when a projection lags more events  (default 1000)
   CHARGER_RESPONSE_MS              how long chargers take to follow a setpoint, 0-300000 ms; setpoints are
                                    lowered that long before a congestion rule starts (default 5000)
@@ -49,6 +49,11 @@ Configuration comes from environment variables:
   RATE_LIMIT_BURST                 requests at once before the per-minute rate applies, 429 past it (default 200)
   CORS_ORIGINS                     origins browsers may call from, comma-separated, or *  (unset: none but this server)
   CORS_ALLOW_CREDENTIALS           true: allow credentials cross-origin (not with *)        (default false)
+  INTROSPECTION_ROLES              roles that may use __schema/__type, comma-separated, * or none
+                                   (default production: operator; otherwise *)
+  GRAPHQL_SUGGESTIONS              true: errors keep "Did you mean ...?" hints  (default production: false; otherwise true)
+  READYZ_DETAILS                   who sees /readyz's reasons and projections: public or operator (an operator's key)
+                                   (default production: operator; otherwise public)
 
 Exit codes: 0 stopped cleanly (SIGTERM/SIGINT), 1 failed to start or to stop, 2 bad configuration,
 3 in use: PORT or the DATA_DIR (PGlite serves one process) is held by another process; nothing was opened.

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
-import { ANONYMOUS, postGraphQL, startTestServer, type TestPrincipal, type TestServer, type TestServerOptions } from './harness.ts';
+import { ANONYMOUS, freshSiteId, postGraphQL, queryData, startTestServer, TEST_OPERATOR_KEY, type TestPrincipal, type TestServer, type TestServerOptions } from './harness.ts';
 
 /**
  * What clients and logs must never see: a stack trace, SQL or a file path in a GraphQL error; a
@@ -82,6 +82,136 @@ export function describeErrorsAndLogs(label: string, options: TestServerOptions 
         process.env.NODE_ENV = before;
       }
       expect(JSON.stringify(server.logs)).toContain('secret detail of the event log');
+    });
+
+    it('gives a bad input value the same code and names its field, inline or as a variable, under either Accept; nothing is written', async () => {
+      const siteId = freshSiteId();
+      const inline = `mutation { registerSite(input: { commandId: "${randomUUID()}", siteId: "${siteId}", name: "x", importLimitW: "abc", exportLimitW: "0" }) { __typename } }`;
+      const byVariable = 'mutation($i: RegisterSiteInput!) { registerSite(input: $i) { __typename } }';
+      const variables = { i: { commandId: randomUUID(), siteId, name: 'x', importLimitW: 'abc', exportLimitW: '0' } };
+      for (const accept of ['application/json', 'application/graphql-response+json']) {
+        const send = async (query: string, vars?: Record<string, unknown>) => {
+          const response = await fetch(`${server.url}/graphql`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', accept, authorization: `Bearer ${TEST_OPERATOR_KEY}` },
+            body: JSON.stringify({ query, variables: vars }),
+          });
+          return { status: response.status, body: (await response.json()) as { errors?: { message: string; extensions?: Record<string, unknown> }[] } };
+        };
+        const a = await send(inline);
+        const b = await send(byVariable, variables);
+        expect(a.status, accept).toBe(b.status);
+        expect(a.status).toBe(accept === 'application/json' ? 200 : 400);
+        expect(a.body.errors).toEqual([
+          {
+            message: 'input.importLimitW: Decimal must be a decimal string such as "11000" or "7.4", not "abc"',
+            locations: [{ line: 1, column: expect.any(Number) }],
+            extensions: { code: 'BAD_USER_INPUT', details: { field: 'input.importLimitW' } },
+          },
+        ]);
+        expect(b.body.errors).toEqual([
+          {
+            message: 'Variable "$i" got invalid value "abc" at "i.importLimitW"; Decimal must be a decimal string such as "11000" or "7.4", not "abc"',
+            locations: [{ line: 1, column: 10 }],
+            extensions: { code: 'BAD_USER_INPUT', details: { variable: 'i', field: 'i.importLimitW' } },
+          },
+        ]);
+      }
+      // A required input field left out and one unknown, inline: each named; a variable missing: named.
+      const missing = await server.gql(`mutation { registerSite(input: { commandId: "c", siteId: "${siteId}", nam: "x", importLimitW: "1", exportLimitW: "0" }) { __typename } }`);
+      expect(missing.body.errors!.map((e) => e.extensions)).toEqual([
+        { code: 'BAD_USER_INPUT', details: { field: 'input.name' } },
+        { code: 'BAD_USER_INPUT', details: { field: 'input.nam' } },
+      ]);
+      const absent = await server.gql(byVariable, {});
+      expect(absent.body.errors![0]!.extensions).toEqual({ code: 'BAD_USER_INPUT', details: { variable: 'i', field: 'i' } });
+      expect(await server.ledger.store.readStream(`site-${siteId}`)).toEqual([]);
+    });
+
+    it("refuses a query's malformed argument as INVALID_ARGUMENT, not as a command", async () => {
+      const { body } = await server.gql('{ invoice(accountId: "driver-1", month: "2026-13") { __typename } }');
+      expect(body.errors).toEqual([
+        {
+          message: 'invalid argument month: "2026-13" is not a month such as "2026-11"',
+          locations: [{ line: 1, column: 3 }],
+          path: ['invoice'],
+          extensions: { code: 'INVALID_ARGUMENT', details: { argument: 'month', reason: '"2026-13" is not a month such as "2026-11"' } },
+        },
+      ]);
+    });
+
+    it('tells a trader acting for another trader what was refused and why, in one mutation or several', async () => {
+      const alice = await server.as('trader', 'alice');
+      const order = (commandId: string, traderId: string) =>
+        `{ commandId: "${commandId}", zone: "NL", deliveryStart: "2030-01-01T10:00:00Z", lengthMinutes: 15, clientOrderId: "${commandId}", traderId: "${traderId}", side: SELL, orderType: LIMIT, quantityKWh: "1", limitPriceMinorPerMWh: "100" }`;
+      const one = await server.gql(`mutation { submitOrder(input: ${order(randomUUID(), 'bob')}) { __typename } }`, undefined, alice.headers);
+      expect(one.body.errors![0]).toMatchObject({
+        message: 'a trader may use Mutation.submitOrder only for their own trader id; you are alice, the request is for bob',
+        path: ['submitOrder'],
+        extensions: { code: 'FORBIDDEN', details: { field: 'Mutation.submitOrder', role: 'trader', reason: 'NOT_OWN_ACCOUNT', subject: 'alice', requested: 'bob' } },
+      });
+      // Two mutations, the second for bob: refused before either runs, with the same reason.
+      const two = await server.gql(`mutation { a: submitOrder(input: ${order(randomUUID(), 'alice')}) { __typename } b: submitOrder(input: ${order(randomUUID(), 'bob')}) { __typename } }`, undefined, alice.headers);
+      expect(two.body.errors![0]).toMatchObject({
+        message: 'a trader may use Mutation.submitOrder only for their own trader id; you are alice, the request is for bob: nothing in this request was executed',
+        extensions: { code: 'FORBIDDEN', details: { reason: 'NOT_OWN_ACCOUNT', subject: 'alice', requested: 'bob' } },
+      });
+      // A batch with another trader's order in it: the same, naming that trader.
+      const batch = await server.gql(
+        `mutation($input: SubmitOrdersInput!) { submitOrders(input: $input) { __typename } }`,
+        {
+          input: {
+            commandId: randomUUID(), zone: 'NL', deliveryStart: '2030-01-01T10:00:00Z', lengthMinutes: 15,
+            orders: ['alice', 'carol'].map((traderId, i) => ({ clientOrderId: `b-${i}`, traderId, side: 'SELL', orderType: 'LIMIT', quantityKWh: '1', limitPriceMinorPerMWh: '100' })),
+          },
+        },
+        alice.headers,
+      );
+      expect(batch.body.errors![0]).toMatchObject({
+        message: 'a trader may use Mutation.submitOrders only for their own trader id; you are alice, the request is for carol',
+        extensions: { code: 'FORBIDDEN', details: { reason: 'NOT_OWN_ACCOUNT', requested: 'carol' } },
+      });
+      // A role that may not use a field at all is told which roles may.
+      const driver = await server.as('driver', 'driver-1');
+      const site = await server.gql(`mutation { registerSite(input: { commandId: "${randomUUID()}", siteId: "${freshSiteId()}", name: "x", importLimitW: "1", exportLimitW: "0" }) { __typename } }`, undefined, driver.headers);
+      expect(site.body.errors![0]).toMatchObject({
+        message: 'the role driver may not use Mutation.registerSite: it is open to operator',
+        extensions: { code: 'FORBIDDEN', details: { field: 'Mutation.registerSite', role: 'driver', reason: 'ROLE_NOT_ALLOWED', allowedRoles: ['operator'] } },
+      });
+    });
+
+    it("names an order's refused field as the client sent it: no orders[0] for a single order, kWh not Wh", async () => {
+      const zone = `E${randomUUID().slice(0, 6)}`;
+      const HOUR = 3_600_000;
+      const deliveryStart = new Date(Math.floor((Date.now() + 2 * HOUR) / HOUR) * HOUR).toISOString();
+      const product = { lengthMinutes: 15, mode: 'CONTINUOUS', tickMinorPerMWh: '1', minPriceMinorPerMWh: '-50000', maxPriceMinorPerMWh: '400000', quantityStepKWh: '0.1', maxQuantityKWh: '10000', gateClosureMinutes: 5, openMinutes: 1440 };
+      const configured = await queryData(server, 'mutation($input: ConfigureMarketZoneInput!) { configureMarketZone(input: $input) { __typename } }', {
+        input: { commandId: randomUUID(), zone, currency: 'EUR', imbalancePriceZone: zone, products: [product] },
+      });
+      expect(configured.configureMarketZone.__typename).toBe('MarketZonePayload');
+      await queryData(server, 'mutation($input: RegisterParticipantInput!) { registerParticipant(input: $input) { __typename } }', { input: { commandId: randomUUID(), zone, participantId: 'alice', name: 'Alice' } });
+      const order = { clientOrderId: `c-${randomUUID().slice(0, 8)}`, traderId: 'alice', side: 'SELL', orderType: 'LIMIT', quantityKWh: '0.05', limitPriceMinorPerMWh: '100' };
+      const facts = '__typename ... on Error { code message } ... on QuantityNotOnStepError { field orderIndex quantityWh quantityKWh quantityStepWh quantityStepKWh }';
+      const single = await queryData(server, `mutation($input: SubmitOrderInput!) { submitOrder(input: $input) { ${facts} } }`, {
+        input: { commandId: randomUUID(), zone, deliveryStart, lengthMinutes: 15, ...order },
+      });
+      expect(single.submitOrder).toEqual({
+        __typename: 'QuantityNotOnStepError',
+        code: 'QUANTITY_NOT_ON_STEP',
+        message: 'quantityKWh: 0.05 kWh is not a multiple of the quantity step 0.1 kWh',
+        field: 'quantityKWh',
+        orderIndex: null,
+        quantityWh: '50',
+        quantityKWh: '0.05',
+        quantityStepWh: '100',
+        quantityStepKWh: '0.1',
+      });
+      const batch = await queryData(server, `mutation($input: SubmitOrdersInput!) { submitOrders(input: $input) { ${facts} } }`, {
+        input: { commandId: randomUUID(), zone, deliveryStart, lengthMinutes: 15, orders: [{ ...order, quantityKWh: '1' , clientOrderId: 'ok-1' }, order] },
+      });
+      expect(batch.submitOrders).toMatchObject({ field: 'orders[1].quantityKWh', orderIndex: '1', message: 'orders[1].quantityKWh: 0.05 kWh is not a multiple of the quantity step 0.1 kWh' });
+      const bookStream = `market-${zone}-${deliveryStart.slice(0, 16).replace(/[-:]/g, '')}Z-15m`;
+      expect(await server.ledger.store.readStream(bookStream)).toEqual([]);
     });
 
     it('logs none of the secrets a request carries: credentials, headers, variables, query strings, bodies', async () => {

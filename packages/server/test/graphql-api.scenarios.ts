@@ -234,7 +234,7 @@ export function describeGraphQLApi(label: string, options: TestServerOptions | n
       const badCursor = await server.gql('{ streams(after: "not-a-cursor") { totalCount } }');
       expect(badCursor.body.errors![0]!.extensions).toMatchObject({ code: 'INVALID_ARGUMENT', details: { argument: 'after' } });
       const badSite = await server.gql('{ site(siteId: "no spaces allowed") { name } }');
-      expect(badSite.body.errors![0]!.extensions).toMatchObject({ code: 'INVALID_COMMAND', details: { field: 'siteId' } });
+      expect(badSite.body.errors![0]!.extensions).toMatchObject({ code: 'INVALID_ARGUMENT', details: { argument: 'siteId' } });
     });
 
     it('reads a site\'s current state from its stream', async () => {

@@ -9,10 +9,13 @@ import { bearer, freshSiteId, registerSite, startTestServer, TEST_OPERATOR_KEY, 
 
 const COMMON = /* GraphQL */ `
   __typename
-  ... on Error { code message }
-  ... on InvalidCommandError { field reason }
-  ... on UnknownNodeError { nodeId }
-  ... on ConnectorInUseError { connectorId sessionId }
+  ... on Error {
+    code message
+    # Inside the interface: valid for every mutation, whether or not its union lists the type.
+    ... on InvalidCommandError { field reason }
+    ... on UnknownNodeError { nodeId }
+    ... on ConnectorInUseError { connectorId sessionId }
+  }
 `;
 const SITE_RESULT = `${COMMON} ... on SiteCommandPayload { duplicate position site { version } }`;
 const SESSION_RESULT = `${COMMON}

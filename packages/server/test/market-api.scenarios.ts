@@ -10,20 +10,22 @@ import { bearer, movableClock, queryData, startTestServer, TEST_OPERATOR_KEY, wa
  * written to the book's stream.
  */
 
+// The specific error types inside `... on Error`: valid whichever of them a mutation's union lists.
 const BASE = /* GraphQL */ `
   __typename
-  ... on Error { code message }
-  ... on InvalidCommandError { field reason }
+  ... on Error { code message ... on InvalidCommandError { field reason } }
 `;
 const ERRORS = /* GraphQL */ `
   ${BASE}
-  ... on PriceNotOnTickError { field priceMinorPerMWh tickMinorPerMWh orderIndex }
-  ... on PriceOutOfBoundsError { field minPriceMinorPerMWh maxPriceMinorPerMWh }
-  ... on UnknownProductError { reason lengthMinutes }
-  ... on GateClosedError { gateClosureAt at }
-  ... on OrderNotOwnedError { orderId traderId }
-  ... on InsufficientQuantityError { orderType requestedWh availableWh orderIndex }
-  ... on UnknownParticipantError { participantId }
+  ... on Error {
+    ... on PriceNotOnTickError { field priceMinorPerMWh tickMinorPerMWh orderIndex }
+    ... on PriceOutOfBoundsError { field minPriceMinorPerMWh maxPriceMinorPerMWh }
+    ... on UnknownProductError { reason lengthMinutes }
+    ... on GateClosedError { gateClosureAt at }
+    ... on OrderNotOwnedError { orderId traderId }
+    ... on InsufficientQuantityError { orderType requestedWh availableWh orderIndex }
+    ... on UnknownParticipantError { participantId }
+  }
 `;
 const TRADE = 'tradeId buyerId sellerId buyOrderId sellOrderId aggressorSide quantityKWh priceMinorPerMWh amount { amountMinor currency } position';
 const SUBMIT_RESULT = `${ERRORS} ... on SubmitOrdersPayload { duplicate streamId streamVersion position events

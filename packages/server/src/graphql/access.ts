@@ -31,12 +31,61 @@ export type AuthScopes = {
   sessionOf: string;
 };
 
-/** A role's request for a field it may not use: `extensions.code` FORBIDDEN, and nothing ran. */
+/** Why a request was refused: its role may not use the field at all, or only for its own trader, fleet, customer or sessions. */
+export type ForbiddenReason = 'ROLE_NOT_ALLOWED' | 'NOT_OWN_ACCOUNT';
+
+/**
+ * A role's request for a field it may not use: `extensions.code` FORBIDDEN, and nothing ran.
+ * `details.reason` says which refusal; the message says what was refused and why.
+ */
 export class Forbidden extends CodedError {
   readonly code = 'FORBIDDEN';
-  constructor(field: string, role: Role) {
-    super(`the role ${role} may not use ${field}`, { field, role });
+  constructor(field: string, role: Role, refusal: { reason: ForbiddenReason; message: string; facts?: Record<string, unknown> } = { reason: 'ROLE_NOT_ALLOWED', message: `the role ${role} may not use ${field}` }) {
+    super(refusal.message, { field, role, reason: refusal.reason, ...refusal.facts });
   }
+}
+
+/** A scope-auth failure tree (Pothos's AuthFailure), as far as it is read here. */
+export type ScopeFailure = { kind: string; scope?: string; parameter?: unknown; failures?: readonly ScopeFailure[] };
+
+/** The scopes that ask "is it the caller's own …?", with the role each serves and what it names. */
+const OWN_SCOPES: Record<string, { roles: readonly Role[]; who: string; own: string }> = {
+  traderIs: { roles: ['trader'], who: 'a trader', own: 'their own trader id' },
+  fleetIs: { roles: ['fleet_manager'], who: 'a fleet manager', own: 'their own fleet' },
+  customerIs: { roles: ['driver'], who: 'a driver', own: 'their own customer id' },
+  sessionOf: { roles: ['fleet_manager', 'driver'], who: 'a fleet manager or driver', own: 'their own sessions' },
+};
+const ROLE_SCOPES: Record<string, Role> = { operator: 'operator', integrator: 'integrator', auditor: 'auditor', trader: 'trader', fleetManager: 'fleet_manager', driver: 'driver' };
+
+/**
+ * The refusal a scope-auth failure means for this principal: when one of the scopes that failed
+ * was "the caller's own" for the caller's role (a trader ordering for another trader), it says so,
+ * naming both ids (NOT_OWN_ACCOUNT); otherwise the role may not use the field, and the roles that
+ * may are named (ROLE_NOT_ALLOWED).
+ */
+export function forbiddenFor(field: string, principal: { role: Role; subject: string | null }, failure: ScopeFailure | undefined): Forbidden {
+  const tried: ScopeFailure[] = [];
+  const walk = (f: ScopeFailure | undefined) => {
+    if (!f) return;
+    if (f.scope !== undefined) tried.push(f);
+    for (const inner of f.failures ?? []) walk(inner);
+  };
+  walk(failure);
+  const { role, subject } = principal;
+  const own = tried.find((f) => OWN_SCOPES[f.scope!]?.roles.includes(role));
+  if (own) {
+    const scope = OWN_SCOPES[own.scope!]!;
+    const requested = String(own.parameter);
+    const you = subject ?? '(no subject)';
+    const message =
+      own.scope === 'sessionOf'
+        ? `${scope.who} may use ${field} only for ${scope.own}; you are ${you}, and session ${requested} is not one of yours`
+        : `${scope.who} may use ${field} only for ${scope.own}; you are ${you}, the request is for ${requested}`;
+    return new Forbidden(field, role, { reason: 'NOT_OWN_ACCOUNT', message, facts: { subject, requested } });
+  }
+  const allowed = [...new Set(tried.flatMap((f) => (ROLE_SCOPES[f.scope!] ? [ROLE_SCOPES[f.scope!]!] : OWN_SCOPES[f.scope!] ? OWN_SCOPES[f.scope!]!.roles.map((r) => `${r} (own)`) : [])))];
+  const message = allowed.length > 0 ? `the role ${role} may not use ${field}: it is open to ${allowed.join(', ')}` : `the role ${role} may not use ${field}`;
+  return new Forbidden(field, role, { reason: 'ROLE_NOT_ALLOWED', message, facts: allowed.length > 0 ? { allowedRoles: allowed } : {} });
 }
 
 /** The scope loaders of one request. */
@@ -84,10 +133,16 @@ export const sessionWriters = (sessionId: string) => ({ ...PLATFORM_WRITERS, ses
 export const accountReaders = (accountId: string) => ({ ...PLATFORM_READERS, fleetIs: accountId, customerIs: accountId });
 /** A trader's orders and positions: operators, auditors and that trader. */
 export const traderReaders = (traderId: string) => ({ ...OPERATOR_AUDITOR, traderIs: traderId });
-/** Orders for these traders: operators, or the trader itself when they are all its own. */
-export function traderWriters(traderIds: readonly string[]) {
-  const traders = new Set(traderIds);
-  return traders.size === 1 ? { operator: true, traderIs: [...traders][0]! } : OPERATOR;
+/**
+ * Orders for these traders: operators, or the trader itself when they are all its own. With
+ * several traders the scope names one that is not the caller's (there is one), so that a refusal
+ * says which: "you are alice, the request is for bob".
+ */
+export function traderWriters(traderIds: readonly string[], ctx?: Pick<GraphQLContext, 'principal'>) {
+  const traders = [...new Set(traderIds)];
+  if (traders.length === 1) return { operator: true, traderIs: traders[0]! };
+  const notOwn = traders.find((id) => id !== ctx?.principal.subject) ?? traders[0]!;
+  return traders.length === 0 ? OPERATOR : { operator: true, traderIs: notOwn };
 }
 /** A settlement ledger account: `trader:<id>` is that trader's too, `customer:<account>` that fleet's or driver's. */
 export function ledgerAccountReaders(account: string) {

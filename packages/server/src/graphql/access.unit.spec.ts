@@ -32,7 +32,7 @@ describe('access to the GraphQL schema', () => {
       document: parse('mutation { registerSite(input: { commandId: "c", siteId: "s", name: "n", importLimitW: "1", exportLimitW: "0" }) { __typename } }'),
       contextValue: contextOf('auditor'),
     });
-    expect(result.errors?.map((e) => [e.originalError?.constructor, e.message])).toEqual([[Forbidden, 'the role auditor may not use Mutation.registerSite']]);
+    expect(result.errors?.map((e) => [e.originalError?.constructor, e.message])).toEqual([[Forbidden, 'the role auditor may not use Mutation.registerSite: it is open to operator']]);
   });
 
   it('refuses a trader another trader\'s orders, from the arguments alone', async () => {
@@ -42,6 +42,9 @@ describe('access to the GraphQL schema', () => {
       contextValue: contextOf('trader', 'alice'),
     });
     expect(result.errors?.[0]?.originalError).toBeInstanceOf(Forbidden);
+    // What was refused and why: not the role, the other trader's id.
+    expect(result.errors?.[0]?.message).toBe('a trader may use Query.orders only for their own trader id; you are alice, the request is for bob');
+    expect((result.errors?.[0]?.originalError as Forbidden).details).toEqual({ field: 'Query.orders', role: 'trader', reason: 'NOT_OWN_ACCOUNT', subject: 'alice', requested: 'bob' });
   });
 
   it('leaves a root field without authScopes to the operator alone (default deny)', async () => {

@@ -13,7 +13,7 @@ import {
   type FieldNode,
 } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
-import { Forbidden } from './access.ts';
+import { Forbidden, forbiddenFor, type ScopeFailure } from './access.ts';
 import { builder } from './builder.ts';
 import type { GraphQLContext } from './context.ts';
 
@@ -46,8 +46,9 @@ export function useAuthorizeMutationsFirst(): Plugin<GraphQLContext> {
       for (const node of nodes) {
         const field = mutationType.getFields()[node.name.value];
         if (!field) return; // validation has refused it already
-        if (!(await allowed(field, node, variables, context))) {
-          const error = new Forbidden(`Mutation.${field.name}`, context.principal.role);
+        const refusal = await refused(field, node, variables, context);
+        if (refusal) {
+          const error = refusal;
           context.log.info({ field: field.name, role: context.principal.role }, 'mutation document refused before execution');
           setResultAndStopExecution({
             data: null,
@@ -66,22 +67,25 @@ export function useAuthorizeMutationsFirst(): Plugin<GraphQLContext> {
   };
 }
 
-async function allowed(field: GraphQLField<unknown, unknown>, node: FieldNode, variables: Record<string, unknown>, context: GraphQLContext): Promise<boolean> {
+/** Why the field's scopes refuse this principal (as execution would say it), or null when they allow it. */
+async function refused(field: GraphQLField<unknown, unknown>, node: FieldNode, variables: Record<string, unknown>, context: GraphQLContext): Promise<Forbidden | null> {
+  const name = `Mutation.${field.name}`;
   const option = (field.extensions as { pothosOptions?: { authScopes?: ScopeOption } }).pothosOptions?.authScopes;
-  if (option === undefined) return context.principal.role === 'operator';
+  if (option === undefined) return context.principal.role === 'operator' ? null : forbiddenFor(name, context.principal, { kind: 'AuthScope', scope: 'operator' });
   let scopes: unknown;
   try {
     scopes = typeof option === 'function' ? await option({}, getArgumentValues(field, node, variables), context, {} as GraphQLResolveInfo) : option;
   } catch {
     // Arguments the field would refuse anyway; let execution report them.
-    return true;
+    return null;
   }
-  if (typeof scopes === 'boolean') return scopes;
+  if (typeof scopes === 'boolean') return scopes ? null : forbiddenFor(name, context.principal, undefined);
   try {
     await builder.runAuthScopes(context, scopes as Parameters<typeof builder.runAuthScopes>[1]);
-    return true;
-  } catch {
-    return false;
+    return null;
+  } catch (error) {
+    // Pothos's ForbiddenError keeps the failure tree as `result`.
+    return forbiddenFor(name, context.principal, (error as { result?: ScopeFailure }).result);
   }
 }
 

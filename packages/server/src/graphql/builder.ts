@@ -2,7 +2,7 @@ import SchemaBuilder from '@pothos/core';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { GraphQLError, Kind, print, valueFromASTUntyped, type ValueNode } from 'graphql';
-import { Forbidden, scopesOf, type AuthScopes } from './access.ts';
+import { forbiddenFor, scopesOf, type AuthScopes } from './access.ts';
 import type { GraphQLContext } from './context.ts';
 import './default-deny-plugin.ts';
 
@@ -31,7 +31,7 @@ export const builder = new SchemaBuilder<{
     authorizeOnSubscribe: true,
     // A loader that throws (a malformed id, say) refuses; it never leaks as an unexpected error.
     treatErrorsAsUnauthorized: true,
-    unauthorizedError: (_parent, context, info) => new Forbidden(`${info.parentType.name}.${info.fieldName}`, context.principal.role),
+    unauthorizedError: (_parent, context, info, result) => forbiddenFor(`${info.parentType.name}.${info.fieldName}`, context.principal, result.failure),
     authScopes: (context) => scopesOf(context),
   },
   defaultFieldNullability: false,
@@ -47,14 +47,15 @@ const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
  * number, say) is refused with the literal as the client wrote it in the message.
  */
 function stringScalar<T>(name: string, expected: string, accept: (value: string) => T | undefined) {
-  const parse = (value: unknown, shown: string): T => {
+  // A literal's error carries its node: validation reports it as it is, so without one it would have no location.
+  const parse = (value: unknown, shown: string, node?: ValueNode): T => {
     const parsed = typeof value === 'string' ? accept(value) : undefined;
-    if (parsed === undefined) throw new GraphQLError(`${name} must be ${expected}, not ${shown}`);
+    if (parsed === undefined) throw new GraphQLError(`${name} must be ${expected}, not ${shown}`, node ? { nodes: node } : {});
     return parsed;
   };
   return {
     parseValue: (value: unknown) => parse(value, JSON.stringify(value) ?? String(value)),
-    parseLiteral: (ast: ValueNode) => parse(ast.kind === Kind.STRING ? ast.value : undefined, print(ast)),
+    parseLiteral: (ast: ValueNode) => parse(ast.kind === Kind.STRING ? ast.value : undefined, print(ast), ast),
   };
 }
 

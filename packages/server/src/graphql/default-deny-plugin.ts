@@ -1,6 +1,6 @@
 import SchemaBuilder, { BasePlugin, type PothosOutputFieldConfig, type SchemaTypes } from '@pothos/core';
 import type { GraphQLFieldResolver } from 'graphql';
-import { Forbidden } from './access.ts';
+import { forbiddenFor } from './access.ts';
 import type { GraphQLContext } from './context.ts';
 
 /**
@@ -28,7 +28,7 @@ export class DefaultDenyPlugin<Types extends SchemaTypes> extends BasePlugin<Typ
 function guard<Context>(resolver: GraphQLFieldResolver<unknown, Context, object>): GraphQLFieldResolver<unknown, Context, object> {
   return (parent, args, context, info) => {
     const { principal } = context as GraphQLContext;
-    if (principal.role !== 'operator') throw new Forbidden(`${info.parentType.name}.${info.fieldName}`, principal.role);
+    if (principal.role !== 'operator') throw forbiddenFor(`${info.parentType.name}.${info.fieldName}`, principal, { kind: 'AuthScope', scope: 'operator' });
     return resolver(parent, args, context, info);
   };
 }

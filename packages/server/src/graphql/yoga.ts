@@ -4,10 +4,12 @@ import { createYoga, type YogaLogger } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { LedgerDeps } from '../ledger-app.ts';
 import type { Principal } from '../auth/principal.ts';
-import { DEFAULT_OPERATION_LIMITS, type OperationLimits } from '../hardening-config.ts';
+import { DEFAULT_OPERATION_LIMITS, DEVELOPMENT_EXPOSURE, type ExposureConfig, type OperationLimits } from '../hardening-config.ts';
 import { useAuthorizeMutationsFirst } from './authorize-mutations.ts';
 import { useCodedErrors } from './coded-errors.ts';
 import { exampleOperations } from './example-operations.ts';
+import { useExposure } from './exposure.ts';
+import { useInputErrors } from './input-errors.ts';
 import type { GraphQLContext } from './context.ts';
 import { useOperationLimits } from './operation-limits.ts';
 import { schema } from './schema/index.ts';
@@ -18,6 +20,8 @@ export type GraphQLHandlerOptions = {
   graphiql: boolean;
   /** Depth, complexity, aliases and tokens an operation may have; absent: the defaults. */
   operationLimits?: OperationLimits;
+  /** Introspection by role, "Did you mean" hints; absent: development's (everything). */
+  exposure?: ExposureConfig;
 };
 
 export const GRAPHQL_PATH = '/graphql';
@@ -36,7 +40,7 @@ export function createGraphQLHandler(options: GraphQLHandlerOptions) {
     renderGraphiQL,
     landingPage: false,
     logging: yogaLogger(options.logger),
-    plugins: [useOperationLimits(options.operationLimits ?? DEFAULT_OPERATION_LIMITS), useAuthorizeMutationsFirst(), useCodedErrors()],
+    plugins: [useOperationLimits(options.operationLimits ?? DEFAULT_OPERATION_LIMITS), useAuthorizeMutationsFirst(), useCodedErrors(), useInputErrors(), useExposure(options.exposure ?? DEVELOPMENT_EXPOSURE)],
     // Never yoga's development details (the original error and its stack) in a response, whatever
     // NODE_ENV says: unexpected errors are logged, and clients get "Unexpected error.".
     maskedErrors: { isDev: false },

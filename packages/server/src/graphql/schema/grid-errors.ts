@@ -33,7 +33,10 @@ import {
   UnknownRule,
   UnknownSession,
   UnknownSite,
+  SITE_REFUSALS,
   type CodedError,
+  type RefusalClass,
+  type SiteCommand,
 } from '@v2g/domain';
 import { builder } from '../builder.ts';
 import { COMMAND_ERRORS, ErrorInterface } from './errors.ts';
@@ -159,25 +162,17 @@ export const MeterRegisterWentBackwardsError = errorType(MeterRegisterWentBackwa
   newWh: 'Its register, Wh.',
 });
 
-/** What a site command can meet. */
-export const SITE_COMMAND_ERRORS = [
-  ...COMMAND_ERRORS,
-  TimeOutOfBounds,
-  UnknownSite,
-  UnknownNode,
-  NodeAlreadyExists,
-  InvalidNodePlacement,
-  NotACharger,
-  NotAConnector,
-  CannotRemoveRoot,
-  NodeHasChildren,
-  ConnectorInUse,
-  ReadingFromFuture,
-  RuleAlreadyExists,
-  UnknownRule,
-  DischargeRequestAlreadyExists,
-  UnknownDischargeRequest,
-];
+/** Refusals of the ledger's grid service before the site decides (the field-time bounds of a load reading). */
+const SITE_SERVICE_REFUSALS: Partial<Record<SiteCommand['type'], readonly RefusalClass[]>> = { RecordNodeLoad: [TimeOutOfBounds] };
+
+/**
+ * What one site command can meet, and nothing else: what the site's decider refuses it with
+ * (SITE_REFUSALS, checked against the decider by a property test in the domain), what the grid
+ * service checks before, and the store's refusals every command meets.
+ */
+export function siteCommandErrors(type: SiteCommand['type']): RefusalClass[] {
+  return [...new Set<RefusalClass>([...COMMAND_ERRORS, ...SITE_REFUSALS[type], ...(SITE_SERVICE_REFUSALS[type] ?? [])])];
+}
 
 /** What a session command can meet (a plug-in meets the site's refusals too). */
 export const SESSION_COMMAND_ERRORS = [

@@ -3,6 +3,7 @@ import {
   effectiveLimits,
   parseInstant,
   ruleInForce,
+  SITE_REFUSALS,
   siteStreamId,
   type ChargerSpec,
   type CongestionRule,
@@ -10,12 +11,13 @@ import {
   type NodeKind,
   type Occupancy,
   type RegisteredSite,
+  type SiteCommand,
   type SiteNode,
 } from '@v2g/domain';
 import { InvalidCommand } from '@v2g/domain';
 import { builder } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
-import { ALLOCATION_ERRORS, SITE_COMMAND_ERRORS } from './grid-errors.ts';
+import { ALLOCATION_ERRORS, siteCommandErrors } from './grid-errors.ts';
 import { loadSite, Site, type SiteView } from './site.ts';
 import { OPERATOR, PLATFORM_WRITERS } from '../access.ts';
 
@@ -437,18 +439,22 @@ const toRule = (input: RuleInput, scope: CongestionRule['scope']): CongestionRul
 /** Site commands that are measurements and grid requests rather than configuration. */
 const SITE_SIGNALS = new Set(['recordNodeLoad', 'requestDischarge', 'cancelDischargeRequest']);
 
-const siteMutation = <I extends Input>(name: string, description: string, inputType: unknown, toCommand: (input: I) => SiteCommandInput) =>
-  builder.mutationField(name, (t) =>
+/** A site mutation: `addNode` sends the command AddNode, and its result union lists what AddNode can meet. */
+const siteMutation = <I extends Input>(name: string, description: string, inputType: unknown, toCommand: (input: I) => SiteCommandInput) => {
+  const commandType = `${name[0]!.toUpperCase()}${name.slice(1)}` as SiteCommand['type'];
+  if (!(commandType in SITE_REFUSALS)) throw new Error(`site mutation ${name} sends no site command ${commandType}`);
+  return builder.mutationField(name, (t) =>
     t.field({
       type: SiteCommandPayload,
       description,
       args: { input: t.arg({ type: inputType as typeof AddNodeInput, required: true }) },
-      errors: { types: SITE_COMMAND_ERRORS, directResult: true, union: { name: `${name[0]!.toUpperCase()}${name.slice(1)}Result` } },
+      errors: { types: siteCommandErrors(commandType), directResult: true, union: { name: `${commandType}Result` } },
       // The site's structure, limits and rules are the operator's; its live signals integrators send too.
       authScopes: SITE_SIGNALS.has(name) ? PLATFORM_WRITERS : OPERATOR,
       resolve: (_root, { input }, ctx) => runSiteCommand(ctx, input as unknown as I, toCommand(input as unknown as I)),
     }),
   );
+};
 
 siteMutation<Input & { rotationIntervalS: number; promoteAfterS: number; dischargePriceThresholdMinorPerKWh?: string | null; priceZone?: string | number | null }>(
   'configureSite',
@@ -555,7 +561,7 @@ builder.mutationField('addAreaCongestionRule', (t) =>
     description:
       'Caps the grid connection of every site of an area in a time window. Recorded on each site\'s stream under `<commandId>/<siteId>`: every site is checked first, and a retry completes any site a failure left out.',
     args: { input: t.arg({ type: AddAreaCongestionRuleInput, required: true }) },
-    errors: { types: SITE_COMMAND_ERRORS, directResult: true, union: { name: 'AddAreaCongestionRuleResult' } },
+    errors: { types: siteCommandErrors('AddCongestionRule'), directResult: true, union: { name: 'AddAreaCongestionRuleResult' } },
     authScopes: OPERATOR,
     resolve: async (_root, { input }, ctx) => {
       const siteIds = input.siteIds.map(String);

@@ -18,6 +18,9 @@ import {
   UnknownOrder,
   UnknownParticipant,
   UnknownProduct,
+  ORDER_BOOK_REFUSALS,
+  type OrderBookCommand,
+  type RefusalClass,
 } from '@v2g/domain';
 import { COMMAND_ERRORS } from './errors.ts';
 import { errorType } from './grid-errors.ts';
@@ -42,6 +45,8 @@ errorType(InsufficientQuantity, 'InsufficientQuantityError', 'A fill-or-kill ord
   orderType: '"fok" or "market".',
   requestedWh: 'What it asked for, Wh.',
   availableWh: 'What the book offered at acceptable prices, Wh.',
+  requestedKWh: { about: 'What it asked for, kWh (as orders are sent).', shape: 'optional' },
+  availableKWh: { about: 'What the book offered at acceptable prices, kWh.', shape: 'optional' },
 });
 errorType(PriceOutOfBounds, 'PriceOutOfBoundsError', 'A limit price outside the product\'s price limits.', {
   field: 'The input field at fault.',
@@ -61,12 +66,16 @@ errorType(QuantityNotOnStep, 'QuantityNotOnStepError', 'A quantity that is not a
   orderIndex,
   quantityWh: 'The quantity, Wh.',
   quantityStepWh: 'The step, Wh.',
+  quantityKWh: { about: 'The quantity, kWh (as it was sent).', shape: 'optional' },
+  quantityStepKWh: { about: 'The step, kWh.', shape: 'optional' },
 });
 errorType(QuantityAboveMaximum, 'QuantityAboveMaximumError', 'An order larger than the product allows.', {
   field: 'The input field at fault.',
   orderIndex,
   quantityWh: 'The quantity, Wh.',
   maxQuantityWh: 'The largest order, Wh.',
+  quantityKWh: { about: 'The quantity, kWh (as it was sent).', shape: 'optional' },
+  maxQuantityKWh: { about: 'The largest order, kWh.', shape: 'optional' },
 });
 errorType(UnknownProduct, 'UnknownProductError', 'The zone trades no such product (or delivery start).', {
   zone: 'The zone.',
@@ -88,6 +97,8 @@ errorType(QuantityBelowFilled, 'QuantityBelowFilledError', 'An amended quantity 
   orderId: 'The order.',
   quantityWh: 'The new quantity asked for, Wh.',
   filledWh: 'What it filled, Wh.',
+  quantityKWh: { about: 'The new quantity asked for, kWh (as it was sent).', shape: 'optional' },
+  filledKWh: { about: 'What it filled, kWh.', shape: 'optional' },
 });
 errorType(GateNotReached, 'GateNotReachedError', 'The gate closes later.', { gateClosureAt: 'When it closes.', at: 'The time of the command.' });
 errorType(OrderTypeNotAllowed, 'OrderTypeNotAllowedError', 'The product takes no orders of this type (an auction takes limit and market orders).', {
@@ -99,30 +110,21 @@ errorType(UnknownParticipant, 'UnknownParticipantError', 'The zone has not regis
 errorType(ParticipantExists, 'ParticipantExistsError', 'The participant id is taken in this zone.', { zone: 'The zone.', participantId: 'The participant.' });
 errorType(MarketZoneNotConfigured, 'MarketZoneNotConfiguredError', 'The zone has not been configured yet.', { zone: 'The zone.' });
 
-/** What submitting, amending or cancelling orders can meet. */
-export const ORDER_ERRORS = [
-  ...COMMAND_ERRORS,
-  GateClosed,
-  MarketNotOpen,
-  InsufficientQuantity,
-  PriceOutOfBounds,
-  PriceNotOnTick,
-  QuantityNotOnStep,
-  QuantityAboveMaximum,
-  UnknownProduct,
-  UnknownOrder,
-  OrderNotOwned,
-  OrderNotOpen,
-  DuplicateClientOrderId,
-  DuplicateOrderId,
-  QuantityBelowFilled,
-  OrderTypeNotAllowed,
-  UnknownParticipant,
-  MarketZoneNotConfigured,
-];
+/** Refusals of the ledger's market service before the book decides: the zone's product for the delivery, its participants. */
+const BOOK_SERVICE_REFUSALS: Partial<Record<OrderBookCommand['type'], readonly RefusalClass[]>> = { SubmitOrders: [UnknownProduct, UnknownParticipant] };
 
-/** What closing a gate can meet. */
-export const GATE_ERRORS = [...COMMAND_ERRORS, GateNotReached, GateClosed, UnknownProduct];
+/**
+ * What one order-book command can meet, and nothing else: what the book's decider refuses it with
+ * (ORDER_BOOK_REFUSALS, checked against the decider by a property test in the domain), what the
+ * market service checks before, and the store's refusals every command meets.
+ */
+export function bookCommandErrors(type: OrderBookCommand['type']): RefusalClass[] {
+  return [...new Set<RefusalClass>([...COMMAND_ERRORS, ...ORDER_BOOK_REFUSALS[type], ...(BOOK_SERVICE_REFUSALS[type] ?? [])])];
+}
 
-/** What a zone command (configure, participants, portfolios) can meet. */
-export const ZONE_ERRORS = [...COMMAND_ERRORS, ParticipantExists, UnknownParticipant, MarketZoneNotConfigured];
+/** What each zone command can meet (market-zone.ts: configuring checks input only; the others need a configured zone). */
+export const ZONE_COMMAND_ERRORS = {
+  configureMarketZone: [...COMMAND_ERRORS],
+  registerParticipant: [...COMMAND_ERRORS, MarketZoneNotConfigured, ParticipantExists],
+  assignPortfolioMember: [...COMMAND_ERRORS, MarketZoneNotConfigured, UnknownParticipant],
+};

@@ -23,7 +23,8 @@ import { builder, type BuilderTypes } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
 import { decodeCursor, encodeCursor, pageSize } from '../cursor.ts';
 import { InvalidArgument } from '../errors.ts';
-import { GATE_ERRORS, ORDER_ERRORS, ZONE_ERRORS } from './market-errors.ts';
+import { inClientTerms } from './market-client-terms.ts';
+import { bookCommandErrors, ZONE_COMMAND_ERRORS } from './market-errors.ts';
 import { Money } from './money.ts';
 import { connectionType, toConnection } from './pagination.ts';
 import { MARKET_READERS, OPERATOR, PLATFORM_READERS, seesTradeParty, traderReaders, traderWriters } from '../access.ts';
@@ -590,11 +591,11 @@ builder.mutationFields((t) => ({
     type: SubmitOrdersPayload,
     description: 'Submits orders to one book, atomically: all are accepted (and matched at once, price-time priority) or none.',
     args: { input: t.arg({ type: SubmitOrdersInput, required: true }) },
-    errors: { types: ORDER_ERRORS, directResult: true, union: { name: 'SubmitOrdersResult' } },
-    authScopes: (_root, { input }) => traderWriters(input.orders.map((o) => String(o.traderId))),
+    errors: { types: bookCommandErrors('SubmitOrders'), directResult: true, union: { name: 'SubmitOrdersResult' } },
+    authScopes: (_root, { input }, ctx) => traderWriters(input.orders.map((o) => String(o.traderId)), ctx),
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
-      const handled = await ctx.ledger.market.submitOrders({ ...bookRef(input), orders: input.orders.map(toOrderInput) }, context(ctx, commandId));
+      const handled = await inClientTerms({ single: false }, () => ctx.ledger.market.submitOrders({ ...bookRef(input), orders: input.orders.map(toOrderInput) }, context(ctx, commandId)));
       return submitPayload(ctx, commandId, handled);
     },
   }),
@@ -602,11 +603,11 @@ builder.mutationFields((t) => ({
     type: SubmitOrderPayload,
     description: 'Submits one order (see submitOrders).',
     args: { input: t.arg({ type: SubmitOrderInput, required: true }) },
-    errors: { types: ORDER_ERRORS, directResult: true, union: { name: 'SubmitOrderResult' } },
+    errors: { types: bookCommandErrors('SubmitOrders'), directResult: true, union: { name: 'SubmitOrderResult' } },
     authScopes: (_root, { input }) => traderWriters([String(input.traderId)]),
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
-      const handled = await ctx.ledger.market.submitOrders({ ...bookRef(input), orders: [toOrderInput(input)] }, context(ctx, commandId));
+      const handled = await inClientTerms({ single: true }, () => ctx.ledger.market.submitOrders({ ...bookRef(input), orders: [toOrderInput(input)] }, context(ctx, commandId)));
       return submitPayload(ctx, commandId, handled);
     },
   }),
@@ -614,11 +615,11 @@ builder.mutationFields((t) => ({
     type: MarketCommandPayload,
     description: 'Changes an open order\'s quantity and/or price.',
     args: { input: t.arg({ type: AmendOrderInput, required: true }) },
-    errors: { types: ORDER_ERRORS, directResult: true, union: { name: 'AmendOrderResult' } },
+    errors: { types: bookCommandErrors('AmendOrder'), directResult: true, union: { name: 'AmendOrderResult' } },
     authScopes: (_root, { input }) => traderWriters([String(input.traderId)]),
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
-      const handled = await ctx.ledger.market.amendOrder(
+      const handled = await inClientTerms({ single: true }, () => ctx.ledger.market.amendOrder(
         {
           ...bookRef(input),
           orderId: String(input.orderId),
@@ -627,7 +628,7 @@ builder.mutationFields((t) => ({
           limitPriceMinorPerMWh: input.limitPriceMinorPerMWh ?? null,
         },
         context(ctx, commandId),
-      );
+      ));
       return marketPayload(ctx, commandId, 'AmendOrder', handled);
     },
   }),
@@ -635,11 +636,11 @@ builder.mutationFields((t) => ({
     type: MarketCommandPayload,
     description: 'Cancels what rests of an open order.',
     args: { input: t.arg({ type: CancelOrderInput, required: true }) },
-    errors: { types: ORDER_ERRORS, directResult: true, union: { name: 'CancelOrderResult' } },
+    errors: { types: bookCommandErrors('CancelOrder'), directResult: true, union: { name: 'CancelOrderResult' } },
     authScopes: (_root, { input }) => traderWriters([String(input.traderId)]),
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
-      const handled = await ctx.ledger.market.cancelOrder({ ...bookRef(input), orderId: String(input.orderId), traderId: String(input.traderId) }, context(ctx, commandId));
+      const handled = await inClientTerms({ single: true }, () => ctx.ledger.market.cancelOrder({ ...bookRef(input), orderId: String(input.orderId), traderId: String(input.traderId) }, context(ctx, commandId)));
       return marketPayload(ctx, commandId, 'CancelOrder', handled);
     },
   }),
@@ -647,7 +648,7 @@ builder.mutationFields((t) => ({
     type: MarketCommandPayload,
     description: 'Closes a book\'s gate (at or after its gate closure; the gate scheduler does it by itself): runs the auction of an auction product (limit orders set the clearing price, market orders take it; see MarketProductMode.AUCTION), expires what rests.',
     args: { input: t.arg({ type: CloseGateInput, required: true }) },
-    errors: { types: GATE_ERRORS, directResult: true, union: { name: 'CloseGateResult' } },
+    errors: { types: bookCommandErrors('CloseGate'), directResult: true, union: { name: 'CloseGateResult' } },
     authScopes: OPERATOR,
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
@@ -730,7 +731,7 @@ builder.mutationFields((t) => ({
     type: MarketZonePayload,
     description: 'Sets a zone\'s currency, imbalance price zone and the products it trades (a new configuration replaces the products for books opened after it).',
     args: { input: t.arg({ type: ConfigureMarketZoneInput, required: true }) },
-    errors: { types: ZONE_ERRORS, directResult: true, union: { name: 'ConfigureMarketZoneResult' } },
+    errors: { types: ZONE_COMMAND_ERRORS.configureMarketZone, directResult: true, union: { name: 'ConfigureMarketZoneResult' } },
     authScopes: OPERATOR,
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
@@ -750,7 +751,7 @@ builder.mutationFields((t) => ({
     type: MarketZonePayload,
     description: 'Registers a trader (or aggregator) in a zone: only participants may submit orders.',
     args: { input: t.arg({ type: RegisterParticipantInput, required: true }) },
-    errors: { types: ZONE_ERRORS, directResult: true, union: { name: 'RegisterParticipantResult' } },
+    errors: { types: ZONE_COMMAND_ERRORS.registerParticipant, directResult: true, union: { name: 'RegisterParticipantResult' } },
     authScopes: OPERATOR,
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
@@ -762,7 +763,7 @@ builder.mutationFields((t) => ({
     type: MarketZonePayload,
     description: 'From validFrom on, the energy of this fleet\'s / customer\'s / site\'s sessions is the participant\'s (balance responsibility, for settlement).',
     args: { input: t.arg({ type: AssignPortfolioMemberInput, required: true }) },
-    errors: { types: ZONE_ERRORS, directResult: true, union: { name: 'AssignPortfolioMemberResult' } },
+    errors: { types: ZONE_COMMAND_ERRORS.assignPortfolioMember, directResult: true, union: { name: 'AssignPortfolioMemberResult' } },
     authScopes: OPERATOR,
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
