@@ -62,6 +62,11 @@ export function validateAppend(
 
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
+/** Whether PostgreSQL's text (and every other adapter) can hold the string: no NUL, no lone surrogate. */
+export function isStorableText(value: string): boolean {
+  return !UNSTORABLE.test(value);
+}
+
 function storableText(value: unknown): boolean {
   if (typeof value === 'string') return !UNSTORABLE.test(value);
   if (Array.isArray(value)) return value.every(storableText);
@@ -116,4 +121,5 @@ function checkText(field: string, value: unknown): void {
   if (typeof value !== 'string' || value.trim() === '' || value.length > 200) {
     throw new InvalidAppend(field, 'must be a non-empty string of at most 200 characters');
   }
+  if (!isStorableText(value)) throw new InvalidAppend(field, 'contains a NUL character or a lone UTF-16 surrogate, which cannot be stored');
 }

@@ -252,10 +252,25 @@ export function runEventStoreContract(name: string, factory: StoreFactory): void
           [fresh(), [counted(1, { occurredAt: '2026-11-27T10:00:00+01:00' })], opts('any')],
           [fresh(), [{ type: 'Renamed', data: { displayName: 'nul\u0000byte' } }], opts('any')],
           [fresh(), [{ type: 'Renamed', data: { displayName: 'lone \uD800 surrogate' } }], opts('any')],
+          [fresh(), [counted(1)], opts('any', { commandId: 'c\u0000' })],
+          [fresh(), [counted(1)], opts('any', { actor: 'a\u0000' })],
+          [fresh(), [counted(1)], opts('any', { correlationId: '\uDC00' })],
+          ['test-x\u0000', [counted(1)], opts('any')],
         ];
         for (const [streamId, events, options] of cases) {
           await expect(store.append(streamId, events, options), `${streamId} ${JSON.stringify(options)}`).rejects.toBeInstanceOf(InvalidAppend);
           expect(await store.commandResult(options.commandId)).toBeNull();
+        }
+      });
+    });
+
+    describe('names no text can hold', () => {
+      it('reads a stream, category or command whose name holds a NUL as absent, never as a storage error', async () => {
+        for (const name of ['test-x\u0000', 'test-\uD800', '\u0000']) {
+          expect(await store.readStream(name)).toEqual([]);
+          expect(await store.streamVersion(name)).toBe(0);
+          expect(await store.commandResult(name)).toBeNull();
+          expect(await store.readCategory(name)).toEqual([]);
         }
       });
     });

@@ -1,6 +1,6 @@
 import { CommandIdReused, EventStoreUnavailable, StreamVersionConflict } from '../errors.ts';
 import { GENESIS_HASH } from '../hash-chain.ts';
-import { checkExpectedVersion, prepareEvents, validateAppend } from '../prepare-append.ts';
+import { checkExpectedVersion, isStorableText, prepareEvents, validateAppend } from '../prepare-append.ts';
 import type { SchemaRegistry } from '../schema-registry.ts';
 import { catchUpThenLive, Notifier } from '../subscription.ts';
 import {
@@ -130,6 +130,8 @@ export class PostgresEventStore implements EventStore {
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
     this.checkOpen();
+    // No stream, command or category can have a name text cannot hold: nothing to ask SQL about.
+    if (!isStorableText(streamId)) return [];
     const backwards = options.direction === 'backwards';
     const { rows } = await this.sql.query<EventRow>(
       `SELECT ${EVENT_COLUMNS} FROM ${this.names.schema}.events
@@ -153,6 +155,7 @@ export class PostgresEventStore implements EventStore {
 
   async readCategory(category: string, options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
     this.checkOpen();
+    if (!isStorableText(category)) return [];
     const { rows } = await this.sql.query<EventRow>(
       `SELECT ${EVENT_COLUMNS} FROM ${this.names.schema}.events
        WHERE category = $1 AND global_position > $2 AND ${SETTLED}
@@ -168,6 +171,7 @@ export class PostgresEventStore implements EventStore {
 
   async commandResult(commandId: string): Promise<AppendResult | null> {
     this.checkOpen();
+    if (!isStorableText(commandId)) return null;
     const { rows } = await this.sql.query<CommandRow>(
       `SELECT command_id, stream_id, next_expected_version, first_version, first_position, last_position
        FROM ${this.names.schema}.commands WHERE command_id = $1`,
@@ -181,6 +185,7 @@ export class PostgresEventStore implements EventStore {
 
   async streamVersion(streamId: string): Promise<number> {
     this.checkOpen();
+    if (!isStorableText(streamId)) return 0;
     const { rows } = await this.sql.query<{ version: number }>(
       `SELECT version FROM ${this.names.schema}.streams WHERE stream_id = $1`,
       [streamId],

@@ -10,6 +10,7 @@ import { useCodedErrors } from './coded-errors.ts';
 import type { GraphQLContext } from './context.ts';
 import { useOperationLimits } from './operation-limits.ts';
 import { schema } from './schema/index.ts';
+import { useValidateArguments } from './validate-arguments.ts';
 
 export type GraphQLHandlerOptions = {
   ledger: LedgerDeps;
@@ -32,7 +33,8 @@ export function createGraphQLHandler(options: GraphQLHandlerOptions) {
     renderGraphiQL,
     landingPage: false,
     logging: yogaLogger(options.logger),
-    plugins: [useOperationLimits(options.operationLimits ?? DEFAULT_OPERATION_LIMITS), useAuthorizeMutationsFirst(), useCodedErrors()],
+    // Arguments are checked before the scopes (which may load what an id names) and any resolver.
+    plugins: [useOperationLimits(options.operationLimits ?? DEFAULT_OPERATION_LIMITS), useValidateArguments(), useAuthorizeMutationsFirst(), useCodedErrors()],
     // Never yoga's development details (the original error and its stack) in a response, whatever
     // NODE_ENV says: unexpected errors are logged, and clients get "Unexpected error.".
     maskedErrors: { isDev: false },
