@@ -16,6 +16,7 @@ export type PreparedEvent = {
 const STREAM_ID = /^[A-Za-z][A-Za-z0-9_]*-[A-Za-z0-9_.:@-]+$/;
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
 const MAX_EVENTS_PER_APPEND = 10_000;
+const FINGERPRINT = /^[A-Za-z0-9:_+/=-]{1,128}$/;
 
 /**
  * Everything that can be checked before touching storage: stream id, options, every event against
@@ -31,6 +32,9 @@ export function validateAppend(
     throw new InvalidAppend('streamId', `${JSON.stringify(streamId)} must look like <category>-<id> (letters, digits, _ . : @ -)`);
   }
   checkText('commandId', options.commandId);
+  if (options.fingerprint !== undefined && (typeof options.fingerprint !== 'string' || !FINGERPRINT.test(options.fingerprint))) {
+    throw new InvalidAppend('fingerprint', 'must be 1-128 letters, digits or : _ + / = -');
+  }
   checkText('actor', options.actor);
   if (options.correlationId !== undefined) checkText('correlationId', options.correlationId);
   if (options.causationId !== undefined) checkText('causationId', options.causationId);

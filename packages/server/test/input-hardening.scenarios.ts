@@ -140,5 +140,67 @@ export function describeInputHardening(label: string, options: TestServerOptions
       }
       expect(await server.settledHead()).toBe(before);
     });
+
+    describe('a commandId names one command', () => {
+      const RENAME = `mutation($input: RenameSiteInput!) {
+        renameSite(input: $input) {
+          __typename
+          ... on RenameSitePayload { commandId duplicate streamVersion position site { name } }
+          ... on CommandIdReusedError { code message commandId firstStreamId streamId }
+        }
+      }`;
+      const REGISTER = `mutation($input: RegisterSiteInput!) {
+        registerSite(input: $input) {
+          __typename
+          ... on RegisterSitePayload { duplicate streamVersion site { name importLimitW } }
+          ... on CommandIdReusedError { code message commandId firstStreamId streamId }
+        }
+      }`;
+
+      it('answers a resend of the same input with the first result, and another input under the same id with COMMAND_ID_REUSED, writing nothing', async () => {
+        const siteId = `s${randomUUID().slice(0, 8)}`;
+        const register = { commandId: randomUUID(), siteId, name: 'Depot', importLimitW: '11000', exportLimitW: '0' };
+        const registered = await server.gql(REGISTER, { input: register });
+        expect(registered.body.data!.registerSite).toMatchObject({ __typename: 'RegisterSitePayload', duplicate: false });
+        const commandId = randomUUID();
+        const first = await server.gql(RENAME, { input: { commandId, siteId, name: 'Depot West' } });
+        expect(first.body.data!.renameSite).toMatchObject({ __typename: 'RenameSitePayload', duplicate: false, streamVersion: 2 });
+        const before = await server.settledHead();
+
+        const resent = await server.gql(RENAME, { input: { siteId, name: 'Depot West', commandId } });
+        expect(resent.body.data!.renameSite).toMatchObject({ __typename: 'RenameSitePayload', duplicate: true, streamVersion: 2, position: first.body.data!.renameSite.position });
+
+        const other = await server.gql(RENAME, { input: { commandId, siteId, name: 'Depot East' } });
+        expect(other.body.data!.renameSite).toMatchObject({
+          __typename: 'CommandIdReusedError',
+          code: 'COMMAND_ID_REUSED',
+          commandId,
+          firstStreamId: `site-${siteId}`,
+          streamId: `site-${siteId}`,
+        });
+        expect(other.body.data!.renameSite.message).toContain(commandId);
+        expect(other.body.data!.renameSite.message).toContain('payload');
+
+        const registerAgain = await server.gql(REGISTER, { input: { ...register, importLimitW: '22000' } });
+        expect(registerAgain.body.data!.registerSite).toMatchObject({ __typename: 'CommandIdReusedError', commandId: register.commandId });
+        const registerResent = await server.gql(REGISTER, { input: register });
+        expect(registerResent.body.data!.registerSite).toMatchObject({ __typename: 'RegisterSitePayload', duplicate: true });
+
+        expect(await server.settledHead()).toBe(before);
+        const { body } = await server.gql(`query($id: ID!) { site(siteId: $id) { name importLimitW version } }`, { id: siteId });
+        expect(body.data!.site).toEqual({ name: 'Depot West', importLimitW: '11000', version: 2 });
+      });
+
+      it('tells another principal\'s command under a used commandId apart from a retry', async () => {
+        const siteId = `s${randomUUID().slice(0, 8)}`;
+        const register = { commandId: randomUUID(), siteId, name: 'Depot', importLimitW: '11000', exportLimitW: '0' };
+        await server.gql(REGISTER, { input: register });
+        const otherOperator = await server.as('operator', null, 'another operator');
+        const before = await server.settledHead();
+        const theirs = await server.gql(REGISTER, { input: register }, otherOperator.headers);
+        expect(theirs.body.data!.registerSite).toMatchObject({ __typename: 'CommandIdReusedError', code: 'COMMAND_ID_REUSED', commandId: register.commandId });
+        expect(await server.settledHead()).toBe(before);
+      });
+    });
   });
 }

@@ -5,6 +5,7 @@ import { GraphQLError, Kind, print, valueFromASTUntyped, type ValueNode } from '
 import { Forbidden, scopesOf, type AuthScopes } from './access.ts';
 import type { GraphQLContext } from './context.ts';
 import './default-deny-plugin.ts';
+import './command-fingerprint-plugin.ts';
 
 /**
  * The schema builder and its scalars. No object types here: each module in ./schema adds its own.
@@ -25,7 +26,8 @@ export const builder = new SchemaBuilder<{
   };
 }>({
   // Scope auth first: it checks before any other plugin's wrapper (or the resolver) runs.
-  plugins: [ScopeAuthPlugin, 'defaultDeny', ErrorsPlugin],
+  // The command fingerprint last: only the resolver itself gets the context that carries it.
+  plugins: [ScopeAuthPlugin, 'defaultDeny', ErrorsPlugin, 'commandFingerprint'],
   scopeAuth: {
     // Subscriptions are checked when they start, not per event.
     authorizeOnSubscribe: true,
