@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer, type TestServerOptions } from './harness.ts';
 
@@ -200,6 +201,92 @@ export function describeInputHardening(label: string, options: TestServerOptions
         const theirs = await server.gql(REGISTER, { input: register }, otherOperator.headers);
         expect(theirs.body.data!.registerSite).toMatchObject({ __typename: 'CommandIdReusedError', code: 'COMMAND_ID_REUSED', commandId: register.commandId });
         expect(await server.settledHead()).toBe(before);
+      });
+    });
+
+    describe('quantities and times no field can mean', () => {
+      const DEFAULT_LIMITS = { maxDecimals: 3, maxAbs: 10n ** 12n };
+      /** Malformed decimals for a quantity: too long, too many decimals, too many digits, beyond the bound. */
+      const badDecimal = (bound: { maxDecimals: number; maxAbs: bigint } = DEFAULT_LIMITS, negative = true) =>
+        fc.oneof(
+          fc.integer({ min: 41, max: 10_000 }).map((n) => '9'.repeat(n)),
+          fc.integer({ min: bound.maxDecimals + 1, max: 50 }).map((n) => `7.${'5'.repeat(n)}`),
+          fc.integer({ min: 21, max: 39 }).map((n) => `1${'0'.repeat(n)}`),
+          fc.bigInt({ min: bound.maxAbs + 1n, max: 10n ** 19n }).map((n) => String(n)),
+          ...(negative ? [fc.bigInt({ min: bound.maxAbs + 1n, max: 10n ** 19n }).map((n) => `-${n}`)] : []),
+        );
+      const badTime = fc
+        .oneof(fc.integer({ min: 0, max: 1999 }), fc.integer({ min: 2100, max: 9999 }))
+        .map((year) => `${String(year).padStart(4, '0')}-06-15T12:00:00Z`);
+      const W = { maxDecimals: 3, maxAbs: 10n ** 9n };
+      const WH = { maxDecimals: 3, maxAbs: 10n ** 12n };
+      const PER_KWH = { maxDecimals: 6, maxAbs: 10n ** 12n };
+
+      it('refuses every malformed quantity or time through GraphQL with INVALID_COMMAND naming the field and its bound, and writes nothing (property)', async () => {
+        const siteId = `s${randomUUID().slice(0, 8)}`;
+        const meterId = `m${randomUUID().slice(0, 8)}`;
+        const site = await server.gql(`mutation($input: RegisterSiteInput!) { registerSite(input: $input) { __typename } }`, {
+          input: { commandId: randomUUID(), siteId, name: 'Depot', importLimitW: '11000', exportLimitW: '0' },
+        });
+        expect(site.body.data!.registerSite.__typename).toBe('RegisterSitePayload');
+        const meter = await server.gql(`mutation($input: RegisterMeterInput!) { registerMeter(input: $input) { __typename ... on Error { code message } } }`, {
+          input: { commandId: randomUUID(), meterId, siteId, nodeId: siteId, measures: 'GENERATION' },
+        });
+        expect(meter.body.data!.registerMeter.__typename).toBe('MeterCommandPayload');
+        const now = () => new Date(Date.now() - 60_000).toISOString();
+        const quarter = Math.floor(Date.now() / 900_000) * 900_000;
+        const point = { start: new Date(quarter).toISOString(), end: new Date(quarter + 900_000).toISOString(), priceMinorPerKWh: '25' };
+
+        type Case = { mutation: string; inputType: string; field: string; input: Record<string, unknown> };
+        const cases = fc.oneof(
+          fc.tuple(fc.constantFrom('importLimitW', 'exportLimitW'), badDecimal(W, false)).map(([field, value]): Case => ({
+            mutation: 'registerSite', inputType: 'RegisterSiteInput', field,
+            input: { siteId: `s${randomUUID().slice(0, 8)}`, name: 'Depot', importLimitW: '11000', exportLimitW: '0', [field]: value },
+          })),
+          fc.tuple(fc.constantFrom('energyImportWh', 'energyExportWh'), badDecimal(WH, false)).map(([field, value]): Case => ({
+            mutation: 'recordMeterReading', inputType: 'RecordMeterReadingInput', field,
+            input: { meterId, occurredAt: now(), energyImportWh: '1000', energyExportWh: '0', [field]: value },
+          })),
+          badDecimal(W).map((value): Case => ({
+            mutation: 'recordMeterReading', inputType: 'RecordMeterReadingInput', field: 'powerW',
+            input: { meterId, occurredAt: now(), energyImportWh: '1000', energyExportWh: '0', powerW: value },
+          })),
+          badTime.map((value): Case => ({
+            mutation: 'recordMeterReading', inputType: 'RecordMeterReadingInput', field: 'occurredAt',
+            input: { meterId, occurredAt: value, energyImportWh: '1000', energyExportWh: '0' },
+          })),
+          fc.tuple(fc.constantFrom('otherLoadW', 'generationW'), badDecimal(W)).map(([field, value]): Case => ({
+            mutation: 'recordNodeLoad', inputType: 'RecordNodeLoadInput', field,
+            input: { siteId, nodeId: siteId, occurredAt: now(), otherLoadW: '1000', generationW: '0', [field]: value },
+          })),
+          badDecimal(PER_KWH).map((value): Case => ({
+            mutation: 'publishPrices', inputType: 'PublishPricesInput', field: 'points[0].priceMinorPerKWh',
+            input: { zone: 'NL', currency: 'EUR', source: 'test', points: [{ ...point, priceMinorPerKWh: value }] },
+          })),
+          fc.tuple(fc.constantFrom('start', 'end'), badTime).map(([field, value]): Case => ({
+            mutation: 'publishPrices', inputType: 'PublishPricesInput', field: `points[0].${field}`,
+            input: { zone: 'NL', currency: 'EUR', source: 'test', points: [{ ...point, [field]: value }] },
+          })),
+        );
+
+        const before = await server.settledHead();
+        await fc.assert(
+          fc.asyncProperty(cases, async ({ mutation, inputType, field, input }) => {
+            const query = `mutation($input: ${inputType}!) { ${mutation}(input: $input) { __typename ... on InvalidCommandError { code field reason } ... on Error { code message } } }`;
+            const { body } = await server.gql(query, { input: { commandId: randomUUID(), ...input } });
+            expect(body.errors, JSON.stringify(body.errors)).toBeUndefined();
+            const answer = body.data![mutation];
+            expect(answer, `${field} = ${JSON.stringify(input).slice(0, 200)}`).toMatchObject({ __typename: 'InvalidCommandError', code: 'INVALID_COMMAND', field });
+            expect(answer.reason).toMatch(/at most|beyond|outside the times the ledger records: from 2000-01-01T00:00:00.000Z to before 2100-01-01T00:00:00.000Z/);
+          }),
+          { numRuns: 120 },
+        );
+        expect(await server.settledHead()).toBe(before);
+      }, 120_000);
+
+      it('refuses a query\'s time no field can mean with a coded error', async () => {
+        const { body } = await server.gql(`query { siteLoadHistory(siteId: "depot-1", from: "0000-01-01T00:00:00Z", to: "2026-01-01T00:00:00Z") { at } }`);
+        expect(body.errors?.[0]).toMatchObject({ extensions: { code: 'INVALID_COMMAND', details: { field: 'from' } } });
       });
     });
   });

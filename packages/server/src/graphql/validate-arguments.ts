@@ -1,4 +1,4 @@
-import { idProblem, InvalidCommand, type IdKind } from '@v2g/domain';
+import { idProblem, instantProblem, InvalidCommand, quantityProblem, type IdKind } from '@v2g/domain';
 import {
   getArgumentValues,
   getNullableType,
@@ -29,7 +29,7 @@ import type { GraphQLContext } from './context.ts';
  *   NUL, no lone UTF-16 surrogate.
  * A refusal answers INVALID_COMMAND for the whole request, with the argument's path as the client
  * wrote it (inside a mutation's `input`, relative to it, as the commands name their fields), and
- * nothing runs.
+ * nothing runs. Quantities and times are bounded later, per field (bounded-inputs-plugin.ts).
  */
 export function useValidateArguments(): Plugin<GraphQLContext> {
   type Args = { schema: GraphQLSchema; document: unknown; variableValues?: unknown; operationName?: string | null };
@@ -104,7 +104,7 @@ export function firstRefusal(schema: GraphQLSchema, document: DocumentNode, rawV
         }
         for (const arg of field.args) {
           const prefix = arg.name === 'input' && isInputObjectType(getNullableType(arg.type)) ? '' : arg.name;
-          const problem = checkValue(arg.type, values[arg.name], prefix, arg.name);
+          const problem = checkValue(arg.type, values[arg.name], prefix, arg.name, 'storable');
           if (problem) {
             const isRoot = depth === 1 && parent === schema.getRootType(operation.operation);
             refusal = { ...problem, coordinate: `${parent.name}.${field.name}`, node, rootKey: isRoot ? (node.alias?.value ?? node.name.value) : null };
@@ -118,15 +118,22 @@ export function firstRefusal(schema: GraphQLSchema, document: DocumentNode, rawV
   return refusal;
 }
 
-type Problem = { field: string; reason: string };
+export type Problem = { field: string; reason: string };
 
-function checkValue(type: GraphQLInputType, value: unknown, path: string, leaf: string): Problem | null {
+/**
+ * Which rules a walk checks: `storable` (before execution: ids, text storage can hold) or
+ * `plausible` (per field, inside the errors plugin: quantities and times the domain can mean).
+ */
+export type Rules = 'storable' | 'plausible';
+
+/** The first value in an argument that breaks the rules, with its path; null when none does. */
+export function checkValue(type: GraphQLInputType, value: unknown, path: string, leaf: string, rules: Rules): Problem | null {
   if (value === null || value === undefined) return null;
   const inner = getNullableType(type);
   if (isListType(inner)) {
-    if (!Array.isArray(value)) return checkValue(inner.ofType, value, path, leaf);
+    if (!Array.isArray(value)) return checkValue(inner.ofType, value, path, leaf, rules);
     for (const [i, element] of value.entries()) {
-      const problem = checkValue(inner.ofType, element, `${path}[${i}]`, leaf);
+      const problem = checkValue(inner.ofType, element, `${path}[${i}]`, leaf, rules);
       if (problem) return problem;
     }
     return null;
@@ -134,17 +141,29 @@ function checkValue(type: GraphQLInputType, value: unknown, path: string, leaf: 
   if (isInputObjectType(inner)) {
     const fields = inner.getFields();
     for (const [name, field] of Object.entries(fields)) {
-      const problem = checkValue(field.type, (value as Record<string, unknown>)[name], path === '' ? name : `${path}.${name}`, name);
+      const problem = checkValue(field.type, (value as Record<string, unknown>)[name], path === '' ? name : `${path}.${name}`, name, rules);
       if (problem) return problem;
     }
     return null;
   }
+  if (rules === 'plausible') return plausibility(inner, value, path, leaf);
   if (isScalarType(inner) && inner.name === GraphQLID.name) {
     const reason = idProblem(value, idKindOf(leaf));
     return reason === null ? null : { field: path, reason };
   }
   const where = unstorable(value, path);
   return where === null ? null : { field: where, reason: 'contains a NUL character or a lone UTF-16 surrogate, which no text may hold' };
+}
+
+/**
+ * A Decimal is a quantity its field can mean: magnitude, decimals and digits bounded by the unit
+ * its name ends with (W, Wh, kWh, per MWh, per kWh, %; `@v2g/domain` quantities.ts). A DateTime
+ * is a time the ledger can mean (2000 to 2100, `@v2g/domain` time-bounds.ts).
+ */
+function plausibility(type: ReturnType<typeof getNullableType>, value: unknown, path: string, leaf: string): Problem | null {
+  if (!isScalarType(type)) return null;
+  const reason = type.name === 'Decimal' ? quantityProblem(leaf, value) : type.name === 'DateTime' ? instantProblem(value) : null;
+  return reason === null ? null : { field: path, reason };
 }
 
 /** Which id rule an ID argument follows, by its name: command ids and composite names have their own. */
