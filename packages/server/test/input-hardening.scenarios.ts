@@ -284,6 +284,21 @@ export function describeInputHardening(label: string, options: TestServerOptions
         expect(await server.settledHead()).toBe(before);
       }, 120_000);
 
+      it('bounds the decimals inside a JSON argument (a tariff) by their keys\' units too', async () => {
+        const before = await server.settledHead();
+        for (const [price, reason] of [['1'.repeat(10_000), /at most 40/], ['0.1234567', /7 decimals; at most 6/], ['2000000000000', /beyond 1000000000000 per kWh/]] as const) {
+          const { body } = await server.gql(`mutation($input: DefineTariffInput!) { defineTariff(input: $input) { __typename ... on InvalidCommandError { code field reason } } }`, {
+            input: {
+              commandId: randomUUID(),
+              tariff: { tariffId: `t${randomUUID().slice(0, 8)}`, name: 'x', currency: 'EUR', energy: { kind: 'fixed', priceMinorPerKWh: price }, speedBands: [], sessionFeeMinor: null, exportCredit: null },
+            },
+          });
+          expect(body.data!.defineTariff).toMatchObject({ __typename: 'InvalidCommandError', code: 'INVALID_COMMAND', field: 'tariff.energy.priceMinorPerKWh' });
+          expect(body.data!.defineTariff.reason).toMatch(reason);
+        }
+        expect(await server.settledHead()).toBe(before);
+      });
+
       it('refuses a query\'s time no field can mean with a coded error', async () => {
         const { body } = await server.gql(`query { siteLoadHistory(siteId: "depot-1", from: "0000-01-01T00:00:00Z", to: "2026-01-01T00:00:00Z") { at } }`);
         expect(body.errors?.[0]).toMatchObject({ extensions: { code: 'INVALID_COMMAND', details: { field: 'from' } } });

@@ -162,8 +162,34 @@ export function checkValue(type: GraphQLInputType, value: unknown, path: string,
  */
 function plausibility(type: ReturnType<typeof getNullableType>, value: unknown, path: string, leaf: string): Problem | null {
   if (!isScalarType(type)) return null;
+  if (type.name === 'JSON') return jsonQuantities(value, path, leaf);
   const reason = type.name === 'Decimal' ? quantityProblem(leaf, value) : type.name === 'DateTime' ? instantProblem(value) : null;
   return reason === null ? null : { field: path, reason };
+}
+
+const DECIMAL_TEXT = /^-?[0-9]+(\.[0-9]+)?$/;
+
+/** In a JSON value (a tariff, say), every decimal string is bounded by the unit its key ends with, as a Decimal argument is. */
+function jsonQuantities(value: unknown, path: string, key: string): Problem | null {
+  if (typeof value === 'string') {
+    if (!DECIMAL_TEXT.test(value)) return null;
+    const reason = quantityProblem(key, value);
+    return reason === null ? null : { field: path, reason };
+  }
+  if (Array.isArray(value)) {
+    for (const [i, element] of value.entries()) {
+      const problem = jsonQuantities(element, `${path}[${i}]`, key);
+      if (problem) return problem;
+    }
+    return null;
+  }
+  if (typeof value === 'object' && value !== null) {
+    for (const [name, inner] of Object.entries(value)) {
+      const problem = jsonQuantities(inner, path === '' ? name : `${path}.${name}`, name);
+      if (problem) return problem;
+    }
+  }
+  return null;
 }
 
 /** Which id rule an ID argument follows, by its name: command ids and composite names have their own. */
