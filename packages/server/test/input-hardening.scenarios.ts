@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer, type TestServerOptions } from './harness.ts';
+import { bearer, startTestServer, TEST_OPERATOR_KEY, type TestServer, type TestServerOptions } from './harness.ts';
 
 /**
  * Bad input is refused at the edge with a typed error, before any I/O, and changes nothing: ids
@@ -139,6 +139,16 @@ export function describeInputHardening(label: string, options: TestServerOptions
         expect(body.errors?.[0]?.extensions, query).toMatchObject({ code: 'INVALID_COMMAND' });
         expect(JSON.stringify(body), query).not.toContain('INTERNAL_SERVER_ERROR');
       }
+      // A subscription is checked before it starts, too.
+      const response = await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...bearer(TEST_OPERATOR_KEY) },
+        body: JSON.stringify({ query: 'subscription($id: ID!) { setpointsChanged(siteId: $id) { at } }', variables: { id: 'x\u0000' } }),
+      });
+      const text = await response.text();
+      expect(text).toContain('INVALID_COMMAND');
+      expect(text).toContain('siteId');
+      expect(text).not.toContain('INTERNAL_SERVER_ERROR');
       expect(await server.settledHead()).toBe(before);
     });
 
