@@ -45,3 +45,4 @@ export * from './market/market-zone.ts';
 export * from './market/trade-amount.ts';
 export * from './access/roles.ts';
 export * from './access/api-key.ts';
+export * from './ids.ts';

@@ -57,3 +57,24 @@ function checkWithin(field: string, value: string, nowMs: number, earliestMs: nu
   }
   return formatInstant(ms);
 }
+
+/**
+ * The times the ledger can mean at all, whoever states them: from 2000-01-01 (inclusive) to
+ * 2100-01-01 (exclusive), UTC. A reading dated year 0000 or 9999 is a typo or an attack, never a
+ * fact. Checked at the edge for every time a client sends, before the per-field bounds above.
+ */
+export const EARLIEST_INSTANT = '2000-01-01T00:00:00.000Z';
+export const LATEST_INSTANT_EXCLUSIVE = '2100-01-01T00:00:00.000Z';
+const EARLIEST_MS = Date.parse(EARLIEST_INSTANT);
+const LATEST_MS = Date.parse(LATEST_INSTANT_EXCLUSIVE);
+
+/**
+ * Why `value` (an ISO 8601 UTC time, as the DateTime scalar takes it) is not a time the ledger can
+ * mean, naming the bounds; null when it is one.
+ */
+export function instantProblem(value: unknown): string | null {
+  const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  if (Number.isNaN(ms)) return `${JSON.stringify(value) ?? String(value)} is not a UTC instant such as "2026-11-27T17:00:00Z"`;
+  if (ms < EARLIEST_MS || ms >= LATEST_MS) return `${value as string} is outside the times the ledger records: from ${EARLIEST_INSTANT} to before ${LATEST_INSTANT_EXCLUSIVE}`;
+  return null;
+}

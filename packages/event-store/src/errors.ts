@@ -58,19 +58,25 @@ export class InvalidAppend extends EventStoreError {
   }
 }
 
-/** A commandId that was already used for an append to another stream. */
+/**
+ * A commandId that was already used for another command: an append to another stream, or one
+ * with another payload (another fingerprint) to the same stream.
+ */
 export class CommandIdReused extends EventStoreError {
   readonly code = 'COMMAND_ID_REUSED';
   constructor(
     readonly commandId: string,
     readonly firstStreamId: string,
     readonly streamId: string,
+    /** What differs from the command first recorded under this id. */
+    readonly reason: 'stream' | 'payload' = 'stream',
   ) {
-    super(`commandId ${commandId} was already used for stream ${firstStreamId}, not ${streamId}`, {
-      commandId,
-      firstStreamId,
-      streamId,
-    });
+    super(
+      reason === 'stream'
+        ? `commandId ${commandId} was already used for stream ${firstStreamId}, not ${streamId}`
+        : `commandId ${commandId} was already used for a different command on stream ${firstStreamId}: this one's payload is not the first one's (use a fresh commandId for a new command)`,
+      { commandId, firstStreamId, streamId, reason },
+    );
   }
 }
 

@@ -16,6 +16,7 @@ export type PreparedEvent = {
 const STREAM_ID = /^[A-Za-z][A-Za-z0-9_]*-[A-Za-z0-9_.:@-]+$/;
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
 const MAX_EVENTS_PER_APPEND = 10_000;
+const FINGERPRINT = /^[A-Za-z0-9:_+/=-]{1,128}$/;
 
 /**
  * Everything that can be checked before touching storage: stream id, options, every event against
@@ -31,6 +32,9 @@ export function validateAppend(
     throw new InvalidAppend('streamId', `${JSON.stringify(streamId)} must look like <category>-<id> (letters, digits, _ . : @ -)`);
   }
   checkText('commandId', options.commandId);
+  if (options.fingerprint !== undefined && (typeof options.fingerprint !== 'string' || !FINGERPRINT.test(options.fingerprint))) {
+    throw new InvalidAppend('fingerprint', 'must be 1-128 letters, digits or : _ + / = -');
+  }
   checkText('actor', options.actor);
   if (options.correlationId !== undefined) checkText('correlationId', options.correlationId);
   if (options.causationId !== undefined) checkText('causationId', options.causationId);
@@ -61,6 +65,11 @@ export function validateAppend(
 }
 
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Whether PostgreSQL's text (and every other adapter) can hold the string: no NUL, no lone surrogate. */
+export function isStorableText(value: string): boolean {
+  return !UNSTORABLE.test(value);
+}
 
 function storableText(value: unknown): boolean {
   if (typeof value === 'string') return !UNSTORABLE.test(value);
@@ -116,4 +125,5 @@ function checkText(field: string, value: unknown): void {
   if (typeof value !== 'string' || value.trim() === '' || value.length > 200) {
     throw new InvalidAppend(field, 'must be a non-empty string of at most 200 characters');
   }
+  if (!isStorableText(value)) throw new InvalidAppend(field, 'contains a NUL character or a lone UTF-16 surrogate, which cannot be stored');
 }

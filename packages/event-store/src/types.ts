@@ -1,3 +1,5 @@
+import { CommandIdReused } from './errors.ts';
+
 /**
  * The event store contract. Every adapter (PostgreSQL server, PGlite, KurrentDB, memory) implements
  * it and runs the same contract suite (`contract-suite.ts`).
@@ -40,6 +42,13 @@ export type AppendOptions = {
   expectedVersion: ExpectedVersion;
   /** Idempotency key: a second append with the same id returns the first result, writes nothing. */
   commandId: string;
+  /**
+   * What the command asked for, hashed (the client's canonical input, not the clock-stamped
+   * command): recorded with the command. A later append under the same commandId with another
+   * fingerprint is a different command, refused with CommandIdReused; one with the same (or
+   * without one, as internal retries are) gets the first result.
+   */
+  fingerprint?: string;
   actor: string;
   correlationId?: string;
   causationId?: string;
@@ -56,6 +65,8 @@ export type AppendResult = {
   lastPosition: bigint | null;
   /** True when this result is the recorded outcome of an earlier append with the same commandId. */
   duplicate: boolean;
+  /** The fingerprint recorded with the command, when it had one. */
+  fingerprint?: string;
 };
 
 /** An event as stored, in its envelope. */
@@ -150,6 +161,18 @@ export interface EventStore {
   /** Reachability check for /readyz: throws when the backing store cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * Whether a command recorded under `commandId` answers an append of `streamId` with `fingerprint`:
+ * throws CommandIdReused when it was for another stream, or for another payload (both
+ * fingerprints known and different). Every adapter and every early retry check uses it.
+ */
+export function checkRecordedCommand(recorded: AppendResult, commandId: string, streamId: string, fingerprint: string | undefined): void {
+  if (recorded.streamId !== streamId) throw new CommandIdReused(commandId, recorded.streamId, streamId);
+  if (fingerprint !== undefined && recorded.fingerprint !== undefined && recorded.fingerprint !== fingerprint) {
+    throw new CommandIdReused(commandId, recorded.streamId, streamId, 'payload');
+  }
 }
 
 /** The category of a stream: what comes before the first '-' (`session-42` → `session`). */

@@ -193,6 +193,37 @@ export function runEventStoreContract(name: string, factory: StoreFactory): void
         expect(await store.streamVersion(other)).toBe(0);
       });
 
+      it('refuses a commandId reused with another payload on the same stream, naming it; the same payload is a retry', async () => {
+        const streamId = fresh();
+        const commandId = randomUUID();
+        const first = await store.append(streamId, [counted(1)], opts('any', { commandId, fingerprint: 'sha256:aaa' }));
+        expect(first).toMatchObject({ duplicate: false, fingerprint: 'sha256:aaa' });
+        await readable(store, first.lastPosition!);
+        const head = await store.headPosition();
+        const error = await store.append(streamId, [counted(2)], opts('any', { commandId, fingerprint: 'sha256:bbb' })).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(CommandIdReused);
+        expect(error).toMatchObject({ code: 'COMMAND_ID_REUSED', commandId, firstStreamId: streamId, streamId, reason: 'payload' });
+        expect((error as Error).message).toContain(commandId);
+        expect((error as Error).message).toContain('payload');
+        expect(await store.streamVersion(streamId)).toBe(1);
+        // The same fingerprint, or none (an internal retry knows no payload), gets the first result.
+        expect(await store.append(streamId, [counted(1)], opts('any', { commandId, fingerprint: 'sha256:aaa' }))).toEqual({ ...first, duplicate: true });
+        expect(await store.append(streamId, [counted(1)], opts('any', { commandId }))).toEqual({ ...first, duplicate: true });
+        expect(await store.commandResult(commandId)).toEqual({ ...first, duplicate: true });
+        expect(await store.headPosition()).toBe(head);
+        // A command recorded without one answers any retry.
+        const bare = randomUUID();
+        const unprinted = await store.append(streamId, [], opts('any', { commandId: bare }));
+        expect(unprinted.fingerprint).toBeUndefined();
+        expect(await store.append(streamId, [], opts('any', { commandId: bare, fingerprint: 'sha256:ccc' }))).toMatchObject({ duplicate: true });
+      });
+
+      it('refuses a malformed fingerprint before any I/O', async () => {
+        const commandId = randomUUID();
+        await expect(store.append(fresh(), [counted(1)], opts('any', { commandId, fingerprint: 'has space' }))).rejects.toBeInstanceOf(InvalidAppend);
+        expect(await store.commandResult(commandId)).toBeNull();
+      });
+
       it('records a command that produced no events, so its retry is recognised too', async () => {
         const streamId = fresh();
         const commandId = randomUUID();
@@ -252,10 +283,25 @@ export function runEventStoreContract(name: string, factory: StoreFactory): void
           [fresh(), [counted(1, { occurredAt: '2026-11-27T10:00:00+01:00' })], opts('any')],
           [fresh(), [{ type: 'Renamed', data: { displayName: 'nul\u0000byte' } }], opts('any')],
           [fresh(), [{ type: 'Renamed', data: { displayName: 'lone \uD800 surrogate' } }], opts('any')],
+          [fresh(), [counted(1)], opts('any', { commandId: 'c\u0000' })],
+          [fresh(), [counted(1)], opts('any', { actor: 'a\u0000' })],
+          [fresh(), [counted(1)], opts('any', { correlationId: '\uDC00' })],
+          ['test-x\u0000', [counted(1)], opts('any')],
         ];
         for (const [streamId, events, options] of cases) {
           await expect(store.append(streamId, events, options), `${streamId} ${JSON.stringify(options)}`).rejects.toBeInstanceOf(InvalidAppend);
           expect(await store.commandResult(options.commandId)).toBeNull();
+        }
+      });
+    });
+
+    describe('names no text can hold', () => {
+      it('reads a stream, category or command whose name holds a NUL as absent, never as a storage error', async () => {
+        for (const name of ['test-x\u0000', 'test-\uD800', '\u0000']) {
+          expect(await store.readStream(name)).toEqual([]);
+          expect(await store.streamVersion(name)).toBe(0);
+          expect(await store.commandResult(name)).toBeNull();
+          expect(await store.readCategory(name)).toEqual([]);
         }
       });
     });

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventStoreUnavailable, StreamVersionConflict } from '../src/errors.ts';
 import { verifyChain } from '../src/hash-chain.ts';
-import { migrate } from '../src/postgres/migrations.ts';
+import { GENESIS_HASH } from '../src/hash-chain.ts';
+import { migrate, MIGRATIONS, schemaNames } from '../src/postgres/migrations.ts';
 import { openPglite } from '../src/postgres/pglite-client.ts';
 import { beginHeldAppend, openPostgresStore, type PostgresEventStore } from '../src/postgres/postgres-store.ts';
 import type { SqlClient } from '../src/postgres/sql-client.ts';
@@ -43,6 +44,41 @@ describe('PGlite store', () => {
     });
     afterAll(async () => {
       await store?.close();
+    });
+
+    it('upgrades a log written before command fingerprints: its commands still answer their retries, new ones record theirs', async () => {
+      const schema = 'before_fingerprints';
+      const names = schemaNames(schema);
+      const [first] = MIGRATIONS;
+      await sql.transaction(async (tx) => {
+        await tx.query(`CREATE SCHEMA ${names.schema}`);
+        await tx.query(`CREATE TABLE ${names.schema}.schema_migrations (version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+        for (const statement of first!.statements(names)) await tx.query(statement);
+        await tx.query(`INSERT INTO ${names.schema}.schema_migrations (version, name) VALUES (1, $1)`, [first!.name]);
+      });
+      // A command recorded as the code before migration 2 did it: lock_stream, then write_append without a fingerprint.
+      const commandId = randomUUID();
+      const streamId = `old-${randomUUID()}`;
+      await sql.transaction(async (tx) => {
+        await tx.query(`SELECT * FROM ${names.schema}.lock_stream($1, $2)`, [streamId, commandId]);
+        await tx.query(`SELECT * FROM ${names.schema}.write_append($1, $2, $3, $4, $5, $6::jsonb)`, [streamId, 'old', commandId, 0, GENESIS_HASH, '[]']);
+      });
+      expect(await migrate(sql, schema)).toEqual(MIGRATIONS.slice(1).map((m) => m.version));
+      const upgraded = await openPostgresStore({ sql, schema, registry: testRegistry() });
+      try {
+        const retry = await upgraded.append(streamId, [], opts('any', { commandId, fingerprint: 'sha256:new' }));
+        expect(retry).toMatchObject({ duplicate: true, streamId, nextExpectedVersion: 0 });
+        expect(retry.fingerprint).toBeUndefined();
+        const fresh = randomUUID();
+        await upgraded.append(streamId, [counted(1)], opts('any', { commandId: fresh, fingerprint: 'sha256:a' }));
+        await expect(upgraded.append(streamId, [counted(2)], opts('any', { commandId: fresh, fingerprint: 'sha256:b' }))).rejects.toMatchObject({
+          code: 'COMMAND_ID_REUSED',
+          reason: 'payload',
+        });
+        expect(await upgraded.streamVersion(streamId)).toBe(1);
+      } finally {
+        await upgraded.close();
+      }
     });
 
     it('finds its events again after the data folder is closed and reopened', async () => {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CommandIdReused, EventStoreUnavailable, InvalidAppend, StreamVersionConflict } from '../src/errors.ts';
 import { verifyChain } from '../src/hash-chain.ts';
-import { migrate } from '../src/postgres/migrations.ts';
+import { migrate, MIGRATIONS } from '../src/postgres/migrations.ts';
 import { connectPostgres } from '../src/postgres/pg-client.ts';
 import { beginHeldAppend, openPostgresStore, type PostgresEventStore } from '../src/postgres/postgres-store.ts';
 import type { SqlClient } from '../src/postgres/sql-client.ts';
@@ -64,12 +64,12 @@ describe.skipIf(url === null)('PostgreSQL server store', () => {
       const other = await connectPostgres(url!);
       try {
         const applied = await Promise.all([migrate(sql, racing), migrate(other, racing), migrate(sql, racing)]);
-        expect(applied.flat()).toEqual([1]);
+        expect(applied.flat()).toEqual(MIGRATIONS.map((m) => m.version));
       } finally {
         await other.close();
       }
       const { rows } = await sql.query<{ version: number }>(`SELECT version FROM "${racing}".schema_migrations`);
-      expect(rows.map((r) => r.version)).toEqual([1]);
+      expect(rows.map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
     });
 
     it('refuses UPDATE, DELETE and TRUNCATE of events; an edit made anyway breaks the hash chain', async () => {

@@ -9,7 +9,7 @@ import {
   type ApiKeyState,
   type Role,
 } from '@v2g/domain';
-import { categoryOf, type AppendResult, type EventStore, type RecordedEvent } from '@v2g/event-store';
+import { categoryOf, checkRecordedCommand, type AppendResult, type EventStore, type RecordedEvent } from '@v2g/event-store';
 import type { Logger } from 'pino';
 import type { CommandContext, CommandHandler } from './command-handler.ts';
 
@@ -123,6 +123,7 @@ export class ApiKeyService {
   ): Promise<{ token: string | null; key: ApiKeyView; result: AppendResult }> {
     const recorded = await this.store.commandResult(context.commandId);
     if (recorded && categoryOf(recorded.streamId) === 'apikey') {
+      checkRecordedCommand(recorded, context.commandId, recorded.streamId, context.fingerprint);
       const key = await this.get(recorded.streamId.slice('apikey-'.length));
       if (key) return { token: null, key, result: recorded };
     }

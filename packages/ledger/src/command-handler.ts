@@ -1,9 +1,15 @@
 import type { Decider, DomainEvent } from '@v2g/domain';
-import { CommandIdReused, StreamVersionConflict, type AppendResult, type EventStore } from '@v2g/event-store';
+import { checkRecordedCommand, StreamVersionConflict, type AppendResult, type EventStore } from '@v2g/event-store';
 
 /** Who sent a command and under which id: the id makes a retried command harmless. */
 export type CommandContext = {
   commandId: string;
+  /**
+   * A hash of what the client asked for (its canonical input, never the clock-stamped command):
+   * the same commandId with another fingerprint is another command, refused (COMMAND_ID_REUSED).
+   * Absent for commands the ledger issues itself.
+   */
+  fingerprint?: string;
   actor: string;
   correlationId?: string;
   causationId?: string;
@@ -51,7 +57,7 @@ export class CommandHandler {
     // has moved on since, and deciding now could refuse what was already accepted.
     const recorded = await this.store.commandResult(context.commandId);
     if (recorded) {
-      if (recorded.streamId !== streamId) throw new CommandIdReused(context.commandId, recorded.streamId, streamId);
+      checkRecordedCommand(recorded, context.commandId, streamId, context.fingerprint);
       return { result: recorded, events: [] };
     }
 

@@ -21,7 +21,7 @@ import {
   type ProductSpec,
   type Side,
 } from '@v2g/domain';
-import { CommandIdReused, type EventStore } from '@v2g/event-store';
+import { checkRecordedCommand, type EventStore } from '@v2g/event-store';
 import type { CommandContext, CommandHandler, HandleResult } from './command-handler.ts';
 
 export type MarketServiceOptions = {
@@ -254,7 +254,7 @@ export class MarketService {
   private async recorded(streamId: string, context: CommandContext): Promise<HandleResult<OrderBookEvent> | null> {
     const recorded = await this.store.commandResult(context.commandId);
     if (!recorded) return null;
-    if (recorded.streamId !== streamId) throw new CommandIdReused(context.commandId, recorded.streamId, streamId);
+    checkRecordedCommand(recorded, context.commandId, streamId, context.fingerprint);
     return { result: recorded, events: [] };
   }
 

@@ -18,7 +18,7 @@ import {
   type InputEvent,
   type SettlementStatement,
 } from '@v2g/domain';
-import type { AppendResult, EventStore, RecordedEvent, SqlExecutor } from '@v2g/event-store';
+import { checkRecordedCommand, type AppendResult, type EventStore, type RecordedEvent, type SqlExecutor } from '@v2g/event-store';
 import type { CommandContext, CommandHandler } from './command-handler.ts';
 import type { TableNames } from './projection.ts';
 
@@ -190,6 +190,7 @@ export class SettlementService {
     const streamId = settlementStreamId(zone, periodStart);
     const recorded = await this.store.commandResult(context.commandId);
     if (recorded && recorded.streamId === streamId) {
+      checkRecordedCommand(recorded, context.commandId, streamId, context.fingerprint);
       return { outcome: 'duplicate', statement: await this.statementAt(streamId, recorded.nextExpectedVersion), streamId, result: recorded };
     }
     // The head first, then the time: every event up to the head was recorded by then.

@@ -157,7 +157,8 @@ export function describeMarketApi(label: string, options: TestServerOptions | nu
       expect(asks).toMatchObject({ __typename: 'SubmitOrdersPayload', duplicate: false, streamId, events: 3, trades: [] });
       expect(asks.orders.map((o: any) => [o.status, o.restingKWh])).toEqual([['OPEN', '10'], ['OPEN', '5']]);
       const bidCommand = randomUUID();
-      const bid = await submit([order(B, 'BUY', '4', '5200')], {}, bidCommand);
+      const bidOrders = [order(B, 'BUY', '4', '5200')];
+      const bid = await submit(bidOrders, {}, bidCommand);
       expect(bid.trades).toEqual([
         {
           tradeId: expect.any(String),
@@ -179,8 +180,8 @@ export function describeMarketApi(label: string, options: TestServerOptions | nu
       abort.abort();
       expect(live.data.tradesExecuted).toMatchObject({ bookId: streamId, buyerId: B, sellerId: A, quantityKWh: '4', priceMinorPerMWh: '5000', position: bid.trades[0].position });
 
-      // Sent again: the recorded result, nothing new.
-      const retried = await submit([order(B, 'BUY', '4', '5200')], {}, bidCommand);
+      // Sent again (the very same input): the recorded result, nothing new.
+      const retried = await submit(bidOrders, {}, bidCommand);
       expect(retried).toMatchObject({ duplicate: true, events: 0, streamVersion: bid.streamVersion, trades: [{ tradeId: bid.trades[0].tradeId, priceMinorPerMWh: '5000' }] });
       expect(retried.orders).toEqual(bid.orders);
 

@@ -180,9 +180,9 @@ export function describeMeteringApi(label: string, options: TestServerOptions | 
         sessionId,
         occurredAt: future,
       });
-      // More than 3 decimals.
+      // More than 3 decimals: refused at the edge, before the session is read (issue 12, item 18).
       expect(await reading({ occurredAt: minutesFromNow(-50), energyImportWh: '5000.0001', energyExportWh: '0' })).toMatchObject({
-        __typename: 'InvalidSessionRequestError',
+        __typename: 'InvalidCommandError',
         field: 'energyImportWh',
       });
       expect((await sessionVersion(sessionId)).version).toBe(before.version);

@@ -1,3 +1,4 @@
+import { ID_PATTERN } from '../ids.ts';
 /**
  * Who may do what is decided in the server (GraphQL scopes); the roles themselves, and which of
  * them act for one trader, fleet or customer, are part of the API key aggregate's rules.
@@ -17,4 +18,4 @@ export const isRole = (value: unknown): value is Role => typeof value === 'strin
 export const roleNeedsSubject = (role: Role): role is ScopedRole => Object.hasOwn(SUBJECT_OF_ROLE, role);
 
 /** A subject: the id a trader, fleet or customer is known by elsewhere (1-64 letters, digits, _ . : @ -). */
-export const SUBJECT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$/;
+export const SUBJECT_PATTERN = ID_PATTERN;

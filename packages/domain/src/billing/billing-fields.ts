@@ -5,6 +5,7 @@
 import { InvalidCommand } from '../errors.ts';
 import { Decimal, parseDecimal } from '../quantities.ts';
 import { formatInstant, parseInstant } from '../time.ts';
+import { ID_PATTERN } from '../ids.ts';
 
 /**
  * Billing arithmetic is exact: decimal.js rounds every result to `precision` significant digits
@@ -57,7 +58,7 @@ export function checkCurrency(field: string, value: unknown): string {
 }
 
 /** Tariff ids follow the site id's rule. */
-export const TARIFF_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$/;
+export const TARIFF_ID_PATTERN = ID_PATTERN;
 export function checkTariffId(field: string, value: unknown): string {
   if (typeof value !== 'string' || !TARIFF_ID_PATTERN.test(value)) {
     throw new InvalidCommand(field, `${JSON.stringify(value)} must be 1-64 letters, digits or _ . : @ - (starting with a letter or digit)`);
@@ -67,7 +68,7 @@ export function checkTariffId(field: string, value: unknown): string {
 
 /** An account is a session's customer or fleet: their ids follow the session's rule for them. */
 /** An account (a customer or a fleet) names its `account-<id>` stream, so its id follows the stream id rule. */
-export const ACCOUNT_ID = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$/;
+export const ACCOUNT_ID = ID_PATTERN;
 
 export function checkAccountId(field: string, value: unknown): string {
   if (typeof value !== 'string' || !ACCOUNT_ID.test(value)) {

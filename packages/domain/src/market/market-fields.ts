@@ -8,9 +8,10 @@ import { canonicalInstant, checkCurrency, checkObject, checkZone, decimalText, e
 import { parseInstant } from '../time.ts';
 import { PriceNotOnTick, PriceOutOfBounds, QuantityAboveMaximum, QuantityNotOnStep } from './market-errors.ts';
 import type { ProductMode, ProductSpec, ProductTemplate } from './market-types.ts';
+import { ID_PATTERN } from '../ids.ts';
 
 /** Order, client order, trader, participant and portfolio member ids: the stream id rule. */
-export const MARKET_ID = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$/;
+export const MARKET_ID = ID_PATTERN;
 
 export function checkMarketId(field: string, value: unknown): string {
   if (typeof value !== 'string' || !MARKET_ID.test(value)) {

@@ -15,10 +15,11 @@ import {
   withReset,
   type SegmentStart,
 } from './register-series.ts';
+import { ID_PATTERN } from '../ids.ts';
 
 export const meterStreamId = (meterId: string): string => `meter-${meterId}`;
 
-const ID = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$/;
+const ID = ID_PATTERN;
 
 /** Meter, site and node ids follow the site id's pattern. */
 function checkId(field: string, id: unknown): string {

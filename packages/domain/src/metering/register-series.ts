@@ -18,7 +18,7 @@
  * the mWh, and sums of registers must be exact.
  */
 import { InvalidCommand } from '../errors.ts';
-import { Decimal, parseNonNegative, toDecimalString } from '../quantities.ts';
+import { Decimal, parseNonNegative, QUANTITY_BOUNDS, toDecimalString } from '../quantities.ts';
 import {
   ConflictingMeterReading,
   MeterReadingFromFuture,
@@ -75,6 +75,7 @@ export function parseRegister(field: string, value: unknown): string {
   if (parsed.decimalPlaces() > REGISTER_DECIMALS) {
     throw new InvalidCommand(field, `${value as string} has more than ${REGISTER_DECIMALS} decimals: registers count to the mWh`);
   }
+  if (parsed.gt(QUANTITY_BOUNDS.energyWh.maxAbs)) throw new InvalidCommand(field, `${value as string} is beyond ${QUANTITY_BOUNDS.energyWh.described}`);
   return toDecimalString(parsed);
 }
 

@@ -27,6 +27,7 @@ import type {
   SessionState,
   V2gConsent,
 } from './session-types.ts';
+import { ID_PATTERN } from '../ids.ts';
 
 /** A session that has plugged in (whatever became of it since). */
 export type PluggedInSession = Exclude<SessionState, { status: 'none' }>;
@@ -71,7 +72,7 @@ export class InvalidSessionTransition extends DomainError {
 
 export const sessionStreamId = (sessionId: string): string => `session-${sessionId}`;
 
-const SESSION_ID = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$/;
+const SESSION_ID = ID_PATTERN;
 
 export function checkSessionId(sessionId: unknown): string {
   if (typeof sessionId !== 'string' || !SESSION_ID.test(sessionId)) {
@@ -120,14 +121,14 @@ function id(name: string, value: unknown): string {
 }
 
 function accountId(name: string, value: unknown): string {
-  if (typeof value !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$/.test(value)) {
+  if (typeof value !== 'string' || !ID_PATTERN.test(value)) {
     throw new InvalidSessionRequest(name, `${JSON.stringify(value)} must be 1-64 letters, digits or _ . : @ - (an account id)`);
   }
   return value;
 }
 
 /** Site and node ids (a connector is a node of the site's tree) follow the site's id rule. */
-const SITE_ID = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$/;
+const SITE_ID = ID_PATTERN;
 
 function siteOrNodeId(name: 'siteId' | 'connectorId', value: unknown): string {
   if (typeof value !== 'string' || !SITE_ID.test(value)) {

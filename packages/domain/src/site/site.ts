@@ -40,6 +40,7 @@ import type {
   SiteNode,
   SiteState,
 } from './site-types.ts';
+import { ID_PATTERN } from '../ids.ts';
 
 /**
  * The site aggregate (`site-<id>` stream): a grid connection, its electrical tree, what limits it
@@ -65,7 +66,7 @@ export class UnknownSite extends DomainError {
   }
 }
 
-const SITE_ID = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$/;
+const SITE_ID = ID_PATTERN;
 const ZERO = new Decimal(0);
 /** A reading may carry a meter clock a little ahead of ours, not more. */
 const MAX_READING_AHEAD_MS = 5 * 60_000;

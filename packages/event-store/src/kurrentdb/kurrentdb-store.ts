@@ -69,7 +69,6 @@ import {
   type ResolvedEvent,
 } from '@eventstore/db-client';
 import {
-  CommandIdReused,
   EventStoreError,
   EventStoreUnavailable,
   InvalidAppend,
@@ -81,6 +80,7 @@ import { checkExpectedVersion, prepareEvents, validateAppend, type PreparedEvent
 import type { SchemaRegistry } from '../schema-registry.ts';
 import {
   categoryOf,
+  checkRecordedCommand,
   type AppendOptions,
   type AppendResult,
   type EventMetadata,
@@ -302,6 +302,11 @@ export function globalPositionOf(record: Pick<KurrentRecord, 'streamId' | 'revis
   );
 }
 
+/** The outcome with the append's fingerprint, when it has one. */
+function withFingerprint(result: AppendResult, options: AppendOptions): AppendResult {
+  return options.fingerprint === undefined ? result : { ...result, fingerprint: options.fingerprint };
+}
+
 /** A command's outcome as stored in its `_command-` stream (bigints as decimal strings). */
 export function encodeCommandResult(result: AppendResult): Record<string, unknown> {
   return {
@@ -311,6 +316,7 @@ export function encodeCommandResult(result: AppendResult): Record<string, unknow
     firstVersion: result.firstVersion,
     firstPosition: result.firstPosition === null ? null : result.firstPosition.toString(),
     lastPosition: result.lastPosition === null ? null : result.lastPosition.toString(),
+    ...(result.fingerprint === undefined ? {} : { fingerprint: result.fingerprint }),
   };
 }
 
@@ -329,6 +335,7 @@ export function decodeCommandResult(data: unknown): AppendResult {
     return value;
   };
   if (typeof d.streamId !== 'string' || typeof d.commandId !== 'string') throw bad();
+  if (d.fingerprint !== undefined && typeof d.fingerprint !== 'string') throw bad();
   return {
     streamId: d.streamId,
     commandId: d.commandId,
@@ -337,6 +344,7 @@ export function decodeCommandResult(data: unknown): AppendResult {
     firstPosition: position(d.firstPosition),
     lastPosition: position(d.lastPosition),
     duplicate: true,
+    ...(typeof d.fingerprint === 'string' ? { fingerprint: d.fingerprint } : {}),
   };
 }
 
@@ -455,11 +463,13 @@ export class KurrentDbEventStore implements EventStore {
         this.readTail(streamId, RECOVERY_WINDOW),
       ]);
       if (recorded) {
-        if (recorded.streamId !== streamId) throw new CommandIdReused(options.commandId, recorded.streamId, streamId);
+        checkRecordedCommand(recorded, options.commandId, streamId, options.fingerprint);
         return recorded;
       }
+      // Events written by an earlier attempt whose record is missing: the record gets this
+      // attempt's fingerprint (the events do not carry one).
       const unrecorded = await this.unrecordedOutcome(streamId, options.commandId, tail);
-      if (unrecorded) return this.recordCommand(unrecorded, streamId, 'recovered');
+      if (unrecorded) return this.recordCommand(withFingerprint(unrecorded, options), streamId, 'recovered');
 
       const version = tail[0]?.streamVersion ?? 0;
       checkExpectedVersion(streamId, options.expectedVersion, version);
@@ -473,7 +483,7 @@ export class KurrentDbEventStore implements EventStore {
           lastPosition: null,
           duplicate: false,
         };
-        return this.recordCommand(result, streamId, 'empty');
+        return this.recordCommand(withFingerprint(result, options), streamId, 'empty');
       }
       const prepared = prepareEvents(
         this.registry,
@@ -494,7 +504,7 @@ export class KurrentDbEventStore implements EventStore {
           lastPosition: last.globalPosition,
           duplicate: false,
         };
-        return await this.recordCommand(result, streamId, 'appended');
+        return await this.recordCommand(withFingerprint(result, options), streamId, 'appended');
       } catch (error) {
         if (!(error instanceof StreamVersionConflict)) throw error;
         conflict = error;
@@ -746,7 +756,7 @@ export class KurrentDbEventStore implements EventStore {
     }
     const earlier = await this.readCommandRecord(result.commandId);
     if (!earlier) throw new EventStoreUnavailable(`KurrentDB command record ${stream} exists but cannot be read`);
-    if (earlier.streamId !== streamId) throw new CommandIdReused(result.commandId, earlier.streamId, streamId);
+    checkRecordedCommand(earlier, result.commandId, streamId, result.fingerprint);
     // Only the attempt whose append wrote the events is not a duplicate.
     return { ...earlier, duplicate: how !== 'appended' };
   }

@@ -1,10 +1,10 @@
-import { CommandIdReused } from '../errors.ts';
 import { GENESIS_HASH } from '../hash-chain.ts';
 import { checkExpectedVersion, prepareEvents, validateAppend } from '../prepare-append.ts';
 import type { SchemaRegistry } from '../schema-registry.ts';
 import { catchUpThenLive, Notifier } from '../subscription.ts';
 import {
   categoryOf,
+  checkRecordedCommand,
   streamPageLimit,
   type AppendOptions,
   type AppendResult,
@@ -38,7 +38,7 @@ export class MemoryEventStore implements EventStore {
     validateAppend(this.registry, streamId, events, options);
     const earlier = this.commands.get(options.commandId);
     if (earlier) {
-      if (earlier.streamId !== streamId) throw new CommandIdReused(options.commandId, earlier.streamId, streamId);
+      checkRecordedCommand(earlier, options.commandId, streamId, options.fingerprint);
       return { ...earlier, duplicate: true };
     }
     const stream = this.streams.get(streamId) ?? [];
@@ -66,6 +66,7 @@ export class MemoryEventStore implements EventStore {
       firstPosition: recorded[0]?.globalPosition ?? null,
       lastPosition: recorded.at(-1)?.globalPosition ?? null,
       duplicate: false,
+      ...(options.fingerprint === undefined ? {} : { fingerprint: options.fingerprint }),
     };
     this.commands.set(options.commandId, result);
     if (recorded.length > 0) this.notifier.notify();

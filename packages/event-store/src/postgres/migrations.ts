@@ -151,6 +151,67 @@ export const MIGRATIONS: readonly Migration[] = [
       END $$`,
     ],
   },
+  {
+    version: 2,
+    name: 'command fingerprints: a commandId reused with another payload is told apart',
+    statements: ({ schema, literal, channel }) => [
+      // Null for commands recorded before this migration and for those sent without one.
+      `ALTER TABLE ${schema}.commands ADD COLUMN IF NOT EXISTS fingerprint text`,
+      // The same two steps as in migration 1, which also read and write the command's fingerprint.
+      `DROP FUNCTION IF EXISTS ${schema}.lock_stream(text, text)`,
+      `CREATE FUNCTION ${schema}.lock_stream(p_stream_id text, p_command_id text)
+      RETURNS TABLE (
+        command_stream_id text, command_next_expected_version int, command_first_version int,
+        command_first_position bigint, command_last_position bigint, command_fingerprint text,
+        stream_version int, last_hash text
+      ) LANGUAGE plpgsql VOLATILE AS $$
+      BEGIN
+        PERFORM pg_advisory_xact_lock(hashtextextended(${literal} || '/' || p_stream_id, 0));
+        RETURN QUERY
+          SELECT c.stream_id, c.next_expected_version, c.first_version, c.first_position, c.last_position,
+                 c.fingerprint, s.version, s.last_hash
+          FROM (SELECT 1) AS one
+          LEFT JOIN ${schema}.commands c ON c.command_id = p_command_id
+          LEFT JOIN ${schema}.streams s ON s.stream_id = p_stream_id;
+      END $$`,
+      `DROP FUNCTION IF EXISTS ${schema}.write_append(text, text, text, int, text, jsonb)`,
+      `CREATE FUNCTION ${schema}.write_append(
+        p_stream_id text, p_category text, p_command_id text, p_next_version int, p_last_hash text, p_events jsonb,
+        p_fingerprint text
+      ) RETURNS TABLE (first_position bigint, last_position bigint)
+      LANGUAGE plpgsql VOLATILE AS $$
+      DECLARE
+        v_first bigint;
+        v_last bigint;
+      BEGIN
+        IF jsonb_array_length(p_events) > 0 THEN
+          PERFORM pg_advisory_lock(hashtext(${literal}), ${APPEND_LOCK});
+          WITH inserted AS (
+            INSERT INTO ${schema}.events (stream_id, stream_version, category, type, schema_version, data, metadata, hash)
+            SELECT p_stream_id, e.stream_version, p_category, e.type, e.schema_version, e.data, e.metadata, e.hash
+            FROM jsonb_to_recordset(p_events)
+              AS e(stream_version int, type text, schema_version int, data jsonb, metadata jsonb, hash text)
+            ORDER BY e.stream_version
+            RETURNING global_position
+          )
+          SELECT min(global_position), max(global_position) INTO v_first, v_last FROM inserted;
+          PERFORM pg_advisory_unlock(hashtext(${literal}), ${APPEND_LOCK});
+          INSERT INTO ${schema}.streams AS s (stream_id, category, version, last_hash, last_position)
+          VALUES (p_stream_id, p_category, p_next_version, p_last_hash, v_last)
+          ON CONFLICT (stream_id) DO UPDATE
+            SET version = excluded.version, last_hash = excluded.last_hash, last_position = excluded.last_position;
+          PERFORM pg_notify('${channel}', '');
+        END IF;
+        INSERT INTO ${schema}.commands (command_id, stream_id, next_expected_version, first_version, first_position, last_position, fingerprint)
+        VALUES (
+          p_command_id, p_stream_id, p_next_version,
+          CASE WHEN v_first IS NULL THEN NULL ELSE p_next_version - jsonb_array_length(p_events) + 1 END,
+          v_first, v_last, p_fingerprint
+        );
+        RETURN QUERY SELECT v_first, v_last;
+      END $$`,
+    ],
+  },
 ];
 
 /**

@@ -1,10 +1,11 @@
-import { CommandIdReused, EventStoreUnavailable, StreamVersionConflict } from '../errors.ts';
+import { EventStoreUnavailable, StreamVersionConflict } from '../errors.ts';
 import { GENESIS_HASH } from '../hash-chain.ts';
-import { checkExpectedVersion, prepareEvents, validateAppend } from '../prepare-append.ts';
+import { checkExpectedVersion, isStorableText, prepareEvents, validateAppend } from '../prepare-append.ts';
 import type { SchemaRegistry } from '../schema-registry.ts';
 import { catchUpThenLive, Notifier } from '../subscription.ts';
 import {
   categoryOf,
+  checkRecordedCommand,
   streamPageLimit,
   type AppendOptions,
   type AppendResult,
@@ -66,6 +67,7 @@ type LockedStreamRow = {
   command_first_version: number | null;
   command_first_position: string | null;
   command_last_position: string | null;
+  command_fingerprint: string | null;
   stream_version: number | null;
   last_hash: string | null;
 };
@@ -77,6 +79,7 @@ type CommandRow = {
   first_version: number | null;
   first_position: string | null;
   last_position: string | null;
+  fingerprint: string | null;
 };
 
 const EVENT_COLUMNS = 'global_position, stream_id, stream_version, type, schema_version, data, metadata, hash';
@@ -130,6 +133,8 @@ export class PostgresEventStore implements EventStore {
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
     this.checkOpen();
+    // No stream, command or category can have a name text cannot hold: nothing to ask SQL about.
+    if (!isStorableText(streamId)) return [];
     const backwards = options.direction === 'backwards';
     const { rows } = await this.sql.query<EventRow>(
       `SELECT ${EVENT_COLUMNS} FROM ${this.names.schema}.events
@@ -153,6 +158,7 @@ export class PostgresEventStore implements EventStore {
 
   async readCategory(category: string, options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
     this.checkOpen();
+    if (!isStorableText(category)) return [];
     const { rows } = await this.sql.query<EventRow>(
       `SELECT ${EVENT_COLUMNS} FROM ${this.names.schema}.events
        WHERE category = $1 AND global_position > $2 AND ${SETTLED}
@@ -168,19 +174,21 @@ export class PostgresEventStore implements EventStore {
 
   async commandResult(commandId: string): Promise<AppendResult | null> {
     this.checkOpen();
+    if (!isStorableText(commandId)) return null;
     const { rows } = await this.sql.query<CommandRow>(
-      `SELECT command_id, stream_id, next_expected_version, first_version, first_position, last_position
+      `SELECT command_id, stream_id, next_expected_version, first_version, first_position, last_position, fingerprint
        FROM ${this.names.schema}.commands WHERE command_id = $1`,
       [commandId],
     );
     const row = rows[0];
     return row
-      ? commandToResult(row.command_id, row.stream_id, row.next_expected_version, row.first_version, row.first_position, row.last_position)
+      ? commandToResult(row.command_id, row.stream_id, row.next_expected_version, row.first_version, row.first_position, row.last_position, row.fingerprint)
       : null;
   }
 
   async streamVersion(streamId: string): Promise<number> {
     this.checkOpen();
+    if (!isStorableText(streamId)) return 0;
     const { rows } = await this.sql.query<{ version: number }>(
       `SELECT version FROM ${this.names.schema}.streams WHERE stream_id = $1`,
       [streamId],
@@ -260,8 +268,10 @@ export class PostgresEventStore implements EventStore {
     const constraint = (error as { constraint?: unknown }).constraint;
     if (constraint === 'commands_pkey') {
       const earlier = await this.commandResult(options.commandId);
-      if (earlier && earlier.streamId !== streamId) throw new CommandIdReused(options.commandId, earlier.streamId, streamId);
-      if (earlier) return earlier;
+      if (earlier) {
+        checkRecordedCommand(earlier, options.commandId, streamId, options.fingerprint);
+        return earlier;
+      }
     }
     throw new StreamVersionConflict(streamId, options.expectedVersion, await this.streamVersion(streamId));
   }
@@ -300,15 +310,17 @@ async function appendWithin(
   const locked = rows[0];
   if (!locked) throw new EventStoreUnavailable('lock_stream returned no row');
   if (locked.command_stream_id !== null) {
-    if (locked.command_stream_id !== streamId) throw new CommandIdReused(options.commandId, locked.command_stream_id, streamId);
-    return commandToResult(
+    const recorded = commandToResult(
       options.commandId,
       locked.command_stream_id,
       locked.command_next_expected_version!,
       locked.command_first_version,
       locked.command_first_position,
       locked.command_last_position,
+      locked.command_fingerprint,
     );
+    checkRecordedCommand(recorded, options.commandId, streamId, options.fingerprint);
+    return recorded;
   }
   const version = locked.stream_version ?? 0;
   checkExpectedVersion(streamId, options.expectedVersion, version);
@@ -332,8 +344,8 @@ async function appendWithin(
     })),
   );
   const written = await tx.query<{ first_position: string | null; last_position: string | null }>(
-    `SELECT first_position, last_position FROM ${schema}.write_append($1, $2, $3, $4, $5, $6::jsonb)`,
-    [streamId, categoryOf(streamId), options.commandId, nextVersion, prepared.at(-1)?.hash ?? locked.last_hash ?? GENESIS_HASH, rowsJson],
+    `SELECT first_position, last_position FROM ${schema}.write_append($1, $2, $3, $4, $5, $6::jsonb, $7)`,
+    [streamId, categoryOf(streamId), options.commandId, nextVersion, prepared.at(-1)?.hash ?? locked.last_hash ?? GENESIS_HASH, rowsJson, options.fingerprint ?? null],
   );
   const positions = written.rows[0];
   return {
@@ -344,6 +356,7 @@ async function appendWithin(
     firstPosition: positions?.first_position == null ? null : toBigInt(positions.first_position),
     lastPosition: positions?.last_position == null ? null : toBigInt(positions.last_position),
     duplicate: false,
+    ...(options.fingerprint === undefined ? {} : { fingerprint: options.fingerprint }),
   };
 }
 
@@ -406,6 +419,7 @@ function commandToResult(
   firstVersion: number | null,
   firstPosition: string | null,
   lastPosition: string | null,
+  fingerprint: string | null,
 ): AppendResult {
   return {
     streamId,
@@ -415,6 +429,7 @@ function commandToResult(
     firstPosition: firstPosition == null ? null : toBigInt(firstPosition),
     lastPosition: lastPosition == null ? null : toBigInt(lastPosition),
     duplicate: true,
+    ...(fingerprint === null ? {} : { fingerprint }),
   };
 }
 

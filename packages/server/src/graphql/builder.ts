@@ -5,6 +5,8 @@ import { GraphQLError, Kind, print, valueFromASTUntyped, type ValueNode } from '
 import { forbiddenFor, scopesOf, type AuthScopes } from './access.ts';
 import type { GraphQLContext } from './context.ts';
 import './default-deny-plugin.ts';
+import './command-fingerprint-plugin.ts';
+import './bounded-inputs-plugin.ts';
 
 /**
  * The schema builder and its scalars. No object types here: each module in ./schema adds its own.
@@ -25,7 +27,9 @@ export const builder = new SchemaBuilder<{
   };
 }>({
   // Scope auth first: it checks before any other plugin's wrapper (or the resolver) runs.
-  plugins: [ScopeAuthPlugin, 'defaultDeny', ErrorsPlugin],
+  // Inside the errors plugin: bounds on quantities and times (a refusal is the mutation's
+  // InvalidCommandError), then the command fingerprint, which only the resolver itself sees.
+  plugins: [ScopeAuthPlugin, 'defaultDeny', ErrorsPlugin, 'boundedInputs', 'commandFingerprint'],
   scopeAuth: {
     // Subscriptions are checked when they start, not per event.
     authorizeOnSubscribe: true,

@@ -12,4 +12,6 @@ export type GraphQLContext = {
   /** The principal's id, recorded as `actor` in the metadata of every event its commands append. */
   actor: string;
   ledger: LedgerDeps;
+  /** Inside a mutation's resolver: the hash of what the client asked for (command-fingerprint-plugin.ts). */
+  commandFingerprint?: string;
 };

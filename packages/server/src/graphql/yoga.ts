@@ -13,6 +13,7 @@ import { useInputErrors } from './input-errors.ts';
 import type { GraphQLContext } from './context.ts';
 import { useOperationLimits } from './operation-limits.ts';
 import { schema } from './schema/index.ts';
+import { useValidateArguments } from './validate-arguments.ts';
 
 export type GraphQLHandlerOptions = {
   ledger: LedgerDeps;
@@ -40,7 +41,15 @@ export function createGraphQLHandler(options: GraphQLHandlerOptions) {
     renderGraphiQL,
     landingPage: false,
     logging: yogaLogger(options.logger),
-    plugins: [useOperationLimits(options.operationLimits ?? DEFAULT_OPERATION_LIMITS), useAuthorizeMutationsFirst(), useCodedErrors(), useInputErrors(), useExposure(options.exposure ?? DEVELOPMENT_EXPOSURE)],
+    // Arguments are checked before the scopes (which may load what an id names) and any resolver.
+    plugins: [
+      useOperationLimits(options.operationLimits ?? DEFAULT_OPERATION_LIMITS),
+      useValidateArguments(),
+      useAuthorizeMutationsFirst(),
+      useCodedErrors(),
+      useInputErrors(),
+      useExposure(options.exposure ?? DEVELOPMENT_EXPOSURE),
+    ],
     // Never yoga's development details (the original error and its stack) in a response, whatever
     // NODE_ENV says: unexpected errors are logged, and clients get "Unexpected error.".
     maskedErrors: { isDev: false },

@@ -3,6 +3,7 @@ import type { ApiKeyView } from '@v2g/ledger';
 import { OPERATOR, OPERATOR_AUDITOR } from '../access.ts';
 import { builder } from '../builder.ts';
 import { COMMAND_ERRORS, ErrorInterface } from './errors.ts';
+import { commandContext } from '../command-context.ts';
 
 /**
  * API keys (`apikey-<keyId>` streams): operators create and revoke them; the secret of a new key
@@ -108,7 +109,7 @@ builder.mutationFields((t) => ({
       const commandId = String(input.commandId);
       const { token, key, result } = await ctx.ledger.apiKeys.create(
         { role: input.role, subject: input.subject == null ? null : String(input.subject), name: input.name },
-        { commandId, actor: ctx.actor },
+        commandContext(ctx, commandId),
       );
       // The key id, never the token.
       ctx.log.info({ commandId, command: 'CreateApiKey', streamId: result.streamId, keyId: key.keyId, duplicate: result.duplicate }, 'command handled');
@@ -123,7 +124,7 @@ builder.mutationFields((t) => ({
     errors: { types: [...COMMAND_ERRORS, UnknownApiKey], directResult: true, union: { name: 'RevokeApiKeyResult' } },
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
-      const { key, result } = await ctx.ledger.apiKeys.revoke({ keyId: String(input.keyId), reason: input.reason ?? null }, { commandId, actor: ctx.actor });
+      const { key, result } = await ctx.ledger.apiKeys.revoke({ keyId: String(input.keyId), reason: input.reason ?? null }, commandContext(ctx, commandId));
       ctx.log.info({ commandId, command: 'RevokeApiKey', streamId: result.streamId, keyId: key.keyId, duplicate: result.duplicate }, 'command handled');
       return { commandId, duplicate: result.duplicate, streamId: result.streamId, position: result.lastPosition, apiKey: key, token: null };
     },

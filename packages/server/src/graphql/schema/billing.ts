@@ -31,6 +31,7 @@ import type { GraphQLContext } from '../context.ts';
 import { COMMAND_ERRORS, ErrorInterface } from './errors.ts';
 import { Money } from './money.ts';
 import { EVERY_ROLE, PLATFORM_WRITERS, accountReaders, sessionReaders } from '../access.ts';
+import { commandContext } from '../command-context.ts';
 
 /**
  * Prices, tariffs and bills. Commands go to their aggregates (prices-<zone>, tariff-<id>,
@@ -185,7 +186,7 @@ builder.mutationField('publishPrices', (t) =>
           source: input.source,
           points: input.points.map((p) => ({ start: p.start, end: p.end, priceMinorPerKWh: p.priceMinorPerKWh, carbonGPerKWh: p.carbonGPerKWh ?? null })),
         },
-        { commandId, actor: ctx.actor },
+        commandContext(ctx, commandId),
       );
       return recorded(ctx, commandId, 'PublishPrices', result, events.length);
     },
@@ -230,7 +231,7 @@ builder.mutationField('defineTariff', (t) =>
         tariffDecider,
         tariffStreamId(tariff.tariffId),
         { type: 'DefineTariff', at: formatInstant(ctx.ledger.grid.now()), tariff },
-        { commandId, actor: ctx.actor },
+        commandContext(ctx, commandId),
       );
       return recorded(ctx, commandId, 'DefineTariff', result, events.length);
     },
@@ -287,7 +288,7 @@ builder.mutationField('assignTariff', (t) =>
         accountDecider,
         accountStreamId(accountId),
         { type: 'AssignTariff', accountId, at: formatInstant(ctx.ledger.grid.now()), tariffId, validFrom: input.validFrom, validTo: input.validTo ?? null },
-        { commandId, actor: ctx.actor },
+        commandContext(ctx, commandId),
       );
       return recorded(ctx, commandId, 'AssignTariff', result, events.length);
     },

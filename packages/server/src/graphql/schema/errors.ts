@@ -66,7 +66,7 @@ builder.objectType(StreamVersionConflict, {
 
 builder.objectType(CommandIdReused, {
   name: 'CommandIdReusedError',
-  description: 'The commandId was already used for a command on another stream: use a fresh id per command.',
+  description: 'The commandId was already used for another command (on another stream, or with another input on this one): use a fresh id per command. Resending the very same input is safe and returns the first result.',
   interfaces: [ErrorInterface],
   fields: (t) => ({
     commandId: t.exposeID('commandId'),

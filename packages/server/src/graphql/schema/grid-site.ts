@@ -20,6 +20,7 @@ import type { GraphQLContext } from '../context.ts';
 import { ALLOCATION_ERRORS, siteCommandErrors } from './grid-errors.ts';
 import { loadSite, Site, type SiteView } from './site.ts';
 import { OPERATOR, PLATFORM_WRITERS } from '../access.ts';
+import { commandContext } from '../command-context.ts';
 
 /**
  * The site's electrical tree and everything that limits it in time, read live from the site
@@ -275,7 +276,7 @@ type SiteCommandInput = Parameters<GraphQLContext['ledger']['grid']['site']>[0];
 
 async function runSiteCommand(ctx: GraphQLContext, input: Input, command: SiteCommandInput): Promise<SiteCommandPayloadShape> {
   const commandId = String(input.commandId);
-  const { result } = await ctx.ledger.grid.site(command, { commandId, actor: ctx.actor });
+  const { result } = await ctx.ledger.grid.site(command, commandContext(ctx, commandId));
   ctx.log.info({ commandId, command: command.type, streamId: result.streamId, duplicate: result.duplicate }, 'command handled');
   return {
     commandId,

@@ -28,6 +28,7 @@ import { bookCommandErrors, ZONE_COMMAND_ERRORS } from './market-errors.ts';
 import { Money } from './money.ts';
 import { connectionType, toConnection } from './pagination.ts';
 import { MARKET_READERS, OPERATOR, PLATFORM_READERS, seesTradeParty, traderReaders, traderWriters } from '../access.ts';
+import { commandContext } from '../command-context.ts';
 
 /**
  * The energy market: a zone's products and participants (`marketzone-<zone>`), one order book per
@@ -584,7 +585,7 @@ const toOrderInput = (o: OrderInputShape): OrderInput => ({
   limitPriceMinorPerMWh: o.limitPriceMinorPerMWh ?? null,
 });
 
-const context = (ctx: GraphQLContext, commandId: string) => ({ commandId, actor: ctx.actor });
+const context = (ctx: GraphQLContext, commandId: string) => commandContext(ctx, commandId);
 
 builder.mutationFields((t) => ({
   submitOrders: t.field({

@@ -15,6 +15,7 @@ import { builder } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
 import { METER_COMMAND_ERRORS, REGISTER_METER_ERRORS } from './metering-errors.ts';
 import { PLATFORM_READERS, PLATFORM_WRITERS } from '../access.ts';
+import { commandContext } from '../command-context.ts';
 
 /**
  * Site and node meters (building load, generation, storage): register one at a node, send its
@@ -166,7 +167,7 @@ builder.mutationField('registerMeter', (t) =>
       const meterId = String(input.meterId);
       const { result } = await ctx.ledger.metering.registerMeter(
         { meterId, siteId: String(input.siteId), nodeId: String(input.nodeId), measures: input.measures },
-        { commandId, actor: ctx.actor },
+        commandContext(ctx, commandId),
       );
       return payload(ctx, commandId, meterId, result, 'RegisterMeter');
     },
@@ -177,7 +178,7 @@ builder.mutationField('registerMeter', (t) =>
 type MeterCommandInput = Exclude<MeterCommand, { type: 'RegisterMeter' }> extends infer C ? (C extends { at: string } ? Omit<C, 'at'> : never) : never;
 
 async function sendMeterCommand(ctx: GraphQLContext, commandId: string, command: MeterCommandInput): Promise<MeterPayloadShape> {
-  const { result } = await ctx.ledger.metering.meter(command, { commandId, actor: ctx.actor });
+  const { result } = await ctx.ledger.metering.meter(command, commandContext(ctx, commandId));
   return payload(ctx, commandId, command.meterId, result, command.type);
 }
 

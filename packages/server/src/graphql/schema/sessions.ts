@@ -6,6 +6,7 @@ import { SiteSession } from './grid-site.ts';
 import { MeterSegmentRef } from './metering.ts';
 import { PLATFORM_WRITERS, sessionReaders, sessionWriters } from '../access.ts';
 import { checkBilledPartyInput } from '../billed-party.ts';
+import { commandContext } from '../command-context.ts';
 
 /**
  * Charging sessions: a plug-in, what the driver asked for, meter readings, and what the site's
@@ -246,7 +247,7 @@ builder.mutationField('plugIn', (t) =>
         meterStartImportWh: input.meterStartImportWh ?? null,
         meterStartExportWh: input.meterStartExportWh ?? null,
       };
-      const { session } = await ctx.ledger.grid.plugIn(command, { commandId, actor: ctx.actor });
+      const { session } = await ctx.ledger.grid.plugIn(command, commandContext(ctx, commandId));
       return payload(ctx, commandId, command.sessionId, session.result, 'PlugIn');
     },
   }),
@@ -263,7 +264,7 @@ builder.mutationField('stopSession', (t) =>
       checkBilledPartyInput(ctx.principal.role, 'stopSession', input);
       const commandId = String(input.commandId);
       const sessionId = String(input.sessionId);
-      const { result } = await ctx.ledger.grid.stopSession({ sessionId, reason: input.reason, ...(input.at == null ? {} : { at: input.at }) }, { commandId, actor: ctx.actor });
+      const { result } = await ctx.ledger.grid.stopSession({ sessionId, reason: input.reason, ...(input.at == null ? {} : { at: input.at }) }, commandContext(ctx, commandId));
       return payload(ctx, commandId, sessionId, result, 'StopSession');
     },
   }),
@@ -280,7 +281,7 @@ const simpleSessionMutation = (name: string, description: string, inputType: typ
       resolve: async (_root, { input }, ctx) => {
         const commandId = String(input.commandId);
         const sessionId = String(input.sessionId);
-        const { result } = await ctx.ledger.grid.session({ type, sessionId }, { commandId, actor: ctx.actor });
+        const { result } = await ctx.ledger.grid.session({ type, sessionId }, commandContext(ctx, commandId));
         return payload(ctx, commandId, sessionId, result, type);
       },
     }),
@@ -300,7 +301,7 @@ builder.mutationField('changeDeparture', (t) =>
       const sessionId = String(input.sessionId);
       const { result } = await ctx.ledger.grid.session(
         { type: 'ChangeDeparture', sessionId, departureAt: input.departureAt },
-        { commandId, actor: ctx.actor },
+        commandContext(ctx, commandId),
       );
       return payload(ctx, commandId, sessionId, result, 'ChangeDeparture');
     },
@@ -315,7 +316,7 @@ type SessionMeterInput = Extract<SessionCommand, { type: 'RecordSessionMeterRead
   : never;
 
 async function sendSessionMeterCommand(ctx: GraphQLContext, commandId: string, command: SessionMeterInput): Promise<SessionPayloadShape> {
-  const { result } = await ctx.ledger.grid.session(command, { commandId, actor: ctx.actor });
+  const { result } = await ctx.ledger.grid.session(command, commandContext(ctx, commandId));
   return payload(ctx, commandId, command.sessionId, result, command.type);
 }
 

@@ -34,6 +34,7 @@ import { errorType } from './grid-errors.ts';
 import { Money } from './money.ts';
 import { connectionType } from './pagination.ts';
 import { OPERATOR, OPERATOR_AUDITOR, ledgerAccountReaders } from '../access.ts';
+import { commandContext } from '../command-context.ts';
 
 /**
  * Settlement and the double-entry ledger. Closing a period is a command on its settlement stream
@@ -253,7 +254,7 @@ builder.mutationField('closeSettlementPeriod', (t) =>
       if (input.at != null && parseInstant('at', input.at) > now) throw new InvalidCommand('at', `${input.at} is in the future: nothing is known at it yet`);
       const outcome = await ctx.ledger.settlement.closePeriod(
         { zone: String(input.zone), periodStart: input.periodStart, ...(input.at == null ? {} : { at: input.at }) },
-        { commandId, actor: ctx.actor },
+        commandContext(ctx, commandId),
       );
       ctx.log.info({ commandId, command: 'CloseSettlementPeriod', streamId: outcome.streamId, outcome: outcome.outcome, revision: outcome.statement.revision }, 'command handled');
       return { commandId, outcome: outcome.outcome, streamId: outcome.streamId, statement: { statement: outcome.statement, position: outcome.result?.lastPosition ?? null } };

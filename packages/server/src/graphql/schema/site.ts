@@ -3,6 +3,7 @@ import { builder } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
 import { COMMAND_ERRORS } from './errors.ts';
 import { OPERATOR, PLATFORM_READERS } from '../access.ts';
+import { commandContext } from '../command-context.ts';
 
 /** Sites: register and rename through the command handler; read the aggregate's current state. */
 
@@ -76,7 +77,7 @@ export async function loadSite(ctx: GraphQLContext, streamId: string): Promise<S
 
 async function handleSiteCommand(ctx: GraphQLContext, commandId: string, command: SiteCommand): Promise<SitePayloadShape> {
   const streamId = siteStreamId(checkSiteId(command.siteId));
-  const { result } = await ctx.ledger.commands.handle(siteDecider, streamId, command, { commandId, actor: ctx.actor });
+  const { result } = await ctx.ledger.commands.handle(siteDecider, streamId, command, commandContext(ctx, commandId));
   ctx.log.info({ commandId, command: command.type, streamId, duplicate: result.duplicate, position: result.lastPosition?.toString() ?? null }, 'command handled');
   return {
     commandId,
