@@ -187,7 +187,7 @@ export async function waitForProjections(server: TestServer, position: string, t
 
 /**
  * Waits until the read models include everything a stream holds now. (Not the log's head: on the
- * PostgreSQL server the head waits for every older open transaction on the server, and may not
+ * PostgreSQL server the head waits for every older open append of the store, and may not
  * include an append that has just returned.)
  */
 export async function waitForStream(server: TestServer, streamId: string): Promise<void> {
