@@ -35,6 +35,8 @@ export type TestPrincipal = { token: string; keyId: string; actor: string; heade
 export type TestServer = {
   url: string;
   ledger: Ledger;
+  /** The schema the ledger's tables live in ('v2g' on PGlite, one of its own on a server). */
+  dbSchema: string;
   logs: LogLine[];
   /**
    * POST /graphql, asking for application/graphql-response+json as modern clients do; as the test
@@ -106,6 +108,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
   return {
     url,
     ledger,
+    dbSchema,
     logs,
     serve,
     gql: (query, variables, headers) => postGraphQL(url, query, variables, headers),
