@@ -158,6 +158,12 @@ export interface EventStore {
   listStreams(options?: ListStreamsOptions): Promise<StreamPage>;
   /** The position of the newest event that readAll can return now (0n for an empty log). */
   headPosition(): Promise<bigint>;
+  /**
+   * The position of the newest committed event, readable yet or not (0n for an empty log). On a
+   * PostgreSQL server headPosition() may trail it while an append with a lower position is still
+   * open; once headPosition() reaches it, every event committed when it was asked is readable.
+   */
+  committedPosition(): Promise<bigint>;
   /** Reachability check for /readyz: throws when the backing store cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;

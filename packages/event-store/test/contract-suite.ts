@@ -328,6 +328,14 @@ export function runEventStoreContract(name: string, factory: StoreFactory): void
         expect(next[0]!.globalPosition).toBeGreaterThan(page[1]!.globalPosition);
       });
 
+      it('committedPosition includes an append as soon as it returns; headPosition then reaches it', async () => {
+        const appended = await store.append(fresh(), [counted(1), counted(2)], opts('any'));
+        const committed = await store.committedPosition();
+        expect(committed).toBeGreaterThanOrEqual(appended.lastPosition!);
+        await readable(store, committed);
+        expect(await store.headPosition()).toBeGreaterThanOrEqual(committed);
+      });
+
       it('readCategory returns only streams of that category', async () => {
         const category = `cat${randomUUID().replaceAll('-', '')}`;
         const head = await store.headPosition();
@@ -434,6 +442,8 @@ export function runEventStoreContract(name: string, factory: StoreFactory): void
           expect(await store.readCategory(category, { after: head })).toEqual([]);
           expect((await store.readAll({ after: head })).some((e) => e.streamId === streamB)).toBe(false);
           expect(await store.headPosition()).toBeLessThan(b.firstPosition!);
+          // Committed, not yet readable: what a settlement close waits for.
+          expect(await store.committedPosition()).toBeGreaterThanOrEqual(b.lastPosition!);
           expect(await store.readStream(streamB)).toHaveLength(1); // its own stream may show it
         } finally {
           await held.commit();
@@ -548,8 +558,8 @@ export function runEventStoreContract(name: string, factory: StoreFactory): void
 
 /**
  * Waits until the global log can return `position`. On the PostgreSQL server the log is read only
- * below the oldest transaction still open anywhere on the server (see the README), and the other
- * test files run beside this one; an event may be readable a moment after its append returns.
+ * below the oldest append of the store still open (see the README), and other tests of this file
+ * append beside this one; an event may be readable a moment after its append returns.
  */
 /** Appends a marker event to a stream of its own and waits until it is readable; its position. */
 async function marker(store: EventStore): Promise<bigint> {

@@ -12,6 +12,7 @@ import { beginHeldAppend, openPostgresStore, type PostgresEventStore } from '../
 import type { SqlClient } from '../src/postgres/sql-client.ts';
 import type { AppendOptions, NewEvent } from '../src/types.ts';
 import { runEventStoreContract } from './contract-suite.ts';
+import { describeUpgradeFromVersion1 } from './upgrade.scenarios.ts';
 import { testRegistry } from './fixtures/registry.ts';
 
 const counted = (n: number): NewEvent => ({ type: 'Counted', data: { n, amountWh: `${n}` } });
@@ -36,6 +37,8 @@ describe('PGlite store', () => {
   runEventStoreContract('PGlite (in memory)', {
     create: (registry, clock) => openPostgresStore({ sql, schema: 'contract', registry, clock }),
   });
+
+  describeUpgradeFromVersion1('PGlite (in memory)', { sql: () => sql, schema: () => 'upgrade' });
 
   describe('adapter', () => {
     let store: PostgresEventStore;

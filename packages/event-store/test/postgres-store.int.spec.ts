@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CommandIdReused, EventStoreUnavailable, InvalidAppend, StreamVersionConflict } from '../src/errors.ts';
 import { verifyChain } from '../src/hash-chain.ts';
-import { migrate, MIGRATIONS } from '../src/postgres/migrations.ts';
+import { APPENDER_LOCK, migrate, MIGRATIONS } from '../src/postgres/migrations.ts';
 import { connectPostgres } from '../src/postgres/pg-client.ts';
 import { beginHeldAppend, openPostgresStore, type PostgresEventStore } from '../src/postgres/postgres-store.ts';
 import type { SqlClient } from '../src/postgres/sql-client.ts';
 import type { AppendOptions, NewEvent } from '../src/types.ts';
 import { runEventStoreContract } from './contract-suite.ts';
+import { describeUpgradeFromVersion1 } from './upgrade.scenarios.ts';
 import { testRegistry } from './fixtures/registry.ts';
 import { withTimeout } from './with-timeout.ts';
 
@@ -47,6 +49,142 @@ describe.skipIf(url === null)('PostgreSQL server store', () => {
     beginHeldAppend: (store, streamId, events, options) => beginHeldAppend(store as PostgresEventStore, streamId, events, options),
   });
 
+  describeUpgradeFromVersion1('PostgreSQL server', {
+    sql: () => sql,
+    schema: () => freshSchema('upgrade'),
+    beginHeldAppend: (store, streamId, events, options) => beginHeldAppend(store, streamId, events, options),
+  });
+
+  describe('readers and the other transactions on the server', () => {
+    let store: PostgresEventStore;
+    let schema: string;
+    /** A connection to another database on the same server, holding a transaction with an xid open. */
+    let foreign: pg.Client;
+    let foreignXid: bigint;
+    beforeAll(async () => {
+      schema = freshSchema('foreign');
+      store = await openPostgresStore({ sql, schema, registry: testRegistry() });
+      const otherUrl = await otherDatabase(sql, url!);
+      foreign = new pg.Client({ connectionString: otherUrl, application_name: `v2g-test-${run}:foreign` });
+      await foreign.connect();
+      await foreign.query('BEGIN');
+      // Held for as long as this block runs (a minute and more would change nothing).
+      foreignXid = BigInt((await foreign.query<{ xid: string }>('SELECT txid_current()::text AS xid')).rows[0]!.xid);
+    });
+    afterAll(async () => {
+      await foreign?.query('ROLLBACK').catch(() => {});
+      await foreign?.end().catch(() => {});
+      await store?.close();
+    });
+
+    it('sees appends within a second while a transaction in another database stays open', async () => {
+      // The open transaction does hold the server-wide horizon back (what readers used to wait for).
+      const { rows } = await sql.query<{ xmin: string }>(`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin`);
+      expect(BigInt(rows[0]!.xmin)).toBeLessThanOrEqual(foreignXid);
+
+      const category = `foreign${randomUUID().replaceAll('-', '')}`;
+      const seen: bigint[] = [];
+      const controller = new AbortController();
+      let wake: () => void = () => {};
+      const subscribing = (async () => {
+        for await (const event of store.subscribe({ category, signal: controller.signal })) {
+          seen.push(event.globalPosition);
+          wake();
+        }
+      })();
+      try {
+        for (let i = 0; i < 10; i++) {
+          const appended = await store.append(`${category}-${i % 3}`, [counted(i), counted(i)], opts('any'));
+          const started = Date.now();
+          await withTimeout(
+            new Promise<void>((resolve) => {
+              wake = () => seen.includes(appended.lastPosition!) && resolve();
+              wake();
+            }),
+            1000,
+            `append ${i} (position ${appended.lastPosition}) not delivered within 1 s; saw ${seen.length} events`,
+          );
+          expect(Date.now() - started).toBeLessThan(1000);
+          expect(await store.headPosition()).toBeGreaterThanOrEqual(appended.lastPosition!);
+        }
+      } finally {
+        controller.abort();
+        await subscribing;
+      }
+      expect(seen).toHaveLength(20);
+    });
+
+    it('does not wait for an unrelated transaction in its own database, nor for appenders of another schema', async () => {
+      const otherStore = await openPostgresStore({ sql, schema: freshSchema('neighbour'), registry: testRegistry() });
+      const held = await beginHeldAppend(otherStore, `neighbour-${randomUUID()}`, [counted(1)], opts('no_stream'));
+      const local = await sql.transaction(async (tx) => {
+        await tx.query('SELECT txid_current()');
+        const appended = await store.append(`local-${randomUUID()}`, [counted(1)], opts('no_stream'));
+        // Both transactions are still open: this store's readers need neither to end.
+        return { appended, head: await store.headPosition(), log: await store.readAll({ after: appended.lastPosition! - 1n }) };
+      });
+      try {
+        expect(local.head).toBeGreaterThanOrEqual(local.appended.lastPosition!);
+        expect(local.log.map((e) => e.globalPosition)).toEqual([local.appended.lastPosition]);
+      } finally {
+        await held.commit();
+        await otherStore.close();
+      }
+    });
+
+    it('still holds back its own late commit while the foreign transaction is open', async () => {
+      const category = `latefx${randomUUID().replaceAll('-', '')}`;
+      const head = await store.headPosition();
+      const held = await beginHeldAppend(store, `${category}-a`, [counted(1)], opts('no_stream'));
+      const b = await store.append(`${category}-b`, [counted(2)], opts('no_stream'));
+      try {
+        expect(await store.readCategory(category, { after: head })).toEqual([]);
+        expect(await store.headPosition()).toBeLessThan(held.result.firstPosition!);
+        expect(await store.committedPosition()).toBeGreaterThanOrEqual(b.lastPosition!);
+      } finally {
+        await held.commit();
+      }
+      const deadline = Date.now() + 1000;
+      while ((await store.headPosition()) < b.lastPosition! && Date.now() < deadline) await sleep(10);
+      expect((await store.readCategory(category, { after: head })).map((e) => e.globalPosition)).toEqual([
+        held.result.firstPosition,
+        b.firstPosition,
+      ]);
+    });
+
+    it('refuses an append that is not the first write of its transaction, and writes nothing', async () => {
+      const streamId = `second-${randomUUID()}`;
+      const events = JSON.stringify([{ stream_version: 1, type: 'Counted', schema_version: 1, data: { n: 1, amountWh: '1' }, metadata: {}, hash: 'h' }]);
+      const error = await sql
+        .transaction(async (tx) => {
+          await tx.query('SELECT pg_current_xact_id()');
+          await tx.query(`SELECT * FROM "${schema}".write_append($1, 'second', $2, 1, 'h', $3::jsonb, NULL)`, [streamId, randomUUID(), events]);
+        })
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: '55000' });
+      expect((error as Error).message).toContain('first write of its transaction');
+      expect(await store.streamVersion(streamId)).toBe(0);
+      const { rows } = await sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${schema}".events WHERE stream_id = $1`, [streamId]);
+      expect(rows[0]!.n).toBe(0);
+    });
+
+    it('holds the appender lock from the first write to the end of the transaction', async () => {
+      const held = await beginHeldAppend(store, `lock-${randomUUID()}`, [counted(1)], opts('no_stream'));
+      const holders = () =>
+        sql.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND mode = 'ShareLock'
+             AND objid = $2 AND objsubid = 2 AND classid::bigint = (hashtext($1)::bigint & 4294967295)`,
+          [schema, APPENDER_LOCK],
+        );
+      try {
+        expect((await holders()).rows[0]!.n).toBe(1);
+      } finally {
+        await held.commit();
+      }
+      expect((await holders()).rows[0]!.n).toBe(0);
+    });
+  });
+
   describe('adapter', () => {
     let store: PostgresEventStore;
     let schema: string;
@@ -64,11 +202,11 @@ describe.skipIf(url === null)('PostgreSQL server store', () => {
       const other = await connectPostgres(url!);
       try {
         const applied = await Promise.all([migrate(sql, racing), migrate(other, racing), migrate(sql, racing)]);
-        expect(applied.flat()).toEqual(MIGRATIONS.map((m) => m.version));
+        expect(applied.flat().sort((x, y) => x - y)).toEqual(MIGRATIONS.map((m) => m.version));
       } finally {
         await other.close();
       }
-      const { rows } = await sql.query<{ version: number }>(`SELECT version FROM "${racing}".schema_migrations`);
+      const { rows } = await sql.query<{ version: number }>(`SELECT version FROM "${racing}".schema_migrations ORDER BY version`);
       expect(rows.map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
     });
 
@@ -259,6 +397,24 @@ describe.skipIf(url === null)('PostgreSQL server store', () => {
     });
   });
 });
+
+/**
+ * Another database on the same server as `url` (`<database>b`), created when missing: what a
+ * shared server's other applications look like to this store.
+ */
+async function otherDatabase(sql: SqlClient, url: string): Promise<string> {
+  const parsed = new URL(url);
+  const name = `${decodeURIComponent(parsed.pathname.slice(1)) || 'postgres'}b`;
+  const { rows } = await sql.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [name]);
+  if (rows.length === 0) {
+    await sql.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`).catch((error: unknown) => {
+      // Created meanwhile by a test beside this one.
+      if ((error as { code?: unknown }).code !== '42P04' && (error as { code?: unknown }).code !== '23505') throw error;
+    });
+  }
+  parsed.pathname = `/${encodeURIComponent(name)}`;
+  return parsed.toString();
+}
 
 async function waitFor(condition: () => boolean | Promise<boolean>, ms: number): Promise<void> {
   const deadline = Date.now() + ms;

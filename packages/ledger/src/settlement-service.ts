@@ -35,6 +35,17 @@ export class ReadModelBehind extends CodedError {
   }
 }
 
+/** The log's readable head did not reach what had been committed when the close was asked for, in time. */
+export class LogNotReadable extends CodedError {
+  readonly code = 'LOG_NOT_READABLE';
+  constructor(committed: bigint, readable: bigint, waitedMs: number) {
+    super(
+      `the log is readable up to ${readable}, not yet up to ${committed} (committed when the close was asked for; an append below it is still open after ${waitedMs} ms): try again`,
+      { committed: committed.toString(), readable: readable.toString(), waitedMs },
+    );
+  }
+}
+
 /** Settlement periods are 15 minutes, aligned to the UTC quarter hour. */
 export const SETTLEMENT_PERIOD_MS = 15 * 60_000;
 
@@ -50,6 +61,12 @@ export type SettlementServiceOptions = {
   readModelsAt?: (position: bigint) => Promise<void>;
   /** Epoch ms now; tests and simulations drive their own clock. */
   clock?: () => number;
+  /**
+   * How long a close waits for the log's readable head to reach what was committed when it was
+   * asked for (default 30 s), then LOG_NOT_READABLE. On a PostgreSQL server the readable head
+   * trails the committed one while an append with a lower position is still open.
+   */
+  readableWaitMs?: number;
 };
 
 export type ClosePeriodRequest = { zone: string; periodStart: string; at?: string };
@@ -193,8 +210,9 @@ export class SettlementService {
       checkRecordedCommand(recorded, context.commandId, streamId, context.fingerprint);
       return { outcome: 'duplicate', statement: await this.statementAt(streamId, recorded.nextExpectedVersion), streamId, result: recorded };
     }
+    // Every input committed before the close was asked for: what was committed then, once readable.
     // The head first, then the time: every event up to the head was recorded by then.
-    const inputsThrough = await this.store.headPosition();
+    const inputsThrough = await this.readableThrough(await this.store.committedPosition());
     let atMs = request.at === undefined ? this.clock() : parseInstant('at', request.at);
     const periodEnd = formatInstant(startMs + SETTLEMENT_PERIOD_MS);
     if (atMs < startMs + SETTLEMENT_PERIOD_MS) throw new PeriodNotOver(periodEnd, formatInstant(atMs));
@@ -215,6 +233,23 @@ export class SettlementService {
     if (events.length === 0) return { outcome: 'unchanged', statement: previous ?? statement, streamId, result: null };
     const closed = events.at(-1)!.data;
     return { outcome: closed.revision === 1 ? 'closed' : 'resettled', statement: closed, streamId, result };
+  }
+
+  /**
+   * The readable head once it has reached `committed`: on a PostgreSQL server an append still open
+   * below a committed one holds both back, and a close that read only what is readable would leave
+   * out inputs committed before it was asked for.
+   */
+  private async readableThrough(committed: bigint): Promise<bigint> {
+    const waitMs = this.options.readableWaitMs ?? 30_000;
+    const started = Date.now();
+    for (let pauseMs = 5; ; pauseMs = Math.min(pauseMs * 2, 50)) {
+      const head = await this.store.headPosition();
+      if (head >= committed) return head;
+      const waited = Date.now() - started;
+      if (waited >= waitMs) throw new LogNotReadable(committed, head, waited);
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    }
   }
 
   /** The period's last recorded statement (from its settlement stream), or null when never closed. */

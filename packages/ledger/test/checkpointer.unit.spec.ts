@@ -1,7 +1,16 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { MemoryEventStore, SchemaRegistry, type EventStore, type NewEvent } from '@v2g/event-store';
 import { describe, expect, it } from 'vitest';
-import { CHECKPOINT_STREAM, Checkpointer, LogDigest, verifyLog, type LogCheckpointedData } from '../src/index.ts';
+import {
+  CHECKPOINT_STREAM,
+  Checkpointer,
+  CheckpointHistoryLost,
+  LogDigest,
+  verifyLog,
+  type CheckpointSink,
+  type LogCheckpointedData,
+  type PublishedCheckpoint,
+} from '../src/index.ts';
 
 /** The checkpointer on the in-memory store: deterministic, incremental, periodic, safe against a second one. */
 
@@ -130,5 +139,72 @@ describe('Checkpointer', () => {
     const store = memoryStore();
     expect(() => new Checkpointer({ store, everyEvents: -1 })).toThrow(/everyEvents must be a whole number \(0: off\), not -1/);
     expect(() => new Checkpointer({ store, pollMs: 0 })).toThrow(/pollMs must be a whole number above 0/);
+  });
+});
+
+/** A sink held in memory: what was published, in order. */
+class MemorySink implements CheckpointSink {
+  readonly where = 'memory';
+  readonly published: PublishedCheckpoint[] = [];
+  async read(): Promise<PublishedCheckpoint[]> {
+    return [...this.published];
+  }
+  async publish(checkpoint: PublishedCheckpoint): Promise<void> {
+    this.published.push(checkpoint);
+  }
+}
+
+describe('Checkpointer and its history', () => {
+  it('publishes every checkpoint it records to the sink, and what the sink missed before going on', async () => {
+    const store = memoryStore();
+    const sink = new MemorySink();
+    await fill(store, 0, 4);
+    await new Checkpointer({ store, sink }).checkpointNow();
+    await fill(store, 4, 3);
+    // Recorded without the sink (a crash between the append and the publish looks the same).
+    await new Checkpointer({ store }).checkpointNow();
+    expect(sink.published.map((p) => p.version)).toEqual([1]);
+    await fill(store, 7, 2);
+    await new Checkpointer({ store, sink }).checkpointNow();
+    expect(sink.published.map((p) => [p.version, p.checkpoint.through])).toEqual([
+      [1, '4'],
+      [2, '8'],
+      [3, '11'],
+    ]);
+    expect(sink.published.map((p) => p.checkpoint)).toEqual(await checkpoints(store));
+  });
+
+  it('refuses to start again from position 0 when the store lost the history the sink holds', async () => {
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const sink = new MemorySink();
+    const original = memoryStore();
+    await fill(original, 0, 5);
+    await new Checkpointer({ store: original, signingKey: privateKey, sink }).checkpointNow();
+    // The same log without its checkpoint stream (what a superuser leaves after deleting it).
+    const stripped = memoryStore();
+    await fill(stripped, 0, 6);
+    const refused = await new Checkpointer({ store: stripped, signingKey: privateKey, sink }).checkpointNow().catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(CheckpointHistoryLost);
+    expect((refused as Error).message).toContain('the store holds no checkpoint, but the sink memory holds version 1');
+    expect(await checkpoints(stripped)).toEqual([]);
+    expect(sink.published).toHaveLength(1);
+  });
+
+  it('when signing, extends only the last signed checkpoint, never an unsigned one after it', async () => {
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const store = memoryStore();
+    await fill(store, 0, 3);
+    await new Checkpointer({ store }).checkpointNow();
+    await fill(store, 3, 3);
+    // An unsigned history may be taken over by a signing checkpointer once.
+    expect(await new Checkpointer({ store, signingKey: privateKey }).checkpointNow()).toMatchObject({ appended: true, version: 2 });
+    await fill(store, 6, 3);
+    // Someone without the key appends an unsigned checkpoint after the signed one.
+    expect(await new Checkpointer({ store }).checkpointNow()).toMatchObject({ appended: true, version: 3 });
+    await fill(store, 9, 3);
+    const refused = await new Checkpointer({ store, signingKey: privateKey }).checkpointNow().catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(CheckpointHistoryLost);
+    expect((refused as Error).message).toContain('its latest checkpoint (version 3) is unsigned while version 2 is signed');
+    expect((await checkpoints(store)).length).toBe(3);
   });
 });

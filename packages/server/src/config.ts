@@ -1,5 +1,5 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { DEFAULT_TIME_BOUNDS, type TimeBounds } from '@v2g/domain';
 import { DEFAULT_CHARGER_RESPONSE_MS, keyIdOf, parsePrivateKey, parsePublicKey } from '@v2g/ledger';
 import { authConfig, type AuthConfig } from './auth/auth-config.ts';
@@ -50,6 +50,11 @@ export type CheckpointConfig = {
   signingKey: KeyObject | null;
   /** The key `ledger verify` checks signatures with; by default the signing key's own. */
   publicKey: KeyObject | null;
+  /**
+   * A file outside the database that every checkpoint is published to, a JSON line each
+   * (LEDGER_CHECKPOINT_SINK_FILE); null: none. `ledger verify` checks the store against it.
+   */
+  sinkFile: string | null;
 };
 
 
@@ -116,7 +121,11 @@ function checkpointConfig(env: Env): CheckpointConfig {
   if (signingKey && publicKey && keyIdOf(createPublicKey(signingKey)) !== keyIdOf(publicKey)) {
     throw new ConfigError('LEDGER_CHECKPOINT_PUBLIC_KEY', 'is not the public key of LEDGER_CHECKPOINT_KEY');
   }
-  return { everyEvents, everyMs: everySeconds * 1000, signingKey, publicKey: publicKey ?? (signingKey ? createPublicKey(signingKey) : null) };
+  const sinkFile = read(env, 'LEDGER_CHECKPOINT_SINK_FILE') ?? null;
+  if (sinkFile !== null && !isAbsolute(sinkFile)) {
+    throw new ConfigError('LEDGER_CHECKPOINT_SINK_FILE', `must be an absolute path (a file outside the database), not ${JSON.stringify(sinkFile)}`);
+  }
+  return { everyEvents, everyMs: everySeconds * 1000, signingKey, publicKey: publicKey ?? (signingKey ? createPublicKey(signingKey) : null), sinkFile };
 }
 
 /** An unset or empty variable is absent (docker-compose writes `VAR=` for "no value"). */

@@ -19,7 +19,7 @@ describe('loadConfig', () => {
       readyMaxLag: 1000n,
       chargerResponseMs: 5_000,
       timeBounds: { clockSkewMs: 300_000, fieldBackdateMaxMs: 604_800_000, departureHorizonMs: 604_800_000 },
-      checkpoint: { everyEvents: 10_000, everyMs: 600_000, signingKey: null, publicKey: null },
+      checkpoint: { everyEvents: 10_000, everyMs: 600_000, signingKey: null, publicKey: null, sinkFile: null },
       rebuildProjections: [],
       auth: { bootstrapOperatorKey: null, jwt: null },
       hardening: {
@@ -50,7 +50,12 @@ describe('loadConfig', () => {
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
     const seed = privateKeySeedHex(privateKey);
     const config = loadConfig({ LEDGER_CHECKPOINT_EVERY_EVENTS: '0', LEDGER_CHECKPOINT_EVERY_SECONDS: '30', LEDGER_CHECKPOINT_KEY: seed });
-    expect(config.checkpoint).toMatchObject({ everyEvents: 0, everyMs: 30_000 });
+    expect(config.checkpoint).toMatchObject({ everyEvents: 0, everyMs: 30_000, sinkFile: null });
+    // Down to a checkpoint a second, published to a file outside the database.
+    expect(loadConfig({ LEDGER_CHECKPOINT_EVERY_SECONDS: '1', LEDGER_CHECKPOINT_SINK_FILE: '/var/lib/v2g/checkpoints.jsonl' }).checkpoint).toMatchObject({
+      everyMs: 1000,
+      sinkFile: '/var/lib/v2g/checkpoints.jsonl',
+    });
     expect(keyIdOf(config.checkpoint.publicKey!)).toBe(keyIdOf(publicKey));
     const pem = publicKey.export({ format: 'pem', type: 'spki' }).toString();
     const auditor = loadConfig({ LEDGER_CHECKPOINT_PUBLIC_KEY: pem });
@@ -115,6 +120,7 @@ describe('loadConfig', () => {
     ['LEDGER_CHECKPOINT_EVERY_EVENTS', '-5', /LEDGER_CHECKPOINT_EVERY_EVENTS must be a whole number/],
     ['LEDGER_CHECKPOINT_EVERY_SECONDS', '1h', /LEDGER_CHECKPOINT_EVERY_SECONDS must be a whole number/],
     ['LEDGER_CHECKPOINT_PUBLIC_KEY', 'not-a-key', /LEDGER_CHECKPOINT_PUBLIC_KEY must be an Ed25519 public key/],
+    ['LEDGER_CHECKPOINT_SINK_FILE', 'checkpoints.jsonl', /LEDGER_CHECKPOINT_SINK_FILE must be an absolute path/],
   ])('refuses %s=%s with a message naming it', (variable, value, message) => {
     const attempt = () => loadConfig({ [variable]: value });
     expect(attempt).toThrow(ConfigError);

@@ -15,7 +15,7 @@ import { gridProjection } from '@v2g/projection-grid';
 import { GateScheduler, MarketService } from '@v2g/ledger';
 import { marketProjection, openBooks } from '@v2g/projection-market';
 import { closedPeriods, settledZones, settlementProjection } from '@v2g/projection-settlement';
-import { Checkpointer } from '@v2g/ledger';
+import { Checkpointer, FileCheckpointSink } from '@v2g/ledger';
 import { ApiKeyService } from '@v2g/ledger';
 import type { TimeBounds } from '@v2g/domain';
 import type { Logger } from 'pino';
@@ -228,6 +228,7 @@ export async function openLedger(config: LedgerConfig, logger: Logger): Promise<
         signingKey: config.checkpoint.signingKey,
         everyEvents: config.checkpoint.everyEvents,
         everyMs: config.checkpoint.everyMs,
+        sink: config.checkpoint.sinkFile ? new FileCheckpointSink(config.checkpoint.sinkFile) : null,
         logger: logger.child({ component: 'checkpointer' }),
       })
     : undefined;

@@ -30,6 +30,9 @@ Configuration comes from environment variables:
   LEDGER_CHECKPOINT_EVERY_SECONDS  ... or every T seconds with new events, 0 off (default 600)
   LEDGER_CHECKPOINT_KEY            Ed25519 key signing checkpoints, PEM or 64 hex (unset: unsigned)
   LEDGER_CHECKPOINT_PUBLIC_KEY     its public key, for pnpm ledger verify (PEM or 64 hex)
+  LEDGER_CHECKPOINT_SINK_FILE      absolute path of a file outside the database: every checkpoint is
+                                   appended to it as a JSON line; checkpoints only extend the history
+                                   it holds, and pnpm ledger verify checks the store against it
   REBUILD_PROJECTIONS              projections to rebuild blue/green once started, e.g. billing,settlement
                                    (also: pnpm start --rebuild billing,settlement); a projection whose code
                                    version changed is only rebuilt when named here (or by the CLI/GraphQL)

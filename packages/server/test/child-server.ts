@@ -74,7 +74,7 @@ export function runCommand(command: string, args: string[], env: Record<string, 
     cwd: ROOT,
     env: {
       ...process.env,
-      DATABASE_URL: '', EVENTSTORE_URL: '', DATA_DIR: '', DB_SCHEMA: '', AUTH_BOOTSTRAP_OPERATOR_KEY: '', LEDGER_CHECKPOINT_KEY: '', LEDGER_CHECKPOINT_PUBLIC_KEY: '',
+      DATABASE_URL: '', EVENTSTORE_URL: '', DATA_DIR: '', DB_SCHEMA: '', AUTH_BOOTSTRAP_OPERATOR_KEY: '', LEDGER_CHECKPOINT_KEY: '', LEDGER_CHECKPOINT_PUBLIC_KEY: '', LEDGER_CHECKPOINT_SINK_FILE: '',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -35,6 +35,8 @@ export type TestPrincipal = { token: string; keyId: string; actor: string; heade
 export type TestServer = {
   url: string;
   ledger: Ledger;
+  /** The schema the ledger's tables live in ('v2g' on PGlite, one of its own on a server). */
+  dbSchema: string;
   logs: LogLine[];
   /**
    * POST /graphql, asking for application/graphql-response+json as modern clients do; as the test
@@ -106,6 +108,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
   return {
     url,
     ledger,
+    dbSchema,
     logs,
     serve,
     gql: (query, variables, headers) => postGraphQL(url, query, variables, headers),
@@ -187,7 +190,7 @@ export async function waitForProjections(server: TestServer, position: string, t
 
 /**
  * Waits until the read models include everything a stream holds now. (Not the log's head: on the
- * PostgreSQL server the head waits for every older open transaction on the server, and may not
+ * PostgreSQL server the head waits for every older open append of the store, and may not
  * include an append that has just returned.)
  */
 export async function waitForStream(server: TestServer, streamId: string): Promise<void> {

@@ -1,9 +1,9 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connectPostgres, openPglite, openPostgresStore, SchemaRegistry, type EventStore, type NewEvent, type SqlClient } from '@v2g/event-store';
+import { connectPostgres, eventHash, GENESIS_HASH, openPglite, openPostgresStore, SchemaRegistry, type EventStore, type NewEvent, type SqlClient } from '@v2g/event-store';
 import { CHECKPOINT_STREAM, rawPublicKey, type VerifyReport } from '@v2g/ledger';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { openLedger } from '../src/ledger-app.ts';
@@ -126,8 +126,11 @@ describe('ledger CLI', () => {
     it('the server appends signed checkpoints by itself (every N events), and verify checks them', async () => {
       const serverSchema = `${schema}_server`;
       const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+      // Each one published to a file outside the database, with nobody asking.
+      const sinkDir = mkdtempSync(join(tmpdir(), 'v2g-server-sink-'));
+      const sinkFile = join(sinkDir, 'checkpoints.jsonl');
       const server = await openLedger(
-        { databaseUrl: postgresUrl!, eventStoreUrl: null, dbSchema: serverSchema, dataDir: undefined, checkpoint: { everyEvents: 5, everyMs: 0, signingKey: privateKey, publicKey } },
+        { databaseUrl: postgresUrl!, eventStoreUrl: null, dbSchema: serverSchema, dataDir: undefined, checkpoint: { everyEvents: 5, everyMs: 0, signingKey: privateKey, publicKey, sinkFile } },
         createLogger('silent'),
       );
       try {
@@ -148,17 +151,159 @@ describe('ledger CLI', () => {
         } finally {
           await server.close();
         }
-        const verify = await ledger(['verify', '--require-signed'], {
+        const verify = await ledger(['verify', '--require-signed', '--sink', sinkFile], {
           DATABASE_URL: postgresUrl!,
           DB_SCHEMA: serverSchema,
           LEDGER_CHECKPOINT_PUBLIC_KEY: rawPublicKey(publicKey).toString('hex'),
         });
         expect(verify).toMatchObject({ code: 0, stdout: expect.stringMatching(/^ledger verify: OK/) });
         expect(verify.stdout).toMatch(/checkpoints: [1-9]\d* checked, ([1-9]\d*) of \1 signed valid with key [0-9a-f]{16}/);
+        const recorded = await sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${serverSchema}".events WHERE stream_id = $1`, [CHECKPOINT_STREAM]);
+        const published = readFileSync(sinkFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line).version);
+        expect(published).toEqual(Array.from({ length: recorded.rows[0]!.n }, (_, i) => i + 1));
+        expect(verify.stdout).toContain(`sink:        ${published.length} published checkpoint(s) checked`);
       } finally {
+        rmSync(sinkDir, { recursive: true, force: true });
         await sql.query(`DROP SCHEMA IF EXISTS "${serverSchema}" CASCADE`).catch(() => undefined);
       }
     }, 90_000);
+  });
+
+  describe.skipIf(postgresUrl === null)('a superuser who rewrites a stream and removes or shortens the checkpoint history (PostgreSQL server)', () => {
+    let sql: SqlClient;
+    const schemas: string[] = [];
+    const sinkDir = mkdtempSync(join(tmpdir(), 'v2g-sink-'));
+    let keys: Record<string, string>;
+    beforeAll(async () => {
+      sql = await connectPostgres(postgresUrl!);
+      keys = keysFrom((await ledger(['keygen'])).stdout);
+    });
+    afterAll(async () => {
+      for (const schema of schemas) await sql?.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await sql?.close();
+      rmSync(sinkDir, { recursive: true, force: true });
+    });
+
+    /** A seeded log checkpointed `checkpoints` times (signed, published to a sink file), and its environment. */
+    async function checkpointedLog(checkpoints: number) {
+      const schema = `test_cli_forge_${process.pid}_${randomUUID().slice(0, 8)}`;
+      schemas.push(schema);
+      const sinkFile = join(sinkDir, `${schema}.jsonl`);
+      const store = await openPostgresStore({ sql, schema, registry });
+      const base = { DATABASE_URL: postgresUrl!, DB_SCHEMA: schema };
+      const signer = { ...base, LEDGER_CHECKPOINT_KEY: keys.LEDGER_CHECKPOINT_KEY!, LEDGER_CHECKPOINT_SINK_FILE: sinkFile };
+      for (let i = 0; i < checkpoints; i++) {
+        await seed(store);
+        expect(await ledger(['checkpoint'], signer)).toMatchObject({ code: 0, stdout: expect.stringContaining(`appended checkpoint-log version ${i + 1}`) });
+      }
+      await store.close();
+      const auditor = { ...base, LEDGER_CHECKPOINT_PUBLIC_KEY: keys.LEDGER_CHECKPOINT_PUBLIC_KEY! };
+      return { schema, sinkFile, base, signer, auditor };
+    }
+
+    /** What a superuser can do: new content for a whole stream, every hash and the stream's head recomputed to match. */
+    async function rewriteStream(schema: string, streamId: string): Promise<void> {
+      await sql.transaction(async (tx) => {
+        await tx.query('SET LOCAL session_replication_role = replica');
+        const { rows } = await tx.query<{ stream_version: number; type: string; schema_version: number; data: Record<string, unknown>; metadata: any }>(
+          `SELECT stream_version, type, schema_version, data, metadata FROM "${schema}".events WHERE stream_id = $1 ORDER BY stream_version`,
+          [streamId],
+        );
+        let prev = GENESIS_HASH;
+        for (const row of rows) {
+          const data = { ...row.data, name: 'Forged depot' };
+          const hash = eventHash(prev, { streamId, streamVersion: row.stream_version, type: row.type, schemaVersion: row.schema_version, data, metadata: row.metadata });
+          await tx.query(`UPDATE "${schema}".events SET data = $3::jsonb, hash = $4 WHERE stream_id = $1 AND stream_version = $2`, [streamId, row.stream_version, JSON.stringify(data), hash]);
+          prev = hash;
+        }
+        await tx.query(`UPDATE "${schema}".streams SET last_hash = $2 WHERE stream_id = $1`, [streamId, prev]);
+      });
+    }
+
+    /** Removes the checkpoint stream's events from `fromVersion` on, and sets its head to what is left. */
+    async function dropCheckpoints(schema: string, fromVersion: number): Promise<void> {
+      await sql.transaction(async (tx) => {
+        await tx.query('SET LOCAL session_replication_role = replica');
+        await tx.query(`DELETE FROM "${schema}".events WHERE stream_id = $1 AND stream_version >= $2`, [CHECKPOINT_STREAM, fromVersion]);
+        if (fromVersion === 1) {
+          await tx.query(`DELETE FROM "${schema}".streams WHERE stream_id = $1`, [CHECKPOINT_STREAM]);
+        } else {
+          await tx.query(
+            `UPDATE "${schema}".streams s SET version = e.stream_version, last_hash = e.hash, last_position = e.global_position
+               FROM "${schema}".events e WHERE s.stream_id = $1 AND e.stream_id = $1 AND e.stream_version = $2`,
+            [CHECKPOINT_STREAM, fromVersion - 1],
+          );
+        }
+      });
+    }
+
+    const checkpointVersion = async (schema: string) =>
+      Number((await sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${schema}".events WHERE stream_id = $1`, [CHECKPOINT_STREAM])).rows[0]!.n);
+
+    it('publishes every checkpoint to the sink file; verify checks the store against it', async () => {
+      const { sinkFile, auditor } = await checkpointedLog(2);
+      const lines = readFileSync(sinkFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+      expect(lines).toMatchObject([
+        { stream: CHECKPOINT_STREAM, version: 1, checkpoint: { count: '12', previousRoot: null, signature: { algorithm: 'ed25519' } } },
+        { stream: CHECKPOINT_STREAM, version: 2, checkpoint: { count: '25', previousThrough: '12', signature: { algorithm: 'ed25519' } } },
+      ]);
+      const clean = await ledger(['verify', '--require-signed', '--sink', sinkFile], auditor);
+      expect(clean).toMatchObject({ code: 0, stdout: expect.stringMatching(/^ledger verify: OK/) });
+      expect(clean.stdout).toContain('sink:        2 published checkpoint(s) checked against the store and the log');
+    }, 120_000);
+
+    it('with signatures required, a removed checkpoint history fails verify, and checkpoint refuses to sign the forged log', async () => {
+      const { schema, sinkFile, auditor, signer } = await checkpointedLog(2);
+      await rewriteStream(schema, 'site-cli1');
+      await dropCheckpoints(schema, 1);
+      // The hash chains and heads agree with the forgery: only the missing history gives it away.
+      const alone = await ledger(['verify', '--require-signed'], auditor);
+      expect(alone.code, alone.stdout).toBe(1);
+      expect(alone.stdout).toMatch(/^ledger verify: FAILED, 1 problem /);
+      expect(alone.stdout).toContain('checkpoint history: the log holds 24 events but checkpoint-log holds no checkpoint, and signatures are required: the checkpoint history is missing');
+      const withSink = await ledger(['verify', '--require-signed', '--json', '--sink', sinkFile], auditor);
+      expect(withSink.code).toBe(1);
+      const report = JSON.parse(withSink.stdout) as VerifyReport;
+      // Checkpoint 1's root no longer holds; checkpoints 1 and 2 are gone from the store; none is left.
+      expect(report.problems.map((p) => p.kind).sort()).toEqual(['anchor-mismatch', 'checkpoint-history', 'checkpoint-history', 'checkpoint-history']);
+      expect(report.problems.find((p) => p.kind === 'checkpoint-history')!.message).toMatch(/holds checkpoint 1 .*but the store holds no checkpoint: the checkpoint history was removed/);
+
+      // The next checkpoint must not sign the forged log from position 0.
+      const refused = await ledger(['checkpoint'], signer);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/ledger checkpoint: failed: checkpoint-log cannot be extended: the store holds no checkpoint, but the sink .* holds version 2 .*: the checkpoint history was removed/);
+      expect(await checkpointVersion(schema)).toBe(0);
+      expect(readFileSync(sinkFile, 'utf8').trim().split('\n')).toHaveLength(2);
+    }, 180_000);
+
+    it('a shortened checkpoint history fails verify against the sink, and checkpoint only extends the last signed one', async () => {
+      const { schema, sinkFile, auditor, signer } = await checkpointedLog(3);
+      await rewriteStream(schema, 'site-cli2');
+      await dropCheckpoints(schema, 3);
+      const verify = await ledger(['verify', '--require-signed', '--sink', sinkFile], auditor);
+      expect(verify.code, verify.stdout).toBe(1);
+      expect(verify.stdout).toMatch(/checkpoint history: the sink .* holds checkpoint 3 \(position \d+, through \d+\), but the store's checkpoint-log ends at version 2: the checkpoint history was shortened/);
+      const refused = await ledger(['checkpoint'], signer);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain("the store's latest checkpoint is version 2, but the sink");
+      expect(await checkpointVersion(schema)).toBe(2);
+    }, 180_000);
+
+    it('a checkpointer whose sink missed a checkpoint (a crash after the append) publishes it before going on', async () => {
+      const { schema, sinkFile, signer, auditor } = await checkpointedLog(1);
+      const first = readFileSync(sinkFile, 'utf8');
+      // Checkpoint 2 recorded while no sink was configured.
+      const store = await openPostgresStore({ sql, schema, registry });
+      await seed(store);
+      await store.close();
+      expect(await ledger(['checkpoint'], { ...signer, LEDGER_CHECKPOINT_SINK_FILE: '' })).toMatchObject({ code: 0 });
+      expect(readFileSync(sinkFile, 'utf8')).toBe(first);
+      const upToDate = await ledger(['checkpoint'], signer);
+      expect(upToDate).toMatchObject({ code: 0, stdout: expect.stringContaining('up to date') });
+      expect(readFileSync(sinkFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line).version)).toEqual([1, 2]);
+      expect(await ledger(['verify', '--require-signed', '--sink', sinkFile], auditor)).toMatchObject({ code: 0 });
+      expect(existsSync(sinkFile)).toBe(true);
+    }, 180_000);
   });
 
   describe('on PGlite (DATA_DIR)', () => {

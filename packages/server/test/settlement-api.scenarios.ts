@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { connectPostgres } from '@v2g/event-store';
+import { connectPostgres, type SqlClient } from '@v2g/event-store';
 import { CommandHandler, MarketService, ProjectionRunner } from '@v2g/ledger';
 import { SETTLEMENT_TABLES, settlementProjection } from '@v2g/projection-settlement';
 import { pino } from 'pino';
@@ -389,6 +389,56 @@ export function describeSettlementApi(label: string, options: TestServerOptions 
       const future = await close({ at: new Date(now + 3_600_000).toISOString() });
       expect(future).toMatchObject({ __typename: 'InvalidCommandError', code: 'INVALID_COMMAND', field: 'at' });
       expect(await server.ledger.store.streamVersion(settlementStream)).toBe(2);
+    });
+
+    it('closes on every input committed before it was asked for, also one an open append still holds back', async () => {
+      const periodStart = '2026-11-05T13:00:00.000Z';
+      clock.moveTo('2026-11-05T13:20:00Z');
+      // On a server: an append left open (its transaction holds a lower position) keeps what commits
+      // after it unreadable. PGlite serves one writer at a time: there nothing can be held back.
+      let held: { client: SqlClient; rollback: () => void; ended: Promise<unknown> } | null = null;
+      if (server.ledger.sql.kind === 'server') {
+        const client = await connectPostgres(options!.databaseUrl!);
+        let rollback!: () => void;
+        const decided = new Promise<void>((resolve) => (rollback = resolve));
+        let written!: () => void;
+        const open = new Promise<void>((resolve) => (written = resolve));
+        const events = [{ stream_version: 1, type: 'Held', schema_version: 1, data: {}, metadata: {}, hash: 'h' }];
+        const ended = client
+          .transaction(async (tx) => {
+            await tx.query(`SELECT * FROM "${server.dbSchema}".write_append($1, 'held', $2, 1, 'h', $3::jsonb)`, [`held-${tag}`, randomUUID(), JSON.stringify(events)]);
+            written();
+            await decided;
+            throw new Error('rolled back on purpose');
+          })
+          .catch((error: unknown) => error);
+        await open;
+        held = { client, rollback, ended };
+      }
+      try {
+        // The period's imbalance price, committed (above the open append) before the close is asked for.
+        const published = await command('publishPrices', 'PublishPricesInput', {
+          zone: priceZone, currency: 'EUR', source: 'imbalance', points: [{ start: '2026-11-05T13:00:00Z', end: '2026-11-05T13:15:00Z', priceMinorPerKWh: '25' }],
+        }, '... on CommandRecorded { events position }');
+        expect(published).toMatchObject({ __typename: 'CommandRecorded', events: 1 });
+        const closing = close({ periodStart });
+        if (held) {
+          // The close waits for the open append (here, until it rolls back), however long it stays open.
+          const early = await Promise.race([closing.then(() => 'closed'), new Promise((resolve) => setTimeout(resolve, 500, 'waiting'))]);
+          expect(early).toBe('waiting');
+          held.rollback();
+          await held.ended;
+        }
+        const closed = await closing;
+        expect(closed, JSON.stringify(closed)).toMatchObject({ __typename: 'CloseSettlementPeriodPayload', outcome: 'CLOSED', statement: { revision: 1 } });
+        await waitForStream(server, closed.streamId);
+        const recorded = (await run(STATEMENT, { zone, periodStart, revision: 1 })).settlementStatement;
+        expect(BigInt(recorded.inputsThrough)).toBeGreaterThanOrEqual(BigInt(published.position));
+      } finally {
+        held?.rollback();
+        await held?.ended;
+        await held?.client.close();
+      }
     });
 
     it('settles a closed period again when a trade delivering in it is recorded after the close', async () => {

@@ -645,6 +645,11 @@ export class KurrentDbEventStore implements EventStore {
     }
   }
 
+  /** KurrentDB assigns positions as it commits: everything committed is readable. */
+  async committedPosition(): Promise<bigint> {
+    return this.headPosition();
+  }
+
   /** One backwards read of one record of $all, bounded in time. */
   async ping(): Promise<void> {
     this.ensureOpen();

@@ -111,6 +111,11 @@ export class MemoryEventStore implements EventStore {
     return BigInt(this.log.length);
   }
 
+  /** One writer at a time: everything committed is readable. */
+  async committedPosition(): Promise<bigint> {
+    return this.headPosition();
+  }
+
   /** By stream id (UTF-16 code unit order). */
   async listStreams(options: ListStreamsOptions = {}): Promise<StreamPage> {
     const limit = streamPageLimit(options.limit);

@@ -31,8 +31,8 @@ export type PostgresStoreOptions = {
   clock?: () => Date;
   /**
    * How often an idle subscription looks again without a notification (default 500 ms). NOTIFY
-   * wakes it when an append commits, but not when an unrelated transaction ends and thereby lets
-   * held-back events through the xmin horizon.
+   * wakes it when an append commits; the poll covers a notification lost with a dropped LISTEN
+   * connection, and an append that rolls back (it notifies no one) after holding events back.
    */
   pollMs?: number;
 };
@@ -85,13 +85,13 @@ type CommandRow = {
 const EVENT_COLUMNS = 'global_position, stream_id, stream_version, type, schema_version, data, metadata, hash';
 
 /**
- * Only transactions that have all ended: an event whose transaction is still running, or that
- * started before one still running, is held back even if it has committed. Appends take xids in
- * position order (see write_append in migrations.ts), so a reader that has seen position P can never
- * later meet an event with a lower position. The InitPlan evaluates the snapshot once per query.
+ * The log is read through read_events() and readable_head() (migration 2): an event is readable
+ * once every appender of this store that could still commit a lower position has ended. They wait
+ * for the store's own open appenders (which hold the appender lock), not for every transaction on
+ * the server: a long transaction in another database or application does not hold readers back.
+ * Appends take xids in position order (see write_append in migrations.ts), so a reader that has
+ * seen position P can never later meet an event with a lower position.
  */
-const SETTLED = 'transaction_id < (SELECT pg_snapshot_xmin(pg_current_snapshot()))';
-
 // Module-private access for beginHeldAppend(), which must run the very same append code.
 const contexts = new WeakMap<PostgresEventStore, AppendContext>();
 
@@ -148,9 +148,7 @@ export class PostgresEventStore implements EventStore {
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
     this.checkOpen();
     const { rows } = await this.sql.query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM ${this.names.schema}.events
-       WHERE global_position > $1 AND ${SETTLED}
-       ORDER BY global_position LIMIT $2`,
+      `SELECT ${EVENT_COLUMNS} FROM ${this.names.schema}.read_events($1, NULL, $2)`,
       [(options.after ?? 0n).toString(), limitParam(options.limit)],
     );
     return rows.map((row) => this.toRecorded(row));
@@ -160,10 +158,8 @@ export class PostgresEventStore implements EventStore {
     this.checkOpen();
     if (!isStorableText(category)) return [];
     const { rows } = await this.sql.query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM ${this.names.schema}.events
-       WHERE category = $1 AND global_position > $2 AND ${SETTLED}
-       ORDER BY global_position LIMIT $3`,
-      [category, (options.after ?? 0n).toString(), limitParam(options.limit)],
+      `SELECT ${EVENT_COLUMNS} FROM ${this.names.schema}.read_events($1, $2, $3)`,
+      [(options.after ?? 0n).toString(), category, limitParam(options.limit)],
     );
     return rows.map((row) => this.toRecorded(row));
   }
@@ -217,9 +213,13 @@ export class PostgresEventStore implements EventStore {
 
   async headPosition(): Promise<bigint> {
     this.checkOpen();
-    const { rows } = await this.sql.query<{ head: string | null }>(
-      `SELECT max(global_position) AS head FROM ${this.names.schema}.events WHERE ${SETTLED}`,
-    );
+    const { rows } = await this.sql.query<{ head: string }>(`SELECT ${this.names.schema}.readable_head() AS head`);
+    return toBigInt(rows[0]?.head ?? 0);
+  }
+
+  async committedPosition(): Promise<bigint> {
+    this.checkOpen();
+    const { rows } = await this.sql.query<{ head: string | null }>(`SELECT max(global_position) AS head FROM ${this.names.schema}.events`);
     return toBigInt(rows[0]?.head ?? 0);
   }
 

@@ -1,23 +1,32 @@
-import type { KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { StreamVersionConflict, type EventStore } from '@v2g/event-store';
 import type { Logger } from 'pino';
 import {
   CHECKPOINT_ACTOR,
   CHECKPOINT_EVENT_TYPE,
   CHECKPOINT_STREAM,
+  checkSignature,
+  keyIdOf,
   parseCheckpoint,
   signCheckpoint,
   type LogCheckpointedData,
   type UnsignedCheckpoint,
 } from './checkpoint.ts';
+import { sameCheckpoint, type CheckpointSink } from './checkpoint-sink.ts';
 import { LogDigest } from './log-digest.ts';
 import { MERKLE_ALGORITHM } from './merkle.ts';
 import { sleep } from '../sleep.ts';
 
 export type CheckpointerOptions = {
   store: EventStore;
-  /** Signs every checkpoint (Ed25519) when given. */
+  /** Signs every checkpoint (Ed25519) when given; then a checkpoint only extends the last signed one. */
   signingKey?: KeyObject | null;
+  /**
+   * Where every checkpoint is published as it is recorded (outside the database). The store's
+   * checkpoint history is only extended while it still holds the last published checkpoint;
+   * checkpoints the sink misses (a crash after the append) are published first.
+   */
+  sink?: CheckpointSink | null;
   /** When running: checkpoint once this many events came after the last checkpoint (0: not by count). Default 10,000. */
   everyEvents?: number;
   /** When running: checkpoint once this long has passed since the last one and events came (0: not by time). Default 10 min. */
@@ -39,6 +48,17 @@ export type RecordedCheckpoint = { version: number; position: bigint; checkpoint
 export type CheckpointOutcome =
   | ({ appended: true; duplicate: boolean } & RecordedCheckpoint)
   | { appended: false; reason: 'empty-log' | 'up-to-date'; latest: RecordedCheckpoint | null };
+
+/**
+ * The store's checkpoint history lost what was published or signed: it was removed, shortened or
+ * rewritten. Nothing is checkpointed until it is restored (run ledger verify).
+ */
+export class CheckpointHistoryLost extends Error {
+  constructor(reason: string) {
+    super(`${CHECKPOINT_STREAM} cannot be extended: ${reason}; nothing is checkpointed until it is restored (run ledger verify)`);
+    this.name = 'CheckpointHistoryLost';
+  }
+}
 
 /** The latest checkpoint cannot be continued from: its data is malformed or does not add up. */
 export class CheckpointChainBroken extends Error {
@@ -78,6 +98,8 @@ const MAX_BACKOFF_MS = 60_000;
 export class Checkpointer {
   private readonly store: EventStore;
   private readonly signingKey: KeyObject | null;
+  private readonly publicKey: KeyObject | null;
+  private readonly sink: CheckpointSink | null;
   private readonly everyEvents: number;
   private readonly everyMs: number;
   private readonly pollMs: number;
@@ -92,6 +114,8 @@ export class Checkpointer {
   constructor(private readonly options: CheckpointerOptions) {
     this.store = options.store;
     this.signingKey = options.signingKey ?? null;
+    this.publicKey = this.signingKey ? createPublicKey(this.signingKey) : null;
+    this.sink = options.sink ?? null;
     this.everyEvents = options.everyEvents ?? 10_000;
     this.everyMs = options.everyMs ?? 600_000;
     this.pollMs = options.pollMs ?? 1000;
@@ -110,6 +134,7 @@ export class Checkpointer {
       for (let attempt = 1; ; attempt++) {
         const state = await this.caughtUp();
         if (state.digest.count === 0) return { appended: false, reason: 'empty-log', latest: null };
+        await this.guard(state);
         if (state.latest && state.pending === 0) return { appended: false, reason: 'up-to-date', latest: withoutTime(state.latest) };
         try {
           return await this.append(state);
@@ -168,6 +193,7 @@ export class Checkpointer {
     const sinceMs = this.clock() - (state.latest?.recordedAtMs ?? this.startedAtMs);
     const due = (this.everyEvents > 0 && state.pending >= this.everyEvents) || (this.everyMs > 0 && sinceMs >= this.everyMs);
     if (!due) return;
+    await this.guard(state);
     try {
       const outcome = await this.append(state);
       this.options.logger?.info(
@@ -248,6 +274,8 @@ export class Checkpointer {
       throw error;
     }
     const recorded = { version: result.nextExpectedVersion, position: result.lastPosition!, checkpoint };
+    // Published once recorded (a crash in between: the next guard publishes it).
+    if (!result.duplicate) await this.sink?.publish(recorded);
     if (result.duplicate) {
       // Another checkpointer recorded this very prefix first: read its checkpoint on the next round.
       this.state = undefined;
@@ -256,6 +284,68 @@ export class Checkpointer {
       state.pending = 0;
     }
     return { appended: true, duplicate: result.duplicate, ...recorded };
+  }
+
+  /**
+   * Before a checkpoint goes on from `state.latest`: the store must still hold the last checkpoint
+   * published to the sink (same version, position and data), and, when signing, the latest
+   * checkpoint must be signed with this key unless none ever was. Publishes what the sink misses.
+   */
+  private async guard(state: State): Promise<void> {
+    const latest = state.latest;
+    if (this.sink) {
+      const last = (await this.sink.read()).at(-1);
+      if (last) {
+        const where = `the sink ${this.sink.where} holds version ${last.version} (position ${last.position}, through ${last.checkpoint.through})`;
+        if (!latest) throw new CheckpointHistoryLost(`the store holds no checkpoint, but ${where}: the checkpoint history was removed`);
+        if (latest.version < last.version) {
+          throw new CheckpointHistoryLost(`the store's latest checkpoint is version ${latest.version}, but ${where}: the checkpoint history was shortened`);
+        }
+        const [stored] = await this.store.readStream(CHECKPOINT_STREAM, { fromVersion: last.version, limit: 1 });
+        const parsed = stored && stored.streamVersion === last.version ? parseCheckpoint(stored.stored?.data ?? stored.data) : null;
+        if (!stored || !parsed?.ok || stored.globalPosition !== last.position || !sameCheckpoint(parsed.checkpoint, last.checkpoint)) {
+          throw new CheckpointHistoryLost(`the store's checkpoint version ${last.version} is not the one published (${where}): the checkpoint history was rewritten`);
+        }
+      }
+      if (latest && (last?.version ?? 0) < latest.version) {
+        for (const event of await this.store.readStream(CHECKPOINT_STREAM, { fromVersion: (last?.version ?? 0) + 1 })) {
+          const parsed = parseCheckpoint(event.stored?.data ?? event.data);
+          if (!parsed.ok) throw new CheckpointChainBroken(event.streamVersion, parsed.reason);
+          await this.sink.publish({ version: event.streamVersion, position: event.globalPosition, checkpoint: parsed.checkpoint });
+        }
+      }
+    }
+    if (this.publicKey && latest) {
+      const check = checkSignature(latest.checkpoint, this.publicKey);
+      const ours = keyIdOf(this.publicKey);
+      // Another key's signature cannot be checked here (a rotated key; verify checks it against the
+      // trusted key); one that names this key must verify.
+      if (check.state === 'invalid' && check.keyId === ours) {
+        throw new CheckpointHistoryLost(`its latest checkpoint (version ${latest.version}) names this key but its signature does not verify: ${check.reason}`);
+      }
+      if (check.state === 'unsigned') {
+        const signed = await this.lastSignedVersion(latest.version);
+        if (signed !== null) {
+          throw new CheckpointHistoryLost(
+            `its latest checkpoint (version ${latest.version}) is unsigned while version ${signed} is signed; checkpoints are only extended from the last signed one`,
+          );
+        }
+      }
+    }
+  }
+
+  /** The version of the newest signed checkpoint before `before`, or null when none is signed. */
+  private async lastSignedVersion(before: number): Promise<number | null> {
+    for (let from = before; from >= 1; ) {
+      const page = await this.store.readStream(CHECKPOINT_STREAM, { direction: 'backwards', fromVersion: from, limit: this.pageSize });
+      for (const event of page) {
+        const parsed = parseCheckpoint(event.stored?.data ?? event.data);
+        if (parsed.ok && parsed.checkpoint.signature !== undefined) return event.streamVersion;
+      }
+      if (page.length < this.pageSize) return null;
+      from = page.at(-1)!.streamVersion - 1;
+    }
+    return null;
   }
 
   /** One checkpoint operation at a time per instance (the loop and checkpointNow share the state). */

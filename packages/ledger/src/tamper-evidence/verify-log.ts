@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { expectedEventHash, GENESIS_HASH, mapWithConcurrency, type EventStore, type RecordedEvent, type StreamHead } from '@v2g/event-store';
 import { CHECKPOINT_EVENT_TYPE, CHECKPOINT_STREAM, checkSignature, parseCheckpoint, type LogCheckpointedData } from './checkpoint.ts';
+import { sameCheckpoint, type PublishedCheckpoint } from './checkpoint-sink.ts';
 import { LogDigest } from './log-digest.ts';
 
 /**
@@ -23,8 +24,19 @@ import { LogDigest } from './log-digest.ts';
 export type VerifyOptions = {
   /** The trusted Ed25519 public key: every signed checkpoint must verify with it. */
   publicKey?: KeyObject | null;
-  /** With a publicKey, an unsigned checkpoint is a problem, not a warning. */
+  /**
+   * With a publicKey, an unsigned checkpoint is a problem, not a warning, and so is a log with
+   * events but no checkpoint at all (the checkpoint history is missing).
+   */
   requireSigned?: boolean;
+  /**
+   * The checkpoints published outside the database (a checkpoint sink, see checkpoint-sink.ts):
+   * each must still be in the store's checkpoint-log, the same, and the log up to its `through`
+   * must still give its root. A store that holds fewer is a shortened or removed history.
+   */
+  published?: readonly PublishedCheckpoint[];
+  /** Where `published` was read from, for messages. */
+  publishedFrom?: string;
   /** Roots published elsewhere: the log up to `through` must still give `merkleRoot`. */
   anchors?: readonly Anchor[];
   /** Events per read of the log (default 5,000) and of a stream (a fifth of it). */
@@ -63,7 +75,8 @@ export type TamperProblem =
   | { kind: 'checkpoint-chain'; checkpointVersion: number; position: string; through: string; reason: string; message: string }
   | { kind: 'checkpoint-malformed'; checkpointVersion: number; position: string; reason: string; message: string }
   | { kind: 'checkpoint-signature'; checkpointVersion: number; position: string; through: string; keyId: string | null; reason: string; message: string }
-  | { kind: 'anchor-mismatch'; through: string; recorded: string; found: string | null; message: string };
+  | { kind: 'anchor-mismatch'; through: string; recorded: string; found: string | null; message: string }
+  | { kind: 'checkpoint-history'; checkpointVersion: number | null; position: string | null; reason: string; message: string };
 
 export type VerifyReport = {
   ok: boolean;
@@ -83,6 +96,8 @@ export type VerifyReport = {
     latest: { version: number; position: string; through: string; merkleRoot: string } | null;
   };
   anchors: number;
+  /** Checkpoints published outside the store (a sink) that were checked. */
+  published: number;
   /** The first `maxProblems` problems, chains first, then the log and its checkpoints. */
   problems: TamperProblem[];
   problemCount: number;
@@ -118,6 +133,7 @@ export async function verifyLog(store: EventStore, options: VerifyOptions = {}):
     merkleRoot: log.merkleRoot,
     checkpoints: log.checkpoints,
     anchors: options.anchors?.length ?? 0,
+    published: options.published?.length ?? 0,
     problems,
     problemCount,
     warnings: log.warnings,
@@ -149,7 +165,15 @@ async function checkLog(store: EventStore, head: bigint, options: VerifyOptions,
   const warnings: string[] = [];
   const digest = LogDigest.empty();
   const checkpoints = checkpointsUpTo(store, head, pageSize, problems);
-  const anchors = [...(options.anchors ?? [])].sort((a, b) => (a.through < b.through ? -1 : a.through > b.through ? 1 : 0));
+  // What was published outside the store. One recorded after the head this run started from is
+  // checked only for being in the store (the next run checks the rest); one the store lacks there
+  // is a shortened history, also when the log's tail went with it.
+  const published = (options.published ?? []).filter((p) => p.position <= head);
+  const publishedLater = (options.published ?? []).filter((p) => p.position > head);
+  const sinkName = options.publishedFrom ?? 'the checkpoint sink';
+  const publishedVersions = new Set(published.map((p) => p.version));
+  const storedPublished = new Map<number, Checkpoint>();
+  const anchors = [...(options.anchors ?? []), ...published.map((p) => ({ through: BigInt(p.checkpoint.through), merkleRoot: p.checkpoint.merkleRoot }))].sort((a, b) => (a.through < b.through ? -1 : a.through > b.through ? 1 : 0));
   const stats = { checked: 0, signed: 0, signaturesValid: 0, unsigned: 0, unchecked: 0 };
   let previous: Checkpoint | null = null;
   let next = await checkpoints.next();
@@ -161,6 +185,7 @@ async function checkLog(store: EventStore, head: bigint, options: VerifyOptions,
     const label = `checkpoint ${version} (position ${position}, through ${through})`;
     const chain = (reason: string) => problems.add({ kind: 'checkpoint-chain', ...where, reason, message: `${label}: ${reason}` });
     stats.checked += 1;
+    if (publishedVersions.has(version)) storedPublished.set(version, checkpoint);
     if (through >= position) chain('covers positions after itself');
     const expectedPrevious = previous ? { through: previous.data.through, root: previous.data.merkleRoot } : { through: null, root: null };
     if (data.previousRoot !== expectedPrevious.root || data.previousThrough !== expectedPrevious.through) {
@@ -291,6 +316,52 @@ async function checkLog(store: EventStore, head: bigint, options: VerifyOptions,
   }
 
   const latest = previous as Checkpoint | null;
+  const history = (reason: string, at: PublishedCheckpoint | null = null) =>
+    problems.add({
+      kind: 'checkpoint-history',
+      checkpointVersion: at?.version ?? null,
+      position: at ? at.position.toString() : null,
+      reason,
+      message: `checkpoint history: ${reason}`,
+    });
+  for (const p of published) {
+    const stored = storedPublished.get(p.version);
+    const label = `${sinkName} holds checkpoint ${p.version} (position ${p.position}, through ${p.checkpoint.through})`;
+    if (!stored) {
+      history(
+        latest
+          ? `${label}, but the store's checkpoint-log ends at version ${latest.version}${latest.version > p.version ? ' and lacks it' : ''}: the checkpoint history was shortened`
+          : `${label}, but the store holds no checkpoint: the checkpoint history was removed`,
+        p,
+      );
+    } else if (stored.position !== p.position || !sameCheckpoint(stored.data, p.checkpoint)) {
+      history(`${label}, and the store's checkpoint ${p.version} differs from it: the checkpoint history was rewritten`, p);
+    }
+    if (options.publicKey && p.checkpoint.signature) {
+      const check = checkSignature(p.checkpoint, options.publicKey);
+      if (check.state === 'invalid') history(`${label}: its signature does not verify (${check.reason})`, p);
+    }
+  }
+  for (const p of publishedLater) {
+    const [stored] = await store.readStream(CHECKPOINT_STREAM, { fromVersion: p.version, limit: 1 });
+    const parsed = stored && stored.streamVersion === p.version ? parseCheckpoint(stored.stored?.data ?? stored.data) : null;
+    if (stored && parsed?.ok && stored.globalPosition === p.position && sameCheckpoint(parsed.checkpoint, p.checkpoint)) continue;
+    const label = `${sinkName} holds checkpoint ${p.version} (position ${p.position}, through ${p.checkpoint.through})`;
+    history(
+      stored && stored.streamVersion === p.version
+        ? `${label}, and the store's checkpoint ${p.version} differs from it: the checkpoint history was rewritten`
+        : latest
+          ? `${label}, but the store's checkpoint-log ends at version ${latest.version}: the checkpoint history was shortened`
+          : `${label}, but the store holds no checkpoint: the checkpoint history was removed`,
+      p,
+    );
+  }
+  if (options.requireSigned && stats.checked === 0 && digest.count > 0) {
+    history(`the log holds ${digest.count} events but checkpoint-log holds no checkpoint, and signatures are required: the checkpoint history is missing (removed?)`);
+  }
+  if (options.requireSigned && options.published === undefined) {
+    warnings.push('no checkpoint sink (LEDGER_CHECKPOINT_SINK_FILE or --sink): a checkpoint history shortened or rewritten from its start cannot be told from the store alone');
+  }
   if (stats.checked === 0) {
     warnings.push('no checkpoint in checkpoint-log: a whole stream deleted or rewritten cannot be detected; run `ledger checkpoint` or let the server checkpoint');
   } else if (latest && digest.count > 0 && latest.through < digest.through) {

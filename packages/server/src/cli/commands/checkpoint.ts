@@ -1,4 +1,4 @@
-import { CHECKPOINT_STREAM, Checkpointer, keyIdOf } from '@v2g/ledger';
+import { CHECKPOINT_STREAM, Checkpointer, FileCheckpointSink, keyIdOf } from '@v2g/ledger';
 import { createPublicKey } from 'node:crypto';
 import { loadConfig } from '../../config.ts';
 import { EXIT, type Command } from '../command.ts';
@@ -13,7 +13,13 @@ Appends a LogCheckpointed event to stream ${CHECKPOINT_STREAM}: the number of ev
 and the Merkle root (RFC 6962, SHA-256) of every event's hash up to the log's head, chained to the
 checkpoint before it, and signed when LEDGER_CHECKPOINT_KEY is set. It reads only the events after
 the latest checkpoint. Nothing is appended when no event came after it. The server appends
-checkpoints by itself too (LEDGER_CHECKPOINT_EVERY_EVENTS, LEDGER_CHECKPOINT_EVERY_SECONDS).
+checkpoints by itself too (LEDGER_CHECKPOINT_EVERY_EVENTS, LEDGER_CHECKPOINT_EVERY_SECONDS, down
+to one second).
+
+With LEDGER_CHECKPOINT_SINK_FILE each checkpoint is also appended, as a JSON line, to that file
+outside the database, and a checkpoint is only appended while the store still holds the last one
+the file holds (a removed or shortened checkpoint history is refused, exit 1). With
+LEDGER_CHECKPOINT_KEY a checkpoint only extends the last signed one.
 
 Publish the printed root somewhere the database's administrators cannot write (a ticket, a mail,
 a transparency log): pnpm ledger verify --anchor POSITION:ROOT then proves the log up to POSITION
@@ -25,10 +31,11 @@ Options:
   -h, --help    this text
 
 The store comes from the server's variables (pnpm start --help): DATABASE_URL, DATA_DIR,
-EVENTSTORE_URL, DB_SCHEMA; LEDGER_CHECKPOINT_KEY signs. With the embedded store (no DATABASE_URL)
+EVENTSTORE_URL, DB_SCHEMA; LEDGER_CHECKPOINT_KEY signs; LEDGER_CHECKPOINT_SINK_FILE publishes. With the embedded store (no DATABASE_URL)
 stop the server first.
 
-Exit codes: 0 appended, or nothing to append; 1 failed; 2 bad usage or configuration; 3 the
+Exit codes: 0 appended, or nothing to append; 1 failed (also: the checkpoint history was removed,
+shortened or is not signed by the key); 2 bad usage or configuration; 3 the
 embedded store is in use by another process (the server): nothing appended.
 `,
   whileInUse: 'It appends to the log: stop the server first (a server with LEDGER_CHECKPOINT_KEY appends checkpoints itself).',
@@ -45,6 +52,7 @@ embedded store is in use by another process (the server): nothing appended.
       const checkpointer = new Checkpointer({
         store: opened.store,
         signingKey: config.checkpoint.signingKey,
+        sink: config.checkpoint.sinkFile ? new FileCheckpointSink(config.checkpoint.sinkFile) : null,
         onProgress: ({ done, total }) => bar.update(Number(done), Number(total)),
       });
       outcome = await checkpointer.checkpointNow();

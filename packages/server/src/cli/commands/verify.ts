@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { keyIdOf, parsePublicKey, verifyLog, type Anchor, type VerifyReport } from '@v2g/ledger';
+import { CheckpointSinkUnreadable, FileCheckpointSink, keyIdOf, parsePublicKey, verifyLog, type Anchor, type PublishedCheckpoint, type VerifyReport } from '@v2g/ledger';
 import { loadConfig } from '../../config.ts';
 import { EXIT, integerOption, UsageError, type Command } from '../command.ts';
 import { openConfiguredStore } from '../open-store.ts';
@@ -24,7 +24,12 @@ Options:
   --json                  the report as JSON on stdout (progress still goes to stderr)
   --public-key KEY        the trusted Ed25519 public key, PEM or 64 hex digits
                           (default: LEDGER_CHECKPOINT_PUBLIC_KEY, else LEDGER_CHECKPOINT_KEY's own)
-  --require-signed        an unsigned checkpoint is a failure, not a warning
+  --require-signed        an unsigned checkpoint is a failure, not a warning, and so is a log
+                          without any checkpoint (a removed checkpoint history)
+  --sink FILE             the checkpoint sink (default: LEDGER_CHECKPOINT_SINK_FILE): every
+                          checkpoint it holds must still be in the store, the same, and the log
+                          must still give its root; a store holding fewer (a shortened or
+                          removed checkpoint history) is a failure
   --anchor POSITION:ROOT  a Merkle root published elsewhere (e.g. from pnpm ledger checkpoint) for
                           the log up to POSITION; it must still hold. Repeatable.
   --max-problems N        problems listed (default 100; all are counted)
@@ -41,6 +46,7 @@ could not be read; 2 bad usage or configuration.
     json: { type: 'boolean' },
     'public-key': { type: 'string' },
     'require-signed': { type: 'boolean' },
+    sink: { type: 'string' },
     anchor: { type: 'string', multiple: true },
     'max-problems': { type: 'string' },
     quiet: { type: 'boolean' },
@@ -61,6 +67,18 @@ could not be read; 2 bad usage or configuration.
     const requireSigned = values['require-signed'] === true;
     if (requireSigned && !publicKey) throw new UsageError('--require-signed needs a public key (--public-key or LEDGER_CHECKPOINT_PUBLIC_KEY)');
 
+    const sinkFile = typeof values.sink === 'string' ? values.sink : config.checkpoint.sinkFile;
+    let published: PublishedCheckpoint[] | undefined;
+    if (sinkFile) {
+      try {
+        published = await new FileCheckpointSink(sinkFile).read();
+      } catch (error) {
+        // An edited line is a finding (exit 1); a file that cannot be opened is configuration (exit 2).
+        if (error instanceof CheckpointSinkUnreadable) throw error;
+        throw new UsageError(`--sink ${sinkFile}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+
     const opened = await openConfiguredStore(config, 'ledger verify');
     const enabled = values.quiet !== true;
     const bars = {
@@ -73,6 +91,7 @@ could not be read; 2 bad usage or configuration.
         publicKey,
         requireSigned,
         anchors,
+        ...(published ? { published, publishedFrom: `the sink ${sinkFile}` } : {}),
         maxProblems,
         onProgress: (progress) => {
           if (progress.phase === 'streams') bars.log.finish();
@@ -122,6 +141,7 @@ export function formatReport(report: VerifyReport, where: string, publicKey: Key
       : 'none signed';
   lines.push(`  checkpoints: ${n(checkpoints.checked)} checked, ${signatures}${latest}`);
   if (report.anchors > 0) lines.push(`  anchors:     ${n(report.anchors)} checked`);
+  if (report.published > 0) lines.push(`  sink:        ${n(report.published)} published checkpoint(s) checked against the store and the log`);
   for (const warning of report.warnings) lines.push(`  warning: ${warning}`);
   return `${lines.join('\n')}\n`;
 }
