@@ -63,8 +63,9 @@ export async function fillAsOf(options: AsOfFillOptions): Promise<AsOfFillResult
   const { store } = options;
   const seed = options.seed ?? 0x5eed;
   const sessions = options.sessions;
-  // What is woven in is small beside the readings: ~1 event per 400.
-  const readings = Math.max(sessions, Math.round(options.events * 0.97) - 2 * sessions);
+  // The billing fill appends ~1.7% more meter events than readings (late, doubled, corrected) and
+  // a plug-in and a stop per session; what is woven in is ~400 events.
+  const readings = Math.max(sessions, Math.round((options.events - 2 * sessions - 400) / 1.017));
   const fleets = Array.from({ length: Math.min(FLEETS, Math.ceil(sessions / 2)) }, (_, i) => `bench-fleet-${(i * 2) % FLEETS}`).filter((v, i, a) => a.indexOf(v) === i);
   const customers = Array.from({ length: Math.min(CUSTOMERS, Math.floor(sessions / 2)) }, (_, i) => `bench-cust-${(2 * i + 1) % CUSTOMERS}`).filter((v, i, a) => a.indexOf(v) === i);
   const accounts = [...fleets, ...customers];
@@ -116,7 +117,8 @@ export async function fillAsOf(options: AsOfFillOptions): Promise<AsOfFillResult
       chain = chain.then(() => weave(k)).catch((error: unknown) => {
         failure ??= error;
       });
-      options.onProgress?.(appended + woven, total + Math.round(total / 50) * 10);
+      // ~51 steps of ~8 events woven in.
+      options.onProgress?.(appended + woven, total + 51 * 8);
     },
   });
   // And once more after the last reading: history after every session.
