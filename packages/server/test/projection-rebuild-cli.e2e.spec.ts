@@ -156,7 +156,7 @@ describe('ledger projections (CLI) and code version changes', () => {
         expect(billing.checkpoint).toBeGreaterThanOrEqual(last);
         const table = await runLedgerCli(['projections', 'status'], env());
         expect(table.code).toBe(0);
-        expect(table.stdout).toMatch(/billing\s+1\s+live\s+[\d,]+\s+\d+\s+[\d.]+\s+switched [\d,]+\/[\d,]+ \(100%\)/);
+        expect(table.stdout).toMatch(new RegExp(`billing\\s+${billingProjection.version}\\s+live\\s+[\\d,]+\\s+\\d+\\s+[\\d.]+\\s+switched [\\d,]+/[\\d,]+ \\(100%\\)`));
       } finally {
         await server.close();
       }
@@ -170,7 +170,7 @@ describe('ledger projections (CLI) and code version changes', () => {
         const ready = await fetch(`${server.url}/readyz`);
         expect(ready.status).toBe(503);
         const body = (await ready.json()) as { reasons: string[]; projections: { name: string; state: string; tablesVersion: number | null }[] };
-        expect(body.reasons.join('\n')).toContain('projection billing needs a rebuild: the database holds version 0, the code is version 1');
+        expect(body.reasons.join('\n')).toContain(`projection billing needs a rebuild: the database holds version 0, the code is version ${billingProjection.version}`);
         expect(body.projections.find((p) => p.name === 'billing')).toMatchObject({ state: 'needs_rebuild', tablesVersion: 0 });
         // Its queries are refused with a code; the others serve.
         const refused = await postGraphQL<{ sessionCost: unknown }>(server.url, '{ sessionCost(sessionId: "bench-1") { __typename } }');
