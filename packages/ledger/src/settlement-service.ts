@@ -131,7 +131,8 @@ export function checkPeriodStart(value: string): number {
   return ms;
 }
 
-function checkZoneId(zone: string): string {
+/** A zone id, checked (as the settlement commands take it). */
+export function checkZoneId(zone: string): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/.test(zone)) throw new InvalidCommand('zone', `${JSON.stringify(zone)} is not a zone such as "NL" or "DE-LU"`);
   return zone;
 }

@@ -1,12 +1,26 @@
-import { buildInvoice, formatInstant, monthRange, type Invoice } from '@v2g/domain';
+import { buildInvoice, formatInstant, monthRange, type Invoice, type SettlementStatement } from '@v2g/domain';
 import type { EventStore, SqlClient, SqlExecutor } from '@v2g/event-store';
-import { knownAsOf, normaliseAsOf, replayProjection, type Replay, type ReplayOptions, type TableNames } from '@v2g/ledger';
-import { billingInput, billingProjection } from '@v2g/projection-billing';
+import { checkPeriodStart, checkZoneId, normaliseAsOf, replayProjection, type ProjectionStatus, type Replay, type ReplayOptions, type SettlementService, type TableNames } from '@v2g/ledger';
+import { billingInput, billingInputAsOf, billingProjection } from '@v2g/projection-billing';
+import { settlementProjection, statementInForceAt } from '@v2g/projection-settlement';
+import { TooManyRequests } from './graphql/errors.ts';
 
 /**
- * Answers "as known at" questions that the live read models cannot answer, from a replay of the
- * log into a throw-away schema (packages/ledger/src/replay.ts): an invoice as it was known at a
- * moment, with the readings, prices, tariffs and assignments recorded by then.
+ * Answers "as known at" questions: an invoice as it was known at a moment (the readings, prices,
+ * tariffs and assignments recorded by then), and the settlement statement in force then.
+ *
+ * Both are index lookups in the live read models, which keep what these questions need: billing's
+ * history tables (every fact with its event's position and recordedAt, see
+ * projections/billing/src/as-of-queries.ts) and settlement's statements with their recorded_at.
+ * A question waits until the read model has applied the log up to its head as it was when the
+ * question came (everything recorded by a moment not in the future is below it), so the answer is
+ * the one a replay of the log as of that moment gives. The replay itself
+ * (packages/ledger/src/replay.ts, `invoiceByReplay` below) stays the reference: tests and the
+ * benchmark compare with it, and it answers when the billing read model cannot catch up (failed,
+ * stopped, rebuilding past the wait), one replay at a time.
+ *
+ * What one caller may have in progress is bounded (`perPrincipal`, default 4): one more is refused
+ * at once with TOO_MANY_REQUESTS and a retry hint, never queued.
  */
 
 /** An account's invoice for a UTC month ("2026-11") from a billing read model's tables (live or replayed): the invoice field's code path. */
@@ -26,107 +40,156 @@ export async function invoiceFromBilling(
   return buildInvoice(input, accountId, month);
 }
 
-/** What a replay as of an instant applied, and how far the log was read for it. */
-type Knowledge = { scannedThrough: bigint; lastApplied: bigint };
-
-const MAX_KNOWLEDGE = 64;
-const MAX_INVOICES = 256;
+/** An account's invoice for a month as known at `asOf`, from the billing read model's history tables (one index lookup). */
+export async function invoiceAsOf(
+  sql: SqlExecutor | SqlClient,
+  tables: TableNames,
+  accountId: string,
+  month: string,
+  asOf: string,
+  pricesKnownAt?: string | null,
+): Promise<Invoice> {
+  const { startMs, endMs } = monthRange(month);
+  const input = await billingInputAsOf(sql, tables, accountId, {
+    from: formatInstant(startMs),
+    to: formatInstant(endMs),
+    asOf,
+    ...(pricesKnownAt == null ? {} : { pricesKnownAt }),
+  });
+  return buildInvoice(input, accountId, month);
+}
 
 /**
- * Invoices as known at a moment, each from a replay of the billing projection as of that moment
- * (dropped after use). Replays run one at a time per process; the same question asked while it is
- * being answered shares the answer. Answers are kept by (asOf, last event applied): a later ask
- * reads only the log written since the replay, and when none of it was recorded by asOf (the usual
- * case for a moment in the past) the kept answer still holds.
+ * The reference: the invoice as known at `asOf` from a replay of the whole log into a throw-away
+ * schema (dropped after use). Its cost grows with the log; tests and `pnpm bench asof` compare the
+ * indexed answer with it.
  */
+export async function invoiceByReplay(
+  deps: { store: EventStore; sql: SqlClient; replay?: (options: ReplayOptions) => Promise<Replay> },
+  accountId: string,
+  month: string,
+  asOf: string,
+  pricesKnownAt?: string | null,
+): Promise<Invoice> {
+  monthRange(month);
+  const instant = normaliseAsOf({ instant: asOf }).instant!;
+  const replay = await (deps.replay ?? replayProjection)({ store: deps.store, sql: deps.sql, projection: billingProjection, asOf: { instant } });
+  try {
+    return await invoiceFromBilling(deps.sql, replay.tables, accountId, month, pricesKnownAt);
+  } finally {
+    await replay.drop();
+  }
+}
+
+export type AsOfDeps = {
+  store: EventStore;
+  sql: SqlClient;
+  billingTables: TableNames;
+  settlementTables: TableNames;
+  projections: { status(): Promise<ProjectionStatus[]> };
+  settlement: Pick<SettlementService, 'statementInForce'>;
+  replay?: (options: ReplayOptions) => Promise<Replay>;
+};
+
+export type AsOfLimits = {
+  /** As-of requests one principal may have in progress at once (default 4). */
+  perPrincipal?: number;
+  /** How long a question waits for the read model to reach the log's head before the fallback (default 10 s). */
+  catchUpMs?: number;
+};
+
+export type StatementInForce = { statement: SettlementStatement; position: bigint; recordedAt: string };
+
 export class AsOfInvoices {
-  private readonly knowledge = new Map<string, Knowledge>();
-  private readonly invoices = new Map<string, Invoice>();
-  private readonly inFlight = new Map<string, Promise<Invoice>>();
-  private queue: Promise<unknown> = Promise.resolve();
-  /** Replays run so far (tests check that the cache answers). */
+  private readonly inProgress = new Map<string, number>();
+  private replayQueue: Promise<unknown> = Promise.resolve();
+  /** Recent answer time (ms, moving average): the retry hint of a refusal. */
+  private typicalMs = 100;
+  readonly perPrincipal: number;
+  private readonly catchUpMs: number;
+  /** Answers that fell back to a replay of the log (the read model could not catch up). */
   replays = 0;
 
-  constructor(private readonly deps: { store: EventStore; sql: SqlClient; replay?: (options: ReplayOptions) => Promise<Replay> }) {}
+  constructor(
+    private readonly deps: AsOfDeps,
+    limits: AsOfLimits = {},
+  ) {
+    this.perPrincipal = Math.max(1, limits.perPrincipal ?? 4);
+    this.catchUpMs = limits.catchUpMs ?? 10_000;
+  }
 
-  async invoice(accountId: string, month: string, asOf: string, pricesKnownAt?: string | null): Promise<Invoice> {
+  /** The invoice of `accountId` for `month` as known at `asOf` (canonical UTC, not in the future), asked by `principalId`. */
+  invoice(principalId: string, accountId: string, month: string, asOf: string, pricesKnownAt?: string | null): Promise<Invoice> {
     monthRange(month);
     const instant = normaliseAsOf({ instant: asOf }).instant!;
-    const question = `${accountId}\u0000${month}\u0000${pricesKnownAt ?? ''}`;
-    const known = await this.stillValid(instant);
-    if (known) {
-      const kept = this.invoices.get(`${instant}\u0000${known.lastApplied}\u0000${question}`);
-      if (kept) return touch(this.invoices, `${instant}\u0000${known.lastApplied}\u0000${question}`, kept);
-    }
-    const flightKey = `${instant}\u0000${question}`;
-    const running = this.inFlight.get(flightKey);
-    if (running) return running;
-    const answer = this.serially(async () => {
-      const replay = await (this.deps.replay ?? replayProjection)({ store: this.deps.store, sql: this.deps.sql, projection: billingProjection, asOf: { instant } });
-      this.replays++;
-      try {
-        const invoice = await invoiceFromBilling(this.deps.sql, replay.tables, accountId, month, pricesKnownAt);
-        remember(this.knowledge, instant, { scannedThrough: replay.through, lastApplied: replay.lastApplied }, MAX_KNOWLEDGE);
-        remember(this.invoices, `${instant}\u0000${replay.lastApplied}\u0000${question}`, invoice, MAX_INVOICES);
-        return invoice;
-      } finally {
-        await replay.drop();
-      }
+    return this.bounded(principalId, async () => {
+      if (await this.readModelAtHead(billingProjection.name)) return invoiceAsOf(this.deps.sql, this.deps.billingTables, accountId, month, instant, pricesKnownAt);
+      return this.serialReplay(() => invoiceByReplay(this.deps, accountId, month, instant, pricesKnownAt));
     });
-    this.inFlight.set(flightKey, answer);
+  }
+
+  /** The settlement statement of a period in force at `asOf` (or that revision, if recorded by then), asked by `principalId`. */
+  statement(principalId: string, zone: string, periodStart: string, asOf: string, revision?: number | null): Promise<StatementInForce | null> {
+    checkZoneId(zone);
+    const start = formatInstant(checkPeriodStart(periodStart));
+    const instant = normaliseAsOf({ instant: asOf }).instant!;
+    return this.bounded(principalId, async () => {
+      if (await this.readModelAtHead(settlementProjection.name)) return statementInForceAt(this.deps.sql, this.deps.settlementTables, zone, start, instant, revision);
+      return this.deps.settlement.statementInForce(zone, periodStart, instant, revision);
+    });
+  }
+
+  /** Requests `principalId` has in progress now. */
+  inProgressFor(principalId: string): number {
+    return this.inProgress.get(principalId) ?? 0;
+  }
+
+  private async bounded<T>(principalId: string, fn: () => Promise<T>): Promise<T> {
+    const running = this.inProgress.get(principalId) ?? 0;
+    if (running >= this.perPrincipal) throw new TooManyRequests('as-of', this.perPrincipal, Math.max(50, Math.ceil(this.typicalMs)));
+    this.inProgress.set(principalId, running + 1);
+    const started = performance.now();
     try {
-      return await answer;
+      return await fn();
     } finally {
-      this.inFlight.delete(flightKey);
+      this.typicalMs = 0.8 * this.typicalMs + 0.2 * (performance.now() - started);
+      const left = (this.inProgress.get(principalId) ?? 1) - 1;
+      if (left <= 0) this.inProgress.delete(principalId);
+      else this.inProgress.set(principalId, left);
     }
   }
 
-  /** What a replay as of `instant` applied, if reading the log written since shows nothing more recorded by then. */
-  private async stillValid(instant: string): Promise<Knowledge | null> {
-    const known = this.knowledge.get(instant);
-    if (!known) return null;
-    const cut = normaliseAsOf({ instant });
+  /**
+   * Waits until the projection has applied the log up to its readable head as of now; false when
+   * it is failed or stopped, or does not get there within the wait.
+   */
+  private async readModelAtHead(name: string): Promise<boolean> {
     const head = await this.deps.store.headPosition();
-    let after = known.scannedThrough;
-    while (after < head) {
-      const page = await this.deps.store.readAll({ after, limit: 1000 });
-      if (page.length === 0) break;
-      if (page.some((event) => event.globalPosition <= head && knownAsOf(event, cut))) {
-        this.knowledge.delete(instant);
-        return null;
-      }
-      after = page.at(-1)!.globalPosition;
+    const deadline = Date.now() + this.catchUpMs;
+    for (let delayMs = 2; ; delayMs = Math.min(50, delayMs * 2)) {
+      const status = (await this.deps.projections.status()).find((p) => p.name === name);
+      if (!status) return false;
+      if (status.checkpoint >= head) return true;
+      if (status.state === 'failed' || status.state === 'stopped' || Date.now() > deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
     }
-    known.scannedThrough = head > known.scannedThrough ? head : known.scannedThrough;
-    return known;
   }
 
-  private serially<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
-    this.queue = run.catch(() => undefined);
+  private serialReplay<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.replayQueue.then(fn, fn);
+    this.replayQueue = run.catch(() => undefined);
+    this.replays++;
     return run;
   }
 }
 
-function remember<V>(map: Map<string, V>, key: string, value: V, max: number): void {
-  map.delete(key);
-  map.set(key, value);
-  while (map.size > max) map.delete(map.keys().next().value!);
-}
-
-function touch<V>(map: Map<string, V>, key: string, value: V): V {
-  map.delete(key);
-  map.set(key, value);
-  return value;
-}
-
 const perStore = new WeakMap<EventStore, AsOfInvoices>();
 
-/** The process's as-of invoices for a ledger (one cache per event store). */
-export function asOfInvoices(ledger: { store: EventStore; sql: SqlClient }): AsOfInvoices {
+/** The process's as-of answers for a ledger (one per event store). */
+export function asOfInvoices(ledger: AsOfDeps, limits?: AsOfLimits): AsOfInvoices {
   let invoices = perStore.get(ledger.store);
   if (!invoices) {
-    invoices = new AsOfInvoices(ledger);
+    invoices = new AsOfInvoices(ledger, limits);
     perStore.set(ledger.store, invoices);
   }
   return invoices;

@@ -34,7 +34,7 @@ describe('HTTP application', () => {
       projections: [
         { name: 'catalogue', version: 1, state: 'live', checkpoint: position, lag: '0', failure: null },
         { name: 'grid', version: 2, state: 'live', checkpoint: position, lag: '0', failure: null },
-        { name: 'billing', version: 1, state: 'live', checkpoint: position, lag: '0', failure: null },
+        { name: 'billing', version: 2, state: 'live', checkpoint: position, lag: '0', failure: null },
         { name: 'settlement', version: 2, state: 'live', checkpoint: position, lag: '0', failure: null },
         { name: 'market', version: 2, state: 'live', checkpoint: position, lag: '0', failure: null },
       ],

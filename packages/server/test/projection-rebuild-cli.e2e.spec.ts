@@ -6,6 +6,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connectPostgres, type SqlClient } from '@v2g/event-store';
 import { parseApiKeyToken } from '@v2g/ledger';
+import { billingProjection } from '@v2g/projection-billing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { fillMixed } from '../../../scripts/bench/lib/mixed-fill.ts';
 import { buildApp } from '../src/app.ts';
@@ -102,11 +103,11 @@ describe('ledger projections (CLI) and code version changes', () => {
         // Its tables and their indexes, as version 0 named them.
         const { rows } = await tx.query<{ relname: string; relkind: string }>(
           `SELECT c.relname, c.relkind::text AS relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE n.nspname = $1 AND c.relkind IN ('r', 'i') AND c.relname LIKE 'billing\\_v1\\_%'`,
+            WHERE n.nspname = $1 AND c.relkind IN ('r', 'i') AND c.relname LIKE 'billing\\_v${billingProjection.version}\\_%'`,
           [schema],
         );
         for (const { relname, relkind } of rows) {
-          await tx.query(`ALTER ${relkind === 'i' ? 'INDEX' : 'TABLE'} "${schema}"."${relname}" RENAME TO "${relname.replace('billing_v1_', 'billing_v0_')}"`);
+          await tx.query(`ALTER ${relkind === 'i' ? 'INDEX' : 'TABLE'} "${schema}"."${relname}" RENAME TO "${relname.replace(`billing_v${billingProjection.version}_`, 'billing_v0_')}"`);
         }
       });
     };
@@ -149,13 +150,13 @@ describe('ledger projections (CLI) and code version changes', () => {
 
         const rebuild = await runLedgerCli(['projections', 'rebuild', 'billing', '--yes', '--batch-size', '300'], env());
         expect(rebuild.code, rebuild.stderr).toBe(0);
-        expect(rebuild.stdout).toMatch(/^ledger projections rebuild: billing v1 switched at position \d+ \([\d,]+ events, [\d,]+ events\/s/);
+        expect(rebuild.stdout).toMatch(new RegExp(`^ledger projections rebuild: billing v${billingProjection.version} switched at position \\d+ \\([\\d,]+ events, [\\d,]+ events/s`));
         const billing = await stateOf(server.ledger, 'billing');
         expect(billing).toMatchObject({ state: 'live', failure: null, rebuild: { state: 'switched', requestedBy: expect.stringMatching(/^cli:/) } });
         expect(billing.checkpoint).toBeGreaterThanOrEqual(last);
         const table = await runLedgerCli(['projections', 'status'], env());
         expect(table.code).toBe(0);
-        expect(table.stdout).toMatch(/billing\s+1\s+live\s+[\d,]+\s+\d+\s+[\d.]+\s+switched [\d,]+\/[\d,]+ \(100%\)/);
+        expect(table.stdout).toMatch(new RegExp(`billing\\s+${billingProjection.version}\\s+live\\s+[\\d,]+\\s+\\d+\\s+[\\d.]+\\s+switched [\\d,]+/[\\d,]+ \\(100%\\)`));
       } finally {
         await server.close();
       }
@@ -165,18 +166,18 @@ describe('ledger projections (CLI) and code version changes', () => {
       await downgradeBilling();
       const server = await open();
       try {
-        expect(await stateOf(server.ledger, 'billing')).toMatchObject({ state: 'needs_rebuild', version: 1, tablesVersion: 0, checkpoint: 0n });
+        expect(await stateOf(server.ledger, 'billing')).toMatchObject({ state: 'needs_rebuild', version: billingProjection.version, tablesVersion: 0, checkpoint: 0n });
         const ready = await fetch(`${server.url}/readyz`);
         expect(ready.status).toBe(503);
         const body = (await ready.json()) as { reasons: string[]; projections: { name: string; state: string; tablesVersion: number | null }[] };
-        expect(body.reasons.join('\n')).toContain('projection billing needs a rebuild: the database holds version 0, the code is version 1');
+        expect(body.reasons.join('\n')).toContain(`projection billing needs a rebuild: the database holds version 0, the code is version ${billingProjection.version}`);
         expect(body.projections.find((p) => p.name === 'billing')).toMatchObject({ state: 'needs_rebuild', tablesVersion: 0 });
         // Its queries are refused with a code; the others serve.
         const refused = await postGraphQL<{ sessionCost: unknown }>(server.url, '{ sessionCost(sessionId: "bench-1") { __typename } }');
         expect(refused.body.errors?.[0]?.extensions).toMatchObject({ code: 'PROJECTION_NEEDS_REBUILD' });
         const served = await postGraphQL<{ streams: { totalCount: string } }>(server.url, '{ streams(first: 1) { totalCount } }');
         expect(served.body.errors).toBeUndefined();
-        expect(await billingTables(1)).toBe(0); // no silent build
+        expect(await billingTables(billingProjection.version)).toBe(0); // no silent build
         await new Promise((resolve) => setTimeout(resolve, 1500));
         expect((await stateOf(server.ledger, 'billing')).state).toBe('needs_rebuild');
 
@@ -188,7 +189,7 @@ describe('ledger projections (CLI) and code version changes', () => {
         const answered = await postGraphQL<{ sessionCost: { __typename: string } | null }>(server.url, '{ sessionCost(sessionId: "bench-1") { __typename } }');
         expect(answered.body.errors).toBeUndefined();
         expect(await billingTables(0)).toBe(0); // version 0 dropped
-        expect(await billingTables(1)).toBeGreaterThan(0);
+        expect(await billingTables(billingProjection.version)).toBeGreaterThan(0);
       } finally {
         await server.close();
       }

@@ -44,7 +44,7 @@ import type { Projection, TableNames } from '@v2g/ledger';
  * see LatestPoints), one for the exact path's points; the statements go out without waiting for
  * each other (Pipeline). `apply` is the same code on a batch of one, so both leave the same rows.
  */
-export const BILLING_TABLES = ['sessions', 'readings', 'session_intervals', 'prices', 'tariffs', 'tariff_assignments', 'writer_stamp'] as const;
+export const BILLING_TABLES = ['sessions', 'readings', 'session_intervals', 'prices', 'tariffs', 'tariff_assignments', 'session_history', 'tariff_history', 'assignment_history', 'writer_stamp'] as const;
 
 /** The tables of the read model proper; `writer_stamp` is the writing process's bookkeeping (see LatestPoints). */
 export const BILLING_READ_MODEL_TABLES = BILLING_TABLES.filter((t) => t !== 'writer_stamp');
@@ -54,7 +54,8 @@ const EPOCH = "timestamptz '1970-01-01 00:00:00+00'";
 
 export const billingProjection: Projection = {
   name: 'billing',
-  version: 1,
+  // v2: the history tables (what as-of invoices read, see as-of-queries.ts).
+  version: 2,
   tables: BILLING_TABLES,
 
   async setup(tx, table) {
@@ -122,6 +123,46 @@ export const billingProjection: Projection = {
       ended_by bigint,
       PRIMARY KEY (account_id, position)
     )`);
+    // History: every fact the tables above are made of, with the position and recordedAt of the
+    // event that stated it, never updated. An invoice "as known at" T is the same function of the
+    // facts recorded by T (taken in log order) as the tables above are of all of them, so it is
+    // an index lookup here, not a replay of the log (see as-of-queries.ts).
+    // One row per session event billing uses: plug-ins (with who pays), stops, meter points.
+    await tx.query(`CREATE TABLE IF NOT EXISTS ${table('session_history')} (
+      session_id text NOT NULL,
+      position bigint NOT NULL,
+      recorded_at timestamptz NOT NULL,
+      kind text NOT NULL CHECK (kind IN ('plug_in', 'stop', 'record', 'correct', 'reset')),
+      occurred_at timestamptz NOT NULL,
+      import_wh numeric,
+      export_wh numeric,
+      account_id text,
+      customer_id text,
+      fleet_id text,
+      site_id text,
+      PRIMARY KEY (session_id, position)
+    )`);
+    await tx.query(
+      `CREATE INDEX IF NOT EXISTS ${table.index('session_history', 'account')} ON ${table('session_history')} (account_id, occurred_at) WHERE kind = 'plug_in'`,
+    );
+    await tx.query(`CREATE INDEX IF NOT EXISTS ${table.index('session_history', 'occurred')} ON ${table('session_history')} (session_id, occurred_at)`);
+    await tx.query(`CREATE TABLE IF NOT EXISTS ${table('tariff_history')} (
+      tariff_id text NOT NULL,
+      position bigint NOT NULL,
+      recorded_at timestamptz NOT NULL,
+      definition jsonb NOT NULL,
+      PRIMARY KEY (tariff_id, position)
+    )`);
+    // Each TariffAssigned as sent (valid_to as asked, before any later assignment ended it).
+    await tx.query(`CREATE TABLE IF NOT EXISTS ${table('assignment_history')} (
+      account_id text NOT NULL,
+      position bigint NOT NULL,
+      recorded_at timestamptz NOT NULL,
+      tariff_id text NOT NULL,
+      valid_from timestamptz NOT NULL,
+      valid_to timestamptz,
+      PRIMARY KEY (account_id, position)
+    )`);
   },
 
   apply(tx, event, table) {
@@ -172,17 +213,22 @@ type SessionRow = [sessionId: string, accountId: string, customerId: string, fle
 
 type PriceRow = [zone: string, intervalStart: string, position: string, price: string, carbon: string | null, currency: string, source: string, recordedAt: string];
 
+/** [sessionId, position, recordedAt, kind, occurredAt, importWh, exportWh, accountId, customerId, fleetId, siteId] */
+type SessionHistoryRow = [string, string, string, string, string, string | null, string | null, string | null, string | null, string | null, string | null];
+
 type Collected = {
+  history: SessionHistoryRow[];
+  tariffHistory: [tariffId: string, position: string, recordedAt: string, definition: string][];
   sessions: Map<string, SessionRow>;
   stops: Map<string, string>;
   meter: Map<string, MeterOp[]>;
   prices: PriceRow[];
   tariffs: Map<string, [definition: string, position: string]>;
-  assignments: { accountId: string; tariffId: string; validFrom: string; validTo: string | null; position: string }[];
+  assignments: { accountId: string; tariffId: string; validFrom: string; validTo: string | null; position: string; recordedAt: string }[];
 };
 
 function collect(events: readonly RecordedEvent[]): Collected {
-  const batch: Collected = { sessions: new Map(), stops: new Map(), meter: new Map(), prices: [], tariffs: new Map(), assignments: [] };
+  const batch: Collected = { history: [], tariffHistory: [], sessions: new Map(), stops: new Map(), meter: new Map(), prices: [], tariffs: new Map(), assignments: [] };
   const meter = (sessionId: string, op: MeterOp) => {
     const ops = batch.meter.get(sessionId);
     if (ops) ops.push(op);
@@ -193,22 +239,32 @@ function collect(events: readonly RecordedEvent[]): Collected {
     // The store validated the data against schemas/events on append.
     const event = recorded as unknown as BillingEvent;
     const position = recorded.globalPosition;
+    const recordedAt = recorded.metadata.recordedAt;
     switch (event.type) {
       case 'SessionPluggedIn': {
         const d = event.data;
+        batch.history.push([
+          d.sessionId, position.toString(), recordedAt, 'plug_in', d.pluggedInAt,
+          fromMilli(registerMilli(d.meterStartImportWh)), fromMilli(registerMilli(d.meterStartExportWh)),
+          d.fleetId ?? d.customerId, d.customerId, d.fleetId, d.siteId,
+        ]);
         batch.sessions.set(d.sessionId, [d.sessionId, d.fleetId ?? d.customerId, d.customerId, d.fleetId, d.siteId, d.pluggedInAt, position.toString()]);
         meter(d.sessionId, { op: 'plug_in', occurredAtMs: Date.parse(d.pluggedInAt), importMilli: registerMilli(d.meterStartImportWh), exportMilli: registerMilli(d.meterStartExportWh), position });
         break;
       }
       case 'SessionStopped':
         batch.stops.set(event.data.sessionId, event.data.at);
+        batch.history.push([event.data.sessionId, position.toString(), recordedAt, 'stop', event.data.at, null, null, null, null, null, null]);
         break;
       case 'SessionMeterReadingRecorded':
       case 'SessionMeterReadingCorrected':
       case 'SessionMeterReset': {
         const d = event.data;
         const op = event.type === 'SessionMeterReadingRecorded' ? 'record' : event.type === 'SessionMeterReadingCorrected' ? 'correct' : 'reset';
-        meter(d.sessionId, { op, occurredAtMs: Date.parse(d.occurredAt), importMilli: registerMilli(d.energyImportWh), exportMilli: registerMilli(d.energyExportWh), position });
+        const importMilli = registerMilli(d.energyImportWh);
+        const exportMilli = registerMilli(d.energyExportWh);
+        meter(d.sessionId, { op, occurredAtMs: Date.parse(d.occurredAt), importMilli, exportMilli, position });
+        batch.history.push([d.sessionId, position.toString(), recordedAt, op, d.occurredAt, fromMilli(importMilli), fromMilli(exportMilli), null, null, null, null]);
         break;
       }
       case 'PricesPublished':
@@ -221,9 +277,10 @@ function collect(events: readonly RecordedEvent[]): Collected {
       }
       case 'TariffDefined':
         batch.tariffs.set(event.data.tariffId, [JSON.stringify(event.data), position.toString()]);
+        batch.tariffHistory.push([event.data.tariffId, position.toString(), recordedAt, JSON.stringify(event.data)]);
         break;
       case 'TariffAssigned':
-        batch.assignments.push({ ...event.data, position: position.toString() });
+        batch.assignments.push({ ...event.data, position: position.toString(), recordedAt });
         break;
       case 'SessionSuspended':
       case 'SessionReactivated':
@@ -766,6 +823,43 @@ function writeCatalogue(w: Pipeline, table: TableNames, batch: Collected): void 
   }
 }
 
+/** The facts of the batch, appended to the history tables (a replayed event writes nothing twice). */
+function writeHistory(w: Pipeline, table: TableNames, batch: Collected): void {
+  if (batch.history.length > 0) {
+    const column = (i: number) => batch.history.map((row) => row[i] ?? null);
+    w.run(
+      `INSERT INTO ${table('session_history')} (session_id, position, recorded_at, kind, occurred_at, import_wh, export_wh, account_id, customer_id, fleet_id, site_id)
+       SELECT * FROM unnest($1::text[], $2::bigint[], $3::timestamptz[], $4::text[], $5::timestamptz[], $6::numeric[], $7::numeric[], $8::text[], $9::text[], $10::text[], $11::text[])
+       ON CONFLICT DO NOTHING`,
+      [textArray(column(0)), plainArray(column(1)), textArray(column(2)), textArray(column(3)), textArray(column(4)), plainArray(column(5)), plainArray(column(6)),
+       textArray(column(7)), textArray(column(8)), textArray(column(9)), textArray(column(10))],
+    );
+  }
+  if (batch.tariffHistory.length > 0) {
+    const column = (i: number) => batch.tariffHistory.map((row) => row[i]);
+    w.run(
+      `INSERT INTO ${table('tariff_history')} (tariff_id, position, recorded_at, definition)
+       SELECT * FROM unnest($1::text[], $2::bigint[], $3::timestamptz[], $4::jsonb[]) ON CONFLICT DO NOTHING`,
+      [column(0), column(1), column(2), column(3)],
+    );
+  }
+  if (batch.assignments.length > 0) {
+    const rows = batch.assignments;
+    w.run(
+      `INSERT INTO ${table('assignment_history')} (account_id, position, recorded_at, tariff_id, valid_from, valid_to)
+       SELECT * FROM unnest($1::text[], $2::int8[], $3::timestamptz[], $4::text[], $5::timestamptz[], $6::timestamptz[]) ON CONFLICT DO NOTHING`,
+      [
+        textArray(rows.map((a) => a.accountId)),
+        plainArray(rows.map((a) => a.position)),
+        textArray(rows.map((a) => a.recordedAt)),
+        textArray(rows.map((a) => a.tariffId)),
+        textArray(rows.map((a) => a.validFrom)),
+        textArray(rows.map((a) => a.validTo)),
+      ],
+    );
+  }
+}
+
 type Period = { accountId: string; position: string; tariffId: string; validFrom: string; validFromMs: number; validTo: string | null; endedBy: string | null };
 
 /**
@@ -847,6 +941,7 @@ export async function applyBillingEvents(tx: SqlExecutor, events: readonly Recor
   const loading = sessionIds.length > 0 ? loadStates(w, table, sessionIds.filter((id) => !stateOf(id))) : null;
   writeSessions(w, table, batch);
   writeCatalogue(w, table, batch);
+  writeHistory(w, table, batch);
   try {
     if (loading) {
       const loaded = await loading;

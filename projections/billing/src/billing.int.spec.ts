@@ -500,5 +500,5 @@ function billingSuite(open: () => Promise<Target>) {
       { name: 'per event', schema: target.schemas.perEvent, projection: perEventProjection, batchSize: 500 },
       { name: 'small batches', schema: target.schemas.smallBatches, projection: billingProjection, batchSize: 3 },
     ], { logger });
-  });
+  }, 180_000); // three builds of every table, one of them 3 events a transaction: seconds alone, many times that on a loaded machine
 }

@@ -34,7 +34,8 @@ export const SETTLEMENT_TABLES = ['statements', 'statement_lines', 'transfers', 
 export const settlementProjection: Projection = {
   name: 'settlement',
   // 2: a hold posted by a revision is `cleared` (it was `posted`, listed with its amount beside the
-  // posting that carried it), with `posted_by`.
+  // posting that carried it), with `posted_by`; statements carry their event's recorded_at (the
+  // statement in force as of an instant is an index lookup).
   version: 2,
   tables: SETTLEMENT_TABLES,
 
@@ -51,8 +52,11 @@ export const settlementProjection: Projection = {
       input_count integer NOT NULL,
       statement jsonb NOT NULL,
       position bigint NOT NULL,
+      recorded_at timestamptz NOT NULL,
       PRIMARY KEY (zone, period_start, revision)
     )`);
+    // "In force as of T": the period's highest revision recorded at or before T.
+    await tx.query(`CREATE INDEX IF NOT EXISTS ${table.index('statements', 'known')} ON ${table('statements')} (zone, period_start, recorded_at, revision)`);
     await tx.query(`CREATE TABLE IF NOT EXISTS ${table('statement_lines')} (
       zone text NOT NULL,
       period_start timestamptz NOT NULL,
@@ -128,7 +132,7 @@ type TransferRow = Transfer & {
   ordinal: number;
 };
 
-type Collected = { statements: { statement: SettlementStatement; position: bigint }[]; transfers: TransferRow[] };
+type Collected = { statements: { statement: SettlementStatement; position: bigint; recordedAt: string }[]; transfers: TransferRow[] };
 
 function collect(events: readonly RecordedEvent[]): Collected {
   const batch: Collected = { statements: [], transfers: [] };
@@ -149,7 +153,7 @@ function collect(events: readonly RecordedEvent[]): Collected {
       }
       case 'SettlementPeriodClosed': {
         const statement = event.data as SettlementStatement;
-        batch.statements.push({ statement, position: event.globalPosition });
+        batch.statements.push({ statement, position: event.globalPosition, recordedAt: event.metadata.recordedAt });
         statement.transfers.forEach((transfer, ordinal) => {
           batch.transfers.push({
             ...transfer,
@@ -246,8 +250,8 @@ export async function applySettlementEvents(tx: SqlExecutor, events: readonly Re
   if (batch.statements.length > 0) {
     const rows = batch.statements;
     await tx.query(
-      `INSERT INTO ${table('statements')} (zone, period_start, revision, period_end, currency, known_at, inputs_hash, inputs_through, input_count, statement, position)
-       SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::integer[], $4::timestamptz[], $5::text[], $6::timestamptz[], $7::text[], $8::bigint[], $9::integer[], $10::jsonb[], $11::bigint[])
+      `INSERT INTO ${table('statements')} (zone, period_start, revision, period_end, currency, known_at, inputs_hash, inputs_through, input_count, statement, position, recorded_at)
+       SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::integer[], $4::timestamptz[], $5::text[], $6::timestamptz[], $7::text[], $8::bigint[], $9::integer[], $10::jsonb[], $11::bigint[], $12::timestamptz[])
        ON CONFLICT DO NOTHING`,
       [
         rows.map((r) => r.statement.zone),
@@ -261,6 +265,7 @@ export async function applySettlementEvents(tx: SqlExecutor, events: readonly Re
         rows.map((r) => r.statement.inputCount),
         rows.map((r) => JSON.stringify(r.statement)),
         rows.map((r) => r.position.toString()),
+        rows.map((r) => r.recordedAt),
       ],
     );
     const lines = rows.flatMap(({ statement: s }) => s.lines.map((line, lineNo) => ({ s, line, lineNo })));

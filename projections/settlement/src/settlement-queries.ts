@@ -85,6 +85,30 @@ export async function settlementStatement(
   return row ? { ...revisionOf(row), statement: row.statement } : null;
 }
 
+/**
+ * The statement in force as of `asOf`: the period's highest revision whose SettlementPeriodClosed
+ * was recorded (metadata.recordedAt) at or before it, or, with `revision`, that revision if it was
+ * recorded by then; null when none was. An index lookup (statements by zone, period, recorded_at);
+ * the same answer as reading the period's settlement stream (SettlementService.statementInForce).
+ */
+export async function statementInForceAt(
+  sql: SqlExecutor,
+  table: TableNames,
+  zone: string,
+  periodStart: string,
+  asOf: string,
+  revision?: number | null,
+): Promise<{ statement: SettlementStatement; position: bigint; recordedAt: string } | null> {
+  const { rows } = await sql.query<{ statement: SettlementStatement; position: string; recorded_at: Instant }>(
+    `SELECT statement, position::text AS position, recorded_at FROM ${table('statements')}
+      WHERE zone = $1 AND period_start = $2 AND recorded_at <= $3 AND ($4::integer IS NULL OR revision = $4::integer)
+      ORDER BY revision DESC LIMIT 1`,
+    [zone, periodStart, asOf, revision ?? null],
+  );
+  const row = rows[0];
+  return row ? { statement: row.statement, position: BigInt(row.position), recordedAt: iso(row.recorded_at) } : null;
+}
+
 /** Every revision of a period's statement, oldest first. */
 export async function settlementRevisions(sql: SqlExecutor, table: TableNames, zone: string, periodStart: string): Promise<StatementRevision[]> {
   const { rows } = await sql.query<RevisionRow>(

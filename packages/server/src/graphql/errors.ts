@@ -7,3 +7,14 @@ export class InvalidArgument extends CodedError {
     super(`invalid argument ${argument}: ${reason}`, { argument, reason });
   }
 }
+
+/**
+ * A caller has as many requests of a kind in progress as it may: refused at once (nothing queued),
+ * with how long to wait before trying again (`retryAfterMs`, from how long such requests take).
+ */
+export class TooManyRequests extends CodedError {
+  readonly code = 'TOO_MANY_REQUESTS';
+  constructor(what: string, limit: number, retryAfterMs: number) {
+    super(`too many ${what} requests in progress for this caller: at most ${limit} at once; retry in ${retryAfterMs} ms`, { what, limit, retryAfterMs });
+  }
+}

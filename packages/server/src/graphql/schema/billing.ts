@@ -419,7 +419,7 @@ builder.queryFields((t) => ({
   invoice: t.field({
     type: InvoiceRef,
     description:
-      'An account\'s invoice for a UTC month; with `pricesKnownAt`, priced with the prices as known then; with `asOf`, the invoice as it was known at that moment (readings, prices, tariffs and assignments recorded by then), from a replay of the billing projection.',
+      'An account\'s invoice for a UTC month; with `pricesKnownAt`, priced with the prices as known then; with `asOf`, the invoice as it was known at that moment (readings, prices, tariffs and assignments recorded by then), from the billing read model\'s history. A caller may have a few as-of questions in progress at once; one more is refused with TOO_MANY_REQUESTS (`extensions.details.retryAfterMs`).',
     args: {
       accountId: t.arg.id({ required: true }),
       month: t.arg.string({ required: true, description: '"2026-11"' }),
@@ -428,12 +428,12 @@ builder.queryFields((t) => ({
     },
     errors: { types: [MixedInvoiceCurrencies, SpotPriceCurrencyMismatch], directResult: true, union: { name: 'InvoiceResult' } },
     authScopes: (_root, args) => accountReaders(String(args.accountId)),
-    resolve: (_root, args, { ledger }) => {
+    resolve: (_root, args, { ledger, principal }) => {
       if (args.asOf == null) return invoiceFor(ledger, String(args.accountId), args.month, args.pricesKnownAt);
       const asOfMs = Date.parse(args.asOf);
       if (asOfMs > ledger.grid.now()) throw new InvalidArgument('asOf', `${args.asOf} is in the future: nothing is known at it yet`);
       monthRange('month', args.month);
-      return asOfInvoices(ledger).invoice(String(args.accountId), args.month, formatInstant(asOfMs), args.pricesKnownAt);
+      return asOfInvoices(ledger).invoice(principal.id, String(args.accountId), args.month, formatInstant(asOfMs), args.pricesKnownAt);
     },
   }),
   invoices: t.field({

@@ -35,6 +35,7 @@ import { Money } from './money.ts';
 import { connectionType } from './pagination.ts';
 import { OPERATOR, OPERATOR_AUDITOR, ledgerAccountReaders } from '../access.ts';
 import { commandContext } from '../command-context.ts';
+import { asOfInvoices } from '../../as-of.ts';
 
 /**
  * Settlement and the double-entry ledger. Closing a period is a command on its settlement stream
@@ -179,7 +180,7 @@ builder.queryFields((t) => ({
     type: SettlementStatementRef,
     nullable: true,
     description:
-      'A period\'s statement: the revision asked for, or the latest (null when the period was never closed). With `asOf`, as known then: the revision in force at that moment (the last one recorded at or before it; null when none was yet).',
+      'A period\'s statement: the revision asked for, or the latest (null when the period was never closed). With `asOf`, as known then: the revision in force at that moment (the last one recorded at or before it; null when none was yet), an index lookup; a caller may have a few as-of questions in progress at once (else TOO_MANY_REQUESTS).',
     args: {
       zone: t.arg.id({ required: true }),
       periodStart: t.arg({ type: 'DateTime', required: true }),
@@ -187,9 +188,9 @@ builder.queryFields((t) => ({
       asOf: t.arg({ type: 'DateTime', description: 'Only statements recorded at or before this instant.' }),
     },
     authScopes: OPERATOR_AUDITOR,
-    resolve: async (_root, args, { ledger }) => {
+    resolve: async (_root, args, { ledger, principal }) => {
       if (args.asOf != null) {
-        const inForce = await ledger.settlement.statementInForce(String(args.zone), periodStartOf('periodStart', args.periodStart), formatInstant(Date.parse(args.asOf)), args.revision ?? null);
+        const inForce = await asOfInvoices(ledger).statement(principal.id, String(args.zone), periodStartOf('periodStart', args.periodStart), formatInstant(Date.parse(args.asOf)), args.revision ?? null);
         return inForce ? { statement: inForce.statement, position: inForce.position } : null;
       }
       const stored = await settlementStatement(ledger.sql, ledger.settlementTables, String(args.zone), periodStartOf('periodStart', args.periodStart), args.revision ?? null);
