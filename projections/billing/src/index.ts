@@ -1,3 +1,4 @@
 export * from './billing-projection.ts';
 export * from './billing-queries.ts';
 export * from './price-queries.ts';
+export * from './directory-queries.ts';

@@ -7,3 +7,14 @@ export class InvalidArgument extends CodedError {
     super(`invalid argument ${argument}: ${reason}`, { argument, reason });
   }
 }
+
+/**
+ * A cursor this connection never issued: garbage, a cursor of another connection, or one edited by
+ * hand. `extensions.code` INVALID_CURSOR, naming the argument (`after` or `before`).
+ */
+export class InvalidCursor extends CodedError {
+  readonly code = 'INVALID_CURSOR';
+  constructor(argument: string, cursor: string) {
+    super(`invalid argument ${argument}: ${JSON.stringify(cursor)} is not a cursor of this connection`, { argument, cursor });
+  }
+}
