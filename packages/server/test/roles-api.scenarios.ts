@@ -56,6 +56,12 @@ const EXPECTED: Record<string, readonly Who[]> = {
   'Query.siteLoadHistory': [O, I, A],
   'Query.gridSessions': [O, I, A],
   'Query.meter': [O, I, A],
+  'Query.sites': [O, I, A],
+  'Query.meters': [O, I, A],
+  'Query.accounts': [O, I, A],
+  // Sessions across sites: platform readers; a fleet manager or driver names its own fleet or
+  // customer (see "lists a fleet's and a driver's own sessions" below), which the walk does not.
+  'Query.sessions': [O, I, A],
   // One's own session and account.
   'Query.session': [O, I, A, F, D],
   'Query.gridSession': [O, I, A, F, D],
@@ -66,8 +72,10 @@ const EXPECTED: Record<string, readonly Who[]> = {
   // Public: prices and tariffs.
   'Query.priceCurve': EVERY,
   'Query.tariff': EVERY,
+  'Query.tariffs': EVERY,
   // The public market, and one's own orders and positions.
   'Query.marketZone': [O, I, A, T],
+  'Query.marketZones': [O, I, A, T],
   'Query.orderBook': [O, I, A, T],
   'Query.trades': [O, I, A, T],
   'Query.orders': [O, A, T],
@@ -495,6 +503,19 @@ export function describeRolesApi(label: string, options: TestServerOptions | nul
       expect(FORBIDDEN((await server.gql<any>(invoice, { a: otherFleet }, as.fleet_manager!.headers)).body)).toBe(true);
       expect(FORBIDDEN((await server.gql<any>(invoice, { a: otherCustomer }, as.driver!.headers)).body)).toBe(true);
       expect(FORBIDDEN((await server.gql<any>(invoice, { a: fleet }, as.driver!.headers)).body)).toBe(true);
+
+      // Sessions across sites: a fleet manager lists its fleet's, a driver its own, nobody else's.
+      const sessions = `query($f: ID, $c: ID) { sessions(fleetId: $f, customerId: $c, first: 100) { edges { node { sessionId } } } }`;
+      const listed = async (variables: Record<string, unknown>, headers: Record<string, string>) =>
+        ((await ok(sessions, variables, headers)).sessions.edges as { node: { sessionId: string } }[]).map((e) => e.node.sessionId);
+      for (const [variables, headers] of [[{ f: fleet }, as.fleet_manager!.headers], [{ c: customer }, as.driver!.headers]] as const) {
+        const ids = await listed(variables, headers);
+        expect(ids).toContain(ownSession);
+        expect(ids).not.toContain(otherSession);
+      }
+      expect(FORBIDDEN((await server.gql<any>(sessions, { f: otherFleet }, as.fleet_manager!.headers)).body)).toBe(true);
+      expect(FORBIDDEN((await server.gql<any>(sessions, { c: otherCustomer }, as.driver!.headers)).body)).toBe(true);
+      expect(FORBIDDEN((await server.gql<any>(sessions, {}, as.driver!.headers)).body)).toBe(true);
 
       const plugIn = (headers: Record<string, string>, input: Record<string, unknown>) =>
         command('plugIn', 'PlugInInput', {

@@ -51,6 +51,7 @@ const GridSessionRef = builder.objectRef<GridSession>('GridSession').implement({
     departureAt: t.field({ type: 'DateTime', nullable: true, resolve: (s) => s.departureAt }),
     stoppedAt: t.field({ type: 'DateTime', nullable: true, resolve: (s) => s.stoppedAt }),
     stopReason: t.exposeString('stopReason', { nullable: true }),
+    firstPosition: t.field({ type: 'Position', description: 'The event that made the session known: lists of sessions are in this order.', resolve: (s) => s.firstPosition }),
     energyNeededWh: t.field({ type: 'Decimal', nullable: true, resolve: (s) => s.energyNeededWh }),
     targetSocPercent: t.field({ type: 'Decimal', nullable: true, resolve: (s) => s.targetSocPercent }),
     deliveredWh: t.field({ type: 'Decimal', description: 'Net energy by the latest reading (import minus export), Wh.', resolve: (s) => s.deliveredWh }),
