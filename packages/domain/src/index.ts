@@ -41,3 +41,4 @@ export * from './market/order-book.ts';
 export * from './market/market-zone.ts';
 export * from './access/roles.ts';
 export * from './access/api-key.ts';
+export { checkAccountId } from './billing/billing-fields.ts';

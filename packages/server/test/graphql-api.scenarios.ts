@@ -199,7 +199,7 @@ export function describeGraphQLApi(label: string, options: TestServerOptions | n
         extensions: { code: 'INVALID_ARGUMENT', details: { argument: 'first' } },
       });
       const badCursor = await server.gql('{ streams(after: "not-a-cursor") { totalCount } }');
-      expect(badCursor.body.errors![0]!.extensions).toMatchObject({ code: 'INVALID_ARGUMENT', details: { argument: 'after' } });
+      expect(badCursor.body.errors![0]!.extensions).toMatchObject({ code: 'INVALID_CURSOR', details: { argument: 'after' } });
       const badSite = await server.gql('{ site(siteId: "no spaces allowed") { name } }');
       expect(badSite.body.errors![0]!.extensions).toMatchObject({ code: 'INVALID_COMMAND', details: { field: 'siteId' } });
     });

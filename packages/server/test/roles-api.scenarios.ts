@@ -14,7 +14,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JwtConfig } from '../src/auth/auth-config.ts';
 import { schema } from '../src/graphql/schema/index.ts';
-import { ANONYMOUS, bearer, queryData, startTestServer, TEST_OPERATOR_ACTOR, TEST_OPERATOR_KEY, type TestPrincipal, type TestServer, type TestServerOptions, waitForStream } from './harness.ts';
+import { ANONYMOUS, bearer, openAccounts, queryData, startTestServer, TEST_OPERATOR_ACTOR, TEST_OPERATOR_KEY, type TestPrincipal, type TestServer, type TestServerOptions, waitForStream } from './harness.ts';
 
 /**
  * Authentication and roles, end to end: every Query, Mutation and Subscription field of the schema,
@@ -190,6 +190,8 @@ export function describeRolesApi(label: string, options: TestServerOptions | nul
     beforeAll(async () => {
       server = await startTestServer({ ...options!, jwt: JWT });
       for (const role of ROLES) as[role] = await server.as(role, subjectOf[role]);
+      // Sessions are billed to known accounts: the fleets and customers have tariffs.
+      await openAccounts(server, fleet, otherFleet, customer, otherCustomer);
       // A site with two connectors and a session on each: one of the fleet manager's fleet and the
       // driver's, one of somebody else's.
       await command('registerSite', 'RegisterSiteInput', { siteId: site, name: 'Roles', importLimitW: '100000', exportLimitW: '0' });

@@ -79,6 +79,14 @@ mutation AddConnector {
   addNode(input: { commandId: "try-4", siteId: "depot-1", nodeId: "cp1-1", parentId: "cp1", kind: CONNECTOR,
     name: "CP 1 left", importLimitW: "22000", exportLimitW: "0" }) { __typename ... on Error { code message } }
 }
+# A session is billed to a known account: give the driver a tariff first.
+mutation OpenAccount {
+  defineTariff(input: { commandId: "try-t1", tariff: { tariffId: "flat-30", name: "Flat 30 c/kWh", currency: "EUR",
+    energy: { fixed: { priceMinorPerKWh: "30" } }, speedBands: [], sessionFeeMinor: "50" } }) { __typename ... on Error { code message } }
+  assignTariff(input: { commandId: "try-t2", accountId: "driver-1", tariffId: "flat-30", validFrom: "2026-01-01T00:00:00Z" }) {
+    __typename ... on Error { code message }
+  }
+}
 mutation PlugIn {
   plugIn(input: { commandId: "try-5", sessionId: "s-1", siteId: "depot-1", connectorId: "cp1-1", vehicleId: "ev-1",
     customerId: "driver-1", tier: NORMAL, departureAt: "2030-01-01T18:00:00Z", energyNeededWh: "30000",
