@@ -349,10 +349,13 @@ export function describePagingApi(label: string, options: TestServerOptions | nu
       const first = await pageOf(streams, { first: 1 });
       const siteCursor = (await pageOf(walkers[9]!, { first: 1 })).pageInfo.endCursor;
       const huge = Buffer.from('gridsession:9999999999999999999:x').toString('base64url');
+      // Canonical in form, beyond what a bigint holds: it used to reach SQL and come back INTERNAL.
+      const hugeStream = Buffer.from('stream:9999999999999999999').toString('base64url');
       for (const [walker, args, argument] of [
         [walkers[0]!, { first: 1, after: 'garbage' }, 'after'],
         [walkers[0]!, { last: 1, before: siteCursor }, 'before'],
         [walkers[6]!, { first: 1, after: huge }, 'after'],
+        [walkers[0]!, { first: 1, after: hugeStream }, 'after'],
         [walkers[9]!, { first: 1, after: first.pageInfo.endCursor }, 'after'],
       ] as const) {
         const { status, body } = await server.gql<any>(walker.query, { ...walker.variables, ...args });
