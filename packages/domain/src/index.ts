@@ -46,3 +46,4 @@ export * from './market/trade-amount.ts';
 export * from './access/roles.ts';
 export * from './access/api-key.ts';
 export * from './ids.ts';
+export { checkAccountId } from './billing/billing-fields.ts';

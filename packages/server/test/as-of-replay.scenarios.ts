@@ -98,7 +98,7 @@ export function describeAsOfReplay(label: string, options: TestServerOptions | n
       });
       // The fleet's tariff: energy at 30 c/kWh, exports credited at P's spot price.
       await command('defineTariff', 'DefineTariffInput', {
-        tariff: { tariffId, name: 'Spot credit', currency: 'EUR', energy: { kind: 'fixed', priceMinorPerKWh: '30' }, speedBands: [], sessionFeeMinor: null, exportCredit: { kind: 'spot', zone: priceZone, marginMinorPerKWh: '0', floorMinorPerKWh: null } },
+        tariff: { tariffId, name: 'Spot credit', currency: 'EUR', energy: { fixed: { priceMinorPerKWh: '30' } }, speedBands: [], sessionFeeMinor: null, exportCredit: { spot: { zone: priceZone, marginMinorPerKWh: '0', floorMinorPerKWh: null } } },
       });
       await command('assignTariff', 'AssignTariffInput', { accountId: fleet, tariffId, validFrom: '2026-11-01T00:00:00Z' });
 

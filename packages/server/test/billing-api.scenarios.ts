@@ -35,8 +35,8 @@ export function describeBillingApi(label: string, options: TestServerOptions | n
       const defined = await command('defineTariff', 'DefineTariffInput', {
         tariff: {
           tariffId, name: 'Evening peak', currency: 'EUR',
-          energy: { kind: 'time_of_use', timeZone: 'UTC', defaultName: 'off-peak', defaultMinorPerKWh: '20', windows: [{ name: 'peak', daysOfWeek: null, from: '17:00', to: '21:00', priceMinorPerKWh: '40' }] },
-          speedBands: [], sessionFeeMinor: '50', exportCredit: { kind: 'fixed', creditMinorPerKWh: '10' },
+          energy: { timeOfUse: { timeZone: 'UTC', defaultName: 'off-peak', defaultMinorPerKWh: '20', windows: [{ name: 'peak', daysOfWeek: null, from: '17:00', to: '21:00', priceMinorPerKWh: '40' }] } },
+          speedBands: [], sessionFeeMinor: '50', exportCredit: { fixed: { creditMinorPerKWh: '10' } },
         },
       }, '... on CommandRecorded { events }');
       expect(defined).toMatchObject({ __typename: 'CommandRecorded', events: 1 });
@@ -122,17 +122,79 @@ export function describeBillingApi(label: string, options: TestServerOptions | n
     it('refuses a second definition of a tariff and an overlapping assignment, with typed errors', async () => {
       const { accountId, tariffId } = await setUp();
       const again = await command('defineTariff', 'DefineTariffInput', {
-        tariff: { tariffId, name: 'x', currency: 'EUR', energy: { kind: 'fixed', priceMinorPerKWh: '30' }, speedBands: [], sessionFeeMinor: null, exportCredit: null },
+        tariff: { tariffId, name: 'x', currency: 'EUR', energy: { fixed: { priceMinorPerKWh: '30' } }, speedBands: [], sessionFeeMinor: null, exportCredit: null },
       });
       expect(again).toMatchObject({ __typename: 'TariffAlreadyDefinedError', code: 'TARIFF_ALREADY_DEFINED' });
       const bad = await command('defineTariff', 'DefineTariffInput', {
-        tariff: { tariffId: `${tariffId}-2`, name: 'x', currency: 'EUR', energy: { kind: 'time_of_use', timeZone: 'Mars/Olympus', defaultName: 'd', defaultMinorPerKWh: '1', windows: [] }, speedBands: [], sessionFeeMinor: null, exportCredit: null },
+        tariff: { tariffId: `${tariffId}-2`, name: 'x', currency: 'EUR', energy: { timeOfUse: { timeZone: 'Mars/Olympus', defaultName: 'd', defaultMinorPerKWh: '1', windows: [] } }, speedBands: [], sessionFeeMinor: null, exportCredit: null },
       }, '... on InvalidCommandError { field }');
-      expect(bad).toMatchObject({ __typename: 'InvalidCommandError', field: expect.stringContaining('timeZone') });
+      // Named as the client sent it: the variant's field, not the domain's tagged union.
+      expect(bad).toMatchObject({ __typename: 'InvalidCommandError', field: 'tariff.energy.timeOfUse.timeZone' });
       const overlap = await command('assignTariff', 'AssignTariffInput', { accountId, tariffId, validFrom: '2026-10-01T00:00:00Z', validTo: '2026-11-15T00:00:00Z' });
       expect(overlap).toMatchObject({ __typename: 'TariffAssignmentConflictError', code: 'TARIFF_ASSIGNMENT_CONFLICT' });
       expect(await server.ledger.store.streamVersion(`tariff-${tariffId}-2`)).toBe(0);
       expect(await server.ledger.store.streamVersion(`account-${accountId}`)).toBe(1);
+    });
+
+    it('answers an invoice of an account nobody knows with ACCOUNT_NOT_FOUND, not a zero invoice; a known account without sessions gets its zero invoice', async () => {
+      const unknown = `nobody-${randomUUID().slice(0, 8)}`;
+      const invoice = `query($accountId: ID!) { invoice(accountId: $accountId, month: "2026-11") { __typename
+        ... on Error { code message } ... on AccountNotFoundError { field accountId } ... on Invoice { total { amountMinor } } } }`;
+      expect((await run(invoice, { accountId: unknown })).invoice).toMatchObject({ __typename: 'AccountNotFoundError', code: 'ACCOUNT_NOT_FOUND', field: 'accountId', accountId: unknown });
+      const { body } = await server.gql<any>(`query($accountId: ID!) { invoices(accountId: $accountId, fromMonth: "2026-10", toMonth: "2026-11") { month } }`, { accountId: unknown });
+      expect(body.errors?.map((e: any) => e.extensions?.code)).toEqual(['ACCOUNT_NOT_FOUND']);
+
+      const { accountId, tariffId } = await setUp();
+      await waitForStream(server, `account-${accountId}`);
+      expect((await run(invoice, { accountId })).invoice).toEqual({ __typename: 'Invoice', total: { amountMinor: '0' } });
+      // The lists know it too: the account by its tariff, the tariff by its currency.
+      const { accounts, tariffs } = await run(
+        `query($tariffId: ID!) { accounts(tariffId: $tariffId) { totalCount edges { node { accountId tariffIds sessionCount } } }
+           tariffs(currency: "EUR", first: 100) { edges { node { tariffId currency } } } }`,
+        { tariffId },
+      );
+      expect(accounts).toEqual({ totalCount: '1', edges: [{ node: { accountId, tariffIds: [tariffId], sessionCount: '0' } }] });
+      expect(tariffs.edges.map((e: any) => e.node)).toContainEqual({ tariffId, currency: 'EUR' });
+    });
+
+    it('takes a tariff as a typed input: exactly one variant of energy price and export credit, refusals naming the field as sent, nothing written', async () => {
+      const tariffId = `typed-${randomUUID().slice(0, 8)}`;
+      const define = (tariff: Record<string, unknown>) =>
+        command('defineTariff', 'DefineTariffInput', { tariff: { tariffId, name: 'Typed', currency: 'EUR', speedBands: [], sessionFeeMinor: null, exportCredit: null, ...tariff } }, '... on InvalidCommandError { field reason }');
+      expect(await define({ energy: {} })).toMatchObject({ __typename: 'InvalidCommandError', field: 'tariff.energy', reason: expect.stringContaining('exactly one') });
+      expect(await define({ energy: { fixed: { priceMinorPerKWh: '30' }, dynamic: { zone: 'NL', marginMinorPerKWh: '1' } } })).toMatchObject({
+        __typename: 'InvalidCommandError',
+        field: 'tariff.energy',
+        reason: expect.stringContaining('fixed and dynamic'),
+      });
+      expect(await define({ energy: { dynamic: { zone: 'NL', marginMinorPerKWh: '1', floorMinorPerKWh: '9', capMinorPerKWh: '3' } } })).toMatchObject({
+        __typename: 'InvalidCommandError',
+        field: expect.stringMatching(/^tariff\.energy\.dynamic\.(floor|cap)MinorPerKWh$/),
+      });
+      expect(await define({ energy: { fixed: { priceMinorPerKWh: '30' } }, exportCredit: { spot: { zone: 'not a zone!', marginMinorPerKWh: '0' } } })).toMatchObject({
+        __typename: 'InvalidCommandError',
+        field: 'tariff.exportCredit.spot.zone',
+      });
+      expect(await define({ energy: { fixed: { priceMinorPerKWh: '30' } }, speedBands: [{ name: 'FAST', fromPowerW: '11000', surchargeMinorPerKWh: '5' }] })).toMatchObject({
+        __typename: 'InvalidCommandError',
+        field: 'tariff.speedBands[0].fromPowerW',
+      });
+      expect(await server.ledger.store.streamVersion(`tariff-${tariffId}`)).toBe(0);
+      expect(
+        await define({
+          energy: { dynamic: { zone: 'NL', marginMinorPerKWh: '2.5', capMinorPerKWh: '60' } },
+          speedBands: [{ name: 'SLOW', fromPowerW: '0', surchargeMinorPerKWh: '0' }, { name: 'FAST', fromPowerW: '11000', surchargeMinorPerKWh: '5' }],
+          exportCredit: { fixed: { creditMinorPerKWh: '10' } },
+        }),
+      ).toMatchObject({ __typename: 'CommandRecorded' });
+      const { tariff } = await run(`query($tariffId: ID!) { tariff(tariffId: $tariffId) { definition } }`, { tariffId });
+      expect(tariff.definition).toEqual({
+        tariffId, name: 'Typed', currency: 'EUR',
+        energy: { kind: 'dynamic', zone: 'NL', marginMinorPerKWh: '2.5', floorMinorPerKWh: null, capMinorPerKWh: '60' },
+        speedBands: [{ name: 'slow', fromPowerW: '0', surchargeMinorPerKWh: '0' }, { name: 'fast', fromPowerW: '11000', surchargeMinorPerKWh: '5' }],
+        sessionFeeMinor: null,
+        exportCredit: { kind: 'fixed', creditMinorPerKWh: '10' },
+      });
     });
   });
 }

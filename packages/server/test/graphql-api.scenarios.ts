@@ -185,7 +185,7 @@ export function describeGraphQLApi(label: string, options: TestServerOptions | n
       expect(options, 'GraphiQL page embeds its options').not.toBeNull();
       const document = (JSON.parse(options![1]!) as { defaultQuery: string }).defaultQuery;
       const names = parse(document).definitions.flatMap((d) => (d.kind === Kind.OPERATION_DEFINITION && d.name ? [d.name.value] : []));
-      expect(names).toEqual(['RegisterSite', 'AddFeeder', 'AddCharger', 'AddConnector', 'PlugIn', 'SiteTree', 'ConfigureMarketZone', 'SubmitOrders', 'OrderBook', 'Streams']);
+      expect(names).toEqual(['RegisterSite', 'AddFeeder', 'AddCharger', 'AddConnector', 'OpenAccount', 'PlugIn', 'SiteTree', 'ConfigureMarketZone', 'SubmitOrders', 'OrderBook', 'Streams']);
       const results: Record<string, Record<string, any>> = {};
       for (const operationName of names) {
         // Read models are eventually consistent: a query after a command waits for what it wrote.
@@ -232,7 +232,7 @@ export function describeGraphQLApi(label: string, options: TestServerOptions | n
         extensions: { code: 'INVALID_ARGUMENT', details: { argument: 'first' } },
       });
       const badCursor = await server.gql('{ streams(after: "not-a-cursor") { totalCount } }');
-      expect(badCursor.body.errors![0]!.extensions).toMatchObject({ code: 'INVALID_ARGUMENT', details: { argument: 'after' } });
+      expect(badCursor.body.errors![0]!.extensions).toMatchObject({ code: 'INVALID_CURSOR', details: { argument: 'after' } });
       const badSite = await server.gql('{ site(siteId: "no spaces allowed") { name } }');
       expect(badSite.body.errors![0]!.extensions).toMatchObject({ code: 'INVALID_ARGUMENT', details: { argument: 'siteId' } });
     });

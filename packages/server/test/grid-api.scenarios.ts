@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, freshSiteId, registerSite, startTestServer, TEST_OPERATOR_KEY, waitForStream, type TestServer, type TestServerOptions } from './harness.ts';
+import { bearer, freshSiteId, openAccounts, registerSite, startTestServer, TEST_OPERATOR_KEY, waitForStream, type TestServer, type TestServerOptions } from './harness.ts';
 
 /**
  * The grid through GraphQL, end to end: build a tree, plug vehicles in, watch the allocation keep
@@ -43,6 +43,8 @@ export function describeGridApi(label: string, options: TestServerOptions | null
     let server: TestServer;
     beforeAll(async () => {
       server = await startTestServer(options!);
+      // The sessions' customer: a session is only plugged in for a known account.
+      await openAccounts(server, 'driver-1');
     });
     afterAll(async () => {
       await server?.close();
@@ -394,9 +396,18 @@ export function describeGridApi(label: string, options: TestServerOptions | null
       const noConnector = await plugIn(siteId, { ...refused(4), connectorId: 'cp9-1' });
       expect(noConnector).toMatchObject({ __typename: 'UnknownNodeError', nodeId: 'cp9-1' });
 
+      // A session is billed to a known account: its fleet's when it has one, else its customer's.
+      const nobody = await plugIn(siteId, { ...refused(5), connectorId: 'cp2-1', customerId: 'nobody-known' });
+      expect(nobody).toMatchObject({ __typename: 'AccountNotFoundError', code: 'ACCOUNT_NOT_FOUND', message: expect.stringContaining('nobody-known') });
+      const noFleet = await server.gql<any>(
+        `mutation($input: PlugInInput!) { plugIn(input: $input) { __typename ... on AccountNotFoundError { code field accountId } } }`,
+        { input: { commandId: randomUUID(), siteId, sessionId: refused(6).sessionId, connectorId: 'cp2-1', vehicleId: 'ev-1', customerId: 'driver-1', fleetId: 'no-such-fleet', tier: 'NORMAL', departureAt: inHours(4), energyNeededWh: '1000', minPowerW: '1400', maxPowerW: '11000' } },
+      );
+      expect(noFleet.body.data.plugIn).toEqual({ __typename: 'AccountNotFoundError', code: 'ACCOUNT_NOT_FOUND', field: 'fleetId', accountId: 'no-such-fleet' });
+
       // (The global head may move meanwhile: other tests' sites are re-allocated on the clock.)
       expect((await readSite(siteId)).version).toBe(siteVersion);
-      for (const n of [1, 2, 3, 4]) expect(await server.ledger.store.streamVersion(`session-${refused(n).sessionId}`)).toBe(0);
+      for (const n of [1, 2, 3, 4, 5, 6]) expect(await server.ledger.store.streamVersion(`session-${refused(n).sessionId}`)).toBe(0);
     });
 
     it('stops a session: the connector is free again and the power goes to the others', async () => {

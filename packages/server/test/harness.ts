@@ -173,6 +173,24 @@ async function settledHead(ledger: Ledger, dbSchema: string, timeoutMs = 30_000)
   }
 }
 
+/** The flat tariff `openAccounts` assigns. */
+export const E2E_TARIFF_ID = 'e2e-flat';
+
+/**
+ * Makes each id a known account (a customer or a fleet): assigns it a flat tariff from 2020 on.
+ * A session is only plugged in for an account the ledger knows (ACCOUNT_NOT_FOUND otherwise).
+ */
+export async function openAccounts(server: TestServer, ...accountIds: string[]): Promise<void> {
+  const defined = await sendCommand(server, 'defineTariff', 'DefineTariffInput', {
+    tariff: { tariffId: E2E_TARIFF_ID, name: 'E2E flat', currency: 'EUR', energy: { fixed: { priceMinorPerKWh: '30' } }, speedBands: [] },
+  });
+  if (defined.__typename !== 'CommandRecorded' && defined.code !== 'TARIFF_ALREADY_DEFINED') throw new Error(`defineTariff: ${defined.code}: ${defined.message}`);
+  for (const accountId of accountIds) {
+    const assigned = await sendCommand(server, 'assignTariff', 'AssignTariffInput', { accountId, tariffId: E2E_TARIFF_ID, validFrom: '2020-01-01T00:00:00Z' });
+    if (assigned.__typename !== 'CommandRecorded') throw new Error(`assignTariff ${accountId}: ${assigned.code}: ${assigned.message}`);
+  }
+}
+
 /** A site id no other test uses. */
 export const freshSiteId = (): string => `s${randomUUID().slice(0, 8)}`;
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshSiteId, registerSite, startTestServer, type TestServer, type TestServerOptions } from './harness.ts';
+import { freshSiteId, openAccounts, registerSite, startTestServer, type TestServer, type TestServerOptions } from './harness.ts';
 
 /**
  * Metering through GraphQL, end to end: a session's connector meter and a site's node meter take
@@ -52,6 +52,8 @@ export function describeMeteringApi(label: string, options: TestServerOptions | 
     let server: TestServer;
     beforeAll(async () => {
       server = await startTestServer(options!);
+      // The sessions' customer: a session is only plugged in for a known account.
+      await openAccounts(server, 'driver-1');
     });
     afterAll(async () => {
       await server?.close();

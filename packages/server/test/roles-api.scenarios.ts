@@ -14,7 +14,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JwtConfig } from '../src/auth/auth-config.ts';
 import { schema } from '../src/graphql/schema/index.ts';
-import { ANONYMOUS, bearer, queryData, startTestServer, TEST_OPERATOR_ACTOR, TEST_OPERATOR_KEY, type TestPrincipal, type TestServer, type TestServerOptions, waitForStream } from './harness.ts';
+import { ANONYMOUS, bearer, openAccounts, queryData, startTestServer, TEST_OPERATOR_ACTOR, TEST_OPERATOR_KEY, type TestPrincipal, type TestServer, type TestServerOptions, waitForStream } from './harness.ts';
 
 /**
  * Authentication and roles, end to end: every Query, Mutation and Subscription field of the schema,
@@ -56,6 +56,12 @@ const EXPECTED: Record<string, readonly Who[]> = {
   'Query.siteLoadHistory': [O, I, A],
   'Query.gridSessions': [O, I, A],
   'Query.meter': [O, I, A],
+  'Query.sites': [O, I, A],
+  'Query.meters': [O, I, A],
+  'Query.accounts': [O, I, A],
+  // Sessions across sites: platform readers; a fleet manager or driver names its own fleet or
+  // customer (see "lists a fleet's and a driver's own sessions" below), which the walk does not.
+  'Query.sessions': [O, I, A],
   // One's own session and account.
   'Query.session': [O, I, A, F, D],
   'Query.gridSession': [O, I, A, F, D],
@@ -66,8 +72,10 @@ const EXPECTED: Record<string, readonly Who[]> = {
   // Public: prices and tariffs.
   'Query.priceCurve': EVERY,
   'Query.tariff': EVERY,
+  'Query.tariffs': EVERY,
   // The public market, and one's own orders and positions.
   'Query.marketZone': [O, I, A, T],
+  'Query.marketZones': [O, I, A, T],
   'Query.orderBook': [O, I, A, T],
   'Query.trades': [O, I, A, T],
   'Query.orders': [O, A, T],
@@ -182,6 +190,8 @@ export function describeRolesApi(label: string, options: TestServerOptions | nul
     beforeAll(async () => {
       server = await startTestServer({ ...options!, jwt: JWT });
       for (const role of ROLES) as[role] = await server.as(role, subjectOf[role]);
+      // Sessions are billed to known accounts: the fleets and customers have tariffs.
+      await openAccounts(server, fleet, otherFleet, customer, otherCustomer);
       // A site with two connectors and a session on each: one of the fleet manager's fleet and the
       // driver's, one of somebody else's.
       await command('registerSite', 'RegisterSiteInput', { siteId: site, name: 'Roles', importLimitW: '100000', exportLimitW: '0' });
@@ -495,6 +505,19 @@ export function describeRolesApi(label: string, options: TestServerOptions | nul
       expect(FORBIDDEN((await server.gql<any>(invoice, { a: otherFleet }, as.fleet_manager!.headers)).body)).toBe(true);
       expect(FORBIDDEN((await server.gql<any>(invoice, { a: otherCustomer }, as.driver!.headers)).body)).toBe(true);
       expect(FORBIDDEN((await server.gql<any>(invoice, { a: fleet }, as.driver!.headers)).body)).toBe(true);
+
+      // Sessions across sites: a fleet manager lists its fleet's, a driver its own, nobody else's.
+      const sessions = `query($f: ID, $c: ID) { sessions(fleetId: $f, customerId: $c, first: 100) { edges { node { sessionId } } } }`;
+      const listed = async (variables: Record<string, unknown>, headers: Record<string, string>) =>
+        ((await ok(sessions, variables, headers)).sessions.edges as { node: { sessionId: string } }[]).map((e) => e.node.sessionId);
+      for (const [variables, headers] of [[{ f: fleet }, as.fleet_manager!.headers], [{ c: customer }, as.driver!.headers]] as const) {
+        const ids = await listed(variables, headers);
+        expect(ids).toContain(ownSession);
+        expect(ids).not.toContain(otherSession);
+      }
+      expect(FORBIDDEN((await server.gql<any>(sessions, { f: otherFleet }, as.fleet_manager!.headers)).body)).toBe(true);
+      expect(FORBIDDEN((await server.gql<any>(sessions, { c: otherCustomer }, as.driver!.headers)).body)).toBe(true);
+      expect(FORBIDDEN((await server.gql<any>(sessions, {}, as.driver!.headers)).body)).toBe(true);
 
       const plugIn = (headers: Record<string, string>, input: Record<string, unknown>) =>
         command('plugIn', 'PlugInInput', {

@@ -4,7 +4,7 @@ import { CommandHandler, MarketService, ProjectionRunner } from '@v2g/ledger';
 import { SETTLEMENT_TABLES, settlementProjection } from '@v2g/projection-settlement';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshSiteId, movableClock, queryData, registerSite, sendCommand, startTestServer, waitForStream, type TestServer, type TestServerOptions } from './harness.ts';
+import { freshSiteId, movableClock, openAccounts, queryData, registerSite, sendCommand, startTestServer, waitForStream, type TestServer, type TestServerOptions } from './harness.ts';
 
 /**
  * Settlement through GraphQL, end to end: a market zone whose imbalances are priced by another
@@ -21,6 +21,8 @@ export function describeSettlementApi(label: string, options: TestServerOptions 
     const clock = movableClock('2026-11-05T09:00:00Z');
     beforeAll(async () => {
       server = await startTestServer({ ...options!, clock: clock.now });
+      // The fleet's session is billed to the fleet: a known account.
+      await openAccounts(server, fleet);
     });
     afterAll(async () => {
       await server?.close();

@@ -1,5 +1,5 @@
 import { categoryOf, type RecordedEvent, type SqlExecutor } from '@v2g/event-store';
-import type { Projection, TableNames } from '@v2g/ledger';
+import { keysetClauses, type Projection, type TableNames } from '@v2g/ledger';
 
 /**
  * The stream catalogue: every stream with its version and last event, and how many events of each
@@ -113,18 +113,24 @@ type StreamRow = {
 const STREAM_COLUMNS = `stream_id, category, version, first_position::text AS first_position,
   last_position::text AS last_position, last_event_type, first_recorded_at, last_recorded_at`;
 
-/** Streams in the order they were created, a page at a time (keyset on first_position). */
+/**
+ * Streams in the order they were created, a page at a time: keyset on first_position, between the
+ * cursors of a window (see KeysetWindow), `first` rows in reading order.
+ */
 export async function listStreams(
   sql: SqlExecutor,
   table: TableNames,
-  page: { first: number; afterPosition?: bigint; category?: string },
+  page: { first: number; afterPosition?: bigint; beforePosition?: bigint; backward?: boolean; category?: string },
 ): Promise<{ streams: StreamSummary[]; hasNextPage: boolean }> {
+  const params: unknown[] = [page.category ?? null, page.first + 1];
+  const bound = (value: bigint | undefined) => (value === undefined ? null : [`$${params.push(value.toString())}::bigint`]);
+  // s.first_position: the bare name would be STREAM_COLUMNS' text alias, ordering "10" before "9".
+  const { where, orderBy } = keysetClauses(['s.first_position'], { after: bound(page.afterPosition), before: bound(page.beforePosition), backward: page.backward ?? false });
   const { rows } = await sql.query<StreamRow>(
-    // s.first_position: the bare name would be STREAM_COLUMNS' text alias, ordering "10" before "9".
     `SELECT ${STREAM_COLUMNS} FROM ${table('streams')} s
-      WHERE s.first_position > $1 AND ($2::text IS NULL OR category = $2)
-      ORDER BY s.first_position LIMIT $3`,
-    [(page.afterPosition ?? 0n).toString(), page.category ?? null, page.first + 1],
+      WHERE ${where} AND ($1::text IS NULL OR category = $1)
+      ORDER BY ${orderBy} LIMIT $2`,
+    params,
   );
   return { streams: rows.slice(0, page.first).map(toSummary), hasNextPage: rows.length > page.first };
 }

@@ -20,6 +20,7 @@ import type { Projection, TableNames } from '@v2g/ledger';
  */
 
 export const GRID_TABLES = [
+  'meters',
   'nodes',
   'node_loads',
   'node_latest_loads',
@@ -43,11 +44,20 @@ const statusOf = (lifecycle: string, allocation: string) =>
 
 export const gridProjection: Projection = {
   name: 'grid',
+  // v3: the site and node meters (meters), for the list of meters.
   // v2: delivered energy counts across meter resets (meter_segments); v1 took last reading − meter start.
-  version: 2,
+  version: 3,
   tables: GRID_TABLES,
 
   async setup(tx, table) {
+    await tx.query(`CREATE TABLE IF NOT EXISTS ${table('meters')} (
+      meter_id text PRIMARY KEY,
+      site_id text NOT NULL,
+      node_id text NOT NULL,
+      measures text NOT NULL,
+      registered_at timestamptz NOT NULL,
+      position bigint NOT NULL
+    )`);
     await tx.query(`CREATE TABLE IF NOT EXISTS ${table('nodes')} (
       site_id text NOT NULL,
       node_id text NOT NULL,
@@ -975,6 +985,7 @@ const names = (columns: Columns) => columns.map(([name]) => name).join(', ');
 
 /** Applies events (in log order) to the grid tables. */
 export async function applyGridEvents(tx: SqlExecutor, events: readonly RecordedEvent[], table: TableNames): Promise<void> {
+  await applyMeterEvents(tx, events, table);
   if (!events.some((e) => GRID_EVENT_TYPES.has(e.type))) return;
   const batch: Batch = {
     nodes: new Map(),
@@ -994,4 +1005,24 @@ export async function applyGridEvents(tx: SqlExecutor, events: readonly Recorded
   await load(tx, table, batch, events);
   replay(events, batch);
   for (const statement of writes(table, batch)) await tx.query(statement.text, statement.params);
+}
+
+/** A meter registered at a site or node: a row of `meters` (a meter is registered once). */
+async function applyMeterEvents(tx: SqlExecutor, events: readonly RecordedEvent[], table: TableNames): Promise<void> {
+  const registered = events.filter((e) => e.type === 'MeterRegistered');
+  if (registered.length === 0) return;
+  const column = (f: (e: RecordedEvent, d: Record<string, unknown>) => unknown) => registered.map((e) => String(f(e, e.data as Record<string, unknown>)));
+  await tx.query(
+    `INSERT INTO ${table('meters')} (meter_id, site_id, node_id, measures, registered_at, position)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::bigint[])
+     ON CONFLICT (meter_id) DO NOTHING`,
+    [
+      column((_e, d) => d['meterId']),
+      column((_e, d) => d['siteId']),
+      column((_e, d) => d['nodeId']),
+      column((_e, d) => d['measures']),
+      column((_e, d) => d['registeredAt']),
+      column((e) => e.globalPosition),
+    ],
+  );
 }

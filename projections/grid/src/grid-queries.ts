@@ -1,6 +1,6 @@
 import type { ChargerSpec, NodeKind, SessionPluggedInData, V2gConsent } from '@v2g/domain';
 import type { SqlExecutor } from '@v2g/event-store';
-import type { TableNames } from '@v2g/ledger';
+import { keysetClauses, type KeysetWindow, type TableNames } from '@v2g/ledger';
 
 /** Every figure is a decimal string (W, Wh, %), every instant an ISO-8601 UTC string. */
 
@@ -20,6 +20,9 @@ export type GridNode = {
   /** The latest measured non-EV load at the node; null when none was measured. */
   load: { occurredAt: string; otherLoadW: string; generationW: string } | null;
 };
+
+/** A site as the grid read model lists it: its connection node. */
+export type GridSiteSummary = { siteId: string; name: string; importLimitW: string; exportLimitW: string; registeredPosition: bigint };
 
 /** The session stream's stopped/suspended win over the site's allocation status. */
 export type GridSessionStatus = 'pending' | 'charging' | 'on_hold' | 'discharging' | 'done' | 'suspended' | 'stopped';
@@ -276,6 +279,106 @@ export async function sessionsAtSite(
   );
   const sessions = rows.slice(0, page.first);
   return { sessions: sessions.map(toSession), hasNextPage: rows.length > page.first, endCursor: sessions.at(-1)?.first_position ?? null };
+}
+
+/**
+ * Sites by id (byte order, the same on every store), `first` rows of a keyset window in reading
+ * order; optionally those whose name contains a text (case-insensitive).
+ */
+export async function listSites(
+  sql: SqlExecutor,
+  table: TableNames,
+  filter: { nameContains?: string | null },
+  page: { first: number } & KeysetWindow<string>,
+): Promise<GridSiteSummary[]> {
+  const params: unknown[] = [filter.nameContains ?? null, page.first];
+  const bound = (key: string | null | undefined) => (key === null || key === undefined ? null : [`$${params.push(key)}::text`]);
+  const { where, orderBy } = keysetClauses(['n.site_id COLLATE "C"'], { after: bound(page.after), before: bound(page.before), backward: page.backward ?? false });
+  const { rows } = await sql.query<{ site_id: string; name: string; import_limit_w: string; export_limit_w: string; added_position: string }>(
+    `SELECT n.site_id, n.name, ${fig('n.import_limit_w', 'import_limit_w')}, ${fig('n.export_limit_w', 'export_limit_w')}, n.added_position::text AS added_position
+       FROM ${table('nodes')} n
+      WHERE n.kind = 'site' AND n.parent_id IS NULL AND ($1::text IS NULL OR strpos(lower(n.name), lower($1)) > 0) AND ${where}
+      ORDER BY ${orderBy} LIMIT $2`,
+    params,
+  );
+  return rows.map((r) => ({ siteId: r.site_id, name: r.name, importLimitW: r.import_limit_w, exportLimitW: r.export_limit_w, registeredPosition: BigInt(r.added_position) }));
+}
+
+export async function countSites(sql: SqlExecutor, table: TableNames, filter: { nameContains?: string | null }): Promise<bigint> {
+  const { rows } = await sql.query<{ count: string }>(
+    `SELECT count(*)::text AS count FROM ${table('nodes')} WHERE kind = 'site' AND parent_id IS NULL AND ($1::text IS NULL OR strpos(lower(name), lower($1)) > 0)`,
+    [filter.nameContains ?? null],
+  );
+  return BigInt(rows[0]?.count ?? '0');
+}
+
+/** A meter as the grid read model lists it. */
+export type GridMeterSummary = { meterId: string; siteId: string; nodeId: string; measures: string; registeredAt: string; registeredPosition: bigint };
+
+/** Meters by id (byte order), `first` rows of a keyset window in reading order; optionally of one site (and node). */
+export async function listMeters(
+  sql: SqlExecutor,
+  table: TableNames,
+  filter: { siteId?: string | null; nodeId?: string | null },
+  page: { first: number } & KeysetWindow<string>,
+): Promise<GridMeterSummary[]> {
+  const params: unknown[] = [filter.siteId ?? null, filter.nodeId ?? null, page.first];
+  const bound = (key: string | null | undefined) => (key === null || key === undefined ? null : [`$${params.push(key)}::text`]);
+  const { where, orderBy } = keysetClauses(['m.meter_id COLLATE "C"'], { after: bound(page.after), before: bound(page.before), backward: page.backward ?? false });
+  const { rows } = await sql.query<{ meter_id: string; site_id: string; node_id: string; measures: string; registered_at: Instant; position: string }>(
+    `SELECT m.meter_id, m.site_id, m.node_id, m.measures, m.registered_at, m.position::text AS position FROM ${table('meters')} m
+      WHERE ($1::text IS NULL OR m.site_id = $1) AND ($2::text IS NULL OR m.node_id = $2) AND ${where} ORDER BY ${orderBy} LIMIT $3`,
+    params,
+  );
+  return rows.map((r) => ({ meterId: r.meter_id, siteId: r.site_id, nodeId: r.node_id, measures: r.measures, registeredAt: iso(r.registered_at), registeredPosition: BigInt(r.position) }));
+}
+
+export async function countMeters(sql: SqlExecutor, table: TableNames, filter: { siteId?: string | null; nodeId?: string | null }): Promise<bigint> {
+  const { rows } = await sql.query<{ count: string }>(
+    `SELECT count(*)::text AS count FROM ${table('meters')} WHERE ($1::text IS NULL OR site_id = $1) AND ($2::text IS NULL OR node_id = $2)`,
+    [filter.siteId ?? null, filter.nodeId ?? null],
+  );
+  return BigInt(rows[0]?.count ?? '0');
+}
+
+/** Which sessions a list holds: every filter given must match. */
+export type SessionFilter = { siteId?: string | null; status?: GridSessionStatus | null; customerId?: string | null; fleetId?: string | null };
+
+/** Where a session stands in a list of sessions: the position it became known at, then its id. */
+export type SessionKey = { firstPosition: bigint; sessionId: string };
+
+const sessionWhere = `($1::text IS NULL OR site_id = $1) AND ($2::text IS NULL OR status = $2)
+  AND ($3::text IS NULL OR customer_id = $3) AND ($4::text IS NULL OR fleet_id = $4)`;
+const sessionParams = (filter: SessionFilter) => [filter.siteId ?? null, filter.status ?? null, filter.customerId ?? null, filter.fleetId ?? null];
+
+/**
+ * Sessions across sites (or one site's, a customer's, a fleet's) in the order they became known,
+ * `first` rows of a keyset window (see KeysetWindow) in reading order.
+ */
+export async function listSessions(
+  sql: SqlExecutor,
+  table: TableNames,
+  filter: SessionFilter,
+  page: { first: number } & KeysetWindow<SessionKey>,
+): Promise<{ sessions: GridSession[]; hasNextPage: boolean }> {
+  if (!Number.isInteger(page.first) || page.first < 1 || page.first > MAX_PAGE_SIZE) {
+    throw new RangeError(`first must be a whole number from 1 to ${MAX_PAGE_SIZE}, not ${page.first}`);
+  }
+  const params: unknown[] = [...sessionParams(filter), page.first + 1];
+  const bound = (key: SessionKey | null | undefined) =>
+    key === null || key === undefined ? null : [`$${params.push(key.firstPosition.toString())}::bigint`, `$${params.push(key.sessionId)}::text`];
+  // s.first_position: the bare name would be SESSION_COLUMNS' text alias, ordering "10" before "9".
+  const { where, orderBy } = keysetClauses(['s.first_position', 's.session_id'], { after: bound(page.after), before: bound(page.before), backward: page.backward ?? false });
+  const { rows } = await sql.query<SessionRow>(
+    `SELECT ${SESSION_COLUMNS} FROM ${table('sessions')} s WHERE ${sessionWhere} AND ${where} ORDER BY ${orderBy} LIMIT $5`,
+    params,
+  );
+  return { sessions: rows.slice(0, page.first).map(toSession), hasNextPage: rows.length > page.first };
+}
+
+export async function countSessions(sql: SqlExecutor, table: TableNames, filter: SessionFilter): Promise<bigint> {
+  const { rows } = await sql.query<{ count: string }>(`SELECT count(*)::text AS count FROM ${table('sessions')} WHERE ${sessionWhere}`, sessionParams(filter));
+  return BigInt(rows[0]?.count ?? '0');
 }
 
 export async function countSessionsAtSite(sql: SqlExecutor, table: TableNames, siteId: string, status?: GridSessionStatus): Promise<bigint> {

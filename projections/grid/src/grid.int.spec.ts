@@ -18,7 +18,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { fillMixed } from '../../../scripts/bench/lib/mixed-fill.ts';
 import { prng } from '../../../scripts/lib/prng.ts';
 import { GRID_TABLES, gridProjection } from './grid-projection.ts';
-import { findSession, sessionsAtSite, setpointHistory, siteLoadHistory, siteTree, type GridSession } from './grid-queries.ts';
+import { findSession, listMeters, sessionsAtSite, setpointHistory, siteLoadHistory, siteTree, type GridSession } from './grid-queries.ts';
 import { caughtUp, describeProjectionSuite, expectSameRows, startProjection, type ProjectionTarget, type RunningProjection } from '../../../scripts/test/projection-targets.ts';
 
 const warnings: string[] = [];
@@ -606,8 +606,23 @@ function gridSuite(open: () => Promise<Target>) {
     // corrected, across meter resets), and a market (not the grid's business).
     const fill = await fillMixed({ store, readings: 800, sessions: 8, loadsPerSite: 2, orders: 100, chunk: 20, concurrency: 2, seed: 11 });
     if (fill.lastPosition > lastPosition) lastPosition = fill.lastPosition;
+    // Site and node meters, registered in no particular id order: the list is by id, byte by byte.
+    const meterIds = ['m-b', 'M-a', 'm-a', 'm-10', 'm-9'].map((m) => `${m}-${tag}`);
+    for (const [i, meterId] of meterIds.entries()) {
+      const result = await store.append(
+        `meter-${meterId}`,
+        [{ type: 'MeterRegistered', data: { meterId, siteId: `rough-a-${tag}`, nodeId: i % 2 === 0 ? `rough-a-${tag}` : 'F1', measures: 'building_load', registeredAt: '2026-11-27T16:00:00.000Z' } }],
+        { expectedVersion: 'no_stream', commandId: randomUUID(), actor: 'grid-int' },
+      );
+      lastPosition = result.lastPosition ?? lastPosition;
+    }
     await appendRoughLog(300, 0x5eed);
     await caughtUp(runner, lastPosition, 120_000);
+    const meters = await listMeters(target.sql, table, { siteId: `rough-a-${tag}` }, { first: 10 });
+    expect(meters.map((m) => m.meterId)).toEqual([...meterIds].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
+    expect((await listMeters(target.sql, table, { siteId: `rough-a-${tag}`, nodeId: 'F1' }, { first: 10, backward: true })).map((m) => m.meterId)).toEqual(
+      meterIds.filter((_, i) => i % 2 === 1).sort((a, b) => Buffer.compare(Buffer.from(b), Buffer.from(a))),
+    );
     const { rows } = await target.sql.query<{ sessions: string; segments: string; allocations: string }>(
       `SELECT (SELECT count(*) FROM ${table('sessions')})::text AS sessions, (SELECT count(*) FROM ${table('meter_segments')} WHERE isfinite(start_at))::text AS segments,
               (SELECT count(*) FROM ${table('site_load')})::text AS allocations`,

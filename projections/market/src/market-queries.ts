@@ -1,6 +1,6 @@
 import { Decimal } from '@v2g/domain';
 import type { SqlExecutor } from '@v2g/event-store';
-import type { TableNames } from '@v2g/ledger';
+import { keysetClauses, type KeysetWindow, type TableNames } from '@v2g/ledger';
 
 /**
  * Reads of the market read model. Quantities are Wh and prices minor units per MWh, as decimal
@@ -133,6 +133,33 @@ function checkAfter(after: bigint | null | undefined): string | null {
   if (after === null || after === undefined) return null;
   if (after < 0n) throw new RangeError(`not a cursor of this list: ${after}`);
   return after.toString();
+}
+
+// ---- zones ----------------------------------------------------------------------------------------
+
+export type MarketZoneSummary = { zone: string; currency: string; imbalancePriceZone: string; products: unknown[]; position: bigint };
+
+/** Zones by id (byte order), `first` rows of a keyset window in reading order; optionally of one currency. */
+export async function listZones(
+  sql: SqlExecutor,
+  table: TableNames,
+  filter: { currency?: string | null },
+  page: { first: number } & KeysetWindow<string>,
+): Promise<MarketZoneSummary[]> {
+  const params: unknown[] = [filter.currency ?? null, page.first];
+  const bound = (key: string | null | undefined) => (key === null || key === undefined ? null : [`$${params.push(key)}::text`]);
+  const { where, orderBy } = keysetClauses(['z.zone COLLATE "C"'], { after: bound(page.after), before: bound(page.before), backward: page.backward ?? false });
+  const { rows } = await sql.query<{ zone: string; currency: string; imbalance_price_zone: string; products: unknown[]; position: string }>(
+    `SELECT z.zone, z.currency, z.imbalance_price_zone, z.products, z.position::text AS position FROM ${table('zones')} z
+      WHERE ($1::text IS NULL OR z.currency = $1) AND ${where} ORDER BY ${orderBy} LIMIT $2`,
+    params,
+  );
+  return rows.map((r) => ({ zone: r.zone, currency: r.currency, imbalancePriceZone: r.imbalance_price_zone, products: r.products, position: BigInt(r.position) }));
+}
+
+export async function countZones(sql: SqlExecutor, table: TableNames, filter: { currency?: string | null }): Promise<bigint> {
+  const { rows } = await sql.query<{ count: string }>(`SELECT count(*)::text AS count FROM ${table('zones')} WHERE $1::text IS NULL OR currency = $1`, [filter.currency ?? null]);
+  return BigInt(rows[0]?.count ?? '0');
 }
 
 // ---- books ----------------------------------------------------------------------------------------
@@ -310,15 +337,23 @@ const orderWhere = (first: number) =>
   `($${first}::text IS NULL OR o.trader_id = $${first}) AND ($${first + 1}::text IS NULL OR o.book_id = $${first + 1}) AND ($${first + 2}::text IS NULL OR o.status = $${first + 2})`;
 const orderParams = (filter: OrderFilter) => [filter.traderId ?? null, filter.bookId ?? null, filter.status ?? null];
 
-/** Orders in the order they were accepted, after the cursor (an acceptedPosition). */
-export async function listOrders(sql: SqlExecutor, table: TableNames, filter: OrderFilter, page: { first: number; after?: bigint | null }): Promise<Page<MarketOrder>> {
+/** Orders in the order they were accepted, in a window of accepted positions (see KeysetWindow). */
+export async function listOrders(
+  sql: SqlExecutor,
+  table: TableNames,
+  filter: OrderFilter,
+  page: { first: number } & KeysetWindow<bigint>,
+): Promise<Page<MarketOrder>> {
   checkPage(page.first);
   if (!filter.traderId && !filter.bookId) throw new RangeError('orders are listed by trader or by book');
+  const params: unknown[] = [...orderParams(filter), page.first + 1];
+  const bound = (value: bigint | null | undefined) => (value === null || value === undefined ? null : [`$${params.push(checkAfter(value))}::bigint`]);
+  const { where, orderBy } = keysetClauses(['o.accepted_position'], { after: bound(page.after), before: bound(page.before), backward: page.backward ?? false });
   const { rows } = await sql.query<OrderDbRow>(
     `SELECT ${ORDER_COLUMNS} FROM ${table('orders')} o JOIN ${table('books')} b ON b.book_id = o.book_id
-      WHERE ${orderWhere(1)} AND ($4::bigint IS NULL OR o.accepted_position > $4::bigint)
-      ORDER BY o.accepted_position LIMIT $5`,
-    [...orderParams(filter), checkAfter(page.after), page.first + 1],
+      WHERE ${orderWhere(1)} AND ${where}
+      ORDER BY ${orderBy} LIMIT $4`,
+    params,
   );
   return { nodes: rows.slice(0, page.first).map(toOrder), hasNextPage: rows.length > page.first };
 }
@@ -390,20 +425,27 @@ const tradeWhere = (first: number) =>
    AND ($${first + 2}::text IS NULL OR t.zone = $${first + 2})`;
 const tradeParams = (filter: TradeFilter) => [filter.bookId ?? null, filter.traderId ?? null, filter.zone ?? null];
 
-/** Trades by log position: oldest first, or newest first; `after` is the position of the last one read. */
+/** Trades by log position: oldest first, or newest first; in a window of positions (see KeysetWindow). */
 export async function listTrades(
   sql: SqlExecutor,
   table: TableNames,
   filter: TradeFilter,
-  page: { first: number; after?: bigint | null; newestFirst?: boolean },
+  page: { first: number; newestFirst?: boolean } & KeysetWindow<bigint>,
 ): Promise<Page<MarketTrade>> {
   checkPage(page.first);
-  const newest = page.newestFirst ?? false;
+  const params: unknown[] = [...tradeParams(filter), page.first + 1];
+  const bound = (value: bigint | null | undefined) => (value === null || value === undefined ? null : [`$${params.push(checkAfter(value))}::bigint`]);
+  const { where, orderBy } = keysetClauses(['t.position'], {
+    after: bound(page.after),
+    before: bound(page.before),
+    backward: page.backward ?? false,
+    descending: page.newestFirst ?? false,
+  });
   const { rows } = await sql.query<TradeDbRow>(
     `SELECT ${TRADE_COLUMNS} FROM ${table('trades')} t
-      WHERE ${tradeWhere(1)} AND ($4::bigint IS NULL OR t.position ${newest ? '<' : '>'} $4::bigint)
-      ORDER BY t.position ${newest ? 'DESC' : 'ASC'} LIMIT $5`,
-    [...tradeParams(filter), checkAfter(page.after), page.first + 1],
+      WHERE ${tradeWhere(1)} AND ${where}
+      ORDER BY ${orderBy} LIMIT $4`,
+    params,
   );
   return { nodes: rows.slice(0, page.first).map(toTrade), hasNextPage: rows.length > page.first };
 }

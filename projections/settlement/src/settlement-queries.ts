@@ -1,6 +1,6 @@
 import { entryChanges, type SettlementLine, type SettlementStatement, type TransferKind } from '@v2g/domain';
 import type { SqlClient, SqlExecutor } from '@v2g/event-store';
-import type { TableNames } from '@v2g/ledger';
+import { keysetClauses, type KeysetWindow, type TableNames } from '@v2g/ledger';
 import type { TransferRowStatus } from './settlement-projection.ts';
 
 /** Figures are decimal strings (Wh, minor units), instants canonical ISO-8601 UTC, positions decimal strings. */
@@ -323,15 +323,17 @@ export type PostingCursor = { position: bigint; ordinal: number };
 export async function accountPostings(
   sql: SqlExecutor,
   table: TableNames,
-  query: { account: string; ledger: string; first: number; after?: PostingCursor | null },
+  query: { account: string; ledger: string; first: number } & KeysetWindow<PostingCursor>,
 ): Promise<PostingsPage> {
-  const after = query.after ?? null;
+  const params: unknown[] = [query.account, query.ledger, query.first + 1];
+  const bound = (key: PostingCursor | null | undefined) =>
+    key === null || key === undefined ? null : [`$${params.push(key.position.toString())}::bigint`, `$${params.push(key.ordinal)}::integer`];
+  const { where, orderBy } = keysetClauses(['t.position', 't.ordinal'], { after: bound(query.after), before: bound(query.before), backward: query.backward ?? false });
   const { rows } = await sql.query<TransferRowOut>(
     `SELECT ${TRANSFER_COLUMNS('t', table('transfers'))} FROM ${table('transfers')} t
-      WHERE t.ledger = $2 AND (t.debit_account = $1 OR t.credit_account = $1)
-        AND ($3::bigint IS NULL OR (t.position, t.ordinal) > ($3::bigint, $4::integer))
-      ORDER BY t.position, t.ordinal LIMIT $5`,
-    [query.account, query.ledger, after?.position.toString() ?? null, after?.ordinal ?? 0, query.first + 1],
+      WHERE t.ledger = $2 AND (t.debit_account = $1 OR t.credit_account = $1) AND ${where}
+      ORDER BY ${orderBy} LIMIT $3`,
+    params,
   );
   const postings = rows.slice(0, query.first).map((row) => {
     const transfer = transferOf(row);

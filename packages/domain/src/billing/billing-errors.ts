@@ -74,3 +74,14 @@ export class SessionNotInBillingInput extends DomainError {
     super(`session ${sessionId} is not among the billing input's sessions`, { sessionId });
   }
 }
+
+/**
+ * An account (a customer or a fleet) the ledger does not know: never assigned a tariff and never
+ * billed for a session. `field` is the argument or input field that named it.
+ */
+export class AccountNotFound extends DomainError {
+  readonly code = 'ACCOUNT_NOT_FOUND';
+  constructor(field: string, accountId: string) {
+    super(`${field}: no account ${accountId} is known (assign it a tariff first)`, { field, accountId });
+  }
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeCursor, encodeCursor, pageSize } from './cursor.ts';
-import { InvalidArgument } from './errors.ts';
+import { decodeCursor, encodeCursor, pageSize, positionOrdinalCursor, positionTextCursor } from './cursor.ts';
+import { InvalidArgument, InvalidCursor } from './errors.ts';
 
 describe('cursors', () => {
   it('round-trip and stay opaque', () => {
@@ -10,10 +10,31 @@ describe('cursors', () => {
   });
 
   it('refuse a cursor of another connection, garbage, and non-canonical encodings', () => {
-    expect(() => decodeCursor('event', encodeCursor('stream', 1))).toThrow(InvalidArgument);
+    expect(() => decodeCursor('event', encodeCursor('stream', 1))).toThrow(InvalidCursor);
     expect(() => decodeCursor('stream', 'not-a-cursor')).toThrow(/not a cursor of this connection/);
-    expect(() => decodeCursor('stream', Buffer.from('stream:01').toString('base64url'))).toThrow(InvalidArgument);
-    expect(() => decodeCursor('stream', Buffer.from('stream:-1').toString('base64url'))).toThrow(InvalidArgument);
+    expect(() => decodeCursor('stream', Buffer.from('stream:01').toString('base64url'))).toThrow(InvalidCursor);
+    expect(() => decodeCursor('stream', Buffer.from('stream:-1').toString('base64url'))).toThrow(InvalidCursor);
+  });
+
+  it('refuse a position beyond what PostgreSQL stores (it would fail in SQL, not here)', () => {
+    expect(() => decodeCursor('gridsession', Buffer.from('gridsession:9999999999999999999').toString('base64url'))).toThrow(
+      expect.objectContaining({ code: 'INVALID_CURSOR', details: expect.objectContaining({ argument: 'after' }) }),
+    );
+    expect(decodeCursor('stream', encodeCursor('stream', 9_223_372_036_854_775_807n))).toBe(9_223_372_036_854_775_807n);
+  });
+
+  it('name the argument the cursor came in (after or before)', () => {
+    expect(() => decodeCursor('order', 'x', 'before')).toThrow(expect.objectContaining({ code: 'INVALID_CURSOR', details: { argument: 'before', cursor: 'x' } }));
+  });
+
+  it('round-trip composite keys and refuse them from another kind or mangled', () => {
+    const sessions = positionTextCursor('gridsession', (k: { p: bigint; id: string }) => [k.p, k.id], (p, id) => ({ p, id }));
+    expect(sessions.decode(sessions.encode({ p: 42n, id: 'sess:a-1' }), 'after')).toEqual({ p: 42n, id: 'sess:a-1' });
+    expect(() => sessions.decode(encodeCursor('gridsession', 42), 'after')).toThrow(InvalidCursor);
+    const postings = positionOrdinalCursor('posting');
+    expect(postings.decode(postings.encode({ position: 7n, ordinal: 3 }), 'after')).toEqual({ position: 7n, ordinal: 3 });
+    expect(() => postings.decode(sessions.encode({ p: 7n, id: '3' }), 'after')).toThrow(InvalidCursor);
+    expect(() => postings.decode(Buffer.from('posting:7:x').toString('base64url'), 'after')).toThrow(InvalidCursor);
   });
 });
 

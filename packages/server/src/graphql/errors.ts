@@ -18,3 +18,14 @@ export class TooManyRequests extends CodedError {
     super(`too many ${what} requests in progress for this caller: at most ${limit} at once; retry in ${retryAfterMs} ms`, { what, limit, retryAfterMs });
   }
 }
+
+/**
+ * A cursor this connection never issued: garbage, a cursor of another connection, or one edited by
+ * hand. `extensions.code` INVALID_CURSOR, naming the argument (`after` or `before`).
+ */
+export class InvalidCursor extends CodedError {
+  readonly code = 'INVALID_CURSOR';
+  constructor(argument: string, cursor: string) {
+    super(`invalid argument ${argument}: ${JSON.stringify(cursor)} is not a cursor of this connection`, { argument, cursor });
+  }
+}

@@ -10,7 +10,7 @@ const iso = (epochMs: number): string => new Date(epochMs).toISOString().replace
  * What GraphiQL opens with: a first command and a look at what it recorded, then a site with a
  * session and a market zone with a trade. Every date is computed from the ledger's clock when the
  * page is served (`nowMs`), so each operation succeeds on the day it is tried: a departure 8 hours
- * ahead, a delivery period whose book is open now.
+ * ahead, a delivery period whose book is open now, a tariff from the first of this month.
  */
 export function exampleOperations(nowMs: number): string {
   const departureAt = iso(Math.ceil((nowMs + 8 * HOUR_MS) / MINUTE_MS) * MINUTE_MS);
@@ -19,6 +19,8 @@ export function exampleOperations(nowMs: number): string {
   const dayStartMs = Math.floor(deliveryStartMs / DAY_MS) * DAY_MS;
   const dayStart = iso(dayStartMs);
   const dayEnd = iso(dayStartMs + DAY_MS);
+  const today = new Date(nowMs);
+  const monthStart = iso(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), 1));
   return `# Register a site (resend with the same commandId: nothing new is written),
 # then look at the streams and events the ledger recorded.
 
@@ -46,6 +48,14 @@ mutation AddCharger {
 mutation AddConnector {
   addNode(input: { commandId: "try-4", siteId: "depot-1", nodeId: "cp1-1", parentId: "cp1", kind: CONNECTOR,
     name: "CP 1 left", importLimitW: "22000", exportLimitW: "0" }) { __typename ... on Error { code message } }
+}
+# A session is billed to a known account: give the driver a tariff first.
+mutation OpenAccount {
+  defineTariff(input: { commandId: "try-t1", tariff: { tariffId: "flat-30", name: "Flat 30 c/kWh", currency: "EUR",
+    energy: { fixed: { priceMinorPerKWh: "30" } }, speedBands: [], sessionFeeMinor: "50" } }) { __typename ... on Error { code message } }
+  assignTariff(input: { commandId: "try-t2", accountId: "driver-1", tariffId: "flat-30", validFrom: "${monthStart}" }) {
+    __typename ... on Error { code message }
+  }
 }
 mutation PlugIn {
   plugIn(input: { commandId: "try-5", sessionId: "s-1", siteId: "depot-1", connectorId: "cp1-1", vehicleId: "ev-1",

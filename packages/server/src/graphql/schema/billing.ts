@@ -1,9 +1,9 @@
 import {
+  AccountNotFound,
   accountDecider,
   accountStreamId,
   buildInvoice,
   chargesFor,
-  checkTariffDefinition,
   Decimal,
   formatInstant,
   InvalidCommand,
@@ -22,13 +22,14 @@ import {
   type InvoiceLine,
   type TariffDefinition,
 } from '@v2g/domain';
-import { billingInput, priceCurve, type PriceVersion } from '@v2g/projection-billing';
+import { accountKnown, billingInput, priceCurve, type PriceVersion } from '@v2g/projection-billing';
 import type { AppendResult } from '@v2g/event-store';
 import { asOfInvoices } from '../../as-of.ts';
 import { builder } from '../builder.ts';
 import { InvalidArgument } from '../errors.ts';
 import type { GraphQLContext } from '../context.ts';
 import { COMMAND_ERRORS, ErrorInterface } from './errors.ts';
+import { TariffInput, tariffFromInput } from './tariff-input.ts';
 import { Money } from './money.ts';
 import { EVERY_ROLE, PLATFORM_WRITERS, accountReaders, sessionReaders } from '../access.ts';
 import { commandContext } from '../command-context.ts';
@@ -65,6 +66,13 @@ builder.objectType(TariffAssignmentConflict, {
     requested: t.field({ type: 'JSON', resolve: (e) => e.details['requested'] }),
     existing: t.field({ type: 'JSON', resolve: (e) => e.details['existing'] }),
   }),
+});
+
+builder.objectType(AccountNotFound, {
+  name: 'AccountNotFoundError',
+  description: 'No such account is known: it was never assigned a tariff nor billed for a session.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ field: t.string({ resolve: text('field') }), accountId: t.string({ resolve: text('accountId') }) }),
 });
 
 builder.objectType(MixedInvoiceCurrencies, {
@@ -193,22 +201,14 @@ builder.mutationField('publishPrices', (t) =>
   }),
 );
 
-// Tariffs cross GraphQL as JSON checked by the domain's own validation: their shape is a tagged
-// union (fixed / time of use / dynamic energy price, fixed / spot export credit) that GraphQL
-// inputs cannot express, and one validator naming the failing path beats two.
 const DefineTariffInput = builder.inputType('DefineTariffInput', {
   fields: (t) => ({
     commandId: t.id({ required: true }),
-    tariff: t.field({
-      type: 'JSON',
-      required: true,
-      description:
-        'A TariffDefinition: { tariffId, name, currency, energy: { kind: "fixed" | "time_of_use" | "dynamic", … }, speedBands: [{ name, fromPowerW, surchargeMinorPerKWh }], sessionFeeMinor, exportCredit: { kind: "fixed" | "spot", … } | null }. See schemas/events/TariffDefined.v1.json.',
-    }),
+    tariff: t.field({ type: TariffInput, required: true }),
   }),
 });
 
-const TariffRef = builder.objectRef<TariffDefinition>('Tariff').implement({
+export const TariffRef = builder.objectRef<TariffDefinition>('Tariff').implement({
   fields: (t) => ({
     tariffId: t.exposeID('tariffId'),
     name: t.exposeString('name'),
@@ -226,7 +226,7 @@ builder.mutationField('defineTariff', (t) =>
     authScopes: PLATFORM_WRITERS,
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
-      const tariff = checkTariffDefinition(input.tariff);
+      const tariff = tariffFromInput(input.tariff);
       const { result, events } = await ctx.ledger.commands.handle(
         tariffDecider,
         tariffStreamId(tariff.tariffId),
@@ -405,6 +405,11 @@ function monthRange(field: string, month: string): { from: number; to: number } 
   return { from: Date.UTC(Number(match[1]), Number(match[2]) - 1, 1), to: Date.UTC(Number(match[1]), Number(match[2]), 1) };
 }
 
+/** An invoice is only for an account the billing read model knows: otherwise ACCOUNT_NOT_FOUND, not a zero invoice. */
+async function checkAccountKnown(ledger: GraphQLContext['ledger'], accountId: string): Promise<void> {
+  if (!(await accountKnown(ledger.sql, ledger.billingTables, accountId))) throw new AccountNotFound('accountId', accountId);
+}
+
 async function invoiceFor(ledger: GraphQLContext['ledger'], accountId: string, month: string, pricesKnownAt: string | null | undefined): Promise<Invoice> {
   const { from, to } = monthRange('month', month);
   const input = await billingInput(ledger.sql, ledger.billingTables, accountId, {
@@ -426,13 +431,14 @@ builder.queryFields((t) => ({
       pricesKnownAt: t.arg({ type: 'DateTime' }),
       asOf: t.arg({ type: 'DateTime', description: 'Only what was recorded at or before this instant (not in the future): the invoice as known then.' }),
     },
-    errors: { types: [MixedInvoiceCurrencies, SpotPriceCurrencyMismatch], directResult: true, union: { name: 'InvoiceResult' } },
+    errors: { types: [AccountNotFound, MixedInvoiceCurrencies, SpotPriceCurrencyMismatch], directResult: true, union: { name: 'InvoiceResult' } },
     authScopes: (_root, args) => accountReaders(String(args.accountId)),
-    resolve: (_root, args, { ledger, principal }) => {
-      if (args.asOf == null) return invoiceFor(ledger, String(args.accountId), args.month, args.pricesKnownAt);
-      const asOfMs = Date.parse(args.asOf);
-      if (asOfMs > ledger.grid.now()) throw new InvalidArgument('asOf', `${args.asOf} is in the future: nothing is known at it yet`);
+    resolve: async (_root, args, { ledger, principal }) => {
       monthRange('month', args.month);
+      const asOfMs = args.asOf == null ? null : Date.parse(args.asOf);
+      if (asOfMs !== null && asOfMs > ledger.grid.now()) throw new InvalidArgument('asOf', `${args.asOf} is in the future: nothing is known at it yet`);
+      await checkAccountKnown(ledger, String(args.accountId));
+      if (asOfMs === null) return invoiceFor(ledger, String(args.accountId), args.month, args.pricesKnownAt);
       return asOfInvoices(ledger).invoice(principal.id, String(args.accountId), args.month, formatInstant(asOfMs), args.pricesKnownAt);
     },
   }),
@@ -449,6 +455,7 @@ builder.queryFields((t) => ({
       if (months.length === 0) throw new InvalidCommand('toMonth', 'must not be before fromMonth');
       if (months.length > 24) throw new InvalidCommand('toMonth', 'at most 24 months at once');
       const accountId = String(args.accountId);
+      await checkAccountKnown(ledger, accountId);
       const invoices: Invoice[] = [];
       for (const month of months) invoices.push(await invoiceFor(ledger, accountId, month, null));
       return invoices;

@@ -1,8 +1,11 @@
 import type { RecordedEvent } from '@v2g/event-store';
 import { countStreams, eventTypeCounts, findStream, listStreams, type EventTypeCount, type StreamSummary } from '@v2g/projection-catalogue';
 import { builder } from '../builder.ts';
-import { decodeCursor, encodeCursor, pageSize } from '../cursor.ts';
-import { connectionType, toConnection } from './pagination.ts';
+import { positionCursor } from '../cursor.ts';
+import { connectionArgs, connectionOf, connectionType } from './pagination.ts';
+
+const EVENT_CURSOR = positionCursor('event');
+const STREAM_CURSOR = positionCursor('stream');
 import { OPERATOR_AUDITOR } from '../access.ts';
 
 /** The stream catalogue read model, and each stream's events read from the event store. */
@@ -48,15 +51,25 @@ const Stream = builder.objectRef<StreamSummary>('Stream').implement({
     events: t.field({
       type: EventConnection,
       description: 'The stream\'s events, read from the event store (not from the read model).',
-      args: { first: t.arg.int(), after: t.arg.string() },
-      resolve: async (stream, args, { ledger }) => {
-        const size = pageSize(args.first);
-        const afterVersion = args.after == null ? 0 : Number(decodeCursor('event', args.after));
-        const rows = await ledger.store.readStream(stream.streamId, { fromVersion: afterVersion + 1, limit: size + 1 });
-        return toConnection(rows, size, args.after != null, (e) => encodeCursor('event', e.streamVersion), async () =>
-          BigInt(await ledger.store.streamVersion(stream.streamId)),
-        );
-      },
+      args: connectionArgs,
+      resolve: (stream, args, { ledger }) =>
+        connectionOf(args, {
+          cursor: EVENT_CURSOR,
+          keyOf: (e: RecordedEvent) => BigInt(e.streamVersion),
+          // Stream versions count 1, 2, 3, … without gaps: a window backward is known by arithmetic.
+          fetch: async ({ after, before, backward, limit }) => {
+            const lower = Number(after ?? 0n);
+            if (!backward) {
+              const rows = await ledger.store.readStream(stream.streamId, { fromVersion: lower + 1, limit });
+              return before === null ? rows : rows.filter((e) => e.streamVersion < Number(before));
+            }
+            const upper = before === null ? (await ledger.store.streamVersion(stream.streamId)) + 1 : Number(before);
+            const from = Math.max(lower + 1, upper - limit);
+            if (upper - from <= 0) return [];
+            return (await ledger.store.readStream(stream.streamId, { fromVersion: from, limit: upper - from })).reverse();
+          },
+          count: async () => BigInt(await ledger.store.streamVersion(stream.streamId)),
+        }),
     }),
   }),
 });
@@ -76,21 +89,27 @@ builder.queryFields((t) => ({
     type: StreamConnection,
     description: 'Every stream, oldest first; the catalogue projection may lag the log slightly.',
     args: {
-      first: t.arg.int(),
-      after: t.arg.string(),
+      ...connectionArgs,
       category: t.arg.string({ description: 'Only streams of this category ("site" for site-*).' }),
     },
     authScopes: OPERATOR_AUDITOR,
-    resolve: async (_root, args, { ledger }) => {
-      const size = pageSize(args.first);
-      const afterPosition = args.after == null ? undefined : decodeCursor('stream', args.after);
+    resolve: (_root, args, { ledger }) => {
       const category = args.category ?? undefined;
-      // One row more than asked: listStreams says whether there is a next page by it.
-      const { streams, hasNextPage } = await listStreams(ledger.sql, ledger.catalogue, { first: size, afterPosition, category });
-      const connection = toConnection(streams, size, afterPosition !== undefined, (s) => encodeCursor('stream', s.firstPosition), () =>
-        countStreams(ledger.sql, ledger.catalogue, category),
-      );
-      return { ...connection, pageInfo: { ...connection.pageInfo, hasNextPage } };
+      return connectionOf(args, {
+        cursor: STREAM_CURSOR,
+        keyOf: (s: StreamSummary) => s.firstPosition,
+        fetch: async ({ after, before, backward, limit }) =>
+          (
+            await listStreams(ledger.sql, ledger.catalogue, {
+              first: limit,
+              category,
+              backward,
+              ...(after === null ? {} : { afterPosition: after }),
+              ...(before === null ? {} : { beforePosition: before }),
+            })
+          ).streams,
+        count: () => countStreams(ledger.sql, ledger.catalogue, category),
+      });
     },
   }),
   stream: t.field({

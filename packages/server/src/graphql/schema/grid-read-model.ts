@@ -1,21 +1,24 @@
 import { checkSiteId } from '@v2g/domain';
 import {
-  countSessionsAtSite,
+  countSessions,
   findSession,
   GRID_SESSION_STATUSES,
-  sessionsAtSite,
+  listSessions,
   setpointHistory,
   siteLoadHistory,
   type GridSession,
   type GridSessionStatus,
+  type SessionFilter,
+  type SessionKey,
   type SetpointRecord,
   type SiteLoadPoint,
 } from '@v2g/projection-grid';
 import { builder } from '../builder.ts';
-import { decodeCursor, encodeCursor, pageSize } from '../cursor.ts';
+import { positionTextCursor } from '../cursor.ts';
+import type { GraphQLContext } from '../context.ts';
 import { InvalidArgument } from '../errors.ts';
 import { AllocationStatusRef } from './grid-site.ts';
-import { connectionType } from './pagination.ts';
+import { connectionArgs, connectionOf, connectionType, type ConnectionArgs } from './pagination.ts';
 import { TierRef } from './sessions.ts';
 import { PLATFORM_READERS, sessionReaders } from '../access.ts';
 
@@ -48,6 +51,7 @@ const GridSessionRef = builder.objectRef<GridSession>('GridSession').implement({
     departureAt: t.field({ type: 'DateTime', nullable: true, resolve: (s) => s.departureAt }),
     stoppedAt: t.field({ type: 'DateTime', nullable: true, resolve: (s) => s.stoppedAt }),
     stopReason: t.exposeString('stopReason', { nullable: true }),
+    firstPosition: t.field({ type: 'Position', description: 'The event that made the session known: lists of sessions are in this order.', resolve: (s) => s.firstPosition }),
     energyNeededWh: t.field({ type: 'Decimal', nullable: true, resolve: (s) => s.energyNeededWh }),
     targetSocPercent: t.field({ type: 'Decimal', nullable: true, resolve: (s) => s.targetSocPercent }),
     deliveredWh: t.field({ type: 'Decimal', description: 'Net energy by the latest reading (import minus export), Wh.', resolve: (s) => s.deliveredWh }),
@@ -81,6 +85,18 @@ const SiteLoadPointRef = builder.objectRef<SiteLoadPoint>('SiteLoadPoint').imple
   }),
 });
 
+/** Sessions are listed by the position they became known at; their id breaks a tie. */
+const SESSION_CURSOR = positionTextCursor<SessionKey>('gridsession', (k) => [k.firstPosition, k.sessionId], (firstPosition, sessionId) => ({ firstPosition, sessionId }));
+
+function sessionConnection(ledger: GraphQLContext['ledger'], filter: SessionFilter, args: ConnectionArgs) {
+  return connectionOf(args, {
+    cursor: SESSION_CURSOR,
+    keyOf: (s: GridSession) => ({ firstPosition: s.firstPosition, sessionId: s.sessionId }),
+    fetch: async ({ after, before, backward, limit }) => (await listSessions(ledger.sql, ledger.gridTables, filter, { first: limit, after, before, backward })).sessions,
+    count: () => countSessions(ledger.sql, ledger.gridTables, filter),
+  });
+}
+
 const GridSessionConnection = connectionType('GridSession', GridSessionRef, 'A site\'s sessions in the order they became known.');
 
 builder.queryFields((t) => ({
@@ -90,29 +106,38 @@ builder.queryFields((t) => ({
     args: {
       siteId: t.arg.id({ required: true }),
       status: t.arg({ type: GridSessionStatusRef }),
-      first: t.arg.int(),
-      after: t.arg.string(),
+      ...connectionArgs,
     },
     authScopes: PLATFORM_READERS,
-    resolve: async (_root, args, { ledger }) => {
-      const siteId = checkSiteId(String(args.siteId));
-      const size = pageSize(args.first);
-      const after = args.after == null ? null : decodeCursor('gridsession', args.after);
-      const status = args.status ?? undefined;
-      // The read model reads at least one row: with first = 0 that row only answers hasNextPage.
-      const page = await sessionsAtSite(ledger.sql, ledger.gridTables, siteId, { status, first: Math.max(1, size), after: after?.toString() ?? null });
-      const edges = page.sessions.slice(0, size).map((node) => ({ cursor: encodeCursor('gridsession', node.firstPosition), node }));
-      return {
-        edges,
-        pageInfo: {
-          hasNextPage: size === 0 ? page.sessions.length > 0 : page.hasNextPage,
-          hasPreviousPage: args.after != null,
-          startCursor: edges[0]?.cursor ?? null,
-          endCursor: edges.at(-1)?.cursor ?? null,
-        },
-        totalCount: () => countSessionsAtSite(ledger.sql, ledger.gridTables, siteId, status),
-      };
+    resolve: (_root, args, { ledger }) => sessionConnection(ledger, { siteId: checkSiteId(String(args.siteId)), status: args.status ?? null }, args),
+  }),
+  sessions: t.field({
+    type: GridSessionConnection,
+    description:
+      'Sessions across every site, current and past, in the order they became known, from the grid read model; optionally one site\'s, one status, one customer\'s or one fleet\'s. A fleet manager lists its fleet\'s (fleetId), a driver its own (customerId).',
+    args: {
+      siteId: t.arg.id(),
+      status: t.arg({ type: GridSessionStatusRef }),
+      customerId: t.arg.id(),
+      fleetId: t.arg.id(),
+      ...connectionArgs,
     },
+    authScopes: (_root, args) => ({
+      ...PLATFORM_READERS,
+      ...(args.fleetId == null ? {} : { fleetIs: String(args.fleetId) }),
+      ...(args.customerId == null ? {} : { customerIs: String(args.customerId) }),
+    }),
+    resolve: (_root, args, { ledger }) =>
+      sessionConnection(
+        ledger,
+        {
+          siteId: args.siteId == null ? null : checkSiteId(String(args.siteId)),
+          status: args.status ?? null,
+          customerId: args.customerId == null ? null : String(args.customerId),
+          fleetId: args.fleetId == null ? null : String(args.fleetId),
+        },
+        args,
+      ),
   }),
   gridSession: t.field({
     type: GridSessionRef,

@@ -16,6 +16,7 @@ import './billing.ts';
 import './market-errors.ts';
 import './market.ts';
 import './settlement.ts';
+import './directory.ts';
 import './api-keys.ts';
 
 builder.queryType({});

@@ -21,12 +21,12 @@ import {
 } from '@v2g/projection-market';
 import { builder, type BuilderTypes } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
-import { decodeCursor, encodeCursor, pageSize } from '../cursor.ts';
+import { positionCursor } from '../cursor.ts';
 import { InvalidArgument } from '../errors.ts';
 import { inClientTerms } from './market-client-terms.ts';
 import { bookCommandErrors, ZONE_COMMAND_ERRORS } from './market-errors.ts';
 import { Money } from './money.ts';
-import { connectionType, toConnection } from './pagination.ts';
+import { connectionArgs, connectionOf, connectionType, type ConnectionArgs } from './pagination.ts';
 import { MARKET_READERS, OPERATOR, PLATFORM_READERS, seesTradeParty, traderReaders, traderWriters } from '../access.ts';
 import { commandContext } from '../command-context.ts';
 
@@ -224,26 +224,27 @@ function bookRef(args: { zone: string | number; deliveryStart: string; lengthMin
   return { zone: String(args.zone), deliveryStart: normaliseInstant('deliveryStart', args.deliveryStart), lengthMinutes: args.lengthMinutes };
 }
 
-function tradeConnection(ctx: GraphQLContext, filter: TradeFilter, args: { first?: number | null; after?: string | null; newestFirst?: boolean | null }) {
-  const size = pageSize(args.first);
-  const after = args.after == null ? null : decodeCursor('trade', args.after);
+const TRADE_CURSOR = positionCursor('trade');
+const ORDER_CURSOR = positionCursor('order');
+
+function tradeConnection(ctx: GraphQLContext, filter: TradeFilter, args: ConnectionArgs & { newestFirst?: boolean | null }) {
   const newestFirst = args.newestFirst ?? false;
-  return listTrades(ctx.ledger.sql, ctx.ledger.marketTables, filter, { first: Math.max(1, size), after, newestFirst }).then((page) => {
-    // listTrades has cut its rows to the page already: the next page is what it says, not rows.length > size.
-    const connection = toConnection(size === 0 ? [] : page.nodes, size, args.after != null, (tr) => encodeCursor('trade', tr.position), () => countTrades(ctx.ledger.sql, ctx.ledger.marketTables, filter));
-    connection.pageInfo.hasNextPage = size === 0 ? page.nodes.length > 0 : page.hasNextPage;
-    return connection;
+  return connectionOf(args, {
+    cursor: TRADE_CURSOR,
+    keyOf: (tr: MarketTrade) => tr.position,
+    fetch: async ({ after, before, backward, limit }) => (await listTrades(ctx.ledger.sql, ctx.ledger.marketTables, filter, { first: limit, after, before, backward, newestFirst })).nodes,
+    count: () => countTrades(ctx.ledger.sql, ctx.ledger.marketTables, filter),
   });
 }
 
-async function orderConnection(ctx: GraphQLContext, traderId: string, args: { status?: MarketOrderStatus | null; first?: number | null; after?: string | null }) {
-  const size = pageSize(args.first);
-  const after = args.after == null ? null : decodeCursor('order', args.after);
+function orderConnection(ctx: GraphQLContext, traderId: string, args: ConnectionArgs & { status?: MarketOrderStatus | null }) {
   const filter = { traderId, status: args.status ?? null };
-  const page = await listOrders(ctx.ledger.sql, ctx.ledger.marketTables, filter, { first: Math.max(1, size), after });
-  const connection = toConnection(page.nodes, size, args.after != null, (o) => encodeCursor('order', o.acceptedPosition), () => countOrders(ctx.ledger.sql, ctx.ledger.marketTables, filter));
-  connection.pageInfo.hasNextPage = size === 0 ? page.nodes.length > 0 : page.hasNextPage;
-  return connection;
+  return connectionOf(args, {
+    cursor: ORDER_CURSOR,
+    keyOf: (o: MarketOrder) => o.acceptedPosition,
+    fetch: async ({ after, before, backward, limit }) => (await listOrders(ctx.ledger.sql, ctx.ledger.marketTables, filter, { first: limit, after, before, backward })).nodes,
+    count: () => countOrders(ctx.ledger.sql, ctx.ledger.marketTables, filter),
+  });
 }
 
 builder.queryFields((t) => ({
@@ -273,8 +274,7 @@ builder.queryFields((t) => ({
       lengthMinutes: t.arg.int(),
       traderId: t.arg.id(),
       newestFirst: t.arg.boolean({ description: 'Newest first (default oldest first).' }),
-      first: t.arg.int(),
-      after: t.arg.string(),
+      ...connectionArgs,
     },
     authScopes: (_root, args) => (args.traderId == null ? MARKET_READERS : { ...PLATFORM_READERS, traderIs: String(args.traderId) }),
     resolve: (_root, args, ctx) => {
@@ -292,14 +292,14 @@ builder.queryFields((t) => ({
   orders: t.field({
     type: MarketOrderConnection,
     description: 'A trader\'s orders, optionally with one status (OPEN: what rests now).',
-    args: { traderId: t.arg.id({ required: true }), status: t.arg({ type: OrderStatusRef }), first: t.arg.int(), after: t.arg.string() },
+    args: { traderId: t.arg.id({ required: true }), status: t.arg({ type: OrderStatusRef }), ...connectionArgs },
     authScopes: (_root, args) => traderReaders(String(args.traderId)),
     resolve: (_root, args, ctx) => orderConnection(ctx, String(args.traderId), args),
   }),
   myOrders: t.field({
     type: MarketOrderConnection,
     description: 'The orders of the trader asking (a trader key or token: its traderId); operators and auditors use orders(traderId).',
-    args: { status: t.arg({ type: OrderStatusRef }), first: t.arg.int(), after: t.arg.string() },
+    args: { status: t.arg({ type: OrderStatusRef }), ...connectionArgs },
     authScopes: { trader: true },
     resolve: (_root, args, ctx) => orderConnection(ctx, ctx.principal.subject!, args),
   }),
@@ -325,7 +325,8 @@ builder.queryFields((t) => ({
 
 // ---- the zone ---------------------------------------------------------------------------------------
 
-type ZoneView = { zone: string; currency: string; imbalancePriceZone: string; products: ProductTemplate[]; version: number };
+/** A zone as its stream holds it, or (version null) as the market read model lists it. */
+export type ZoneView = { zone: string; currency: string; imbalancePriceZone: string; products: ProductTemplate[]; version: number | null };
 
 const ProductTemplateRef = builder.objectRef<ProductTemplate>('MarketProductTemplate').implement({
   description: 'A kind of product a zone trades, e.g. the 15-minute continuous product.',
@@ -346,7 +347,7 @@ const ParticipantRef = builder.objectRef<{ zone: string; participantId: string; 
   fields: (t) => ({ participantId: t.exposeID('participantId'), name: t.exposeString('name') }),
 });
 
-const MarketZoneRef = builder.objectRef<ZoneView>('MarketZone').implement({
+export const MarketZoneRef = builder.objectRef<ZoneView>('MarketZone').implement({
   fields: (t) => ({
     zone: t.exposeID('zone'),
     currency: t.exposeString('currency'),
@@ -357,7 +358,10 @@ const MarketZoneRef = builder.objectRef<ZoneView>('MarketZone').implement({
       description: 'From the market read model, by id.',
       resolve: (z, _args, ctx) => participantsOfZone(ctx.ledger.sql, ctx.ledger.marketTables, z.zone),
     }),
-    version: t.exposeInt('version', { description: 'The version of the marketzone-<zone> stream this state is at.' }),
+    version: t.int({
+      description: 'The version of the marketzone-<zone> stream this state is at.',
+      resolve: async (z, _args, ctx) => z.version ?? (await ctx.ledger.market.loadZone(z.zone)).version,
+    }),
   }),
 });
 

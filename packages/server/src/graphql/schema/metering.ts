@@ -23,7 +23,7 @@ import { commandContext } from '../command-context.ts';
  * from the meter aggregate (`meter-<id>` stream). MeterSegment serves sessions' meters too.
  */
 
-const MeterMeasuresRef = builder.enumType('MeterMeasures', {
+export const MeterMeasuresRef = builder.enumType('MeterMeasures', {
   description: 'What a meter at a node measures.',
   values: Object.fromEntries(METER_MEASURES.map((m) => [m.toUpperCase(), { value: m }])) as Record<Uppercase<MeterMeasures>, { value: MeterMeasures }>,
 });
@@ -65,7 +65,7 @@ const MeterReadingRef = builder.objectRef<NodeMeterReading>('MeterReading').impl
 
 type MeterView = { meter: RegisteredMeter; version: number };
 
-const Meter = builder.objectRef<MeterView>('Meter').implement({
+export const Meter = builder.objectRef<MeterView>('Meter').implement({
   description: 'A site or node meter (the meter-<id> stream).',
   fields: (t) => ({
     meterId: t.id({ resolve: ({ meter }) => meter.meterId }),
@@ -81,7 +81,7 @@ const Meter = builder.objectRef<MeterView>('Meter').implement({
   }),
 });
 
-async function loadMeterView(ctx: GraphQLContext, meterId: string): Promise<MeterView | null> {
+export async function loadMeterView(ctx: GraphQLContext, meterId: string): Promise<MeterView | null> {
   const { version, meter } = await ctx.ledger.metering.loadMeter(meterId);
   return meter === null ? null : { meter, version };
 }

@@ -1,5 +1,6 @@
-import { parseInstant, sessionMeterSegments, sessionNeeds, TIERS, type PlugIn, type SessionCommand, type SessionState, type Tier } from '@v2g/domain';
+import { AccountNotFound, parseInstant, sessionMeterSegments, sessionNeeds, TIERS, type PlugIn, type SessionCommand, type SessionState, type Tier } from '@v2g/domain';
 import { builder } from '../builder.ts';
+import { checkKnownAccount } from '../known-accounts.ts';
 import type { GraphQLContext } from '../context.ts';
 import { SESSION_COMMAND_ERRORS } from './grid-errors.ts';
 import { SiteSession } from './grid-site.ts';
@@ -222,10 +223,13 @@ builder.mutationField('plugIn', (t) =>
     type: SessionCommandPayload,
     description: 'A vehicle plugs in: the connector is occupied, the session opened, and the site re-allocated.',
     args: { input: t.arg({ type: PlugInInput, required: true }) },
-    errors: { types: SESSION_COMMAND_ERRORS, directResult: true, union: { name: unionName('plugIn') } },
+    errors: { types: [...SESSION_COMMAND_ERRORS, AccountNotFound], directResult: true, union: { name: unionName('plugIn') } },
     authScopes: (_root, { input }) => ({ ...PLATFORM_WRITERS, ...(input.fleetId == null ? { customerIs: String(input.customerId) } : { fleetIs: String(input.fleetId) }) }),
     resolve: async (_root, { input }, ctx) => {
       checkBilledPartyInput(ctx.principal.role, 'plugIn', input);
+      // The session is billed to its fleet when it has one, else to its customer: that account must exist.
+      if (input.fleetId == null) await checkKnownAccount(ctx, 'customerId', String(input.customerId));
+      else await checkKnownAccount(ctx, 'fleetId', String(input.fleetId));
       const commandId = String(input.commandId);
       const command: Omit<PlugIn, 'type' | 'at'> & { at?: string } = {
         sessionId: String(input.sessionId),

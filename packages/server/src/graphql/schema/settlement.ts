@@ -27,12 +27,12 @@ import {
   type TransferRowStatus,
 } from '@v2g/projection-settlement';
 import { builder } from '../builder.ts';
-import { decodeKeyCursor, encodeKeyCursor, pageSize } from '../cursor.ts';
+import { positionOrdinalCursor } from '../cursor.ts';
 import { InvalidArgument } from '../errors.ts';
 import { COMMAND_ERRORS } from './errors.ts';
 import { errorType } from './grid-errors.ts';
 import { Money } from './money.ts';
-import { connectionType } from './pagination.ts';
+import { connectionArgs, connectionOf, connectionType } from './pagination.ts';
 import { OPERATOR, OPERATOR_AUDITOR, ledgerAccountReaders } from '../access.ts';
 import { commandContext } from '../command-context.ts';
 import { asOfInvoices } from '../../as-of.ts';
@@ -317,7 +317,7 @@ const LedgerTotalRef = builder.objectRef<LedgerTotal>('LedgerTotal').implement({
 
 const LedgerPostingConnection = connectionType('LedgerPosting', LedgerPostingRef, 'An account\'s transfers in the order the ledger recorded them.');
 
-const POSTING_CURSOR = /^(0|[1-9][0-9]{0,18}):(0|[1-9][0-9]{0,8})$/;
+const POSTING_CURSOR = positionOrdinalCursor('posting');
 
 builder.queryFields((t) => ({
   ledgerAccounts: t.field({
@@ -331,24 +331,17 @@ builder.queryFields((t) => ({
     type: LedgerPostingConnection,
     description:
       'The entries that touched an account of a ledger, oldest first: posted transfers, and trades\' holds (PENDING until a settlement revision posts them, then CLEARED). Their `change`s add up to the account\'s posted balance, their `pendingChange`s to its pending balance.',
-    args: { account: t.arg.id({ required: true }), ledger: t.arg.string({ required: true }), first: t.arg.int(), after: t.arg.string() },
+    args: { account: t.arg.id({ required: true }), ledger: t.arg.string({ required: true }), ...connectionArgs },
     authScopes: (_root, args) => ledgerAccountReaders(String(args.account)),
-    resolve: async (_root, args, { ledger }) => {
-      const size = pageSize(args.first);
+    resolve: (_root, args, { ledger }) => {
       const account = String(args.account);
-      let after: { position: bigint; ordinal: number } | null = null;
-      if (args.after != null) {
-        const match = POSTING_CURSOR.exec(decodeKeyCursor('posting', args.after));
-        if (!match) throw new InvalidArgument('after', `${JSON.stringify(args.after)} is not a cursor of this connection`);
-        after = { position: BigInt(match[1]!), ordinal: Number(match[2]) };
-      }
-      const page = await accountPostings(ledger.sql, ledger.settlementTables, { account, ledger: args.ledger, first: size, after });
-      const edges = page.postings.map((node) => ({ cursor: encodeKeyCursor('posting', `${node.position}:${node.ordinal}`), node }));
-      return {
-        edges,
-        pageInfo: { hasNextPage: page.hasNextPage, hasPreviousPage: after !== null, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
-        totalCount: () => countAccountPostings(ledger.sql, ledger.settlementTables, account, args.ledger),
-      };
+      return connectionOf(args, {
+        cursor: POSTING_CURSOR,
+        keyOf: (p: Posting) => ({ position: BigInt(p.position), ordinal: p.ordinal }),
+        fetch: async ({ after, before, backward, limit }) =>
+          (await accountPostings(ledger.sql, ledger.settlementTables, { account, ledger: args.ledger, first: limit, after, before, backward })).postings,
+        count: () => countAccountPostings(ledger.sql, ledger.settlementTables, account, args.ledger),
+      });
     },
   }),
   ledgerTotals: t.field({
