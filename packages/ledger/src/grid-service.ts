@@ -228,6 +228,10 @@ export class GridService {
     if (session.status === 'none') throw new UnknownSession(command.sessionId);
     const retried = await this.store.commandResult(context.commandId);
     if (session.status === 'stopped' && !retried) throw new SessionClosed(command.sessionId, session.stoppedAt, 'StopSession');
+    const stop = { type: 'StopSession', sessionId: command.sessionId, at, reason: command.reason } as const;
+    // A stop the session would refuse (an empty reason, a time before its plug-in) is refused before
+    // the site's connector is released: a refused command writes nothing.
+    if (session.status !== 'stopped') sessionDecider.decide(stop, session);
     const { site } = await this.loadSite(session.siteId);
     if (site?.sessions.has(command.sessionId)) {
       await this.commands.handle(
@@ -237,12 +241,7 @@ export class GridService {
         { ...context, commandId: `${context.commandId}/site` },
       );
     }
-    const stopped = await this.commands.handle(
-      sessionDecider,
-      sessionStreamId(command.sessionId),
-      { type: 'StopSession', sessionId: command.sessionId, at, reason: command.reason },
-      context,
-    );
+    const stopped = await this.commands.handle(sessionDecider, sessionStreamId(command.sessionId), stop, context);
     await this.reallocate(session.siteId, 'stop');
     return stopped;
   }

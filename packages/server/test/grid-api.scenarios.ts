@@ -370,6 +370,23 @@ export function describeGridApi(label: string, options: TestServerOptions | null
       expect(site.sessions.find((s) => s.sessionId === sessionId)!.setpointW).toBe('11000');
     });
 
+    it('refuses a stop the session refuses before the site releases its connector: nothing written', async () => {
+      const siteId = await buildSite();
+      const plugged = await plugIn(siteId, { connectorId: 'cp1-1' });
+      const sessionId = plugged.session.sessionId as string;
+      const siteVersion = (await readSite(siteId)).version;
+      const sessionEvents = (await server.ledger.store.readStream(`session-${sessionId}`)).length;
+      const refused = await mutate('stopSession', 'StopSessionInput', { sessionId, reason: '' });
+      expect(refused).toMatchObject({ __typename: 'InvalidSessionRequestError', field: 'reason' });
+      const site = await readSite(siteId);
+      expect(site.version).toBe(siteVersion);
+      expect(site.sessions.map((s) => s.sessionId)).toEqual([sessionId]);
+      expect((await server.ledger.store.readStream(`session-${sessionId}`)).length).toBe(sessionEvents);
+      // The same stop with a reason goes through, and frees the connector.
+      expect(await mutate('stopSession', 'StopSessionInput', { sessionId, reason: 'unplugged' })).toMatchObject({ __typename: 'SessionCommandPayload' });
+      expect((await readSite(siteId)).sessions).toEqual([]);
+    });
+
     it('refuses bad input with a typed error that names it, and writes nothing', async () => {
       const siteId = await buildSite();
       const occupied = await plugIn(siteId, { connectorId: 'cp1-1' });
