@@ -34,8 +34,11 @@ const METERING_ERRORS = /* GraphQL */ `
 `;
 const SEGMENTS = 'startedBy startedAt startImportWh startExportWh readingCount lastReadingAt lastImportWh lastExportWh deliveredImportWh deliveredExportWh';
 const SESSION_RESULT = `${COMMON} ${METERING_ERRORS}
-  ... on InvalidSessionRequestError { field reason }
-  ... on SessionClosedError { closedSessionId: sessionId stoppedAt command }
+  ... on Error {
+    # Inside the interface: a plug-in meets no closed session.
+    ... on InvalidSessionRequestError { field reason }
+    ... on SessionClosedError { closedSessionId: sessionId stoppedAt command }
+  }
   ... on SessionCommandPayload {
     duplicate streamVersion position
     session { version lastReading { occurredAt energyImportWh energyExportWh powerW socPercent } meterSegments { ${SEGMENTS} } }
