@@ -14,22 +14,31 @@ const COMMON = /* GraphQL */ `
   ... on Error { code message }
   ... on InvalidCommandError { field reason }
 `;
-/** What a reading, a correction or a reset can meet, on either kind of meter. */
+/**
+ * What a reading, a correction or a reset can meet, on either kind of meter. Inside the interface:
+ * each mutation's union lists only what its command can meet (a correction no conflict, a new
+ * reading no unknown reading), and a spread there is valid whichever the union lists.
+ */
 const METERING_ERRORS = /* GraphQL */ `
-  ... on ConflictingMeterReadingError {
-    sessionId meterId what occurredAt
-    recorded { energyImportWh energyExportWh powerW socPercent }
-    sent { energyImportWh energyExportWh powerW socPercent }
+  ... on Error {
+    ... on ConflictingMeterReadingError {
+      sessionId meterId what occurredAt
+      recorded { energyImportWh energyExportWh powerW socPercent }
+      sent { energyImportWh energyExportWh powerW socPercent }
+    }
+    ... on MeterRegisterWentBackwardsError { sessionId meterId register previousAt previousWh newAt newWh }
+    ... on MeterReadingFromFutureError { sessionId meterId occurredAt at }
+    ... on UnknownMeterReadingError { sessionId meterId occurredAt }
+    ... on ReadingsAfterMeterResetError { sessionId meterId occurredAt readingsAt }
   }
-  ... on MeterRegisterWentBackwardsError { sessionId meterId register previousAt previousWh newAt newWh }
-  ... on MeterReadingFromFutureError { sessionId meterId occurredAt at }
-  ... on UnknownMeterReadingError { sessionId meterId occurredAt }
-  ... on ReadingsAfterMeterResetError { sessionId meterId occurredAt readingsAt }
 `;
 const SEGMENTS = 'startedBy startedAt startImportWh startExportWh readingCount lastReadingAt lastImportWh lastExportWh deliveredImportWh deliveredExportWh';
 const SESSION_RESULT = `${COMMON} ${METERING_ERRORS}
-  ... on InvalidSessionRequestError { field reason }
-  ... on SessionClosedError { closedSessionId: sessionId stoppedAt command }
+  ... on Error {
+    # Inside the interface: a plug-in meets no closed session.
+    ... on InvalidSessionRequestError { field reason }
+    ... on SessionClosedError { closedSessionId: sessionId stoppedAt command }
+  }
   ... on SessionCommandPayload {
     duplicate streamVersion position
     session { version lastReading { occurredAt energyImportWh energyExportWh powerW socPercent } meterSegments { ${SEGMENTS} } }

@@ -1,4 +1,4 @@
-import { ORDER_BOOK_REFUSALS, SITE_REFUSALS } from '@v2g/domain';
+import { METER_REFUSALS, ORDER_BOOK_REFUSALS, SESSION_REFUSALS, SITE_REFUSALS } from '@v2g/domain';
 import { isUnionType } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { schema } from './schema/index.ts';
@@ -53,5 +53,55 @@ describe('result unions: what each mutation can actually return', () => {
     expect(members('AmendOrderResult')).toEqual(['MarketCommandPayload', ...store, ...errorTypes(ORDER_BOOK_REFUSALS.AmendOrder)].sort());
     expect(members('CloseGateResult')).toEqual(['MarketCommandPayload', ...store, ...errorTypes(ORDER_BOOK_REFUSALS.CloseGate)].sort());
     expect(members('ConfigureMarketZoneResult')).toEqual(['CommandIdReusedError', 'InvalidCommandError', 'MarketZonePayload', 'StreamVersionConflictError']);
+  });
+
+  const store = ['CommandIdReusedError', 'InvalidCommandError', 'StreamVersionConflictError'];
+
+  it('lists for suspendSession only what suspending meets: no connector\'s, no meter\'s, no time bound', () => {
+    const union = members('SuspendSessionResult');
+    for (const other of ['ConnectorInUseError', 'NoCommonPowerError', 'MeterRegisterWentBackwardsError', 'TimeOutOfBoundsError', 'AccountNotFoundError']) expect(union).not.toContain(other);
+    expect(union).toEqual(['SessionCommandPayload', ...store, 'InvalidSessionRequestError', 'UnknownSessionError', 'SessionClosedError', 'InvalidSessionTransitionError'].sort());
+  });
+
+  it('builds every session mutation\'s union from its command\'s refusals in the domain and what the ledger checks around it', () => {
+    // Besides the session decider's: a plug-in's time bounds, billed account, site and connector
+    // (OccupyConnector); a stop's time bound and a release that got in first; the clock's bounds
+    // on a departure, a new reading and a reset.
+    const around: Record<keyof typeof SESSION_REFUSALS, string[]> = {
+      PlugIn: ['TimeOutOfBoundsError', 'AccountNotFoundError', 'UnknownSiteError', ...errorTypes(SITE_REFUSALS.OccupyConnector)],
+      StopSession: ['TimeOutOfBoundsError', 'SessionNotAtConnectorError'],
+      SuspendSession: [],
+      ReactivateSession: [],
+      ChangeDeparture: ['TimeOutOfBoundsError'],
+      RecordSessionMeterReading: ['TimeOutOfBoundsError'],
+      CorrectSessionMeterReading: [],
+      ResetSessionMeter: ['TimeOutOfBoundsError'],
+    };
+    const mutation = schema.getMutationType()!;
+    for (const type of Object.keys(SESSION_REFUSALS) as (keyof typeof SESSION_REFUSALS)[]) {
+      const name = type === 'PlugIn' ? 'plugIn' : `${type[0]!.toLowerCase()}${type.slice(1)}`;
+      expect(String(mutation.getFields()[name]?.type), name).toBe(`${type}Result!`);
+      expect(members(`${type}Result`), name).toEqual([...new Set(['SessionCommandPayload', ...store, ...errorTypes(SESSION_REFUSALS[type]), ...around[type]])].sort());
+    }
+    // A correction states no new time; changing a departure meets no meter refusal.
+    expect(members('CorrectSessionMeterReadingResult')).not.toContain('TimeOutOfBoundsError');
+    expect(members('ChangeDepartureResult')).not.toContain('ConflictingMeterReadingError');
+  });
+
+  it('builds every meter mutation\'s union from the meter\'s refusals in the domain and what the metering service checks', () => {
+    const around: Record<keyof typeof METER_REFUSALS, string[]> = {
+      RegisterMeter: ['UnknownSiteError', 'UnknownNodeError'],
+      RecordMeterReading: ['TimeOutOfBoundsError'],
+      CorrectMeterReading: [],
+      ResetMeter: ['TimeOutOfBoundsError'],
+    };
+    const mutation = schema.getMutationType()!;
+    for (const type of Object.keys(METER_REFUSALS) as (keyof typeof METER_REFUSALS)[]) {
+      const name = `${type[0]!.toLowerCase()}${type.slice(1)}`;
+      expect(String(mutation.getFields()[name]?.type), name).toBe(`${type}Result!`);
+      expect(members(`${type}Result`), name).toEqual([...new Set(['MeterCommandPayload', ...store, ...errorTypes(METER_REFUSALS[type]), ...around[type]])].sort());
+    }
+    expect(members('RegisterMeterResult')).not.toContain('MeterRegisterWentBackwardsError');
+    expect(members('CorrectMeterReadingResult')).not.toContain('ConflictingMeterReadingError');
   });
 });

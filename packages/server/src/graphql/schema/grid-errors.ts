@@ -1,7 +1,7 @@
 import {
+  AccountNotFound,
   TimeOutOfBounds,
   AllocationOutOfOrder,
-  ConflictingMeterReading,
   InvalidCommand,
   CannotRemoveRoot,
   ConnectorInUse,
@@ -11,7 +11,6 @@ import {
   InvalidNodePlacement,
   InvalidSessionRequest,
   InvalidSessionTransition,
-  MeterReadingFromFuture,
   MeterRegisterWentBackwards,
   NoCommonPower,
   NodeAlreadyExists,
@@ -19,7 +18,6 @@ import {
   NotACharger,
   NotAConnector,
   ReadingFromFuture,
-  ReadingsAfterMeterReset,
   RuleAlreadyExists,
   SessionAlreadyAtSite,
   SessionAlreadyExists,
@@ -28,14 +26,15 @@ import {
   SessionNotAtSite,
   SetpointOutOfRange,
   UnknownDischargeRequest,
-  UnknownMeterReading,
   UnknownNode,
   UnknownRule,
   UnknownSession,
   UnknownSite,
+  SESSION_REFUSALS,
   SITE_REFUSALS,
   type CodedError,
   type RefusalClass,
+  type SessionCommand,
   type SiteCommand,
 } from '@v2g/domain';
 import { builder } from '../builder.ts';
@@ -174,30 +173,38 @@ export function siteCommandErrors(type: SiteCommand['type']): RefusalClass[] {
   return [...new Set<RefusalClass>([...COMMAND_ERRORS, ...SITE_REFUSALS[type], ...(SITE_SERVICE_REFUSALS[type] ?? [])])];
 }
 
-/** What a session command can meet (a plug-in meets the site's refusals too). */
-export const SESSION_COMMAND_ERRORS = [
-  ...COMMAND_ERRORS,
-  TimeOutOfBounds,
-  UnknownSite,
-  UnknownNode,
-  NotAConnector,
-  ConnectorInUse,
-  SessionAlreadyAtSite,
-  DischargeNotSupported,
-  NoCommonPower,
-  SessionNotAtConnector,
-  InvalidSessionRequest,
-  SessionAlreadyExists,
-  UnknownSession,
-  SessionClosed,
-  InvalidSessionTransition,
-  MeterRegisterWentBackwards,
-  // Meter readings, corrections and resets (their GraphQL types are in metering-errors.ts).
-  ConflictingMeterReading,
-  MeterReadingFromFuture,
-  UnknownMeterReading,
-  ReadingsAfterMeterReset,
-];
+/**
+ * What the ledger (grid-service.ts) and the resolver check around the session's decider, per
+ * session mutation, and the site command a mutation sends besides: a plug-in's field time and
+ * departure are bounded by the ledger's clock, its billed account must exist (known-accounts.ts),
+ * its site must exist and its connector take it (OccupyConnector); a stop's unplug time is
+ * bounded, and it frees the connector (ReleaseConnector: the session's own connector, which can
+ * neither be removed nor change kind while occupied, at a site that holds it, so only a release
+ * that got in first is left); a new departure, a new reading and a reset are bounded by the
+ * clock; a suspend, a reactivation and a correction state no time and meet the session alone.
+ */
+const SESSION_MUTATIONS = {
+  plugIn: { command: 'PlugIn', around: [TimeOutOfBounds, AccountNotFound, UnknownSite, ...SITE_REFUSALS.OccupyConnector] },
+  stopSession: { command: 'StopSession', around: [TimeOutOfBounds, SessionNotAtConnector] },
+  suspendSession: { command: 'SuspendSession', around: [] },
+  reactivateSession: { command: 'ReactivateSession', around: [] },
+  changeDeparture: { command: 'ChangeDeparture', around: [TimeOutOfBounds] },
+  recordSessionMeterReading: { command: 'RecordSessionMeterReading', around: [TimeOutOfBounds] },
+  correctSessionMeterReading: { command: 'CorrectSessionMeterReading', around: [] },
+  resetSessionMeter: { command: 'ResetSessionMeter', around: [TimeOutOfBounds] },
+} as const satisfies Record<string, { command: SessionCommand['type']; around: readonly RefusalClass[] }>;
+
+export type SessionMutation = keyof typeof SESSION_MUTATIONS;
+
+/**
+ * What one session mutation can meet, and nothing else: what the session's decider refuses its
+ * command with (SESSION_REFUSALS, checked against the decider by a property test in the domain),
+ * what is checked around it (SESSION_MUTATIONS), and the store's refusals every command meets.
+ */
+export function sessionMutationErrors(mutation: SessionMutation): RefusalClass[] {
+  const { command, around } = SESSION_MUTATIONS[mutation];
+  return [...new Set<RefusalClass>([...COMMAND_ERRORS, ...SESSION_REFUSALS[command], ...around])];
+}
 
 /** What recording an allocation can meet. */
 export const ALLOCATION_ERRORS = [...COMMAND_ERRORS, UnknownSite, SessionNotAtSite, AllocationOutOfOrder, SetpointOutOfRange, GridLimitExceeded];

@@ -3,13 +3,15 @@ import {
   ConflictingMeterReading,
   MeterAlreadyRegistered,
   MeterReadingFromFuture,
-  MeterRegisterWentBackwards,
+  METER_REFUSALS,
   ReadingsAfterMeterReset,
   UnknownMeter,
   UnknownMeterReading,
   UnknownNode,
   UnknownSite,
+  type MeterCommand,
   type MeterValues,
+  type RefusalClass,
 } from '@v2g/domain';
 import { builder } from '../builder.ts';
 import { COMMAND_ERRORS, ErrorInterface } from './errors.ts';
@@ -75,17 +77,23 @@ export const MeterAlreadyRegisteredError = errorType(MeterAlreadyRegistered, 'Me
   nodeId: 'Its node.',
 });
 
-/** What registering a meter can meet. */
-export const REGISTER_METER_ERRORS = [...COMMAND_ERRORS, MeterAlreadyRegistered, UnknownSite, UnknownNode];
+/**
+ * What the metering service (metering-service.ts) checks around the meter's decider, per command:
+ * registering looks the meter's site and node up; a new reading and a reset are bounded by the
+ * ledger's clock (how long ago); a correction states no new time and meets the meter alone.
+ */
+const METERING_SERVICE_REFUSALS = {
+  RegisterMeter: [UnknownSite, UnknownNode],
+  RecordMeterReading: [TimeOutOfBounds],
+  CorrectMeterReading: [],
+  ResetMeter: [TimeOutOfBounds],
+} as const satisfies Record<MeterCommand['type'], readonly RefusalClass[]>;
 
-/** What a reading, a correction or a reset of a site or node meter can meet. */
-export const METER_COMMAND_ERRORS = [
-  ...COMMAND_ERRORS,
-  TimeOutOfBounds,
-  UnknownMeter,
-  MeterRegisterWentBackwards,
-  ConflictingMeterReading,
-  MeterReadingFromFuture,
-  UnknownMeterReading,
-  ReadingsAfterMeterReset,
-];
+/**
+ * What one meter command can meet, and nothing else: what the meter's decider refuses it with
+ * (METER_REFUSALS, checked against the decider by a property test in the domain), what the
+ * service checks around it, and the store's refusals every command meets.
+ */
+export function meterCommandErrors(type: MeterCommand['type']): RefusalClass[] {
+  return [...new Set<RefusalClass>([...COMMAND_ERRORS, ...METER_REFUSALS[type], ...METERING_SERVICE_REFUSALS[type]])];
+}

@@ -13,7 +13,7 @@ import {
 } from '@v2g/domain';
 import { builder } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
-import { METER_COMMAND_ERRORS, REGISTER_METER_ERRORS } from './metering-errors.ts';
+import { meterCommandErrors } from './metering-errors.ts';
 import { PLATFORM_READERS, PLATFORM_WRITERS } from '../access.ts';
 import { commandContext } from '../command-context.ts';
 
@@ -160,7 +160,7 @@ builder.mutationField('registerMeter', (t) =>
     type: MeterCommandPayload,
     description: 'Registers a meter at a node of a site (both must exist).',
     args: { input: t.arg({ type: RegisterMeterInput, required: true }) },
-    errors: { types: REGISTER_METER_ERRORS, directResult: true, union: { name: unionName('registerMeter') } },
+    errors: { types: meterCommandErrors('RegisterMeter'), directResult: true, union: { name: unionName('registerMeter') } },
     authScopes: PLATFORM_WRITERS,
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
@@ -187,7 +187,7 @@ builder.mutationField('recordMeterReading', (t) =>
     type: MeterCommandPayload,
     description: 'A reading of a site or node meter. The same reading sent twice is recorded once; late ones are placed by occurredAt.',
     args: { input: t.arg({ type: RecordMeterReadingInput, required: true }) },
-    errors: { types: METER_COMMAND_ERRORS, directResult: true, union: { name: unionName('recordMeterReading') } },
+    errors: { types: meterCommandErrors('RecordMeterReading'), directResult: true, union: { name: unionName('recordMeterReading') } },
     authScopes: PLATFORM_WRITERS,
     resolve: (_root, { input }, ctx) =>
       sendMeterCommand(ctx, String(input.commandId), {
@@ -206,7 +206,7 @@ builder.mutationField('correctMeterReading', (t) =>
     type: MeterCommandPayload,
     description: 'Replaces the values of a recorded reading (a new event; the old one stays in the log).',
     args: { input: t.arg({ type: CorrectMeterReadingInput, required: true }) },
-    errors: { types: METER_COMMAND_ERRORS, directResult: true, union: { name: unionName('correctMeterReading') } },
+    errors: { types: meterCommandErrors('CorrectMeterReading'), directResult: true, union: { name: unionName('correctMeterReading') } },
     authScopes: PLATFORM_WRITERS,
     resolve: (_root, { input }, ctx) =>
       sendMeterCommand(ctx, String(input.commandId), {
@@ -226,7 +226,7 @@ builder.mutationField('resetMeter', (t) =>
     type: MeterCommandPayload,
     description: 'The meter was replaced or reset: from occurredAt its registers continue from these values.',
     args: { input: t.arg({ type: ResetMeterInput, required: true }) },
-    errors: { types: METER_COMMAND_ERRORS, directResult: true, union: { name: unionName('resetMeter') } },
+    errors: { types: meterCommandErrors('ResetMeter'), directResult: true, union: { name: unionName('resetMeter') } },
     authScopes: PLATFORM_WRITERS,
     resolve: (_root, { input }, ctx) =>
       sendMeterCommand(ctx, String(input.commandId), {

@@ -1,8 +1,8 @@
-import { AccountNotFound, parseInstant, sessionMeterSegments, sessionNeeds, TIERS, type PlugIn, type SessionCommand, type SessionState, type Tier } from '@v2g/domain';
+import { parseInstant, sessionMeterSegments, sessionNeeds, TIERS, type PlugIn, type SessionCommand, type SessionState, type Tier } from '@v2g/domain';
 import { builder } from '../builder.ts';
 import { checkKnownAccount } from '../known-accounts.ts';
 import type { GraphQLContext } from '../context.ts';
-import { SESSION_COMMAND_ERRORS } from './grid-errors.ts';
+import { sessionMutationErrors } from './grid-errors.ts';
 import { SiteSession } from './grid-site.ts';
 import { MeterSegmentRef } from './metering.ts';
 import { PLATFORM_WRITERS, sessionReaders, sessionWriters } from '../access.ts';
@@ -223,7 +223,7 @@ builder.mutationField('plugIn', (t) =>
     type: SessionCommandPayload,
     description: 'A vehicle plugs in: the connector is occupied, the session opened, and the site re-allocated.',
     args: { input: t.arg({ type: PlugInInput, required: true }) },
-    errors: { types: [...SESSION_COMMAND_ERRORS, AccountNotFound], directResult: true, union: { name: unionName('plugIn') } },
+    errors: { types: sessionMutationErrors('plugIn'), directResult: true, union: { name: unionName('plugIn') } },
     authScopes: (_root, { input }) => ({ ...PLATFORM_WRITERS, ...(input.fleetId == null ? { customerIs: String(input.customerId) } : { fleetIs: String(input.fleetId) }) }),
     resolve: async (_root, { input }, ctx) => {
       checkBilledPartyInput(ctx.principal.role, 'plugIn', input);
@@ -262,7 +262,7 @@ builder.mutationField('stopSession', (t) =>
     type: SessionCommandPayload,
     description: 'The session ends: the connector is freed and the site re-allocated.',
     args: { input: t.arg({ type: StopSessionInput, required: true }) },
-    errors: { types: SESSION_COMMAND_ERRORS, directResult: true, union: { name: unionName('stopSession') } },
+    errors: { types: sessionMutationErrors('stopSession'), directResult: true, union: { name: unionName('stopSession') } },
     authScopes: (_root, { input }) => sessionWriters(String(input.sessionId)),
     resolve: async (_root, { input }, ctx) => {
       checkBilledPartyInput(ctx.principal.role, 'stopSession', input);
@@ -274,13 +274,13 @@ builder.mutationField('stopSession', (t) =>
   }),
 );
 
-const simpleSessionMutation = (name: string, description: string, inputType: typeof SuspendSessionInput, type: 'SuspendSession' | 'ReactivateSession') =>
+const simpleSessionMutation = (name: 'suspendSession' | 'reactivateSession', description: string, inputType: typeof SuspendSessionInput, type: 'SuspendSession' | 'ReactivateSession') =>
   builder.mutationField(name, (t) =>
     t.field({
       type: SessionCommandPayload,
       description,
       args: { input: t.arg({ type: inputType, required: true }) },
-      errors: { types: SESSION_COMMAND_ERRORS, directResult: true, union: { name: unionName(name) } },
+      errors: { types: sessionMutationErrors(name), directResult: true, union: { name: unionName(name) } },
       authScopes: (_root, { input }) => sessionWriters(String(input.sessionId)),
       resolve: async (_root, { input }, ctx) => {
         const commandId = String(input.commandId);
@@ -298,7 +298,7 @@ builder.mutationField('changeDeparture', (t) =>
   t.field({
     type: SessionCommandPayload,
     args: { input: t.arg({ type: ChangeDepartureInput, required: true }) },
-    errors: { types: SESSION_COMMAND_ERRORS, directResult: true, union: { name: unionName('changeDeparture') } },
+    errors: { types: sessionMutationErrors('changeDeparture'), directResult: true, union: { name: unionName('changeDeparture') } },
     authScopes: (_root, { input }) => sessionWriters(String(input.sessionId)),
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
@@ -331,7 +331,7 @@ builder.mutationField('recordSessionMeterReading', (t) =>
     description:
       'A meter reading of the session\'s connector (cumulative registers). The same reading sent twice is recorded once; late ones are placed by occurredAt; another value at a recorded instant is refused (correct it instead).',
     args: { input: t.arg({ type: RecordSessionMeterReadingInput, required: true }) },
-    errors: { types: SESSION_COMMAND_ERRORS, directResult: true, union: { name: unionName('recordSessionMeterReading') } },
+    errors: { types: sessionMutationErrors('recordSessionMeterReading'), directResult: true, union: { name: unionName('recordSessionMeterReading') } },
     authScopes: PLATFORM_WRITERS,
     resolve: (_root, { input }, ctx) =>
       sendSessionMeterCommand(ctx, String(input.commandId), {
@@ -351,7 +351,7 @@ builder.mutationField('correctSessionMeterReading', (t) =>
     type: SessionCommandPayload,
     description: 'Replaces the values of a recorded reading of the session\'s meter (a new event; the old one stays in the log).',
     args: { input: t.arg({ type: CorrectSessionMeterReadingInput, required: true }) },
-    errors: { types: SESSION_COMMAND_ERRORS, directResult: true, union: { name: unionName('correctSessionMeterReading') } },
+    errors: { types: sessionMutationErrors('correctSessionMeterReading'), directResult: true, union: { name: unionName('correctSessionMeterReading') } },
     authScopes: PLATFORM_WRITERS,
     resolve: (_root, { input }, ctx) =>
       sendSessionMeterCommand(ctx, String(input.commandId), {
@@ -372,7 +372,7 @@ builder.mutationField('resetSessionMeter', (t) =>
     type: SessionCommandPayload,
     description: 'The session\'s connector meter was replaced or reset: from occurredAt its registers continue from these values.',
     args: { input: t.arg({ type: ResetSessionMeterInput, required: true }) },
-    errors: { types: SESSION_COMMAND_ERRORS, directResult: true, union: { name: unionName('resetSessionMeter') } },
+    errors: { types: sessionMutationErrors('resetSessionMeter'), directResult: true, union: { name: unionName('resetSessionMeter') } },
     authScopes: PLATFORM_WRITERS,
     resolve: (_root, { input }, ctx) =>
       sendSessionMeterCommand(ctx, String(input.commandId), {
