@@ -2,7 +2,7 @@ import { connectPostgres, type SqlClient } from '@v2g/event-store';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AsOfInvoices, asOfInvoices } from '../src/as-of.ts';
 import { TooManyRequests } from '../src/graphql/errors.ts';
-import { sendCommand, startTestServer, TEST_OPERATOR_ACTOR, type TestServer } from './harness.ts';
+import { openAccounts, sendCommand, startTestServer, TEST_OPERATOR_ACTOR, type TestServer } from './harness.ts';
 
 /**
  * What one caller may have in progress of as-of questions is bounded: one more is refused at once
@@ -37,6 +37,7 @@ describe.skipIf(postgresUrl === null)('as-of questions per caller are bounded (G
 
   it('refuses a driver\'s fifth as-of invoice in progress with TOO_MANY_REQUESTS at once, and still answers the operator and the four', async () => {
     const customerId = `cust-limit-${Date.now()}`;
+    await openAccounts(server, customerId); // a driver key acts for a known account
     const driver = await server.as('driver', customerId);
     const schema = /^"([^"]+)"\./.exec(server.ledger.billingTables('sessions'))![1]!;
     const answers = asOfInvoices(server.ledger);
