@@ -4,6 +4,7 @@ import {
   apiKeyStreamId,
   API_KEY_ID,
   formatInstant,
+  type ApiKeyCommand,
   type ApiKeyCreatedData,
   type ApiKeyEvent,
   type ApiKeyState,
@@ -12,6 +13,7 @@ import {
 import { categoryOf, checkRecordedCommand, type AppendResult, type EventStore, type RecordedEvent } from '@v2g/event-store';
 import type { Logger } from 'pino';
 import type { CommandContext, CommandHandler } from './command-handler.ts';
+import { checkKnownAccount } from './known-accounts.ts';
 
 /**
  * API keys: created and revoked by commands on their own `apikey-<keyId>` streams, checked on every
@@ -78,6 +80,13 @@ export type ApiKeyView = {
   revokedBy: string | null;
   revokeReason: string | null;
 };
+
+/**
+ * The roles whose subject is an account: a fleet manager's fleet, a driver's customer. Their key
+ * may only be created for an account the ledger knows (one assigned a tariff), so that a typo in
+ * the subject cannot make a key that acts for nobody, or for a party that does not exist yet.
+ */
+const ACCOUNT_SUBJECT_ROLES: readonly Role[] = ['fleet_manager', 'driver'];
 
 /** What a verified key says about who is calling. */
 export type VerifiedApiKey = { keyId: string; role: Role; subject: string | null; name: string };
@@ -152,20 +161,19 @@ export class ApiKeyService {
     command: { role: Role; subject: string | null; name: string; at?: string },
     context: CommandContext,
   ): Promise<{ token: string | null; key: ApiKeyView; result: AppendResult }> {
-    const handled = await this.commands.handle(
-      apiKeyDecider,
-      apiKeyStreamId(token.keyId),
-      {
-        type: 'CreateApiKey',
-        keyId: token.keyId,
-        role: command.role,
-        subject: command.subject,
-        name: command.name,
-        secretHash: hashSecret(token.secret),
-        at: command.at ?? formatInstant(this.clock()),
-      },
-      context,
-    );
+    const create: ApiKeyCommand = {
+      type: 'CreateApiKey',
+      keyId: token.keyId,
+      role: command.role,
+      subject: command.subject,
+      name: command.name,
+      secretHash: hashSecret(token.secret),
+      at: command.at ?? formatInstant(this.clock()),
+    };
+    // The command's form first (a new key id has no stream yet), then what only the log knows.
+    apiKeyDecider.decide(create, apiKeyDecider.initialState());
+    if (ACCOUNT_SUBJECT_ROLES.includes(command.role)) await checkKnownAccount(this.commands, 'subject', command.subject);
+    const handled = await this.commands.handle(apiKeyDecider, apiKeyStreamId(token.keyId), create, context);
     this.invalidate(token.keyId);
     const key = await this.get(token.keyId);
     if (!key) throw new Error(`API key ${token.keyId} was not recorded`);

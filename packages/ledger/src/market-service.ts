@@ -12,6 +12,10 @@ import {
   parseDecimal,
   productFor,
   UnknownParticipant,
+  UnknownSite,
+  checkSiteId,
+  siteDecider,
+  siteStreamId,
   type MarketZoneCommand,
   type MarketZoneEvent,
   type OrderBookCommand,
@@ -23,6 +27,7 @@ import {
 } from '@v2g/domain';
 import { checkRecordedCommand, type EventStore } from '@v2g/event-store';
 import type { CommandContext, CommandHandler, HandleResult } from './command-handler.ts';
+import { checkKnownAccount } from './known-accounts.ts';
 
 export type MarketServiceOptions = {
   /** Epoch ms now; tests and benchmarks drive their own clock. */
@@ -139,8 +144,24 @@ export class MarketService {
     return this.zoneCommand({ ...command, type: 'RegisterParticipant', at: this.at() }, context);
   }
 
-  assignPortfolioMember(command: WithoutTime<Extract<MarketZoneCommand, { type: 'AssignPortfolioMember' }>>, context: CommandContext): Promise<HandleResult<MarketZoneEvent>> {
-    return this.zoneCommand({ ...command, type: 'AssignPortfolioMember', at: this.at() }, context);
+  /**
+   * The member must exist: a fleet or customer is an account the ledger knows (ACCOUNT_NOT_FOUND
+   * naming memberId), a site a registered one (UNKNOWN_SITE), so that a mistyped id cannot hand
+   * nobody's energy to a participant while the real member's stays unclaimed.
+   */
+  async assignPortfolioMember(command: WithoutTime<Extract<MarketZoneCommand, { type: 'AssignPortfolioMember' }>>, context: CommandContext): Promise<HandleResult<MarketZoneEvent>> {
+    const assign: MarketZoneCommand = { ...command, type: 'AssignPortfolioMember', at: this.at() };
+    if (!(await this.store.commandResult(context.commandId))) {
+      // The form and the zone's own refusals first, then whether the member exists.
+      marketZoneDecider.decide(assign, (await this.loadZone(command.zone)).state);
+      if (command.memberKind === 'site') {
+        const { state: site } = await this.commands.load(siteDecider, siteStreamId(checkSiteId(command.memberId)));
+        if (site.status !== 'registered') throw new UnknownSite(command.memberId);
+      } else {
+        await checkKnownAccount(this.commands, 'memberId', command.memberId);
+      }
+    }
+    return this.zoneCommand(assign, context);
   }
 
   async loadZone(zone: string) {

@@ -1,3 +1,4 @@
+import { AccountNotFound, accountDecider, accountStreamId } from '@v2g/domain';
 import { MemoryEventStore, SchemaRegistry } from '@v2g/event-store';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiKeyService, formatApiKeyToken, hashSecret, parseApiKeyToken, secretMatches } from '../src/api-key-service.ts';
@@ -39,6 +40,34 @@ describe('ApiKeyService', () => {
     const again = await service.create({ role: 'trader', subject: 'alice', name: 'Alice' }, ctx('c1'));
     expect(again).toMatchObject({ token: null, key: { keyId: key.keyId }, result: { duplicate: true } });
     expect(await service.list()).toMatchObject([{ keyId: key.keyId, status: 'active', createdBy: 'apikey:test' }]);
+  });
+
+  it('creates a fleet manager or driver key only for a known account, and records nothing for an unknown one', async () => {
+    const { store, service } = open();
+    for (const role of ['fleet_manager', 'driver'] as const) {
+      const refused = service.create({ role, subject: `nobody-${role}`, name: 'x' }, ctx(`unknown-${role}`));
+      await expect(refused).rejects.toThrow(AccountNotFound);
+      await expect(service.create({ role, subject: `nobody-${role}`, name: 'x' }, ctx(`unknown-${role}`))).rejects.toMatchObject({
+        code: 'ACCOUNT_NOT_FOUND',
+        details: { field: 'subject', accountId: `nobody-${role}` },
+      });
+    }
+    // A malformed subject is refused for its form before the account is looked up.
+    await expect(service.create({ role: 'driver', subject: 'has spaces', name: 'x' }, ctx('bad-form'))).rejects.toMatchObject({ code: 'INVALID_COMMAND', details: { field: 'subject' } });
+    expect(await service.list()).toEqual([]);
+    expect(await store.headPosition()).toBe(0n);
+
+    // assignTariff opens the accounts; then their keys are created.
+    const commands = new CommandHandler(store);
+    for (const accountId of ['fleet-1', 'cust-1']) {
+      await commands.handle(accountDecider, accountStreamId(accountId), { type: 'AssignTariff', accountId, tariffId: 'flat', at: '2026-01-01T00:00:00.000Z', validFrom: '2026-01-01T00:00:00.000Z', validTo: null }, ctx(`open-${accountId}`));
+    }
+    const fleet = await service.create({ role: 'fleet_manager', subject: 'fleet-1', name: 'Fleet 1' }, ctx('fleet-key'));
+    const driver = await service.create({ role: 'driver', subject: 'cust-1', name: 'Customer 1' }, ctx('driver-key'));
+    expect(await service.verify(fleet.token!)).toMatchObject({ role: 'fleet_manager', subject: 'fleet-1' });
+    expect(await service.verify(driver.token!)).toMatchObject({ role: 'driver', subject: 'cust-1' });
+    // A trader's subject is a participant of a zone, not an account: not looked up here.
+    expect((await service.create({ role: 'trader', subject: 'bob', name: 'Bob' }, ctx('trader-key'))).key.subject).toBe('bob');
   });
 
   it('refuses a revoked key at once on the service that revoked it, and soon on another following the same log', async () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, runLedgerCli, startMain, waitForLine } from './child-server.ts';
-import { ANONYMOUS, bearer, postGraphQL } from './harness.ts';
+import { ANONYMOUS, bearer, openAccounts, postGraphQL } from './harness.ts';
 
 /**
  * A fresh install, as the README tells it: the server says nobody can sign in yet; `pnpm ledger
@@ -37,7 +37,19 @@ describe('ledger apikey (a fresh install)', () => {
     expect(await ledger(['apikey', 'create', '--role', 'trader', '--name', 'x'])).toMatchObject({ code: 2, stderr: expect.stringContaining('a trader key needs --subject <traderId>') });
     expect(await ledger(['apikey', 'create', '--role', 'root', '--name', 'x'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--role must be one of operator') });
     expect(await ledger(['apikey', 'rotate'])).toMatchObject({ code: 2, stderr: expect.stringContaining('unknown action "rotate"') });
-  }, 60_000);
+    // A fleet manager's or driver's subject must be an account the ledger knows: none is yet.
+    expect(await ledger(['apikey', 'create', '--role', 'driver', '--subject', 'cust-nobody', '--name', 'x'])).toMatchObject({
+      code: 2,
+      stdout: '',
+      stderr: expect.stringContaining('--subject cust-nobody: no customer account cust-nobody is known; assign it a tariff first'),
+    });
+    expect(await ledger(['apikey', 'create', '--role', 'fleet_manager', '--subject', 'fleet-nobody', '--name', 'x'])).toMatchObject({
+      code: 2,
+      stdout: '',
+      stderr: expect.stringContaining('--subject fleet-nobody: no fleet account fleet-nobody is known'),
+    });
+    expect(await ledger(['apikey', 'list'])).toMatchObject({ code: 0, stdout: expect.stringContaining('no API keys yet') });
+  }, 120_000);
 
   it('gets the first operator key from the CLI; the server takes it, and nothing else', async () => {
     const empty = await serve();
@@ -65,6 +77,8 @@ describe('ledger apikey (a fresh install)', () => {
       expect(page.status).toBe(200);
       expect(await page.text()).toContain('Bearer v2g_<keyId>_<secret>');
       expect(server.running.stdout()).not.toContain(key);
+      // assignTariff opens a customer's account: from then on a driver key can act for it.
+      await openAccounts({ gql: (query, variables, headers) => postGraphQL(server.url, query, variables, { ...bearer(key), ...headers }) }, 'cust-known');
     } finally {
       await server.stop();
     }
@@ -72,5 +86,9 @@ describe('ledger apikey (a fresh install)', () => {
     const keyId = key.split('_')[1]!;
     expect(await ledger(['apikey', 'revoke', keyId, '--reason', 'done'])).toMatchObject({ code: 0, stdout: `API key ${keyId} revoked\n` });
     expect(await ledger(['apikey', 'revoke', 'nosuchkey'])).toMatchObject({ code: 1, stderr: expect.stringContaining('no API key nosuchkey') });
+    const driver = await ledger(['apikey', 'create', '--role', 'driver', '--subject', 'cust-known', '--name', 'a driver']);
+    expect(driver.code, driver.stderr).toBe(0);
+    expect(driver.stderr).toContain('(driver for cust-known) created');
+    expect((await ledger(['apikey', 'list'])).stdout).toMatch(/driver\s+cust-known\s+active/);
   }, 180_000);
 });

@@ -2,7 +2,7 @@ import { connectPostgres, type SqlClient } from '@v2g/event-store';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AsOfInvoices, asOfInvoices } from '../src/as-of.ts';
 import { TooManyRequests } from '../src/graphql/errors.ts';
-import { sendCommand, startTestServer, TEST_OPERATOR_ACTOR, type TestServer } from './harness.ts';
+import { openAccounts, sendCommand, startTestServer, TEST_OPERATOR_ACTOR, waitForStream, type TestServer } from './harness.ts';
 
 /**
  * What one caller may have in progress of as-of questions is bounded: one more is refused at once
@@ -37,6 +37,8 @@ describe.skipIf(postgresUrl === null)('as-of questions per caller are bounded (G
 
   it('refuses a driver\'s fifth as-of invoice in progress with TOO_MANY_REQUESTS at once, and still answers the operator and the four', async () => {
     const customerId = `cust-limit-${Date.now()}`;
+    await openAccounts(server, customerId); // a driver key acts for a known account
+    await waitForStream(server, `account-${customerId}`); // and its invoice is of an account the billing read model knows
     const driver = await server.as('driver', customerId);
     const schema = /^"([^"]+)"\./.exec(server.ledger.billingTables('sessions'))![1]!;
     const answers = asOfInvoices(server.ledger);
@@ -58,7 +60,7 @@ describe.skipIf(postgresUrl === null)('as-of questions per caller are bounded (G
     try {
       await isLocked;
       const tariff = await sendCommand(server, 'defineTariff', 'DefineTariffInput', {
-        tariff: { tariffId: `limit-${Date.now()}`, name: 'Limit', currency: 'EUR', energy: { kind: 'fixed', priceMinorPerKWh: '30' }, speedBands: [], sessionFeeMinor: null, exportCredit: null },
+        tariff: { tariffId: `limit-${Date.now()}`, name: 'Limit', currency: 'EUR', energy: { fixed: { priceMinorPerKWh: '30' } }, speedBands: [], sessionFeeMinor: null, exportCredit: null },
       });
       expect(tariff.__typename).not.toMatch(/Error$/);
       await until('the head past billing', async () => (await server.ledger.store.headPosition()) > (await status()).checkpoint);

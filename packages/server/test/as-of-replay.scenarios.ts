@@ -90,7 +90,6 @@ export function describeAsOfReplay(label: string, options: TestServerOptions | n
         products: [{ lengthMinutes: 15, mode: 'CONTINUOUS', tickMinorPerMWh: '1', minPriceMinorPerMWh: '-50000', maxPriceMinorPerMWh: '400000', quantityStepKWh: '0.1', maxQuantityKWh: '1000', gateClosureMinutes: 5, openMinutes: 1440 }],
       });
       for (const participantId of [seller, buyer]) await command('registerParticipant', 'RegisterParticipantInput', { zone, participantId, name: participantId });
-      await command('assignPortfolioMember', 'AssignPortfolioMemberInput', { zone, participantId: seller, memberKind: 'FLEET', memberId: fleet, validFrom: '2026-11-01T00:00:00Z' });
       // P: 20 c/kWh for 10:00–10:15 (the period's imbalance price), 10 for 10:15–10:30.
       await command('publishPrices', 'PublishPricesInput', {
         zone: priceZone, currency: 'EUR', source: 'imbalance',
@@ -101,6 +100,8 @@ export function describeAsOfReplay(label: string, options: TestServerOptions | n
         tariff: { tariffId, name: 'Spot credit', currency: 'EUR', energy: { fixed: { priceMinorPerKWh: '30' } }, speedBands: [], sessionFeeMinor: null, exportCredit: { spot: { zone: priceZone, marginMinorPerKWh: '0', floorMinorPerKWh: null } } },
       });
       await command('assignTariff', 'AssignTariffInput', { accountId: fleet, tariffId, validFrom: '2026-11-01T00:00:00Z' });
+      // The fleet in the seller's portfolio: once it is a known account (it has its tariff).
+      expect((await command('assignPortfolioMember', 'AssignPortfolioMemberInput', { zone, participantId: seller, memberKind: 'FLEET', memberId: fleet, validFrom: '2026-11-01T00:00:00Z' })).__typename).toBe('MarketZonePayload');
 
       // The seller sells 2 kWh for 10:00–10:15 at 150.00 EUR/MWh to the buyer (30 cents) at 09:00; the gate closes at 09:55.
       const order = (traderId: string, side: string) => ({ clientOrderId: `${side}-1`, traderId, side, orderType: 'LIMIT', quantityKWh: '2', limitPriceMinorPerMWh: '15000' });

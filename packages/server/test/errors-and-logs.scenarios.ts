@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
-import { ANONYMOUS, freshSiteId, postGraphQL, queryData, startTestServer, TEST_OPERATOR_KEY, type TestPrincipal, type TestServer, type TestServerOptions } from './harness.ts';
+import { ANONYMOUS, freshSiteId, openAccounts, postGraphQL, queryData, startTestServer, TEST_OPERATOR_KEY, type TestPrincipal, type TestServer, type TestServerOptions } from './harness.ts';
 
 /**
  * What clients and logs must never see: a stack trace, SQL or a file path in a GraphQL error; a
@@ -172,6 +172,7 @@ export function describeErrorsAndLogs(label: string, options: TestServerOptions 
         extensions: { code: 'FORBIDDEN', details: { reason: 'NOT_OWN_ACCOUNT', requested: 'carol' } },
       });
       // A role that may not use a field at all is told which roles may.
+      await openAccounts(server, 'driver-1'); // a driver key acts for a known account
       const driver = await server.as('driver', 'driver-1');
       const site = await server.gql(`mutation { registerSite(input: { commandId: "${randomUUID()}", siteId: "${freshSiteId()}", name: "x", importLimitW: "1", exportLimitW: "0" }) { __typename } }`, undefined, driver.headers);
       expect(site.body.errors![0]).toMatchObject({

@@ -149,14 +149,14 @@ export async function postGraphQL<D>(
 }
 
 /** The data of a request that must succeed: throws with its errors otherwise. */
-export async function queryData(server: TestServer, query: string, variables: Record<string, unknown> = {}, headers?: Record<string, string>): Promise<any> {
+export async function queryData(server: Pick<TestServer, 'gql'>, query: string, variables: Record<string, unknown> = {}, headers?: Record<string, string>): Promise<any> {
   const { status, body } = await server.gql<any>(query, variables, headers);
   if (body.errors !== undefined || status !== 200) throw new Error(`GraphQL request failed (HTTP ${status}): ${JSON.stringify(body.errors)}`);
   return body.data;
 }
 
 /** Sends the command mutation `name` with a fresh commandId; its payload: __typename, an error's code and message, and `fields`. */
-export async function sendCommand(server: TestServer, name: string, inputType: string, input: Record<string, unknown>, fields = ''): Promise<any> {
+export async function sendCommand(server: Pick<TestServer, 'gql'>, name: string, inputType: string, input: Record<string, unknown>, fields = ''): Promise<any> {
   const mutation = `mutation($input: ${inputType}!) { ${name}(input: $input) { __typename ... on Error { code message } ${fields} } }`;
   return (await queryData(server, mutation, { input: { commandId: randomUUID(), ...input } }))[name];
 }
@@ -178,9 +178,11 @@ export const E2E_TARIFF_ID = 'e2e-flat';
 
 /**
  * Makes each id a known account (a customer or a fleet): assigns it a flat tariff from 2020 on.
- * A session is only plugged in for an account the ledger knows (ACCOUNT_NOT_FOUND otherwise).
+ * A session is only plugged in, and a fleet manager or driver key only created, for an account
+ * the ledger knows (ACCOUNT_NOT_FOUND otherwise). `server`: a test server, or any GraphQL endpoint's
+ * `gql` (the operator's key).
  */
-export async function openAccounts(server: TestServer, ...accountIds: string[]): Promise<void> {
+export async function openAccounts(server: Pick<TestServer, 'gql'>, ...accountIds: string[]): Promise<void> {
   const defined = await sendCommand(server, 'defineTariff', 'DefineTariffInput', {
     tariff: { tariffId: E2E_TARIFF_ID, name: 'E2E flat', currency: 'EUR', energy: { fixed: { priceMinorPerKWh: '30' } }, speedBands: [] },
   });

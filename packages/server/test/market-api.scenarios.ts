@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, movableClock, queryData, startTestServer, TEST_OPERATOR_KEY, waitForStream, type TestPrincipal, type TestServer, type TestServerOptions } from './harness.ts';
+import { bearer, freshSiteId, movableClock, openAccounts, queryData, registerSite, startTestServer, TEST_OPERATOR_KEY, waitForStream, type TestPrincipal, type TestServer, type TestServerOptions } from './harness.ts';
 
 /**
  * The market through GraphQL, end to end: a zone with a continuous 15-minute product and an
@@ -117,13 +117,24 @@ export function describeMarketApi(label: string, options: TestServerOptions | nu
       }
       const again = await mutate('registerParticipant', 'RegisterParticipantInput', { zone, participantId: A, name: 'Alice again' }, `${BASE} ... on ParticipantExistsError { participantId }`);
       expect(again).toMatchObject({ __typename: 'ParticipantExistsError', code: 'PARTICIPANT_EXISTS', participantId: A });
-      const member = await mutate(
-        'assignPortfolioMember',
-        'AssignPortfolioMemberInput',
-        { zone, participantId: A, memberKind: 'FLEET', memberId: `fleet-${tag}`, validFrom: '2026-01-01T00:00:00Z' },
-        `${BASE} ... on MarketZonePayload { events }`,
-      );
-      expect(member).toMatchObject({ __typename: 'MarketZonePayload', events: 1 });
+      // A member must exist: a fleet or customer the ledger knows as an account, a registered site.
+      const assign = (memberKind: string, memberId: string) =>
+        mutate(
+          'assignPortfolioMember',
+          'AssignPortfolioMemberInput',
+          { zone, participantId: A, memberKind, memberId, validFrom: '2026-01-01T00:00:00Z' },
+          `${BASE} ... on MarketZonePayload { events } ... on AccountNotFoundError { field accountId } ... on UnknownSiteError { siteId }`,
+        );
+      const zoneVersion = await version(`marketzone-${zone}`);
+      expect(await assign('FLEET', `fleet-${tag}`)).toMatchObject({ __typename: 'AccountNotFoundError', code: 'ACCOUNT_NOT_FOUND', field: 'memberId', accountId: `fleet-${tag}` });
+      expect(await assign('CUSTOMER', `nobody-${tag}`)).toMatchObject({ __typename: 'AccountNotFoundError', code: 'ACCOUNT_NOT_FOUND', field: 'memberId', accountId: `nobody-${tag}` });
+      const site = freshSiteId();
+      expect(await assign('SITE', site)).toMatchObject({ __typename: 'UnknownSiteError', code: 'UNKNOWN_SITE', siteId: site });
+      expect(await version(`marketzone-${zone}`)).toBe(zoneVersion); // nothing written
+      await openAccounts(server, `fleet-${tag}`);
+      expect((await registerSite(server, { siteId: site })).body.data?.registerSite.__typename).toBe('RegisterSitePayload');
+      expect(await assign('FLEET', `fleet-${tag}`)).toMatchObject({ __typename: 'MarketZonePayload', events: 1 });
+      expect(await assign('SITE', site)).toMatchObject({ __typename: 'MarketZonePayload', events: 1 });
       await waitForStream(server, `marketzone-${zone}`);
       const { marketZone } = await run(`query($zone: ID!) { marketZone(zone: $zone) { currency participants { participantId name } } }`, { zone });
       expect(marketZone.participants.map((p: any) => p.name)).toEqual(['Alice', 'Bob', 'Carol']);

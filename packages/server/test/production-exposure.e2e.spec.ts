@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.ts';
 import { startMain, waitForLine } from './child-server.ts';
-import { postGraphQL, registerSite, startTestServer, TEST_OPERATOR_KEY, waitForProjections, type TestServer } from './harness.ts';
+import { openAccounts, postGraphQL, registerSite, startTestServer, TEST_OPERATOR_KEY, waitForProjections, type TestServer } from './harness.ts';
 
 /**
  * What the API tells about itself with NODE_ENV=production (README, Limits and hardening): the
@@ -25,6 +25,7 @@ describe('exposure in production', () => {
     const config = loadConfig({ NODE_ENV: 'production', RATE_LIMIT_PER_MINUTE: '0' });
     expect(config.graphiql).toBe(false);
     production = await server.serve((deps) => ({ ...deps, graphiql: config.graphiql, hardening: config.hardening }));
+    await openAccounts(server, 'driver-1'); // a driver key acts for a known account
     driver = (await server.as('driver', 'driver-1')).headers;
     integrator = (await server.as('integrator')).headers;
   });
@@ -123,6 +124,7 @@ describe('pnpm start with NODE_ENV=production', () => {
     try {
       await waitForLine(running, `listening on http://localhost:${port}`, 90_000);
       const url = `http://127.0.0.1:${port}`;
+      await openAccounts({ gql: (query, variables, headers) => postGraphQL(url, query, variables, headers) }, 'driver-1'); // a driver key acts for a known account
       const created = await postGraphQL<any>(
         url,
         'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { __typename ... on CreateApiKeyPayload { token } } }',

@@ -189,9 +189,10 @@ export function describeRolesApi(label: string, options: TestServerOptions | nul
 
     beforeAll(async () => {
       server = await startTestServer({ ...options!, jwt: JWT });
-      for (const role of ROLES) as[role] = await server.as(role, subjectOf[role]);
-      // Sessions are billed to known accounts: the fleets and customers have tariffs.
+      // Sessions are billed to known accounts, and fleet manager and driver keys act for one: the
+      // fleets and customers have tariffs before their keys are created.
       await openAccounts(server, fleet, otherFleet, customer, otherCustomer);
+      for (const role of ROLES) as[role] = await server.as(role, subjectOf[role]);
       // A site with two connectors and a session on each: one of the fleet manager's fleet and the
       // driver's, one of somebody else's.
       await command('registerSite', 'RegisterSiteInput', { siteId: site, name: 'Roles', importLimitW: '100000', exportLimitW: '0' });
@@ -431,6 +432,35 @@ export function describeRolesApi(label: string, options: TestServerOptions | nul
       expect(after.status).toBe(401);
       expect(after.headers.get('www-authenticate')).toContain('error="invalid_token"');
       expect(JSON.stringify(server.logs)).not.toContain(secret);
+    });
+
+    it('creates a fleet manager or driver key only for a known account: ACCOUNT_NOT_FOUND naming the subject otherwise, nothing written', async () => {
+      const create = (role: string, subject: string) =>
+        server.gql<any>(
+          `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { __typename ... on CreateApiKeyPayload { token apiKey { role subject } } ... on AccountNotFoundError { code message field accountId } } }`,
+          { input: { commandId: randomUUID(), role, subject, name: `${role} ${subject}` } },
+        );
+      const keysBefore = (await ok('{ apiKeys { keyId } }')).apiKeys.length;
+      const headBefore = await server.ledger.store.headPosition();
+      for (const [role, subject] of [['FLEET_MANAGER', `nofleet-${tag}`], ['DRIVER', `nocust-${tag}`]] as const) {
+        const refused = await create(role, subject);
+        expect(refused.status).toBe(200);
+        expect(refused.body.data.createApiKey).toEqual({
+          __typename: 'AccountNotFoundError',
+          code: 'ACCOUNT_NOT_FOUND',
+          message: `subject: no account ${subject} is known (assign it a tariff first)`,
+          field: 'subject',
+          accountId: subject,
+        });
+      }
+      expect((await ok('{ apiKeys { keyId } }')).apiKeys).toHaveLength(keysBefore);
+      expect((await server.ledger.store.readAll({ after: headBefore, limit: 100 })).filter((e) => e.streamId.startsWith('apikey-'))).toEqual([]);
+      // Once assignTariff has opened the account, its key is created and works for it.
+      await openAccounts(server, `nofleet-${tag}`);
+      const created = (await create('FLEET_MANAGER', `nofleet-${tag}`)).body.data.createApiKey;
+      expect(created).toMatchObject({ __typename: 'CreateApiKeyPayload', apiKey: { role: 'FLEET_MANAGER', subject: `nofleet-${tag}` } });
+      const mine = await server.gql<any>('query($fleetId: ID) { sessions(fleetId: $fleetId, first: 1) { totalCount } }', { fleetId: `nofleet-${tag}` }, bearer(created.token));
+      expect(mine.body.errors).toBeUndefined();
     });
 
     it('accepts a JWT from the configured issuer, records jwt:<iss>:<sub> as actor, and refuses an expired, foreign or incomplete one', async () => {

@@ -73,8 +73,6 @@ export type GridSession = {
   firstPosition: bigint;
 };
 
-export type GridSessionPage = { sessions: GridSession[]; hasNextPage: boolean; endCursor: string | null };
-
 export type SiteLoadPoint = {
   at: string;
   /** What caused the allocation, e.g. 'plug_in', 'timer', 'curtailment'. */
@@ -256,32 +254,6 @@ function toSession(r: SessionRow): GridSession {
 export const MAX_PAGE_SIZE = 500;
 
 /**
- * The sessions of a site in the order they became known, a page at a time. `after` is the
- * `endCursor` of the page before (opaque to callers).
- */
-export async function sessionsAtSite(
-  sql: SqlExecutor,
-  table: TableNames,
-  siteId: string,
-  page: { status?: GridSessionStatus; first: number; after?: string | null },
-): Promise<GridSessionPage> {
-  if (!Number.isInteger(page.first) || page.first < 1 || page.first > MAX_PAGE_SIZE) {
-    throw new RangeError(`first must be a whole number from 1 to ${MAX_PAGE_SIZE}, not ${page.first}`);
-  }
-  const after = page.after ?? '0';
-  if (!/^(0|[1-9][0-9]{0,18})$/.test(after)) throw new RangeError(`not a cursor of this list: ${JSON.stringify(page.after)}`);
-  const { rows } = await sql.query<SessionRow>(
-    // s.first_position: the bare name would be SESSION_COLUMNS' text alias, ordering "10" before "9".
-    `SELECT ${SESSION_COLUMNS} FROM ${table('sessions')} s
-      WHERE site_id = $1 AND s.first_position > $2::bigint AND ($3::text IS NULL OR status = $3)
-      ORDER BY s.first_position LIMIT $4`,
-    [siteId, after, page.status ?? null, page.first + 1],
-  );
-  const sessions = rows.slice(0, page.first);
-  return { sessions: sessions.map(toSession), hasNextPage: rows.length > page.first, endCursor: sessions.at(-1)?.first_position ?? null };
-}
-
-/**
  * Sites by id (byte order, the same on every store), `first` rows of a keyset window in reading
  * order; optionally those whose name contains a text (case-insensitive).
  */
@@ -378,14 +350,6 @@ export async function listSessions(
 
 export async function countSessions(sql: SqlExecutor, table: TableNames, filter: SessionFilter): Promise<bigint> {
   const { rows } = await sql.query<{ count: string }>(`SELECT count(*)::text AS count FROM ${table('sessions')} WHERE ${sessionWhere}`, sessionParams(filter));
-  return BigInt(rows[0]?.count ?? '0');
-}
-
-export async function countSessionsAtSite(sql: SqlExecutor, table: TableNames, siteId: string, status?: GridSessionStatus): Promise<bigint> {
-  const { rows } = await sql.query<{ count: string }>(
-    `SELECT count(*)::text AS count FROM ${table('sessions')} WHERE site_id = $1 AND ($2::text IS NULL OR status = $2)`,
-    [siteId, status ?? null],
-  );
   return BigInt(rows[0]?.count ?? '0');
 }
 

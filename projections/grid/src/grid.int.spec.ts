@@ -18,7 +18,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { fillMixed } from '../../../scripts/bench/lib/mixed-fill.ts';
 import { prng } from '../../../scripts/lib/prng.ts';
 import { GRID_TABLES, gridProjection } from './grid-projection.ts';
-import { findSession, listMeters, sessionsAtSite, setpointHistory, siteLoadHistory, siteTree, type GridSession } from './grid-queries.ts';
+import { countSessions, findSession, listMeters, listSessions, setpointHistory, siteLoadHistory, siteTree, type GridSession } from './grid-queries.ts';
 import { caughtUp, describeProjectionSuite, expectSameRows, startProjection, type ProjectionTarget, type RunningProjection } from '../../../scripts/test/projection-targets.ts';
 
 const warnings: string[] = [];
@@ -402,17 +402,21 @@ function gridSuite(open: () => Promise<Target>) {
     expect(await findSession(target.sql, table, C)).toEqual(expectedC);
     expect(await findSession(target.sql, table, `nobody-${tag}`)).toBeNull();
 
-    const first = await sessionsAtSite(target.sql, table, siteId, { first: 2 });
-    expect(first.sessions).toEqual([expectedA, expectedB]);
-    expect(first.hasNextPage).toBe(true);
-    const second = await sessionsAtSite(target.sql, table, siteId, { first: 2, after: first.endCursor });
-    expect(second).toEqual({ sessions: [expectedC], hasNextPage: false, endCursor: second.endCursor });
-    expect((await sessionsAtSite(target.sql, table, siteId, { first: 2, after: second.endCursor })).sessions).toEqual([]);
-    expect((await sessionsAtSite(target.sql, table, siteId, { first: 10, status: 'stopped' })).sessions).toEqual([expectedC]);
-    expect((await sessionsAtSite(target.sql, table, siteId, { first: 10, status: 'discharging' })).sessions).toEqual([expectedB]);
-    expect((await sessionsAtSite(target.sql, table, siteId, { first: 10, status: 'on_hold' })).sessions).toEqual([]);
-    await expect(sessionsAtSite(target.sql, table, siteId, { first: 0 })).rejects.toThrow(RangeError);
-    await expect(sessionsAtSite(target.sql, table, siteId, { first: 1, after: 'x' })).rejects.toThrow(RangeError);
+    // The site's sessions in the order they became known, a page at a time, as the server lists them.
+    const atSite = { siteId };
+    const keyOf = (s: GridSession) => ({ firstPosition: s.firstPosition, sessionId: s.sessionId });
+    const first = await listSessions(target.sql, table, atSite, { first: 2 });
+    expect(first).toEqual({ sessions: [expectedA, expectedB], hasNextPage: true });
+    const second = await listSessions(target.sql, table, atSite, { first: 2, after: keyOf(first.sessions.at(-1)!) });
+    expect(second).toEqual({ sessions: [expectedC], hasNextPage: false });
+    expect((await listSessions(target.sql, table, atSite, { first: 2, after: keyOf(second.sessions.at(-1)!) })).sessions).toEqual([]);
+    expect((await listSessions(target.sql, table, atSite, { first: 2, before: keyOf(second.sessions.at(-1)!), backward: true })).sessions).toEqual([expectedB, expectedA]);
+    expect((await listSessions(target.sql, table, { siteId, status: 'stopped' }, { first: 10 })).sessions).toEqual([expectedC]);
+    expect((await listSessions(target.sql, table, { siteId, status: 'discharging' }, { first: 10 })).sessions).toEqual([expectedB]);
+    expect((await listSessions(target.sql, table, { siteId, status: 'on_hold' }, { first: 10 })).sessions).toEqual([]);
+    expect(await countSessions(target.sql, table, atSite)).toBe(3n);
+    expect(await countSessions(target.sql, table, { siteId, status: 'stopped' })).toBe(1n);
+    await expect(listSessions(target.sql, table, atSite, { first: 0 })).rejects.toThrow(RangeError);
 
     expect(await siteLoadHistory(target.sql, table, siteId, { from: T('17:00'), to: T('18:00') })).toEqual([
       { at: T('17:02'), trigger: 'plug_in', evImportW: '11000', evExportW: '5000', sessionCount: 2 },

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
-import { isRole, ROLES, roleNeedsSubject, SUBJECT_OF_ROLE, type Role } from '@v2g/domain';
+import { AccountNotFound, InvalidCommand, isRole, ROLES, roleNeedsSubject, SUBJECT_OF_ROLE, type Role } from '@v2g/domain';
 import { ApiKeyService, CommandHandler, type ApiKeyView } from '@v2g/ledger';
 import { loadConfig } from '../../config.ts';
 import { EXIT, UsageError, type Command } from '../command.ts';
@@ -24,7 +24,9 @@ list     every key: id, role, subject, name, status (never a secret).
 revoke   the key is refused from then on.
 
 Roles: ${ROLES.join(', ')}. A trader key needs --subject <traderId>, a fleet_manager key
---subject <fleetId>, a driver key --subject <customerId>; the other roles take none.
+--subject <fleetId>, a driver key --subject <customerId>; the other roles take none. A fleet or
+customer must be a known account (one assigned a tariff: mutation assignTariff), otherwise the
+key is refused (exit code 2) and nothing is recorded.
 
 Options:
   --role ROLE      the key's role (create)
@@ -39,7 +41,8 @@ EVENTSTORE_URL, DB_SCHEMA. With the embedded store (no DATABASE_URL) stop the se
 PGlite serves one process, and the command is refused (exit code 3) while the server runs. Events
 are recorded with actor cli:<your user name>.
 
-Exit codes: 0 done; 1 failed (an unknown key, say); 2 bad usage or configuration; 3 the embedded
+Exit codes: 0 done; 1 failed (an unknown key, say); 2 bad usage or configuration (an unknown
+fleet or customer as --subject, say); 3 the embedded
 store is in use by another process (nothing done).
 `,
   whileInUse:
@@ -65,7 +68,7 @@ store is in use by another process (nothing done).
     try {
       const apiKeys = new ApiKeyService(opened.store, new CommandHandler(opened.store));
       if (create) {
-        const { token, key } = await apiKeys.create(create, context);
+        const { token, key } = await createKey(apiKeys, create, context);
         if (values.json === true) io.stdout.write(`${JSON.stringify({ ...key, token })}\n`);
         else {
           io.stdout.write(`${token}\n`);
@@ -85,6 +88,21 @@ store is in use by another process (nothing done).
     return EXIT.ok;
   },
 };
+
+/** A subject the ledger does not know, or a malformed one, is the caller's mistake: a usage error (exit code 2), nothing recorded. */
+async function createKey(apiKeys: ApiKeyService, create: { role: Role; subject: string | null; name: string }, context: { commandId: string; actor: string }) {
+  try {
+    return await apiKeys.create(create, context);
+  } catch (error) {
+    if (error instanceof AccountNotFound) {
+      throw new UsageError(
+        `--subject ${create.subject}: no ${create.role === 'driver' ? 'customer' : 'fleet'} account ${create.subject} is known; assign it a tariff first (mutation assignTariff), then create the key`,
+      );
+    }
+    if (error instanceof InvalidCommand) throw new UsageError(error.message);
+    throw error;
+  }
+}
 
 function createOptions(values: Record<string, unknown>): { role: Role; subject: string | null; name: string } {
   const { role, subject, name } = values;

@@ -1,4 +1,4 @@
-import { ApiKeyExists, ROLES, UnknownApiKey, type Role } from '@v2g/domain';
+import { AccountNotFound, ApiKeyExists, ROLES, UnknownApiKey, type Role } from '@v2g/domain';
 import type { ApiKeyView } from '@v2g/ledger';
 import { OPERATOR, OPERATOR_AUDITOR } from '../access.ts';
 import { builder } from '../builder.ts';
@@ -76,7 +76,7 @@ const CreateApiKeyInput = builder.inputType('CreateApiKeyInput', {
   fields: (t) => ({
     commandId: t.id({ required: true, description: 'Chosen by the client, unique per command.' }),
     role: t.field({ type: RoleRef, required: true }),
-    subject: t.id({ description: 'Required for TRADER (its traderId), FLEET_MANAGER (fleetId) and DRIVER (customerId); left out for the other roles.' }),
+    subject: t.id({ description: 'Required for TRADER (its traderId), FLEET_MANAGER (fleetId) and DRIVER (customerId); left out for the other roles. A fleet or customer must be a known account (assignTariff opens one): otherwise AccountNotFoundError naming subject.' }),
     name: t.string({ required: true, description: 'Whose key it is, for humans.' }),
   }),
 });
@@ -104,7 +104,7 @@ builder.mutationFields((t) => ({
     description: 'Creates an API key for a role (and the trader, fleet or customer it acts for). The answer holds its secret, once.',
     authScopes: OPERATOR,
     args: { input: t.arg({ type: CreateApiKeyInput, required: true }) },
-    errors: { types: [...COMMAND_ERRORS, ApiKeyExists], directResult: true, union: { name: 'CreateApiKeyResult' } },
+    errors: { types: [...COMMAND_ERRORS, ApiKeyExists, AccountNotFound], directResult: true, union: { name: 'CreateApiKeyResult' } },
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
       const { token, key, result } = await ctx.ledger.apiKeys.create(

@@ -1,4 +1,6 @@
 import {
+  AccountNotFound,
+  UnknownSite,
   DuplicateClientOrderId,
   DuplicateOrderId,
   GateClosed,
@@ -126,5 +128,5 @@ export function bookCommandErrors(type: OrderBookCommand['type']): RefusalClass[
 export const ZONE_COMMAND_ERRORS = {
   configureMarketZone: [...COMMAND_ERRORS],
   registerParticipant: [...COMMAND_ERRORS, MarketZoneNotConfigured, ParticipantExists],
-  assignPortfolioMember: [...COMMAND_ERRORS, MarketZoneNotConfigured, UnknownParticipant],
+  assignPortfolioMember: [...COMMAND_ERRORS, MarketZoneNotConfigured, UnknownParticipant, AccountNotFound, UnknownSite],
 };
