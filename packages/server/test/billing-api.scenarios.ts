@@ -171,10 +171,11 @@ export function describeBillingApi(label: string, options: TestServerOptions | n
         __typename: 'InvalidCommandError',
         field: expect.stringMatching(/^tariff\.energy\.dynamic\.(floor|cap)MinorPerKWh$/),
       });
-      expect(await define({ energy: { fixed: { priceMinorPerKWh: '30' } }, exportCredit: { spot: { zone: 'not a zone!', marginMinorPerKWh: '0' } } })).toMatchObject({
-        __typename: 'InvalidCommandError',
-        field: 'tariff.exportCredit.spot.zone',
+      // A malformed id is refused before anything runs (the request's error, not a union member), naming the field as sent.
+      const badZone = await server.gql(`mutation($input: DefineTariffInput!) { defineTariff(input: $input) { __typename } }`, {
+        input: { commandId: randomUUID(), tariff: { tariffId, name: 'Typed', currency: 'EUR', speedBands: [], energy: { fixed: { priceMinorPerKWh: '30' } }, exportCredit: { spot: { zone: 'not a zone!', marginMinorPerKWh: '0' } } } },
       });
+      expect(badZone.body.errors?.[0]?.extensions).toMatchObject({ code: 'INVALID_COMMAND', details: { field: 'tariff.exportCredit.spot.zone' } });
       expect(await define({ energy: { fixed: { priceMinorPerKWh: '30' } }, speedBands: [{ name: 'FAST', fromPowerW: '11000', surchargeMinorPerKWh: '5' }] })).toMatchObject({
         __typename: 'InvalidCommandError',
         field: 'tariff.speedBands[0].fromPowerW',

@@ -136,7 +136,8 @@ export function describeInputHardening(label: string, options: TestServerOptions
         `query($id: ID!) { marketZone(zone: $id) { zone } }`,
       ]) {
         const { body } = await server.gql(query, { id: 'x\u0000' });
-        expect(body.errors?.[0]?.extensions, query).toMatchObject({ code: 'INVALID_COMMAND' });
+        // A query's argument: INVALID_ARGUMENT (a mutation's input would be INVALID_COMMAND).
+        expect(body.errors?.[0]?.extensions, query).toMatchObject({ code: 'INVALID_ARGUMENT' });
         expect(JSON.stringify(body), query).not.toContain('INTERNAL_SERVER_ERROR');
       }
       // A subscription is checked before it starts, too.
@@ -146,7 +147,7 @@ export function describeInputHardening(label: string, options: TestServerOptions
         body: JSON.stringify({ query: 'subscription($id: ID!) { setpointsChanged(siteId: $id) { at } }', variables: { id: 'x\u0000' } }),
       });
       const text = await response.text();
-      expect(text).toContain('INVALID_COMMAND');
+      expect(text).toContain('INVALID_ARGUMENT');
       expect(text).toContain('siteId');
       expect(text).not.toContain('INTERNAL_SERVER_ERROR');
       expect(await server.settledHead()).toBe(before);
@@ -294,16 +295,16 @@ export function describeInputHardening(label: string, options: TestServerOptions
         expect(await server.settledHead()).toBe(before);
       }, 120_000);
 
-      it('bounds the decimals inside a JSON argument (a tariff) by their keys\' units too', async () => {
+      it('bounds the decimals of a typed tariff by their fields\' units too', async () => {
         const before = await server.settledHead();
         for (const [price, reason] of [['1'.repeat(10_000), /at most 40/], ['0.1234567', /7 decimals; at most 6/], ['2000000000000', /beyond 1000000000000 per kWh/]] as const) {
           const { body } = await server.gql(`mutation($input: DefineTariffInput!) { defineTariff(input: $input) { __typename ... on InvalidCommandError { code field reason } } }`, {
             input: {
               commandId: randomUUID(),
-              tariff: { tariffId: `t${randomUUID().slice(0, 8)}`, name: 'x', currency: 'EUR', energy: { kind: 'fixed', priceMinorPerKWh: price }, speedBands: [], sessionFeeMinor: null, exportCredit: null },
+              tariff: { tariffId: `t${randomUUID().slice(0, 8)}`, name: 'x', currency: 'EUR', energy: { fixed: { priceMinorPerKWh: price } }, speedBands: [] },
             },
           });
-          expect(body.data!.defineTariff).toMatchObject({ __typename: 'InvalidCommandError', code: 'INVALID_COMMAND', field: 'tariff.energy.priceMinorPerKWh' });
+          expect(body.data!.defineTariff).toMatchObject({ __typename: 'InvalidCommandError', code: 'INVALID_COMMAND', field: 'tariff.energy.fixed.priceMinorPerKWh' });
           expect(body.data!.defineTariff.reason).toMatch(reason);
         }
         expect(await server.settledHead()).toBe(before);
@@ -311,7 +312,7 @@ export function describeInputHardening(label: string, options: TestServerOptions
 
       it('refuses a query\'s time no field can mean with a coded error', async () => {
         const { body } = await server.gql(`query { siteLoadHistory(siteId: "depot-1", from: "0000-01-01T00:00:00Z", to: "2026-01-01T00:00:00Z") { at } }`);
-        expect(body.errors?.[0]).toMatchObject({ extensions: { code: 'INVALID_COMMAND', details: { field: 'from' } } });
+        expect(body.errors?.[0]).toMatchObject({ extensions: { code: 'INVALID_ARGUMENT', details: { argument: 'from' } } });
       });
     });
   });

@@ -408,7 +408,7 @@ export function describeSettlementApi(label: string, options: TestServerOptions 
         const events = [{ stream_version: 1, type: 'Held', schema_version: 1, data: {}, metadata: {}, hash: 'h' }];
         const ended = client
           .transaction(async (tx) => {
-            await tx.query(`SELECT * FROM "${server.dbSchema}".write_append($1, 'held', $2, 1, 'h', $3::jsonb)`, [`held-${tag}`, randomUUID(), JSON.stringify(events)]);
+            await tx.query(`SELECT * FROM "${server.dbSchema}".write_append($1, 'held', $2, 1, 'h', $3::jsonb, NULL)`, [`held-${tag}`, randomUUID(), JSON.stringify(events)]);
             written();
             await decided;
             throw new Error('rolled back on purpose');
