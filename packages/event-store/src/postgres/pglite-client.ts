@@ -1,6 +1,9 @@
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import { EventStoreError, EventStoreUnavailable } from '../errors.ts';
 import { DataDirInUse, lockDataDir, type DataDirLock } from './data-dir-lock.ts';
+import { isFreshDataDir, keepTemplate, readTemplate, templateFile } from './pglite-template.ts';
 import type { SqlClient, SqlExecutor, SqlRow } from './sql-client.ts';
 
 const INT8_OID = 20;
@@ -29,7 +32,22 @@ export async function openPglite(dataDir: string | undefined, options: { holder?
     // Loaded on demand: a process that talks to a server never pays for the WASM module.
     const { PGlite } = await import('@electric-sql/pglite');
     // int8 as a string, as with pg: PGlite's own parser turns large values into lossy numbers.
-    db = await PGlite.create(dataDir, { parsers: { [INT8_OID]: (value: string) => value } });
+    const parsers = { [INT8_OID]: (value: string) => value };
+    if (dataDir !== undefined && isFreshDataDir(dataDir)) {
+      // A new folder: from the kept dump of a fresh cluster when there is one (pglite-template.ts).
+      const file = templateFile();
+      const template = readTemplate(file);
+      const restored = template ? await PGlite.create(dataDir, { parsers, loadDataDir: template }).catch(() => null) : null;
+      if (restored) db = restored;
+      else {
+        // What a failed restore left (the folder itself is the one the lock names: kept).
+        if (template) for (const entry of readdirSync(dataDir)) rmSync(join(dataDir, entry), { recursive: true, force: true });
+        db = await PGlite.create(dataDir, { parsers });
+        await keepTemplate(file, await db.dumpDataDir('gzip'));
+      }
+    } else {
+      db = await PGlite.create(dataDir, { parsers });
+    }
   } catch (error) {
     await lock?.release();
     throw unavailable(where, error);
