@@ -4,6 +4,7 @@ export * from './hash-chain.ts';
 export * from './schema-registry.ts';
 export * from './subscription.ts';
 export type { SqlClient, SqlExecutor, SqlRow } from './postgres/sql-client.ts';
+export * from './postgres/keyset.ts';
 export { MemoryEventStore, type MemoryStoreOptions } from './memory/memory-store.ts';
 export { connectPostgres, type PostgresConnectOptions } from './postgres/pg-client.ts';
 export { openPglite } from './postgres/pglite-client.ts';

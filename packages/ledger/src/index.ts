@@ -13,5 +13,4 @@ export * from './replay.ts';
 export * from './api-key-service.ts';
 export * from './settlement-audit.ts';
 export * from './projection-rebuild.ts';
-export * from './keyset.ts';
 export * from './known-accounts.ts';

@@ -1,6 +1,6 @@
 import type { TariffDefinition } from '@v2g/domain';
-import type { SqlExecutor } from '@v2g/event-store';
-import { keysetClauses, type KeysetWindow, type TableNames } from '@v2g/ledger';
+import { keysetClauses, type KeysetWindow, type SqlExecutor } from '@v2g/event-store';
+import type { TableNames } from '@v2g/ledger';
 
 /**
  * What the billing read model knows exists: tariffs, and accounts (a customer or a fleet that was

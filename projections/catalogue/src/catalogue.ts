@@ -1,5 +1,5 @@
-import { categoryOf, type RecordedEvent, type SqlExecutor } from '@v2g/event-store';
-import { keysetClauses, type Projection, type TableNames } from '@v2g/ledger';
+import { categoryOf, keysetClauses, type RecordedEvent, type SqlExecutor } from '@v2g/event-store';
+import type { Projection, TableNames } from '@v2g/ledger';
 
 /**
  * The stream catalogue: every stream with its version and last event, and how many events of each

@@ -1,6 +1,6 @@
 import { Decimal } from '@v2g/domain';
-import type { SqlExecutor } from '@v2g/event-store';
-import { keysetClauses, type KeysetWindow, type TableNames } from '@v2g/ledger';
+import { keysetClauses, type KeysetWindow, type SqlExecutor } from '@v2g/event-store';
+import type { TableNames } from '@v2g/ledger';
 
 /**
  * Reads of the market read model. Quantities are Wh and prices minor units per MWh, as decimal
