@@ -1,6 +1,6 @@
 import { DomainError } from './errors.ts';
 import { MAX_READING_AHEAD_MS } from './metering/register-series.ts';
-import { formatInstant, parseInstant } from './time.ts';
+import { formatInstant, parseInstant } from './values/index.ts';
 
 /**
  * How far a time a client states may stray from the ledger's clock. The ledger's clock (injected)

@@ -1,5 +1,5 @@
 import { siteDecider, type ChargerSpec, type NodeKind, type RegisteredSite, type SiteCommand, type SiteEvent, type SiteState } from '../src/site/site.ts';
-import { formatInstant, parseInstant } from '../src/time.ts';
+import { formatInstant, parseInstant } from '../src/values/time.ts';
 
 /** Fixtures for the site aggregate's tests: a depot with a small tree, and helpers to drive the decider. */
 

@@ -1,4 +1,4 @@
-import { AccountNotFound, accountDecider, accountStreamId, checkAccountId } from '@v2g/domain';
+import { AccountNotFound, accountDecider, accountStreamId, parseId } from '@v2g/domain';
 import type { CommandHandler } from './command-handler.ts';
 
 /**
@@ -11,7 +11,7 @@ import type { CommandHandler } from './command-handler.ts';
  * Only assignTariff may name a new account: it is what opens one.
  */
 export async function checkKnownAccount(commands: Pick<CommandHandler, 'load'>, field: string, accountId: unknown): Promise<string> {
-  const id = checkAccountId(field, accountId);
+  const id = parseId(field, accountId);
   const { state } = await commands.load(accountDecider, accountStreamId(id));
   if (state.accountId === null) throw new AccountNotFound(field, id);
   return id;

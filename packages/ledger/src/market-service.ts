@@ -6,7 +6,7 @@ import {
   InvalidCommand,
   marketZoneDecider,
   marketZoneStreamId,
-  normaliseInstant,
+  canonicalInstant,
   orderBookDecider,
   orderBookStreamId,
   parseDecimal,
@@ -176,7 +176,7 @@ export class MarketService {
 
   /** The book's stream id; deliveryStart in any UTC form ("…T10:00Z", "…T10:00:00.000Z"). */
   streamIdOf(book: BookRef): string {
-    return orderBookStreamId(book.zone, normaliseInstant('deliveryStart', book.deliveryStart), book.lengthMinutes);
+    return orderBookStreamId(book.zone, canonicalInstant('deliveryStart', book.deliveryStart), book.lengthMinutes);
   }
 
   /**
@@ -210,7 +210,7 @@ export class MarketService {
         limitPriceMinorPerMWh: order.limitPriceMinorPerMWh,
       }));
       const { state: zone } = await this.loadZone(input.zone);
-      const deliveryStart = normaliseInstant('deliveryStart', input.deliveryStart);
+      const deliveryStart = canonicalInstant('deliveryStart', input.deliveryStart);
       product = productFor(zone, deliveryStart, input.lengthMinutes);
       for (const order of orders) {
         if (!zone.participants.has(order.traderId)) throw new UnknownParticipant(input.zone, order.traderId);

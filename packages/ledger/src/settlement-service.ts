@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
+  checkZone,
   CodedError,
   deriveSettlement,
   formatInstant,
@@ -9,6 +10,7 @@ import {
   parseInstant,
   PeriodNotOver,
   pricesStreamId,
+  QUARTER_HOUR_MS,
   SettlementRevisionConflict,
   settlementDecider,
   settlementStreamId,
@@ -45,9 +47,6 @@ export class LogNotReadable extends CodedError {
     );
   }
 }
-
-/** Settlement periods are 15 minutes, aligned to the UTC quarter hour. */
-export const SETTLEMENT_PERIOD_MS = 15 * 60_000;
 
 export type SettlementServiceOptions = {
   /** Where the read models live. */
@@ -127,14 +126,8 @@ export function toInputEvent(event: RecordedEvent): InputEvent {
 /** The start (epoch ms) of a settlement period, checked: a UTC instant on a quarter hour. */
 export function checkPeriodStart(value: string): number {
   const ms = parseInstant('periodStart', value);
-  if (ms % SETTLEMENT_PERIOD_MS !== 0) throw new InvalidCommand('periodStart', `${value} is not on a quarter hour (settlement periods are 15 minutes)`);
+  if (ms % QUARTER_HOUR_MS !== 0) throw new InvalidCommand('periodStart', `${value} is not on a quarter hour (settlement periods are 15 minutes)`);
   return ms;
-}
-
-/** A zone id, checked (as the settlement commands take it). */
-export function checkZoneId(zone: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/.test(zone)) throw new InvalidCommand('zone', `${JSON.stringify(zone)} is not a zone such as "NL" or "DE-LU"`);
-  return zone;
 }
 
 /**
@@ -202,7 +195,7 @@ export class SettlementService {
   }
 
   private async closeOnce(request: ClosePeriodRequest, context: CommandContext): Promise<CloseOutcome> {
-    const zone = checkZoneId(request.zone);
+    const zone = checkZone('zone', request.zone);
     const startMs = checkPeriodStart(request.periodStart);
     const periodStart = formatInstant(startMs);
     const streamId = settlementStreamId(zone, periodStart);
@@ -215,8 +208,8 @@ export class SettlementService {
     // The head first, then the time: every event up to the head was recorded by then.
     const inputsThrough = await this.readableThrough(await this.store.committedPosition());
     let atMs = request.at === undefined ? this.clock() : parseInstant('at', request.at);
-    const periodEnd = formatInstant(startMs + SETTLEMENT_PERIOD_MS);
-    if (atMs < startMs + SETTLEMENT_PERIOD_MS) throw new PeriodNotOver(periodEnd, formatInstant(atMs));
+    const periodEnd = formatInstant(startMs + QUARTER_HOUR_MS);
+    if (atMs < startMs + QUARTER_HOUR_MS) throw new PeriodNotOver(periodEnd, formatInstant(atMs));
 
     const previous = await this.lastStatement(streamId);
     const inputs = await this.readInputs(zone, periodStart, inputsThrough, formatInstant(atMs));
@@ -272,7 +265,7 @@ export class SettlementService {
     asOf: string,
     revision?: number | null,
   ): Promise<{ statement: SettlementStatement; position: bigint; recordedAt: string } | null> {
-    const streamId = settlementStreamId(checkZoneId(zone), formatInstant(checkPeriodStart(periodStart)));
+    const streamId = settlementStreamId(checkZone('zone', zone), formatInstant(checkPeriodStart(periodStart)));
     const asOfMs = parseInstant('asOf', asOf);
     let found: { statement: SettlementStatement; position: bigint; recordedAt: string } | null = null;
     for (const event of await this.store.readStream(streamId)) {
@@ -299,7 +292,7 @@ export class SettlementService {
   /** Every event a period's settlement may use, up to `inputsThrough` (deriveSettlement also cuts at knownAt). */
   async readInputs(zone: string, periodStart: string, inputsThrough: bigint, knownAt: string): Promise<SettlementInputs> {
     const startMs = checkPeriodStart(periodStart);
-    const endMs = startMs + SETTLEMENT_PERIOD_MS;
+    const endMs = startMs + QUARTER_HOUR_MS;
     const knownAtMs = parseInstant('knownAt', knownAt);
     const streams: string[] = [];
     const events: InputEvent[] = [];
@@ -356,7 +349,7 @@ export class SettlementService {
    * it with the recorded one field by field. Nothing is written.
    */
   async rederive(zone: string, periodStart: string, revision: number): Promise<Rederivation> {
-    const streamId = settlementStreamId(checkZoneId(zone), formatInstant(checkPeriodStart(periodStart)));
+    const streamId = settlementStreamId(checkZone('zone', zone), formatInstant(checkPeriodStart(periodStart)));
     const statements = (await this.store.readStream(streamId)).filter((e) => e.type === 'SettlementPeriodClosed').map((e) => e.data as SettlementStatement);
     const recorded = statements.find((s) => s.revision === revision);
     if (!recorded) throw new InvalidCommand('revision', `${streamId} has no revision ${revision} (it has ${statements.length})`);

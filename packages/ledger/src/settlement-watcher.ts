@@ -1,9 +1,9 @@
-import { DomainError, formatInstant, marketZoneStreamId, sessionDecider, sessionStreamId, siteDecider, siteStreamId, type SettlementStatement } from '@v2g/domain';
+import { DomainError, formatInstant, marketZoneStreamId, sessionDecider, sessionStreamId, siteDecider, siteStreamId, type SettlementStatement, QUARTER_HOUR_MS } from '@v2g/domain';
 import { categoryOf, type EventStore, type RecordedEvent, type SqlClient } from '@v2g/event-store';
 import type { Logger } from 'pino';
 import type { CommandHandler } from './command-handler.ts';
 import { quoteIdent } from './projection.ts';
-import { SETTLEMENT_PERIOD_MS, type CloseOutcome, type SettlementService } from './settlement-service.ts';
+import { type CloseOutcome, type SettlementService } from './settlement-service.ts';
 import { sleep } from './sleep.ts';
 
 export type SettlementWatcherOptions = {
@@ -37,10 +37,10 @@ const PRICE_EVENTS = new Set(['PricesPublished', 'PricesRevised']);
 
 /** The 15-minute periods [fromMs, toMs] reaches into: from the one holding fromMs to the one holding toMs, or ending at it. */
 export function periodsBetween(fromMs: number, toMs: number): string[] {
-  const first = Math.floor(fromMs / SETTLEMENT_PERIOD_MS) * SETTLEMENT_PERIOD_MS;
-  const last = Math.max(first, Math.ceil(toMs / SETTLEMENT_PERIOD_MS) * SETTLEMENT_PERIOD_MS - SETTLEMENT_PERIOD_MS);
+  const first = Math.floor(fromMs / QUARTER_HOUR_MS) * QUARTER_HOUR_MS;
+  const last = Math.max(first, Math.ceil(toMs / QUARTER_HOUR_MS) * QUARTER_HOUR_MS - QUARTER_HOUR_MS);
   const periods: string[] = [];
-  for (let at = first; at <= last; at += SETTLEMENT_PERIOD_MS) periods.push(formatInstant(at));
+  for (let at = first; at <= last; at += QUARTER_HOUR_MS) periods.push(formatInstant(at));
   return periods;
 }
 

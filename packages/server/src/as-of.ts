@@ -1,6 +1,6 @@
-import { buildInvoice, formatInstant, monthRange, type Invoice, type SettlementStatement } from '@v2g/domain';
+import { buildInvoice, formatInstant, monthRange, type Invoice, type SettlementStatement, checkZone } from '@v2g/domain';
 import type { EventStore, SqlClient, SqlExecutor } from '@v2g/event-store';
-import { checkPeriodStart, checkZoneId, normaliseAsOf, replayProjection, type ProjectionStatus, type Replay, type ReplayOptions, type SettlementService, type TableNames } from '@v2g/ledger';
+import { checkPeriodStart, normaliseAsOf, replayProjection, type ProjectionStatus, type Replay, type ReplayOptions, type SettlementService, type TableNames } from '@v2g/ledger';
 import { billingInput, billingInputAsOf, billingProjection } from '@v2g/projection-billing';
 import { settlementProjection, statementInForceAt } from '@v2g/projection-settlement';
 import { TooManyRequests } from './graphql/errors.ts';
@@ -130,7 +130,7 @@ export class AsOfInvoices {
 
   /** The settlement statement of a period in force at `asOf` (or that revision, if recorded by then), asked by `principalId`. */
   statement(principalId: string, zone: string, periodStart: string, asOf: string, revision?: number | null): Promise<StatementInForce | null> {
-    checkZoneId(zone);
+    checkZone('zone', zone);
     const start = formatInstant(checkPeriodStart(periodStart));
     const instant = normaliseAsOf({ instant: asOf }).instant!;
     return this.bounded(principalId, async () => {

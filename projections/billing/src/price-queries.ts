@@ -1,3 +1,4 @@
+import { QUARTER_HOUR_MS, intervalStartOf } from '@v2g/domain';
 import type { SqlExecutor } from '@v2g/event-store';
 import type { TableNames } from '@v2g/ledger';
 
@@ -62,7 +63,7 @@ export async function priceCurve(sql: SqlExecutor, table: TableNames, zone: stri
 
 /** The latest known price of the 15-minute interval containing `atMs`, or null when none was published. */
 export async function priceAt(sql: SqlExecutor, table: TableNames, zone: string, atMs: number): Promise<PriceVersion | null> {
-  const start = atMs - (((atMs % 900_000) + 900_000) % 900_000);
-  const [price] = await priceCurve(sql, table, zone, { from: iso(new Date(start)), to: iso(new Date(start + 900_000)) });
+  const start = intervalStartOf(atMs);
+  const [price] = await priceCurve(sql, table, zone, { from: iso(new Date(start)), to: iso(new Date(start + QUARTER_HOUR_MS)) });
   return price ?? null;
 }

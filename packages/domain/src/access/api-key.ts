@@ -5,7 +5,7 @@
  */
 import type { Decider } from '../decider.ts';
 import { DomainError, InvalidCommand } from '../errors.ts';
-import { canonicalInstant, checkText } from '../billing/billing-fields.ts';
+import { canonicalInstant, checkText } from '../values/index.ts';
 import { isRole, roleNeedsSubject, ROLES, SUBJECT_OF_ROLE, SUBJECT_PATTERN, type Role } from './roles.ts';
 
 /** Key ids: lowercase letters and digits (a generated one is 16 hex digits). */

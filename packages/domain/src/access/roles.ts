@@ -1,4 +1,4 @@
-import { ID_PATTERN } from '../ids.ts';
+import { ID_PATTERN } from '../values/index.ts';
 /**
  * Who may do what is decided in the server (GraphQL scopes); the roles themselves, and which of
  * them act for one trader, fleet or customer, are part of the API key aggregate's rules.

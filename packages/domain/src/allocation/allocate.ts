@@ -23,7 +23,7 @@
  *
  * Power is whole watts in JS numbers (see types.ts); every division is an exact floor.
  */
-import type { Decimal } from '../quantities.ts';
+import type { Decimal } from '../values/index.ts';
 import {
   TIERS,
   type AllocationRequest,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Decimal } from '../quantities.ts';
+import { Decimal } from '../values/index.ts';
 import { allocate, ceilWatts, floorWatts } from './allocate.ts';
 import type { AllocationNode, AllocationRequest, AllocationSession, DischargeTarget } from './types.ts';
 

@@ -6,7 +6,7 @@ import { sessionDecider } from '../session/session.ts';
 import { limitViolations, nonZeroFlows } from '../site/effective-limits.ts';
 import { nextRuleBoundary } from '../site/rule-window.ts';
 import { siteDecider, type CongestionRule, type SiteCommand } from '../site/site.ts';
-import { formatInstant } from '../time.ts';
+import { formatInstant } from '../values/index.ts';
 import { allocationCommand } from './plan.ts';
 
 const MINUTE = 60_000;

@@ -1,5 +1,4 @@
-import { Decimal } from '../quantities.ts';
-import { formatInstant, parseInstant } from '../time.ts';
+import { Decimal, formatInstant, parseInstant } from '../values/index.ts';
 import type { SessionState } from '../session/session-types.ts';
 import { sessionNeeds, type PluggedInSession } from '../session/session.ts';
 import { activeDischargeRequests, effectiveLimits } from '../site/effective-limits.ts';

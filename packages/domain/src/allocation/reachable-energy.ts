@@ -1,4 +1,4 @@
-import { Decimal } from '../quantities.ts';
+import { Decimal } from '../values/index.ts';
 import { effectiveLimits } from '../site/effective-limits.ts';
 import { nextRuleBoundary } from '../site/rule-window.ts';
 import type { RegisteredSite } from '../site/site-types.ts';

@@ -4,7 +4,7 @@ import { depot, occupy, registeredOf, run, SITE, T0, T0_MS } from '../../test/si
 import type { SessionState } from '../session/session-types.ts';
 import { sessionDecider } from '../session/session.ts';
 import type { SiteCommand } from '../site/site.ts';
-import { formatInstant } from '../time.ts';
+import { formatInstant } from '../values/index.ts';
 import { allocationCommand } from './plan.ts';
 import { latestStartMs } from './reachable-energy.ts';
 

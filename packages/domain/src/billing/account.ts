@@ -7,9 +7,8 @@
  */
 import type { Decider } from '../decider.ts';
 import { InvalidCommand } from '../errors.ts';
-import { parseInstant } from '../time.ts';
+import { parseInstant, canonicalInstant, parseId } from '../values/index.ts';
 import { TariffAssignmentConflict, type AssignmentPeriod } from './billing-errors.ts';
-import { canonicalInstant, checkAccountId, checkTariffId } from './billing-fields.ts';
 import type { AccountCommand, AccountEvent } from './billing-types.ts';
 
 export type { AssignmentPeriod };
@@ -54,12 +53,12 @@ const samePeriod = (a: AssignmentPeriod, b: AssignmentPeriod): boolean => a.tari
 function decide(command: AccountCommand, state: AccountState): AccountEvent[] {
   switch (command.type) {
     case 'AssignTariff': {
-      const accountId = checkAccountId('accountId', command.accountId);
+      const accountId = parseId('accountId', command.accountId);
       if (state.accountId !== null && state.accountId !== accountId) {
         throw new InvalidCommand('accountId', `${accountId} is not this stream's account (${state.accountId})`);
       }
       canonicalInstant('at', command.at);
-      const tariffId = checkTariffId('tariffId', command.tariffId);
+      const tariffId = parseId('tariffId', command.tariffId);
       const validFrom = canonicalInstant('validFrom', command.validFrom);
       const validTo = command.validTo === null || command.validTo === undefined ? null : canonicalInstant('validTo', command.validTo);
       if (validTo !== null && ms(validTo) <= ms(validFrom)) throw new InvalidCommand('validTo', `${validTo} must be after validFrom ${validFrom}`);

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { apportion, BILLING_INTERVAL_MS, fromMilli, intervalStartOf, toMilli, type IntervalShare } from './apportion.ts';
+import { apportion, fromMilli, toMilli, type IntervalShare } from './apportion.ts';
+import { QUARTER_HOUR_MS, intervalStartOf } from '../values/index.ts';
 
 /**
  * Properties of apportion over random spans. Figures are compared in integer mWh (toMilli), never
@@ -64,7 +65,7 @@ describe('apportion (properties)', () => {
         const total = BigInt(Math.max(1, s.toMs - s.fromMs));
         for (const share of shares) {
           const start = Date.parse(share.intervalStart);
-          const overlap = s.toMs === s.fromMs ? total : BigInt(Math.min(start + BILLING_INTERVAL_MS, s.toMs) - Math.max(start, s.fromMs));
+          const overlap = s.toMs === s.fromMs ? total : BigInt(Math.min(start + QUARTER_HOUR_MS, s.toMs) - Math.max(start, s.fromMs));
           for (const [register, delta] of [['importWh', s.importDelta], ['exportWh', s.exportDelta]] as const) {
             const milli = toMilli(share[register]);
             expect(milli >= 0n).toBe(true);
@@ -83,13 +84,13 @@ describe('apportion (properties)', () => {
       fc.property(spanArb, (s) => {
         const starts = run(s).map((share) => Date.parse(share.intervalStart));
         const expected: number[] = [];
-        for (let start = intervalStartOf(s.fromMs); start < s.toMs || (s.toMs === s.fromMs && expected.length === 0); start += BILLING_INTERVAL_MS) expected.push(start);
+        for (let start = intervalStartOf(s.fromMs); start < s.toMs || (s.toMs === s.fromMs && expected.length === 0); start += QUARTER_HOUR_MS) expected.push(start);
         expect(starts).toEqual(expected);
         for (const start of starts) {
-          expect(start % BILLING_INTERVAL_MS).toBe(0);
+          expect(start % QUARTER_HOUR_MS).toBe(0);
           // Overlaps [from, to) (a zero-length span: contains its instant).
-          if (s.toMs > s.fromMs) expect(start < s.toMs && start + BILLING_INTERVAL_MS > s.fromMs).toBe(true);
-          else expect(start <= s.fromMs && s.fromMs < start + BILLING_INTERVAL_MS).toBe(true);
+          if (s.toMs > s.fromMs) expect(start < s.toMs && start + QUARTER_HOUR_MS > s.fromMs).toBe(true);
+          else expect(start <= s.fromMs && s.fromMs < start + QUARTER_HOUR_MS).toBe(true);
         }
       }),
       RUNS,

@@ -10,11 +10,8 @@
  *
  * Pure: no clock, no I/O.
  */
-import type { Decimal } from '../quantities.ts';
-import { formatInstant, parseInstant } from '../time.ts';
-
-/** Billing intervals are 15 minutes, aligned to the UTC hour. */
-export const BILLING_INTERVAL_MS = 15 * 60 * 1000;
+import type { Decimal } from '../values/index.ts';
+import { DECIMAL_PATTERN, formatInstant, intervalStartOf, parseInstant, QUARTER_HOUR_MS } from '../values/index.ts';
 
 /** A reading of both energy registers at an instant (Wh, at most 3 decimals). */
 export type RegisterReading = { at: string; importWh: string | Decimal; exportWh: string | Decimal };
@@ -24,12 +21,6 @@ export type IntervalShare = { intervalStart: string; importWh: string; exportWh:
 /** The same, in epoch ms and integer mWh: the form the billing projection computes in. */
 export type MilliShare = { startMs: number; importMilli: bigint; exportMilli: bigint };
 
-/** The start of the 15-minute UTC interval an instant (epoch ms) falls in. */
-export function intervalStartOf(epochMs: number): number {
-  return Math.floor(epochMs / BILLING_INTERVAL_MS) * BILLING_INTERVAL_MS;
-}
-
-const DECIMAL = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?$/;
 
 /**
  * A decimal (string or Decimal) in thousandths, exactly: "1234.5" → 1234500n. Throws a RangeError
@@ -37,7 +28,7 @@ const DECIMAL = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?$/;
  */
 export function toMilli(value: string | Decimal): bigint {
   const text = typeof value === 'string' ? value : value.toFixed();
-  if (!DECIMAL.test(text)) throw new RangeError(`${JSON.stringify(text)} is not a decimal string`);
+  if (!DECIMAL_PATTERN.test(text)) throw new RangeError(`${JSON.stringify(text)} is not a decimal string`);
   const dot = text.indexOf('.');
   if (dot < 0) return BigInt(text) * 1000n;
   let fraction = text.slice(dot + 1);
@@ -73,12 +64,12 @@ export function apportionMilli(fromMs: number, toMs: number, importMilli: bigint
   const firstStart = intervalStartOf(fromMs);
   if (toMs === fromMs) return [{ startMs: firstStart, importMilli, exportMilli }];
   // The common case, a span inside one interval, without the general machinery.
-  if (toMs <= firstStart + BILLING_INTERVAL_MS) return [{ startMs: firstStart, importMilli, exportMilli }];
+  if (toMs <= firstStart + QUARTER_HOUR_MS) return [{ startMs: firstStart, importMilli, exportMilli }];
   const starts: number[] = [];
   const overlaps: bigint[] = [];
-  for (let start = firstStart; start < toMs; start += BILLING_INTERVAL_MS) {
+  for (let start = firstStart; start < toMs; start += QUARTER_HOUR_MS) {
     starts.push(start);
-    overlaps.push(BigInt(Math.min(start + BILLING_INTERVAL_MS, toMs) - Math.max(start, fromMs)));
+    overlaps.push(BigInt(Math.min(start + QUARTER_HOUR_MS, toMs) - Math.max(start, fromMs)));
   }
   const total = BigInt(toMs - fromMs);
   const imports = spread(importMilli, overlaps, total);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidCommand } from '../errors.ts';
-import { Decimal } from '../quantities.ts';
-import { apportion, apportionMilli, fromMilli, intervalStartOf, toMilli } from './apportion.ts';
+import { Decimal, intervalStartOf } from '../values/index.ts';
+import { apportion, apportionMilli, fromMilli, toMilli } from './apportion.ts';
 
 const at = (hhmmss: string) => `2026-11-27T${hhmmss}.000Z`;
 const reading = (hhmmss: string, importWh: string, exportWh = '0') => ({ at: at(hhmmss), importWh, exportWh });

@@ -7,10 +7,8 @@
  * exactly and each stays within one minor unit of its exact amount.
  */
 import { InvalidCommand } from '../errors.ts';
-import { Decimal } from '../quantities.ts';
-import { parseInstant } from '../time.ts';
+import { Decimal, parseInstant, parseId, compareText, decimalText, exactDecimal, ExactDecimal, sortedPositions } from '../values/index.ts';
 import { MixedInvoiceCurrencies } from './billing-errors.ts';
-import { checkAccountId, compareText, decimalText, exactDecimal, ExactDecimal, sortedPositions } from './billing-fields.ts';
 import type { BillableSession, BillingInput, Charge, IntervalEnergy, Invoice, InvoiceLine } from './billing-types.ts';
 import { CHARGE_COMPONENTS, sessionCharges, type UnpricedCharge } from './pricing.ts';
 
@@ -137,7 +135,7 @@ function invoiceCurrency(input: BillingInput, accountId: string): string {
  * price yet, no tariff) is listed, not billed.
  */
 export function buildInvoice(input: BillingInput, accountId: string, month: string): Invoice {
-  checkAccountId('accountId', accountId);
+  parseId('accountId', accountId);
   const { startMs, endMs } = monthRange(month);
   const inMonth = (instant: string): boolean => {
     const ms = parseInstant('instant', instant);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { billingInput, fixedTariff, interval, period, session, spot, type PricedTariff } from '../../test/billing-fixtures.ts';
 import { InvalidCommand } from '../errors.ts';
-import { Decimal } from '../quantities.ts';
+import { Decimal } from '../values/index.ts';
 import { MixedInvoiceCurrencies } from './billing-errors.ts';
 import type { Charge } from './billing-types.ts';
 import { allocateRounding, buildInvoice, invoiceLines, monthRange, NO_CURRENCY } from './invoice.ts';

@@ -6,21 +6,8 @@
  */
 import type { Decider } from '../decider.ts';
 import { InvalidCommand } from '../errors.ts';
-import { formatInstant, parseInstant } from '../time.ts';
+import { formatInstant, parseInstant, canonicalDecimal, canonicalInstant, checkArray, checkCurrency, checkObject, checkText, checkZone, decimalText, exactDecimal, exactNonNegative, QUARTER_HOUR_MS } from '../values/index.ts';
 import { ZoneCurrencyMismatch } from './billing-errors.ts';
-import {
-  canonicalDecimal,
-  canonicalInstant,
-  checkArray,
-  checkCurrency,
-  checkObject,
-  checkText,
-  checkZone,
-  decimalText,
-  exactDecimal,
-  exactNonNegative,
-  MS_15_MIN,
-} from './billing-fields.ts';
 import type { IntervalPrice, PricesCommand, PricesEvent } from './billing-types.ts';
 
 export type PricesState = {
@@ -56,7 +43,7 @@ function checkPoint(index: number, value: unknown): CheckedPoint {
     ['start', startMs],
     ['end', endMs],
   ] as const) {
-    if (ms % MS_15_MIN !== 0) throw new InvalidCommand(`${field}.${name}`, `${formatInstant(ms)} is not aligned to 15 minutes`);
+    if (ms % QUARTER_HOUR_MS !== 0) throw new InvalidCommand(`${field}.${name}`, `${formatInstant(ms)} is not aligned to 15 minutes`);
   }
   if (endMs <= startMs) throw new InvalidCommand(`${field}.end`, `${formatInstant(endMs)} must be after start ${formatInstant(startMs)}`);
   const carbon = point['carbonGPerKWh'];
@@ -85,7 +72,7 @@ function checkPoints(value: unknown): CheckedPoint[] {
           `[${formatInstant(before.startMs)}, ${formatInstant(before.endMs)})`,
       );
     }
-    intervals += (point.endMs - point.startMs) / MS_15_MIN;
+    intervals += (point.endMs - point.startMs) / QUARTER_HOUR_MS;
     if (intervals > MAX_INTERVALS_PER_PUBLICATION) {
       throw new InvalidCommand('points', `cover more than ${MAX_INTERVALS_PER_PUBLICATION} intervals of 15 minutes: publish them in parts`);
     }
@@ -108,7 +95,7 @@ function decide(command: PricesCommand, state: PricesState): PricesEvent[] {
       const published: IntervalPrice[] = [];
       const revised: (IntervalPrice & { previousPriceMinorPerKWh: string })[] = [];
       for (const point of checkPoints(command.points)) {
-        for (let ms = point.startMs; ms < point.endMs; ms += MS_15_MIN) {
+        for (let ms = point.startMs; ms < point.endMs; ms += QUARTER_HOUR_MS) {
           const interval: IntervalPrice = { start: formatInstant(ms), priceMinorPerKWh: point.priceMinorPerKWh, carbonGPerKWh: point.carbonGPerKWh };
           const known = priceOf(state, interval.start);
           if (known === null) published.push(interval);

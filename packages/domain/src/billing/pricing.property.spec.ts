@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { billingInput, interval, period, session, spot, type PricedTariff } from '../../test/billing-fixtures.ts';
-import { Decimal } from '../quantities.ts';
+import { Decimal } from '../values/index.ts';
 import type { BillableSession, EnergyPrice, ExportCredit, IntervalEnergy, SpotPrice, TariffAssignmentPeriod } from './billing-types.ts';
 import { buildInvoice } from './invoice.ts';
 import { chargesFor } from './pricing.ts';

@@ -15,10 +15,9 @@
  * an interval (or fee) that no tariff covers is reported untariffed. Neither is an error: billing
  * says what it could not price, and prices it once the price or the assignment is known.
  */
-import type { Decimal } from '../quantities.ts';
-import { parseInstant } from '../time.ts';
+import type { Decimal } from '../values/index.ts';
+import { parseInstant, canonicalInstant, compareDecimalText, compareText, decimalText, exactDecimal, ExactDecimal, sortedPositions } from '../values/index.ts';
 import { SessionNotInBillingInput, SpotPriceCurrencyMismatch } from './billing-errors.ts';
-import { canonicalInstant, compareDecimalText, compareText, decimalText, exactDecimal, ExactDecimal, sortedPositions } from './billing-fields.ts';
 import type {
   BillableSession,
   BillingInput,

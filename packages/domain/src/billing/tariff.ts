@@ -13,13 +13,13 @@ import {
   checkArray,
   checkCurrency,
   checkObject,
-  checkTariffId,
+  parseId,
   checkText,
   checkZone,
   decimalText,
   exactDecimal,
   exactNonNegative,
-} from './billing-fields.ts';
+} from '../values/index.ts';
 import type { EnergyPrice, ExportCredit, SpeedBand, TariffCommand, TariffDefinition, TariffEvent } from './billing-types.ts';
 import { checkTimeZone, checkWindows } from './time-of-use.ts';
 
@@ -116,7 +116,7 @@ function checkExportCredit(field: string, value: unknown): ExportCredit | null {
 export function checkTariffDefinition(value: unknown): TariffDefinition {
   const tariff = checkObject('tariff', value);
   return {
-    tariffId: checkTariffId('tariff.tariffId', tariff['tariffId']),
+    tariffId: parseId('tariff.tariffId', tariff['tariffId']),
     name: checkText('tariff.name', tariff['name'], 200),
     currency: checkCurrency('tariff.currency', tariff['currency']),
     energy: checkEnergy('tariff.energy', tariff['energy']),

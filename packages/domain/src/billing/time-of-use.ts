@@ -5,7 +5,7 @@
  * instant and zone always give the same local time, daylight saving time included).
  */
 import { InvalidCommand } from '../errors.ts';
-import { checkArray, checkObject, checkText, decimalText, exactNonNegative } from './billing-fields.ts';
+import { checkArray, checkObject, checkText, decimalText, exactNonNegative } from '../values/index.ts';
 import type { EnergyPrice, TimeOfUseWindow } from './billing-types.ts';
 
 const HH_MM = /^([01][0-9]|2[0-3]):([0-5][0-9])$/;

@@ -3,29 +3,14 @@
  * commands and events and the integers the matching engine works in (price ticks, Wh).
  */
 import { InvalidCommand } from '../errors.ts';
-import { Decimal } from '../quantities.ts';
-import { canonicalInstant, checkCurrency, checkObject, checkZone, decimalText, exactDecimal, ExactDecimal } from '../billing/billing-fields.ts';
-import { parseInstant } from '../time.ts';
+import { Decimal, canonicalInstant, checkCurrency, checkObject, checkZone, decimalText, exactDecimal, ExactDecimal, parseInstant, QUARTER_HOUR_MS, MAX_DECIMAL_LENGTH } from '../values/index.ts';
 import { PriceNotOnTick, PriceOutOfBounds, QuantityAboveMaximum, QuantityNotOnStep } from './market-errors.ts';
 import type { ProductMode, ProductSpec, ProductTemplate } from './market-types.ts';
-import { ID_PATTERN } from '../ids.ts';
-
-/** Order, client order, trader, participant and portfolio member ids: the stream id rule. */
-export const MARKET_ID = ID_PATTERN;
-
-export function checkMarketId(field: string, value: unknown): string {
-  if (typeof value !== 'string' || !MARKET_ID.test(value)) {
-    throw new InvalidCommand(field, `${JSON.stringify(value)} must be 1-64 letters, digits or _ . : @ - (starting with a letter or digit)`);
-  }
-  return value;
-}
 
 /** Largest order quantity a template may allow: 1 TWh. Keeps every sum of a book's Wh a safe integer. */
 export const MAX_ORDER_WH = 1_000_000_000_000;
 /** Largest price magnitude, minor per MWh: keeps every price a safe integer number of ticks. */
 export const MAX_PRICE_MAGNITUDE = new Decimal('1e15');
-/** Decimal strings longer than this are refused before any arithmetic. */
-const MAX_DECIMAL_LENGTH = 40;
 
 const WH_INTEGER = /^(0|[1-9][0-9]*)$/;
 
@@ -129,9 +114,9 @@ export function checkProductSpec(field: string, value: unknown): ProductSpec {
   const currency = checkCurrency(`${field}.currency`, raw.currency);
   const deliveryStart = canonicalInstant(`${field}.deliveryStart`, raw.deliveryStart);
   const deliveryEnd = canonicalInstant(`${field}.deliveryEnd`, raw.deliveryEnd);
-  if (parseInstant('', deliveryStart) % (15 * 60_000) !== 0) throw new InvalidCommand(`${field}.deliveryStart`, `${deliveryStart} is not on a quarter hour`);
+  if (parseInstant('', deliveryStart) % QUARTER_HOUR_MS !== 0) throw new InvalidCommand(`${field}.deliveryStart`, `${deliveryStart} is not on a quarter hour`);
   const lengthMs = parseInstant('', deliveryEnd) - parseInstant('', deliveryStart);
-  if (lengthMs <= 0 || lengthMs % (15 * 60_000) !== 0 || lengthMs > MINUTES_PER_DAY * 60_000) {
+  if (lengthMs <= 0 || lengthMs % QUARTER_HOUR_MS !== 0 || lengthMs > MINUTES_PER_DAY * 60_000) {
     throw new InvalidCommand(`${field}.deliveryEnd`, `${deliveryEnd} must be 15 minutes to a day after deliveryStart ${deliveryStart}, in quarter hours`);
   }
   const mode = checkMode(`${field}.mode`, raw.mode);

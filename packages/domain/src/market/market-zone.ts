@@ -9,10 +9,9 @@
  */
 import type { Decider } from '../decider.ts';
 import { InvalidCommand } from '../errors.ts';
-import { canonicalInstant, checkArray, checkCurrency, checkText, checkZone } from '../billing/billing-fields.ts';
-import { formatInstant, parseInstant } from '../time.ts';
+import { canonicalInstant, checkArray, checkCurrency, checkText, checkZone, formatInstant, parseId, parseInstant } from '../values/index.ts';
 import { MarketZoneNotConfigured, ParticipantExists, UnknownParticipant, UnknownProduct } from './market-errors.ts';
-import { checkMarketId, checkProductTemplate } from './market-fields.ts';
+import { checkProductTemplate } from './market-fields.ts';
 import type { MarketZoneCommand, MarketZoneEvent, ProductSpec, ProductTemplate } from './market-types.ts';
 
 export type MemberKind = 'fleet' | 'customer' | 'site';
@@ -87,7 +86,7 @@ function decide(command: MarketZoneCommand, state: MarketZoneState): MarketZoneE
     case 'RegisterParticipant': {
       canonicalInstant('at', command.at);
       const zone = configuredZone(state, command.zone);
-      const participantId = checkMarketId('participantId', command.participantId);
+      const participantId = parseId('participantId', command.participantId);
       if (participantId === 'operator') throw new InvalidCommand('participantId', '"operator" is reserved: energy nobody claims is the operator\'s');
       const name = checkText('name', command.name, 200);
       if (state.participants.has(participantId)) throw new ParticipantExists(zone, participantId);
@@ -96,9 +95,9 @@ function decide(command: MarketZoneCommand, state: MarketZoneState): MarketZoneE
     case 'AssignPortfolioMember': {
       canonicalInstant('at', command.at);
       const zone = configuredZone(state, command.zone);
-      const participantId = checkMarketId('participantId', command.participantId);
+      const participantId = parseId('participantId', command.participantId);
       if (!MEMBER_KINDS.includes(command.memberKind)) throw new InvalidCommand('memberKind', `${JSON.stringify(command.memberKind)} must be "fleet", "customer" or "site"`);
-      const memberId = checkMarketId('memberId', command.memberId);
+      const memberId = parseId('memberId', command.memberId);
       const validFrom = canonicalInstant('validFrom', command.validFrom);
       if (!state.participants.has(participantId)) throw new UnknownParticipant(zone, participantId);
       const current = state.portfolio.get(memberKey(command.memberKind, memberId))?.find((a) => a.validFrom === validFrom);

@@ -21,8 +21,7 @@
  */
 import type { Decider } from '../decider.ts';
 import { InvalidCommand } from '../errors.ts';
-import { canonicalInstant, checkArray, checkObject, MS_15_MIN } from '../billing/billing-fields.ts';
-import { formatInstant, parseInstant } from '../time.ts';
+import { canonicalInstant, checkArray, checkObject, QUARTER_HOUR_MS, formatInstant, parseInstant, parseId } from '../values/index.ts';
 import {
   DuplicateClientOrderId,
   DuplicateOrderId,
@@ -39,7 +38,6 @@ import {
 } from './market-errors.ts';
 import {
   checkLimitPrice,
-  checkMarketId,
   checkOrderQuantity,
   checkProductSpec,
   priceToTicks,
@@ -187,9 +185,9 @@ type CheckedOrder = { request: OrderRequest; priceTicks: number | null; quantity
 function checkOrderRequest(open: Open, index: number, value: unknown): CheckedOrder {
   const field = `orders[${index}]`;
   const raw = checkObject(field, value);
-  const orderId = checkMarketId(`${field}.orderId`, raw.orderId);
-  const clientOrderId = checkMarketId(`${field}.clientOrderId`, raw.clientOrderId);
-  const traderId = checkMarketId(`${field}.traderId`, raw.traderId);
+  const orderId = parseId(`${field}.orderId`, raw.orderId);
+  const clientOrderId = parseId(`${field}.clientOrderId`, raw.clientOrderId);
+  const traderId = parseId(`${field}.traderId`, raw.traderId);
   if (!SIDES.includes(raw.side as Side)) throw new InvalidCommand(`${field}.side`, `${JSON.stringify(raw.side)} must be "buy" or "sell"`);
   const side = raw.side as Side;
   if (!ORDER_TYPES.includes(raw.orderType as OrderType)) {
@@ -323,8 +321,8 @@ function decideSubmit(command: Extract<OrderBookCommand, { type: 'SubmitOrders' 
 
 /** The book as it stands, for an amend or cancel: the order, owned by the trader and still open. */
 function ownOpenOrder(state: OrderBookState, at: string, orderIdValue: unknown, traderIdValue: unknown): { open: Open; order: BookOrder } {
-  const orderId = checkMarketId('orderId', orderIdValue);
-  const traderId = checkMarketId('traderId', traderIdValue);
+  const orderId = parseId('orderId', orderIdValue);
+  const traderId = parseId('traderId', traderIdValue);
   if (state.status === 'empty') throw new UnknownOrder(orderId);
   const open: Open = { product: state.product!, units: state.units! };
   checkWindow(open, state, at);
@@ -560,6 +558,6 @@ export const productLengthMinutes = (product: ProductSpec): number => (parseInst
 /** The 15-minute settlement periods (their starts) a product's delivery covers. */
 export const settlementPeriodsOf = (product: ProductSpec): string[] => {
   const out: string[] = [];
-  for (let t = parseInstant('', product.deliveryStart); t < parseInstant('', product.deliveryEnd); t += MS_15_MIN) out.push(formatInstant(t));
+  for (let t = parseInstant('', product.deliveryStart); t < parseInstant('', product.deliveryEnd); t += QUARTER_HOUR_MS) out.push(formatInstant(t));
   return out;
 };

@@ -6,8 +6,7 @@
  *
  * Pure.
  */
-import { ExactDecimal } from '../billing/billing-fields.ts';
-import { Decimal } from '../quantities.ts';
+import { ExactDecimal, Decimal } from '../values/index.ts';
 
 /** The trade's money total, whole minor units, half-even: what the buyer pays the seller (negative: the seller pays). */
 export function tradeAmountMinor(quantityWh: string, priceMinorPerMWh: string): bigint {

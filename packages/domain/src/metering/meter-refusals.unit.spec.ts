@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../errors.ts';
-import { formatInstant, parseInstant } from '../time.ts';
+import { formatInstant, parseInstant } from '../values/index.ts';
 import { METER_REFUSALS } from './meter-refusals.ts';
 import { meterDecider } from './meter.ts';
 import type { MeterCommand, MeterState } from './meter-types.ts';

@@ -16,7 +16,8 @@
  *
  * Pure: integers in mWh (bigint) and epoch ms; no I/O.
  */
-import { apportionMilli, BILLING_INTERVAL_MS, intervalStartOf } from '../billing/apportion.ts';
+import { apportionMilli } from '../billing/apportion.ts';
+import { QUARTER_HOUR_MS, intervalStartOf } from '../values/index.ts';
 
 export type PointKind = 'plug_in' | 'reset' | 'reading';
 
@@ -98,7 +99,7 @@ export class IntervalSums {
   /** Adds the span from `p` to `q`, keeping only intervals starting in [fromMs, toMs). */
   addSpan(sessionId: string, p: TimelinePoint, q: TimelinePoint, fromMs = Number.NEGATIVE_INFINITY, toMs = Number.POSITIVE_INFINITY): void {
     const first = intervalStartOf(p.spanAtMs);
-    if (q.spanAtMs <= first + BILLING_INTERVAL_MS) {
+    if (q.spanAtMs <= first + QUARTER_HOUR_MS) {
       // Within one interval (the common case): all of it there, as apportionMilli would.
       if (first >= fromMs && first < toMs) this.add(sessionId, first, q.importMilli - p.importMilli, q.exportMilli - p.exportMilli, p, q);
       return;

@@ -1,7 +1,6 @@
 import type { Decider } from '../decider.ts';
 import { InvalidCommand } from '../errors.ts';
-import { parseDecimal, toDecimalString } from '../quantities.ts';
-import { formatInstant, parseInstant } from '../time.ts';
+import { parseDecimal, toDecimalString, formatInstant, parseInstant, parseId } from '../values/index.ts';
 import { MeterAlreadyRegistered, UnknownMeter } from './metering-errors.ts';
 import { METER_MEASURES, type MeterCommand, type MeterEvent, type MeterMeasures, type MeterState, type NodeMeterReading, type RegisteredMeter } from './meter-types.ts';
 import {
@@ -15,21 +14,10 @@ import {
   withReset,
   type SegmentStart,
 } from './register-series.ts';
-import { ID_PATTERN } from '../ids.ts';
 
 export const meterStreamId = (meterId: string): string => `meter-${meterId}`;
 
-const ID = ID_PATTERN;
-
-/** Meter, site and node ids follow the site id's pattern. */
-function checkId(field: string, id: unknown): string {
-  if (typeof id !== 'string' || !ID.test(id)) {
-    throw new InvalidCommand(field, `${JSON.stringify(id)} must be 1-64 letters, digits or _ . : @ - (starting with a letter or digit)`);
-  }
-  return id;
-}
-
-export const checkMeterId = (meterId: unknown): string => checkId('meterId', meterId);
+export const checkMeterId = (meterId: unknown): string => parseId('meterId', meterId);
 
 function checkMeasures(value: unknown): MeterMeasures {
   if (!(METER_MEASURES as readonly unknown[]).includes(value)) {
@@ -107,8 +95,8 @@ export const meterDecider: Decider<MeterState, MeterCommand, MeterEvent> = {
   decide(command, state) {
     const meterId = checkMeterId(command.meterId);
     if (command.type === 'RegisterMeter') {
-      const siteId = checkId('siteId', command.siteId);
-      const nodeId = checkId('nodeId', command.nodeId);
+      const siteId = parseId('siteId', command.siteId);
+      const nodeId = parseId('nodeId', command.nodeId);
       const measures = checkMeasures(command.measures);
       const registeredAt = instantText('at', command.at);
       if (state.status === 'registered') throw new MeterAlreadyRegistered(meterId, state.siteId, state.nodeId);

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { givenFor } from '../../test/given.ts';
 import { InvalidCommand } from '../errors.ts';
-import { Decimal } from '../quantities.ts';
+import { Decimal } from '../values/index.ts';
 import { checkMeterId, meterDecider, meterStreamId } from './meter.ts';
 import type { MeterCommand, MeterEvent, MeterState, RegisteredMeter } from './meter-types.ts';
 import {

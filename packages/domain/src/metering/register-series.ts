@@ -18,7 +18,7 @@
  * the mWh, and sums of registers must be exact.
  */
 import { InvalidCommand } from '../errors.ts';
-import { Decimal, parseNonNegative, QUANTITY_BOUNDS, toDecimalString } from '../quantities.ts';
+import { Decimal, parseNonNegative, QUANTITY_BOUNDS, toDecimalString } from '../values/index.ts';
 import {
   ConflictingMeterReading,
   MeterReadingFromFuture,

@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../errors.ts';
-import { formatInstant, parseInstant } from '../time.ts';
+import { formatInstant, parseInstant } from '../values/index.ts';
 import { SESSION_REFUSALS } from './session-refusals.ts';
 import { sessionDecider } from './session.ts';
 import type { PlugIn, SessionCommand, SessionState } from './session-types.ts';

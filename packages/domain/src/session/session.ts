@@ -1,8 +1,7 @@
 import { TIERS, type Tier } from '../allocation/types.ts';
 import type { Decider } from '../decider.ts';
 import { DomainError, InvalidCommand } from '../errors.ts';
-import { Decimal, parseDecimal, parseNonNegative, toDecimalString } from '../quantities.ts';
-import { formatInstant, parseInstant } from '../time.ts';
+import { Decimal, parseDecimal, parseNonNegative, toDecimalString, formatInstant, parseInstant, parseId } from '../values/index.ts';
 import {
   checkNotFromFuture,
   decideCorrection,
@@ -27,7 +26,6 @@ import type {
   SessionState,
   V2gConsent,
 } from './session-types.ts';
-import { ID_PATTERN } from '../ids.ts';
 
 /** A session that has plugged in (whatever became of it since). */
 export type PluggedInSession = Exclude<SessionState, { status: 'none' }>;
@@ -72,16 +70,8 @@ export class InvalidSessionTransition extends DomainError {
 
 export const sessionStreamId = (sessionId: string): string => `session-${sessionId}`;
 
-const SESSION_ID = ID_PATTERN;
-
 export function checkSessionId(sessionId: unknown): string {
-  if (typeof sessionId !== 'string' || !SESSION_ID.test(sessionId)) {
-    throw new InvalidSessionRequest(
-      'sessionId',
-      `${JSON.stringify(sessionId)} must be 1-64 letters, digits or _ . : @ - (starting with a letter or digit)`,
-    );
-  }
-  return sessionId;
+  return field(() => parseId('sessionId', sessionId));
 }
 
 /** Runs a parser from quantities.ts or time.ts and gives its refusal the session's error code. */
@@ -120,22 +110,10 @@ function id(name: string, value: unknown): string {
   return value;
 }
 
-function accountId(name: string, value: unknown): string {
-  if (typeof value !== 'string' || !ID_PATTERN.test(value)) {
-    throw new InvalidSessionRequest(name, `${JSON.stringify(value)} must be 1-64 letters, digits or _ . : @ - (an account id)`);
-  }
-  return value;
-}
+const accountId = (name: string, value: unknown): string => field(() => parseId(name, value));
 
-/** Site and node ids (a connector is a node of the site's tree) follow the site's id rule. */
-const SITE_ID = ID_PATTERN;
-
-function siteOrNodeId(name: 'siteId' | 'connectorId', value: unknown): string {
-  if (typeof value !== 'string' || !SITE_ID.test(value)) {
-    throw new InvalidSessionRequest(name, `${JSON.stringify(value)} must be 1-64 letters, digits or _ . : @ - (starting with a letter or digit)`);
-  }
-  return value;
-}
+/** Site and node ids (a connector is a node of the site's tree) follow the id rule. */
+const siteOrNodeId = (name: 'siteId' | 'connectorId', value: unknown): string => field(() => parseId(name, value));
 
 /** A stop's, a correction's or a reset's reason. */
 function reason(value: unknown): string {

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EventLog, sha256, T } from '../../test/settlement-fixtures.ts';
 import { fromMilli, toMilli } from '../billing/apportion.ts';
-import { Decimal } from '../quantities.ts';
+import { Decimal } from '../values/index.ts';
 import { deriveSettlement, inputsHashText } from './derive-settlement.ts';
 import { emptyLedger, ledgerBalances, ledgerSums, postTransfers, recordPending, type LedgerState } from './ledger.ts';
 import { sessionEnergyIn } from './session-energy.ts';

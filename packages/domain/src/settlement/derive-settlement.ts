@@ -66,9 +66,7 @@
  * returned: there is nothing to do.
  */
 import { InvalidCommand } from '../errors.ts';
-import { Decimal } from '../quantities.ts';
-import { formatInstant, parseInstant } from '../time.ts';
-import { checkZone, compareDecimalText, compareText, decimalText, ExactDecimal, MS_15_MIN } from '../billing/billing-fields.ts';
+import { Decimal, formatInstant, parseInstant, checkZone, compareDecimalText, compareText, decimalText, ExactDecimal, QUARTER_HOUR_MS } from '../values/index.ts';
 import { allocateRounding } from '../billing/invoice.ts';
 import type { MarketZoneEvent } from '../market/market-types.ts';
 import type { SessionPluggedInData } from '../session/session-types.ts';
@@ -148,8 +146,8 @@ function knownEvents(events: readonly InputEvent[], inputsThrough: bigint, known
 export function deriveSettlement(args: DeriveSettlementArgs): SettlementStatement {
   const zone = checkZone('zone', args.zone);
   const periodStartMs = parseInstant('periodStart', args.periodStart);
-  if (periodStartMs % MS_15_MIN !== 0) throw new InvalidCommand('periodStart', `${args.periodStart} is not on a quarter hour`);
-  const periodEndMs = periodStartMs + MS_15_MIN;
+  if (periodStartMs % QUARTER_HOUR_MS !== 0) throw new InvalidCommand('periodStart', `${args.periodStart} is not on a quarter hour`);
+  const periodEndMs = periodStartMs + QUARTER_HOUR_MS;
   const periodStart = formatInstant(periodStartMs);
   const periodEnd = formatInstant(periodEndMs);
   const knownAtMs = parseInstant('knownAt', args.knownAt);

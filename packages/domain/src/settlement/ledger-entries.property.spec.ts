@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EventLog, sha256, T } from '../../test/settlement-fixtures.ts';
-import { Decimal } from '../quantities.ts';
+import { Decimal } from '../values/index.ts';
 import { deriveSettlement } from './derive-settlement.ts';
 import { accountEntries } from './ledger-entries.ts';
 import { balanceOf, emptyLedger, pendingBalanceOf, postTransfers, recordPending, type LedgerState } from './ledger.ts';

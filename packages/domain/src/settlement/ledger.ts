@@ -15,8 +15,8 @@
  * Every operation takes a batch and is all-or-nothing: it returns the new state or throws a
  * DomainError (settlement-errors.ts), leaving the given state untouched. Pure.
  */
-import { ExactDecimal } from '../billing/billing-fields.ts';
-import type { Decimal } from '../quantities.ts';
+import { ExactDecimal } from '../values/index.ts';
+import type { Decimal } from '../values/index.ts';
 import {
   InvalidTransfer,
   PendingTransferInvalid,

@@ -18,10 +18,8 @@
  *
  * Pure: no clock, no I/O.
  */
-import { fromMilli, intervalStartOf, toMilli } from '../billing/apportion.ts';
-import { compareDecimalText } from '../billing/billing-fields.ts';
-import { Decimal } from '../quantities.ts';
-import { formatInstant } from '../time.ts';
+import { fromMilli, toMilli } from '../billing/apportion.ts';
+import { intervalStartOf, compareDecimalText, Decimal, formatInstant } from '../values/index.ts';
 import { addSpans, compareKeys, distinctPositions, identityOf, IntervalSums, numberSegments, spanAtOf, type PointKind, type TimelinePoint } from '../metering/meter-timeline.ts';
 import type { InputEvent } from './settlement-types.ts';
 

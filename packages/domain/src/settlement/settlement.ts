@@ -12,8 +12,7 @@
  */
 import type { Decider } from '../decider.ts';
 import { InvalidCommand } from '../errors.ts';
-import { formatInstant, parseInstant } from '../time.ts';
-import { checkArray, checkCurrency, checkObject, checkZone, compareDecimalText, compareText, MS_15_MIN } from '../billing/billing-fields.ts';
+import { DECIMAL_PATTERN, formatInstant, parseInstant, checkArray, checkCurrency, checkObject, checkZone, compareDecimalText, compareText, QUARTER_HOUR_MS } from '../values/index.ts';
 import { GRID_IMBALANCE_ACCOUNT, GRID_METERED_ACCOUNT, participantAccount, settlementTransferPrefix } from './derive-settlement.ts';
 import { emptyLedger, ledgerSums, postTransfers, recordPending, type LedgerState } from './ledger.ts';
 import { PeriodNotOver, SettlementRevisionConflict, SettlementUnbalanced } from './settlement-errors.ts';
@@ -38,7 +37,6 @@ export const settlementStreamId = (zone: string, periodStart: string): string =>
 
 const WHOLE = /^(0|[1-9][0-9]*)$/;
 const INTEGER = /^-?(0|[1-9][0-9]*)$/;
-const DECIMAL = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 
 const LINE_INTEGERS = ['boughtWh', 'soldWh', 'contractedWh', 'postedImbalanceWh', 'imbalanceAmountMinor', 'tradeAmountMinor'] as const;
@@ -53,7 +51,7 @@ function checkCanonicalInstant(field: string, value: unknown): number {
 /** A canonical decimal string: no exponent, no "+", no trailing zeros after the point, no "-0". */
 function checkFigure(field: string, value: unknown, pattern: RegExp): void {
   if (typeof value !== 'string' || !pattern.test(value) || value === '-0' || /\.[0-9]*0$/.test(value)) {
-    throw new InvalidCommand(field, `${JSON.stringify(value)} is not a canonical ${pattern === DECIMAL ? 'decimal' : 'integer'}`);
+    throw new InvalidCommand(field, `${JSON.stringify(value)} is not a canonical ${pattern === DECIMAL_PATTERN ? 'decimal' : 'integer'}`);
   }
 }
 
@@ -63,7 +61,7 @@ function checkLine(index: number, value: unknown): SettlementLine {
   if (typeof line.participantId !== 'string' || line.participantId === '') throw new InvalidCommand(`${field}.participantId`, 'must be a non-empty text');
   if (line.account !== participantAccount(line.participantId)) throw new InvalidCommand(`${field}.account`, `must be ${participantAccount(line.participantId)}`);
   for (const name of LINE_INTEGERS) checkFigure(`${field}.${name}`, line[name], INTEGER);
-  for (const name of LINE_DECIMALS) checkFigure(`${field}.${name}`, line[name], DECIMAL);
+  for (const name of LINE_DECIMALS) checkFigure(`${field}.${name}`, line[name], DECIMAL_PATTERN);
   const positions = checkArray(`${field}.justifiedBy`, line.justifiedBy);
   positions.forEach((p, i) => {
     if (typeof p !== 'string' || !WHOLE.test(p)) throw new InvalidCommand(`${field}.justifiedBy[${i}]`, 'must be a global position');
@@ -78,9 +76,9 @@ function checkStatement(value: unknown): { startMs: number; endMs: number } {
   checkZone('statement.zone', s.zone);
   checkCurrency('statement.currency', s.currency);
   const startMs = checkCanonicalInstant('statement.periodStart', s.periodStart);
-  if (startMs % MS_15_MIN !== 0) throw new InvalidCommand('statement.periodStart', `${s.periodStart} is not on a quarter hour`);
+  if (startMs % QUARTER_HOUR_MS !== 0) throw new InvalidCommand('statement.periodStart', `${s.periodStart} is not on a quarter hour`);
   const endMs = checkCanonicalInstant('statement.periodEnd', s.periodEnd);
-  if (endMs !== startMs + MS_15_MIN) throw new InvalidCommand('statement.periodEnd', `must be ${formatInstant(startMs + MS_15_MIN)}, 15 minutes after periodStart`);
+  if (endMs !== startMs + QUARTER_HOUR_MS) throw new InvalidCommand('statement.periodEnd', `must be ${formatInstant(startMs + QUARTER_HOUR_MS)}, 15 minutes after periodStart`);
   if (!Number.isSafeInteger(s.revision) || s.revision < 1) throw new InvalidCommand('statement.revision', 'must be a whole number >= 1');
   checkCanonicalInstant('statement.knownAt', s.knownAt);
   if (typeof s.inputsThrough !== 'string' || !WHOLE.test(s.inputsThrough)) throw new InvalidCommand('statement.inputsThrough', 'must be a global position');

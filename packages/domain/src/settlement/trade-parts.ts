@@ -12,7 +12,7 @@
  * Pure.
  */
 import { InvalidCommand } from '../errors.ts';
-import { formatInstant, parseInstant } from '../time.ts';
+import { DECIMAL_PATTERN, formatInstant, parseInstant } from '../values/index.ts';
 import { tradeAmountMinor } from '../market/trade-amount.ts';
 import type { SettlementTrade, TradePart, Transfer } from './settlement-types.ts';
 
@@ -25,7 +25,6 @@ export const traderAccount = (participantId: string): string => `trader:${partic
 export const tradePartTransferId = (tradeId: string, periodStart: string, leg: 'energy' | 'money'): string => `trade/${tradeId}/${periodStart}/${leg}`;
 
 const WHOLE = /^(0|[1-9][0-9]*)$/;
-const DECIMAL = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?$/;
 
 /**
  * Splits a whole amount into `count` whole parts by largest remainder over equal weights: each part
@@ -59,7 +58,7 @@ export function tradeParts(trade: SettlementTrade, periodMinutes = 15): TradePar
     throw new InvalidCommand('trade.deliveryEnd', `${trade.deliveryEnd} must be a whole number of ${periodMinutes}-minute periods after ${trade.deliveryStart}`);
   }
   if (typeof trade.quantityWh !== 'string' || !WHOLE.test(trade.quantityWh)) throw new InvalidCommand('trade.quantityWh', `${JSON.stringify(trade.quantityWh)} is not a whole number of Wh`);
-  if (typeof trade.priceMinorPerMWh !== 'string' || !DECIMAL.test(trade.priceMinorPerMWh)) {
+  if (typeof trade.priceMinorPerMWh !== 'string' || !DECIMAL_PATTERN.test(trade.priceMinorPerMWh)) {
     throw new InvalidCommand('trade.priceMinorPerMWh', `${JSON.stringify(trade.priceMinorPerMWh)} is not a decimal`);
   }
   const count = (endMs - startMs) / periodMs;

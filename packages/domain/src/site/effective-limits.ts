@@ -6,8 +6,7 @@
  * generation, from the latest readings); and the caps of every congestion rule in force on it
  * (area rules act on the root). It is clamped at 0, and `boundBy` names what set it.
  */
-import { Decimal } from '../quantities.ts';
-import { parseInstant } from '../time.ts';
+import { Decimal, parseInstant } from '../values/index.ts';
 import { ruleInForceDuring } from './rule-window.ts';
 import type { CongestionRule, DischargeRequest, EffectiveLimit, Occupancy, RegisteredSite } from './site-types.ts';
 

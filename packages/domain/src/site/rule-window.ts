@@ -4,7 +4,7 @@
  * wrapping window belongs to the day it started: Monday 22:00–06:00 covers Tuesday 03:00).
  */
 import { InvalidCommand } from '../errors.ts';
-import { normaliseInstant, parseInstant } from '../time.ts';
+import { canonicalInstant, parseInstant } from '../values/index.ts';
 import type { RuleWindow } from './site-types.ts';
 
 const DAY_MS = 86_400_000;
@@ -30,10 +30,10 @@ function parseTimeOfDay(field: string, value: unknown): number {
 export function checkRuleWindow(field: string, value: unknown): RuleWindow {
   if (typeof value !== 'object' || value === null) throw new InvalidCommand(field, 'must be an object');
   const window = value as Record<string, unknown>;
-  const start = normaliseInstant(`${field}.start`, window['start']);
+  const start = canonicalInstant(`${field}.start`, window['start']);
   let end: string | null = null;
   if (window['end'] !== null && window['end'] !== undefined) {
-    end = normaliseInstant(`${field}.end`, window['end']);
+    end = canonicalInstant(`${field}.end`, window['end']);
     if (parseInstant(`${field}.end`, end) <= parseInstant(`${field}.start`, start)) {
       throw new InvalidCommand(`${field}.end`, `${end} must be after start ${start}`);
     }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatInstant, parseInstant } from '../time.ts';
+import { formatInstant, parseInstant } from '../values/index.ts';
 import { isoWeekdayUtc, nextRuleBoundary, ruleInForce } from './rule-window.ts';
 import type { RuleWindow } from './site-types.ts';
 

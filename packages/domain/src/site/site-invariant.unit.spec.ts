@@ -6,8 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../errors.ts';
-import { Decimal } from '../quantities.ts';
-import { formatInstant, parseInstant } from '../time.ts';
+import { Decimal, formatInstant, parseInstant } from '../values/index.ts';
 import { GridLimitExceeded, SetpointOutOfRange } from './site-errors.ts';
 import { foldSiteEvents, siteDecider, type ChargerSpec, type RegisteredSite, type SetpointChange, type SiteCommand, type SiteEvent, type SiteState } from './site.ts';
 

@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../errors.ts';
-import { formatInstant, parseInstant } from '../time.ts';
+import { formatInstant, parseInstant } from '../values/index.ts';
 import { SITE_REFUSALS } from './site-refusals.ts';
 import { foldSiteEvents, siteDecider, type SiteCommand, type SiteState } from './site.ts';
 

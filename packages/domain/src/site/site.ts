@@ -1,10 +1,10 @@
 import type { Decider } from '../decider.ts';
 import { DomainError, InvalidCommand } from '../errors.ts';
-import { Decimal, parseDecimal, parseNonNegative, toDecimalString } from '../quantities.ts';
-import { formatInstant, parseInstant } from '../time.ts';
+import { Decimal, parseDecimal, parseNonNegative, toDecimalString, formatInstant, parseInstant, checkZone, parseId } from '../values/index.ts';
 import type { SessionStatus } from '../allocation/types.ts';
 import { decimalString, limitViolations, nonZeroFlows, sessionBounds } from './effective-limits.ts';
 import { checkRuleWindow } from './rule-window.ts';
+import { MAX_READING_AHEAD_MS } from '../metering/register-series.ts';
 import {
   AllocationOutOfOrder,
   CannotRemoveRoot,
@@ -40,7 +40,6 @@ import type {
   SiteNode,
   SiteState,
 } from './site-types.ts';
-import { ID_PATTERN } from '../ids.ts';
 
 /**
  * The site aggregate (`site-<id>` stream): a grid connection, its electrical tree, what limits it
@@ -66,10 +65,7 @@ export class UnknownSite extends DomainError {
   }
 }
 
-const SITE_ID = ID_PATTERN;
 const ZERO = new Decimal(0);
-/** A reading may carry a meter clock a little ahead of ours, not more. */
-const MAX_READING_AHEAD_MS = 5 * 60_000;
 const NODE_KINDS: readonly NodeKind[] = ['feeder', 'circuit', 'charger', 'connector'];
 const SETPOINT_STATUSES: readonly SessionStatus[] = ['charging', 'discharging', 'on_hold', 'done'];
 
@@ -79,23 +75,7 @@ export const DEFAULT_PROMOTE_AFTER_S = 3600;
 export const siteStreamId = (siteId: string): string => `site-${siteId}`;
 
 export function checkSiteId(siteId: unknown): string {
-  return checkId('siteId', siteId);
-}
-
-/** A price zone (a bidding zone such as "DE-LU" or "NL"): where the site's energy price comes from. */
-function checkPriceZone(zone: unknown): string {
-  if (typeof zone !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,31}$/.test(zone)) {
-    throw new InvalidCommand('priceZone', `${JSON.stringify(zone)} must be 1-32 letters, digits or _ . : - (a bidding zone such as "DE-LU")`);
-  }
-  return zone;
-}
-
-/** Ids of nodes, rules, requests and sessions follow the site id's pattern. */
-function checkId(field: string, id: unknown): string {
-  if (typeof id !== 'string' || !SITE_ID.test(id)) {
-    throw new InvalidCommand(field, `${JSON.stringify(id)} must be 1-64 letters, digits or _ . : @ - (starting with a letter or digit)`);
-  }
-  return id;
+  return parseId('siteId', siteId);
 }
 
 function checkName(name: unknown): string {
@@ -154,15 +134,15 @@ function checkChargerSpec(field: string, value: unknown): ChargerSpec {
 function checkRule(value: unknown): CongestionRule {
   if (typeof value !== 'object' || value === null) throw new InvalidCommand('rule', 'must be an object');
   const rule = value as Record<string, unknown>;
-  const ruleId = checkId('rule.ruleId', rule['ruleId']);
+  const ruleId = parseId('rule.ruleId', rule['ruleId']);
   const priority = rule['priority'];
   if (typeof priority !== 'number' || !Number.isSafeInteger(priority)) throw new InvalidCommand('rule.priority', `${JSON.stringify(priority)} is not an integer`);
   const scopeRaw = rule['scope'];
   if (typeof scopeRaw !== 'object' || scopeRaw === null) throw new InvalidCommand('rule.scope', 'must be an object');
   const scopeKind = (scopeRaw as Record<string, unknown>)['kind'];
   let scope: CongestionRule['scope'];
-  if (scopeKind === 'node') scope = { kind: 'node', nodeId: checkId('rule.scope.nodeId', (scopeRaw as Record<string, unknown>)['nodeId']) };
-  else if (scopeKind === 'area') scope = { kind: 'area', areaId: checkId('rule.scope.areaId', (scopeRaw as Record<string, unknown>)['areaId']) };
+  if (scopeKind === 'node') scope = { kind: 'node', nodeId: parseId('rule.scope.nodeId', (scopeRaw as Record<string, unknown>)['nodeId']) };
+  else if (scopeKind === 'area') scope = { kind: 'area', areaId: parseId('rule.scope.areaId', (scopeRaw as Record<string, unknown>)['areaId']) };
   else throw new InvalidCommand('rule.scope.kind', `${JSON.stringify(scopeKind)} is neither "node" nor "area"`);
   const window = checkRuleWindow('rule.window', rule['window']);
   const importCap = rule['importCapW'] === null || rule['importCapW'] === undefined ? null : parseNonNegative('rule.importCapW', rule['importCapW']);
@@ -277,8 +257,8 @@ function withCurtailment(site: RegisteredSite, events: SiteEvent[], atMs: number
 }
 
 function decideAddNode(site: RegisteredSite, c: Extract<SiteCommand, { type: 'AddNode' }>): SiteEvent[] {
-  const nodeId = checkId('nodeId', c.nodeId);
-  const parentId = checkId('parentId', c.parentId);
+  const nodeId = parseId('nodeId', c.nodeId);
+  const parentId = parseId('parentId', c.parentId);
   const kind = c.kind;
   if (!NODE_KINDS.includes(kind)) throw new InvalidCommand('kind', `${JSON.stringify(kind)} is not one of ${NODE_KINDS.join(', ')}`);
   const name = checkName(c.name);
@@ -299,7 +279,7 @@ function decideAddNode(site: RegisteredSite, c: Extract<SiteCommand, { type: 'Ad
 }
 
 function decideChangeCharger(site: RegisteredSite, c: Extract<SiteCommand, { type: 'ChangeCharger' }>): SiteEvent[] {
-  const nodeId = checkId('nodeId', c.nodeId);
+  const nodeId = parseId('nodeId', c.nodeId);
   const charger = checkChargerSpec('charger', c.charger);
   const node = nodeOf(site, nodeId);
   if (node.kind !== 'charger') throw new NotACharger(nodeId, node.kind);
@@ -326,8 +306,8 @@ function decideChangeCharger(site: RegisteredSite, c: Extract<SiteCommand, { typ
 }
 
 function decideOccupy(site: RegisteredSite, c: Extract<SiteCommand, { type: 'OccupyConnector' }>, at: string): SiteEvent[] {
-  const connectorId = checkId('connectorId', c.connectorId);
-  const sessionId = checkId('sessionId', c.sessionId);
+  const connectorId = parseId('connectorId', c.connectorId);
+  const sessionId = parseId('sessionId', c.sessionId);
   const sessionMin = parseNonNegative('minPowerW', c.minPowerW);
   const sessionMax = parseNonNegative('maxPowerW', c.maxPowerW);
   if (sessionMin.gt(sessionMax)) throw new InvalidCommand('minPowerW', `${sessionMin.toFixed()} is above maxPowerW ${sessionMax.toFixed()}`);
@@ -399,7 +379,7 @@ function decideAssign(site: RegisteredSite, c: Extract<SiteCommand, { type: 'Ass
     const field = `setpoints[${i}]`;
     if (typeof raw !== 'object' || raw === null) throw new InvalidCommand(field, 'must be an object');
     const entry = raw as Record<string, unknown>;
-    const sessionId = checkId(`${field}.sessionId`, entry['sessionId']);
+    const sessionId = parseId(`${field}.sessionId`, entry['sessionId']);
     if (assigned.has(sessionId)) throw new InvalidCommand(`${field}.sessionId`, `session ${sessionId} is listed twice`);
     const power = parseDecimal(`${field}.powerW`, entry['powerW']);
     const status = entry['status'] as SessionStatus;
@@ -475,7 +455,7 @@ function decide(command: SiteCommand, state: SiteState): SiteEvent[] {
       const threshold = command.dischargePriceThresholdMinorPerKWh;
       const dischargePriceThresholdMinorPerKWh =
         threshold === null || threshold === undefined ? null : decimalString(parseDecimal('dischargePriceThresholdMinorPerKWh', threshold));
-      const priceZone = command.priceZone === null || command.priceZone === undefined ? null : checkPriceZone(command.priceZone);
+      const priceZone = command.priceZone === null || command.priceZone === undefined ? null : checkZone('priceZone', command.priceZone);
       if (dischargePriceThresholdMinorPerKWh !== null && priceZone === null) {
         throw new InvalidCommand('priceZone', 'is needed with a discharge price threshold: the price of which zone?');
       }
@@ -516,7 +496,7 @@ function decideAt(command: TimedCommand, state: SiteState, afterChange: AfterCha
     case 'AddNode':
       return decideAddNode(site, command);
     case 'ChangeNodeLimits': {
-      const nodeId = checkId('nodeId', command.nodeId);
+      const nodeId = parseId('nodeId', command.nodeId);
       const importLimitW = toDecimalString(parseNonNegative('importLimitW', command.importLimitW));
       const exportLimitW = toDecimalString(parseNonNegative('exportLimitW', command.exportLimitW));
       const node = nodeOf(site, nodeId);
@@ -526,7 +506,7 @@ function decideAt(command: TimedCommand, state: SiteState, afterChange: AfterCha
     case 'ChangeCharger':
       return afterChange(site, decideChangeCharger(site, command), atMs, command.nodeId);
     case 'RemoveNode': {
-      const nodeId = checkId('nodeId', command.nodeId);
+      const nodeId = parseId('nodeId', command.nodeId);
       const node = nodeOf(site, nodeId);
       if (node.parentId === null) throw new CannotRemoveRoot(nodeId);
       if (node.children.length > 0) throw new NodeHasChildren(nodeId, node.children);
@@ -536,7 +516,7 @@ function decideAt(command: TimedCommand, state: SiteState, afterChange: AfterCha
       break;
     }
     case 'RecordNodeLoad': {
-      const nodeId = checkId('nodeId', command.nodeId);
+      const nodeId = parseId('nodeId', command.nodeId);
       const occurredAtMs = parseInstant('occurredAt', command.occurredAt);
       const otherLoadW = toDecimalString(parseNonNegative('otherLoadW', command.otherLoadW));
       const generationW = toDecimalString(parseNonNegative('generationW', command.generationW));
@@ -554,13 +534,13 @@ function decideAt(command: TimedCommand, state: SiteState, afterChange: AfterCha
       break;
     }
     case 'RemoveCongestionRule': {
-      const ruleId = checkId('ruleId', command.ruleId);
+      const ruleId = parseId('ruleId', command.ruleId);
       if (!site.rules.has(ruleId)) throw new UnknownRule(ruleId);
       return [{ type: 'CongestionRuleRemoved', data: { siteId, ruleId } }];
     }
     case 'RequestDischarge': {
-      const requestId = checkId('requestId', command.requestId);
-      const nodeId = checkId('nodeId', command.nodeId);
+      const requestId = parseId('requestId', command.requestId);
+      const nodeId = parseId('nodeId', command.nodeId);
       const startMs = parseInstant('start', command.start);
       const endMs = parseInstant('end', command.end);
       if (endMs <= startMs) throw new InvalidCommand('end', `${command.end} must be after start ${command.start}`);
@@ -572,15 +552,15 @@ function decideAt(command: TimedCommand, state: SiteState, afterChange: AfterCha
       return [{ type: 'DischargeRequested', data: { siteId, requestId, nodeId, start: formatInstant(startMs), end: formatInstant(endMs), powerW, source } }];
     }
     case 'CancelDischargeRequest': {
-      const requestId = checkId('requestId', command.requestId);
+      const requestId = parseId('requestId', command.requestId);
       if (!site.dischargeRequests.has(requestId)) throw new UnknownDischargeRequest(requestId);
       return [{ type: 'DischargeRequestCancelled', data: { siteId, requestId } }];
     }
     case 'OccupyConnector':
       return decideOccupy(site, command, at);
     case 'ReleaseConnector': {
-      const connectorId = checkId('connectorId', command.connectorId);
-      const sessionId = checkId('sessionId', command.sessionId);
+      const connectorId = parseId('connectorId', command.connectorId);
+      const sessionId = parseId('sessionId', command.sessionId);
       connectorOf(site, connectorId);
       const occupant = site.connectors.get(connectorId) ?? null;
       if (occupant !== sessionId) throw new SessionNotAtConnector(connectorId, sessionId, occupant);

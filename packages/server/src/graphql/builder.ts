@@ -1,6 +1,7 @@
 import SchemaBuilder from '@pothos/core';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import { DECIMAL_PATTERN } from '@v2g/domain';
 import { GraphQLError, Kind, print, valueFromASTUntyped, type ValueNode } from 'graphql';
 import { forbiddenFor, scopesOf, type AuthScopes } from './access.ts';
 import type { GraphQLContext } from './context.ts';
@@ -43,7 +44,6 @@ export const builder = new SchemaBuilder<{
 });
 
 const UNSIGNED = /^(0|[1-9][0-9]*)$/;
-const DECIMAL = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?$/;
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
 
 /**
@@ -81,7 +81,7 @@ builder.scalarType('BigInt', {
 builder.scalarType('Decimal', {
   description: 'An exact decimal number as a string ("11000", "7.4"); JSON numbers are refused.',
   serialize: (value) => value,
-  ...stringScalar('Decimal', 'a decimal string such as "11000" or "7.4"', (v) => (DECIMAL.test(v) ? v : undefined)),
+  ...stringScalar('Decimal', 'a decimal string such as "11000" or "7.4"', (v) => (DECIMAL_PATTERN.test(v) ? v : undefined)),
 });
 
 builder.scalarType('DateTime', {

@@ -1,4 +1,4 @@
-import { formatInstant, parseInstant } from '@v2g/domain';
+import { formatInstant, parseInstant, QUARTER_HOUR_MS } from '@v2g/domain';
 import type { EventStore, SqlClient } from '@v2g/event-store';
 import {
   auditSettlement,
@@ -6,7 +6,6 @@ import {
   listSettlementRevisions,
   quoteIdent,
   replayProjection,
-  SETTLEMENT_PERIOD_MS,
   SettlementService,
   tableNames,
   type Replay,
@@ -120,7 +119,7 @@ function periodOption(value: string): string {
   } catch {
     throw new UsageError(`--period ${JSON.stringify(value)} is not a UTC instant such as 2026-11-05T10:00Z`);
   }
-  if (ms % SETTLEMENT_PERIOD_MS !== 0) throw new UsageError(`--period ${value} is not on a quarter hour (settlement periods are 15 minutes)`);
+  if (ms % QUARTER_HOUR_MS !== 0) throw new UsageError(`--period ${value} is not on a quarter hour (settlement periods are 15 minutes)`);
   return formatInstant(ms);
 }
 

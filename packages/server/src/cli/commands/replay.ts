@@ -1,6 +1,6 @@
-import { formatInstant, monthRange, parseInstant, type Invoice, type SettlementStatement } from '@v2g/domain';
+import { formatInstant, monthRange, parseInstant, type Invoice, type SettlementStatement, QUARTER_HOUR_MS } from '@v2g/domain';
 import type { SqlClient } from '@v2g/event-store';
-import { quoteIdent, replayProjection, SETTLEMENT_PERIOD_MS, type AsOf, type Projection, type Replay } from '@v2g/ledger';
+import { quoteIdent, replayProjection, type AsOf, type Projection, type Replay } from '@v2g/ledger';
 import { billingProjection } from '@v2g/projection-billing';
 import { catalogueProjection } from '@v2g/projection-catalogue';
 import { gridProjection } from '@v2g/projection-grid';
@@ -189,7 +189,7 @@ function settlementOption(projection: Projection, values: Values): SettlementAsk
   } catch {
     throw new UsageError(`--period ${JSON.stringify(period)} is not a UTC instant such as 2026-11-05T10:00Z`);
   }
-  if (ms % SETTLEMENT_PERIOD_MS !== 0) throw new UsageError(`--period ${period} is not on a quarter hour`);
+  if (ms % QUARTER_HOUR_MS !== 0) throw new UsageError(`--period ${period} is not on a quarter hour`);
   return { zone, period: formatInstant(ms), ...(revision === undefined ? {} : { revision }) };
 }
 

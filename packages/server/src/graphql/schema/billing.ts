@@ -21,6 +21,8 @@ import {
   type Invoice,
   type InvoiceLine,
   type TariffDefinition,
+  QUARTER_HOUR_MS,
+  intervalStartOf,
 } from '@v2g/domain';
 import { accountKnown, billingInput, priceCurve, type PriceVersion } from '@v2g/projection-billing';
 import type { AppendResult } from '@v2g/event-store';
@@ -101,7 +103,7 @@ const PriceIntervalRef = builder.objectRef<PriceVersion>('PriceInterval').implem
   fields: (t) => ({
     zone: t.exposeID('zone'),
     start: t.field({ type: 'DateTime', resolve: (p) => p.intervalStart }),
-    end: t.field({ type: 'DateTime', resolve: (p) => formatInstant(parseInstant('start', p.intervalStart) + 900_000) }),
+    end: t.field({ type: 'DateTime', resolve: (p) => formatInstant(parseInstant('start', p.intervalStart) + QUARTER_HOUR_MS) }),
     priceMinorPerKWh: t.field({ type: 'Decimal', description: 'Minor units (cents) per kWh; may be negative.', resolve: (p) => p.priceMinorPerKWh }),
     currency: t.exposeString('currency'),
     carbonGPerKWh: t.field({ type: 'Decimal', nullable: true, description: 'g CO2e per kWh, when the source gave it.', resolve: (p) => p.carbonGPerKWh }),
@@ -477,10 +479,10 @@ builder.queryField('sessionCost', (t) =>
       if (session.status === 'none') return null;
       const accountId = session.fleetId ?? session.customerId;
       const from = parseInstant('pluggedInAt', session.pluggedInAt);
-      const to = (session.stoppedAt === null ? ledger.grid.now() : parseInstant('stoppedAt', session.stoppedAt)) + 900_000;
+      const to = (session.stoppedAt === null ? ledger.grid.now() : parseInstant('stoppedAt', session.stoppedAt)) + QUARTER_HOUR_MS;
       const input = await billingInput(ledger.sql, ledger.billingTables, accountId, {
-        from: formatInstant(from - (from % 900_000)),
-        to: formatInstant(Math.max(to, from + 900_000)),
+        from: formatInstant(intervalStartOf(from)),
+        to: formatInstant(Math.max(to, from + QUARTER_HOUR_MS)),
         ...(args.pricesKnownAt == null ? {} : { pricesKnownAt: args.pricesKnownAt }),
       });
       if (!input.sessions.some((s) => s.sessionId === sessionId)) return null;

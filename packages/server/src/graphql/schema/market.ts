@@ -1,4 +1,4 @@
-import { Decimal, InvalidCommand, normaliseInstant, tradeAmountMinor, type OrderBookEvent, type OrderType, type ProductMode, type ProductTemplate, type Side } from '@v2g/domain';
+import { Decimal, InvalidCommand, canonicalInstant, tradeAmountMinor, type OrderBookEvent, type OrderType, type ProductMode, type ProductTemplate, type Side } from '@v2g/domain';
 import type { AppendResult, EventStore } from '@v2g/event-store';
 import { whToKWh, type BookRef, type MarketHandled, type OrderInput } from '@v2g/ledger';
 import {
@@ -221,7 +221,7 @@ const OrderBookRef = builder.objectRef<MarketBook & { levels: number | null }>('
 // ---- queries ----------------------------------------------------------------------------------------
 
 function bookRef(args: { zone: string | number; deliveryStart: string; lengthMinutes: number }): BookRef {
-  return { zone: String(args.zone), deliveryStart: normaliseInstant('deliveryStart', args.deliveryStart), lengthMinutes: args.lengthMinutes };
+  return { zone: String(args.zone), deliveryStart: canonicalInstant('deliveryStart', args.deliveryStart), lengthMinutes: args.lengthMinutes };
 }
 
 const TRADE_CURSOR = positionCursor('trade');

@@ -11,6 +11,7 @@ import {
   type SettlementStatement,
   type Transfer,
   type TransferKind,
+  QUARTER_HOUR_MS,
 } from '@v2g/domain';
 import type { CloseOutcome } from '@v2g/ledger';
 import {
@@ -171,7 +172,7 @@ const SettlementRevisionRef = builder.objectRef<StatementRevision>('SettlementRe
 
 function periodStartOf(field: string, value: string): string {
   const ms = parseInstant(field, value);
-  if (ms % 900_000 !== 0) throw new InvalidArgument(field, `${value} is not on a quarter hour (settlement periods are 15 minutes)`);
+  if (ms % QUARTER_HOUR_MS !== 0) throw new InvalidArgument(field, `${value} is not on a quarter hour (settlement periods are 15 minutes)`);
   return formatInstant(ms);
 }
 

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { InvalidCommand } from './errors.ts';
-import { parseRegister } from './metering/register-series.ts';
+import { InvalidCommand } from '../errors.ts';
+import { parseRegister } from '../metering/register-series.ts';
 import { Decimal, MAX_DECIMAL_LENGTH, parseQuantity, QUANTITY_BOUNDS, quantityKindOf, quantityProblem, type QuantityKind } from './quantities.ts';
-import { instantProblem } from './time-bounds.ts';
+import { instantProblem } from '../time-bounds.ts';
 
 describe('quantity bounds', () => {
   it('reads a field\'s kind from the unit its name ends with, also inside a path', () => {

@@ -1,13 +1,14 @@
 import { Decimal } from 'decimal.js';
-import { InvalidCommand } from './errors.ts';
+import { InvalidCommand } from '../errors.ts';
 
 export { Decimal };
 
-const DECIMAL = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?$/;
+/** A decimal string as the edge and events carry it: an optional minus, no exponent, no leading zeros. */
+export const DECIMAL_PATTERN = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?$/;
 
 /** Parses a decimal string from the edge (GraphQL, JSON); a JS number is refused on purpose. */
 export function parseDecimal(field: string, value: unknown): Decimal {
-  if (typeof value !== 'string' || !DECIMAL.test(value)) {
+  if (typeof value !== 'string' || !DECIMAL_PATTERN.test(value)) {
     throw new InvalidCommand(field, `${JSON.stringify(value)} is not a decimal string such as "11000" or "7.4"`);
   }
   return new Decimal(value);
@@ -75,7 +76,7 @@ export function quantityKindOf(field: string): QuantityKind {
 export function quantityProblem(field: string, value: unknown, kind: QuantityKind = quantityKindOf(field)): string | null {
   if (typeof value !== 'string') return `${JSON.stringify(value) ?? String(value)} is not a decimal string`;
   if (value.length > MAX_DECIMAL_LENGTH) return `is ${value.length} characters long; a decimal has at most ${MAX_DECIMAL_LENGTH}`;
-  if (!DECIMAL.test(value)) return `${JSON.stringify(value)} is not a decimal string such as "11000" or "7.4"`;
+  if (!DECIMAL_PATTERN.test(value)) return `${JSON.stringify(value)} is not a decimal string such as "11000" or "7.4"`;
   const parsed = new Decimal(value);
   const digits = value.replace(/^-/, '').replace('.', '').replace(/^0+/, '').length;
   if (digits > MAX_SIGNIFICANT_DIGITS) return `${value} has ${digits} digits; at most ${MAX_SIGNIFICANT_DIGITS}`;

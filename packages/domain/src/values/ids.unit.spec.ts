@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { InvalidCommand } from './errors.ts';
+import { InvalidCommand } from '../errors.ts';
 import { ID_RULES, idProblem, parseCommandId, parseId, type IdKind } from './ids.ts';
 
 const KINDS: IdKind[] = ['id', 'commandId', 'reference'];
@@ -43,7 +43,7 @@ describe('the ledger\'s id rules', () => {
       expect(idProblem('a'.repeat(max), kind)).toBeNull();
       expect(idProblem('a'.repeat(max + 1), kind)).toBe(`is ${max + 1} characters long; at most ${max}`);
     }
-    expect(idProblem('', 'id')).toBe('is empty');
+    expect(idProblem('', 'id')).toBe('is empty; an id is 1-64 letters, digits or _ . : @ - (starting with a letter or digit)');
     expect(idProblem(42, 'id')).toBe('42 is not a string');
     expect(idProblem('-a', 'id')).toMatch(/starting with a letter or digit/);
   });

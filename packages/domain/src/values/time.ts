@@ -1,4 +1,4 @@
-import { InvalidCommand } from './errors.ts';
+import { InvalidCommand } from '../errors.ts';
 
 /** Instants cross the edges as ISO-8601 UTC strings; inside, epoch milliseconds. */
 const INSTANT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?Z$/;
@@ -21,7 +21,7 @@ export function formatInstant(epochMs: number): string {
   return new Date(epochMs).toISOString();
 }
 
-/** Parses and returns the canonical string form. */
-export function normaliseInstant(field: string, value: unknown): string {
+/** Parses an instant and returns its canonical form (with milliseconds, Z). */
+export function canonicalInstant(field: string, value: unknown): string {
   return formatInstant(parseInstant(field, value));
 }

@@ -1,4 +1,4 @@
-import { InvalidCommand } from './errors.ts';
+import { InvalidCommand } from '../errors.ts';
 
 /**
  * The ledger's id rules, in one place. Every id a client names (a site, node, session, meter,
@@ -29,7 +29,7 @@ export function idProblem(value: unknown, kind: IdKind = 'id'): string | null {
   const rule = ID_RULES[kind];
   if (typeof value !== 'string') return `${describe(value)} is not a string`;
   if (rule.pattern.test(value)) return null;
-  if (value.length === 0) return 'is empty';
+  if (value.length === 0) return `is empty; an id is 1-${rule.maxLength} ${rule.allowed} (starting with a letter or digit)`;
   if (value.length > rule.maxLength) return `is ${value.length} characters long; at most ${rule.maxLength}`;
   return `${describe(value)} must be 1-${rule.maxLength} ${rule.allowed} (starting with a letter or digit)`;
 }
