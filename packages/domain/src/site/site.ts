@@ -3,7 +3,6 @@ import { DomainError, InvalidCommand } from '../errors.ts';
 import { Decimal, parseDecimal, parseNonNegative, toDecimalString, formatInstant, parseInstant, checkZone, parseId } from '../values/index.ts';
 import type { SessionStatus } from '../allocation/types.ts';
 import { decimalString, limitViolations, nonZeroFlows, sessionBounds } from './effective-limits.ts';
-import { checkRuleWindow } from './rule-window.ts';
 import { MAX_READING_AHEAD_MS } from '../metering/register-series.ts';
 import {
   AllocationOutOfOrder,
@@ -30,9 +29,7 @@ import {
 } from './site-errors.ts';
 import type {
   ChargerSpec,
-  CongestionRule,
   NodeKind,
-  Occupancy,
   RegisteredSite,
   SetpointChange,
   SiteCommand,
@@ -40,6 +37,12 @@ import type {
   SiteNode,
   SiteState,
 } from './site-types.ts';
+import { checkChargerSpec, checkName, checkOptionalText, checkPositive, checkRule, checkSiteId, checkText } from './site-input.ts';
+import { curtailment, setpointFits, withCurtailment } from './site-curtailment.ts';
+import { evolve, foldSiteEvents, isPowered, narrowToCharger } from './site-evolve.ts';
+
+export { checkSiteId } from './site-input.ts';
+export { DEFAULT_PROMOTE_AFTER_S, DEFAULT_ROTATION_INTERVAL_S, foldSiteEvents } from './site-evolve.ts';
 
 /**
  * The site aggregate (`site-<id>` stream): a grid connection, its electrical tree, what limits it
@@ -69,96 +72,9 @@ const ZERO = new Decimal(0);
 const NODE_KINDS: readonly NodeKind[] = ['feeder', 'circuit', 'charger', 'connector'];
 const SETPOINT_STATUSES: readonly SessionStatus[] = ['charging', 'discharging', 'on_hold', 'done'];
 
-export const DEFAULT_ROTATION_INTERVAL_S = 900;
-export const DEFAULT_PROMOTE_AFTER_S = 3600;
 
 export const siteStreamId = (siteId: string): string => `site-${siteId}`;
 
-export function checkSiteId(siteId: unknown): string {
-  return parseId('siteId', siteId);
-}
-
-function checkName(name: unknown): string {
-  if (typeof name !== 'string' || name.trim() === '' || name.length > 200) {
-    throw new InvalidCommand('name', 'must be a non-empty text of at most 200 characters');
-  }
-  return name.trim();
-}
-
-function checkText(field: string, value: unknown, maxLength: number): string {
-  if (typeof value !== 'string' || value.trim() === '' || value.length > maxLength) {
-    throw new InvalidCommand(field, `must be a non-empty text of at most ${maxLength} characters`);
-  }
-  return value;
-}
-
-function checkOptionalText(field: string, value: unknown, maxLength: number): string | null {
-  return value === null || value === undefined ? null : checkText(field, value, maxLength);
-}
-
-function checkPositive(field: string, value: unknown): Decimal {
-  const parsed = parseNonNegative(field, value);
-  if (parsed.isZero()) throw new InvalidCommand(field, 'must be positive');
-  return parsed;
-}
-
-function checkChargerSpec(field: string, value: unknown): ChargerSpec {
-  if (typeof value !== 'object' || value === null) throw new InvalidCommand(field, 'must be an object');
-  const spec = value as Record<string, unknown>;
-  const min = parseNonNegative(`${field}.minPowerW`, spec['minPowerW']);
-  const max = checkPositive(`${field}.maxPowerW`, spec['maxPowerW']);
-  if (min.gt(max)) throw new InvalidCommand(`${field}.minPowerW`, `${min.toFixed()} is above maxPowerW ${max.toFixed()}`);
-  const bidirectional = spec['bidirectional'];
-  if (typeof bidirectional !== 'boolean') throw new InvalidCommand(`${field}.bidirectional`, 'must be true or false');
-  if (!bidirectional) {
-    for (const key of ['minDischargePowerW', 'maxDischargePowerW']) {
-      if (spec[key] !== null && spec[key] !== undefined) throw new InvalidCommand(`${field}.${key}`, 'must be null unless the charger is bidirectional');
-    }
-    return { minPowerW: toDecimalString(min), maxPowerW: toDecimalString(max), bidirectional, minDischargePowerW: null, maxDischargePowerW: null };
-  }
-  for (const key of ['minDischargePowerW', 'maxDischargePowerW']) {
-    if (spec[key] === null || spec[key] === undefined) throw new InvalidCommand(`${field}.${key}`, 'is required for a bidirectional charger');
-  }
-  const minD = parseNonNegative(`${field}.minDischargePowerW`, spec['minDischargePowerW']);
-  const maxD = checkPositive(`${field}.maxDischargePowerW`, spec['maxDischargePowerW']);
-  if (minD.gt(maxD)) throw new InvalidCommand(`${field}.minDischargePowerW`, `${minD.toFixed()} is above maxDischargePowerW ${maxD.toFixed()}`);
-  return {
-    minPowerW: toDecimalString(min),
-    maxPowerW: toDecimalString(max),
-    bidirectional,
-    minDischargePowerW: toDecimalString(minD),
-    maxDischargePowerW: toDecimalString(maxD),
-  };
-}
-
-function checkRule(value: unknown): CongestionRule {
-  if (typeof value !== 'object' || value === null) throw new InvalidCommand('rule', 'must be an object');
-  const rule = value as Record<string, unknown>;
-  const ruleId = parseId('rule.ruleId', rule['ruleId']);
-  const priority = rule['priority'];
-  if (typeof priority !== 'number' || !Number.isSafeInteger(priority)) throw new InvalidCommand('rule.priority', `${JSON.stringify(priority)} is not an integer`);
-  const scopeRaw = rule['scope'];
-  if (typeof scopeRaw !== 'object' || scopeRaw === null) throw new InvalidCommand('rule.scope', 'must be an object');
-  const scopeKind = (scopeRaw as Record<string, unknown>)['kind'];
-  let scope: CongestionRule['scope'];
-  if (scopeKind === 'node') scope = { kind: 'node', nodeId: parseId('rule.scope.nodeId', (scopeRaw as Record<string, unknown>)['nodeId']) };
-  else if (scopeKind === 'area') scope = { kind: 'area', areaId: parseId('rule.scope.areaId', (scopeRaw as Record<string, unknown>)['areaId']) };
-  else throw new InvalidCommand('rule.scope.kind', `${JSON.stringify(scopeKind)} is neither "node" nor "area"`);
-  const window = checkRuleWindow('rule.window', rule['window']);
-  const importCap = rule['importCapW'] === null || rule['importCapW'] === undefined ? null : parseNonNegative('rule.importCapW', rule['importCapW']);
-  const exportCap = rule['exportCapW'] === null || rule['exportCapW'] === undefined ? null : parseNonNegative('rule.exportCapW', rule['exportCapW']);
-  if (importCap === null && exportCap === null) throw new InvalidCommand('rule', 'needs an importCapW, an exportCapW or both');
-  return {
-    ruleId,
-    priority,
-    scope,
-    window,
-    importCapW: importCap === null ? null : toDecimalString(importCap),
-    exportCapW: exportCap === null ? null : toDecimalString(exportCap),
-    reason: checkOptionalText('rule.reason', rule['reason'], 500),
-    source: checkOptionalText('rule.source', rule['source'], 200),
-  };
-}
 
 function registered(state: SiteState, siteIdRaw: unknown): RegisteredSite {
   const siteId = checkSiteId(siteIdRaw);
@@ -179,82 +95,6 @@ function connectorOf(site: RegisteredSite, connectorId: string): SiteNode {
   return node;
 }
 
-const isPowered = (status: Occupancy['status']): boolean => status === 'charging' || status === 'discharging';
-
-/** Whether a non-zero setpoint is allowed for its status by the session's current bounds. */
-function setpointFits(site: RegisteredSite, occupancy: Occupancy, power: Decimal, status: Occupancy['status']): boolean {
-  const bounds = sessionBounds(site, occupancy);
-  if (status === 'charging') return power.gt(ZERO) && power.gte(bounds.charge.minW) && power.lte(bounds.charge.maxW);
-  if (status === 'discharging') {
-    if (bounds.discharge === null || !power.lt(ZERO)) return false;
-    const fed = power.negated();
-    return fed.gte(bounds.discharge.minW) && fed.lte(bounds.discharge.maxW);
-  }
-  return power.isZero();
-}
-
-/** All connectors in the subtree of `nodeId` (itself included). */
-function connectorsBelow(site: RegisteredSite, nodeId: string): string[] {
-  const found: string[] = [];
-  const stack = [nodeId];
-  while (stack.length > 0) {
-    const node = site.nodes.get(stack.pop()!);
-    if (!node) continue;
-    if (node.kind === 'connector') found.push(node.nodeId);
-    for (const child of node.children) stack.push(child);
-  }
-  return found;
-}
-
-/**
- * The curtailment the site needs at `atMs` to keep its invariant: every powered session below a
- * node whose effective limit the setpoints break goes to 0 and on hold (and, after a charger change,
- * every session at that charger whose setpoint no longer fits its narrowed bounds). Repeats until no
- * node is violated (holding a discharging session raises the flow of its ancestors); terminates
- * because all-zero breaks no limit (limits are >= 0).
- */
-function curtailment(site: RegisteredSite, atMs: number, changedChargerId: string | null): SiteEvent[] {
-  const powered = new Map<string, Decimal>();
-  const reasons = new Map<string, string>();
-  const atCharger = new Set(changedChargerId === null ? [] : (site.nodes.get(changedChargerId)?.children ?? []));
-  for (const occupancy of site.sessions.values()) {
-    if (occupancy.setpointW === '0') continue;
-    const power = new Decimal(occupancy.setpointW);
-    if (power.isZero()) continue;
-    if (atCharger.has(occupancy.connectorId) && !setpointFits(site, occupancy, power, occupancy.status)) reasons.set(occupancy.sessionId, `curtailed:${changedChargerId}`);
-    else powered.set(occupancy.sessionId, power);
-  }
-  for (;;) {
-    const flows = nonZeroFlows(site, (o) => powered.get(o.sessionId) ?? null);
-    const violations = limitViolations(site, flows, atMs);
-    if (violations.length === 0) break;
-    for (const violation of violations) {
-      for (const connectorId of connectorsBelow(site, violation.nodeId)) {
-        const sessionId = site.connectors.get(connectorId);
-        if (sessionId !== undefined && powered.delete(sessionId)) reasons.set(sessionId, `curtailed:${violation.nodeId}`);
-      }
-    }
-  }
-  if (reasons.size === 0) return [];
-  const at = formatInstant(atMs);
-  const setpoints: SetpointChange[] = [];
-  for (const occupancy of site.sessions.values()) {
-    const reason = reasons.get(occupancy.sessionId);
-    if (reason !== undefined) setpoints.push({ sessionId: occupancy.sessionId, powerW: '0', status: 'on_hold', reason });
-  }
-  return [
-    { type: 'SetpointsAssigned', data: { siteId: site.siteId, at, trigger: 'curtailment', setpoints } },
-    ...setpoints.map((s): SiteEvent => ({ type: 'SessionPutOnHold', data: { siteId: site.siteId, sessionId: s.sessionId, at, reason: s.reason! } })),
-  ];
-}
-
-/** The change, then whatever curtailment the state after it needs at `atMs`. */
-function withCurtailment(site: RegisteredSite, events: SiteEvent[], atMs: number, changedChargerId: string | null = null): SiteEvent[] {
-  if (events.length === 0) return events;
-  const after = foldSiteEvents(site, events);
-  if (after.status !== 'registered') return events;
-  return [...events, ...curtailment(after, atMs, changedChargerId)];
-}
 
 function decideAddNode(site: RegisteredSite, c: Extract<SiteCommand, { type: 'AddNode' }>): SiteEvent[] {
   const nodeId = parseId('nodeId', c.nodeId);
@@ -615,248 +455,6 @@ export function decideWithAllocation(
   return [...events, ...assigned, ...rest];
 }
 
-/** A charger change narrows the bounds of the sessions at its connectors (they never widen back). */
-function narrowToCharger(occupancy: Occupancy, charger: ChargerSpec): Occupancy {
-  const min = Decimal.max(occupancy.minPowerW, charger.minPowerW);
-  const max = Decimal.min(occupancy.maxPowerW, charger.maxPowerW);
-  let maxDischarge: string | null = null;
-  if (occupancy.maxDischargePowerW !== null && charger.bidirectional && charger.maxDischargePowerW !== null) {
-    const narrowed = Decimal.min(occupancy.maxDischargePowerW, charger.maxDischargePowerW);
-    if (narrowed.gte(charger.minDischargePowerW ?? '0')) maxDischarge = decimalString(narrowed);
-  }
-  return { ...occupancy, minPowerW: decimalString(min), maxPowerW: decimalString(max), maxDischargePowerW: maxDischarge };
-}
-
-function laterInstant(a: string | null, b: string): string {
-  return a === null || parseInstant('at', b) > parseInstant('at', a) ? b : a;
-}
-
-type MapKey = 'nodes' | 'loads' | 'rules' | 'dischargeRequests' | 'sessions' | 'connectors';
-type MapOf<K extends MapKey> = RegisteredSite[K] extends ReadonlyMap<infer Key, infer Value> ? Map<Key, Value> : never;
-
-/**
- * A state being evolved: a shallow copy whose maps (and nodes) are copied on their first write and
- * then written in place, so folding many events copies each map once, not once per event.
- */
-class SiteDraft {
-  readonly state: RegisteredSite;
-  private readonly ownedMaps = new Set<MapKey>();
-  private readonly ownedNodes = new Set<string>();
-
-  constructor(base: RegisteredSite) {
-    this.state = { ...base };
-  }
-
-  map<K extends MapKey>(key: K): MapOf<K> {
-    if (!this.ownedMaps.has(key)) {
-      (this.state as Record<MapKey, unknown>)[key] = new Map(this.state[key] as ReadonlyMap<unknown, unknown>);
-      this.ownedMaps.add(key);
-    }
-    return this.state[key] as MapOf<K>;
-  }
-
-  /** A node this draft may change in place (copied on first write). */
-  node(nodeId: string): SiteNode | undefined {
-    const node = this.state.nodes.get(nodeId);
-    if (!node || this.ownedNodes.has(nodeId)) return node;
-    const copy = { ...node, children: [...node.children] };
-    this.map('nodes').set(nodeId, copy);
-    this.ownedNodes.add(nodeId);
-    return copy;
-  }
-
-  addNode(node: SiteNode): void {
-    this.map('nodes').set(node.nodeId, node);
-    this.ownedNodes.add(node.nodeId);
-  }
-}
-
-function registeredSite(data: Extract<SiteEvent, { type: 'SiteRegistered' }>['data']): RegisteredSite {
-  const { siteId, name, importLimitW, exportLimitW } = data;
-  const root: SiteNode = { nodeId: siteId, parentId: null, kind: 'site', name, importLimitW, exportLimitW, charger: null, children: [] };
-  return {
-    status: 'registered',
-    siteId,
-    name,
-    importLimitW,
-    exportLimitW,
-    rotationIntervalS: DEFAULT_ROTATION_INTERVAL_S,
-    promoteAfterS: DEFAULT_PROMOTE_AFTER_S,
-    dischargePriceThresholdMinorPerKWh: null,
-    priceZone: null,
-    nodes: new Map([[siteId, root]]),
-    loads: new Map(),
-    rules: new Map(),
-    dischargeRequests: new Map(),
-    sessions: new Map(),
-    connectors: new Map(),
-    lastAllocationAt: null,
-  };
-}
-
-/** Applies one event to a draft. Total: an event that no longer fits the state changes nothing. */
-function apply(draft: SiteDraft, event: Exclude<SiteEvent, { type: 'SiteRegistered' }>): void {
-  const state = draft.state;
-  switch (event.type) {
-    case 'SiteRenamed': {
-      state.name = event.data.name;
-      const root = draft.node(state.siteId);
-      if (root) root.name = event.data.name;
-      return;
-    }
-    case 'SiteConfigured':
-      state.rotationIntervalS = event.data.rotationIntervalS;
-      state.promoteAfterS = event.data.promoteAfterS;
-      state.dischargePriceThresholdMinorPerKWh = event.data.dischargePriceThresholdMinorPerKWh;
-      state.priceZone = event.data.priceZone;
-      return;
-    case 'NodeAdded': {
-      const { nodeId, parentId, kind, name, importLimitW, exportLimitW, charger } = event.data;
-      draft.addNode({ nodeId, parentId, kind, name, importLimitW, exportLimitW, charger, children: [] });
-      draft.node(parentId)?.children.push(nodeId);
-      return;
-    }
-    case 'NodeLimitsChanged': {
-      const { nodeId, importLimitW, exportLimitW } = event.data;
-      const node = draft.node(nodeId);
-      if (!node) return;
-      node.importLimitW = importLimitW;
-      node.exportLimitW = exportLimitW;
-      if (nodeId === state.siteId) {
-        state.importLimitW = importLimitW;
-        state.exportLimitW = exportLimitW;
-      }
-      return;
-    }
-    case 'ChargerChanged': {
-      const { nodeId, charger } = event.data;
-      const node = draft.node(nodeId);
-      if (!node) return;
-      node.charger = charger;
-      for (const connectorId of node.children) {
-        const sessionId = state.connectors.get(connectorId);
-        const occupancy = sessionId === undefined ? undefined : state.sessions.get(sessionId);
-        if (occupancy) draft.map('sessions').set(occupancy.sessionId, narrowToCharger(occupancy, charger));
-      }
-      return;
-    }
-    case 'NodeRemoved': {
-      const { nodeId } = event.data;
-      const node = state.nodes.get(nodeId);
-      if (!node || node.parentId === null) return;
-      draft.map('nodes').delete(nodeId);
-      const parent = draft.node(node.parentId);
-      if (parent) parent.children = parent.children.filter((c) => c !== nodeId);
-      if (state.loads.has(nodeId)) draft.map('loads').delete(nodeId);
-      // Rules and discharge requests on the node go with it.
-      for (const rule of state.rules.values()) {
-        if (rule.scope.kind === 'node' && rule.scope.nodeId === nodeId) draft.map('rules').delete(rule.ruleId);
-      }
-      for (const request of state.dischargeRequests.values()) {
-        if (request.nodeId === nodeId) draft.map('dischargeRequests').delete(request.requestId);
-      }
-      const occupant = state.connectors.get(nodeId);
-      if (occupant !== undefined) {
-        draft.map('connectors').delete(nodeId);
-        draft.map('sessions').delete(occupant);
-      }
-      return;
-    }
-    case 'NodeLoadMeasured': {
-      const { nodeId, occurredAt, otherLoadW, generationW } = event.data;
-      const latest = state.loads.get(nodeId);
-      if (latest && parseInstant('occurredAt', occurredAt) < parseInstant('occurredAt', latest.occurredAt)) return;
-      draft.map('loads').set(nodeId, { occurredAt, otherLoadW, generationW });
-      return;
-    }
-    case 'CongestionRuleAdded':
-      draft.map('rules').set(event.data.rule.ruleId, event.data.rule);
-      return;
-    case 'CongestionRuleRemoved':
-      if (state.rules.has(event.data.ruleId)) draft.map('rules').delete(event.data.ruleId);
-      return;
-    case 'DischargeRequested': {
-      const { requestId, nodeId, start, end, powerW, source } = event.data;
-      draft.map('dischargeRequests').set(requestId, { requestId, nodeId, start, end, powerW, source });
-      return;
-    }
-    case 'DischargeRequestCancelled':
-      if (state.dischargeRequests.has(event.data.requestId)) draft.map('dischargeRequests').delete(event.data.requestId);
-      return;
-    case 'ConnectorOccupied': {
-      const { connectorId, sessionId, at, minPowerW, maxPowerW, maxDischargePowerW } = event.data;
-      draft.map('sessions').set(sessionId, {
-        sessionId,
-        connectorId,
-        occupiedAt: at,
-        minPowerW,
-        maxPowerW,
-        maxDischargePowerW,
-        setpointW: '0',
-        status: 'pending',
-        reason: null,
-        since: at,
-      });
-      draft.map('connectors').set(connectorId, sessionId);
-      return;
-    }
-    case 'ConnectorReleased': {
-      const { connectorId, sessionId } = event.data;
-      if (state.sessions.has(sessionId)) draft.map('sessions').delete(sessionId);
-      if (state.connectors.get(connectorId) === sessionId) draft.map('connectors').delete(connectorId);
-      return;
-    }
-    case 'SetpointsAssigned': {
-      const { at, setpoints } = event.data;
-      const sessions = draft.map('sessions');
-      for (const { sessionId, powerW, status, reason } of setpoints) {
-        const occupancy = sessions.get(sessionId);
-        if (!occupancy) continue;
-        // A status keeps its `since`; so does a turn going from charging to discharging or back.
-        const keepSince = occupancy.status === status || (isPowered(occupancy.status) && isPowered(status));
-        sessions.set(sessionId, { ...occupancy, setpointW: powerW, status, reason, since: keepSince ? occupancy.since : at });
-      }
-      state.lastAllocationAt = laterInstant(state.lastAllocationAt, at);
-      return;
-    }
-    case 'SessionPutOnHold':
-    case 'SessionResumed':
-      // Notifications for other streams and read models: the SetpointsAssigned before them already changed the state.
-      return;
-    default: {
-      const unreachable: never = event;
-      throw new Error(`unknown event ${JSON.stringify(unreachable)}`);
-    }
-  }
-}
-
-/**
- * Folds events into a state, copying each of the state's maps at most once (evolve, one event at a
- * time, copies the maps an event touches every time). Same result as `events.reduce(evolve, state)`:
- * use it to load a long stream.
- */
-export function foldSiteEvents(state: SiteState, events: readonly SiteEvent[]): SiteState {
-  let current: SiteState = state;
-  let draft: SiteDraft | null = null;
-  for (const event of events) {
-    if (event.type === 'SiteRegistered') {
-      current = registeredSite(event.data);
-      draft = null;
-      continue;
-    }
-    if (current.status !== 'registered' || event.type === 'SessionPutOnHold' || event.type === 'SessionResumed') continue;
-    if (draft === null) {
-      draft = new SiteDraft(current);
-      current = draft.state;
-    }
-    apply(draft, event);
-  }
-  return current;
-}
-
-function evolve(state: SiteState, event: SiteEvent): SiteState {
-  return foldSiteEvents(state, [event]);
-}
 
 export const siteDecider: Decider<SiteState, SiteCommand, SiteEvent> = {
   initialState: () => ({ status: 'unregistered' }),
