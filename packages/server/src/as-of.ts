@@ -3,6 +3,7 @@ import type { EventStore, SqlClient, SqlExecutor } from '@v2g/event-store';
 import { checkPeriodStart, normaliseAsOf, replayProjection, type ProjectionStatus, type Replay, type ReplayOptions, type SettlementService, type TableNames } from '@v2g/ledger';
 import { billingInput, billingInputAsOf, billingProjection } from '@v2g/projection-billing';
 import { settlementProjection, statementInForceAt } from '@v2g/projection-settlement';
+import { DEFAULT_AS_OF_PER_PRINCIPAL } from './as-of-limits.ts';
 import { TooManyRequests } from './graphql/errors.ts';
 
 /**
@@ -19,8 +20,8 @@ import { TooManyRequests } from './graphql/errors.ts';
  * benchmark compare with it, and it answers when the billing read model cannot catch up (failed,
  * stopped, rebuilding past the wait), one replay at a time.
  *
- * What one caller may have in progress is bounded (`perPrincipal`, default 4): one more is refused
- * at once with TOO_MANY_REQUESTS and a retry hint, never queued.
+ * What one caller may have in progress is bounded (`perPrincipal`: ASOF_MAX_IN_FLIGHT_PER_PRINCIPAL,
+ * default 4): one more is refused at once with TOO_MANY_REQUESTS and a retry hint, never queued.
  */
 
 /** An account's invoice for a UTC month ("2026-11") from a billing read model's tables (live or replayed): the invoice field's code path. */
@@ -89,10 +90,12 @@ export type AsOfDeps = {
   projections: { status(): Promise<ProjectionStatus[]> };
   settlement: Pick<SettlementService, 'statementInForce'>;
   replay?: (options: ReplayOptions) => Promise<Replay>;
+  /** The configured bound (ASOF_MAX_IN_FLIGHT_PER_PRINCIPAL), used when no limits are passed. */
+  asOfMaxInFlightPerPrincipal?: number;
 };
 
 export type AsOfLimits = {
-  /** As-of requests one principal may have in progress at once (default 4). */
+  /** As-of requests one principal may have in progress at once (default: the deps' asOfMaxInFlightPerPrincipal, else 4). */
   perPrincipal?: number;
   /** How long a question waits for the read model to reach the log's head before the fallback (default 10 s). */
   catchUpMs?: number;
@@ -114,7 +117,7 @@ export class AsOfInvoices {
     private readonly deps: AsOfDeps,
     limits: AsOfLimits = {},
   ) {
-    this.perPrincipal = Math.max(1, limits.perPrincipal ?? 4);
+    this.perPrincipal = Math.max(1, limits.perPrincipal ?? deps.asOfMaxInFlightPerPrincipal ?? DEFAULT_AS_OF_PER_PRINCIPAL);
     this.catchUpMs = limits.catchUpMs ?? 10_000;
   }
 

@@ -2,6 +2,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
 import { DEFAULT_TIME_BOUNDS, type TimeBounds } from '@v2g/domain';
 import { DEFAULT_CHARGER_RESPONSE_MS, keyIdOf, parsePrivateKey, parsePublicKey } from '@v2g/ledger';
+import { DEFAULT_AS_OF_PER_PRINCIPAL } from './as-of-limits.ts';
 import { authConfig, type AuthConfig } from './auth/auth-config.ts';
 import { hardeningConfig, type HardeningConfig } from './hardening-config.ts';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './usage.ts';
@@ -29,6 +30,8 @@ export type Config = {
   readyMaxLag: bigint;
   /** How long chargers take to follow a new setpoint, ms: known limits are met that long ahead. */
   chargerResponseMs: number;
+  /** As-of questions (invoice, statement) one principal may have in progress at once; one more is refused with TOO_MANY_REQUESTS. */
+  asOfMaxInFlightPerPrincipal: number;
   /** How far before the ledger's now a field time may be, and how far after it a departure. */
   timeBounds: TimeBounds;
   /** Log checkpoints (tamper evidence): how often the server appends one, and the keys. */
@@ -91,6 +94,7 @@ export function loadConfig(env: Env = process.env, stdoutIsTerminal = process.st
     dbSchema: dbSchema(env),
     readyMaxLag: BigInt(integer(env, 'READY_MAX_LAG', 1000, 0, Number.MAX_SAFE_INTEGER)),
     chargerResponseMs: integer(env, 'CHARGER_RESPONSE_MS', DEFAULT_CHARGER_RESPONSE_MS, 0, 300_000),
+    asOfMaxInFlightPerPrincipal: integer(env, 'ASOF_MAX_IN_FLIGHT_PER_PRINCIPAL', DEFAULT_AS_OF_PER_PRINCIPAL, 1, 1_000),
     timeBounds: {
       clockSkewMs: DEFAULT_TIME_BOUNDS.clockSkewMs,
       fieldBackdateMaxMs: integer(env, 'FIELD_TIME_MAX_AGE_HOURS', DEFAULT_TIME_BOUNDS.fieldBackdateMaxMs / 3_600_000, 1, 8_784) * 3_600_000,

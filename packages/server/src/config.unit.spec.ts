@@ -18,6 +18,7 @@ describe('loadConfig', () => {
       dbSchema: 'v2g',
       readyMaxLag: 1000n,
       chargerResponseMs: 5_000,
+      asOfMaxInFlightPerPrincipal: 4,
       timeBounds: { clockSkewMs: 300_000, fieldBackdateMaxMs: 604_800_000, departureHorizonMs: 604_800_000 },
       checkpoint: { everyEvents: 10_000, everyMs: 600_000, signingKey: null, publicKey: null, sinkFile: null },
       rebuildProjections: [],
@@ -86,6 +87,7 @@ describe('loadConfig', () => {
       DB_SCHEMA: 'ledger_2',
       READY_MAX_LAG: '0',
       CHARGER_RESPONSE_MS: '2500',
+      ASOF_MAX_IN_FLIGHT_PER_PRINCIPAL: '16',
     });
     expect(config).toMatchObject({
       databaseUrl: 'postgres://postgres@127.0.0.1:5432/test',
@@ -97,6 +99,7 @@ describe('loadConfig', () => {
       dbSchema: 'ledger_2',
       readyMaxLag: 0n,
       chargerResponseMs: 2_500,
+      asOfMaxInFlightPerPrincipal: 16,
     });
   });
 
@@ -117,6 +120,9 @@ describe('loadConfig', () => {
     ['READY_MAX_LAG', 'lots', /READY_MAX_LAG must be a whole number/],
     ['CHARGER_RESPONSE_MS', '5s', /CHARGER_RESPONSE_MS must be a whole number/],
     ['CHARGER_RESPONSE_MS', '300001', /CHARGER_RESPONSE_MS must be from 0 to 300000/],
+    ['ASOF_MAX_IN_FLIGHT_PER_PRINCIPAL', '0', /ASOF_MAX_IN_FLIGHT_PER_PRINCIPAL must be from 1 to 1000, not 0/],
+    ['ASOF_MAX_IN_FLIGHT_PER_PRINCIPAL', '1001', /ASOF_MAX_IN_FLIGHT_PER_PRINCIPAL must be from 1 to 1000/],
+    ['ASOF_MAX_IN_FLIGHT_PER_PRINCIPAL', 'four', /ASOF_MAX_IN_FLIGHT_PER_PRINCIPAL must be a whole number from 1 to 1000, not "four"/],
     ['LEDGER_CHECKPOINT_EVERY_EVENTS', '-5', /LEDGER_CHECKPOINT_EVERY_EVENTS must be a whole number/],
     ['LEDGER_CHECKPOINT_EVERY_SECONDS', '1h', /LEDGER_CHECKPOINT_EVERY_SECONDS must be a whole number/],
     ['LEDGER_CHECKPOINT_PUBLIC_KEY', 'not-a-key', /LEDGER_CHECKPOINT_PUBLIC_KEY must be an Ed25519 public key/],

@@ -51,6 +51,8 @@ export type LedgerDeps = {
   apiKeys: ApiKeyService;
   /** The ledger's clock, epoch ms: what "now" is for every rule (and for GraphiQL's example dates). */
   clock: () => number;
+  /** As-of questions one principal may have in progress at once (ASOF_MAX_IN_FLIGHT_PER_PRINCIPAL); absent: 4. */
+  asOfMaxInFlightPerPrincipal?: number;
 };
 
 export type Ledger = LedgerDeps & {
@@ -64,6 +66,8 @@ export type Ledger = LedgerDeps & {
 export type LedgerConfig = Pick<Config, 'databaseUrl' | 'eventStoreUrl' | 'dbSchema'> & {
   /** How long chargers take to follow a setpoint (CHARGER_RESPONSE_MS); absent: the grid's default. */
   chargerResponseMs?: number;
+  /** As-of questions one principal may have in progress (ASOF_MAX_IN_FLIGHT_PER_PRINCIPAL); absent: 4. */
+  asOfMaxInFlightPerPrincipal?: number;
   /** PGlite's folder when there is no databaseUrl; undefined keeps it in memory (tests). */
   dataDir: string | undefined;
   /** Log checkpoints (tamper evidence) appended in the background; absent: none (tests). */
@@ -249,6 +253,7 @@ export async function openLedger(config: LedgerConfig, logger: Logger): Promise<
     marketTables,
     apiKeys,
     clock,
+    ...(config.asOfMaxInFlightPerPrincipal === undefined ? {} : { asOfMaxInFlightPerPrincipal: config.asOfMaxInFlightPerPrincipal }),
     async start() {
       await startApiKeys();
       await projections.start();

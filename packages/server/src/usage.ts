@@ -24,6 +24,8 @@ Configuration comes from environment variables:
   READY_MAX_LAG   /readyz is 503 when a projection lags more events  (default 1000)
   CHARGER_RESPONSE_MS              how long chargers take to follow a setpoint, 0-300000 ms; setpoints are
                                    lowered that long before a congestion rule starts (default 5000)
+  ASOF_MAX_IN_FLIGHT_PER_PRINCIPAL as-of questions (invoice, statement) one caller may have in progress,
+                                   1-1000; one more is refused with TOO_MANY_REQUESTS (default 4)
   FIELD_TIME_MAX_AGE_HOURS         how long ago a reading, plug-in or unplug may be dated, 1-8784 (default 168)
   DEPARTURE_HORIZON_HOURS          how far ahead a departure may be, 1-8784                   (default 168)
   LEDGER_CHECKPOINT_EVERY_EVENTS   a log checkpoint every N events, 0 off  (default 10000)

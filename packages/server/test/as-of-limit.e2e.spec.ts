@@ -127,4 +127,19 @@ describe('as-of questions per caller are bounded (PGlite)', () => {
     expect(answers.inProgressFor('apikey:a')).toBe(0);
     expect(answers.replays).toBe(0);
   });
+  it('takes its bound from the ledger (ASOF_MAX_IN_FLIGHT_PER_PRINCIPAL) when no limit is passed', async () => {
+    let behind = true;
+    const projections = {
+      status: async () => (await server.ledger.projections.status()).map((p) => (behind ? { ...p, checkpoint: -1n } : p)),
+    };
+    const answers = new AsOfInvoices({ ...server.ledger, projections, asOfMaxInFlightPerPrincipal: 1 });
+    expect(answers.perPrincipal).toBe(1);
+    expect(new AsOfInvoices({ ...server.ledger, projections }).perPrincipal).toBe(4);
+    const asOf = new Date(server.ledger.grid.now() - 1000).toISOString();
+    const first = answers.invoice('apikey:c', 'acct-1', '2026-11', asOf);
+    const refused = await answers.invoice('apikey:c', 'acct-1', '2026-11', asOf).catch((error: unknown) => error);
+    expect(refused).toMatchObject({ code: 'TOO_MANY_REQUESTS', details: { limit: 1 } });
+    behind = false;
+    expect(await first).toMatchObject({ accountId: 'acct-1', totalMinor: '0' });
+  });
 });

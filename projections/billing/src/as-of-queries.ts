@@ -145,16 +145,22 @@ export function sessionsOf(accountId: string, rows: readonly HistoryRow[], fromM
     if (list) list.push(row);
     else bySession.set(row.session_id, [row]);
   }
-  const sessions: BillableSession[] = [];
-  const intervals: IntervalEnergy[] = [];
+  // Sorted once on numbers (epoch ms) rather than by parsing ISO strings in every comparison.
+  const sessions: { session: BillableSession; pluggedInAtMs: number }[] = [];
+  const intervals: { interval: IntervalEnergy; startMs: number }[] = [];
   for (const [sessionId, history] of bySession) {
-    const plugIns = history.filter((h) => h.kind === 'plug_in');
-    const plugIn = plugIns.at(-1);
+    let plugIn: HistoryRow | undefined;
+    let firstPlugIn: bigint | undefined;
+    for (const h of history) {
+      if (h.kind !== 'plug_in') continue;
+      plugIn = h;
+      firstPlugIn ??= BigInt(h.position);
+    }
     if (!plugIn || plugIn.account_id !== accountId) continue;
     const pluggedInAtMs = Number(plugIn.occurred_ms);
     // A stop counts once the session is known (the projection updates a session row that exists).
-    const firstPlugIn = BigInt(plugIns[0]!.position);
-    const stop = history.filter((h) => h.kind === 'stop' && BigInt(h.position) > firstPlugIn).at(-1);
+    let stop: HistoryRow | undefined;
+    for (const h of history) if (h.kind === 'stop' && BigInt(h.position) > firstPlugIn!) stop = h;
     const points = new Map<string, TimelinePoint>();
     for (const h of history) {
       if (h.kind === 'stop') continue;
@@ -173,32 +179,37 @@ export function sessionsOf(accountId: string, rows: readonly HistoryRow[], fromM
       }
     }
     for (const point of points.values()) point.spanAtMs = spanAtOf(point.occurredAtMs, pluggedInAtMs);
-    const inRange: IntervalEnergy[] = [];
+    const inRange: { interval: IntervalEnergy; startMs: number }[] = [];
     for (const sum of sessionIntervalSums(sessionId, [...points.values()]).all()) {
       if (sum.startMs < fromMs || sum.startMs >= toMs) continue;
       inRange.push({
-        sessionId,
-        intervalStart: new Date(sum.startMs).toISOString(),
-        importWh: fromMilli(sum.importMilli),
-        exportWh: fromMilli(sum.exportMilli),
-        justifiedBy: distinctPositions(sum.positions).map(String),
+        interval: {
+          sessionId,
+          intervalStart: new Date(sum.startMs).toISOString(),
+          importWh: fromMilli(sum.importMilli),
+          exportWh: fromMilli(sum.exportMilli),
+          justifiedBy: distinctPositions(sum.positions).map(String),
+        },
+        startMs: sum.startMs,
       });
     }
     if (inRange.length === 0 && !(pluggedInAtMs >= fromMs && pluggedInAtMs < toMs)) continue;
-    inRange.sort((a, b) => Date.parse(a.intervalStart) - Date.parse(b.intervalStart));
     intervals.push(...inRange);
     sessions.push({
-      sessionId,
-      accountId,
-      siteId: plugIn.site_id!,
-      pluggedInAt: new Date(pluggedInAtMs).toISOString(),
-      stoppedAt: stop ? new Date(Number(stop.occurred_ms)).toISOString() : null,
-      position: plugIn.position,
+      session: {
+        sessionId,
+        accountId,
+        siteId: plugIn.site_id!,
+        pluggedInAt: new Date(pluggedInAtMs).toISOString(),
+        stoppedAt: stop ? new Date(Number(stop.occurred_ms)).toISOString() : null,
+        position: plugIn.position,
+      },
+      pluggedInAtMs,
     });
   }
-  sessions.sort((a, b) => Date.parse(a.pluggedInAt) - Date.parse(b.pluggedInAt) || compareText(a.sessionId, b.sessionId));
-  intervals.sort((a, b) => compareText(a.sessionId, b.sessionId) || Date.parse(a.intervalStart) - Date.parse(b.intervalStart));
-  return { sessions, intervals };
+  sessions.sort((a, b) => a.pluggedInAtMs - b.pluggedInAtMs || compareText(a.session.sessionId, b.session.sessionId));
+  intervals.sort((a, b) => compareText(a.interval.sessionId, b.interval.sessionId) || a.startMs - b.startMs);
+  return { sessions: sessions.map((s) => s.session), intervals: intervals.map((i) => i.interval) };
 }
 
 /**
