@@ -1,4 +1,4 @@
-import { checkSiteId, siteStreamId, type MeterMeasures, type ProductTemplate, type TariffDefinition } from '@v2g/domain';
+import { checkSiteId, type MeterMeasures, type ProductTemplate, type TariffDefinition } from '@v2g/domain';
 import { countAccounts, countTariffs, listAccounts, listTariffs, type AccountListing, type TariffListing } from '@v2g/projection-billing';
 import { countMeters, countSites, listMeters, listSites, type GridMeterSummary, type GridSiteSummary } from '@v2g/projection-grid';
 import { countZones, listZones, type MarketZoneSummary } from '@v2g/projection-market';
@@ -34,7 +34,7 @@ const SiteSummaryRef = builder.objectRef<GridSiteSummary>('SiteSummary').impleme
     importLimitW: t.field({ type: 'Decimal', description: 'Most power the connection may draw, W.', resolve: (s) => s.importLimitW }),
     exportLimitW: t.field({ type: 'Decimal', description: 'Most power the connection may feed back, W.', resolve: (s) => s.exportLimitW }),
     registeredPosition: t.field({ type: 'Position', description: 'The event that registered it.', resolve: (s) => s.registeredPosition }),
-    site: t.field({ type: Site, nullable: true, description: 'Its full current state, read from its stream.', resolve: (s, _args, ctx) => loadSite(ctx, siteStreamId(s.siteId)) }),
+    site: t.field({ type: Site, nullable: true, description: 'Its full current state, read from its stream.', resolve: (s, _args, ctx) => loadSite(ctx, s.siteId) }),
   }),
 });
 const SiteConnection = connectionType('SiteSummary', SiteSummaryRef, 'Sites by id.');

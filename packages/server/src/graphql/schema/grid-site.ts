@@ -4,7 +4,6 @@ import {
   parseInstant,
   ruleInForce,
   SITE_REFUSALS,
-  siteStreamId,
   type ChargerSpec,
   type CongestionRule,
   type DischargeRequest,
@@ -284,7 +283,7 @@ async function runSiteCommand(ctx: GraphQLContext, input: Input, command: SiteCo
     streamId: result.streamId,
     streamVersion: result.nextExpectedVersion,
     position: result.lastPosition,
-    site: await loadSite(ctx, siteStreamId(String(input.siteId))),
+    site: await loadSite(ctx, String(input.siteId)),
   };
 }
 
@@ -608,7 +607,7 @@ builder.mutationField('allocateSite', (t) =>
       return {
         at: outcome.at,
         changed: assigned?.type === 'SetpointsAssigned' ? assigned.data.setpoints.length : 0,
-        site: await loadSite(ctx, siteStreamId(siteId)),
+        site: await loadSite(ctx, siteId),
       };
     },
   }),

@@ -1,4 +1,4 @@
-import { checkSiteId, SiteAlreadyRegistered, siteDecider, siteStreamId, UnknownSite, type RegisteredSite, type SiteCommand } from '@v2g/domain';
+import { checkSiteId, SiteAlreadyRegistered, siteStreamId, UnknownSite, type RegisteredSite, type SiteCommand } from '@v2g/domain';
 import { builder } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
 import { COMMAND_ERRORS } from './errors.ts';
@@ -70,14 +70,16 @@ const RenameSiteInput = builder.inputType('RenameSiteInput', {
   }),
 });
 
-export async function loadSite(ctx: GraphQLContext, streamId: string): Promise<SiteView | null> {
-  const { version, state } = await ctx.ledger.commands.load(siteDecider, streamId);
-  return state.status === 'registered' ? { ...state, version, state } : null;
+/** A site's current state, from its stream (through the grid service), or null when it is not registered. */
+export async function loadSite(ctx: GraphQLContext, siteId: string): Promise<SiteView | null> {
+  const { version, site } = await ctx.ledger.grid.loadSite(siteId);
+  return site === null ? null : { ...site, version, state: site };
 }
 
 async function handleSiteCommand(ctx: GraphQLContext, commandId: string, command: SiteCommand): Promise<SitePayloadShape> {
-  const streamId = siteStreamId(checkSiteId(command.siteId));
-  const { result } = await ctx.ledger.commands.handle(siteDecider, streamId, command, commandContext(ctx, commandId));
+  const siteId = checkSiteId(command.siteId);
+  const streamId = siteStreamId(siteId);
+  const { result } = await ctx.ledger.grid.site(command, commandContext(ctx, commandId));
   ctx.log.info({ commandId, command: command.type, streamId, duplicate: result.duplicate, position: result.lastPosition?.toString() ?? null }, 'command handled');
   return {
     commandId,
@@ -85,7 +87,7 @@ async function handleSiteCommand(ctx: GraphQLContext, commandId: string, command
     streamId,
     streamVersion: result.nextExpectedVersion,
     position: result.lastPosition,
-    site: await loadSite(ctx, streamId),
+    site: await loadSite(ctx, siteId),
   };
 }
 
@@ -121,6 +123,6 @@ builder.queryField('site', (t) =>
     description: 'A site\'s current state, read from its stream; null when it is not registered.',
     args: { siteId: t.arg.id({ required: true }) },
     authScopes: PLATFORM_READERS,
-    resolve: (_root, args, ctx) => loadSite(ctx, siteStreamId(checkSiteId(String(args.siteId)))),
+    resolve: (_root, args, ctx) => loadSite(ctx, checkSiteId(String(args.siteId))),
   }),
 );
