@@ -7,6 +7,7 @@ import {
   decideWithAllocation,
   DEFAULT_TIME_BOUNDS,
   DomainError,
+  InvalidCommand,
   formatInstant,
   meterDataChangesAllocation,
   parseInstant,
@@ -18,6 +19,7 @@ import {
   UnknownSession,
   UnknownSite,
   type AllocationResult,
+  type CongestionRule,
   type PlugIn,
   type RegisteredSite,
   type SessionCommand,
@@ -162,6 +164,30 @@ export class GridService {
       this.options.onAllocated?.({ siteId, at: allocation.at, trigger: command.type, result: allocation.result, append: handled.result, events: handled.events });
     }
     return { handled, refused: refused !== null };
+  }
+
+  /**
+   * One congestion rule over an area: the same rule (scope `area`) on every site of the area, each
+   * recorded on its own stream under `<commandId>/<siteId>`. Every site is checked first (listed
+   * once, registered), so a mistyped id writes nothing; a retry with the same command id completes
+   * any site a failure left out and changes nothing on the others.
+   */
+  async addAreaCongestionRule(
+    input: { areaId: string; siteIds: readonly string[]; rule: Omit<CongestionRule, 'scope'> },
+    context: CommandContext,
+  ): Promise<{ siteId: string; commandId: string; handled: HandleResult<SiteEvent> }[]> {
+    const { siteIds } = input;
+    if (siteIds.length === 0 || new Set(siteIds).size !== siteIds.length) throw new InvalidCommand('siteIds', 'must list at least one site, each once');
+    for (const siteId of siteIds) {
+      if (!(await this.loadSite(siteId)).site) throw new InvalidCommand('siteIds', `site ${siteId} is not registered`);
+    }
+    const rule: CongestionRule = { ...input.rule, scope: { kind: 'area', areaId: input.areaId } };
+    const handled: { siteId: string; commandId: string; handled: HandleResult<SiteEvent> }[] = [];
+    for (const siteId of siteIds) {
+      const commandId = `${context.commandId}/${siteId}`;
+      handled.push({ siteId, commandId, handled: await this.site({ type: 'AddCongestionRule', siteId, rule }, { ...context, commandId }) });
+    }
+    return handled;
   }
 
   async loadSite(siteId: string): Promise<{ version: number; site: RegisteredSite | null }> {

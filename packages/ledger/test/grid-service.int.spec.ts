@@ -152,4 +152,32 @@ describe('GridService (PGlite)', () => {
     expect(nextAllocationDue(withRule, now + 120_000, 3_600_000, 5_000)).toBe(now + 235_000);
     expect(nextAllocationDue(withRule, now + 235_000, 3_600_000, 5_000)).toBe(now + 240_000);
   });
+  it('records an area rule on every site of the area under <commandId>/<siteId>, after checking every site, and a retry completes it', async () => {
+    const [a, b] = [await site(), await site()];
+    const rule = {
+      ruleId: 'evening-cap',
+      priority: 1,
+      window: { start: formatInstant(now), end: null, daysOfWeek: null, dailyFrom: null, dailyTo: null },
+      importCapW: '50000',
+      exportCapW: null,
+      reason: 'feeder maintenance',
+      source: 'dso',
+    };
+    const head = await store.headPosition();
+    // A site that is not registered, and a site listed twice: refused before anything is written.
+    await expect(grid.addAreaCongestionRule({ areaId: 'north', siteIds: [a, 'nowhere'], rule }, ctx())).rejects.toMatchObject({ code: 'INVALID_COMMAND', details: { field: 'siteIds' } });
+    await expect(grid.addAreaCongestionRule({ areaId: 'north', siteIds: [a, a], rule }, ctx())).rejects.toMatchObject({ code: 'INVALID_COMMAND', details: { field: 'siteIds' } });
+    await expect(grid.addAreaCongestionRule({ areaId: 'north', siteIds: [], rule }, ctx())).rejects.toMatchObject({ code: 'INVALID_COMMAND', details: { field: 'siteIds' } });
+    expect(await store.headPosition()).toBe(head);
+
+    const context = ctx();
+    // A failure after the first site: only its part was written.
+    await grid.site({ type: 'AddCongestionRule', siteId: a, rule: { ...rule, scope: { kind: 'area', areaId: 'north' } } }, { ...context, commandId: `${context.commandId}/${a}` });
+    const done = await grid.addAreaCongestionRule({ areaId: 'north', siteIds: [a, b], rule }, context);
+    expect(done.map((d) => [d.siteId, d.commandId, d.handled.result.duplicate])).toEqual([
+      [a, `${context.commandId}/${a}`, true],
+      [b, `${context.commandId}/${b}`, false],
+    ]);
+    for (const siteId of [a, b]) expect((await loadSite(siteId)).rules.get('evening-cap')?.scope).toEqual({ kind: 'area', areaId: 'north' });
+  });
 });

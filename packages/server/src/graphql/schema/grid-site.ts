@@ -13,7 +13,6 @@ import {
   type SiteCommand,
   type SiteNode,
 } from '@v2g/domain';
-import { InvalidCommand } from '@v2g/domain';
 import { builder } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
 import { ALLOCATION_ERRORS, siteCommandErrors } from './grid-errors.ts';
@@ -564,21 +563,13 @@ builder.mutationField('addAreaCongestionRule', (t) =>
     errors: { types: siteCommandErrors('AddCongestionRule'), directResult: true, union: { name: 'AddAreaCongestionRuleResult' } },
     authScopes: OPERATOR,
     resolve: async (_root, { input }, ctx) => {
-      const siteIds = input.siteIds.map(String);
-      if (siteIds.length === 0 || new Set(siteIds).size !== siteIds.length) throw new InvalidCommand('siteIds', 'must list at least one site, each once');
-      for (const siteId of siteIds) {
-        if (!(await ctx.ledger.grid.loadSite(siteId)).site) throw new InvalidCommand('siteIds', `site ${siteId} is not registered`);
-      }
       const commandId = String(input.commandId);
+      const { scope: _scope, ...rule } = toRule(input as RuleInput, { kind: 'area', areaId: String(input.areaId) });
+      const handled = await ctx.ledger.grid.addAreaCongestionRule({ areaId: String(input.areaId), siteIds: input.siteIds.map(String), rule }, commandContext(ctx, commandId));
       const sites: SiteCommandPayloadShape[] = [];
-      for (const siteId of siteIds) {
-        sites.push(
-          await runSiteCommand(ctx, { commandId: `${commandId}/${siteId}`, siteId }, {
-            type: 'AddCongestionRule',
-            siteId,
-            rule: toRule(input as RuleInput, { kind: 'area', areaId: String(input.areaId) }),
-          }),
-        );
+      for (const { siteId, commandId: siteCommandId, handled: { result } } of handled) {
+        ctx.log.info({ commandId: siteCommandId, command: 'AddCongestionRule', streamId: result.streamId, duplicate: result.duplicate }, 'command handled');
+        sites.push({ commandId: siteCommandId, duplicate: result.duplicate, streamId: result.streamId, streamVersion: result.nextExpectedVersion, position: result.lastPosition, site: await loadSite(ctx, siteId) });
       }
       return { commandId, sites };
     },
