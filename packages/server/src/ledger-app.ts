@@ -92,7 +92,11 @@ export async function openLedger(config: LedgerConfig, logger: Logger): Promise<
   const clock = config.clock ?? Date.now;
   const recordedAtClock = () => new Date(clock());
   // A PGlite folder is locked while the server runs: a CLI command or a second server is refused (DataDirInUse).
-  const sql = config.databaseUrl === null ? await openPglite(config.dataDir, { holder: 'the ledger server (pnpm start)' }) : await connectPostgres(config.databaseUrl);
+  // A fresh PGlite folder starts with the event log's schema migrated (a copy of a kept template), unless the log is KurrentDB's.
+  const sql =
+    config.databaseUrl === null
+      ? await openPglite(config.dataDir, { holder: 'the ledger server (pnpm start)', ...(config.eventStoreUrl === null ? { schema: config.dbSchema } : {}) })
+      : await connectPostgres(config.databaseUrl);
   let store: EventStore;
   try {
     store =

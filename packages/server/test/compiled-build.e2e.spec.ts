@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,26 @@ import { postGraphQL, REGISTER_SITE, TEST_OPERATOR_KEY, type RegisterResult } fr
 const SERVER = fileURLToPath(new URL('../', import.meta.url));
 const outdir = join(SERVER, `dist-test-${process.pid}`);
 const dataDir = mkdtempSync(join(tmpdir(), 'v2g-compiled-'));
+
+/**
+ * What loading a compiled module loads before any of its code runs: its static imports (esbuild
+ * writes them as `import … from "…"` / `import "…"` lines), followed through the build's own
+ * chunks. Returns the chunks and the other specifiers (packages, node: builtins) reached.
+ */
+function staticGraph(file: string): { chunks: string[]; external: string[] } {
+  const chunks = new Set<string>();
+  const external = new Set<string>();
+  const visit = (path: string) => {
+    if (chunks.has(path)) return;
+    chunks.add(path);
+    for (const [, specifier] of readFileSync(path, 'utf8').matchAll(/^(?:import|export)\s(?:[^;'"]*?\sfrom\s)?["']([^"']+)["']/gm)) {
+      if (specifier!.startsWith('./')) visit(join(path, '..', specifier!));
+      else external.add(specifier!);
+    }
+  };
+  visit(file);
+  return { chunks: [...chunks], external: [...external] };
+}
 
 describe('the compiled build', () => {
   beforeAll(async () => {
@@ -33,6 +53,18 @@ describe('the compiled build', () => {
     expect(ledger.stdout).toMatch(/Commands:\n {2}verify/);
     expect(existsSync(join(dataDir, 'never')), 'no data folder was created').toBe(false);
   }, 60_000);
+
+  it('loads no package (no store driver, no ledger) before a help is printed', () => {
+    for (const entry of ['main.js', 'ledger.js']) {
+      const { chunks, external } = staticGraph(join(outdir, entry));
+      expect(external.filter((specifier) => !specifier.startsWith('node:')), entry).toEqual([]);
+      const bytes = chunks.reduce((sum, chunk) => sum + readFileSync(chunk).length, 0);
+      // The usage texts and the argument parser: tens of kB, where the store alone bundles close to 1 MB.
+      expect(bytes, `${entry}: ${chunks.join(', ')}`).toBeLessThan(100_000);
+    }
+    // The graph is read as written: a command's module does import the store.
+    expect(staticGraph(join(outdir, readdirSync(outdir).find((f) => /^verify-.*\.js$/.test(f))!)).external).toContain('pg');
+  });
 
   it('serves GraphQL on a fresh PGlite folder, stops on SIGTERM, and its CLI then reads that folder', async () => {
     const port = await freePort();

@@ -1,12 +1,21 @@
-import { readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import { EventStoreError, EventStoreUnavailable } from '../errors.ts';
 import { DataDirInUse, lockDataDir, type DataDirLock } from './data-dir-lock.ts';
-import { isFreshDataDir, keepTemplate, readTemplate, templateFile } from './pglite-template.ts';
+import { schemaNames } from './migrations.ts';
+import { copyTemplate, dropTemplate, emptyDir, isFreshDataDir, makeTemplate, templateDir, type OpenTemplate } from './pglite-template.ts';
 import type { SqlClient, SqlExecutor, SqlRow } from './sql-client.ts';
 
 const INT8_OID = 20;
+
+export type PgliteOptions = {
+  /** What this process is, for another process's refusal (default: the command line). */
+  holder?: string;
+  /**
+   * The event store's schema (DB_SCHEMA): a fresh folder then starts with it migrated, copied from
+   * a template kept for that schema and those migrations (the caller's migrate() finds nothing to do).
+   */
+  schema?: string;
+};
 
 /**
  * Opens an embedded PostgreSQL (PGlite) in `dataDir`, or in memory when it is undefined. A data
@@ -19,7 +28,7 @@ const INT8_OID = 20;
  * while a transaction runs simply waits for the COMMIT: nothing interleaves. The flip side: code
  * inside `transaction(fn)` must use the `tx` it is given, never this client, or it waits forever.
  */
-export async function openPglite(dataDir: string | undefined, options: { holder?: string } = {}): Promise<SqlClient> {
+export async function openPglite(dataDir: string | undefined, options: PgliteOptions = {}): Promise<SqlClient> {
   const where = dataDir === undefined ? 'PGlite in memory' : `PGlite in ${dataDir}`;
   let lock: DataDirLock | null = null;
   try {
@@ -34,17 +43,8 @@ export async function openPglite(dataDir: string | undefined, options: { holder?
     // int8 as a string, as with pg: PGlite's own parser turns large values into lossy numbers.
     const parsers = { [INT8_OID]: (value: string) => value };
     if (dataDir !== undefined && isFreshDataDir(dataDir)) {
-      // A new folder: from the kept dump of a fresh cluster when there is one (pglite-template.ts).
-      const file = templateFile();
-      const template = readTemplate(file);
-      const restored = template ? await PGlite.create(dataDir, { parsers, loadDataDir: template }).catch(() => null) : null;
-      if (restored) db = restored;
-      else {
-        // What a failed restore left (the folder itself is the one the lock names: kept).
-        if (template) for (const entry of readdirSync(dataDir)) rmSync(join(dataDir, entry), { recursive: true, force: true });
-        db = await PGlite.create(dataDir, { parsers });
-        await keepTemplate(file, await db.dumpDataDir('gzip'));
-      }
+      // A new folder: a copy of a kept template (pglite-template.ts).
+      db = await fromTemplate(dataDir, options.schema, (dir) => PGlite.create(dir, { parsers }));
     } else {
       db = await PGlite.create(dataDir, { parsers });
     }
@@ -135,6 +135,41 @@ class PgliteClient implements SqlClient {
     if (this.db.closed || (error instanceof Error && /closed/i.test(error.message))) return unavailable(this.where, error);
     return error;
   }
+}
+
+/**
+ * A fresh folder from its template, the template made first when none is kept. A kept template that
+ * does not open is dropped and made again; when no template can be made or used, the folder is
+ * initialised as PGlite does (`initdb`).
+ */
+async function fromTemplate(dataDir: string, schema: string | undefined, create: (dir: string) => Promise<PGlite>): Promise<PGlite> {
+  const template = templateDir(schema);
+  const open: OpenTemplate = async (dir) => new PgliteClient(await create(dir), `PGlite in ${dir}`, null);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    let made = false;
+    try {
+      if (!copyTemplate(template, dataDir)) {
+        made = true;
+        await makeTemplate(open, schema);
+        copyTemplate(template, dataDir);
+      }
+      const db = await create(dataDir);
+      try {
+        // The migrations were applied to this database when it was copied, not when the template was made.
+        if (schema !== undefined) await db.query(`UPDATE ${schemaNames(schema).schema}.schema_migrations SET applied_at = now()`);
+      } catch (error) {
+        await db.close().catch(() => {});
+        throw error;
+      }
+      return db;
+    } catch {
+      emptyDir(dataDir);
+      // One made just now that does not work (a read-only cache, say): no template, PGlite's own initdb.
+      if (made) break;
+      dropTemplate(template);
+    }
+  }
+  return create(dataDir);
 }
 
 function unavailable(where: string, error: unknown): EventStoreUnavailable {

@@ -1,5 +1,3 @@
-import { DataDirInUse } from '@v2g/event-store';
-import { ConfigError } from '../config.ts';
 import { EXIT, EXIT_CODES_HELP, parseCommandArgs, READ_ONLY_WHILE_IN_USE, UsageError, type CliIo, type Command } from './command.ts';
 
 /**
@@ -66,6 +64,9 @@ export async function runCli(argv: readonly string[], io: CliIo, commands: reado
   try {
     return await command.run(parseCommandArgs(command, rest), io);
   } catch (error) {
+    // Loaded here, not at the top: the store's and the configuration's modules (the drivers, the
+    // ledger) are what `ledger --help` must not load; a command that ran has loaded them already.
+    const [{ DataDirInUse }, { ConfigError }] = await Promise.all([import('@v2g/event-store'), import('../config.ts')]);
     if (error instanceof UsageError) {
       io.stderr.write(`ledger ${command.name}: ${error.message} (pnpm ledger ${command.name} --help)\n`);
       return EXIT.usage;
