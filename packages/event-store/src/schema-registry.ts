@@ -15,19 +15,26 @@ export const DEFAULT_SCHEMA_DIR = fileURLToPath(new URL('../../../schemas/events
 
 const FILE_NAME = /^([A-Za-z][A-Za-z0-9]*)\.v([1-9][0-9]*)\.json$/;
 
+/** A schema and, once an event of its type and version has been validated, its compiled validator. */
+type SchemaEntry = { schema: object; validate: ValidateFunction | null };
+
 /**
  * The JSON Schemas of every event type and version. The store validates each event against it on
  * append and upcasts older versions to the newest on read.
+ *
+ * A schema is compiled the first time an event of its type and version is validated (compiling all
+ * of them costs about half a second, which every process would pay at start); `compileAll` compiles
+ * every one now (the schema tests call it, so a schema strict mode refuses fails there).
  */
 export class SchemaRegistry {
-  private readonly validators = new Map<string, Map<number, ValidateFunction>>();
+  private readonly validators = new Map<string, Map<number, SchemaEntry>>();
   private readonly upcasters = new Map<string, Upcaster>();
+  private readonly ajv = new Ajv2020({ allErrors: false, strict: true });
 
   constructor(schemas: readonly EventSchema[], upcasters: readonly Upcaster[] = []) {
-    const ajv = new Ajv2020({ allErrors: false, strict: true });
     for (const { type, version, schema } of schemas) {
-      const versions = this.validators.get(type) ?? new Map<number, ValidateFunction>();
-      versions.set(version, ajv.compile(schema));
+      const versions = this.validators.get(type) ?? new Map<number, SchemaEntry>();
+      versions.set(version, { schema, validate: null });
       this.validators.set(type, versions);
     }
     for (const [type, versions] of this.validators) {
@@ -65,6 +72,16 @@ export class SchemaRegistry {
     return new SchemaRegistry(schemas, upcasters);
   }
 
+  /** Compiles every schema now; throws on the first one strict mode refuses. */
+  compileAll(): void {
+    for (const versions of this.validators.values()) for (const entry of versions.values()) this.compiled(entry);
+  }
+
+  private compiled(entry: SchemaEntry): ValidateFunction {
+    entry.validate ??= this.ajv.compile(entry.schema);
+    return entry.validate;
+  }
+
   types(): string[] {
     return [...this.validators.keys()].sort();
   }
@@ -79,8 +96,9 @@ export class SchemaRegistry {
   validate(type: string, version: number, data: unknown): void {
     const versions = this.validators.get(type);
     if (!versions) throw new UnknownEventType(type);
-    const validate = versions.get(version);
-    if (!validate) throw new UnknownEventType(type, version);
+    const entry = versions.get(version);
+    if (!entry) throw new UnknownEventType(type, version);
+    const validate = this.compiled(entry);
     if (validate(data)) return;
     const error = validate.errors?.[0];
     if (!error) throw new EventSchemaViolation(type, version, '', 'does not match its schema');
