@@ -44,5 +44,6 @@ export * from './market/order-book.ts';
 export * from './market/order-book-refusals.ts';
 export * from './market/market-zone.ts';
 export * from './market/trade-amount.ts';
+export * from './market/order-outcome.ts';
 export * from './access/roles.ts';
 export * from './access/api-key.ts';

@@ -19,7 +19,9 @@ import {
   type MarketZoneCommand,
   type MarketZoneEvent,
   type OrderBookCommand,
+  orderOutcomes,
   type OrderBookEvent,
+  type OrderOutcome,
   type OrderRequest,
   type OrderType,
   type ProductSpec,
@@ -67,6 +69,9 @@ export type AmendOrderInput = BookRef & {
 export type CancelOrderInput = BookRef & { orderId: string; traderId: string };
 
 export type MarketHandled = HandleResult<OrderBookEvent> & { streamId: string };
+
+/** An event a market command recorded, with its log position (null when the store gave none). */
+export type RecordedBookEvent = { event: OrderBookEvent; position: bigint | null };
 
 export type SubmitOrdersResult = MarketHandled & {
   /** The ids the book knows the orders by, in the order sent: `<commandId>:<index>` (see orderIdFor). */
@@ -264,6 +269,27 @@ export class MarketService {
     const streamId = this.streamIdOf(input);
     const command: OrderBookCommand = { type: 'CloseGate', at: this.at() };
     return { ...(await this.serially(streamId, () => this.commands.handle(orderBookDecider, streamId, command, context))), streamId };
+  }
+
+  /**
+   * What a market command recorded, with log positions: the events it decided now, or, for a
+   * command sent again, the ones recorded the first time (read back from the book's stream).
+   */
+  async recordedEvents(handled: MarketHandled): Promise<RecordedBookEvent[]> {
+    const { result } = handled;
+    if (!result.duplicate) {
+      const first = result.firstPosition;
+      return handled.events.map((event, i) => ({ event, position: first === null ? null : first + BigInt(i) }));
+    }
+    if (result.firstVersion === null) return [];
+    const events = await this.store.readStream(result.streamId, { fromVersion: result.firstVersion, limit: result.nextExpectedVersion - result.firstVersion + 1 });
+    return events.map((e) => ({ event: { type: e.type, data: e.data } as OrderBookEvent, position: e.globalPosition }));
+  }
+
+  /** A submit's outcome: what it recorded and each of its orders as it left them (orderOutcomes). */
+  async submitOutcome(handled: MarketHandled): Promise<{ recorded: RecordedBookEvent[]; orders: OrderOutcome[] }> {
+    const recorded = await this.recordedEvents(handled);
+    return { recorded, orders: orderOutcomes(recorded.map((r) => r.event)) };
   }
 
   /** Every market command's time: the ledger's clock (an order's time is not a fact a client states). */

@@ -1,6 +1,6 @@
-import { Decimal, InvalidCommand, canonicalInstant, tradeAmountMinor, type OrderBookEvent, type OrderType, type ProductMode, type ProductTemplate, type Side } from '@v2g/domain';
+import { Decimal, InvalidCommand, canonicalInstant, tradeAmountMinor, type OrderBookEvent, type OrderOutcome, type OrderType, type ProductMode, type ProductTemplate, type Side } from '@v2g/domain';
 import type { AppendResult, EventStore } from '@v2g/event-store';
-import { whToKWh, type BookRef, type MarketHandled, type OrderInput } from '@v2g/ledger';
+import { whToKWh, type BookRef, type MarketHandled, type OrderInput, type RecordedBookEvent } from '@v2g/ledger';
 import {
   bookDepth,
   countOrders,
@@ -401,18 +401,7 @@ const MarketZonePayload = builder.objectRef<RecordedShape>('MarketZonePayload').
   }),
 });
 
-type SubmittedOrder = {
-  orderId: string;
-  clientOrderId: string;
-  traderId: string;
-  side: Side;
-  orderType: OrderType;
-  limitPriceMinorPerMWh: string | null;
-  quantityWh: bigint;
-  filledWh: bigint;
-  cancelledWh: bigint;
-  cancelReason: string | null;
-};
+type SubmittedOrder = OrderOutcome;
 
 const SubmittedOrderRef = builder.objectRef<SubmittedOrder>('SubmittedOrder').implement({
   description: 'An order as its submit left it: what it filled at once, what rests, what was cancelled.',
@@ -458,18 +447,6 @@ const SubmitOrderPayload = builder.objectRef<SubmitShape>('SubmitOrderPayload').
   fields: (t) => ({ ...submitFields(t), order: t.field({ type: SubmittedOrderRef, resolve: (p) => p.orders[0]! }) }),
 });
 
-/** The events a command recorded: those just decided, or, for a duplicate, the ones recorded then. */
-async function recordedEvents(store: EventStore, handled: MarketHandled): Promise<{ type: string; data: unknown; position: bigint | null }[]> {
-  const { result } = handled;
-  if (!result.duplicate) {
-    const first = result.firstPosition;
-    return handled.events.map((e, i) => ({ type: e.type, data: e.data, position: first === null ? null : first + BigInt(i) }));
-  }
-  if (result.firstVersion === null) return [];
-  const events = await store.readStream(result.streamId, { fromVersion: result.firstVersion, limit: result.nextExpectedVersion - result.firstVersion + 1 });
-  return events.map((e) => ({ type: e.type, data: e.data, position: e.globalPosition }));
-}
-
 type TradeData = Extract<OrderBookEvent, { type: 'TradeExecuted' }>['data'];
 
 function toTrade(streamId: string, data: TradeData, position: bigint | null): MarketTrade {
@@ -480,55 +457,18 @@ function shapeOf(commandId: string, result: AppendResult, events: number): Recor
   return { commandId, duplicate: result.duplicate, streamId: result.streamId, streamVersion: result.nextExpectedVersion, position: result.lastPosition, events };
 }
 
-type Recorded = Awaited<ReturnType<typeof recordedEvents>>;
 
-async function marketPayload(ctx: GraphQLContext, commandId: string, command: string, handled: MarketHandled, recorded?: Recorded) {
-  const events = recorded ?? (await recordedEvents(ctx.ledger.store, handled));
+
+async function marketPayload(ctx: GraphQLContext, commandId: string, command: string, handled: MarketHandled, recorded?: RecordedBookEvent[]) {
+  const events = recorded ?? (await ctx.ledger.market.recordedEvents(handled));
   ctx.log.info({ commandId, command, streamId: handled.streamId, duplicate: handled.result.duplicate }, 'command handled');
-  const trades = events.filter((e) => e.type === 'TradeExecuted').map((e) => toTrade(handled.streamId, e.data as TradeData, e.position));
+  const trades = events.flatMap(({ event, position }) => (event.type === 'TradeExecuted' ? [toTrade(handled.streamId, event.data, position)] : []));
   return { ...shapeOf(commandId, handled.result, handled.events.length), trades };
 }
 
 async function submitPayload(ctx: GraphQLContext, commandId: string, handled: MarketHandled): Promise<SubmitShape> {
-  const events = await recordedEvents(ctx.ledger.store, handled);
-  const base = await marketPayload(ctx, commandId, 'SubmitOrders', handled, events);
-  const orders = new Map<string, SubmittedOrder>();
-  for (const event of events) {
-    const e = { type: event.type, data: event.data } as OrderBookEvent;
-    switch (e.type) {
-      case 'OrderAccepted':
-        orders.set(e.data.orderId, {
-          orderId: e.data.orderId,
-          clientOrderId: e.data.clientOrderId,
-          traderId: e.data.traderId,
-          side: e.data.side,
-          orderType: e.data.orderType,
-          limitPriceMinorPerMWh: e.data.limitPriceMinorPerMWh,
-          quantityWh: BigInt(e.data.quantityWh),
-          filledWh: 0n,
-          cancelledWh: 0n,
-          cancelReason: null,
-        });
-        break;
-      case 'TradeExecuted':
-        for (const id of [e.data.buyOrderId, e.data.sellOrderId]) {
-          const order = orders.get(id);
-          if (order) order.filledWh += BigInt(e.data.quantityWh);
-        }
-        break;
-      case 'OrderCancelled': {
-        const order = orders.get(e.data.orderId);
-        if (order) {
-          order.cancelledWh += BigInt(e.data.remainingWh);
-          order.cancelReason = e.data.reason;
-        }
-        break;
-      }
-      default:
-        break;
-    }
-  }
-  return { ...base, orders: [...orders.values()] };
+  const { recorded, orders } = await ctx.ledger.market.submitOutcome(handled);
+  return { ...(await marketPayload(ctx, commandId, 'SubmitOrders', handled, recorded)), orders };
 }
 
 const bookInputFields = (t: PothosSchemaTypes.InputFieldBuilder<BuilderTypes, 'InputObject'>) => ({
