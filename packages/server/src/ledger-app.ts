@@ -11,7 +11,7 @@ import { AllocationScheduler, CommandHandler, GridService, MeteringService, Proj
 import { ReadModelBehind, SettlementService, SettlementWatcher } from '@v2g/ledger';
 import { catalogueProjection } from '@v2g/projection-catalogue';
 import { billingProjection, priceAt } from '@v2g/projection-billing';
-import { gridProjection } from '@v2g/projection-grid';
+import { gridProjection, sitesWithSessionsAtConnectors } from '@v2g/projection-grid';
 import { GateScheduler, MarketService } from '@v2g/ledger';
 import { marketProjection, openBooks } from '@v2g/projection-market';
 import { closedPeriods, settledZones, settlementProjection } from '@v2g/projection-settlement';
@@ -195,9 +195,9 @@ export async function openLedger(config: LedgerConfig, logger: Logger): Promise<
       }
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
-    const { rows } = await sql.query<{ site_id: string }>(`SELECT DISTINCT site_id FROM ${gridTables('sessions')} WHERE status <> 'stopped' AND released_at IS NULL`);
-    for (const { site_id } of rows) scheduler.watch(site_id);
-    logger.info({ sites: rows.length }, 'clock-driven allocations resumed');
+    const siteIds = await sitesWithSessionsAtConnectors(sql, gridTables);
+    for (const siteId of siteIds) scheduler.watch(siteId);
+    logger.info({ sites: siteIds.length }, 'clock-driven allocations resumed');
   }
 
   /** After a restart, the books whose gate is still open come from the market read model once it is live. */

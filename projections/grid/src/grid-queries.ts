@@ -353,6 +353,12 @@ export async function countSessions(sql: SqlExecutor, table: TableNames, filter:
   return BigInt(rows[0]?.count ?? '0');
 }
 
+/** The sites with a session still at a connector (plugged in, not released): the ones whose allocation the clock can change. */
+export async function sitesWithSessionsAtConnectors(sql: SqlExecutor, table: TableNames): Promise<string[]> {
+  const { rows } = await sql.query<{ site_id: string }>(`SELECT DISTINCT site_id FROM ${table('sessions')} WHERE status <> 'stopped' AND released_at IS NULL ORDER BY site_id`);
+  return rows.map((r) => r.site_id);
+}
+
 export async function findSession(sql: SqlExecutor, table: TableNames, sessionId: string): Promise<GridSession | null> {
   const { rows } = await sql.query<SessionRow>(`SELECT ${SESSION_COLUMNS} FROM ${table('sessions')} WHERE session_id = $1`, [sessionId]);
   return rows[0] ? toSession(rows[0]) : null;
