@@ -20,9 +20,8 @@ import {
   type InputEvent,
   type SettlementStatement,
 } from '@v2g/domain';
-import { checkRecordedCommand, type AppendResult, type EventStore, type RecordedEvent, type SqlExecutor } from '@v2g/event-store';
+import { checkRecordedCommand, type AppendResult, type EventStore, type RecordedEvent } from '@v2g/event-store';
 import type { CommandContext, CommandHandler } from './command-handler.ts';
-import type { TableNames } from './projection.ts';
 
 /** The read models a close lists its candidate sessions from did not reach the close's inputs in time. */
 export class ReadModelBehind extends CodedError {
@@ -49,10 +48,11 @@ export class LogNotReadable extends CodedError {
 }
 
 export type SettlementServiceOptions = {
-  /** Where the read models live. */
-  sql: SqlExecutor;
-  /** The billing read model's tables: its `sessions` (site_id, plugged_in_at, stopped_at) lists the candidate sessions. */
-  billingTables: TableNames;
+  /**
+   * The sessions that can have energy in a period (plugged in before it ends, not stopped before it
+   * starts), as the billing read model knew them at log position `through`: the candidates a close reads.
+   */
+  sessionsReaching: (range: { from: string; to: string; through: bigint }) => Promise<{ sessionId: string; siteId: string }[]>;
   /**
    * Resolves once the read models the service reads (billing's sessions) include every event up
    * to `position`, so that a session plugged in just before the close is not missed. Default: no wait.
@@ -324,21 +324,15 @@ export class SettlementService {
    */
   private async sessionsInZone(zone: string, startMs: number, endMs: number, through: bigint): Promise<string[]> {
     await this.options.readModelsAt?.(through);
-    const table = this.options.billingTables;
-    const { rows } = await this.options.sql.query<{ session_id: string; site_id: string }>(
-      `SELECT session_id, site_id FROM ${table('sessions')}
-        WHERE plugged_in_at < $2 AND (stopped_at IS NULL OR stopped_at + interval '15 minutes' > $1) AND position <= $3
-        ORDER BY session_id`,
-      [formatInstant(startMs), formatInstant(endMs), through.toString()],
-    );
+    const rows = await this.options.sessionsReaching({ from: formatInstant(startMs), to: formatInstant(endMs), through });
     const zoneOfSite = new Map<string, string | null>();
     const sessions: string[] = [];
-    for (const row of rows) {
-      if (!zoneOfSite.has(row.site_id)) {
-        const { state } = await this.commands.load(siteDecider, siteStreamId(row.site_id));
-        zoneOfSite.set(row.site_id, state.status === 'registered' ? state.priceZone : null);
+    for (const { sessionId, siteId } of rows) {
+      if (!zoneOfSite.has(siteId)) {
+        const { state } = await this.commands.load(siteDecider, siteStreamId(siteId));
+        zoneOfSite.set(siteId, state.status === 'registered' ? state.priceZone : null);
       }
-      if (zoneOfSite.get(row.site_id) === zone) sessions.push(row.session_id);
+      if (zoneOfSite.get(siteId) === zone) sessions.push(sessionId);
     }
     return sessions;
   }

@@ -10,7 +10,7 @@ import {
 import { AllocationScheduler, CommandHandler, GridService, MeteringService, ProjectionRunner, type ProjectionStatus, type RebuildTicket, type TableNames } from '@v2g/ledger';
 import { ReadModelBehind, SettlementService, SettlementWatcher } from '@v2g/ledger';
 import { catalogueProjection } from '@v2g/projection-catalogue';
-import { billingProjection, priceAt } from '@v2g/projection-billing';
+import { billingProjection, priceAt, sessionsReaching } from '@v2g/projection-billing';
 import { gridProjection, sitesWithSessionsAtConnectors } from '@v2g/projection-grid';
 import { GateScheduler, MarketService } from '@v2g/ledger';
 import { marketProjection, openBooks } from '@v2g/projection-market';
@@ -154,8 +154,7 @@ export async function openLedger(config: LedgerConfig, logger: Logger): Promise<
   const settlementTables = projections.tables(settlementProjection);
   const settlement = new SettlementService(store, commands, {
     clock,
-    sql,
-    billingTables,
+    sessionsReaching: (range) => sessionsReaching(sql, billingTables, range),
     readModelsAt: async (position) => {
       const deadline = Date.now() + 30_000;
       for (;;) {

@@ -183,3 +183,18 @@ export async function sessionMeterPoints(sql: SqlExecutor, table: TableNames, se
     correctedPosition: row.corrected_position,
   }));
 }
+
+/**
+ * The sessions that can have energy in [from, to): plugged in before `to` and not stopped before
+ * `from` (with a quarter hour's margin: a meter's last reading may be dated a little after the stop),
+ * as the read model knew them at log position `through`; by session id.
+ */
+export async function sessionsReaching(sql: SqlExecutor, table: TableNames, range: { from: string; to: string; through: bigint }): Promise<{ sessionId: string; siteId: string }[]> {
+  const { rows } = await sql.query<{ session_id: string; site_id: string }>(
+    `SELECT session_id, site_id FROM ${table('sessions')}
+      WHERE plugged_in_at < $2 AND (stopped_at IS NULL OR stopped_at + interval '15 minutes' > $1) AND position <= $3
+      ORDER BY session_id`,
+    [range.from, range.to, range.through.toString()],
+  );
+  return rows.map((r) => ({ sessionId: r.session_id, siteId: r.site_id }));
+}

@@ -14,7 +14,7 @@ import {
   type StatementDifference,
   type TableNames,
 } from '@v2g/ledger';
-import { billingProjection } from '@v2g/projection-billing';
+import { billingProjection, sessionsReaching } from '@v2g/projection-billing';
 import { loadConfig } from '../../config.ts';
 import { EXIT, integerOption, UsageError, type Command } from '../command.ts';
 import { openConfiguredLedgerDb } from '../open-store.ts';
@@ -89,7 +89,7 @@ no such closed period or revision).
       const needed = revisions.reduce((max, r) => (r.inputsThrough > max ? r.inputsThrough : max), 0n);
       const billing = await billingTablesFor(opened, needed, values['from-log'] === true, io.stderr, enabled);
       try {
-        const service = new SettlementService(opened.store, new CommandHandler(opened.store), { sql: opened.sql, billingTables: billing.tables });
+        const service = new SettlementService(opened.store, new CommandHandler(opened.store), { sessionsReaching: (range) => sessionsReaching(opened.sql, billing.tables, range) });
         const bar = new ProgressBar({ label: 'audit settlement', unit: 'revisions', total: revisions.length, stream: io.stderr, enabled: enabled && (all || revisions.length > 1) });
         let report: SettlementAuditReport;
         try {
