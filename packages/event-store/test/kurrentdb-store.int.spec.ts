@@ -20,16 +20,18 @@ import {
   fromKurrentRecord,
   globalPositionOf,
   isLedgerRecord,
-  KurrentDbEventStore,
   kurrentClientErrors,
-  openKurrentDbStore,
-  outcomeFromTail,
   revisionToVersion,
   toKurrentEventData,
   translateClientError,
   uuidFromSha1,
   versionToRevision,
   type KurrentRecord,
+} from '../src/kurrentdb/kurrentdb-codec.ts';
+import {
+  KurrentDbEventStore,
+  openKurrentDbStore,
+  outcomeFromTail,
 } from '../src/kurrentdb/kurrentdb-store.ts';
 import { prepareEvents } from '../src/prepare-append.ts';
 import type { SchemaRegistry } from '../src/schema-registry.ts';
