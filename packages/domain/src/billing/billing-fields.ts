@@ -3,7 +3,7 @@
  * Every refusal is an `InvalidCommand(field, reason)` naming the field.
  */
 import { InvalidCommand } from '../errors.ts';
-import { Decimal, parseDecimal } from '../quantities.ts';
+import { checkDecimalText, Decimal } from '../quantities.ts';
 import { formatInstant, parseInstant } from '../time.ts';
 import { ID_PATTERN } from '../ids.ts';
 
@@ -17,8 +17,7 @@ export const ExactDecimal = Decimal.clone({ precision: 1_000_000_000, rounding: 
 
 /** A decimal string (possibly negative) as an exact value; refuses JS numbers. */
 export function exactDecimal(field: string, value: unknown): Decimal {
-  parseDecimal(field, value);
-  return new ExactDecimal(value as string);
+  return new ExactDecimal(checkDecimalText(field, value));
 }
 
 export function exactNonNegative(field: string, value: unknown): Decimal {
@@ -98,12 +97,22 @@ export function checkArray(field: string, value: unknown): unknown[] {
 /** Code-unit order: deterministic whatever the locale. */
 export const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-/** Orders decimal strings (event positions) by value. */
+const CANONICAL_NATURAL = /^(0|[1-9][0-9]*)$/;
+
+/**
+ * Orders decimal strings (event positions) by value. Two canonical natural numbers (no sign, no
+ * leading zero, no fraction: what positions are) compare by length, then digit by digit, which is
+ * their order by value; anything else is compared as exact decimals.
+ */
 export function compareDecimalText(a: string, b: string): number {
+  if (CANONICAL_NATURAL.test(a) && CANONICAL_NATURAL.test(b)) return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
   return new ExactDecimal(a).comparedTo(new ExactDecimal(b));
 }
 
 /** Distinct positions in ascending order. */
 export function sortedPositions(positions: Iterable<string>): string[] {
-  return [...new Set(positions)].sort(compareDecimalText);
+  const distinct = [...new Set(positions)];
+  // Canonical natural numbers (positions as they come): by length, then digits; no regex per comparison.
+  if (distinct.every((p) => CANONICAL_NATURAL.test(p))) return distinct.sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));
+  return distinct.sort(compareDecimalText);
 }
