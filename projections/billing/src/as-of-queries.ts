@@ -38,7 +38,7 @@ import { zonesOf, type BillingRange } from './billing-queries.ts';
  * order by position, as in the replay.
  *
  * Reads: the account's sessions that can reach the range (one index lookup), their history rows,
- * the account's assignments, the tariffs, the prices; on one snapshot.
+ * the account's assignments, the tariffs, the prices; in one statement (one snapshot, one round trip).
  */
 export async function billingInputAsOf(
   sql: SqlExecutor | SqlClient,
@@ -51,66 +51,124 @@ export async function billingInputAsOf(
   const asOf = new Date(range.asOf).toISOString();
   // Prices as known at the earlier of the two cuts.
   const pricesKnownAt = range.pricesKnownAt === undefined || Date.parse(range.pricesKnownAt) > Date.parse(asOf) ? asOf : new Date(range.pricesKnownAt).toISOString();
-  return onOneSnapshot(sql, async (tx) => {
-    const H = table('session_history');
-    // Candidates: sessions a plug-in known by T gave to the account, plugged in before the range
-    // ends, and either plugged in within it or with a point at or after its start (a span reaching into
-    // the range ends at a point at or after its start, spanAt >= occurredAt). Their whole history known by T.
-    const history = await tx.query<HistoryRow>(
-      `WITH c AS (
-         SELECT DISTINCT p.session_id FROM ${H} p
-          WHERE p.kind = 'plug_in' AND p.account_id = $1 AND p.occurred_at < $3 AND p.recorded_at <= $4
-            AND (p.occurred_at >= $2 OR EXISTS (SELECT 1 FROM ${H} q WHERE q.session_id = p.session_id AND q.occurred_at >= $2 AND q.recorded_at <= $4))
-       )
-       SELECT h.session_id, h.position::text AS position, h.kind, ${EPOCH_MS('h.occurred_at')} AS occurred_ms,
-              h.import_wh::text AS import_wh, h.export_wh::text AS export_wh, h.account_id, h.site_id
-         FROM c JOIN ${H} h ON h.session_id = c.session_id
-        WHERE h.recorded_at <= $4
-        ORDER BY h.session_id, h.position`,
-      [accountId, from, to, asOf],
-    );
-    const assignmentRows = await tx.query<{ tariff_id: string; valid_from_ms: string; valid_to_ms: string | null; position: string }>(
-      `SELECT tariff_id, ${EPOCH_MS('valid_from')} AS valid_from_ms, ${EPOCH_MS('valid_to')} AS valid_to_ms, position::text AS position
-         FROM ${table('assignment_history')} a WHERE account_id = $1 AND recorded_at <= $2
-        -- a.position, the bigint: the output column is its text, which sorts "1011" before "9".
-        ORDER BY a.position`,
-      [accountId, asOf],
-    );
-    const assignments = assignmentsOf(accountId, assignmentRows.rows)
-      .filter((a) => Date.parse(a.validFrom) < Date.parse(to) && (a.validTo === null || Date.parse(a.validTo) > Date.parse(from)))
-      .sort((a, b) => Date.parse(a.validFrom) - Date.parse(b.validFrom) || comparePositions(a.position, b.position));
-    const tariffIds = [...new Set(assignments.map((a) => a.tariffId))];
-    const tariffs = await tx.query<{ definition: TariffDefinition; position: string }>(
-      `SELECT DISTINCT ON (tariff_id) definition, position::text AS position FROM ${table('tariff_history')} t
-        WHERE tariff_id = ANY($1::text[]) AND recorded_at <= $2 ORDER BY tariff_id, t.position DESC`,
-      [tariffIds, asOf],
-    );
-    const zones = [...new Set(tariffs.rows.flatMap((t) => zonesOf(t.definition)))].sort();
-    const prices = zones.length === 0 ? { rows: [] } : await tx.query<{ zone: string; interval_start: Date | string; price: string; currency: string; position: string }>(
-      `SELECT DISTINCT ON (zone, interval_start) zone, interval_start, trim_scale(price_minor_per_kwh)::text AS price, currency, position::text AS position
-         FROM ${table('prices')} p
-        WHERE zone = ANY($1::text[]) AND interval_start >= $2 AND interval_start < $3 AND recorded_at <= $4::timestamptz
-        ORDER BY zone, interval_start, p.position DESC`,
-      [zones, from, to, pricesKnownAt],
-    );
-
-    const { sessions, intervals } = sessionsOf(accountId, history.rows, Date.parse(from), Date.parse(to));
-    const priceMap = new Map<string, Map<string, SpotPrice>>();
-    for (const row of prices.rows) {
-      const byInterval = priceMap.get(row.zone) ?? new Map<string, SpotPrice>();
-      const intervalStart = new Date(row.interval_start).toISOString();
-      byInterval.set(intervalStart, { zone: row.zone, intervalStart, priceMinorPerKWh: row.price, currency: row.currency, position: row.position });
-      priceMap.set(row.zone, byInterval);
+  // One statement, so one snapshot and one round trip (no transaction around four queries), and
+  // no ORDER BY (sorting the whole result in the server cost more than the statement's reads): each
+  // part is put in the order the fold needs here. Its parts, told apart by `part`:
+  // 1. candidates: sessions a plug-in known by T gave to the account, plugged in before the range
+  //    ends, and either plugged in within it or with a point at or after its start (a span reaching
+  //    into the range ends at a point at or after its start, spanAt >= occurredAt); their whole
+  //    history known by T, by session and position;
+  // 2. the account's assignments known by T, by position (the bigint: its text sorts "1011" before "9");
+  // 3. the latest definition known by T of every tariff those name;
+  // 4. for every zone those tariffs may price by, the latest price version of each interval of the
+  //    range recorded by the earlier of the two cuts.
+  // Parts 3 and 4 are read for every assignment known by T; only those of the assignments that
+  // overlap the range are kept below, as when each part was its own query.
+  const H = table('session_history');
+  const { rows } = await sql.query<AsOfRow>(
+    `WITH c AS (
+       SELECT DISTINCT p.session_id FROM ${H} p
+        WHERE p.kind = 'plug_in' AND p.account_id = $1 AND p.occurred_at < $3 AND p.recorded_at <= $4
+          AND (p.occurred_at >= $2 OR EXISTS (SELECT 1 FROM ${H} q WHERE q.session_id = p.session_id AND q.occurred_at >= $2 AND q.recorded_at <= $4))
+     ),
+     a AS (SELECT tariff_id, valid_from, valid_to, position FROM ${table('assignment_history')} WHERE account_id = $1 AND recorded_at <= $4),
+     t AS (
+       SELECT DISTINCT ON (tariff_id) tariff_id, definition, position FROM ${table('tariff_history')}
+        WHERE tariff_id IN (SELECT tariff_id FROM a) AND recorded_at <= $4 ORDER BY tariff_id, position DESC
+     ),
+     z AS (
+       SELECT DISTINCT zone FROM t, LATERAL (VALUES (t.definition->'energy'->>'zone'), (t.definition->'exportCredit'->>'zone')) v(zone) WHERE zone IS NOT NULL
+     ),
+     pr AS (
+       SELECT DISTINCT ON (zone, interval_start) zone, interval_start, price_minor_per_kwh, currency, position FROM ${table('prices')}
+        WHERE zone IN (SELECT zone FROM z) AND interval_start >= $2 AND interval_start < $3 AND recorded_at <= $5::timestamptz
+        ORDER BY zone, interval_start, position DESC
+     )
+     SELECT 1 AS part, h.session_id AS k, h.position::text AS pos, h.kind AS c1, ${EPOCH_MS('h.occurred_at')} AS c2,
+            h.import_wh::text AS c3, h.export_wh::text AS c4, h.account_id AS c5, h.site_id AS c6, NULL::jsonb AS definition
+       FROM c JOIN ${H} h ON h.session_id = c.session_id WHERE h.recorded_at <= $4
+     UNION ALL
+     SELECT 2, NULL, a.position::text, a.tariff_id, ${EPOCH_MS('a.valid_from')}, ${EPOCH_MS('a.valid_to')}, NULL, NULL, NULL, NULL FROM a
+     UNION ALL
+     SELECT 3, t.tariff_id, t.position::text, NULL, NULL, NULL, NULL, NULL, NULL, t.definition FROM t
+     UNION ALL
+     SELECT 4, pr.zone, pr.position::text, pr.zone, ${EPOCH_MS('pr.interval_start')},
+            trim_scale(pr.price_minor_per_kwh)::text, pr.currency, NULL, NULL, NULL FROM pr`,
+    [accountId, from, to, asOf, pricesKnownAt],
+  );
+  const history: HistoryRow[] = [];
+  const assignmentRows: { tariff_id: string; valid_from_ms: string; valid_to_ms: string | null; position: string }[] = [];
+  const tariffRows: { definition: TariffDefinition; position: string }[] = [];
+  const priceRows: { zone: string; intervalStartMs: number; price: string; currency: string; position: string }[] = [];
+  for (const row of rows) {
+    switch (row.part) {
+      case 1:
+        history.push({
+          session_id: row.k!,
+          position: row.pos,
+          kind: row.c1 as HistoryRow['kind'],
+          occurred_ms: row.c2!,
+          import_wh: row.c3,
+          export_wh: row.c4,
+          account_id: row.c5,
+          site_id: row.c6,
+        });
+        break;
+      case 2:
+        assignmentRows.push({ tariff_id: row.c1!, valid_from_ms: row.c2!, valid_to_ms: row.c3, position: row.pos });
+        break;
+      case 3:
+        tariffRows.push({ definition: row.definition!, position: row.pos });
+        break;
+      default:
+        priceRows.push({ zone: row.c1!, intervalStartMs: Number(row.c2), price: row.c3!, currency: row.c4!, position: row.pos });
     }
-    return {
-      sessions,
-      intervals,
-      tariffs: new Map(tariffs.rows.map((row) => [row.definition.tariffId, { ...row.definition, position: row.position }])),
-      assignments,
-      prices: priceMap,
-    };
-  });
+  }
+
+  // The orders each part's own query had: history by session, then position; assignments by
+  // position; tariffs by id; prices by zone, then interval.
+  history.sort((x, y) => compareText(x.session_id, y.session_id) || comparePositions(x.position, y.position));
+  assignmentRows.sort((x, y) => comparePositions(x.position, y.position));
+  tariffRows.sort((x, y) => compareText(x.definition.tariffId, y.definition.tariffId));
+  priceRows.sort((x, y) => compareText(x.zone, y.zone) || x.intervalStartMs - y.intervalStartMs);
+  const assignments = assignmentsOf(accountId, assignmentRows)
+    .filter((a) => Date.parse(a.validFrom) < Date.parse(to) && (a.validTo === null || Date.parse(a.validTo) > Date.parse(from)))
+    .sort((a, b) => Date.parse(a.validFrom) - Date.parse(b.validFrom) || comparePositions(a.position, b.position));
+  const tariffIds = new Set(assignments.map((a) => a.tariffId));
+  const tariffs = tariffRows.filter((row) => tariffIds.has(row.definition.tariffId));
+  const zones = new Set(tariffs.flatMap((t) => zonesOf(t.definition)));
+
+  const { sessions, intervals } = sessionsOf(accountId, history, Date.parse(from), Date.parse(to));
+  const priceMap = new Map<string, Map<string, SpotPrice>>();
+  for (const row of priceRows) {
+    if (!zones.has(row.zone)) continue;
+    const byInterval = priceMap.get(row.zone) ?? new Map<string, SpotPrice>();
+    const intervalStart = new Date(row.intervalStartMs).toISOString();
+    byInterval.set(intervalStart, { zone: row.zone, intervalStart, priceMinorPerKWh: row.price, currency: row.currency, position: row.position });
+    priceMap.set(row.zone, byInterval);
+  }
+  return {
+    sessions,
+    intervals,
+    tariffs: new Map(tariffs.map((row) => [row.definition.tariffId, { ...row.definition, position: row.position }])),
+    assignments,
+    prices: priceMap,
+  };
 }
+
+/** One row of the as-of statement: `part` says which of its four parts, and what c1..c6 hold. */
+type AsOfRow = {
+  part: number;
+  k: string | null;
+  pos: string;
+  c1: string | null;
+  c2: string | null;
+  c3: string | null;
+  c4: string | null;
+  c5: string | null;
+  c6: string | null;
+  definition: TariffDefinition | null;
+};
 
 type HistoryRow = {
   session_id: string;
@@ -125,11 +183,9 @@ type HistoryRow = {
 
 const EPOCH_MS = (column: string) => `(extract(epoch FROM ${column}) * 1000)::int8::text`;
 
-const comparePositions = (a: string, b: string): number => {
-  const x = BigInt(a);
-  const y = BigInt(b);
-  return x < y ? -1 : x > y ? 1 : 0;
-};
+/** Positions (bigint text: no sign, no leading zero) by value: by length, then digits. */
+const comparePositions = (a: string, b: string): number => a.length - b.length || compareText(a, b);
+
 
 /** Code-unit order (the read model's queries run in the C collation on the server; the invoice does not depend on it). */
 const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -237,12 +293,4 @@ function assignmentsOf(accountId: string, rows: readonly { tariff_id: string; va
     open = still;
   }
   return periods.map((p) => p.period);
-}
-
-async function onOneSnapshot<T>(sql: SqlExecutor | SqlClient, fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-  if (!('transaction' in sql)) return fn(sql);
-  return sql.transaction(async (tx) => {
-    await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-    return fn(tx);
-  });
 }

@@ -10,7 +10,7 @@ import { InvalidCommand } from '../errors.ts';
 import { Decimal, parseInstant, parseId, compareText, decimalText, exactDecimal, ExactDecimal, sortedPositions } from '../values/index.ts';
 import { MixedInvoiceCurrencies } from './billing-errors.ts';
 import type { BillableSession, BillingInput, Charge, IntervalEnergy, Invoice, InvoiceLine } from './billing-types.ts';
-import { CHARGE_COMPONENTS, sessionCharges, type UnpricedCharge } from './pricing.ts';
+import { CHARGE_COMPONENTS, exactSessionCharges, newPricingCache, type ExactCharge, type UnpricedCharge } from './pricing.ts';
 
 /** ISO 4217's code for "no currency": an account with no known tariff. */
 export const NO_CURRENCY = 'XXX';
@@ -69,9 +69,17 @@ function compareLines(a: LineOrder, b: LineOrder): number {
  * export credit), price label, tariff.
  */
 export function invoiceLines(charges: readonly Charge[], pluggedInAt: ReadonlyMap<string, string>): { lines: InvoiceLine[]; totalMinor: string } {
+  return exactInvoiceLines(
+    charges.map((charge) => ({ charge, energyWh: exactDecimal('energyWh', charge.energyWh), amountMinor: exactDecimal('amountMinor', charge.amountMinor) })),
+    pluggedInAt,
+  );
+}
+
+/** invoiceLines of charges whose exact energy and amount are at hand (not parsed again from their text). */
+function exactInvoiceLines(charges: readonly ExactCharge[], pluggedInAt: ReadonlyMap<string, string>): { lines: InvoiceLine[]; totalMinor: string } {
   type Group = LineOrder & { energyWh: Decimal; exactAmount: Decimal; justifiedBy: Set<string> };
   const groups = new Map<string, Group>();
-  for (const charge of charges) {
+  for (const { charge, energyWh, amountMinor } of charges) {
     const key = JSON.stringify([charge.sessionId, charge.component, charge.tariffId, charge.priceLabel]);
     let group = groups.get(key);
     if (group === undefined) {
@@ -88,8 +96,8 @@ export function invoiceLines(charges: readonly Charge[], pluggedInAt: ReadonlyMa
       };
       groups.set(key, group);
     }
-    group.energyWh = group.energyWh.plus(exactDecimal('energyWh', charge.energyWh));
-    group.exactAmount = group.exactAmount.plus(exactDecimal('amountMinor', charge.amountMinor));
+    group.energyWh = group.energyWh.plus(energyWh);
+    group.exactAmount = group.exactAmount.plus(amountMinor);
     for (const position of charge.justifiedBy) group.justifiedBy.add(position);
   }
   const sorted = [...groups.values()].sort(compareLines);
@@ -158,15 +166,16 @@ export function buildInvoice(input: BillingInput, accountId: string, month: stri
     intervalsOf.set(interval.sessionId, list);
   }
 
-  const charges: Charge[] = [];
+  const charges: ExactCharge[] = [];
   const unpriced: UnpricedCharge[] = [];
+  const cache = newPricingCache(input);
   for (const session of sessions.values()) {
-    const result = sessionCharges(input, session, intervalsOf.get(session.sessionId) ?? [], inMonth(session.pluggedInAt));
+    const result = exactSessionCharges(input, session, intervalsOf.get(session.sessionId) ?? [], inMonth(session.pluggedInAt), cache);
     charges.push(...result.charges);
     unpriced.push(...result.unpriced);
   }
   const pluggedInAt = new Map([...sessions.values()].map((s) => [s.sessionId, s.pluggedInAt]));
-  const { lines, totalMinor } = invoiceLines(charges, pluggedInAt);
+  const { lines, totalMinor } = exactInvoiceLines(charges, pluggedInAt);
 
   const sessionOrder = (sessionId: string): LineOrder => ({
     pluggedInAtMs: parseInstant('pluggedInAt', pluggedInAt.get(sessionId)!),

@@ -3,8 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { billingInput, interval, period, session, spot, type PricedTariff } from '../../test/billing-fixtures.ts';
 import { Decimal } from '../values/index.ts';
 import type { BillableSession, EnergyPrice, ExportCredit, IntervalEnergy, SpotPrice, TariffAssignmentPeriod } from './billing-types.ts';
+import { compareDecimalText, sortedPositions } from '../values/index.ts';
 import { buildInvoice } from './invoice.ts';
 import { chargesFor } from './pricing.ts';
+import { compareDecimalText as compareDecimalTextV1, sortedPositions as sortedPositionsV1 } from '../../test/billing-reference/fields-v1.ts';
+import { buildInvoice as buildInvoiceV1 } from '../../test/billing-reference/invoice-v1.ts';
+import { chargesFor as chargesForV1 } from '../../test/billing-reference/pricing-v1.ts';
 
 /** Two days from 2026-11-30 00:00Z: 192 intervals, across the end of November. */
 const START_MS = Date.UTC(2026, 10, 30);
@@ -184,6 +188,37 @@ describe('pricing (properties)', () => {
         expect(exactOfInvoices.eq(exactOfCharges)).toBe(true);
       }),
       { numRuns: 100 },
+    );
+  });
+
+  it('the lean path (compiled tariffs, exact charges not re-parsed, positions compared as digits) gives what the reference gave, digit for digit', () => {
+    fc.assert(
+      fc.property(withPermutation, ([s, p]) => {
+        for (const input of [inputOf(s), billingInput(p)]) {
+          for (const sessionId of ['s1', 's2', 's3']) expect(JSON.stringify(chargesFor(input, sessionId))).toBe(JSON.stringify(chargesForV1(input, sessionId)));
+          for (const month of ['2026-11', '2026-12']) expect(JSON.stringify(buildInvoice(input, ACCOUNT, month))).toBe(JSON.stringify(buildInvoiceV1(input, ACCOUNT, month)));
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('positions: comparing canonical naturals as digits orders them as exact decimals do, and other decimals still compare by value', () => {
+    const natural = fc.oneof(fc.nat({ max: 2000 }).map(String), fc.bigInt({ min: 0n, max: 10n ** 30n }).map(String));
+    const other = fc.oneof(natural, decimal(-50, 50, 3), natural.map((n) => `0${n}`), natural.map((n) => `${n}.0`));
+    fc.assert(
+      fc.property(other, other, (a, b) => {
+        expect(Math.sign(compareDecimalText(a, b))).toBe(Math.sign(compareDecimalTextV1(a, b)));
+      }),
+      { numRuns: 2000 },
+    );
+    fc.assert(
+      fc.property(fc.array(other, { maxLength: 30 }), (positions) => {
+        // Equal values in other spellings ("7", "07") may sit in either order: compare the values' order.
+        const values = (list: string[]) => list.map((x) => new Decimal(x).toFixed());
+        expect(values(sortedPositions(positions))).toEqual(values(sortedPositionsV1(positions)));
+      }),
+      { numRuns: 500 },
     );
   });
 });

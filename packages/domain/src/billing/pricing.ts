@@ -16,7 +16,7 @@
  * says what it could not price, and prices it once the price or the assignment is known.
  */
 import type { Decimal } from '../values/index.ts';
-import { parseInstant, canonicalInstant, compareDecimalText, compareText, decimalText, exactDecimal, ExactDecimal, sortedPositions } from '../values/index.ts';
+import { compareDecimalText, compareText, decimalText, exactDecimal, ExactDecimal, formatInstant, parseInstant, sortedPositions } from '../values/index.ts';
 import { SessionNotInBillingInput, SpotPriceCurrencyMismatch } from './billing-errors.ts';
 import type {
   BillableSession,
@@ -91,10 +91,37 @@ export function assignmentAt(assignments: readonly TariffAssignmentPeriod[], acc
 
 type Resolved = { ok: true; tariff: PricedTariff; assignment: TariffAssignmentPeriod } | { ok: false; unpriced: UnpricedCharge };
 
-type SessionContext = { input: BillingInput; session: BillableSession; assignments: readonly CompiledAssignment[] };
+/**
+ * What pricing works out once per tariff rather than once per interval: its energy price and
+ * export credit per interval start (spot lookups, time-of-use windows, clamps: a function of the
+ * tariff and the start alone) and its speed bands' figures as exact decimals. Lives for one
+ * computation (one invoice, one session's charges): nothing is kept between calls.
+ */
+type CompiledTariff = {
+  energyAt: Map<string, UnitPrice | { missingZone: string }>;
+  creditAt: Map<string, UnitPrice | { missingZone: string } | null>;
+  /** Parsed on first use, each surcharge when a power first falls in its band: what was parsed when. */
+  bands: { name: string; fromPowerW: Decimal; surchargeMinorPerKWh: string; surcharge: Decimal | null }[] | null;
+};
 
-function resolveTariff({ input, session, assignments }: SessionContext, intervalStart: string | null, at: string): Resolved {
-  const assignment = inForceAt(assignments, parseInstant('at', at));
+/** Per computation on one input: compiled tariffs (by the tariff object) and compiled assignments (by account). */
+export type PricingCache = { input: BillingInput; tariffs: Map<PricedTariff, CompiledTariff>; assignments: Map<string, CompiledAssignment[]> };
+
+export const newPricingCache = (input: BillingInput): PricingCache => ({ input, tariffs: new Map(), assignments: new Map() });
+
+function compiledTariff(cache: PricingCache, tariff: PricedTariff): CompiledTariff {
+  let compiled = cache.tariffs.get(tariff);
+  if (compiled === undefined) {
+    compiled = { energyAt: new Map(), creditAt: new Map(), bands: null };
+    cache.tariffs.set(tariff, compiled);
+  }
+  return compiled;
+}
+
+type SessionContext = { input: BillingInput; session: BillableSession; assignments: readonly CompiledAssignment[]; cache: PricingCache };
+
+function resolveTariff({ input, session, assignments }: SessionContext, intervalStart: string | null, at: string, atMs: number): Resolved {
+  const assignment = inForceAt(assignments, atMs);
   const base = { sessionId: session.sessionId, intervalStart, at, accountId: session.accountId };
   if (assignment === null) return { ok: false, unpriced: { reason: 'no_tariff', ...base } };
   const tariff = input.tariffs.get(assignment.tariffId);
@@ -175,98 +202,136 @@ function exportCredit(input: BillingInput, tariff: PricedTariff, intervalStart: 
 }
 
 /** The speed band (name and surcharge) an average import power falls in, if the tariff has bands. */
-function speedBand(tariff: PricedTariff, powerW: Decimal): { name: string; surcharge: Decimal } | null {
+function speedBand(tariff: PricedTariff, compiled: CompiledTariff, powerW: Decimal): { name: string; surcharge: Decimal } | null {
+  compiled.bands ??= tariff.speedBands.map((b) => ({ name: b.name, fromPowerW: new ExactDecimal(b.fromPowerW), surchargeMinorPerKWh: b.surchargeMinorPerKWh, surcharge: null }));
   let band: { name: string; surcharge: Decimal } | null = null;
-  for (const candidate of tariff.speedBands) {
-    if (powerW.gte(candidate.fromPowerW)) band = { name: candidate.name, surcharge: exactDecimal('surchargeMinorPerKWh', candidate.surchargeMinorPerKWh) };
+  for (const candidate of compiled.bands) {
+    if (powerW.gte(candidate.fromPowerW)) band = { name: candidate.name, surcharge: (candidate.surcharge ??= exactDecimal('surchargeMinorPerKWh', candidate.surchargeMinorPerKWh)) };
   }
   return band;
 }
 
-/** Canonical interval start, epoch ms and a key that orders duplicates deterministically. */
-type OrderedInterval = { interval: IntervalEnergy; start: string; startMs: number; key: string };
+/** Canonical interval start, epoch ms and (when two share a start) a key that orders them deterministically. */
+type OrderedInterval = { interval: IntervalEnergy; start: string; startMs: number };
+
+const tieKey = (interval: IntervalEnergy): string => JSON.stringify([interval.importWh, interval.exportWh, sortedPositions(interval.justifiedBy)]);
 
 function ordered(intervals: readonly IntervalEnergy[]): OrderedInterval[] {
   return intervals
     .map((interval) => {
-      const start = canonicalInstant('intervalStart', interval.intervalStart);
-      return { interval, start, startMs: parseInstant('intervalStart', start), key: JSON.stringify([interval.importWh, interval.exportWh, sortedPositions(interval.justifiedBy)]) };
+      const startMs = parseInstant('intervalStart', interval.intervalStart);
+      return { interval, start: formatInstant(startMs), startMs };
     })
-    .sort((a, b) => a.startMs - b.startMs || compareText(a.key, b.key));
+    .sort((a, b) => a.startMs - b.startMs || compareText(tieKey(a.interval), tieKey(b.interval)));
 }
 
-function intervalCharges(context: SessionContext, item: OrderedInterval): SessionCharges {
+/** A charge with its exact energy and amount beside their text (invoiceLines sums the exact ones). */
+export type ExactCharge = { charge: Charge; energyWh: Decimal; amountMinor: Decimal };
+
+type ExactSessionCharges = { charges: ExactCharge[]; unpriced: UnpricedCharge[] };
+
+function intervalCharges(context: SessionContext, item: OrderedInterval, out: ExactSessionCharges): void {
   const { input, session } = context;
   const { interval, start, startMs } = item;
-  const resolved = resolveTariff(context, start, start);
-  if (!resolved.ok) return { charges: [], unpriced: [resolved.unpriced] };
+  const resolved = resolveTariff(context, start, start, startMs);
+  if (!resolved.ok) {
+    out.unpriced.push(resolved.unpriced);
+    return;
+  }
   const { tariff, assignment } = resolved;
+  const compiled = compiledTariff(context.cache, tariff);
   const importWh = exactDecimal('importWh', interval.importWh);
   const exportWh = exactDecimal('exportWh', interval.exportWh);
   const base = { sessionId: session.sessionId, intervalStart: start, tariffId: tariff.tariffId };
+  const positions = [...interval.justifiedBy, tariff.position, assignment.position];
+  let withoutPrice: string[] | undefined;
   const justify = (price: SpotPrice | null): string[] =>
-    sortedPositions([...interval.justifiedBy, tariff.position, assignment.position, ...(price === null ? [] : [price.position])]);
+    price === null ? [...(withoutPrice ??= sortedPositions(positions))] : sortedPositions([...positions, price.position]);
 
-  const charges: Charge[] = [];
+  const charges: ExactCharge[] = [];
   const missing = new Set<string>();
   if (!importWh.isZero()) {
-    const energy = energyPrice(input, tariff, start, startMs);
+    const importText = decimalText(importWh);
+    const importKWh = importWh.times(KWH_PER_WH);
+    let energy = compiled.energyAt.get(start);
+    if (energy === undefined) compiled.energyAt.set(start, (energy = energyPrice(input, tariff, start, startMs)));
     if ('missingZone' in energy) missing.add(energy.missingZone);
     else {
+      const amount = importKWh.times(energy.unit);
       charges.push({
-        ...base,
-        component: 'energy',
-        energyWh: decimalText(importWh),
-        unitPriceMinorPerKWh: decimalText(energy.unit),
-        priceLabel: energy.label,
-        amountMinor: decimalText(importWh.times(KWH_PER_WH).times(energy.unit)),
-        justifiedBy: justify(energy.price),
+        charge: {
+          ...base,
+          component: 'energy',
+          energyWh: importText,
+          unitPriceMinorPerKWh: decimalText(energy.unit),
+          priceLabel: energy.label,
+          amountMinor: decimalText(amount),
+          justifiedBy: justify(energy.price),
+        },
+        energyWh: importWh,
+        amountMinor: amount,
       });
     }
-    const band = speedBand(tariff, importWh.times(INTERVALS_PER_HOUR));
+    const band = speedBand(tariff, compiled, importWh.times(INTERVALS_PER_HOUR));
     if (band !== null && !band.surcharge.isZero()) {
+      const amount = importKWh.times(band.surcharge);
       charges.push({
-        ...base,
-        component: 'speed',
-        energyWh: decimalText(importWh),
-        unitPriceMinorPerKWh: decimalText(band.surcharge),
-        priceLabel: band.name,
-        amountMinor: decimalText(importWh.times(KWH_PER_WH).times(band.surcharge)),
-        justifiedBy: justify(null),
+        charge: {
+          ...base,
+          component: 'speed',
+          energyWh: importText,
+          unitPriceMinorPerKWh: decimalText(band.surcharge),
+          priceLabel: band.name,
+          amountMinor: decimalText(amount),
+          justifiedBy: justify(null),
+        },
+        energyWh: importWh,
+        amountMinor: amount,
       });
     }
   }
   if (!exportWh.isZero()) {
-    const credit = exportCredit(input, tariff, start);
+    let credit = compiled.creditAt.get(start);
+    if (credit === undefined) compiled.creditAt.set(start, (credit = exportCredit(input, tariff, start)));
     if (credit !== null && 'missingZone' in credit) missing.add(credit.missingZone);
     else if (credit !== null) {
       // The unit price is what a kWh costs the account: minus the credit, so amount = energy × unit price.
       const unit = credit.unit.negated();
+      const amount = exportWh.times(KWH_PER_WH).times(unit);
       charges.push({
-        ...base,
-        component: 'export_credit',
-        energyWh: decimalText(exportWh),
-        unitPriceMinorPerKWh: decimalText(unit),
-        priceLabel: credit.label,
-        amountMinor: decimalText(exportWh.times(KWH_PER_WH).times(unit)),
-        justifiedBy: justify(credit.price),
+        charge: {
+          ...base,
+          component: 'export_credit',
+          energyWh: decimalText(exportWh),
+          unitPriceMinorPerKWh: decimalText(unit),
+          priceLabel: credit.label,
+          amountMinor: decimalText(amount),
+          justifiedBy: justify(credit.price),
+        },
+        energyWh: exportWh,
+        amountMinor: amount,
       });
     }
   }
   if (missing.size > 0) {
-    const unpriced = [...missing].sort().map((zone): UnpricedCharge => ({ reason: 'no_spot_price', sessionId: session.sessionId, intervalStart: start, at: start, tariffId: tariff.tariffId, zone }));
-    return { charges: [], unpriced };
+    for (const zone of [...missing].sort()) out.unpriced.push({ reason: 'no_spot_price', sessionId: session.sessionId, intervalStart: start, at: start, tariffId: tariff.tariffId, zone });
+    return;
   }
-  return { charges, unpriced: [] };
+  out.charges.push(...charges);
 }
 
-function sessionFee(context: SessionContext): SessionCharges {
+function sessionFee(context: SessionContext, out: ExactSessionCharges): void {
   const { session } = context;
-  const at = canonicalInstant('pluggedInAt', session.pluggedInAt);
-  const resolved = resolveTariff(context, null, at);
-  if (!resolved.ok) return { charges: [], unpriced: [resolved.unpriced] };
+  const atMs = parseInstant('pluggedInAt', session.pluggedInAt);
+  const at = formatInstant(atMs);
+  const resolved = resolveTariff(context, null, at, atMs);
+  if (!resolved.ok) {
+    out.unpriced.push(resolved.unpriced);
+    return;
+  }
   const { tariff, assignment } = resolved;
-  if (tariff.sessionFeeMinor === null) return { charges: [], unpriced: [] };
+  if (tariff.sessionFeeMinor === null) return;
+  const amount = exactDecimal('sessionFeeMinor', tariff.sessionFeeMinor);
   const fee: Charge = {
     sessionId: session.sessionId,
     component: 'session_fee',
@@ -275,10 +340,10 @@ function sessionFee(context: SessionContext): SessionCharges {
     energyWh: '0',
     unitPriceMinorPerKWh: null,
     priceLabel: SESSION_FEE_LABEL,
-    amountMinor: decimalText(exactDecimal('sessionFeeMinor', tariff.sessionFeeMinor)),
+    amountMinor: decimalText(amount),
     justifiedBy: sortedPositions([session.position, tariff.position, assignment.position]),
   };
-  return { charges: [fee], unpriced: [] };
+  out.charges.push({ charge: fee, energyWh: new ExactDecimal(0), amountMinor: amount });
 }
 
 /**
@@ -286,13 +351,28 @@ function sessionFee(context: SessionContext): SessionCharges {
  * session fee. Charges come fee first, then by interval, then energy, speed, export credit.
  */
 export function sessionCharges(input: BillingInput, session: BillableSession, intervals: readonly IntervalEnergy[], includeFee: boolean): SessionCharges {
-  const context: SessionContext = { input, session, assignments: compileAssignments(input.assignments, session.accountId) };
-  const result: SessionCharges = includeFee ? sessionFee(context) : { charges: [], unpriced: [] };
-  for (const item of ordered(intervals.filter((i) => i.sessionId === session.sessionId))) {
-    const { charges, unpriced } = intervalCharges(context, item);
-    result.charges.push(...charges);
-    result.unpriced.push(...unpriced);
-  }
+  const { charges, unpriced } = exactSessionCharges(input, session, intervals, includeFee, newPricingCache(input));
+  return { charges: charges.map((c) => c.charge), unpriced };
+}
+
+/**
+ * sessionCharges with each charge's exact energy and amount beside it, and a cache that one
+ * computation (an invoice) shares between its sessions (a cache made for another input is not used).
+ */
+export function exactSessionCharges(
+  input: BillingInput,
+  session: BillableSession,
+  intervals: readonly IntervalEnergy[],
+  includeFee: boolean,
+  shared: PricingCache,
+): { charges: ExactCharge[]; unpriced: UnpricedCharge[] } {
+  const cache = shared.input === input ? shared : newPricingCache(input);
+  let assignments = cache.assignments.get(session.accountId);
+  if (assignments === undefined) cache.assignments.set(session.accountId, (assignments = compileAssignments(input.assignments, session.accountId)));
+  const context: SessionContext = { input, session, assignments, cache };
+  const result: ExactSessionCharges = { charges: [], unpriced: [] };
+  if (includeFee) sessionFee(context, result);
+  for (const item of ordered(intervals.filter((i) => i.sessionId === session.sessionId))) intervalCharges(context, item, result);
   return result;
 }
 

@@ -1,7 +1,7 @@
 /**
  * Exact decimal arithmetic for money and energy, and the canonical text of a decimal in events.
  */
-import { Decimal, parseDecimal } from './quantities.ts';
+import { checkDecimalText, Decimal } from './quantities.ts';
 import { InvalidCommand } from '../errors.ts';
 
 /**
@@ -14,8 +14,7 @@ export const ExactDecimal = Decimal.clone({ precision: 1_000_000_000, rounding: 
 
 /** A decimal string (possibly negative) as an exact value; refuses JS numbers. */
 export function exactDecimal(field: string, value: unknown): Decimal {
-  parseDecimal(field, value);
-  return new ExactDecimal(value as string);
+  return new ExactDecimal(checkDecimalText(field, value));
 }
 
 export function exactNonNegative(field: string, value: unknown): Decimal {
@@ -32,12 +31,22 @@ export function decimalText(value: Decimal): string {
 /** Parses a decimal string and returns its canonical form. */
 export const canonicalDecimal = (field: string, value: unknown): string => decimalText(exactDecimal(field, value));
 
-/** Orders decimal strings (event positions) by value. */
+const CANONICAL_NATURAL = /^(0|[1-9][0-9]*)$/;
+
+/**
+ * Orders decimal strings (event positions) by value. Two canonical natural numbers (no sign, no
+ * leading zero, no fraction: what positions are) compare by length, then digit by digit, which is
+ * their order by value; anything else is compared as exact decimals.
+ */
 export function compareDecimalText(a: string, b: string): number {
+  if (CANONICAL_NATURAL.test(a) && CANONICAL_NATURAL.test(b)) return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
   return new ExactDecimal(a).comparedTo(new ExactDecimal(b));
 }
 
 /** Distinct positions in ascending order. */
 export function sortedPositions(positions: Iterable<string>): string[] {
-  return [...new Set(positions)].sort(compareDecimalText);
+  const distinct = [...new Set(positions)];
+  // Canonical natural numbers (positions as they come): by length, then digits; no regex per comparison.
+  if (distinct.every((p) => CANONICAL_NATURAL.test(p))) return distinct.sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));
+  return distinct.sort(compareDecimalText);
 }

@@ -8,10 +8,15 @@ export const DECIMAL_PATTERN = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?$/;
 
 /** Parses a decimal string from the edge (GraphQL, JSON); a JS number is refused on purpose. */
 export function parseDecimal(field: string, value: unknown): Decimal {
+  return new Decimal(checkDecimalText(field, value));
+}
+
+/** The value if it is a decimal string (what parseDecimal accepts), else parseDecimal's refusal; nothing is built. */
+export function checkDecimalText(field: string, value: unknown): string {
   if (typeof value !== 'string' || !DECIMAL_PATTERN.test(value)) {
     throw new InvalidCommand(field, `${JSON.stringify(value)} is not a decimal string such as "11000" or "7.4"`);
   }
-  return new Decimal(value);
+  return value;
 }
 
 export function parseNonNegative(field: string, value: unknown): Decimal {
