@@ -6,7 +6,7 @@
  */
 import type { Decider } from '../decider.ts';
 import { InvalidCommand } from '../errors.ts';
-import { formatInstant, parseInstant, canonicalDecimal, canonicalInstant, checkArray, checkCurrency, checkObject, checkText, checkZone, decimalText, exactDecimal, exactNonNegative, QUARTER_HOUR_MS } from '../values/index.ts';
+import { formatInstant, parseInstant, canonicalDecimal, canonicalInstant, checkArray, checkCurrency, checkObject, checkText, checkZone, decimalText, exactDecimal, exactNonNegative, QUARTER_HOUR_MS, checkQuantity } from '../values/index.ts';
 import { ZoneCurrencyMismatch } from './billing-errors.ts';
 import type { IntervalPrice, PricesCommand, PricesEvent } from './billing-types.ts';
 
@@ -51,8 +51,8 @@ function checkPoint(index: number, value: unknown): CheckedPoint {
     index,
     startMs,
     endMs,
-    priceMinorPerKWh: canonicalDecimal(`${field}.priceMinorPerKWh`, point['priceMinorPerKWh']),
-    carbonGPerKWh: carbon === null || carbon === undefined ? null : decimalText(exactNonNegative(`${field}.carbonGPerKWh`, carbon)),
+    priceMinorPerKWh: canonicalDecimal(`${field}.priceMinorPerKWh`, checkQuantity(`${field}.priceMinorPerKWh`, point['priceMinorPerKWh'])),
+    carbonGPerKWh: carbon === null || carbon === undefined ? null : decimalText(exactNonNegative(`${field}.carbonGPerKWh`, checkQuantity(`${field}.carbonGPerKWh`, carbon))),
   };
 }
 

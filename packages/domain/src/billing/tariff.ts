@@ -7,19 +7,7 @@
 import type { Decider } from '../decider.ts';
 import { InvalidCommand } from '../errors.ts';
 import { TariffAlreadyDefined } from './billing-errors.ts';
-import {
-  canonicalDecimal,
-  canonicalInstant,
-  checkArray,
-  checkCurrency,
-  checkObject,
-  parseId,
-  checkText,
-  checkZone,
-  decimalText,
-  exactDecimal,
-  exactNonNegative,
-} from '../values/index.ts';
+import { canonicalDecimal, canonicalInstant, checkArray, checkCurrency, checkObject, parseId, checkText, checkZone, decimalText, exactDecimal, exactNonNegative, checkQuantity } from '../values/index.ts';
 import type { EnergyPrice, ExportCredit, SpeedBand, TariffCommand, TariffDefinition, TariffEvent } from './billing-types.ts';
 import { checkTimeZone, checkWindows } from './time-of-use.ts';
 
@@ -30,7 +18,7 @@ export const tariffStreamId = (tariffId: string): string => `tariff-${tariffId}`
 /** Speed bands, slowest first: a tariff lists those it uses in this order. */
 export const SPEED_BAND_NAMES: readonly SpeedBand['name'][] = ['slow', 'fast', 'ultra_fast'];
 
-const nonNegative = (field: string, value: unknown): string => decimalText(exactNonNegative(field, value));
+const nonNegative = (field: string, value: unknown): string => decimalText(exactNonNegative(field, checkQuantity(field, value)));
 const nullable = <T>(value: unknown, check: (v: unknown) => T): T | null => (value === null || value === undefined ? null : check(value));
 
 function checkEnergy(field: string, value: unknown): EnergyPrice {
@@ -47,9 +35,9 @@ function checkEnergy(field: string, value: unknown): EnergyPrice {
     }
     case 'dynamic': {
       const zone = checkZone(`${field}.zone`, energy['zone']);
-      const marginMinorPerKWh = canonicalDecimal(`${field}.marginMinorPerKWh`, energy['marginMinorPerKWh']);
-      const floorMinorPerKWh = nullable(energy['floorMinorPerKWh'], (v) => canonicalDecimal(`${field}.floorMinorPerKWh`, v));
-      const capMinorPerKWh = nullable(energy['capMinorPerKWh'], (v) => canonicalDecimal(`${field}.capMinorPerKWh`, v));
+      const marginMinorPerKWh = canonicalDecimal(`${field}.marginMinorPerKWh`, checkQuantity(`${field}.marginMinorPerKWh`, energy['marginMinorPerKWh']));
+      const floorMinorPerKWh = nullable(energy['floorMinorPerKWh'], (v) => canonicalDecimal(`${field}.floorMinorPerKWh`, checkQuantity(`${field}.floorMinorPerKWh`, v)));
+      const capMinorPerKWh = nullable(energy['capMinorPerKWh'], (v) => canonicalDecimal(`${field}.capMinorPerKWh`, checkQuantity(`${field}.capMinorPerKWh`, v)));
       if (floorMinorPerKWh !== null && capMinorPerKWh !== null && exactDecimal('floor', floorMinorPerKWh).gt(exactDecimal('cap', capMinorPerKWh))) {
         throw new InvalidCommand(`${field}.floorMinorPerKWh`, `${floorMinorPerKWh} is above capMinorPerKWh ${capMinorPerKWh}`);
       }
@@ -100,8 +88,8 @@ function checkExportCredit(field: string, value: unknown): ExportCredit | null {
       return {
         kind: 'spot',
         zone: checkZone(`${field}.zone`, credit['zone']),
-        marginMinorPerKWh: canonicalDecimal(`${field}.marginMinorPerKWh`, credit['marginMinorPerKWh']),
-        floorMinorPerKWh: nullable(credit['floorMinorPerKWh'], (v) => canonicalDecimal(`${field}.floorMinorPerKWh`, v)),
+        marginMinorPerKWh: canonicalDecimal(`${field}.marginMinorPerKWh`, checkQuantity(`${field}.marginMinorPerKWh`, credit['marginMinorPerKWh'])),
+        floorMinorPerKWh: nullable(credit['floorMinorPerKWh'], (v) => canonicalDecimal(`${field}.floorMinorPerKWh`, checkQuantity(`${field}.floorMinorPerKWh`, v))),
       };
     default:
       throw new InvalidCommand(`${field}.kind`, `${JSON.stringify(credit['kind'])} is neither "fixed" nor "spot"`);

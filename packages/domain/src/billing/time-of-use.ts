@@ -5,7 +5,7 @@
  * instant and zone always give the same local time, daylight saving time included).
  */
 import { InvalidCommand } from '../errors.ts';
-import { checkArray, checkObject, checkText, decimalText, exactNonNegative } from '../values/index.ts';
+import { checkArray, checkObject, checkText, decimalText, exactNonNegative, checkQuantity } from '../values/index.ts';
 import type { EnergyPrice, TimeOfUseWindow } from './billing-types.ts';
 
 const HH_MM = /^([01][0-9]|2[0-3]):([0-5][0-9])$/;
@@ -108,7 +108,7 @@ export function checkWindows(field: string, value: unknown, defaultName: string,
     const name = checkText(`${at}.name`, window['name'], 100);
     minutesOf(`${at}.from`, window['from']);
     minutesOf(`${at}.to`, window['to']);
-    const priceMinorPerKWh = decimalText(exactNonNegative(`${at}.priceMinorPerKWh`, window['priceMinorPerKWh']));
+    const priceMinorPerKWh = decimalText(exactNonNegative(`${at}.priceMinorPerKWh`, checkQuantity(`${at}.priceMinorPerKWh`, window['priceMinorPerKWh'])));
     const known = priceOfName.get(name);
     if (known !== undefined && known !== priceMinorPerKWh) {
       throw new InvalidCommand(`${at}.priceMinorPerKWh`, `${priceMinorPerKWh} differs from ${known}, the price of another window or default named "${name}"`);

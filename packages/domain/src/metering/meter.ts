@@ -1,6 +1,6 @@
 import type { Decider } from '../decider.ts';
 import { InvalidCommand } from '../errors.ts';
-import { parseDecimal, toDecimalString, formatInstant, parseInstant, parseId } from '../values/index.ts';
+import { toDecimalString, formatInstant, parseInstant, parseId, parseQuantity } from '../values/index.ts';
 import { MeterAlreadyRegistered, UnknownMeter } from './metering-errors.ts';
 import { METER_MEASURES, type MeterCommand, type MeterEvent, type MeterMeasures, type MeterState, type NodeMeterReading, type RegisteredMeter } from './meter-types.ts';
 import {
@@ -47,7 +47,7 @@ function readingOf(command: { occurredAt: string; energyImportWh: string; energy
     occurredAt: instantText('occurredAt', command.occurredAt),
     energyImportWh: parseRegister('energyImportWh', command.energyImportWh),
     energyExportWh: parseRegister('energyExportWh', command.energyExportWh),
-    powerW: command.powerW === null ? null : toDecimalString(parseDecimal('powerW', command.powerW)),
+    powerW: command.powerW === null ? null : toDecimalString(parseQuantity('powerW', command.powerW)),
   };
 }
 

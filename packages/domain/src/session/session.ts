@@ -1,7 +1,7 @@
 import { TIERS, type Tier } from '../allocation/types.ts';
 import type { Decider } from '../decider.ts';
 import { DomainError, InvalidCommand } from '../errors.ts';
-import { Decimal, parseDecimal, parseNonNegative, toDecimalString, formatInstant, parseInstant, parseId } from '../values/index.ts';
+import { Decimal, toDecimalString, formatInstant, parseInstant, parseId, parseQuantity, parseNonNegativeQuantity } from '../values/index.ts';
 import {
   checkNotFromFuture,
   decideCorrection,
@@ -84,8 +84,8 @@ function field<T>(parse: () => T): T {
   }
 }
 
-const decimal = (name: string, value: unknown) => field(() => parseDecimal(name, value));
-const nonNegative = (name: string, value: unknown) => field(() => parseNonNegative(name, value));
+const decimal = (name: string, value: unknown) => field(() => parseQuantity(name, value));
+const nonNegative = (name: string, value: unknown) => field(() => parseNonNegativeQuantity(name, value));
 const instant = (name: string, value: unknown) => field(() => parseInstant(name, value));
 const instantText = (name: string, value: unknown) => formatInstant(instant(name, value));
 /** An energy register: ≥ 0, at most 3 decimals (mWh), canonical. */
@@ -97,11 +97,8 @@ function positive(name: string, value: unknown): Decimal {
   return parsed;
 }
 
-function percent(name: string, value: unknown): Decimal {
-  const parsed = nonNegative(name, value);
-  if (parsed.greaterThan(100)) throw new InvalidSessionRequest(name, `${value as string} is more than 100`);
-  return parsed;
-}
+/** A percentage: 0 to 100 (the percent quantity's bound). */
+const percent = (name: string, value: unknown): Decimal => field(() => parseNonNegativeQuantity(name, value, 'percent'));
 
 function id(name: string, value: unknown): string {
   if (typeof value !== 'string' || value.trim() === '' || value.trim() !== value || value.length > 200) {

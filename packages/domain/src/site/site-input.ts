@@ -1,5 +1,5 @@
 import { InvalidCommand } from '../errors.ts';
-import { Decimal, parseNonNegative, toDecimalString, parseId } from '../values/index.ts';
+import { Decimal, toDecimalString, parseId, parseNonNegativeQuantity } from '../values/index.ts';
 import { checkRuleWindow } from './rule-window.ts';
 import type {
   ChargerSpec,
@@ -30,7 +30,7 @@ export function checkOptionalText(field: string, value: unknown, maxLength: numb
 }
 
 export function checkPositive(field: string, value: unknown): Decimal {
-  const parsed = parseNonNegative(field, value);
+  const parsed = parseNonNegativeQuantity(field, value);
   if (parsed.isZero()) throw new InvalidCommand(field, 'must be positive');
   return parsed;
 }
@@ -38,7 +38,7 @@ export function checkPositive(field: string, value: unknown): Decimal {
 export function checkChargerSpec(field: string, value: unknown): ChargerSpec {
   if (typeof value !== 'object' || value === null) throw new InvalidCommand(field, 'must be an object');
   const spec = value as Record<string, unknown>;
-  const min = parseNonNegative(`${field}.minPowerW`, spec['minPowerW']);
+  const min = parseNonNegativeQuantity(`${field}.minPowerW`, spec['minPowerW']);
   const max = checkPositive(`${field}.maxPowerW`, spec['maxPowerW']);
   if (min.gt(max)) throw new InvalidCommand(`${field}.minPowerW`, `${min.toFixed()} is above maxPowerW ${max.toFixed()}`);
   const bidirectional = spec['bidirectional'];
@@ -52,7 +52,7 @@ export function checkChargerSpec(field: string, value: unknown): ChargerSpec {
   for (const key of ['minDischargePowerW', 'maxDischargePowerW']) {
     if (spec[key] === null || spec[key] === undefined) throw new InvalidCommand(`${field}.${key}`, 'is required for a bidirectional charger');
   }
-  const minD = parseNonNegative(`${field}.minDischargePowerW`, spec['minDischargePowerW']);
+  const minD = parseNonNegativeQuantity(`${field}.minDischargePowerW`, spec['minDischargePowerW']);
   const maxD = checkPositive(`${field}.maxDischargePowerW`, spec['maxDischargePowerW']);
   if (minD.gt(maxD)) throw new InvalidCommand(`${field}.minDischargePowerW`, `${minD.toFixed()} is above maxDischargePowerW ${maxD.toFixed()}`);
   return {
@@ -78,8 +78,8 @@ export function checkRule(value: unknown): CongestionRule {
   else if (scopeKind === 'area') scope = { kind: 'area', areaId: parseId('rule.scope.areaId', (scopeRaw as Record<string, unknown>)['areaId']) };
   else throw new InvalidCommand('rule.scope.kind', `${JSON.stringify(scopeKind)} is neither "node" nor "area"`);
   const window = checkRuleWindow('rule.window', rule['window']);
-  const importCap = rule['importCapW'] === null || rule['importCapW'] === undefined ? null : parseNonNegative('rule.importCapW', rule['importCapW']);
-  const exportCap = rule['exportCapW'] === null || rule['exportCapW'] === undefined ? null : parseNonNegative('rule.exportCapW', rule['exportCapW']);
+  const importCap = rule['importCapW'] === null || rule['importCapW'] === undefined ? null : parseNonNegativeQuantity('rule.importCapW', rule['importCapW']);
+  const exportCap = rule['exportCapW'] === null || rule['exportCapW'] === undefined ? null : parseNonNegativeQuantity('rule.exportCapW', rule['exportCapW']);
   if (importCap === null && exportCap === null) throw new InvalidCommand('rule', 'needs an importCapW, an exportCapW or both');
   return {
     ruleId,

@@ -364,4 +364,11 @@ describe('site decider: RecordNodeLoad', () => {
       { type: 'NodeLoadMeasured', data: { siteId: SITE, nodeId: 'c1', occurredAt: at(2), otherLoadW: '0', generationW: '5000' } },
     ]);
   });
+
+describe('site decider: quantities bounded by what they can mean', () => {
+  it('refuses a limit or a load beyond 1 GW and watts finer than a milliwatt, naming the field and the bound', () => {
+    expect(() => siteDecider.decide({ ...register, importLimitW: '1000000001' } as SiteCommand, siteDecider.initialState())).toThrow(/importLimitW: 1000000001 is beyond 1000000000 W/);
+    expect(() => siteDecider.decide({ ...register, exportLimitW: '0.0001' } as SiteCommand, siteDecider.initialState())).toThrow(/exportLimitW: 0.0001 has 4 decimals; at most 3/);
+  });
+});
 });

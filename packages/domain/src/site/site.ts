@@ -1,6 +1,6 @@
 import type { Decider } from '../decider.ts';
 import { DomainError, InvalidCommand } from '../errors.ts';
-import { Decimal, parseDecimal, parseNonNegative, toDecimalString, formatInstant, parseInstant, checkZone, parseId } from '../values/index.ts';
+import { Decimal, toDecimalString, formatInstant, parseInstant, checkZone, parseId, parseNonNegativeQuantity, parseQuantity } from '../values/index.ts';
 import type { SessionStatus } from '../allocation/types.ts';
 import { decimalString, limitViolations, nonZeroFlows, sessionBounds } from './effective-limits.ts';
 import { MAX_READING_AHEAD_MS } from '../metering/register-series.ts';
@@ -102,8 +102,8 @@ function decideAddNode(site: RegisteredSite, c: Extract<SiteCommand, { type: 'Ad
   const kind = c.kind;
   if (!NODE_KINDS.includes(kind)) throw new InvalidCommand('kind', `${JSON.stringify(kind)} is not one of ${NODE_KINDS.join(', ')}`);
   const name = checkName(c.name);
-  const importLimitW = toDecimalString(parseNonNegative('importLimitW', c.importLimitW));
-  const exportLimitW = toDecimalString(parseNonNegative('exportLimitW', c.exportLimitW));
+  const importLimitW = toDecimalString(parseNonNegativeQuantity('importLimitW', c.importLimitW));
+  const exportLimitW = toDecimalString(parseNonNegativeQuantity('exportLimitW', c.exportLimitW));
   let charger: ChargerSpec | null = null;
   if (kind === 'charger') {
     if (c.charger === null || c.charger === undefined) throw new InvalidCommand('charger', 'is required for a charger node');
@@ -148,8 +148,8 @@ function decideChangeCharger(site: RegisteredSite, c: Extract<SiteCommand, { typ
 function decideOccupy(site: RegisteredSite, c: Extract<SiteCommand, { type: 'OccupyConnector' }>, at: string): SiteEvent[] {
   const connectorId = parseId('connectorId', c.connectorId);
   const sessionId = parseId('sessionId', c.sessionId);
-  const sessionMin = parseNonNegative('minPowerW', c.minPowerW);
-  const sessionMax = parseNonNegative('maxPowerW', c.maxPowerW);
+  const sessionMin = parseNonNegativeQuantity('minPowerW', c.minPowerW);
+  const sessionMax = parseNonNegativeQuantity('maxPowerW', c.maxPowerW);
   if (sessionMin.gt(sessionMax)) throw new InvalidCommand('minPowerW', `${sessionMin.toFixed()} is above maxPowerW ${sessionMax.toFixed()}`);
   const sessionMaxDischarge = c.maxDischargePowerW === null || c.maxDischargePowerW === undefined ? null : checkPositive('maxDischargePowerW', c.maxDischargePowerW);
   const connector = connectorOf(site, connectorId);
@@ -221,7 +221,7 @@ function decideAssign(site: RegisteredSite, c: Extract<SiteCommand, { type: 'Ass
     const entry = raw as Record<string, unknown>;
     const sessionId = parseId(`${field}.sessionId`, entry['sessionId']);
     if (assigned.has(sessionId)) throw new InvalidCommand(`${field}.sessionId`, `session ${sessionId} is listed twice`);
-    const power = parseDecimal(`${field}.powerW`, entry['powerW']);
+    const power = parseQuantity(`${field}.powerW`, entry['powerW']);
     const status = entry['status'] as SessionStatus;
     if (!SETPOINT_STATUSES.includes(status)) throw new InvalidCommand(`${field}.status`, `${JSON.stringify(status)} is not one of ${SETPOINT_STATUSES.join(', ')}`);
     const reason = checkOptionalText(`${field}.reason`, entry['reason'], 200);
@@ -271,8 +271,8 @@ function decide(command: SiteCommand, state: SiteState): SiteEvent[] {
     case 'RegisterSite': {
       const siteId = checkSiteId(command.siteId);
       const name = checkName(command.name);
-      const importLimitW = toDecimalString(parseNonNegative('importLimitW', command.importLimitW));
-      const exportLimitW = toDecimalString(parseNonNegative('exportLimitW', command.exportLimitW));
+      const importLimitW = toDecimalString(parseNonNegativeQuantity('importLimitW', command.importLimitW));
+      const exportLimitW = toDecimalString(parseNonNegativeQuantity('exportLimitW', command.exportLimitW));
       if (state.status === 'registered') throw new SiteAlreadyRegistered(siteId);
       return [{ type: 'SiteRegistered', data: { siteId, name, importLimitW, exportLimitW } }];
     }
@@ -294,7 +294,7 @@ function decide(command: SiteCommand, state: SiteState): SiteEvent[] {
       }
       const threshold = command.dischargePriceThresholdMinorPerKWh;
       const dischargePriceThresholdMinorPerKWh =
-        threshold === null || threshold === undefined ? null : decimalString(parseDecimal('dischargePriceThresholdMinorPerKWh', threshold));
+        threshold === null || threshold === undefined ? null : decimalString(parseQuantity('dischargePriceThresholdMinorPerKWh', threshold));
       const priceZone = command.priceZone === null || command.priceZone === undefined ? null : checkZone('priceZone', command.priceZone);
       if (dischargePriceThresholdMinorPerKWh !== null && priceZone === null) {
         throw new InvalidCommand('priceZone', 'is needed with a discharge price threshold: the price of which zone?');
@@ -337,8 +337,8 @@ function decideAt(command: TimedCommand, state: SiteState, afterChange: AfterCha
       return decideAddNode(site, command);
     case 'ChangeNodeLimits': {
       const nodeId = parseId('nodeId', command.nodeId);
-      const importLimitW = toDecimalString(parseNonNegative('importLimitW', command.importLimitW));
-      const exportLimitW = toDecimalString(parseNonNegative('exportLimitW', command.exportLimitW));
+      const importLimitW = toDecimalString(parseNonNegativeQuantity('importLimitW', command.importLimitW));
+      const exportLimitW = toDecimalString(parseNonNegativeQuantity('exportLimitW', command.exportLimitW));
       const node = nodeOf(site, nodeId);
       events = node.importLimitW === importLimitW && node.exportLimitW === exportLimitW ? [] : [{ type: 'NodeLimitsChanged', data: { siteId, nodeId, importLimitW, exportLimitW } }];
       break;
@@ -358,8 +358,8 @@ function decideAt(command: TimedCommand, state: SiteState, afterChange: AfterCha
     case 'RecordNodeLoad': {
       const nodeId = parseId('nodeId', command.nodeId);
       const occurredAtMs = parseInstant('occurredAt', command.occurredAt);
-      const otherLoadW = toDecimalString(parseNonNegative('otherLoadW', command.otherLoadW));
-      const generationW = toDecimalString(parseNonNegative('generationW', command.generationW));
+      const otherLoadW = toDecimalString(parseNonNegativeQuantity('otherLoadW', command.otherLoadW));
+      const generationW = toDecimalString(parseNonNegativeQuantity('generationW', command.generationW));
       nodeOf(site, nodeId);
       const occurredAt = formatInstant(occurredAtMs);
       if (occurredAtMs - atMs > MAX_READING_AHEAD_MS) throw new ReadingFromFuture(nodeId, occurredAt, at);

@@ -97,3 +97,16 @@ export function parseQuantity(field: string, value: unknown, kind: QuantityKind 
   if (problem !== null) throw new InvalidCommand(field, problem);
   return new Decimal(value as string);
 }
+
+/** A plausible quantity for `field` that is not negative. */
+export function parseNonNegativeQuantity(field: string, value: unknown, kind: QuantityKind = quantityKindOf(field)): Decimal {
+  const parsed = parseQuantity(field, value, kind);
+  if (parsed.isNegative()) throw new InvalidCommand(field, `${value as string} is negative`);
+  return parsed;
+}
+
+/** `value` when it is a plausible quantity for `field` (the string as sent), else InvalidCommand naming the bound it breaks. */
+export function checkQuantity(field: string, value: unknown, kind: QuantityKind = quantityKindOf(field)): string {
+  parseQuantity(field, value, kind);
+  return value as string;
+}
