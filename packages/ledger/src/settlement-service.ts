@@ -20,7 +20,7 @@ import {
 } from '@v2g/domain';
 import { checkRecordedCommand, type AppendResult, type EventStore, type RecordedEvent, type SqlExecutor } from '@v2g/event-store';
 import type { CommandContext, CommandHandler } from './command-handler.ts';
-import type { TableNames } from './projection.ts';
+import type { TableNames } from '@v2g/read-model';
 
 /** The read models a close lists its candidate sessions from did not reach the close's inputs in time. */
 export class ReadModelBehind extends CodedError {

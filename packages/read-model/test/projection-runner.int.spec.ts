@@ -9,8 +9,9 @@ import {
 } from '@v2g/event-store';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Projection } from '../src/projection.ts';
-import { ProjectionRunner, type ProjectionStatus } from '../src/projection-runner.ts';
+import type { Projection } from '../src/index.ts';
+import { ProjectionRunner } from '../src/projection-runner.ts';
+import type { ProjectionStatus } from '../src/projection-status.ts';
 
 const registry = SchemaRegistry.fromDirectory();
 const logger = pino({ level: 'silent' });
