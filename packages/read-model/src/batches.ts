@@ -102,7 +102,8 @@ export class BatchApplier {
         const through = await sql.transaction(async (tx) => {
           const rest = await bookkeeping.begin(tx, batch);
           if (rest.length === 0) return undefined;
-          const prepared = ahead && ahead.length === rest.length && ahead.first === rest[0]!.globalPosition && ahead.last === rest.at(-1)!.globalPosition ? ahead.prepared : undefined;
+          const prepared =
+            ahead && ahead.length === rest.length && ahead.first === rest[0]!.globalPosition && ahead.last === rest.at(-1)!.globalPosition ? await ahead.prepared : undefined;
           const w = new StatementPipeline(tx);
           try {
             await projection.applyBatch!(w, rest, table, prepared);
@@ -177,6 +178,10 @@ export class BatchApplier {
     } catch {
       return; // no plan: applyBatch plans it
     }
+    // A plan that comes as a promise (one that yields to the event loop between its parts, so that
+    // the connection keeps feeding the database this batch's statements meanwhile) is waited for
+    // when its batch comes; one that fails is no plan.
+    if (prepared instanceof Promise) prepared = prepared.catch(() => undefined);
     this.ahead = { first: events[0]!.globalPosition, last: events.at(-1)!.globalPosition, length: events.length, prepared };
   }
 }

@@ -35,7 +35,11 @@ export interface Projection {
    * first batch, the event-by-event fallback). What it plans from memory assumes the batch before
    * commits: `applyBatch` must check that the tables say so (that batch may have been rolled back)
    * and plan again from the tables when they do not. It must not throw on events `applyBatch`
-   * would accept; a throw is taken as "no plan".
+   * would accept; a throw (or a rejected promise) is taken as "no plan". It may return a promise:
+   * the routine waits for it when the batch comes. Planning runs in the thread that feeds the
+   * database the statements of the batch before (one after the other, each when the one before
+   * has run): a plan that yields to the event loop between its parts (setImmediate) lets those go
+   * out meanwhile, so that the database and Node work at the same time.
    *
    * `applyBatch` may also return before the statements it sent without waiting for them have run
    * (the `tx` the routine passes queues them, see StatementPipeline): the routine waits for them,

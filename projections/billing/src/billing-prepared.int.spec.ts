@@ -105,7 +105,7 @@ describe('billing: batches planned ahead (PGlite)', () => {
       await expect(
         sql.transaction(async (tx) => {
           await billingProjection.applyBatch!(tx, batches[k]!, table);
-          planned = billingProjection.prepareBatch!(batches[k + 1]!, table);
+          planned = await billingProjection.prepareBatch!(batches[k + 1]!, table);
           throw new Error('rolled back');
         }),
       ).rejects.toThrow('rolled back');

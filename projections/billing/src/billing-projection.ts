@@ -234,8 +234,10 @@ type Collected = {
   assignments: { accountId: string; tariffId: string; validFrom: string; validTo: string | null; position: string; recordedAt: string }[];
 };
 
-function collect(events: readonly RecordedEvent[]): Collected {
-  const batch: Collected = { history: [], tariffHistory: [], sessions: new Map(), stops: new Map(), meter: new Map(), prices: [], tariffs: new Map(), assignments: [] };
+const emptyCollected = (): Collected => ({ history: [], tariffHistory: [], sessions: new Map(), stops: new Map(), meter: new Map(), prices: [], tariffs: new Map(), assignments: [] });
+
+/** Collects `events` (in log order) into `batch`: a batch may be collected in consecutive parts. */
+function collect(events: readonly RecordedEvent[], batch: Collected = emptyCollected()): Collected {
   const meter = (sessionId: string, op: MeterOp) => {
     const ops = batch.meter.get(sessionId);
     if (ops) ops.push(op);
@@ -917,21 +919,36 @@ class PreparedBatch {
   ) {}
 }
 
-function prepareBillingEvents(events: readonly RecordedEvent[], table: TableNames): PreparedBatch {
-  const batch = collect(events);
+/** Lets I/O callbacks run: the connection sends the statements of the batch being committed. */
+const letIoIn = () => new Promise<void>((resolve) => setImmediate(resolve));
+const COLLECT_PART = 500;
+
+/** See PreparedBatch; in parts, with the event loop let in between (see Projection.prepareBatch). */
+async function prepareBillingEvents(events: readonly RecordedEvent[], table: TableNames): Promise<PreparedBatch> {
+  const batch = emptyCollected();
+  for (let from = 0; from < events.length; from += COLLECT_PART) {
+    if (from > 0) await letIoIn();
+    collect(events.slice(from, from + COLLECT_PART), batch);
+  }
+  await letIoIn();
   const early = new StatementList();
   writeSessions(early, table, batch);
   writeCatalogue(early, table, batch);
+  await letIoIn();
   writeHistory(early, table, batch);
+  await letIoIn();
   const key = table('readings');
+  // The states and the stamp they stand for, taken together.
   const cache = latestPoints.get(key);
   const sessionIds = [...batch.meter.keys()];
   let meter: PreparedBatch['meter'] = null;
   if (cache && sessionIds.length > 0 && sessionIds.every((id) => cache.sessions.has(id))) {
+    const basis = `${cache.token} ${cache.through}`;
     const plan = planMeter(batch.meter, new Map(sessionIds.map((id) => [id, cache.sessions.get(id)!])));
+    await letIoIn();
     const fast = new StatementList();
     writeMeter(fast, table, { ...plan, windows: [] }, []);
-    meter = { basis: `${cache.token} ${cache.through}`, plan, fast };
+    meter = { basis, plan, fast };
   }
   return new PreparedBatch(key, batch, early, meter);
 }
