@@ -1,5 +1,5 @@
 import { CodedError } from '@v2g/domain';
-import type { ExpectedVersion } from './types.ts';
+import type { ExpectedVersion } from './expected-version.ts';
 
 export abstract class EventStoreError extends CodedError {}
 

@@ -1,4 +1,5 @@
 import { CommandIdReused } from './errors.ts';
+import type { ExpectedVersion } from './expected-version.ts';
 
 /**
  * The event store contract. Every adapter (PostgreSQL server, PGlite, KurrentDB, memory) implements
@@ -9,8 +10,7 @@ import { CommandIdReused } from './errors.ts';
  * the log "after" a position never skips an event that commits later with a lower position.
  */
 
-/** What the writer expects of the stream before the append. */
-export type ExpectedVersion = 'any' | 'no_stream' | 'exists' | number;
+export type { ExpectedVersion };
 
 /** Metadata every recorded event carries. */
 export type EventMetadata = {

@@ -1,6 +1,6 @@
 export * from './command-handler.ts';
-export * from './projection.ts';
-export * from './projection-runner.ts';
+// The read-model contract, for the ledger's own users (server, CLI, scripts); projections import it from @v2g/read-model.
+export * from '@v2g/read-model';
 export * from './grid-service.ts';
 export * from './allocation-scheduler.ts';
 export * from './metering-service.ts';
@@ -9,8 +9,6 @@ export * from './settlement-watcher.ts';
 export * from './market-service.ts';
 export * from './gate-scheduler.ts';
 export * from './tamper-evidence/index.ts';
-export * from './replay.ts';
 export * from './api-key-service.ts';
 export * from './settlement-audit.ts';
-export * from './projection-rebuild.ts';
 export * from './known-accounts.ts';

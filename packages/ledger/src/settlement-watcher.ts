@@ -2,7 +2,7 @@ import { DomainError, formatInstant, marketZoneStreamId, sessionDecider, session
 import { categoryOf, type EventStore, type RecordedEvent, type SqlClient } from '@v2g/event-store';
 import type { Logger } from 'pino';
 import type { CommandHandler } from './command-handler.ts';
-import { quoteIdent } from './projection.ts';
+import { quoteIdent } from '@v2g/read-model';
 import { type CloseOutcome, type SettlementService } from './settlement-service.ts';
 import { sleep } from './sleep.ts';
 

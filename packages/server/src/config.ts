@@ -4,10 +4,13 @@ import { DEFAULT_TIME_BOUNDS, type TimeBounds } from '@v2g/domain';
 import { DEFAULT_CHARGER_RESPONSE_MS, keyIdOf, parsePrivateKey, parsePublicKey } from '@v2g/ledger';
 import { DEFAULT_AS_OF_PER_PRINCIPAL } from './as-of-limits.ts';
 import { authConfig, type AuthConfig } from './auth/auth-config.ts';
+import { ConfigError, integer, read, type Env } from './config-values.ts';
 import { hardeningConfig, type HardeningConfig } from './hardening-config.ts';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './usage.ts';
 
 export type { LogFormat, LogLevel };
+// Where they are defined (config-values.ts, below config.ts and the modules it reads: no import circle), re-exported for callers.
+export { ConfigError, integer, read, type Env };
 
 /** Everything the server reads from its environment, checked once at start. */
 export type Config = {
@@ -61,18 +64,6 @@ export type CheckpointConfig = {
 };
 
 
-/** A bad environment variable: the message names it and says what is wrong. */
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    reason: string,
-  ) {
-    super(`${variable} ${reason}`);
-    this.name = 'ConfigError';
-  }
-}
-
-type Env = Readonly<Record<string, string | undefined>>;
 
 // Lowercase on purpose: the store's NOTIFY channel is `<schema>_events`, and a projection's tables
 // are quoted identifiers built from it (see event-store migrations and ledger quoteIdent).
@@ -132,12 +123,6 @@ function checkpointConfig(env: Env): CheckpointConfig {
   return { everyEvents, everyMs: everySeconds * 1000, signingKey, publicKey: publicKey ?? (signingKey ? createPublicKey(signingKey) : null), sinkFile };
 }
 
-/** An unset or empty variable is absent (docker-compose writes `VAR=` for "no value"). */
-export function read(env: Env, name: string): string | undefined {
-  const value = env[name]?.trim();
-  return value === undefined || value === '' ? undefined : value;
-}
-
 function databaseUrl(env: Env): string | null {
   const value = read(env, 'DATABASE_URL');
   if (value === undefined) return null;
@@ -160,17 +145,6 @@ function eventStoreUrl(env: Env): string | null {
     throw new ConfigError('EVENTSTORE_URL', 'must be a KurrentDB connection string such as esdb://host:2113?tls=false');
   }
   return value;
-}
-
-export function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const value = read(env, name);
-  if (value === undefined) return fallback;
-  if (!/^[0-9]+$/.test(value)) throw new ConfigError(name, `must be a whole number from ${min} to ${max}, not ${JSON.stringify(value)}`);
-  const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
-    throw new ConfigError(name, `must be from ${min} to ${max}, not ${value}`);
-  }
-  return parsed;
 }
 
 function logLevel(env: Env): LogLevel {

@@ -1,5 +1,5 @@
 import { isRole, ROLES, type Role } from '@v2g/domain';
-import { ConfigError, integer, read } from './config.ts';
+import { ConfigError, integer, read } from './config-values.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 

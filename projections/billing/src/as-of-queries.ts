@@ -15,7 +15,7 @@ import {
   type TimelinePoint,
 } from '@v2g/domain';
 import type { SqlClient, SqlExecutor } from '@v2g/event-store';
-import type { TableNames } from '@v2g/ledger';
+import type { TableNames } from '@v2g/read-model';
 import { zonesOf, type BillingRange } from './billing-queries.ts';
 
 /**

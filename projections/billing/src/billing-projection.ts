@@ -19,7 +19,7 @@ import {
   type TimelinePoint,
 } from '@v2g/domain';
 import type { RecordedEvent, SqlExecutor } from '@v2g/event-store';
-import type { Projection, TableNames } from '@v2g/ledger';
+import { pipelineOf, StatementList, type Projection, type StatementPipeline, type StatementSink, type TableNames } from '@v2g/read-model';
 
 /**
  * The billing read model: who pays for each session, the session's meter time line, its energy
@@ -42,7 +42,10 @@ import type { Projection, TableNames } from '@v2g/ledger';
  *   (which is "subtract the old span's shares, add the new ones", without the bookkeeping).
  * Reads: one query for the sessions' latest points (skipped for those this process wrote last,
  * see LatestPoints), one for the exact path's points; the statements go out without waiting for
- * each other (Pipeline). `apply` is the same code on a batch of one, so both leave the same rows.
+ * each other (StatementPipeline). `apply` is the same code on a batch of one, so both leave the same rows.
+ * `prepareBatch` collects the next batch and plans its fast path from LatestPoints while the batch
+ * before it commits (see PreparedBatch); `applyBatch` uses that plan only when the stamp says the
+ * cache held.
  */
 export const BILLING_TABLES = ['sessions', 'readings', 'session_intervals', 'prices', 'tariffs', 'tariff_assignments', 'session_history', 'tariff_history', 'assignment_history', 'writer_stamp'] as const;
 
@@ -169,8 +172,12 @@ export const billingProjection: Projection = {
     return applyBillingEvents(tx, [event], table);
   },
 
-  applyBatch(tx, events, table) {
-    return applyBillingEvents(tx, events, table);
+  applyBatch(tx, events, table, prepared) {
+    return applyBillingEvents(tx, events, table, prepared instanceof PreparedBatch ? prepared : undefined);
+  },
+
+  prepareBatch(events, table) {
+    return prepareBillingEvents(events, table);
   },
 
   forget(table) {
@@ -227,8 +234,10 @@ type Collected = {
   assignments: { accountId: string; tariffId: string; validFrom: string; validTo: string | null; position: string; recordedAt: string }[];
 };
 
-function collect(events: readonly RecordedEvent[]): Collected {
-  const batch: Collected = { history: [], tariffHistory: [], sessions: new Map(), stops: new Map(), meter: new Map(), prices: [], tariffs: new Map(), assignments: [] };
+const emptyCollected = (): Collected => ({ history: [], tariffHistory: [], sessions: new Map(), stops: new Map(), meter: new Map(), prices: [], tariffs: new Map(), assignments: [] });
+
+/** Collects `events` (in log order) into `batch`: a batch may be collected in consecutive parts. */
+function collect(events: readonly RecordedEvent[], batch: Collected = emptyCollected()): Collected {
   const meter = (sessionId: string, op: MeterOp) => {
     const ops = batch.meter.get(sessionId);
     if (ops) ops.push(op);
@@ -466,37 +475,6 @@ function column<T>(rows: readonly T[], get: (row: T) => number | bigint | string
   }
   return `${literal}}`;
 }
-/**
- * The statements of a batch, in order on the transaction's connection: each is sent when the one
- * before it has completed, but the caller does not wait for that, so the next statement is built
- * here while the database runs the previous one. `query` returns rows (and waits for what is
- * ahead of it); `done` waits for everything and throws the first failure (the transaction is then
- * rolled back).
- */
-class Pipeline {
-  private last: Promise<unknown> = Promise.resolve();
-  private readonly sent: Promise<unknown>[] = [];
-  constructor(private readonly tx: SqlExecutor) {}
-
-  query<R extends Record<string, unknown>>(text: string, params: readonly unknown[]): Promise<{ rows: R[] }> {
-    // After a failure the transaction is aborted: whatever follows is not sent.
-    const result = this.last.then(() => this.tx.query<R>(text, params));
-    this.last = result;
-    // Handled here so that a failure is never unhandled; done() (or the caller) reports it.
-    result.catch(() => {});
-    this.sent.push(result);
-    return result;
-  }
-
-  run(text: string, params: readonly unknown[]): void {
-    void this.query(text, params);
-  }
-
-  async done(): Promise<void> {
-    await Promise.all(this.sent);
-  }
-}
-
 /** An array literal of texts, each quoted (and escaped where it has to be); NULL for null. */
 const textArray = (values: readonly (string | null)[]): string =>
   `{${values.map((v) => (v === null ? 'NULL' : /["\\]/.test(v) ? `"${v.replace(/(["\\])/g, '\\$1')}"` : `"${v}"`)).join(',')}}`;
@@ -518,7 +496,7 @@ function pointOf(row: PointRow): TimelinePoint {
  * The plug-in instant and the latest point of each of `sessionIds`, and the writer stamp, in one
  * query.
  */
-async function loadStates(w: Pipeline, table: TableNames, sessionIds: string[]): Promise<{ stamp: string | null; states: Map<string, SessionState> }> {
+async function loadStates(w: StatementPipeline, table: TableNames, sessionIds: string[]): Promise<{ stamp: string | null; states: Map<string, SessionState> }> {
   const { rows } = await w.query<{ stamp: string | null; session_id: string | null; plugged_in_at: string | null } & { [K in keyof PointRow]: PointRow[K] | null }>(
     `SELECT (SELECT token || ' ' || through FROM ${table('writer_stamp')} WHERE id = 1) AS stamp, s.*
        FROM (VALUES (1)) AS one (x)
@@ -570,7 +548,7 @@ type Window = { fromMs: number; toMs: number; toEnd: boolean; points: TimelinePo
  * point whose spans reach into them (from the last point at or before `from` to the first at or
  * after `to`). A session recomputed whole gets all its points and no bounds.
  */
-async function loadWindows(w: Pipeline, table: TableNames, requests: WindowRequest[]): Promise<Map<string, Window>> {
+async function loadWindows(w: StatementPipeline, table: TableNames, requests: WindowRequest[]): Promise<Map<string, Window>> {
   const R = table('readings');
   const { rows } = await w.query<{ session_id: string; from_start: string | null; to_start: string | null; to_end: boolean } & { [K in keyof PointRow]: PointRow[K] | null }>(
     `WITH c AS (
@@ -692,7 +670,7 @@ function recompute(request: WindowRequest, window: Window): Recomputed {
 
 const positionsLiteral = (positions: readonly bigint[]): string => `{${distinctPositions(positions).join(',')}}`;
 
-function insertPoints(w: Pipeline, R: string, points: readonly TimelinePoint[], sessions: readonly string[], upsert: boolean): void {
+function insertPoints(w: StatementSink, R: string, points: readonly TimelinePoint[], sessions: readonly string[], upsert: boolean): void {
   if (points.length === 0) return;
   const params = [
     textArray(sessions),
@@ -722,7 +700,7 @@ function insertPoints(w: Pipeline, R: string, points: readonly TimelinePoint[], 
   );
 }
 
-function writeMeter(w: Pipeline, table: TableNames, plan: MeterPlan, recomputed: Recomputed[]): void {
+function writeMeter(w: StatementSink, table: TableNames, plan: MeterPlan, recomputed: Recomputed[]): void {
   const R = table('readings');
   const I = table('session_intervals');
   const whole = recomputed.filter((r) => r.whole).map((r) => r.sessionId);
@@ -781,7 +759,7 @@ function writeMeter(w: Pipeline, table: TableNames, plan: MeterPlan, recomputed:
   }
 }
 
-function writeSessions(w: Pipeline, table: TableNames, batch: Collected): void {
+function writeSessions(w: StatementSink, table: TableNames, batch: Collected): void {
   if (batch.sessions.size > 0) {
     const rows = [...batch.sessions.values()];
     const column = (i: number) => rows.map((row) => row[i] ?? null);
@@ -803,7 +781,7 @@ function writeSessions(w: Pipeline, table: TableNames, batch: Collected): void {
   }
 }
 
-function writeCatalogue(w: Pipeline, table: TableNames, batch: Collected): void {
+function writeCatalogue(w: StatementSink, table: TableNames, batch: Collected): void {
   if (batch.prices.length > 0) {
     const column = (i: number) => batch.prices.map((row) => row[i] ?? null);
     w.run(
@@ -824,7 +802,7 @@ function writeCatalogue(w: Pipeline, table: TableNames, batch: Collected): void 
 }
 
 /** The facts of the batch, appended to the history tables (a replayed event writes nothing twice). */
-function writeHistory(w: Pipeline, table: TableNames, batch: Collected): void {
+function writeHistory(w: StatementSink, table: TableNames, batch: Collected): void {
   if (batch.history.length > 0) {
     const column = (i: number) => batch.history.map((row) => row[i] ?? null);
     w.run(
@@ -867,7 +845,7 @@ type Period = { accountId: string; position: string; tariffId: string; validFrom
  * starting inside the open-ended period ends it at its validFrom. One query loads the open periods
  * of the accounts concerned; the rule runs in memory; two statements write.
  */
-async function writeAssignments(w: Pipeline, table: TableNames, assignments: Collected['assignments']): Promise<void> {
+async function writeAssignments(w: StatementPipeline, table: TableNames, assignments: Collected['assignments']): Promise<void> {
   if (assignments.length === 0) return;
   const A = table('tariff_assignments');
   const accounts = [...new Set(assignments.map((a) => a.accountId))];
@@ -924,11 +902,85 @@ async function writeAssignments(w: Pipeline, table: TableNames, assignments: Col
   );
 }
 
-/** Applies events (in log order) to the billing tables. */
-export async function applyBillingEvents(tx: SqlExecutor, events: readonly RecordedEvent[], table: TableNames): Promise<void> {
-  const batch = collect(events);
-  const w = new Pipeline(tx);
+/**
+ * A batch planned ahead (`prepareBatch`, while the batch before it commits): the batch collected,
+ * the statements that need nothing read (sessions, prices, tariffs, history), and, when every
+ * session of its meter was in this process's LatestPoints, the fast path planned from them and
+ * its statements, with the stamp the cache stood at. `applyBatch` uses the meter plan only when
+ * the database's stamp is that one (the batch before committed, nobody else wrote): the plan is
+ * then what it would have made itself from the same states.
+ */
+class PreparedBatch {
+  constructor(
+    readonly table: string,
+    readonly batch: Collected,
+    readonly early: StatementList,
+    readonly meter: { basis: string; plan: MeterPlan; fast: StatementList } | null,
+  ) {}
+}
+
+/** Lets I/O callbacks run: the connection sends the statements of the batch being committed. */
+const letIoIn = () => new Promise<void>((resolve) => setImmediate(resolve));
+const COLLECT_PART = 500;
+
+/** See PreparedBatch; in parts, with the event loop let in between (see Projection.prepareBatch). */
+async function prepareBillingEvents(events: readonly RecordedEvent[], table: TableNames): Promise<PreparedBatch> {
+  const batch = emptyCollected();
+  for (let from = 0; from < events.length; from += COLLECT_PART) {
+    if (from > 0) await letIoIn();
+    collect(events.slice(from, from + COLLECT_PART), batch);
+  }
+  await letIoIn();
+  const early = new StatementList();
+  writeSessions(early, table, batch);
+  writeCatalogue(early, table, batch);
+  await letIoIn();
+  writeHistory(early, table, batch);
+  await letIoIn();
   const key = table('readings');
+  // The states and the stamp they stand for, taken together.
+  const cache = latestPoints.get(key);
+  const sessionIds = [...batch.meter.keys()];
+  let meter: PreparedBatch['meter'] = null;
+  if (cache && sessionIds.length > 0 && sessionIds.every((id) => cache.sessions.has(id))) {
+    const basis = `${cache.token} ${cache.through}`;
+    const plan = planMeter(batch.meter, new Map(sessionIds.map((id) => [id, cache.sessions.get(id)!])));
+    await letIoIn();
+    const fast = new StatementList();
+    writeMeter(fast, table, { ...plan, windows: [] }, []);
+    meter = { basis, plan, fast };
+  }
+  return new PreparedBatch(key, batch, early, meter);
+}
+
+/**
+ * Applies events (in log order) to the billing tables. On a StatementPipeline (the batch routine's
+ * `tx`) it returns once everything is sent, and the routine waits for it; on a plain transaction
+ * it waits itself.
+ */
+export async function applyBillingEvents(tx: SqlExecutor, events: readonly RecordedEvent[], table: TableNames, prepared?: PreparedBatch): Promise<void> {
+  const w = pipelineOf(tx);
+  if (w === tx) {
+    const keep = await sendBillingEvents(w, events, table, prepared);
+    keep();
+    return;
+  }
+  let keep: () => void;
+  try {
+    keep = await sendBillingEvents(w, events, table, prepared);
+  } finally {
+    // Nothing may still be running on the connection when the transaction ends, either way.
+    await w.settled();
+  }
+  await w.done();
+  keep();
+}
+
+/** Sends a batch's statements; returns what puts the cache back (once the batch is through). */
+async function sendBillingEvents(w: StatementPipeline, events: readonly RecordedEvent[], table: TableNames, prepared: PreparedBatch | undefined): Promise<() => void> {
+  const key = table('readings');
+  if (prepared && prepared.table !== key) prepared = undefined;
+  const batch = prepared?.batch ?? collect(events);
   // Taken out while the batch runs: only a batch that completes puts it back.
   let cache = latestPoints.get(key);
   latestPoints.delete(key);
@@ -939,58 +991,60 @@ export async function applyBillingEvents(tx: SqlExecutor, events: readonly Recor
   // Reads first: the stamp that says whether the cache holds, and the sessions not at hand. The
   // writes that need nothing read go out behind them while the meter is planned.
   const loading = sessionIds.length > 0 ? loadStates(w, table, sessionIds.filter((id) => !stateOf(id))) : null;
-  writeSessions(w, table, batch);
-  writeCatalogue(w, table, batch);
-  writeHistory(w, table, batch);
-  try {
-    if (loading) {
-      const loaded = await loading;
-      if (cache && loaded.stamp !== `${cache.token} ${cache.through}`) {
-        // Someone else wrote (or our last batch was rolled back): ask the database for everything.
-        cache = undefined;
-        const missing = sessionIds.filter((id) => !loaded.states.has(id));
-        if (missing.length > 0) for (const [id, state] of (await loadStates(w, table, missing)).states) loaded.states.set(id, state);
-      }
-      for (const [id, state] of loaded.states) known.set(id, state);
-      const plan = planMeter(batch.meter, new Map(sessionIds.map((id) => [id, stateOf(id)!])));
-      for (const [id, state] of plan.after) known.set(id, state);
-      // The fast path's writes go out before the exact path's read, which then waits for them.
-      writeMeter(w, table, { ...plan, windows: [] }, []);
-      if (plan.windows.length > 0) {
-        const windows = await loadWindows(w, table, plan.windows);
-        const recomputed: Recomputed[] = [];
-        for (const request of plan.windows) {
-          const window = windows.get(request.sessionId);
-          if (!window) throw new Error(`billing: no window loaded for session ${request.sessionId}`);
-          const result = recompute(request, window);
-          recomputed.push(result);
-          // Its latest point is known when the window reached it; else it did not move, unless
-          // a reset renumbered the segments after the window: then it is asked again.
-          if (result.after) known.set(request.sessionId, result.after);
-          else if (result.renumber) {
-            known.delete(request.sessionId);
-            cache?.sessions.delete(request.sessionId);
-          }
-        }
-        writeMeter(w, table, { points: [], pointSessions: [], sums: new IntervalSums(), windows: plan.windows, after: new Map() }, recomputed);
-      }
-      cache ??= new LatestPoints();
-      w.run(
-        `INSERT INTO ${table('writer_stamp')} (id, token, through) VALUES (1, $1, $2)
-         ON CONFLICT (id) DO UPDATE SET token = EXCLUDED.token, through = EXCLUDED.through`,
-        [cache.token, events.at(-1)!.globalPosition.toString()],
-      );
+  if (prepared) prepared.early.sendTo(w);
+  else {
+    writeSessions(w, table, batch);
+    writeCatalogue(w, table, batch);
+    writeHistory(w, table, batch);
+  }
+  if (loading) {
+    const loaded = await loading;
+    if (cache && loaded.stamp !== `${cache.token} ${cache.through}`) {
+      // Someone else wrote (or our last batch was rolled back): ask the database for everything.
+      cache = undefined;
+      const missing = sessionIds.filter((id) => !loaded.states.has(id));
+      if (missing.length > 0) for (const [id, state] of (await loadStates(w, table, missing)).states) loaded.states.set(id, state);
     }
-    await writeAssignments(w, table, batch.assignments);
-  } finally {
-    // Nothing may still be running on the connection when the transaction ends, either way.
-    await w.done().catch(() => {});
+    for (const [id, state] of loaded.states) known.set(id, state);
+    // Planned ahead from the cache as it stands, and the database agrees with it: that plan.
+    const ahead = prepared?.meter && cache && prepared.meter.basis === `${cache.token} ${cache.through}` && loaded.stamp === prepared.meter.basis ? prepared.meter : null;
+    const plan = ahead?.plan ?? planMeter(batch.meter, new Map(sessionIds.map((id) => [id, stateOf(id)!])));
+    for (const [id, state] of plan.after) known.set(id, state);
+    // The fast path's writes go out before the exact path's read, which then waits for them.
+    if (ahead) ahead.fast.sendTo(w);
+    else writeMeter(w, table, { ...plan, windows: [] }, []);
+    if (plan.windows.length > 0) {
+      const windows = await loadWindows(w, table, plan.windows);
+      const recomputed: Recomputed[] = [];
+      for (const request of plan.windows) {
+        const window = windows.get(request.sessionId);
+        if (!window) throw new Error(`billing: no window loaded for session ${request.sessionId}`);
+        const result = recompute(request, window);
+        recomputed.push(result);
+        // Its latest point is known when the window reached it; else it did not move, unless
+        // a reset renumbered the segments after the window: then it is asked again.
+        if (result.after) known.set(request.sessionId, result.after);
+        else if (result.renumber) {
+          known.delete(request.sessionId);
+          cache?.sessions.delete(request.sessionId);
+        }
+      }
+      writeMeter(w, table, { points: [], pointSessions: [], sums: new IntervalSums(), windows: plan.windows, after: new Map() }, recomputed);
+    }
+    cache ??= new LatestPoints();
+    w.run(
+      `INSERT INTO ${table('writer_stamp')} (id, token, through) VALUES (1, $1, $2)
+       ON CONFLICT (id) DO UPDATE SET token = EXCLUDED.token, through = EXCLUDED.through`,
+      [cache.token, events.at(-1)!.globalPosition.toString()],
+    );
   }
-  await w.done();
-  if (loading && cache) {
-    if (cache.sessions.size + known.size > MAX_CACHED_SESSIONS) cache.sessions.clear();
-    for (const [id, state] of known) cache.sessions.set(id, state);
-    cache.through = events.at(-1)!.globalPosition;
-  }
-  if (cache) latestPoints.set(key, cache);
+  await writeAssignments(w, table, batch.assignments);
+  return () => {
+    if (loading && cache) {
+      if (cache.sessions.size + known.size > MAX_CACHED_SESSIONS) cache.sessions.clear();
+      for (const [id, state] of known) cache.sessions.set(id, state);
+      cache.through = events.at(-1)!.globalPosition;
+    }
+    if (cache) latestPoints.set(key, cache);
+  };
 }

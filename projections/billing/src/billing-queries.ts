@@ -1,6 +1,6 @@
 import type { BillableSession, BillingInput, IntervalEnergy, PointKind, SpotPrice, TariffAssignmentPeriod, TariffDefinition } from '@v2g/domain';
 import type { SqlClient, SqlExecutor } from '@v2g/event-store';
-import type { TableNames } from '@v2g/ledger';
+import type { TableNames } from '@v2g/read-model';
 
 /** Figures are decimal strings (Wh, minor units), instants canonical ISO-8601 UTC, positions decimal strings. */
 

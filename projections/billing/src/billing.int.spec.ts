@@ -22,7 +22,7 @@ import {
   type TariffDefinition,
 } from '@v2g/domain';
 import { type EventStore, type NewEvent, type RecordedEvent } from '@v2g/event-store';
-import { ProjectionRunner, type Projection, type TableNames } from '@v2g/ledger';
+import { ProjectionRunner, type Projection, type TableNames } from '@v2g/read-model';
 import fc from 'fast-check';
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';

@@ -1,6 +1,6 @@
 import type { TariffDefinition } from '@v2g/domain';
 import { keysetClauses, type KeysetWindow, type SqlExecutor } from '@v2g/event-store';
-import type { TableNames } from '@v2g/ledger';
+import type { TableNames } from '@v2g/read-model';
 
 /**
  * What the billing read model knows exists: tariffs, and accounts (a customer or a fleet that was

@@ -1,6 +1,6 @@
 import { QUARTER_HOUR_MS, intervalStartOf } from '@v2g/domain';
 import type { SqlExecutor } from '@v2g/event-store';
-import type { TableNames } from '@v2g/ledger';
+import type { TableNames } from '@v2g/read-model';
 
 /** A zone's price for one 15-minute interval, in the version known at some instant. */
 export type PriceVersion = {

@@ -1,6 +1,6 @@
 import { fromMilli, sessionEnergyIn, type InputEvent } from '@v2g/domain';
 import { openPglite, type RecordedEvent, type SqlClient } from '@v2g/event-store';
-import { tableNames, type TableNames } from '@v2g/ledger';
+import { tableNames, type TableNames } from '@v2g/read-model';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyBillingEvents, billingProjection } from './billing-projection.ts';

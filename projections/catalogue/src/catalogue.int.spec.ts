@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { openPglite, openPostgresStore, SchemaRegistry, type EventStore, type SqlClient } from '@v2g/event-store';
-import { ProjectionRunner, tableNames, type ProjectionStatus, type TableNames } from '@v2g/ledger';
+import { ProjectionRunner, tableNames, type ProjectionStatus, type TableNames } from '@v2g/read-model';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalogueProjection, countStreams, eventTypeCounts, findStream, listStreams } from './catalogue.ts';

@@ -1,5 +1,5 @@
 import { categoryOf, keysetClauses, type RecordedEvent, type SqlExecutor } from '@v2g/event-store';
-import type { Projection, TableNames } from '@v2g/ledger';
+import type { Projection, TableNames } from '@v2g/read-model';
 
 /**
  * The stream catalogue: every stream with its version and last event, and how many events of each

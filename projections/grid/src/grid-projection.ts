@@ -1,6 +1,6 @@
 import { SITE_EVENT_TYPES, type SessionEvent, type SiteEvent } from '@v2g/domain';
 import type { RecordedEvent, SqlExecutor } from '@v2g/event-store';
-import type { Projection, TableNames } from '@v2g/ledger';
+import type { Projection, TableNames } from '@v2g/read-model';
 
 /**
  * The grid read model: per site, its electrical tree with static limits, measured non-EV load,

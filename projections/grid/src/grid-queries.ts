@@ -1,6 +1,6 @@
 import type { ChargerSpec, NodeKind, SessionPluggedInData, V2gConsent } from '@v2g/domain';
 import { keysetClauses, type KeysetWindow, type SqlExecutor } from '@v2g/event-store';
-import type { TableNames } from '@v2g/ledger';
+import type { TableNames } from '@v2g/read-model';
 
 /** Every figure is a decimal string (W, Wh, %), every instant an ISO-8601 UTC string. */
 

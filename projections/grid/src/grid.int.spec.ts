@@ -12,7 +12,7 @@ import {
   type SiteEvent,
 } from '@v2g/domain';
 import type { EventStore } from '@v2g/event-store';
-import { ProjectionRunner, type Projection, type TableNames } from '@v2g/ledger';
+import { ProjectionRunner, type Projection, type TableNames } from '@v2g/read-model';
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { fillMixed } from '../../../scripts/bench/lib/mixed-fill.ts';

@@ -1,6 +1,6 @@
 import { Decimal, tradeAmountMinor, type MarketZoneEvent, type OrderBookEvent } from '@v2g/domain';
 import type { RecordedEvent, SqlExecutor } from '@v2g/event-store';
-import type { Projection, TableNames } from '@v2g/ledger';
+import { pipelineOf, type Projection, type StatementSink, type TableNames } from '@v2g/read-model';
 
 /**
  * The market read model: per zone its products and participants; per order book (one stream
@@ -546,28 +546,9 @@ async function loadOrders(tx: SqlExecutor, table: TableNames, bookIds: string[],
   return orders;
 }
 
-/** Statements sent without waiting for each other (the connection runs them in order). */
-class Pipeline {
-  private last: Promise<unknown> = Promise.resolve();
-  private readonly sent: Promise<unknown>[] = [];
-  constructor(private readonly tx: SqlExecutor) {}
-
-  run(text: string, params: readonly unknown[]): void {
-    // After a failure the transaction is aborted: whatever follows is not sent.
-    const result = this.last.then(() => this.tx.query(text, params));
-    this.last = result;
-    result.catch(() => {});
-    this.sent.push(result);
-  }
-
-  async done(): Promise<void> {
-    await Promise.all(this.sent);
-  }
-}
-
 const columnOf = <T, V>(rows: readonly T[], get: (row: T) => V): V[] => rows.map(get);
 
-function writeZones(w: Pipeline, table: TableNames, batch: Batch): void {
+function writeZones(w: StatementSink, table: TableNames, batch: Batch): void {
   if (batch.zones.size > 0) {
     const rows = [...batch.zones];
     w.run(
@@ -597,7 +578,7 @@ function writeZones(w: Pipeline, table: TableNames, batch: Batch): void {
   }
 }
 
-function writeBooks(w: Pipeline, table: TableNames, batch: Batch): void {
+function writeBooks(w: StatementSink, table: TableNames, batch: Batch): void {
   if (batch.books.length > 0) {
     const b = batch.books;
     w.run(
@@ -657,7 +638,7 @@ function writeBooks(w: Pipeline, table: TableNames, batch: Batch): void {
   }
 }
 
-function writeOrders(w: Pipeline, table: TableNames, batch: Batch): void {
+function writeOrders(w: StatementSink, table: TableNames, batch: Batch): void {
   if (batch.touched.size === 0) return;
   const o = [...batch.touched].map((key) => batch.orders.get(key)!);
   w.run(
@@ -697,7 +678,7 @@ function writeOrders(w: Pipeline, table: TableNames, batch: Batch): void {
   );
 }
 
-function writeLevels(w: Pipeline, table: TableNames, batch: Batch): void {
+function writeLevels(w: StatementSink, table: TableNames, batch: Batch): void {
   if (batch.levels.size === 0) return;
   const l = [...batch.levels.values()];
   const params = [columnOf(l, (r) => r.bookId), columnOf(l, (r) => r.side), columnOf(l, (r) => r.price)];
@@ -715,7 +696,7 @@ function writeLevels(w: Pipeline, table: TableNames, batch: Batch): void {
   );
 }
 
-function writeTrades(w: Pipeline, table: TableNames, batch: Batch): void {
+function writeTrades(w: StatementSink, table: TableNames, batch: Batch): void {
   if (batch.trades.length === 0) return;
   const t = batch.trades;
   w.run(
@@ -792,11 +773,13 @@ export async function applyMarketEvents(tx: SqlExecutor, events: readonly Record
   const { bookIds, orderIds } = ordersToLoad(events);
   const loaded = await loadOrders(tx, table, bookIds, orderIds);
   const batch = replay(events, loaded);
-  const w = new Pipeline(tx);
+  // Statements sent without waiting for each other; on the batch routine's pipeline the routine
+  // waits for them (before the checkpoint), on a plain transaction we do.
+  const w = pipelineOf(tx);
   writeZones(w, table, batch);
   writeBooks(w, table, batch);
   writeOrders(w, table, batch);
   writeLevels(w, table, batch);
   writeTrades(w, table, batch);
-  await w.done();
+  if (w !== tx) await w.done();
 }

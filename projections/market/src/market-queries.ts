@@ -1,6 +1,6 @@
 import { Decimal } from '@v2g/domain';
 import { keysetClauses, type KeysetWindow, type SqlExecutor } from '@v2g/event-store';
-import type { TableNames } from '@v2g/ledger';
+import type { TableNames } from '@v2g/read-model';
 
 /**
  * Reads of the market read model. Quantities are Wh and prices minor units per MWh, as decimal

@@ -11,7 +11,7 @@ import {
   type ProductTemplate,
 } from '@v2g/domain';
 import type { EventStore } from '@v2g/event-store';
-import { ProjectionRunner, type TableNames } from '@v2g/ledger';
+import { ProjectionRunner, type TableNames } from '@v2g/read-model';
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { MARKET_TABLES, marketProjection } from './market-projection.ts';

@@ -1,7 +1,7 @@
 import { Decimal, tradeParts, type SettlementStatement, type SettlementTrade, type Transfer } from '@v2g/domain';
 
 import type { RecordedEvent, SqlExecutor } from '@v2g/event-store';
-import type { Projection, TableNames } from '@v2g/ledger';
+import type { Projection, TableNames } from '@v2g/read-model';
 
 /** A row's status: a posted transfer, or a hold (a trade's pending transfer) still pending or cleared by the posting that posted it. */
 export type TransferRowStatus = 'pending' | 'posted' | 'cleared';

@@ -1,6 +1,6 @@
 import { entryChanges, type SettlementLine, type SettlementStatement, type TransferKind } from '@v2g/domain';
 import { keysetClauses, type KeysetWindow, type SqlClient, type SqlExecutor } from '@v2g/event-store';
-import type { TableNames } from '@v2g/ledger';
+import type { TableNames } from '@v2g/read-model';
 import type { TransferRowStatus } from './settlement-projection.ts';
 
 /** Figures are decimal strings (Wh, minor units), instants canonical ISO-8601 UTC, positions decimal strings. */

@@ -13,7 +13,7 @@ import {
   type Transfer,
 } from '@v2g/domain';
 import { type EventStore, type NewEvent } from '@v2g/event-store';
-import { ProjectionRunner, type Projection, type TableNames } from '@v2g/ledger';
+import { ProjectionRunner, type Projection, type TableNames } from '@v2g/read-model';
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { SETTLEMENT_TABLES, settlementProjection } from './settlement-projection.ts';

@@ -1,6 +1,6 @@
 import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { parseApiKeyToken, type ApiKeyToken } from '@v2g/ledger';
-import { ConfigError } from '../config.ts';
+import { ConfigError } from '../config-values.ts';
 
 /** How callers prove who they are: API keys always; JWT bearer tokens when an issuer and its key are configured. */
 export type AuthConfig = {

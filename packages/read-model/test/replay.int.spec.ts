@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { connectPostgres, openPglite, openPostgresStore, SchemaRegistry, type EventStore, type SqlClient } from '@v2g/event-store';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Projection } from '../src/projection.ts';
+import type { Projection } from '../src/index.ts';
 import { ProjectionRunner } from '../src/projection-runner.ts';
 import { replayProjection, ReplayFailed } from '../src/replay.ts';
 import { settled } from './readable.ts';

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { formatInstant, parseInstant } from '@v2g/domain';
 import type { EventStore, RecordedEvent, SqlClient } from '@v2g/event-store';
+import { BatchApplier } from './batches.ts';
 import { quoteIdent, tableNames, type Projection, type TableNames } from './projection.ts';
 
 /**
@@ -142,18 +143,33 @@ export async function replayProjection(options: ReplayOptions): Promise<Replay> 
     let after = 0n;
     let applied = 0;
     let lastApplied = 0n;
-    while (after < through) {
-      options.signal?.throwIfAborted();
-      const page = await store.readAll({ after, limit: batchSize });
-      if (page.length === 0) break;
+    // The one batch routine, with nothing to book: a failing event fails the replay.
+    const applier = new BatchApplier({ sql, projection, table: tables, bookkeeping: { begin: async (_tx, batch) => batch, end: async () => {} } });
+    const read = (from: bigint) => {
+      const reading = store.readAll({ after: from, limit: batchSize });
+      reading.catch(() => {}); // awaited below, or dropped when the replay stops first
+      return reading;
+    };
+    const cutOf = (page: readonly RecordedEvent[]) => {
       const inRange = page.filter((event) => event.globalPosition <= through);
-      const batch = inRange.filter((event) => knownAsOf(event, cut));
+      return { inRange, batch: inRange.filter((event) => knownAsOf(event, cut)) };
+    };
+    let pending = after < through ? read(after) : undefined;
+    while (pending) {
+      options.signal?.throwIfAborted();
+      const page = await pending;
+      if (page.length === 0) break;
+      const { inRange, batch } = cutOf(page);
+      after = inRange.length < page.length ? through : page.at(-1)!.globalPosition;
+      // The next page read, and planned, while this one is applied.
+      pending = after < through ? read(after) : undefined;
+      void pending?.then((next) => applier.prepare(cutOf(next).batch), () => {});
       if (batch.length > 0) {
-        await applyBatch(sql, projection, tables, batch);
+        const outcome = await applier.apply(batch);
+        if (outcome.failure) throw new ReplayFailed(projection.name, batch.find((e) => e.globalPosition === outcome.failure!.position)!, outcome.cause);
         applied += batch.length;
         lastApplied = batch.at(-1)!.globalPosition;
       }
-      after = inRange.length < page.length ? through : page.at(-1)!.globalPosition;
       options.onProgress?.({ scannedThrough: after < through ? after : through, target: through, applied });
     }
     return { schema, tables, asOf: { instant: cut.instant, position: cut.position }, through, events: applied, lastApplied, drop };
@@ -161,25 +177,4 @@ export async function replayProjection(options: ReplayOptions): Promise<Replay> 
     await drop().catch(() => {});
     throw error;
   }
-}
-
-/** One batch in one transaction; when it fails, event by event to name the failing event. */
-async function applyBatch(sql: SqlClient, projection: Projection, tables: TableNames, batch: RecordedEvent[]): Promise<void> {
-  if (projection.applyBatch) {
-    try {
-      await sql.transaction((tx) => projection.applyBatch!(tx, batch, tables));
-      return;
-    } catch {
-      // Rolled back: event by event below finds the event (or meets the same trouble again).
-    }
-  }
-  await sql.transaction(async (tx) => {
-    for (const event of batch) {
-      try {
-        await projection.apply(tx, event, tables);
-      } catch (error) {
-        throw new ReplayFailed(projection.name, event, error);
-      }
-    }
-  });
 }

@@ -25,7 +25,27 @@ export interface Projection {
    * two and write with multi-row statements. When it throws, the runner rolls the batch back and
    * applies it again event by event, to stop at (and report) the failing event as it always does.
    */
-  applyBatch?(tx: SqlExecutor, events: readonly RecordedEvent[], table: TableNames): Promise<void>;
+  applyBatch?(tx: SqlExecutor, events: readonly RecordedEvent[], table: TableNames, prepared?: unknown): Promise<void>;
+  /**
+   * Optional, with `applyBatch`: the part of a batch that needs no database (decoding the events,
+   * planning from them and from what the projection keeps in memory, building statements). The
+   * batch routine (batches.ts) calls it for the next batch while the one before it is written and
+   * committed, once that one's `applyBatch` has returned, and hands the result to `applyBatch` of
+   * exactly these events; it may call `applyBatch` without it (a plan made for other events, the
+   * first batch, the event-by-event fallback). What it plans from memory assumes the batch before
+   * commits: `applyBatch` must check that the tables say so (that batch may have been rolled back)
+   * and plan again from the tables when they do not. It must not throw on events `applyBatch`
+   * would accept; a throw (or a rejected promise) is taken as "no plan". It may return a promise:
+   * the routine waits for it when the batch comes. Planning runs in the thread that feeds the
+   * database the statements of the batch before (one after the other, each when the one before
+   * has run): a plan that yields to the event loop between its parts (setImmediate) lets those go
+   * out meanwhile, so that the database and Node work at the same time.
+   *
+   * `applyBatch` may also return before the statements it sent without waiting for them have run
+   * (the `tx` the routine passes queues them, see StatementPipeline): the routine waits for them,
+   * and throws their first failure, before it writes the checkpoint and commits.
+   */
+  prepareBatch?(events: readonly RecordedEvent[], table: TableNames): unknown;
   /**
    * Optional: forgets what the process keeps in memory about these tables (a cache keyed by their
    * names), once they are dropped: a throw-away replay (replay.ts) calls it when it drops its tables.

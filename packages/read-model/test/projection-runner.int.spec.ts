@@ -9,8 +9,9 @@ import {
 } from '@v2g/event-store';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Projection } from '../src/projection.ts';
-import { ProjectionRunner, type ProjectionStatus } from '../src/projection-runner.ts';
+import type { Projection } from '../src/index.ts';
+import { ProjectionRunner } from '../src/projection-runner.ts';
+import type { ProjectionStatus } from '../src/projection-status.ts';
 
 const registry = SchemaRegistry.fromDirectory();
 const logger = pino({ level: 'silent' });
@@ -169,6 +170,41 @@ function runnerSuite(label: string, open: () => Promise<{ sql: SqlClient; schema
       expect(BigInt(rows[0]!.max)).toBe(bad.firstPosition! - 1n);
       expect(await count()).toBe(BigInt((await store.readAll()).filter((e) => e.globalPosition < bad.firstPosition!).length));
       await r.stop();
+    });
+
+    it('catching up, plans each full batch while the one before commits (on the server: PGlite reads wait for the transaction), in order, every event once; a stop leaves the checkpoint at the last batch committed', async () => {
+      const name = `pipelined_${randomUUID().slice(0, 8)}`;
+      const trace: string[] = [];
+      let last = 0n;
+      for (let i = 0; i < 40; i++) last = (await register(randomUUID())).lastPosition!;
+      const plain = countingProjection(name);
+      const projection: Projection = {
+        ...plain,
+        async applyBatch(tx, events, table, prepared) {
+          const plan = prepared as { first: bigint; last: bigint } | undefined;
+          if (plan) expect([plan.first, plan.last]).toEqual([events[0]!.globalPosition, events.at(-1)!.globalPosition]);
+          trace.push(plan ? 'planned' : 'unplanned');
+          // Long enough for the next page of the log to come in while this batch is in hand.
+          await new Promise((resolve) => setTimeout(resolve, 30));
+          for (const event of events) await plain.apply(tx, event, table);
+        },
+        prepareBatch: (events) => ({ first: events[0]!.globalPosition, last: events.at(-1)!.globalPosition }),
+      };
+      const r = runner(projection);
+      await r.start();
+      const status = await until(r, name, (s) => s.checkpoint >= last || s.state === 'failed');
+      expect(status.failure).toBeNull();
+      const table = r.tables(projection);
+      const { rows } = await sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table('seen')}`);
+      expect(BigInt(rows[0]!.n)).toBe(BigInt((await store.readAll()).filter((e) => e.globalPosition <= status.checkpoint).length));
+      if (sql.kind === 'server') expect(trace.filter((t) => t === 'planned').length).toBeGreaterThan(0);
+      // Stopped while batches come: whatever was in flight commits with its checkpoint; nothing past it.
+      for (let i = 0; i < 20; i++) await register(randomUUID());
+      await r.stop();
+      const [stopped] = await r.status();
+      const { rows: after } = await sql.query<{ n: string; max: string | null }>(`SELECT count(*)::text AS n, max(position)::text AS max FROM ${table('seen')}`);
+      expect(BigInt(after[0]!.max ?? 0)).toBe(stopped!.checkpoint);
+      expect(BigInt(after[0]!.n)).toBe(BigInt((await store.readAll()).filter((e) => e.globalPosition <= stopped!.checkpoint).length));
     });
 
     it('resumes after a stop from its checkpoint without doubling an event', async () => {

@@ -1,9 +1,10 @@
 import type { EventStore, RecordedEvent, SqlClient, SqlExecutor } from '@v2g/event-store';
-import type { Logger } from 'pino';
+import { BatchApplier } from './batches.ts';
+import { createProjectionBookkeeping, parseFailure, serializeFailure, type ProjectionFailure, type SerializedFailure } from './bookkeeping.ts';
 import { quoteIdent, tableNames, type Projection, type TableNames } from './projection.ts';
+import type { Logger } from 'pino';
 import {
   activeRebuilds,
-  createProjectionBookkeeping,
   latestRebuilds,
   ProjectionNeedsRebuild,
   ProjectionRebuilder,
@@ -12,35 +13,8 @@ import {
   type RebuildClaim,
   type RebuildProgress,
 } from './projection-rebuild.ts';
+import type { ProjectionState, ProjectionStatus } from './projection-status.ts';
 import { sleep } from './sleep.ts';
-
-/**
- * `needs_rebuild`: the database holds this projection's tables of another (code) version only. It is
- * neither built nor served (its queries are refused) until an operator asks for the rebuild.
- */
-export type ProjectionState = 'starting' | 'catching_up' | 'live' | 'failed' | 'stopped' | 'needs_rebuild';
-
-export type ProjectionFailure = {
-  position: bigint;
-  streamId: string;
-  streamVersion: number;
-  eventType: string;
-  message: string;
-  failedAt: string;
-};
-
-export type ProjectionStatus = {
-  name: string;
-  version: number;
-  state: ProjectionState;
-  /** The position of the last event applied (0n before the first). */
-  checkpoint: bigint;
-  failure: ProjectionFailure | null;
-  /** needs_rebuild: the version whose tables the database holds (the newest, when several). */
-  tablesVersion?: number | null;
-  /** The latest blue/green rebuild of the projection: the one in progress, else how the last one ended. */
-  rebuild?: RebuildProgress | null;
-};
 
 /** A rebuild started in this process: where it stands now, and its end (it never rejects). */
 export type RebuildTicket = { rebuild: RebuildProgress; done: Promise<RebuildProgress> };
@@ -61,6 +35,7 @@ export type ProjectionRunnerOptions = {
 };
 
 const NOT_YET = Symbol('not yet');
+const LANDED = Symbol('landed');
 
 /**
  * Runs projections: catch-up then live, each event batch and its checkpoint in one transaction,
@@ -152,7 +127,7 @@ export class ProjectionRunner {
     ]);
     return this.options.projections.map((projection) => {
       const row = rows.find((r) => r.name === projection.name && r.version === projection.version);
-      const failure = row?.failure ? { ...row.failure, position: BigInt(row.failure.position) } : null;
+      const failure = row?.failure ? parseFailure(row.failure) : null;
       const state = states.get(projection.name) ?? 'stopped';
       return {
         name: projection.name,
@@ -372,21 +347,38 @@ export class ProjectionRunner {
     // A failure recorded by an earlier run is retried from its event: the code may be fixed now.
     this.states.set(projection.name, 'catching_up');
     log.info({ checkpoint: after.toString() }, 'projection following the log');
+    const applier = this.batchApplier(projection, log);
     const events = this.options.store
       .subscribe({ after, signal: this.controller.signal, batchSize: this.batchSize })
       [Symbol.asyncIterator]();
+    let batch: RecordedEvent[] = [];
+    // The batch being committed while the next one fills (one at a time: transactions stay in order).
+    let inFlight: Promise<{ failure: ProjectionFailure | null } | { error: unknown }> | undefined;
+    let landed: Promise<typeof LANDED> | undefined;
+    const start = () => {
+      if (batch.length === 0) return;
+      const applying = batch;
+      batch = [];
+      inFlight = this.flush(projection, applier, applying).then(
+        (failure) => ({ failure }),
+        (error: unknown) => ({ error }),
+      );
+      landed = inFlight.then(() => LANDED);
+    };
+    // Waits for the batch in flight; false when an event failed and the projection must stop.
+    const settle = async (): Promise<boolean> => {
+      if (!inFlight) return true;
+      const outcome = await inFlight;
+      inFlight = undefined;
+      landed = undefined;
+      if ('error' in outcome) throw outcome.error;
+      const failed = outcome.failure;
+      if (!failed) return true;
+      this.states.set(projection.name, 'failed');
+      log.error({ failure: { ...failed, position: failed.position.toString() } }, 'projection stopped at a failing event');
+      return false;
+    };
     try {
-      let batch: RecordedEvent[] = [];
-      // Applies what is in hand; false when an event failed and the projection must stop.
-      const apply = async (): Promise<boolean> => {
-        if (batch.length === 0) return true;
-        const failed = await this.flush(projection, batch, log);
-        batch = [];
-        if (!failed) return true;
-        this.states.set(projection.name, 'failed');
-        log.error({ failure: { ...failed, position: failed.position.toString() } }, 'projection stopped at a failing event');
-        return false;
-      };
       let next = events.next();
       // One timer for a whole run of events at hand (they arrive in microtasks, before it can fire),
       // not one per event; a new one once it has fired or after I/O.
@@ -394,32 +386,74 @@ export class ProjectionRunner {
       for (;;) {
         // Keep filling while the next event is already at hand; apply as soon as we would wait.
         soon ??= settleSoon();
-        let item = await Promise.race([next, soon]);
+        let item = await Promise.race(landed ? [next, soon, landed] : [next, soon]);
+        if (item === LANDED) {
+          if (!(await settle())) return 'failed';
+          continue;
+        }
         if (item === NOT_YET) {
           soon = undefined;
-          if (!(await apply())) return 'failed';
-          if (!this.controller.signal.aborted) this.states.set(projection.name, 'live');
-          item = await next;
+          if (landed) {
+            // A batch is committing: more events (the next batch filling) or its end, whichever comes first.
+            item = await Promise.race([next, landed]);
+            if (item === LANDED) {
+              if (!(await settle())) return 'failed';
+              continue;
+            }
+          } else {
+            start();
+            if (!(await settle())) return 'failed';
+            if (!this.controller.signal.aborted) this.states.set(projection.name, 'live');
+            item = await next;
+          }
         }
         if (item.done) break;
         batch.push(item.value);
         next = events.next();
         if (batch.length >= this.batchSize) {
           this.states.set(projection.name, 'catching_up');
-          if (!(await apply())) return 'failed';
+          // Planned while the batch in flight commits; applied once it has.
+          applier.prepare(batch);
+          if (!(await settle())) return 'failed';
+          start();
           soon = undefined;
         }
       }
-      if (!(await apply())) return 'failed';
+      if (!(await settle())) return 'failed';
+      start();
+      if (!(await settle())) return 'failed';
       return 'stopped';
     } finally {
+      // A batch still in flight (an error above, an abort) ends before the subscription does.
+      await inFlight;
       await events.return?.();
     }
   }
 
+  /** The batch routine of a projection's live tables, with its checkpoint as bookkeeping. */
+  private batchApplier(projection: Projection, log: Logger): BatchApplier {
+    return new BatchApplier({
+      sql: this.options.sql,
+      projection,
+      table: this.liveTables(projection),
+      bookkeeping: {
+        begin: (tx, batch) => this.remainder(tx, projection, batch),
+        end: (tx, through, failure) => this.saveCheckpoint(tx, projection, through, failure),
+        fatal: (error) => error instanceof ProjectionSuperseded,
+        // Rolled back. Event by event: finds the failing event, or throws the same connection
+        // trouble again (the caller retries from the checkpoint).
+        onFallback: (error, batch) =>
+          log.warn(
+            { err: error, from: batch[0]!.globalPosition.toString(), to: batch.at(-1)!.globalPosition.toString() },
+            'batch apply failed; applying the batch event by event',
+          ),
+      },
+    });
+  }
+
   /**
-   * Applies a batch with its checkpoint (through `applyBatch` when the projection has one); on a
-   * failing event, commits what came before it.
+   * Applies a batch with its checkpoint (the batch routine: through `applyBatch` when the
+   * projection has one; on a failing event, commits what came before it and returns the failure).
    *
    * Every transaction first locks the projection's checkpoint row and drops the events at or below
    * the position it finds: a rebuild's switch (in this process or another) may have moved the
@@ -427,81 +461,18 @@ export class ProjectionRunner {
    * same lock, so a batch commits entirely before it or entirely after it, and never applies an
    * event twice nor to tables that are gone.
    */
-  private async flush(projection: Projection, batch: RecordedEvent[], log: Logger): Promise<ProjectionFailure | null> {
+  private async flush(projection: Projection, applier: BatchApplier, batch: readonly RecordedEvent[]): Promise<ProjectionFailure | null> {
     // A switch made in this process holds this lock from its read of the log to its commit.
     const release = await this.acquire(projection.name);
     try {
-      return await this.flushHeld(projection, batch, log);
+      return (await applier.apply(batch)).failure;
     } finally {
       release();
     }
   }
 
-  private async flushHeld(projection: Projection, batch: RecordedEvent[], log: Logger): Promise<ProjectionFailure | null> {
-    const table = this.liveTables(projection);
-    if (projection.applyBatch) {
-      try {
-        await this.options.sql.transaction(async (tx) => {
-          const rest = await this.remainder(tx, projection, batch);
-          if (rest.length === 0) return;
-          await projection.applyBatch!(tx, rest, table);
-          await this.saveCheckpoint(tx, projection, rest.at(-1)!.globalPosition, null);
-        });
-        return null;
-      } catch (error) {
-        if (error instanceof ProjectionSuperseded) throw error;
-        // Rolled back. Event by event below: finds the failing event, or throws the same
-        // connection trouble again (the caller retries from the checkpoint).
-        log.warn(
-          { err: error, from: batch[0]!.globalPosition.toString(), to: batch.at(-1)!.globalPosition.toString() },
-          'batch apply failed; applying the batch event by event',
-        );
-      }
-    }
-    let failing: RecordedEvent | undefined;
-    let cause: unknown;
-    try {
-      await this.options.sql.transaction(async (tx) => {
-        const rest = await this.remainder(tx, projection, batch);
-        if (rest.length === 0) return;
-        for (const event of rest) {
-          try {
-            await projection.apply(tx, event, table);
-          } catch (error) {
-            failing = event;
-            cause = error;
-            throw error;
-          }
-        }
-        await this.saveCheckpoint(tx, projection, rest.at(-1)!.globalPosition, null);
-      });
-      return null;
-    } catch (error) {
-      if (failing === undefined) throw error;
-    }
-    const event: RecordedEvent = failing;
-    const failure: ProjectionFailure = {
-      position: event.globalPosition,
-      streamId: event.streamId,
-      streamVersion: event.streamVersion,
-      eventType: event.type,
-      message: cause instanceof Error ? cause.message : String(cause),
-      failedAt: new Date().toISOString(),
-    };
-    const recorded = await this.options.sql.transaction(async (tx) => {
-      const rest = await this.remainder(tx, projection, batch);
-      // A switch took the projection past the failing event meanwhile: not ours to report.
-      if (!rest.some((e) => e.globalPosition === event.globalPosition)) return false;
-      const good = rest.filter((e) => e.globalPosition < event.globalPosition);
-      for (const e of good) await projection.apply(tx, e, table);
-      await this.saveCheckpoint(tx, projection, good.at(-1)?.globalPosition, failure);
-      return true;
-    });
-    return recorded ? failure : null;
-  }
-
   /** Locks the checkpoint row (FOR UPDATE) and returns the events of the batch after it. */
-  private async remainder(tx: SqlExecutor, projection: Projection, batch: RecordedEvent[]): Promise<RecordedEvent[]> {
+  private async remainder(tx: SqlExecutor, projection: Projection, batch: readonly RecordedEvent[]): Promise<readonly RecordedEvent[]> {
     const { rows } = await tx.query<{ position: string }>(
       `SELECT position::text AS position FROM ${this.checkpoints} WHERE name = $1 AND version = $2 FOR UPDATE`,
       [projection.name, projection.version],
@@ -516,12 +487,7 @@ export class ProjectionRunner {
       `UPDATE ${this.checkpoints}
           SET position = COALESCE($3::bigint, position), failure = $4::jsonb, updated_at = now()
         WHERE name = $1 AND version = $2`,
-      [
-        projection.name,
-        projection.version,
-        position === undefined ? null : position.toString(),
-        failure ? JSON.stringify({ ...failure, position: failure.position.toString() }) : null,
-      ],
+      [projection.name, projection.version, position === undefined ? null : position.toString(), failure ? serializeFailure(failure) : null],
     );
   }
 }
@@ -533,8 +499,6 @@ class ProjectionSuperseded extends Error {
     this.name = 'ProjectionSuperseded';
   }
 }
-
-type SerializedFailure = Omit<ProjectionFailure, 'position'> & { position: string };
 
 /** Resolves after pending I/O callbacks have run: long enough for an already-read event to arrive. */
 function settleSoon(): Promise<typeof NOT_YET> {

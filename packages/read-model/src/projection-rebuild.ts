@@ -1,10 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { CodedError } from '@v2g/domain';
-import type { EventStore, RecordedEvent, SqlClient, SqlExecutor } from '@v2g/event-store';
+import type { EventStore, SqlClient, SqlExecutor } from '@v2g/event-store';
 import type { Logger } from 'pino';
+import { BatchApplier } from './batches.ts';
+import { ACTIVE_REBUILD_STATES as ACTIVE, createProjectionBookkeeping, parseFailure, serializeFailure, type ProjectionFailure, type SerializedFailure } from './bookkeeping.ts';
 import { quoteIdent, tableNames, tablePrefix, type Projection, type TableNames } from './projection.ts';
-import type { ProjectionFailure, ProjectionState, ProjectionStatus } from './projection-runner.ts';
 import { sleep } from './sleep.ts';
 
 /**
@@ -139,43 +140,6 @@ export type RebuildRunOptions = {
   onProgress?: (progress: RebuildProgress) => void;
 };
 
-const ACTIVE = `('building', 'switching', 'failed')`;
-
-/** Creates the checkpoint and rebuild tables when they are missing (the runner's and the CLI's first step). */
-export async function createProjectionBookkeeping(tx: SqlExecutor, schema: string): Promise<void> {
-  const s = quoteIdent(schema);
-  await tx.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
-  await tx.query(`CREATE TABLE IF NOT EXISTS ${s}.projection_checkpoints (
-    name text NOT NULL,
-    version integer NOT NULL,
-    position bigint NOT NULL DEFAULT 0,
-    failure jsonb,
-    updated_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (name, version)
-  )`);
-  await tx.query(`CREATE TABLE IF NOT EXISTS ${s}.projection_rebuilds (
-    id text PRIMARY KEY,
-    name text NOT NULL,
-    version integer NOT NULL,
-    state text NOT NULL CHECK (state IN ('building', 'switching', 'failed', 'switched', 'cancelled')),
-    start_position bigint NOT NULL,
-    position bigint NOT NULL,
-    head bigint NOT NULL,
-    resumed_from bigint,
-    run_start_position bigint NOT NULL,
-    run_started_at timestamptz NOT NULL,
-    started_at timestamptz NOT NULL,
-    updated_at timestamptz NOT NULL,
-    finished_at timestamptz,
-    owner text,
-    lease_until timestamptz,
-    requested_by text NOT NULL,
-    failure jsonb,
-    error text
-  )`);
-  await tx.query(`CREATE UNIQUE INDEX IF NOT EXISTS projection_rebuilds_active ON ${s}.projection_rebuilds (name) WHERE state IN ${ACTIVE}`);
-}
-
 type RebuildRow = {
   id: string;
   name: string;
@@ -194,7 +158,7 @@ type RebuildRow = {
   lease_until: string | null;
   leased: boolean;
   requested_by: string;
-  failure: (Omit<ProjectionFailure, 'position'> & { position: string }) | null;
+  failure: SerializedFailure | null;
   error: string | null;
 };
 
@@ -229,7 +193,7 @@ export function progressOf(row: RebuildRow): RebuildProgress {
     finishedAt: row.finished_at,
     resumedFrom: row.resumed_from === null ? null : BigInt(row.resumed_from),
     requestedBy: row.requested_by,
-    failure: row.failure ? { ...row.failure, position: BigInt(row.failure.position) } : null,
+    failure: row.failure ? parseFailure(row.failure) : null,
     error: row.error,
   };
 }
@@ -246,37 +210,6 @@ export async function latestRebuilds(sql: SqlExecutor, schema: string): Promise<
 export async function activeRebuilds(sql: SqlExecutor, schema: string): Promise<RebuildProgress[]> {
   const { rows } = await sql.query<RebuildRow>(`SELECT ${ROW_COLUMNS} FROM ${quoteIdent(schema)}.projection_rebuilds WHERE state IN ${ACTIVE} ORDER BY name`);
   return rows.map(progressOf);
-}
-
-/**
- * Every projection's status from the database alone, for a process that runs no projection (the
- * CLI): needs_rebuild when only other versions have checkpoints, failed with a recorded failure,
- * stopped when it never started, else live when its checkpoint is at `head`, catching_up below it.
- */
-export async function readProjectionStatus(sql: SqlExecutor, schema: string, projections: readonly Projection[], head: bigint): Promise<ProjectionStatus[]> {
-  const [{ rows }, rebuilds] = await Promise.all([
-    sql.query<{ name: string; version: number; position: string; failure: (Omit<ProjectionFailure, 'position'> & { position: string }) | null }>(
-      `SELECT name, version, position::text AS position, failure FROM ${quoteIdent(schema)}.projection_checkpoints`,
-    ),
-    latestRebuilds(sql, schema),
-  ]);
-  return projections.map((projection) => {
-    const mine = rows.filter((r) => r.name === projection.name);
-    const row = mine.find((r) => r.version === projection.version);
-    const checkpoint = BigInt(row?.position ?? 0);
-    const failure = row?.failure ? { ...row.failure, position: BigInt(row.failure.position) } : null;
-    const needsRebuild = !row && mine.length > 0;
-    const state: ProjectionState = needsRebuild ? 'needs_rebuild' : !row ? 'stopped' : failure ? 'failed' : checkpoint >= head ? 'live' : 'catching_up';
-    return {
-      name: projection.name,
-      version: projection.version,
-      state,
-      checkpoint,
-      failure,
-      tablesVersion: needsRebuild ? Math.max(...mine.map((r) => r.version)) : null,
-      rebuild: rebuilds.get(projection.name) ?? null,
-    };
-  });
 }
 
 export class ProjectionRebuilder {
@@ -407,6 +340,8 @@ export class ProjectionRebuilder {
       return reading;
     };
 
+    const at = { position, head };
+    const applier = this.batchApplier(claim.id, projection, next, at);
     let pending = read(position);
     let attempts = 0;
     try {
@@ -423,13 +358,19 @@ export class ProjectionRebuilder {
           headAt = Date.now();
         }
         const full = events.length === this.batchSize;
-        if (full) pending = read(events.at(-1)!.globalPosition);
         // A write transaction holds back every reader of the log on PostgreSQL until it ends (see the
         // event store): a projection applied event by event gets short ones.
         const perTransaction = projection.applyBatch ? this.batchSize : Math.min(this.batchSize, 250);
+        if (full) {
+          pending = read(events.at(-1)!.globalPosition);
+          // The next batch planned while this one commits (when it is read by then).
+          if (perTransaction === this.batchSize) void pending.then((ahead) => applier.prepare(ahead), () => {});
+        }
         for (let from = 0; from < events.length; from += perTransaction) {
-          const applied = await this.applyBatch(claim.id, projection, next, events.slice(from, from + perTransaction), position, head);
-          position = applied.through;
+          at.position = position;
+          at.head = head;
+          const applied = await applier.apply(events.slice(from, from + perTransaction));
+          position = applied.through ?? position;
           if (applied.failure) {
             const { failure } = applied;
             log.error({ failure: { ...failure, position: failure.position.toString() } }, 'rebuild stopped at a failing event');
@@ -513,7 +454,7 @@ export class ProjectionRebuilder {
               owner = CASE WHEN $4::jsonb IS NULL THEN owner END,
               lease_until = CASE WHEN $4::jsonb IS NULL THEN clock_timestamp() + $5 * interval '1 millisecond' END
         WHERE id = $1`,
-      [id, position?.toString() ?? null, head.toString(), failure ? JSON.stringify({ ...failure, position: failure.position.toString() }) : null, this.leaseMs],
+      [id, position?.toString() ?? null, head.toString(), failure ? serializeFailure(failure) : null, this.leaseMs],
     );
   }
 
@@ -528,67 +469,25 @@ export class ProjectionRebuilder {
   }
 
   /**
-   * A batch to the next tables with the rebuild's checkpoint, as the runner does it: the batch hook
-   * first; when it throws, event by event to find (and record) the failing event.
+   * Applies batches to the next tables with the rebuild's checkpoint, as the runner does (the one
+   * batch routine): every transaction first checks that this run still owns the rebuild at the
+   * position it expects (`own`), and moves it with the batch.
    */
-  private async applyBatch(
-    id: string,
-    projection: Projection,
-    next: TableNames,
-    batch: RecordedEvent[],
-    expected: bigint,
-    head: bigint,
-  ): Promise<{ through: bigint; failure: ProjectionFailure | null }> {
-    const last = batch.at(-1)!.globalPosition;
-    if (projection.applyBatch) {
-      try {
-        await this.options.sql.transaction(async (tx) => {
-          await this.own(tx, id, expected);
-          await projection.applyBatch!(tx, batch, next);
-          await this.saveProgress(tx, id, last, head, null);
-        });
-        return { through: last, failure: null };
-      } catch (error) {
-        if (error instanceof RebuildLost) throw error;
-        this.options.logger.warn({ err: error, projection: projection.name, rebuild: id }, 'rebuild batch failed; applying it event by event');
-      }
-    }
-    let failedAt = -1;
-    let cause: unknown;
-    try {
-      await this.options.sql.transaction(async (tx) => {
-        await this.own(tx, id, expected);
-        for (const [i, event] of batch.entries()) {
-          try {
-            await projection.apply(tx, event, next);
-          } catch (error) {
-            failedAt = i;
-            cause = error;
-            throw error;
-          }
-        }
-        await this.saveProgress(tx, id, last, head, null);
-      });
-      return { through: last, failure: null };
-    } catch (error) {
-      if (failedAt < 0) throw error;
-    }
-    const event = batch[failedAt]!;
-    const failure: ProjectionFailure = {
-      position: event.globalPosition,
-      streamId: event.streamId,
-      streamVersion: event.streamVersion,
-      eventType: event.type,
-      message: cause instanceof Error ? cause.message : String(cause),
-      failedAt: new Date().toISOString(),
-    };
-    const through = failedAt > 0 ? batch[failedAt - 1]!.globalPosition : expected;
-    await this.options.sql.transaction(async (tx) => {
-      await this.own(tx, id, expected);
-      for (const good of batch.slice(0, failedAt)) await projection.apply(tx, good, next);
-      await this.saveProgress(tx, id, through, head, failure);
+  private batchApplier(id: string, projection: Projection, next: TableNames, at: { position: bigint; head: bigint }): BatchApplier {
+    return new BatchApplier({
+      sql: this.options.sql,
+      projection,
+      table: next,
+      bookkeeping: {
+        begin: async (tx, batch) => {
+          await this.own(tx, id, at.position);
+          return batch;
+        },
+        end: (tx, through, failure) => this.saveProgress(tx, id, through, at.head, failure),
+        fatal: (error) => error instanceof RebuildLost,
+        onFallback: (error) => this.options.logger.warn({ err: error, projection: projection.name, rebuild: id }, 'rebuild batch failed; applying it event by event'),
+      },
     });
-    return { through, failure };
   }
 
   /**
