@@ -13,3 +13,4 @@ export { migrate, MIGRATIONS, DEFAULT_SCHEMA, type Migration } from './postgres/
 export { PostgresEventStore, openPostgresStore, type PostgresStoreOptions } from './postgres/postgres-store.ts';
 export { openKurrentDbStore, type KurrentDbStoreOptions } from './kurrentdb/kurrentdb-store.ts';
 export { mapWithConcurrency } from './map-with-concurrency.ts';
+export { sleep } from './sleep.ts';

@@ -1,3 +1,4 @@
+import { sleep } from '@v2g/event-store';
 import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { CodedError } from '@v2g/domain';
@@ -6,7 +7,6 @@ import type { Logger } from 'pino';
 import { BatchApplier } from './batches.ts';
 import { ACTIVE_REBUILD_STATES as ACTIVE, createProjectionBookkeeping, parseFailure, serializeFailure, type ProjectionFailure, type SerializedFailure } from './bookkeeping.ts';
 import { quoteIdent, tableNames, tablePrefix, type Projection, type TableNames } from './projection.ts';
-import { sleep } from './sleep.ts';
 
 /**
  * Blue/green rebuild of a projection, while its live tables keep serving and the live runner (in

@@ -1,3 +1,4 @@
+import { sleep } from '@v2g/event-store';
 import type { EventStore, RecordedEvent, SqlClient, SqlExecutor } from '@v2g/event-store';
 import { BatchApplier } from './batches.ts';
 import { createProjectionBookkeeping, parseFailure, serializeFailure, type ProjectionFailure, type SerializedFailure } from './bookkeeping.ts';
@@ -14,7 +15,6 @@ import {
   type RebuildProgress,
 } from './projection-rebuild.ts';
 import type { ProjectionState, ProjectionStatus } from './projection-status.ts';
-import { sleep } from './sleep.ts';
 
 /** A rebuild started in this process: where it stands now, and its end (it never rejects). */
 export type RebuildTicket = { rebuild: RebuildProgress; done: Promise<RebuildProgress> };

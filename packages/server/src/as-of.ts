@@ -16,7 +16,7 @@ import { TooManyRequests } from './graphql/errors.ts';
  * A question waits until the read model has applied the log up to its head as it was when the
  * question came (everything recorded by a moment not in the future is below it), so the answer is
  * the one a replay of the log as of that moment gives. The replay itself
- * (packages/ledger/src/replay.ts, `invoiceByReplay` below) stays the reference: tests and the
+ * (packages/read-model/src/replay.ts, `invoiceByReplay` below) stays the reference: tests and the
  * benchmark compare with it, and it answers when the billing read model cannot catch up (failed,
  * stopped, rebuilding past the wait), one replay at a time.
  *

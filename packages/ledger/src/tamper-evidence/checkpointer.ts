@@ -1,5 +1,5 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { StreamVersionConflict, type EventStore } from '@v2g/event-store';
+import { StreamVersionConflict, type EventStore, sleep } from '@v2g/event-store';
 import type { Logger } from 'pino';
 import {
   CHECKPOINT_ACTOR,
@@ -15,7 +15,6 @@ import {
 import { sameCheckpoint, type CheckpointSink } from './checkpoint-sink.ts';
 import { LogDigest } from './log-digest.ts';
 import { MERKLE_ALGORITHM } from './merkle.ts';
-import { sleep } from '../sleep.ts';
 
 export type CheckpointerOptions = {
   store: EventStore;
