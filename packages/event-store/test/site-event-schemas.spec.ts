@@ -52,7 +52,7 @@ function everySiteEvent(): SiteEvent[] {
     { type: 'ChangeNodeLimits', siteId: S, at: '2026-11-27T17:00Z', nodeId: 'ch2', importLimitW: '7400', exportLimitW: '0' },
     { type: 'ChangeCharger', siteId: S, at: '2026-11-27T17:00Z', nodeId: 'ch2', charger: { ...UNI, maxPowerW: '7000' } },
     { type: 'RemoveNode', siteId: S, at: '2026-11-27T17:00Z', nodeId: 'k3' },
-    { type: 'RecordNodeLoad', siteId: S, at: '2026-11-27T17:00Z', nodeId: 'f1', occurredAt: '2026-11-27T16:59:59.5Z', otherLoadW: '1234.5678', generationW: '0' },
+    { type: 'RecordNodeLoad', siteId: S, at: '2026-11-27T17:00Z', nodeId: 'f1', occurredAt: '2026-11-27T16:59:59.5Z', otherLoadW: '1234.567', generationW: '0' },
     {
       type: 'AddCongestionRule',
       siteId: S,
