@@ -18,9 +18,9 @@ export const NO_CURRENCY = 'XXX';
 const MONTH = /^([0-9]{4})-(0[1-9]|1[0-2])$/;
 
 /** The UTC month "2026-11" as [start, end) in epoch ms. */
-export function monthRange(month: string): { startMs: number; endMs: number } {
+export function monthRange(month: string, field = 'month'): { startMs: number; endMs: number } {
   const match = typeof month === 'string' ? MONTH.exec(month) : null;
-  if (!match) throw new InvalidCommand('month', `${JSON.stringify(month)} is not a month such as "2026-11"`);
+  if (!match) throw new InvalidCommand(field, `${JSON.stringify(month)} is not a month such as "2026-11"`);
   const year = Number(match[1]);
   const index = Number(match[2]) - 1;
   return { startMs: Date.UTC(year, index, 1), endMs: Date.UTC(year, index + 1, 1) };
