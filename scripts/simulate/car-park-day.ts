@@ -1,11 +1,16 @@
 import { pathToFileURL } from 'node:url';
 import {
+  accountDecider,
+  accountStreamId,
   Decimal,
   effectiveLimits,
   formatInstant,
   nextRuleBoundary,
   parseInstant,
   planAllocation,
+  tariffDecider,
+  tariffStreamId,
+  type TariffDefinition,
   type RegisteredSite,
   type SessionState,
   type Tier,
@@ -152,6 +157,11 @@ export async function simulateCarParkDay(options: DayOptions): Promise<DayReport
   let commandNo = 0;
   const ctx = () => ({ ...CONTEXT, commandId: `sim-${++commandNo}` });
   const siteId = 'car-park';
+  // Every session is billed to its driver's account: each driver is opened with a flat tariff on arrival.
+  const tariff: TariffDefinition = { tariffId: 'car-park-flat', name: 'Car park flat', currency: 'EUR', energy: { kind: 'fixed', priceMinorPerKWh: '30' }, speedBands: [], sessionFeeMinor: null, exportCredit: null };
+  await commands.handle(tariffDecider, tariffStreamId(tariff.tariffId), { type: 'DefineTariff', at: formatInstant(now), tariff }, ctx());
+  const openAccount = (accountId: string) =>
+    commands.handle(accountDecider, accountStreamId(accountId), { type: 'AssignTariff', accountId, at: formatInstant(now), tariffId: tariff.tariffId, validFrom: formatInstant(now), validTo: null }, ctx());
 
   // The connection: 400 kW in, 200 kW out; a feeder per level; 20 chargers per level, the first
   // four of each level bidirectional DC (11 kW both ways), the rest 22 kW AC.
@@ -342,6 +352,7 @@ export async function simulateCarParkDay(options: DayOptions): Promise<DayReport
         continue;
       }
       const v2g = arrival.v2g && charger.bidirectional;
+      await openAccount(`driver-${arrival.sessionId}`);
       await grid.plugIn(
         {
           sessionId: arrival.sessionId,

@@ -1,7 +1,7 @@
 import { AccountNotFound, accountDecider, accountStreamId } from '@v2g/domain';
 import { MemoryEventStore, SchemaRegistry } from '@v2g/event-store';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ApiKeyService, formatApiKeyToken, hashSecret, parseApiKeyToken, secretMatches } from '../src/api-key-service.ts';
+import { ApiKeyService, formatApiKeyToken, hashSecret, parseApiKeyToken, secretMatches } from '../src/index.ts';
 import { CommandHandler } from '../src/command-handler.ts';
 
 const ctx = (commandId: string) => ({ commandId, actor: 'apikey:test' });

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { formatInstant, parseInstant, siteDecider, siteStreamId, type PlugIn, type RegisteredSite } from '@v2g/domain';
+import { AccountNotFound, accountDecider, accountStreamId, formatInstant, parseInstant, siteDecider, siteStreamId, tariffDecider, tariffStreamId, type PlugIn, type RegisteredSite, type TariffDefinition } from '@v2g/domain';
 import { openPglite, openPostgresStore, SchemaRegistry, type EventStore, type SqlClient } from '@v2g/event-store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nextAllocationDue } from '../src/allocation-scheduler.ts';
+import { nextAllocationDue } from '../src/index.ts';
 import { CommandHandler } from '../src/command-handler.ts';
-import { GridService } from '../src/grid-service.ts';
+import { GridService } from '../src/index.ts';
 
 /** The grid's use cases on PGlite: the two-stream plug-in, re-planning, and when the clock matters. */
 describe('GridService (PGlite)', () => {
@@ -14,6 +14,8 @@ describe('GridService (PGlite)', () => {
   let now = parseInstant('now', '2026-11-27T12:00:00Z');
   let beforeRecording: (() => Promise<void>) | null = null;
   let grid: GridService;
+
+  const ctx = () => ({ commandId: randomUUID(), actor: 'test' });
 
   beforeAll(async () => {
     sql = await openPglite(undefined);
@@ -29,14 +31,17 @@ describe('GridService (PGlite)', () => {
         return null;
       },
     });
+    // A session is billed to a known account: the driver's is opened with a flat tariff.
+    const tariff: TariffDefinition = { tariffId: 'flat', name: 'Flat', currency: 'EUR', energy: { kind: 'fixed', priceMinorPerKWh: '30' }, speedBands: [], sessionFeeMinor: null, exportCredit: null };
+    await commands.handle(tariffDecider, tariffStreamId('flat'), { type: 'DefineTariff', at: formatInstant(now), tariff }, ctx());
+    await commands.handle(accountDecider, accountStreamId('driver'), { type: 'AssignTariff', accountId: 'driver', at: formatInstant(now), tariffId: 'flat', validFrom: '2020-01-01T00:00:00Z', validTo: null }, ctx());
   });
   afterAll(async () => {
     await store?.close();
     await sql?.close();
   });
 
-  const ctx = () => ({ commandId: randomUUID(), actor: 'test' });
-
+  
   /** A 22 kW feeder with two 11 kW chargers, a connector each. */
   async function site(): Promise<string> {
     const siteId = `site-${randomUUID().slice(0, 8)}`;
@@ -93,6 +98,18 @@ describe('GridService (PGlite)', () => {
     expect(again.session.result.duplicate).toBe(true);
     expect(await store.streamVersion(`session-${request.sessionId}`)).toBe(1);
     expect((await loadSite(siteId)).sessions.get(request.sessionId)).toMatchObject({ setpointW: '11000', status: 'charging' });
+  });
+
+  it('refuses a plug-in billed to an account nobody opened, naming the field, before either stream is touched', async () => {
+    const siteId = await site();
+    const headBefore = await store.headPosition();
+    const stranger = { ...plugIn(siteId, 'cp1-1'), customerId: 'nobody' };
+    for (const [billed, field, accountId] of [[stranger, 'customerId', 'nobody'], [{ ...stranger, customerId: 'driver', fleetId: 'no-fleet' }, 'fleetId', 'no-fleet']] as const) {
+      const refused = await grid.plugIn(billed, ctx()).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(AccountNotFound);
+      expect(refused).toMatchObject({ code: 'ACCOUNT_NOT_FOUND', details: { field, accountId } });
+    }
+    expect(await store.headPosition()).toBe(headBefore);
   });
 
   it('plans again when the site changed under an allocation and refused it', async () => {

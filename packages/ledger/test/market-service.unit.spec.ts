@@ -3,8 +3,8 @@ import { InvalidCommand, ID_PATTERN, orderBookStreamId, UnknownParticipant, Unkn
 import { MemoryEventStore, SchemaRegistry, type EventStore } from '@v2g/event-store';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { CommandHandler } from '../src/command-handler.ts';
-import { GateScheduler } from '../src/gate-scheduler.ts';
-import { kWhToWh, MarketService, orderIdFor, whToKWh, type OrderInput } from '../src/market-service.ts';
+import { GateScheduler } from '../src/index.ts';
+import { kWhToWh, MarketService, orderIdFor, whToKWh, type OrderInput } from '../src/index.ts';
 
 const T = (hhmm: string) => `2026-11-28T${hhmm}:00.000Z`;
 

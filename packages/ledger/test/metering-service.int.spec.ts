@@ -3,8 +3,8 @@ import { formatInstant, MeterAlreadyRegistered, MeterReadingFromFuture, parseIns
 import { openPglite, openPostgresStore, SchemaRegistry, type EventStore, type SqlClient } from '@v2g/event-store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CommandHandler } from '../src/command-handler.ts';
-import { GridService } from '../src/grid-service.ts';
-import { MeteringService } from '../src/metering-service.ts';
+import { GridService } from '../src/index.ts';
+import { MeteringService } from '../src/index.ts';
 
 /** Node meters on PGlite: registration checks the site and the node; `at` is the service's clock when left out. */
 describe('MeteringService (PGlite)', () => {

@@ -1,7 +1,7 @@
 import type { SettlementStatement } from '@v2g/domain';
 import { describe, expect, it } from 'vitest';
-import { compareStatements } from '../src/settlement-service.ts';
-import { periodsBetween } from '../src/settlement-watcher.ts';
+import { compareStatements } from '../src/index.ts';
+import { periodsBetween } from '../src/index.ts';
 
 const T = (hhmm: string) => `2026-11-05T${hhmm}:00.000Z`;
 const ms = (hhmm: string) => Date.parse(T(hhmm));

@@ -31,13 +31,13 @@ export function buildApp(deps: AppDeps): Express {
   const hardening = deps.hardening ?? hardeningConfig({});
   app.use(requestContext(deps.logger));
   app.use(cors(hardening.cors));
-  app.use(healthRoutes(deps.ledger, deps.readyMaxLag, { details: hardening.exposure.readinessDetails, auth: { apiKeys: deps.ledger.apiKeys, jwt: deps.jwt ?? null } }));
+  app.use(healthRoutes(deps.ledger, deps.readyMaxLag, { details: hardening.exposure.readinessDetails, auth: { apiKeys: deps.ledger.access.apiKeys, jwt: deps.jwt ?? null } }));
   const yoga = createGraphQLHandler({ ledger: deps.ledger, logger: deps.logger, graphiql: deps.graphiql, operationLimits: hardening.operationLimits, exposure: hardening.exposure });
   // Rate limits by client address around authentication, then by principal (http/rate-limit.ts).
   const limiter = rateLimit(hardening.rateLimit, { principalOf });
   app.use(yoga.graphqlEndpoint, limiter.beforeAuthentication);
   // Every GraphQL request is authenticated first (401 otherwise); res.locals.principal says who.
-  app.use(yoga.graphqlEndpoint, requireAuthentication({ apiKeys: deps.ledger.apiKeys, jwt: deps.jwt ?? null, graphiql: deps.graphiql }));
+  app.use(yoga.graphqlEndpoint, requireAuthentication({ apiKeys: deps.ledger.access.apiKeys, jwt: deps.jwt ?? null, graphiql: deps.graphiql }));
   // yoga reads the request stream itself, without a limit: the body is read here, up to the limit.
   app.use(yoga.graphqlEndpoint, limiter.afterAuthentication, jsonBody(hardening.maxBodyBytes));
   // Express 5 hands a rejected promise to the error handler below.

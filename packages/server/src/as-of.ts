@@ -1,10 +1,22 @@
-import { buildInvoice, formatInstant, monthRange, type Invoice, type SettlementStatement, checkZone } from '@v2g/domain';
-import type { EventStore, SqlClient, SqlExecutor } from '@v2g/event-store';
-import { checkPeriodStart, normaliseAsOf, replayProjection, type ProjectionStatus, type Replay, type ReplayOptions, type SettlementService, type TableNames } from '@v2g/ledger';
-import { billingInput, billingInputAsOf, billingProjection } from '@v2g/projection-billing';
-import { settlementProjection, statementInForceAt } from '@v2g/projection-settlement';
+import { formatInstant, monthRange, type Invoice, type SettlementStatement, checkZone } from '@v2g/domain';
+import type { EventStore, SqlClient } from '@v2g/event-store';
+import {
+  billingReadModel,
+  checkPeriodStart,
+  normaliseAsOf,
+  replayProjection,
+  type BillingReadModel,
+  type BillingService,
+  type ProjectionStatus,
+  type Replay,
+  type ReplayOptions,
+  type SettlementReadModel,
+  type SettlementService,
+} from '@v2g/ledger';
+import { billingProjection } from '@v2g/projection-billing';
+import { settlementProjection } from '@v2g/projection-settlement';
 import { DEFAULT_AS_OF_PER_PRINCIPAL } from './as-of-limits.ts';
-import { TooManyRequests } from './graphql/errors.ts';
+import { InvalidArgument, TooManyRequests } from './graphql/errors.ts';
 
 /**
  * Answers "as known at" questions: an invoice as it was known at a moment (the readings, prices,
@@ -24,49 +36,13 @@ import { TooManyRequests } from './graphql/errors.ts';
  * default 4): one more is refused at once with TOO_MANY_REQUESTS and a retry hint, never queued.
  */
 
-/** An account's invoice for a UTC month ("2026-11") from a billing read model's tables (live or replayed): the invoice field's code path. */
-export async function invoiceFromBilling(
-  sql: SqlExecutor | SqlClient,
-  tables: TableNames,
-  accountId: string,
-  month: string,
-  pricesKnownAt?: string | null,
-): Promise<Invoice> {
-  const { startMs, endMs } = monthRange(month);
-  const input = await billingInput(sql, tables, accountId, {
-    from: formatInstant(startMs),
-    to: formatInstant(endMs),
-    ...(pricesKnownAt == null ? {} : { pricesKnownAt }),
-  });
-  return buildInvoice(input, accountId, month);
-}
-
-/** An account's invoice for a month as known at `asOf`, from the billing read model's history tables (one index lookup). */
-export async function invoiceAsOf(
-  sql: SqlExecutor | SqlClient,
-  tables: TableNames,
-  accountId: string,
-  month: string,
-  asOf: string,
-  pricesKnownAt?: string | null,
-): Promise<Invoice> {
-  const { startMs, endMs } = monthRange(month);
-  const input = await billingInputAsOf(sql, tables, accountId, {
-    from: formatInstant(startMs),
-    to: formatInstant(endMs),
-    asOf,
-    ...(pricesKnownAt == null ? {} : { pricesKnownAt }),
-  });
-  return buildInvoice(input, accountId, month);
-}
-
 /**
  * The reference: the invoice as known at `asOf` from a replay of the whole log into a throw-away
  * schema (dropped after use). Its cost grows with the log; tests and `pnpm bench asof` compare the
  * indexed answer with it.
  */
 export async function invoiceByReplay(
-  deps: { store: EventStore; sql: SqlClient; replay?: (options: ReplayOptions) => Promise<Replay> },
+  deps: Pick<AsOfDeps, 'store' | 'sql' | 'replay'>,
   accountId: string,
   month: string,
   asOf: string,
@@ -76,7 +52,7 @@ export async function invoiceByReplay(
   const instant = normaliseAsOf({ instant: asOf }).instant!;
   const replay = await (deps.replay ?? replayProjection)({ store: deps.store, sql: deps.sql, projection: billingProjection, asOf: { instant } });
   try {
-    return await invoiceFromBilling(deps.sql, replay.tables, accountId, month, pricesKnownAt);
+    return await billingReadModel(deps.sql, replay.tables).invoice(accountId, month, pricesKnownAt);
   } finally {
     await replay.drop();
   }
@@ -85,10 +61,11 @@ export async function invoiceByReplay(
 export type AsOfDeps = {
   store: EventStore;
   sql: SqlClient;
-  billingTables: TableNames;
-  settlementTables: TableNames;
+  billing: { service: Pick<BillingService, 'checkAccountBilled'>; readModel: Pick<BillingReadModel, 'invoiceAsOf'> };
+  settlement: { service: Pick<SettlementService, 'statementInForce'>; readModel: Pick<SettlementReadModel, 'statementInForceAt'> };
   projections: { status(): Promise<ProjectionStatus[]> };
-  settlement: Pick<SettlementService, 'statementInForce'>;
+  /** The ledger's clock: an as-of instant after its now is refused. */
+  clock: () => number;
   replay?: (options: ReplayOptions) => Promise<Replay>;
   /** The configured bound (ASOF_MAX_IN_FLIGHT_PER_PRINCIPAL), used when no limits are passed. */
   asOfMaxInFlightPerPrincipal?: number;
@@ -122,12 +99,14 @@ export class AsOfInvoices {
   }
 
   /** The invoice of `accountId` for `month` as known at `asOf` (canonical UTC, not in the future), asked by `principalId`. */
-  invoice(principalId: string, accountId: string, month: string, asOf: string, pricesKnownAt?: string | null): Promise<Invoice> {
+  async invoice(principalId: string, accountId: string, month: string, asOf: string, pricesKnownAt?: string | null): Promise<Invoice> {
     monthRange(month);
-    const instant = normaliseAsOf({ instant: asOf }).instant!;
+    const { instant, instantMs } = normaliseAsOf({ instant: asOf });
+    if (instantMs! > this.deps.clock()) throw new InvalidArgument('asOf', `${asOf} is in the future: nothing is known at it yet`);
+    await this.deps.billing.service.checkAccountBilled(accountId);
     return this.bounded(principalId, async () => {
-      if (await this.readModelAtHead(billingProjection.name)) return invoiceAsOf(this.deps.sql, this.deps.billingTables, accountId, month, instant, pricesKnownAt);
-      return this.serialReplay(() => invoiceByReplay(this.deps, accountId, month, instant, pricesKnownAt));
+      if (await this.readModelAtHead(billingProjection.name)) return this.deps.billing.readModel.invoiceAsOf(accountId, month, instant!, pricesKnownAt);
+      return this.serialReplay(() => invoiceByReplay(this.deps, accountId, month, instant!, pricesKnownAt));
     });
   }
 
@@ -137,8 +116,8 @@ export class AsOfInvoices {
     const start = formatInstant(checkPeriodStart(periodStart));
     const instant = normaliseAsOf({ instant: asOf }).instant!;
     return this.bounded(principalId, async () => {
-      if (await this.readModelAtHead(settlementProjection.name)) return statementInForceAt(this.deps.sql, this.deps.settlementTables, zone, start, instant, revision);
-      return this.deps.settlement.statementInForce(zone, periodStart, instant, revision);
+      if (await this.readModelAtHead(settlementProjection.name)) return this.deps.settlement.readModel.statementInForceAt(zone, start, instant, revision);
+      return this.deps.settlement.service.statementInForce(zone, periodStart, instant, revision);
     });
   }
 

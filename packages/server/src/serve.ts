@@ -4,7 +4,8 @@ import { DataDirInUse } from '@v2g/event-store';
 import { pino, type Logger } from 'pino';
 import { buildApp } from './app.ts';
 import { checkProjectionNames, ConfigError, loadConfig, projectionNames, type Config } from './config.ts';
-import { openLedger, PROJECTIONS, type Ledger } from './ledger-app.ts';
+import { PROJECTIONS } from '@v2g/ledger';
+import { openLedger, type Ledger } from './ledger-app.ts';
 import { createLogger } from './logger.ts';
 import { exitOnSignals } from './shutdown.ts';
 
@@ -72,7 +73,7 @@ async function listenOrExit(server: Server, port: number, logger: Logger): Promi
 /** Every GraphQL request needs a key or a token: on a fresh install, say how to get the first one. */
 async function warnWhenNobodyCanSignIn(ledger: Ledger, config: Config, logger: Logger): Promise<void> {
   if (config.auth.jwt) return;
-  const keys = await ledger.apiKeys.list();
+  const keys = await ledger.access.apiKeys.list();
   if (keys.some((k) => k.status === 'active' && k.role === 'operator')) return;
   logger.warn(
     'no active operator API key yet: create one with `pnpm ledger apikey create --role operator --name <you>` (server stopped, on PGlite) or set AUTH_BOOTSTRAP_OPERATOR_KEY',

@@ -1,6 +1,7 @@
 import { connectPostgres, type SqlClient } from '@v2g/event-store';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AsOfInvoices, asOfInvoices } from '../src/as-of.ts';
+import { billingProjection } from '@v2g/projection-billing';
 import { TooManyRequests } from '../src/graphql/errors.ts';
 import { openAccounts, sendCommand, startTestServer, TEST_OPERATOR_ACTOR, waitForStream, type TestServer } from './harness.ts';
 
@@ -40,9 +41,9 @@ describe.skipIf(postgresUrl === null)('as-of questions per caller are bounded (G
     await openAccounts(server, customerId); // a driver key acts for a known account
     await waitForStream(server, `account-${customerId}`); // and its invoice is of an account the billing read model knows
     const driver = await server.as('driver', customerId);
-    const schema = /^"([^"]+)"\./.exec(server.ledger.billingTables('sessions'))![1]!;
+    const schema = /^"([^"]+)"\./.exec(server.ledger.projections.tables(billingProjection)('sessions'))![1]!;
     const answers = asOfInvoices(server.ledger);
-    const asOf = new Date(server.ledger.grid.now() - 1000).toISOString();
+    const asOf = new Date(server.ledger.grid.service.now() - 1000).toISOString();
     const status = async () => (await server.ledger.projections.status()).find((p) => p.name === 'billing')!;
 
     let release!: () => void;
@@ -111,7 +112,7 @@ describe('as-of questions per caller are bounded (PGlite)', () => {
       status: async () => (await server.ledger.projections.status()).map((p) => (behind ? { ...p, checkpoint: -1n } : p)),
     };
     const answers = new AsOfInvoices({ ...server.ledger, projections }, { perPrincipal: 2 });
-    const asOf = new Date(server.ledger.grid.now() - 1000).toISOString();
+    const asOf = new Date(server.ledger.grid.service.now() - 1000).toISOString();
     const two = [answers.invoice('apikey:a', 'acct-1', '2026-11', asOf), answers.statement('apikey:a', 'NL', '2026-11-05T10:00:00.000Z', asOf)];
     expect(answers.inProgressFor('apikey:a')).toBe(2);
     const refused = await answers.invoice('apikey:a', 'acct-1', '2026-11', asOf).catch((error: unknown) => error);
@@ -135,7 +136,7 @@ describe('as-of questions per caller are bounded (PGlite)', () => {
     const answers = new AsOfInvoices({ ...server.ledger, projections, asOfMaxInFlightPerPrincipal: 1 });
     expect(answers.perPrincipal).toBe(1);
     expect(new AsOfInvoices({ ...server.ledger, projections }).perPrincipal).toBe(4);
-    const asOf = new Date(server.ledger.grid.now() - 1000).toISOString();
+    const asOf = new Date(server.ledger.grid.service.now() - 1000).toISOString();
     const first = answers.invoice('apikey:c', 'acct-1', '2026-11', asOf);
     const refused = await answers.invoice('apikey:c', 'acct-1', '2026-11', asOf).catch((error: unknown) => error);
     expect(refused).toMatchObject({ code: 'TOO_MANY_REQUESTS', details: { limit: 1 } });

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { auditSettlement, listSettlementRevisions, replayProjection, type Projection, type Replay } from '@v2g/ledger';
+import { auditSettlement, billingReadModel, listSettlementRevisions, replayProjection, type Projection, type Replay } from '@v2g/ledger';
 import { BILLING_READ_MODEL_TABLES, billingProjection } from '@v2g/projection-billing';
 import { catalogueProjection } from '@v2g/projection-catalogue';
 import { gridProjection } from '@v2g/projection-grid';
 import { marketProjection } from '@v2g/projection-market';
 import { accountBalances, settlementProjection, settlementRevisions, settlementStatement } from '@v2g/projection-settlement';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asOfInvoices, invoiceAsOf, invoiceByReplay, invoiceFromBilling } from '../src/as-of.ts';
+import { asOfInvoices, invoiceByReplay } from '../src/as-of.ts';
 import { runLedgerCli } from './child-server.ts';
 import { freshSiteId, movableClock, queryData, registerSite, sendCommand, startTestServer, waitForProjections, waitForStream, type TestServer, type TestServerOptions } from './harness.ts';
 
@@ -68,7 +68,7 @@ export function describeAsOfReplay(label: string, options: TestServerOptions | n
       for (const streamId of streams) await waitForStream(server, streamId);
     };
     /** The live schema (DB_SCHEMA of the test server), from a live table's qualified name. */
-    const liveSchema = () => /^"([^"]+)"\./.exec(server.ledger.settlementTables('statements'))![1]!;
+    const liveSchema = () => /^"([^"]+)"\./.exec(server.ledger.projections.tables(settlementProjection)('statements'))![1]!;
 
     const STATEMENT = `query($zone: ID!, $p: DateTime!, $revision: Int, $asOf: DateTime) { settlementStatement(zone: $zone, periodStart: $p, revision: $revision, asOf: $asOf) {
       revision position inputsHash lines { participantId meteredExportWh imbalanceWh imbalanceAmount { amountMinor } tradeAmount { amountMinor } } } }`;
@@ -208,7 +208,7 @@ export function describeAsOfReplay(label: string, options: TestServerOptions | n
       for (const [at, answer] of [[t1, atT1], [t2, atT2]] as const) {
         const replayed = await invoiceByReplay(server.ledger, fleet, '2026-11', at);
         expect(replayed.totalMinor).toBe(answer.total.amountMinor);
-        expect(await invoiceAsOf(server.ledger.sql, server.ledger.billingTables, fleet, '2026-11', at)).toEqual(replayed);
+        expect(await server.ledger.billing.readModel.invoiceAsOf(fleet, '2026-11', at)).toEqual(replayed);
       }
       // No replay schema is left behind.
       expect(await replaySchemas()).toEqual(replaySchemasBefore);
@@ -229,15 +229,15 @@ export function describeAsOfReplay(label: string, options: TestServerOptions | n
           [seller, '1500', '-10'],
         ]);
         expect((await settlementRevisions(sql, settlement.tables, zone, period)).map((r) => r.revision)).toEqual([1]);
-        expect((await settlementRevisions(sql, server.ledger.settlementTables, zone, period)).map((r) => r.revision)).toEqual([1, 2]);
+        expect((await settlementRevisions(sql, server.ledger.projections.tables(settlementProjection), zone, period)).map((r) => r.revision)).toEqual([1, 2]);
         // Balances as they stood: revision 1 posted (seller +30 −10), not revision 2 (seller +30 −4).
         const eur = async (tables: Replay['tables']) =>
           (await accountBalances(sql, tables, { ledger: 'EUR' })).filter((a) => a.account === `trader:${seller}` || a.account === `trader:${buyer}`).map((a) => [a.account, a.posted]);
         expect(await eur(settlement.tables)).toEqual([[`trader:${buyer}`, '10'], [`trader:${seller}`, '20']]);
-        expect(await eur(server.ledger.settlementTables)).toEqual([[`trader:${buyer}`, '10'], [`trader:${seller}`, '26']]);
+        expect(await eur(server.ledger.projections.tables(settlementProjection))).toEqual([[`trader:${buyer}`, '10'], [`trader:${seller}`, '26']]);
 
-        const invoiceThen = await invoiceFromBilling(sql, billing.tables, fleet, '2026-11');
-        const invoiceNow = await invoiceFromBilling(sql, server.ledger.billingTables, fleet, '2026-11');
+        const invoiceThen = await billingReadModel(sql, billing.tables).invoice(fleet, '2026-11');
+        const invoiceNow = await server.ledger.billing.readModel.invoice(fleet, '2026-11');
         expect(invoiceThen.totalMinor).toBe('-45');
         expect(invoiceNow.totalMinor).toBe('-72');
         expect(billing.through).toBeGreaterThan(billing.lastApplied);
@@ -278,7 +278,7 @@ export function describeAsOfReplay(label: string, options: TestServerOptions | n
       const { store, sql } = server.ledger;
       const revisions = await listSettlementRevisions(store, { zone });
       expect(revisions.map((r) => [r.periodStart, r.revision])).toEqual([[period, 1], [period, 2]]);
-      const clean = await auditSettlement(server.ledger.settlement, revisions);
+      const clean = await auditSettlement(server.ledger.settlement.service, revisions);
       expect(clean).toMatchObject({ ok: true, audited: 2, identical: 2, different: 0, errors: 0 });
 
       const env = sql.kind === 'server' ? { DATABASE_URL: options!.databaseUrl!, DB_SCHEMA: liveSchema() } : null;
@@ -311,7 +311,7 @@ export function describeAsOfReplay(label: string, options: TestServerOptions | n
         await tx.query('SET LOCAL session_replication_role = replica');
         await tx.query(`UPDATE "${liveSchema()}".events SET data = jsonb_set(data, '{lines,1,imbalanceAmountMinor}', '"-11"') WHERE stream_id = $1 AND stream_version = 1`, [settlementStream]);
       });
-      const tampered = await auditSettlement(server.ledger.settlement, revisions);
+      const tampered = await auditSettlement(server.ledger.settlement.service, revisions);
       expect(tampered).toMatchObject({ ok: false, audited: 2, identical: 1, different: 1 });
       expect(tampered.revisions[0]).toMatchObject({
         revision: 1,

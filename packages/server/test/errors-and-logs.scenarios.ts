@@ -1,4 +1,5 @@
-import { parseApiKeyToken } from '@v2g/ledger';
+import { catalogueReadModel, parseApiKeyToken } from '@v2g/ledger';
+import { catalogueProjection } from '@v2g/projection-catalogue';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../src/config.ts';
@@ -26,9 +27,9 @@ export function describeErrorsAndLogs(label: string, options: TestServerOptions 
     it('masks a SQL error deep in a resolver: a generic message, the request id and a code; the log line has the details', async () => {
       // The catalogue's queries aimed at tables that do not exist: the database refuses the SQL.
       const url = await server.serve((deps) => {
-        const real = deps.ledger.catalogue;
+        const real = server.ledger.projections.tables(catalogueProjection);
         const broken = Object.assign((logical: string) => real(logical).replace('catalogue_v', 'missing_catalogue_v'), { index: real.index });
-        return { ...deps, ledger: { ...deps.ledger, catalogue: broken } };
+        return { ...deps, ledger: { ...deps.ledger, catalogue: { ...deps.ledger.catalogue, readModel: catalogueReadModel(server.ledger.sql, broken) } } };
       });
       const response = await fetch(`${url}/graphql`, {
         method: 'POST',

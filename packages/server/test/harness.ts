@@ -114,7 +114,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     gql: (query, variables, headers) => postGraphQL(url, query, variables, headers),
     settledHead: () => settledHead(ledger, dbSchema),
     async as(role, subject = null, name = `${role} ${subject ?? ''}`.trim()) {
-      const { token, key } = await ledger.apiKeys.create({ role, subject, name }, { commandId: randomUUID(), actor: TEST_OPERATOR_ACTOR });
+      const { token, key } = await ledger.access.apiKeys.create({ role, subject, name }, { commandId: randomUUID(), actor: TEST_OPERATOR_ACTOR });
       return { token: token!, keyId: key.keyId, actor: `apikey:${key.keyId}`, headers: bearer(token!) };
     },
     async close() {

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { formatInstant, sessionDecider, sessionStreamId, type PlugIn, type SessionCommand } from '@v2g/domain';
 import { BILLING_READ_MODEL_TABLES } from '@v2g/projection-billing';
-import { ProjectionRunner, type Projection, type TableNames } from '@v2g/ledger';
+import { CommandHandler, ProjectionRunner, type Projection, type TableNames } from '@v2g/ledger';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { fillMixed, type MixedFillResult } from '../../../scripts/bench/lib/mixed-fill.ts';
-import { PROJECTIONS } from '../src/ledger-app.ts';
+import { PROJECTIONS } from '@v2g/ledger';
 import { startTestServer, waitForProjections, type TestServer } from './harness.ts';
 
 /**
@@ -40,7 +40,7 @@ function rebuildSuite(label: string, databaseUrl: () => string | null) {
       last = fill.lastPosition;
       // A closed settlement period (statements, lines, transfers), from the market's first books.
       await waitForProjections(server, last.toString(), 60_000);
-      const closed = await server.ledger.settlement.closePeriod({ zone: fill.market.zone, periodStart: fill.market.firstDelivery }, { commandId: randomUUID(), actor: 'test' });
+      const closed = await server.ledger.settlement.service.closePeriod({ zone: fill.market.zone, periodStart: fill.market.firstDelivery }, { commandId: randomUUID(), actor: 'test' });
       expect(closed.outcome).toBe('closed');
       last = closed.result?.lastPosition ?? last;
       await waitForProjections(server, last.toString(), 60_000);
@@ -57,7 +57,7 @@ function rebuildSuite(label: string, databaseUrl: () => string | null) {
       const started = Date.now();
       let positions: bigint[] = [];
       const session = async (command: SessionCommand) => {
-        const { result } = await ledger.commands.handle(sessionDecider, sessionStreamId(sessionId), command, { commandId: randomUUID(), actor: 'test' });
+        const { result } = await new CommandHandler(ledger.store).handle(sessionDecider, sessionStreamId(sessionId), command, { commandId: randomUUID(), actor: 'test' });
         if (result.lastPosition !== null) positions.push(result.lastPosition);
       };
       const delivery = formatInstant(Math.ceil((Date.now() + 3 * 3_600_000) / 900_000) * 900_000);
@@ -76,13 +76,13 @@ function rebuildSuite(label: string, databaseUrl: () => string | null) {
         }
         const at = formatInstant(started + i * 1000);
         await session({ type: 'RecordSessionMeterReading', sessionId, at, occurredAt: at, energyImportWh: String(1000 + i * 3), energyExportWh: '0', powerW: null, socPercent: null });
-        const load = await ledger.grid.site(
+        const load = await ledger.grid.service.site(
           { type: 'RecordNodeLoad', siteId: `bench-site-${i % 10}`, nodeId: `bench-site-${i % 10}-f1`, occurredAt: formatInstant(Date.now()), otherLoadW: String(10_000 + i), generationW: '0' },
           { commandId: randomUUID(), actor: 'test' },
         );
         if (load.result.lastPosition !== null) positions.push(load.result.lastPosition);
         const [buyer, seller] = [fill.market.traders[i % 5]!, fill.market.traders[5 + (i % 5)]!];
-        const submitted = await ledger.market.submitOrders(
+        const submitted = await ledger.market.service.submitOrders(
           {
             zone: fill.market.zone, deliveryStart: delivery, lengthMinutes: 15,
             orders: [

@@ -320,7 +320,7 @@ export function describeSettlementApi(label: string, options: TestServerOptions 
 
       // An auditor derives both revisions again from the log: field for field the same.
       for (const revision of [1, 2]) {
-        const audit = await server.ledger.settlement.rederive(zone, period, revision);
+        const audit = await server.ledger.settlement.service.rederive(zone, period, revision);
         expect(audit.differences).toEqual([]);
         expect(audit.matches).toBe(true);
       }
@@ -342,7 +342,7 @@ export function describeSettlementApi(label: string, options: TestServerOptions 
       const rebuild = new ProjectionRunner({ store, sql, schema, projections: [settlementProjection], logger: pino({ level: 'silent' }), batchSize: 3 });
       await rebuild.start();
       try {
-        const live = server.ledger.settlementTables;
+        const live = server.ledger.projections.tables(settlementProjection);
         const rebuilt = rebuild.tables(settlementProjection);
         // As far as the live model got (at least the last revision).
         const liveStatus = (await server.ledger.projections.status()).find((p) => p.name === settlementProjection.name)!;
@@ -483,7 +483,7 @@ export function describeSettlementApi(label: string, options: TestServerOptions 
       for (const account of await balances()) expect(account).toMatchObject({ pending: '0' });
       await expectPostingsSumToBalances();
       // An auditor derives both revisions of the late period again: the same, holds posted where they were.
-      for (const revision of [1, 2]) expect(await server.ledger.settlement.rederive(zone, late, revision)).toMatchObject({ matches: true, differences: [] });
+      for (const revision of [1, 2]) expect(await server.ledger.settlement.service.rederive(zone, late, revision)).toMatchObject({ matches: true, differences: [] });
     });
   });
 }

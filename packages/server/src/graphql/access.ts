@@ -103,7 +103,7 @@ export function scopesOf(ctx: GraphQLContext): { [K in keyof AuthScopes]: AuthSc
     customerIs: (customerId) => role === 'driver' && subject === customerId,
     sessionOf: async (sessionId) => {
       if (role !== 'fleet_manager' && role !== 'driver') return false;
-      const { session } = await ctx.ledger.grid.loadSession(sessionId);
+      const { session } = await ctx.ledger.grid.service.loadSession(sessionId);
       if (session.status === 'none') return false;
       return role === 'fleet_manager' ? session.fleetId === subject : session.customerId === subject;
     },

@@ -12,8 +12,8 @@ import {
 } from '@v2g/domain';
 import { categoryOf, checkRecordedCommand, type AppendResult, type EventStore, type RecordedEvent } from '@v2g/event-store';
 import type { Logger } from 'pino';
-import type { CommandContext, CommandHandler } from './command-handler.ts';
-import { checkKnownAccount } from './known-accounts.ts';
+import type { CommandContext, CommandHandler } from '../../command-handler.ts';
+import { checkKnownAccount } from '../billing/index.ts';
 
 /**
  * API keys: created and revoked by commands on their own `apikey-<keyId>` streams, checked on every

@@ -1,5 +1,5 @@
 import { AccountNotFound, accountDecider, accountStreamId, parseId } from '@v2g/domain';
-import type { CommandHandler } from './command-handler.ts';
+import type { CommandHandler } from '../../command-handler.ts';
 
 /**
  * The account a command names must be one the ledger knows: a customer or a fleet with an

@@ -31,7 +31,8 @@ import {
 } from '@v2g/domain';
 import type { AppendResult, EventStore } from '@v2g/event-store';
 import type { Logger } from 'pino';
-import type { CommandContext, CommandHandler, HandleResult } from './command-handler.ts';
+import type { CommandContext, CommandHandler, HandleResult } from '../../command-handler.ts';
+import { checkKnownAccount } from '../billing/index.ts';
 
 /** What an allocation run recorded: null result when the site had nothing to allocate. */
 export type AllocationOutcome = {
@@ -206,6 +207,9 @@ export class GridService {
    * now; the departure must be after the ledger's now and within the departure horizon.
    */
   async plugIn(command: Omit<PlugIn, 'type' | 'at'> & { at?: string }, context: CommandContext): Promise<{ site: HandleResult<SiteEvent>; session: HandleResult<SessionEvent> }> {
+    // The session is billed to its fleet when it has one, else to its customer: that account must exist.
+    if (command.fleetId == null) await checkKnownAccount(this.commands, 'customerId', command.customerId);
+    else await checkKnownAccount(this.commands, 'fleetId', command.fleetId);
     const nowMs = this.clock();
     const plugIn: PlugIn = {
       ...command,

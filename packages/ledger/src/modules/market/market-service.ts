@@ -28,8 +28,8 @@ import {
   type Side,
 } from '@v2g/domain';
 import { checkRecordedCommand, type EventStore } from '@v2g/event-store';
-import type { CommandContext, CommandHandler, HandleResult } from './command-handler.ts';
-import { checkKnownAccount } from './known-accounts.ts';
+import type { CommandContext, CommandHandler, HandleResult } from '../../command-handler.ts';
+import { checkKnownAccount } from '../billing/index.ts';
 
 export type MarketServiceOptions = {
   /** Epoch ms now; tests and benchmarks drive their own clock. */

@@ -17,7 +17,7 @@ import {
   type TimeBounds,
 } from '@v2g/domain';
 import type { EventStore } from '@v2g/event-store';
-import type { CommandContext, CommandHandler, HandleResult } from './command-handler.ts';
+import type { CommandContext, CommandHandler, HandleResult } from '../../command-handler.ts';
 
 export type MeteringServiceOptions = {
   /** Epoch ms now; tests and simulations drive their own clock. */

@@ -21,7 +21,7 @@ import {
   type SettlementStatement,
 } from '@v2g/domain';
 import { checkRecordedCommand, type AppendResult, type EventStore, type RecordedEvent } from '@v2g/event-store';
-import type { CommandContext, CommandHandler } from './command-handler.ts';
+import type { CommandContext, CommandHandler } from '../../command-handler.ts';
 
 /** The read models a close lists its candidate sessions from did not reach the close's inputs in time. */
 export class ReadModelBehind extends CodedError {

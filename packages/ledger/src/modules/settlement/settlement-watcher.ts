@@ -1,7 +1,7 @@
 import { DomainError, formatInstant, marketZoneStreamId, sessionDecider, sessionStreamId, siteDecider, siteStreamId, type SettlementStatement, QUARTER_HOUR_MS } from '@v2g/domain';
 import { categoryOf, type EventStore, type RecordedEvent, type SqlClient, sleep } from '@v2g/event-store';
 import type { Logger } from 'pino';
-import type { CommandHandler } from './command-handler.ts';
+import type { CommandHandler } from '../../command-handler.ts';
 import { quoteIdent } from '@v2g/read-model';
 import { type CloseOutcome, type SettlementService } from './settlement-service.ts';
 

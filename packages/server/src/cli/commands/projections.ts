@@ -10,7 +10,7 @@ import {
   type RebuildProgress,
 } from '@v2g/ledger';
 import { loadConfig } from '../../config.ts';
-import { PROJECTIONS } from '../../ledger-app.ts';
+import { PROJECTIONS } from '@v2g/ledger';
 import { projectionReports, type ProjectionReport } from '../../projection-report.ts';
 import { EXIT, integerOption, UsageError, type CliIo, type Command, type ParsedArgs } from '../command.ts';
 import { duration, ProgressBar } from '../progress.ts';

@@ -1,19 +1,15 @@
 import { formatInstant, monthRange, parseInstant, type Invoice, type SettlementStatement, QUARTER_HOUR_MS } from '@v2g/domain';
 import type { SqlClient } from '@v2g/event-store';
-import { quoteIdent, replayProjection, type AsOf, type Projection, type Replay } from '@v2g/ledger';
+import { billingReadModel, quoteIdent, PROJECTIONS, replayProjection, settlementReadModel, type AsOf, type Projection, type Replay } from '@v2g/ledger';
 import { billingProjection } from '@v2g/projection-billing';
-import { catalogueProjection } from '@v2g/projection-catalogue';
-import { gridProjection } from '@v2g/projection-grid';
-import { marketProjection } from '@v2g/projection-market';
-import { settlementProjection, settlementRevisions, settlementStatement, type StatementRevision } from '@v2g/projection-settlement';
-import { invoiceFromBilling } from '../../as-of.ts';
+import { settlementProjection, type StatementRevision } from '@v2g/projection-settlement';
 import { loadConfig } from '../../config.ts';
 import { EXIT, integerOption, UsageError, type Command } from '../command.ts';
 import { openConfiguredLedgerDb } from '../open-store.ts';
 import { ProgressBar } from '../progress.ts';
 
 /** The projections a replay can build, by name (those the server runs). */
-export const REPLAYABLE: readonly Projection[] = [catalogueProjection, gridProjection, billingProjection, settlementProjection, marketProjection];
+export const REPLAYABLE: readonly Projection[] = PROJECTIONS;
 
 export const replayCommand: Command = {
   name: 'replay',
@@ -117,13 +113,13 @@ not be read); 2 bad usage or configuration.
         };
         const out: string[] = [summary(projection, replay, counts, opened.where)];
         if (settlementAsk) {
-          const stored = await settlementStatement(opened.sql, replay.tables, settlementAsk.zone, settlementAsk.period, settlementAsk.revision ?? null);
-          const revisions = await settlementRevisions(opened.sql, replay.tables, settlementAsk.zone, settlementAsk.period);
+          const stored = await settlementReadModel(opened.sql, replay.tables).settlementStatement(settlementAsk.zone, settlementAsk.period, settlementAsk.revision ?? null);
+          const revisions = await settlementReadModel(opened.sql, replay.tables).settlementRevisions(settlementAsk.zone, settlementAsk.period);
           result.settlement = { zone: settlementAsk.zone, periodStart: settlementAsk.period, statement: stored?.statement ?? null, position: stored?.position ?? null, revisions };
           out.push(formatStatement(settlementAsk, stored?.statement ?? null, stored?.position ?? null, revisions));
         }
         if (billingAsk) {
-          const invoice = await invoiceFromBilling(opened.sql, replay.tables, billingAsk.account, billingAsk.month);
+          const invoice = await billingReadModel(opened.sql, replay.tables).invoice(billingAsk.account, billingAsk.month);
           result.invoice = invoice;
           out.push(formatInvoice(invoice));
         }

@@ -94,7 +94,7 @@ builder.queryField('apiKeys', (t) =>
     type: [ApiKeyRef],
     description: 'Every API key, oldest first, without secrets.',
     authScopes: OPERATOR_AUDITOR,
-    resolve: (_root, _args, ctx) => ctx.ledger.apiKeys.list(),
+    resolve: (_root, _args, ctx) => ctx.ledger.access.apiKeys.list(),
   }),
 );
 
@@ -107,7 +107,7 @@ builder.mutationFields((t) => ({
     errors: { types: [...COMMAND_ERRORS, ApiKeyExists, AccountNotFound], directResult: true, union: { name: 'CreateApiKeyResult' } },
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
-      const { token, key, result } = await ctx.ledger.apiKeys.create(
+      const { token, key, result } = await ctx.ledger.access.apiKeys.create(
         { role: input.role, subject: input.subject == null ? null : String(input.subject), name: input.name },
         commandContext(ctx, commandId),
       );
@@ -124,7 +124,7 @@ builder.mutationFields((t) => ({
     errors: { types: [...COMMAND_ERRORS, UnknownApiKey], directResult: true, union: { name: 'RevokeApiKeyResult' } },
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
-      const { key, result } = await ctx.ledger.apiKeys.revoke({ keyId: String(input.keyId), reason: input.reason ?? null }, commandContext(ctx, commandId));
+      const { key, result } = await ctx.ledger.access.apiKeys.revoke({ keyId: String(input.keyId), reason: input.reason ?? null }, commandContext(ctx, commandId));
       ctx.log.info({ commandId, command: 'RevokeApiKey', streamId: result.streamId, keyId: key.keyId, duplicate: result.duplicate }, 'command handled');
       return { commandId, duplicate: result.duplicate, streamId: result.streamId, position: result.lastPosition, apiKey: key, token: null };
     },

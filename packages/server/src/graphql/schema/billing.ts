@@ -1,34 +1,22 @@
 import {
   AccountNotFound,
-  accountDecider,
-  accountStreamId,
-  buildInvoice,
-  chargesFor,
   Decimal,
   formatInstant,
-  InvalidCommand,
   MixedInvoiceCurrencies,
   parseInstant,
-  pricesDecider,
-  pricesStreamId,
   SpotPriceCurrencyMismatch,
   TariffAlreadyDefined,
   TariffAssignmentConflict,
-  tariffDecider,
-  tariffStreamId,
   ZoneCurrencyMismatch,
   type Charge,
   type Invoice,
   type InvoiceLine,
   type TariffDefinition,
-  QUARTER_HOUR_MS,
-  intervalStartOf,
-} from '@v2g/domain';
-import { accountKnown, billingInput, priceCurve, type PriceVersion } from '@v2g/projection-billing';
+  QUARTER_HOUR_MS } from '@v2g/domain';
+import {  type PriceVersion } from '@v2g/projection-billing';
 import type { AppendResult } from '@v2g/event-store';
 import { asOfInvoices } from '../../as-of.ts';
 import { builder } from '../builder.ts';
-import { InvalidArgument } from '../errors.ts';
 import type { GraphQLContext } from '../context.ts';
 import { COMMAND_ERRORS, ErrorInterface } from './errors.ts';
 import { TariffInput, tariffFromInput } from './tariff-input.ts';
@@ -125,13 +113,7 @@ builder.queryField('priceCurve', (t) =>
       knownAt: t.arg({ type: 'DateTime' }),
     },
     authScopes: EVERY_ROLE,
-    resolve: (_root, args, { ledger }) => {
-      const from = parseInstant('from', args.from);
-      const to = parseInstant('to', args.to);
-      if (to <= from) throw new InvalidCommand('to', 'must be after from');
-      if (to - from > 366 * 86_400_000) throw new InvalidCommand('to', 'a curve spans at most 366 days');
-      return priceCurve(ledger.sql, ledger.billingTables, String(args.zone), { from: formatInstant(from), to: formatInstant(to), knownAt: args.knownAt ?? null });
-    },
+    resolve: (_root, args, { ledger }) => ledger.billing.service.priceCurve(String(args.zone), { from: args.from, to: args.to, knownAt: args.knownAt ?? null }),
   }),
 );
 
@@ -185,13 +167,9 @@ builder.mutationField('publishPrices', (t) =>
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
       const zone = String(input.zone);
-      const { result, events } = await ctx.ledger.commands.handle(
-        pricesDecider,
-        pricesStreamId(zone),
+      const { result, events } = await ctx.ledger.billing.service.publishPrices(
         {
-          type: 'PublishPrices',
           zone,
-          at: formatInstant(ctx.ledger.grid.now()),
           currency: input.currency,
           source: input.source,
           points: input.points.map((p) => ({ start: p.start, end: p.end, priceMinorPerKWh: p.priceMinorPerKWh, carbonGPerKWh: p.carbonGPerKWh ?? null })),
@@ -229,12 +207,7 @@ builder.mutationField('defineTariff', (t) =>
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
       const tariff = tariffFromInput(input.tariff);
-      const { result, events } = await ctx.ledger.commands.handle(
-        tariffDecider,
-        tariffStreamId(tariff.tariffId),
-        { type: 'DefineTariff', at: formatInstant(ctx.ledger.grid.now()), tariff },
-        commandContext(ctx, commandId),
-      );
+      const { result, events } = await ctx.ledger.billing.service.defineTariff(tariff, commandContext(ctx, commandId));
       return recorded(ctx, commandId, 'DefineTariff', result, events.length);
     },
   }),
@@ -246,10 +219,7 @@ builder.queryField('tariff', (t) =>
     nullable: true,
     args: { tariffId: t.arg.id({ required: true }) },
     authScopes: EVERY_ROLE,
-    resolve: async (_root, args, { ledger }) => {
-      const { state } = await ledger.commands.load(tariffDecider, tariffStreamId(String(args.tariffId)));
-      return state.status === 'defined' ? state.tariff : null;
-    },
+    resolve: (_root, args, { ledger }) => ledger.billing.service.tariff(String(args.tariffId)),
   }),
 );
 
@@ -282,14 +252,8 @@ builder.mutationField('assignTariff', (t) =>
     authScopes: PLATFORM_WRITERS,
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
-      const accountId = String(input.accountId);
-      const tariffId = String(input.tariffId);
-      const { state } = await ctx.ledger.commands.load(tariffDecider, tariffStreamId(tariffId));
-      if (state.status !== 'defined') throw new InvalidCommand('tariffId', `tariff ${tariffId} is not defined`);
-      const { result, events } = await ctx.ledger.commands.handle(
-        accountDecider,
-        accountStreamId(accountId),
-        { type: 'AssignTariff', accountId, at: formatInstant(ctx.ledger.grid.now()), tariffId, validFrom: input.validFrom, validTo: input.validTo ?? null },
+      const { result, events } = await ctx.ledger.billing.service.assignTariff(
+        { accountId: String(input.accountId), tariffId: String(input.tariffId), validFrom: input.validFrom, validTo: input.validTo ?? null },
         commandContext(ctx, commandId),
       );
       return recorded(ctx, commandId, 'AssignTariff', result, events.length);
@@ -303,7 +267,7 @@ builder.queryField('tariffAssignments', (t) =>
     description: 'The tariffs an account pays, in time order.',
     args: { accountId: t.arg.id({ required: true }) },
     authScopes: (_root, args) => accountReaders(String(args.accountId)),
-    resolve: async (_root, args, { ledger }) => (await ledger.commands.load(accountDecider, accountStreamId(String(args.accountId)))).state.periods,
+    resolve: (_root, args, { ledger }) => ledger.billing.service.tariffAssignments(String(args.accountId)),
   }),
 );
 
@@ -399,29 +363,6 @@ const InvoiceRef = builder.objectRef<Invoice>('Invoice').implement({
   }),
 });
 
-const MONTH = /^(\d{4})-(0[1-9]|1[0-2])$/;
-
-function monthRange(field: string, month: string): { from: number; to: number } {
-  const match = MONTH.exec(month);
-  if (!match) throw new InvalidCommand(field, `${JSON.stringify(month)} is not a month such as "2026-11"`);
-  return { from: Date.UTC(Number(match[1]), Number(match[2]) - 1, 1), to: Date.UTC(Number(match[1]), Number(match[2]), 1) };
-}
-
-/** An invoice is only for an account the billing read model knows: otherwise ACCOUNT_NOT_FOUND, not a zero invoice. */
-async function checkAccountKnown(ledger: GraphQLContext['ledger'], accountId: string): Promise<void> {
-  if (!(await accountKnown(ledger.sql, ledger.billingTables, accountId))) throw new AccountNotFound('accountId', accountId);
-}
-
-async function invoiceFor(ledger: GraphQLContext['ledger'], accountId: string, month: string, pricesKnownAt: string | null | undefined): Promise<Invoice> {
-  const { from, to } = monthRange('month', month);
-  const input = await billingInput(ledger.sql, ledger.billingTables, accountId, {
-    from: formatInstant(from),
-    to: formatInstant(to),
-    ...(pricesKnownAt == null ? {} : { pricesKnownAt }),
-  });
-  return buildInvoice(input, accountId, month);
-}
-
 builder.queryFields((t) => ({
   invoice: t.field({
     type: InvoiceRef,
@@ -435,33 +376,17 @@ builder.queryFields((t) => ({
     },
     errors: { types: [AccountNotFound, MixedInvoiceCurrencies, SpotPriceCurrencyMismatch], directResult: true, union: { name: 'InvoiceResult' } },
     authScopes: (_root, args) => accountReaders(String(args.accountId)),
-    resolve: async (_root, args, { ledger, principal }) => {
-      monthRange('month', args.month);
-      const asOfMs = args.asOf == null ? null : Date.parse(args.asOf);
-      if (asOfMs !== null && asOfMs > ledger.grid.now()) throw new InvalidArgument('asOf', `${args.asOf} is in the future: nothing is known at it yet`);
-      await checkAccountKnown(ledger, String(args.accountId));
-      if (asOfMs === null) return invoiceFor(ledger, String(args.accountId), args.month, args.pricesKnownAt);
-      return asOfInvoices(ledger).invoice(principal.id, String(args.accountId), args.month, formatInstant(asOfMs), args.pricesKnownAt);
-    },
+    resolve: (_root, args, { ledger, principal }) =>
+      args.asOf == null
+        ? ledger.billing.service.invoice(String(args.accountId), args.month, args.pricesKnownAt)
+        : asOfInvoices(ledger).invoice(principal.id, String(args.accountId), args.month, args.asOf, args.pricesKnownAt),
   }),
   invoices: t.field({
     type: [InvoiceRef],
     description: 'An account\'s invoices for the months from `fromMonth` to `toMonth` (both included, at most 24), oldest first.',
     args: { accountId: t.arg.id({ required: true }), fromMonth: t.arg.string({ required: true }), toMonth: t.arg.string({ required: true }) },
     authScopes: (_root, args) => accountReaders(String(args.accountId)),
-    resolve: async (_root, args, { ledger }) => {
-      const first = monthRange('fromMonth', args.fromMonth).from;
-      const last = monthRange('toMonth', args.toMonth).from;
-      const months: string[] = [];
-      for (let m = new Date(first); m.getTime() <= last; m.setUTCMonth(m.getUTCMonth() + 1)) months.push(m.toISOString().slice(0, 7));
-      if (months.length === 0) throw new InvalidCommand('toMonth', 'must not be before fromMonth');
-      if (months.length > 24) throw new InvalidCommand('toMonth', 'at most 24 months at once');
-      const accountId = String(args.accountId);
-      await checkAccountKnown(ledger, accountId);
-      const invoices: Invoice[] = [];
-      for (const month of months) invoices.push(await invoiceFor(ledger, accountId, month, null));
-      return invoices;
-    },
+    resolve: (_root, args, { ledger }) => ledger.billing.service.invoices(String(args.accountId), args.fromMonth, args.toMonth),
   }),
 }));
 
@@ -473,32 +398,6 @@ builder.queryField('sessionCost', (t) =>
     args: { sessionId: t.arg.id({ required: true }), pricesKnownAt: t.arg({ type: 'DateTime' }) },
     errors: { types: [SpotPriceCurrencyMismatch], directResult: true, union: { name: 'SessionCostResult' } },
     authScopes: (_root, args) => sessionReaders(String(args.sessionId)),
-    resolve: async (_root, args, { ledger }) => {
-      const sessionId = String(args.sessionId);
-      const { session } = await ledger.grid.loadSession(sessionId);
-      if (session.status === 'none') return null;
-      const accountId = session.fleetId ?? session.customerId;
-      const from = parseInstant('pluggedInAt', session.pluggedInAt);
-      const to = (session.stoppedAt === null ? ledger.grid.now() : parseInstant('stoppedAt', session.stoppedAt)) + QUARTER_HOUR_MS;
-      const input = await billingInput(ledger.sql, ledger.billingTables, accountId, {
-        from: formatInstant(intervalStartOf(from)),
-        to: formatInstant(Math.max(to, from + QUARTER_HOUR_MS)),
-        ...(args.pricesKnownAt == null ? {} : { pricesKnownAt: args.pricesKnownAt }),
-      });
-      if (!input.sessions.some((s) => s.sessionId === sessionId)) return null;
-      const { charges, unpriced } = chargesFor(input, sessionId);
-      const currency = charges[0] ? (input.tariffs.get(charges[0].tariffId)?.currency ?? 'XXX') : 'XXX';
-      return {
-        sessionId,
-        accountId,
-        currency,
-        charges: charges.map((c) => ({ ...c, currency: input.tariffs.get(c.tariffId)?.currency ?? currency })),
-        unbilled: unpriced.map((u) => ({
-          sessionId,
-          intervalStart: u.intervalStart,
-          why: u.reason === 'no_spot_price' ? `no_spot_price:${u.zone}` : u.reason === 'unknown_tariff' ? `unknown_tariff:${u.tariffId}` : 'no_tariff',
-        })),
-      };
-    },
+    resolve: (_root, args, { ledger }) => ledger.billing.service.sessionCost(String(args.sessionId), args.pricesKnownAt),
   }),
 );

@@ -1,5 +1,5 @@
 import type { RecordedEvent } from '@v2g/event-store';
-import { countStreams, eventTypeCounts, findStream, listStreams, type EventTypeCount, type StreamSummary } from '@v2g/projection-catalogue';
+import {  type EventTypeCount, type StreamSummary } from '@v2g/projection-catalogue';
 import { builder } from '../builder.ts';
 import { positionCursor } from '../cursor.ts';
 import { connectionArgs, connectionOf, connectionType } from './pagination.ts';
@@ -100,7 +100,7 @@ builder.queryFields((t) => ({
         keyOf: (s: StreamSummary) => s.firstPosition,
         fetch: async ({ after, before, backward, limit }) =>
           (
-            await listStreams(ledger.sql, ledger.catalogue, {
+            await ledger.catalogue.readModel.listStreams({
               first: limit,
               category,
               backward,
@@ -108,7 +108,7 @@ builder.queryFields((t) => ({
               ...(before === null ? {} : { beforePosition: before }),
             })
           ).streams,
-        count: () => countStreams(ledger.sql, ledger.catalogue, category),
+        count: () => ledger.catalogue.readModel.countStreams(category),
       });
     },
   }),
@@ -118,12 +118,12 @@ builder.queryFields((t) => ({
     description: 'One stream by id; null when the catalogue does not know it (yet).',
     args: { id: t.arg.id({ required: true }) },
     authScopes: OPERATOR_AUDITOR,
-    resolve: (_root, args, { ledger }) => findStream(ledger.sql, ledger.catalogue, String(args.id)),
+    resolve: (_root, args, { ledger }) => ledger.catalogue.readModel.findStream(String(args.id)),
   }),
   eventTypes: t.field({
     type: [EventTypeCountRef],
     description: 'How many events of each type the log holds, by type name.',
     authScopes: OPERATOR_AUDITOR,
-    resolve: (_root, _args, { ledger }) => eventTypeCounts(ledger.sql, ledger.catalogue),
+    resolve: (_root, _args, { ledger }) => ledger.catalogue.readModel.eventTypeCounts(),
   }),
 }));

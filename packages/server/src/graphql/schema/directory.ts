@@ -1,7 +1,7 @@
 import { checkSiteId, type MeterMeasures, type ProductTemplate, type TariffDefinition } from '@v2g/domain';
-import { countAccounts, countTariffs, listAccounts, listTariffs, type AccountListing, type TariffListing } from '@v2g/projection-billing';
-import { countMeters, countSites, listMeters, listSites, type GridMeterSummary, type GridSiteSummary } from '@v2g/projection-grid';
-import { countZones, listZones, type MarketZoneSummary } from '@v2g/projection-market';
+import {  type AccountListing, type TariffListing } from '@v2g/projection-billing';
+import {  type GridMeterSummary, type GridSiteSummary } from '@v2g/projection-grid';
+import {  type MarketZoneSummary } from '@v2g/projection-market';
 import { builder } from '../builder.ts';
 import { textCursor } from '../cursor.ts';
 import { TariffRef } from './billing.ts';
@@ -99,8 +99,8 @@ builder.queryFields((t) => ({
       return connectionOf(args, {
         cursor: SITE_CURSOR,
         keyOf: (s: GridSiteSummary) => s.siteId,
-        fetch: (window) => listSites(ledger.sql, ledger.gridTables, filter, keyset(window)),
-        count: () => countSites(ledger.sql, ledger.gridTables, filter),
+        fetch: (window) => ledger.grid.readModel.listSites(filter, keyset(window)),
+        count: () => ledger.grid.readModel.countSites(filter),
       });
     },
   }),
@@ -114,8 +114,8 @@ builder.queryFields((t) => ({
       return connectionOf(args, {
         cursor: TARIFF_CURSOR,
         keyOf: (tariff: TariffDefinition) => tariff.tariffId,
-        fetch: async (window) => (await listTariffs(ledger.sql, ledger.billingTables, filter, keyset(window))).map((l: TariffListing) => l.tariff),
-        count: () => countTariffs(ledger.sql, ledger.billingTables, filter),
+        fetch: async (window) => (await ledger.billing.readModel.listTariffs(filter, keyset(window))).map((l: TariffListing) => l.tariff),
+        count: () => ledger.billing.readModel.countTariffs(filter),
       });
     },
   }),
@@ -129,8 +129,8 @@ builder.queryFields((t) => ({
       return connectionOf(args, {
         cursor: ZONE_CURSOR,
         keyOf: (z: ZoneView) => z.zone,
-        fetch: async (window) => (await listZones(ledger.sql, ledger.marketTables, filter, keyset(window))).map(zoneViewOf),
-        count: () => countZones(ledger.sql, ledger.marketTables, filter),
+        fetch: async (window) => (await ledger.market.readModel.listZones(filter, keyset(window))).map(zoneViewOf),
+        count: () => ledger.market.readModel.countZones(filter),
       });
     },
   }),
@@ -144,8 +144,8 @@ builder.queryFields((t) => ({
       return connectionOf(args, {
         cursor: METER_CURSOR,
         keyOf: (m: GridMeterSummary) => m.meterId,
-        fetch: (window) => listMeters(ledger.sql, ledger.gridTables, filter, keyset(window)),
-        count: () => countMeters(ledger.sql, ledger.gridTables, filter),
+        fetch: (window) => ledger.grid.readModel.listMeters(filter, keyset(window)),
+        count: () => ledger.grid.readModel.countMeters(filter),
       });
     },
   }),
@@ -159,8 +159,8 @@ builder.queryFields((t) => ({
       return connectionOf(args, {
         cursor: ACCOUNT_CURSOR,
         keyOf: (a: AccountListing) => a.accountId,
-        fetch: (window) => listAccounts(ledger.sql, ledger.billingTables, filter, keyset(window)),
-        count: () => countAccounts(ledger.sql, ledger.billingTables, filter),
+        fetch: (window) => ledger.billing.readModel.listAccounts(filter, keyset(window)),
+        count: () => ledger.billing.readModel.countAccounts(filter),
       });
     },
   }),

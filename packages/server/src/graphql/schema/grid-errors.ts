@@ -176,7 +176,7 @@ export function siteCommandErrors(type: SiteCommand['type']): RefusalClass[] {
 /**
  * What the ledger (grid-service.ts) and the resolver check around the session's decider, per
  * session mutation, and the site command a mutation sends besides: a plug-in's field time and
- * departure are bounded by the ledger's clock, its billed account must exist (known-accounts.ts),
+ * departure are bounded by the ledger's clock, its billed account must exist (GridService.plugIn),
  * its site must exist and its connector take it (OccupyConnector); a stop's unplug time is
  * bounded, and it frees the connector (ReleaseConnector: the session's own connector, which can
  * neither be removed nor change kind while occupied, at a site that holds it, so only a release

@@ -1,18 +1,12 @@
 import { checkSiteId } from '@v2g/domain';
-import {
-  countSessions,
-  findSession,
+import { 
   GRID_SESSION_STATUSES,
-  listSessions,
-  setpointHistory,
-  siteLoadHistory,
   type GridSession,
   type GridSessionStatus,
   type SessionFilter,
   type SessionKey,
   type SetpointRecord,
-  type SiteLoadPoint,
-} from '@v2g/projection-grid';
+  type SiteLoadPoint } from '@v2g/projection-grid';
 import { builder } from '../builder.ts';
 import { positionTextCursor } from '../cursor.ts';
 import type { GraphQLContext } from '../context.ts';
@@ -59,7 +53,7 @@ const GridSessionRef = builder.objectRef<GridSession>('GridSession').implement({
     setpoints: t.field({
       type: [SetpointRecordRef],
       description: 'Every setpoint the site gave it, oldest first.',
-      resolve: (s, _args, { ledger }) => setpointHistory(ledger.sql, ledger.gridTables, s.sessionId),
+      resolve: (s, _args, { ledger }) => ledger.grid.readModel.setpointHistory(s.sessionId),
     }),
   }),
 });
@@ -92,8 +86,8 @@ function sessionConnection(ledger: GraphQLContext['ledger'], filter: SessionFilt
   return connectionOf(args, {
     cursor: SESSION_CURSOR,
     keyOf: (s: GridSession) => ({ firstPosition: s.firstPosition, sessionId: s.sessionId }),
-    fetch: async ({ after, before, backward, limit }) => (await listSessions(ledger.sql, ledger.gridTables, filter, { first: limit, after, before, backward })).sessions,
-    count: () => countSessions(ledger.sql, ledger.gridTables, filter),
+    fetch: async ({ after, before, backward, limit }) => (await ledger.grid.readModel.listSessions(filter, { first: limit, after, before, backward })).sessions,
+    count: () => ledger.grid.readModel.countSessions(filter),
   });
 }
 
@@ -144,7 +138,7 @@ builder.queryFields((t) => ({
     nullable: true,
     args: { sessionId: t.arg.id({ required: true }) },
     authScopes: (_root, args) => sessionReaders(String(args.sessionId)),
-    resolve: (_root, args, { ledger }) => findSession(ledger.sql, ledger.gridTables, String(args.sessionId)),
+    resolve: (_root, args, { ledger }) => ledger.grid.readModel.findSession(String(args.sessionId)),
   }),
   siteLoadHistory: t.field({
     type: [SiteLoadPointRef],
@@ -153,7 +147,7 @@ builder.queryFields((t) => ({
     authScopes: PLATFORM_READERS,
     resolve: (_root, args, { ledger }) => {
       if (Date.parse(args.to) <= Date.parse(args.from)) throw new InvalidArgument('to', 'must be after from');
-      return siteLoadHistory(ledger.sql, ledger.gridTables, checkSiteId(String(args.siteId)), { from: args.from, to: args.to });
+      return ledger.grid.readModel.siteLoadHistory(checkSiteId(String(args.siteId)), { from: args.from, to: args.to });
     },
   }),
 }));

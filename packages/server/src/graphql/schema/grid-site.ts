@@ -175,7 +175,7 @@ const DischargeRequestRef = builder.objectRef<{ request: DischargeRequest; at: n
 
 /** The instant a site is read for: the `at` argument, or now. */
 function instant(ctx: GraphQLContext, at: string | null | undefined): number {
-  return at == null ? ctx.ledger.grid.now() : parseInstant('at', at);
+  return at == null ? ctx.ledger.grid.service.now() : parseInstant('at', at);
 }
 
 function liveNodes(site: RegisteredSite, at: number): LiveNode[] {
@@ -270,11 +270,11 @@ const SiteCommandPayload = builder.objectRef<SiteCommandPayloadShape>('SiteComma
 type Input = Record<string, unknown> & { commandId: string | number; siteId: string | number };
 
 /** A site command as the resolvers build it: its time is the ledger's (the grid service sets it). */
-type SiteCommandInput = Parameters<GraphQLContext['ledger']['grid']['site']>[0];
+type SiteCommandInput = Parameters<GraphQLContext['ledger']['grid']['service']['site']>[0];
 
 async function runSiteCommand(ctx: GraphQLContext, input: Input, command: SiteCommandInput): Promise<SiteCommandPayloadShape> {
   const commandId = String(input.commandId);
-  const { result } = await ctx.ledger.grid.site(command, commandContext(ctx, commandId));
+  const { result } = await ctx.ledger.grid.service.site(command, commandContext(ctx, commandId));
   ctx.log.info({ commandId, command: command.type, streamId: result.streamId, duplicate: result.duplicate }, 'command handled');
   return {
     commandId,
@@ -565,7 +565,7 @@ builder.mutationField('addAreaCongestionRule', (t) =>
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
       const { scope: _scope, ...rule } = toRule(input as RuleInput, { kind: 'area', areaId: String(input.areaId) });
-      const handled = await ctx.ledger.grid.addAreaCongestionRule({ areaId: String(input.areaId), siteIds: input.siteIds.map(String), rule }, commandContext(ctx, commandId));
+      const handled = await ctx.ledger.grid.service.addAreaCongestionRule({ areaId: String(input.areaId), siteIds: input.siteIds.map(String), rule }, commandContext(ctx, commandId));
       const sites: SiteCommandPayloadShape[] = [];
       for (const { siteId, commandId: siteCommandId, handled: { result } } of handled) {
         ctx.log.info({ commandId: siteCommandId, command: 'AddCongestionRule', streamId: result.streamId, duplicate: result.duplicate }, 'command handled');
@@ -593,7 +593,7 @@ builder.mutationField('allocateSite', (t) =>
     authScopes: PLATFORM_WRITERS,
     resolve: async (_root, args, ctx) => {
       const siteId = String(args.siteId);
-      const outcome = await ctx.ledger.grid.allocate(siteId, 'operator');
+      const outcome = await ctx.ledger.grid.service.allocate(siteId, 'operator');
       const assigned = outcome.events.find((e) => e.type === 'SetpointsAssigned');
       return {
         at: outcome.at,

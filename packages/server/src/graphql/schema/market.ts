@@ -3,22 +3,14 @@ import type { AppendResult, EventStore } from '@v2g/event-store';
 import { whToKWh, type BookRef, type MarketHandled, type OrderInput, type RecordedBookEvent } from '@v2g/ledger';
 import {
   bookDepth,
-  countOrders,
-  countTrades,
-  findBook,
-  listOrders,
-  listTrades,
   MARKET_ORDER_STATUSES,
-  participantsOfZone,
-  traderPositions,
   type DepthLevel,
   type MarketBook,
   type MarketOrder,
   type MarketOrderStatus,
   type MarketTrade,
   type TradeFilter,
-  type TraderPosition,
-} from '@v2g/projection-market';
+  type TraderPosition } from '@v2g/projection-market';
 import { builder, type BuilderTypes } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
 import { positionCursor } from '../cursor.ts';
@@ -99,7 +91,7 @@ const depths = new WeakMap<DepthShape, ReturnType<typeof bookDepth>>();
 function depthOf(ctx: GraphQLContext, shape: DepthShape) {
   let depth = depths.get(shape);
   if (!depth) {
-    depth = bookDepth(ctx.ledger.sql, ctx.ledger.marketTables, shape.bookId, shape.levels ?? undefined);
+    depth = ctx.ledger.market.readModel.bookDepth(shape.bookId, shape.levels ?? undefined);
     depths.set(shape, depth);
   }
   return depth;
@@ -232,8 +224,8 @@ function tradeConnection(ctx: GraphQLContext, filter: TradeFilter, args: Connect
   return connectionOf(args, {
     cursor: TRADE_CURSOR,
     keyOf: (tr: MarketTrade) => tr.position,
-    fetch: async ({ after, before, backward, limit }) => (await listTrades(ctx.ledger.sql, ctx.ledger.marketTables, filter, { first: limit, after, before, backward, newestFirst })).nodes,
-    count: () => countTrades(ctx.ledger.sql, ctx.ledger.marketTables, filter),
+    fetch: async ({ after, before, backward, limit }) => (await ctx.ledger.market.readModel.listTrades(filter, { first: limit, after, before, backward, newestFirst })).nodes,
+    count: () => ctx.ledger.market.readModel.countTrades(filter),
   });
 }
 
@@ -242,8 +234,8 @@ function orderConnection(ctx: GraphQLContext, traderId: string, args: Connection
   return connectionOf(args, {
     cursor: ORDER_CURSOR,
     keyOf: (o: MarketOrder) => o.acceptedPosition,
-    fetch: async ({ after, before, backward, limit }) => (await listOrders(ctx.ledger.sql, ctx.ledger.marketTables, filter, { first: limit, after, before, backward })).nodes,
-    count: () => countOrders(ctx.ledger.sql, ctx.ledger.marketTables, filter),
+    fetch: async ({ after, before, backward, limit }) => (await ctx.ledger.market.readModel.listOrders(filter, { first: limit, after, before, backward })).nodes,
+    count: () => ctx.ledger.market.readModel.countOrders(filter),
   });
 }
 
@@ -261,7 +253,7 @@ builder.queryFields((t) => ({
     authScopes: MARKET_READERS,
     resolve: async (_root, args, ctx) => {
       if (args.levels != null && args.levels < 1) throw new InvalidArgument('levels', 'must be at least 1');
-      const book = await findBook(ctx.ledger.sql, ctx.ledger.marketTables, bookRef(args));
+      const book = await ctx.ledger.market.readModel.findBook(bookRef(args));
       return book ? { ...book, levels: args.levels ?? null } : null;
     },
   }),
@@ -284,7 +276,7 @@ builder.queryFields((t) => ({
         if (zone === null || args.deliveryStart == null || args.lengthMinutes == null) {
           throw new InvalidArgument('deliveryStart', 'a book is named by zone, deliveryStart and lengthMinutes together');
         }
-        bookId = ctx.ledger.market.streamIdOf(bookRef({ zone, deliveryStart: args.deliveryStart, lengthMinutes: args.lengthMinutes }));
+        bookId = ctx.ledger.market.service.streamIdOf(bookRef({ zone, deliveryStart: args.deliveryStart, lengthMinutes: args.lengthMinutes }));
       }
       return tradeConnection(ctx, { zone, bookId, traderId: args.traderId == null ? null : String(args.traderId) }, args);
     },
@@ -310,7 +302,7 @@ builder.queryFields((t) => ({
     authScopes: (_root, args) => traderReaders(String(args.traderId)),
     resolve: (_root, args, ctx) => {
       if (Date.parse(args.to) <= Date.parse(args.from)) throw new InvalidArgument('to', 'must be after from');
-      return traderPositions(ctx.ledger.sql, ctx.ledger.marketTables, String(args.traderId), { from: args.from, to: args.to });
+      return ctx.ledger.market.readModel.traderPositions(String(args.traderId), { from: args.from, to: args.to });
     },
   }),
   marketZone: t.field({
@@ -356,17 +348,17 @@ export const MarketZoneRef = builder.objectRef<ZoneView>('MarketZone').implement
     participants: t.field({
       type: [ParticipantRef],
       description: 'From the market read model, by id.',
-      resolve: (z, _args, ctx) => participantsOfZone(ctx.ledger.sql, ctx.ledger.marketTables, z.zone),
+      resolve: (z, _args, ctx) => ctx.ledger.market.readModel.participantsOfZone(z.zone),
     }),
     version: t.int({
       description: 'The version of the marketzone-<zone> stream this state is at.',
-      resolve: async (z, _args, ctx) => z.version ?? (await ctx.ledger.market.loadZone(z.zone)).version,
+      resolve: async (z, _args, ctx) => z.version ?? (await ctx.ledger.market.service.loadZone(z.zone)).version,
     }),
   }),
 });
 
 async function zoneView(ctx: GraphQLContext, zone: string): Promise<ZoneView | null> {
-  const { version, state } = await ctx.ledger.market.loadZone(zone);
+  const { version, state } = await ctx.ledger.market.service.loadZone(zone);
   if (state.zone === null || state.currency === null) return null;
   return { zone, currency: state.currency, imbalancePriceZone: state.imbalancePriceZone ?? state.zone, products: [...state.products], version };
 }
@@ -460,14 +452,14 @@ function shapeOf(commandId: string, result: AppendResult, events: number): Recor
 
 
 async function marketPayload(ctx: GraphQLContext, commandId: string, command: string, handled: MarketHandled, recorded?: RecordedBookEvent[]) {
-  const events = recorded ?? (await ctx.ledger.market.recordedEvents(handled));
+  const events = recorded ?? (await ctx.ledger.market.service.recordedEvents(handled));
   ctx.log.info({ commandId, command, streamId: handled.streamId, duplicate: handled.result.duplicate }, 'command handled');
   const trades = events.flatMap(({ event, position }) => (event.type === 'TradeExecuted' ? [toTrade(handled.streamId, event.data, position)] : []));
   return { ...shapeOf(commandId, handled.result, handled.events.length), trades };
 }
 
 async function submitPayload(ctx: GraphQLContext, commandId: string, handled: MarketHandled): Promise<SubmitShape> {
-  const { recorded, orders } = await ctx.ledger.market.submitOutcome(handled);
+  const { recorded, orders } = await ctx.ledger.market.service.submitOutcome(handled);
   return { ...(await marketPayload(ctx, commandId, 'SubmitOrders', handled, recorded)), orders };
 }
 
@@ -540,7 +532,7 @@ builder.mutationFields((t) => ({
     authScopes: (_root, { input }, ctx) => traderWriters(input.orders.map((o) => String(o.traderId)), ctx),
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
-      const handled = await inClientTerms({ single: false }, () => ctx.ledger.market.submitOrders({ ...bookRef(input), orders: input.orders.map(toOrderInput) }, context(ctx, commandId)));
+      const handled = await inClientTerms({ single: false }, () => ctx.ledger.market.service.submitOrders({ ...bookRef(input), orders: input.orders.map(toOrderInput) }, context(ctx, commandId)));
       return submitPayload(ctx, commandId, handled);
     },
   }),
@@ -552,7 +544,7 @@ builder.mutationFields((t) => ({
     authScopes: (_root, { input }) => traderWriters([String(input.traderId)]),
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
-      const handled = await inClientTerms({ single: true }, () => ctx.ledger.market.submitOrders({ ...bookRef(input), orders: [toOrderInput(input)] }, context(ctx, commandId)));
+      const handled = await inClientTerms({ single: true }, () => ctx.ledger.market.service.submitOrders({ ...bookRef(input), orders: [toOrderInput(input)] }, context(ctx, commandId)));
       return submitPayload(ctx, commandId, handled);
     },
   }),
@@ -564,7 +556,7 @@ builder.mutationFields((t) => ({
     authScopes: (_root, { input }) => traderWriters([String(input.traderId)]),
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
-      const handled = await inClientTerms({ single: true }, () => ctx.ledger.market.amendOrder(
+      const handled = await inClientTerms({ single: true }, () => ctx.ledger.market.service.amendOrder(
         {
           ...bookRef(input),
           orderId: String(input.orderId),
@@ -585,7 +577,7 @@ builder.mutationFields((t) => ({
     authScopes: (_root, { input }) => traderWriters([String(input.traderId)]),
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
-      const handled = await inClientTerms({ single: true }, () => ctx.ledger.market.cancelOrder({ ...bookRef(input), orderId: String(input.orderId), traderId: String(input.traderId) }, context(ctx, commandId)));
+      const handled = await inClientTerms({ single: true }, () => ctx.ledger.market.service.cancelOrder({ ...bookRef(input), orderId: String(input.orderId), traderId: String(input.traderId) }, context(ctx, commandId)));
       return marketPayload(ctx, commandId, 'CancelOrder', handled);
     },
   }),
@@ -597,7 +589,7 @@ builder.mutationFields((t) => ({
     authScopes: OPERATOR,
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
-      const handled = await ctx.ledger.market.closeGate({ ...bookRef(input) }, context(ctx, commandId));
+      const handled = await ctx.ledger.market.service.closeGate({ ...bookRef(input) }, context(ctx, commandId));
       return marketPayload(ctx, commandId, 'CloseGate', handled);
     },
   }),
@@ -680,7 +672,7 @@ builder.mutationFields((t) => ({
     authScopes: OPERATOR,
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
-      const handled = await ctx.ledger.market.configureZone(
+      const handled = await ctx.ledger.market.service.configureZone(
         {
           zone: String(input.zone),
           currency: input.currency,
@@ -700,7 +692,7 @@ builder.mutationFields((t) => ({
     authScopes: OPERATOR,
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
-      const handled = await ctx.ledger.market.registerParticipant({ zone: String(input.zone), participantId: String(input.participantId), name: input.name }, context(ctx, commandId));
+      const handled = await ctx.ledger.market.service.registerParticipant({ zone: String(input.zone), participantId: String(input.participantId), name: input.name }, context(ctx, commandId));
       return zonePayload(ctx, commandId, 'RegisterParticipant', handled);
     },
   }),
@@ -712,7 +704,7 @@ builder.mutationFields((t) => ({
     authScopes: OPERATOR,
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
-      const handled = await ctx.ledger.market.assignPortfolioMember(
+      const handled = await ctx.ledger.market.service.assignPortfolioMember(
         { zone: String(input.zone), participantId: String(input.participantId), memberKind: input.memberKind, memberId: String(input.memberId), validFrom: input.validFrom },
         context(ctx, commandId),
       );

@@ -82,7 +82,7 @@ export const Meter = builder.objectRef<MeterView>('Meter').implement({
 });
 
 export async function loadMeterView(ctx: GraphQLContext, meterId: string): Promise<MeterView | null> {
-  const { version, meter } = await ctx.ledger.metering.loadMeter(meterId);
+  const { version, meter } = await ctx.ledger.metering.service.loadMeter(meterId);
   return meter === null ? null : { meter, version };
 }
 
@@ -165,7 +165,7 @@ builder.mutationField('registerMeter', (t) =>
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
       const meterId = String(input.meterId);
-      const { result } = await ctx.ledger.metering.registerMeter(
+      const { result } = await ctx.ledger.metering.service.registerMeter(
         { meterId, siteId: String(input.siteId), nodeId: String(input.nodeId), measures: input.measures },
         commandContext(ctx, commandId),
       );
@@ -178,7 +178,7 @@ builder.mutationField('registerMeter', (t) =>
 type MeterCommandInput = Exclude<MeterCommand, { type: 'RegisterMeter' }> extends infer C ? (C extends { at: string } ? Omit<C, 'at'> : never) : never;
 
 async function sendMeterCommand(ctx: GraphQLContext, commandId: string, command: MeterCommandInput): Promise<MeterPayloadShape> {
-  const { result } = await ctx.ledger.metering.meter(command, commandContext(ctx, commandId));
+  const { result } = await ctx.ledger.metering.service.meter(command, commandContext(ctx, commandId));
   return payload(ctx, commandId, command.meterId, result, command.type);
 }
 

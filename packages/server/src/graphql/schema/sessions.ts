@@ -1,6 +1,5 @@
 import { parseInstant, sessionMeterSegments, sessionNeeds, TIERS, type PlugIn, type SessionCommand, type SessionState, type Tier } from '@v2g/domain';
 import { builder } from '../builder.ts';
-import { checkKnownAccount } from '../known-accounts.ts';
 import type { GraphQLContext } from '../context.ts';
 import { sessionMutationErrors } from './grid-errors.ts';
 import { SiteSession } from './grid-site.ts';
@@ -85,19 +84,19 @@ const Session = builder.objectRef<SessionView>('Session').implement({
     needs: t.field({
       type: SessionNeedsRef,
       args: { at: t.arg({ type: 'DateTime', description: 'Default: now.' }) },
-      resolve: ({ state }, args, ctx) => sessionNeeds(state, args.at == null ? ctx.ledger.grid.now() : parseInstant('at', args.at)),
+      resolve: ({ state }, args, ctx) => sessionNeeds(state, args.at == null ? ctx.ledger.grid.service.now() : parseInstant('at', args.at)),
     }),
     allocation: t.field({
       type: SiteSession,
       nullable: true,
       description: 'What the site\'s allocation gives it now; null once it has left the connector.',
-      resolve: async ({ state }, _args, ctx) => (await ctx.ledger.grid.loadSite(state.siteId)).site?.sessions.get(state.sessionId) ?? null,
+      resolve: async ({ state }, _args, ctx) => (await ctx.ledger.grid.service.loadSite(state.siteId)).site?.sessions.get(state.sessionId) ?? null,
     }),
   }),
 });
 
 async function loadSessionView(ctx: GraphQLContext, sessionId: string): Promise<SessionView | null> {
-  const { version, session } = await ctx.ledger.grid.loadSession(sessionId);
+  const { version, session } = await ctx.ledger.grid.service.loadSession(sessionId);
   return session.status === 'none' ? null : { state: session, version };
 }
 
@@ -227,9 +226,6 @@ builder.mutationField('plugIn', (t) =>
     authScopes: (_root, { input }) => ({ ...PLATFORM_WRITERS, ...(input.fleetId == null ? { customerIs: String(input.customerId) } : { fleetIs: String(input.fleetId) }) }),
     resolve: async (_root, { input }, ctx) => {
       checkBilledPartyInput(ctx.principal.role, 'plugIn', input);
-      // The session is billed to its fleet when it has one, else to its customer: that account must exist.
-      if (input.fleetId == null) await checkKnownAccount(ctx, 'customerId', String(input.customerId));
-      else await checkKnownAccount(ctx, 'fleetId', String(input.fleetId));
       const commandId = String(input.commandId);
       const command: Omit<PlugIn, 'type' | 'at'> & { at?: string } = {
         sessionId: String(input.sessionId),
@@ -251,7 +247,7 @@ builder.mutationField('plugIn', (t) =>
         meterStartImportWh: input.meterStartImportWh ?? null,
         meterStartExportWh: input.meterStartExportWh ?? null,
       };
-      const { session } = await ctx.ledger.grid.plugIn(command, commandContext(ctx, commandId));
+      const { session } = await ctx.ledger.grid.service.plugIn(command, commandContext(ctx, commandId));
       return payload(ctx, commandId, command.sessionId, session.result, 'PlugIn');
     },
   }),
@@ -268,7 +264,7 @@ builder.mutationField('stopSession', (t) =>
       checkBilledPartyInput(ctx.principal.role, 'stopSession', input);
       const commandId = String(input.commandId);
       const sessionId = String(input.sessionId);
-      const { result } = await ctx.ledger.grid.stopSession({ sessionId, reason: input.reason, ...(input.at == null ? {} : { at: input.at }) }, commandContext(ctx, commandId));
+      const { result } = await ctx.ledger.grid.service.stopSession({ sessionId, reason: input.reason, ...(input.at == null ? {} : { at: input.at }) }, commandContext(ctx, commandId));
       return payload(ctx, commandId, sessionId, result, 'StopSession');
     },
   }),
@@ -285,7 +281,7 @@ const simpleSessionMutation = (name: 'suspendSession' | 'reactivateSession', des
       resolve: async (_root, { input }, ctx) => {
         const commandId = String(input.commandId);
         const sessionId = String(input.sessionId);
-        const { result } = await ctx.ledger.grid.session({ type, sessionId }, commandContext(ctx, commandId));
+        const { result } = await ctx.ledger.grid.service.session({ type, sessionId }, commandContext(ctx, commandId));
         return payload(ctx, commandId, sessionId, result, type);
       },
     }),
@@ -303,7 +299,7 @@ builder.mutationField('changeDeparture', (t) =>
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
       const sessionId = String(input.sessionId);
-      const { result } = await ctx.ledger.grid.session(
+      const { result } = await ctx.ledger.grid.service.session(
         { type: 'ChangeDeparture', sessionId, departureAt: input.departureAt },
         commandContext(ctx, commandId),
       );
@@ -320,7 +316,7 @@ type SessionMeterInput = Extract<SessionCommand, { type: 'RecordSessionMeterRead
   : never;
 
 async function sendSessionMeterCommand(ctx: GraphQLContext, commandId: string, command: SessionMeterInput): Promise<SessionPayloadShape> {
-  const { result } = await ctx.ledger.grid.session(command, commandContext(ctx, commandId));
+  const { result } = await ctx.ledger.grid.service.session(command, commandContext(ctx, commandId));
   return payload(ctx, commandId, command.sessionId, result, command.type);
 }
 

@@ -14,19 +14,12 @@ import {
   QUARTER_HOUR_MS,
 } from '@v2g/domain';
 import type { CloseOutcome } from '@v2g/ledger';
-import {
-  accountBalances,
-  accountPostings,
-  countAccountPostings,
-  ledgerTotals,
-  settlementRevisions,
-  settlementStatement,
+import { 
   type AccountBalance,
   type LedgerTotal,
   type Posting,
   type StatementRevision,
-  type TransferRowStatus,
-} from '@v2g/projection-settlement';
+  type TransferRowStatus } from '@v2g/projection-settlement';
 import { builder } from '../builder.ts';
 import { positionOrdinalCursor } from '../cursor.ts';
 import { InvalidArgument } from '../errors.ts';
@@ -194,7 +187,7 @@ builder.queryFields((t) => ({
         const inForce = await asOfInvoices(ledger).statement(principal.id, String(args.zone), periodStartOf('periodStart', args.periodStart), formatInstant(Date.parse(args.asOf)), args.revision ?? null);
         return inForce ? { statement: inForce.statement, position: inForce.position } : null;
       }
-      const stored = await settlementStatement(ledger.sql, ledger.settlementTables, String(args.zone), periodStartOf('periodStart', args.periodStart), args.revision ?? null);
+      const stored = await ledger.settlement.readModel.settlementStatement(String(args.zone), periodStartOf('periodStart', args.periodStart), args.revision ?? null);
       return stored ? { statement: stored.statement, position: BigInt(stored.position) } : null;
     },
   }),
@@ -203,7 +196,7 @@ builder.queryFields((t) => ({
     description: 'Every revision of a period\'s statement, oldest first: each stays readable after a re-settlement.',
     args: { zone: t.arg.id({ required: true }), periodStart: t.arg({ type: 'DateTime', required: true }) },
     authScopes: OPERATOR_AUDITOR,
-    resolve: (_root, args, { ledger }) => settlementRevisions(ledger.sql, ledger.settlementTables, String(args.zone), periodStartOf('periodStart', args.periodStart)),
+    resolve: (_root, args, { ledger }) => ledger.settlement.readModel.settlementRevisions(String(args.zone), periodStartOf('periodStart', args.periodStart)),
   }),
 }));
 
@@ -252,9 +245,9 @@ builder.mutationField('closeSettlementPeriod', (t) =>
     authScopes: OPERATOR,
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
-      const now = ctx.ledger.settlement.now();
+      const now = ctx.ledger.settlement.service.now();
       if (input.at != null && parseInstant('at', input.at) > now) throw new InvalidCommand('at', `${input.at} is in the future: nothing is known at it yet`);
-      const outcome = await ctx.ledger.settlement.closePeriod(
+      const outcome = await ctx.ledger.settlement.service.closePeriod(
         { zone: String(input.zone), periodStart: input.periodStart, ...(input.at == null ? {} : { at: input.at }) },
         commandContext(ctx, commandId),
       );
@@ -326,7 +319,7 @@ builder.queryFields((t) => ({
     description: 'Account balances, by ledger then account; optionally one ledger\'s, or accounts starting with a prefix ("trader:").',
     args: { ledger: t.arg.string(), accountPrefix: t.arg.string() },
     authScopes: OPERATOR_AUDITOR,
-    resolve: (_root, args, { ledger }) => accountBalances(ledger.sql, ledger.settlementTables, { ledger: args.ledger ?? null, accountPrefix: args.accountPrefix ?? null }),
+    resolve: (_root, args, { ledger }) => ledger.settlement.readModel.accountBalances({ ledger: args.ledger ?? null, accountPrefix: args.accountPrefix ?? null }),
   }),
   ledgerPostings: t.field({
     type: LedgerPostingConnection,
@@ -340,8 +333,8 @@ builder.queryFields((t) => ({
         cursor: POSTING_CURSOR,
         keyOf: (p: Posting) => ({ position: BigInt(p.position), ordinal: p.ordinal }),
         fetch: async ({ after, before, backward, limit }) =>
-          (await accountPostings(ledger.sql, ledger.settlementTables, { account, ledger: args.ledger, first: limit, after, before, backward })).postings,
-        count: () => countAccountPostings(ledger.sql, ledger.settlementTables, account, args.ledger),
+          (await ledger.settlement.readModel.accountPostings({ account, ledger: args.ledger, first: limit, after, before, backward })).postings,
+        count: () => ledger.settlement.readModel.countAccountPostings(account, args.ledger),
       });
     },
   }),
@@ -349,6 +342,6 @@ builder.queryFields((t) => ({
     type: [LedgerTotalRef],
     description: 'Per ledger, the sum of all balances: every one is zero (double entry).',
     authScopes: OPERATOR_AUDITOR,
-    resolve: (_root, _args, { ledger }) => ledgerTotals(ledger.sql, ledger.settlementTables),
+    resolve: (_root, _args, { ledger }) => ledger.settlement.readModel.ledgerTotals(),
   }),
 }));

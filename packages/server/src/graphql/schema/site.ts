@@ -72,14 +72,14 @@ const RenameSiteInput = builder.inputType('RenameSiteInput', {
 
 /** A site's current state, from its stream (through the grid service), or null when it is not registered. */
 export async function loadSite(ctx: GraphQLContext, siteId: string): Promise<SiteView | null> {
-  const { version, site } = await ctx.ledger.grid.loadSite(siteId);
+  const { version, site } = await ctx.ledger.grid.service.loadSite(siteId);
   return site === null ? null : { ...site, version, state: site };
 }
 
 async function handleSiteCommand(ctx: GraphQLContext, commandId: string, command: SiteCommand): Promise<SitePayloadShape> {
   const siteId = checkSiteId(command.siteId);
   const streamId = siteStreamId(siteId);
-  const { result } = await ctx.ledger.grid.site(command, commandContext(ctx, commandId));
+  const { result } = await ctx.ledger.grid.service.site(command, commandContext(ctx, commandId));
   ctx.log.info({ commandId, command: command.type, streamId, duplicate: result.duplicate, position: result.lastPosition?.toString() ?? null }, 'command handled');
   return {
     commandId,
