@@ -56,19 +56,8 @@ const Stream = builder.objectRef<StreamSummary>('Stream').implement({
         connectionOf(args, {
           cursor: EVENT_CURSOR,
           keyOf: (e: RecordedEvent) => BigInt(e.streamVersion),
-          // Stream versions count 1, 2, 3, … without gaps: a window backward is known by arithmetic.
-          fetch: async ({ after, before, backward, limit }) => {
-            const lower = Number(after ?? 0n);
-            if (!backward) {
-              const rows = await ledger.store.readStream(stream.streamId, { fromVersion: lower + 1, limit });
-              return before === null ? rows : rows.filter((e) => e.streamVersion < Number(before));
-            }
-            const upper = before === null ? (await ledger.store.streamVersion(stream.streamId)) + 1 : Number(before);
-            const from = Math.max(lower + 1, upper - limit);
-            if (upper - from <= 0) return [];
-            return (await ledger.store.readStream(stream.streamId, { fromVersion: from, limit: upper - from })).reverse();
-          },
-          count: async () => BigInt(await ledger.store.streamVersion(stream.streamId)),
+          fetch: (window) => ledger.catalogue.streamEvents(stream.streamId, window),
+          count: async () => BigInt(await ledger.catalogue.streamVersion(stream.streamId)),
         }),
     }),
   }),

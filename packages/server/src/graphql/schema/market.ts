@@ -1,6 +1,6 @@
-import { Decimal, InvalidCommand, canonicalInstant, tradeAmountMinor, type OrderBookEvent, type OrderOutcome, type OrderType, type ProductMode, type ProductTemplate, type Side } from '@v2g/domain';
-import type { AppendResult, EventStore } from '@v2g/event-store';
-import { whToKWh, type BookRef, type MarketHandled, type OrderInput, type RecordedBookEvent } from '@v2g/ledger';
+import { Decimal, InvalidCommand, canonicalInstant, type OrderOutcome, type OrderType, type ProductMode, type ProductTemplate, type Side } from '@v2g/domain';
+import type { AppendResult } from '@v2g/event-store';
+import { tradeOf, whToKWh, type BookRef, type MarketHandled, type OrderInput, type RecordedBookEvent } from '@v2g/ledger';
 import {
   bookDepth,
   MARKET_ORDER_STATUSES,
@@ -439,12 +439,6 @@ const SubmitOrderPayload = builder.objectRef<SubmitShape>('SubmitOrderPayload').
   fields: (t) => ({ ...submitFields(t), order: t.field({ type: SubmittedOrderRef, resolve: (p) => p.orders[0]! }) }),
 });
 
-type TradeData = Extract<OrderBookEvent, { type: 'TradeExecuted' }>['data'];
-
-function toTrade(streamId: string, data: TradeData, position: bigint | null): MarketTrade {
-  return { ...data, bookId: streamId, position: position ?? 0n, amountMinor: tradeAmountMinor(data.quantityWh, data.priceMinorPerMWh).toString() };
-}
-
 function shapeOf(commandId: string, result: AppendResult, events: number): RecordedShape {
   return { commandId, duplicate: result.duplicate, streamId: result.streamId, streamVersion: result.nextExpectedVersion, position: result.lastPosition, events };
 }
@@ -454,7 +448,7 @@ function shapeOf(commandId: string, result: AppendResult, events: number): Recor
 async function marketPayload(ctx: GraphQLContext, commandId: string, command: string, handled: MarketHandled, recorded?: RecordedBookEvent[]) {
   const events = recorded ?? (await ctx.ledger.market.service.recordedEvents(handled));
   ctx.log.info({ commandId, command, streamId: handled.streamId, duplicate: handled.result.duplicate }, 'command handled');
-  const trades = events.flatMap(({ event, position }) => (event.type === 'TradeExecuted' ? [toTrade(handled.streamId, event.data, position)] : []));
+  const trades = events.flatMap(({ event, position }) => (event.type === 'TradeExecuted' ? [tradeOf(handled.streamId, event.data, position)] : []));
   return { ...shapeOf(commandId, handled.result, handled.events.length), trades };
 }
 
@@ -721,23 +715,7 @@ builder.subscriptionField('tradesExecuted', (t) =>
     description: 'Trades of a zone as they are recorded, read from the event log (server-sent events); from now on, or from just after `after` to resume without a gap.',
     args: { zone: t.arg.id({ required: true }), after: t.arg({ type: 'Position', description: 'Resume after this log position; default: the head now.' }) },
     authScopes: MARKET_READERS,
-    subscribe: (_root, args, ctx) => tradesOf(ctx.ledger.store, String(args.zone), args.after ?? null),
+    subscribe: (_root, args, ctx) => ctx.ledger.market.tradesOf(String(args.zone), args.after ?? null),
     resolve: (trade) => trade,
   }),
 );
-
-async function* tradesOf(store: EventStore, zone: string, after: bigint | null): AsyncGenerator<MarketTrade> {
-  const stop = new AbortController();
-  try {
-    const from = after ?? (await store.headPosition());
-    for await (const event of store.subscribe({ after: from, category: 'market', signal: stop.signal })) {
-      if (event.type !== 'TradeExecuted') continue;
-      const data = event.data as TradeData;
-      if (data.zone !== zone) continue;
-      yield toTrade(event.streamId, data, event.globalPosition);
-    }
-  } finally {
-    // The client went away (or the server is closing): stop reading the log.
-    stop.abort();
-  }
-}

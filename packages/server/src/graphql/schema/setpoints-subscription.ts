@@ -1,4 +1,5 @@
-import { checkSiteId, siteStreamId, type SetpointChange } from '@v2g/domain';
+import { checkSiteId, type SetpointChange } from '@v2g/domain';
+import type { SetpointsChanged as SetpointsChangedShape } from '@v2g/ledger';
 import { builder } from '../builder.ts';
 import { AllocationStatusRef } from './grid-site.ts';
 import { PLATFORM_READERS } from '../access.ts';
@@ -8,8 +9,6 @@ import { PLATFORM_READERS } from '../access.ts';
  * the event log, so a subscriber sees exactly what was recorded and in log order, whichever
  * process recorded it. Served over server-sent events (graphql-yoga's default transport).
  */
-
-type SetpointsChangedShape = { siteId: string; at: string; trigger: string; position: bigint; setpoints: SetpointChange[] };
 
 const SetpointChangeRef = builder.objectRef<SetpointChange>('SetpointChange').implement({
   fields: (t) => ({
@@ -40,27 +39,7 @@ builder.subscriptionField('setpointsChanged', (t) =>
       after: t.arg({ type: 'Position', description: 'Resume after this log position; default: the head now.' }),
     },
     authScopes: PLATFORM_READERS,
-    subscribe: (_root, args, ctx) => setpointChanges(ctx.ledger.store, checkSiteId(String(args.siteId)), args.after ?? null),
+    subscribe: (_root, args, ctx) => ctx.ledger.grid.setpointChanges(checkSiteId(String(args.siteId)), args.after ?? null),
     resolve: (change) => change,
   }),
 );
-
-async function* setpointChanges(
-  store: import('@v2g/event-store').EventStore,
-  siteId: string,
-  after: bigint | null,
-): AsyncGenerator<SetpointsChangedShape> {
-  const streamId = siteStreamId(siteId);
-  const stop = new AbortController();
-  try {
-    const from = after ?? (await store.headPosition());
-    for await (const event of store.subscribe({ after: from, category: 'site', signal: stop.signal })) {
-      if (event.streamId !== streamId || event.type !== 'SetpointsAssigned') continue;
-      const data = event.data as { at: string; trigger: string; setpoints: SetpointChange[] };
-      yield { siteId, at: data.at, trigger: data.trigger, position: event.globalPosition, setpoints: data.setpoints };
-    }
-  } finally {
-    // The client went away (or the server is closing): stop reading the log.
-    stop.abort();
-  }
-}
