@@ -51,7 +51,7 @@ function workspacePackages(root: string, roots: readonly string[]): Map<string, 
 }
 
 /** The module specifiers a file imports statically. */
-export function staticImports(path: string, text: string): string[] {
+function staticImports(path: string, text: string): string[] {
   const source = ts.createSourceFile(path, text, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
   const specifiers: string[] = [];
   for (const statement of source.statements) {

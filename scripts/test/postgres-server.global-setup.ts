@@ -24,7 +24,7 @@ export async function setup(project: TestProject): Promise<void> {
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     if (process.env.CI === 'true') {
-      throw new Error(`CI=true and no PostgreSQL server at ${url} (${reason}): the server-mode suites cannot be skipped in CI`);
+      throw new Error(`CI=true and no PostgreSQL server at ${url} (${reason}): the server-mode suites cannot be skipped in CI`, { cause: error });
     }
     console.warn(
       `\n*** PostgreSQL server not reachable at ${url} (${reason}).\n` +

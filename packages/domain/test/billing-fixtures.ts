@@ -55,7 +55,7 @@ export const spot = (zone: string, intervalStart: string, priceMinorPerKWh: stri
 });
 
 /** Builds the nested price map from a flat list (in the list's order). */
-export function priceMap(prices: readonly SpotPrice[]): Map<string, Map<string, SpotPrice>> {
+function priceMap(prices: readonly SpotPrice[]): Map<string, Map<string, SpotPrice>> {
   const map = new Map<string, Map<string, SpotPrice>>();
   for (const price of prices) {
     const zone = map.get(price.zone) ?? new Map<string, SpotPrice>();

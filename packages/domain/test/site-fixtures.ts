@@ -56,7 +56,7 @@ export function run(commands: SiteCommand[], history: SiteEvent[] = []): SiteEve
   return events;
 }
 
-export function stateOf(events: SiteEvent[]): SiteState {
+function stateOf(events: SiteEvent[]): SiteState {
   return events.reduce(siteDecider.evolve, siteDecider.initialState());
 }
 

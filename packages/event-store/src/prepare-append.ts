@@ -117,7 +117,7 @@ export function prepareEvents(
   });
 }
 
-export function isIsoUtc(value: string): boolean {
+function isIsoUtc(value: string): boolean {
   return typeof value === 'string' && ISO_UTC.test(value) && !Number.isNaN(Date.parse(value));
 }
 

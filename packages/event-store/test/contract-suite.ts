@@ -14,7 +14,7 @@ import { testRegistry } from './fixtures/registry.ts';
 import { withTimeout } from './with-timeout.ts';
 
 /** An append whose transaction stays open until the test ends it. */
-export type HeldAppend = { result: AppendResult; commit(): Promise<void>; rollback(): Promise<void> };
+type HeldAppend = { result: AppendResult; commit(): Promise<void>; rollback(): Promise<void> };
 
 export type StoreFactory = {
   /** A store over the test registry; `clock` stamps recordedAt. */

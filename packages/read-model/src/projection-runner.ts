@@ -348,9 +348,8 @@ export class ProjectionRunner {
     this.states.set(projection.name, 'catching_up');
     log.info({ checkpoint: after.toString() }, 'projection following the log');
     const applier = this.batchApplier(projection, log);
-    const events = this.options.store
-      .subscribe({ after, signal: this.controller.signal, batchSize: this.batchSize })
-      [Symbol.asyncIterator]();
+    const subscription = this.options.store.subscribe({ after, signal: this.controller.signal, batchSize: this.batchSize });
+    const events = subscription[Symbol.asyncIterator]();
     let batch: RecordedEvent[] = [];
     // The batch being committed while the next one fills (one at a time: transactions stay in order).
     let inFlight: Promise<{ failure: ProjectionFailure | null } | { error: unknown }> | undefined;

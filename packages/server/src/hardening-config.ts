@@ -51,8 +51,8 @@ export type CorsConfig = {
 };
 
 export const DEFAULT_OPERATION_LIMITS: OperationLimits = { maxDepth: 12, maxComplexity: 10_000, maxAliases: 30, maxTokens: 2_000 };
-export const DEFAULT_MAX_BODY_BYTES = 1_048_576;
-export const DEFAULT_RATE_LIMIT: RateLimitConfig = { perMinute: 1_200, burst: 200 };
+const DEFAULT_MAX_BODY_BYTES = 1_048_576;
+const DEFAULT_RATE_LIMIT: RateLimitConfig = { perMinute: 1_200, burst: 200 };
 
 export function hardeningConfig(env: Env): HardeningConfig {
   const d = DEFAULT_OPERATION_LIMITS;
@@ -74,7 +74,7 @@ export function hardeningConfig(env: Env): HardeningConfig {
 }
 
 /** Production's exposure without any variable set. */
-export const PRODUCTION_EXPOSURE: ExposureConfig = { introspectionRoles: ['operator'], suggestions: false, readinessDetails: 'operator' };
+const PRODUCTION_EXPOSURE: ExposureConfig = { introspectionRoles: ['operator'], suggestions: false, readinessDetails: 'operator' };
 /** Everywhere else. */
 export const DEVELOPMENT_EXPOSURE: ExposureConfig = { introspectionRoles: ROLES, suggestions: true, readinessDetails: 'public' };
 

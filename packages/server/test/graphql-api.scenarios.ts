@@ -91,7 +91,7 @@ export function describeGraphQLApi(label: string, options: TestServerOptions | n
       const seen: string[] = [];
       let after: string | null = null;
       let pages = 0;
-      let totalCount = '';
+      let totalCount: string;
       for (;;) {
         const { body }: { body: { data?: any; errors?: unknown } } = await server.gql(
           `query($after: String) { streams(first: 2, after: $after, category: "site") {

@@ -128,14 +128,12 @@ export function describeGridApi(label: string, options: TestServerOptions | null
       const walk = async (field: string, query: string, variables: Record<string, unknown>, idOf: (node: any) => string) => {
         const seen: string[] = [];
         let after: string | null = null;
-        let totalCount = '';
         for (let page = 0; page < 100; page += 1) {
           const { body }: { body: { errors?: unknown; data?: Record<string, any> } } = await server.gql<any>(query, { ...variables, after });
           expect(body.errors, JSON.stringify(body.errors)).toBeUndefined();
           const connection: any = body.data![field];
-          totalCount = connection.totalCount;
           seen.push(...connection.edges.map((e: any) => idOf(e.node)));
-          if (!connection.pageInfo.hasNextPage) return { seen, totalCount };
+          if (!connection.pageInfo.hasNextPage) return { seen, totalCount: connection.totalCount as string };
           after = connection.pageInfo.endCursor;
         }
         throw new Error(`${field} did not end within 100 pages (${seen.length} edges)`);

@@ -174,7 +174,7 @@ async function settledHead(ledger: Ledger, dbSchema: string, timeoutMs = 30_000)
 }
 
 /** The flat tariff `openAccounts` assigns. */
-export const E2E_TARIFF_ID = 'e2e-flat';
+const E2E_TARIFF_ID = 'e2e-flat';
 
 /**
  * Makes each id a known account (a customer or a fleet): assigns it a flat tariff from 2020 on.

@@ -28,7 +28,7 @@ export function setpointFits(site: RegisteredSite, occupancy: Occupancy, power: 
 }
 
 /** All connectors in the subtree of `nodeId` (itself included). */
-export function connectorsBelow(site: RegisteredSite, nodeId: string): string[] {
+function connectorsBelow(site: RegisteredSite, nodeId: string): string[] {
   const found: string[] = [];
   const stack = [nodeId];
   while (stack.length > 0) {

@@ -20,12 +20,12 @@ import type { BillableSession, BillingInput, Charge, IntervalEnergy, Invoice, In
 import { CHARGE_COMPONENTS, sessionCharges, type UnpricedCharge } from './pricing-v1.ts';
 
 /** ISO 4217's code for "no currency": an account with no known tariff. */
-export const NO_CURRENCY = 'XXX';
+const NO_CURRENCY = 'XXX';
 
 const MONTH = /^([0-9]{4})-(0[1-9]|1[0-2])$/;
 
 /** The UTC month "2026-11" as [start, end) in epoch ms. */
-export function monthRange(month: string): { startMs: number; endMs: number } {
+function monthRange(month: string): { startMs: number; endMs: number } {
   const match = typeof month === 'string' ? MONTH.exec(month) : null;
   if (!match) throw new InvalidCommand('month', `${JSON.stringify(month)} is not a month such as "2026-11"`);
   const year = Number(match[1]);
@@ -41,7 +41,7 @@ const roundHalfEven = (value: Decimal): Decimal => value.toDecimalPlaces(0, Deci
  * at a time to the amounts with the largest rounding remainder in the needed direction, ties to
  * the earlier amount. Each result differs from its exact amount by less than one unit.
  */
-export function allocateRounding(exactAmounts: readonly Decimal[]): { totalMinor: Decimal; amountsMinor: Decimal[] } {
+function allocateRounding(exactAmounts: readonly Decimal[]): { totalMinor: Decimal; amountsMinor: Decimal[] } {
   const exact = exactAmounts.map((a) => new ExactDecimal(a));
   const total = roundHalfEven(exact.reduce((sum, a) => sum.plus(a), new ExactDecimal(0)));
   const rounded = exact.map(roundHalfEven);
@@ -75,7 +75,7 @@ function compareLines(a: LineOrder, b: LineOrder): number {
  * session id; a session not in it comes last), session id, component (energy, speed, session fee,
  * export credit), price label, tariff.
  */
-export function invoiceLines(charges: readonly Charge[], pluggedInAt: ReadonlyMap<string, string>): { lines: InvoiceLine[]; totalMinor: string } {
+function invoiceLines(charges: readonly Charge[], pluggedInAt: ReadonlyMap<string, string>): { lines: InvoiceLine[]; totalMinor: string } {
   type Group = LineOrder & { energyWh: Decimal; exactAmount: Decimal; justifiedBy: Set<string> };
   const groups = new Map<string, Group>();
   for (const charge of charges) {

@@ -51,8 +51,8 @@ export type SessionCharges = { charges: Charge[]; unpriced: UnpricedCharge[] };
 /** The order of components within an interval and on an invoice. */
 export const CHARGE_COMPONENTS: readonly ChargeComponent[] = ['energy', 'speed', 'session_fee', 'export_credit'];
 
-export const SESSION_FEE_LABEL = 'session fee';
-export const FIXED_LABEL = 'fixed';
+const SESSION_FEE_LABEL = 'session fee';
+const FIXED_LABEL = 'fixed';
 
 type PricedTariff = TariffDefinition & { position: string };
 
@@ -85,15 +85,6 @@ function inForceAt(compiled: readonly CompiledAssignment[], atMs: number): Tarif
     if (later) found = candidate;
   }
   return found?.assignment ?? null;
-}
-
-/**
- * The assignment in force for `accountId` at `atMs`. Periods of one account never overlap when
- * they come from the account stream; should they, the latest validFrom wins (then the latest
- * position), so that the answer does not depend on the order of the input.
- */
-export function assignmentAt(assignments: readonly TariffAssignmentPeriod[], accountId: string, atMs: number): TariffAssignmentPeriod | null {
-  return inForceAt(compileAssignments(assignments, accountId), atMs);
 }
 
 type Resolved = { ok: true; tariff: PricedTariff; assignment: TariffAssignmentPeriod } | { ok: false; unpriced: UnpricedCharge };
@@ -304,7 +295,7 @@ export function sessionCharges(input: BillingInput, session: BillableSession, in
 }
 
 /** Looks a session up; SessionNotInBillingInput if the input does not hold it. */
-export function billableSession(input: BillingInput, sessionId: string): BillableSession {
+function billableSession(input: BillingInput, sessionId: string): BillableSession {
   const session = input.sessions.find((s) => s.sessionId === sessionId);
   if (session === undefined) throw new SessionNotInBillingInput(sessionId);
   return session;

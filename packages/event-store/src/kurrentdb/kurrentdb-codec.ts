@@ -41,11 +41,11 @@ export const COMMAND_RECORDED = 'CommandRecorded';
 export const LEDGER_FORMAT = 1;
 /** Every stream id `validateAppend` accepts matches this (it is `<category>-…`, category a word). */
 export const LEDGER_STREAM_PATTERN = '^[A-Za-z][A-Za-z0-9_]*-';
-export const LEDGER_STREAM = new RegExp(LEDGER_STREAM_PATTERN);
+const LEDGER_STREAM = new RegExp(LEDGER_STREAM_PATTERN);
 /** Namespace of our deterministic event ids (random, fixed once: changing it changes every id). */
 export const EVENT_ID_NAMESPACE = 'e2227c2f-fd03-4081-8bfb-3134cb7c3444';
 
-export const U64_MAX = 2n ** 64n - 1n;
+const U64_MAX = 2n ** 64n - 1n;
 
 
 // ---------------------------------------------------------------------------------------------
@@ -122,7 +122,7 @@ export function isLedgerRecord(streamId: string, type: string): boolean {
 }
 
 /** The metadata JSON stored with every event. */
-export type StoredMetadata = EventMetadata & {
+type StoredMetadata = EventMetadata & {
   ledgerFormat: typeof LEDGER_FORMAT;
   schemaVersion: number;
   streamVersion: number;

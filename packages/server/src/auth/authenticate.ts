@@ -6,7 +6,7 @@ import type { JwtConfig } from './auth-config.ts';
 import { verifyJwt } from './jwt.ts';
 import type { Principal } from './principal.ts';
 
-export const AUTH_REALM = 'v2g-ledger';
+const AUTH_REALM = 'v2g-ledger';
 
 /** Seconds a caller is asked to wait when its token cannot be checked (the issuer's key set is unreachable). */
 const AUTH_RETRY_AFTER_S = 5;

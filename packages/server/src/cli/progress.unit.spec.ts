@@ -59,8 +59,8 @@ describe('ProgressBar', () => {
     bar.finish();
     const frames = stream.text().split('\r').filter(Boolean);
     expect(frames).toHaveLength(3);
-    expect(frames[0]).toMatch(/^verify streams █+░+  25%  50\/200 events  500\/s  ETA 0s\x1b\[K$/);
-    expect(frames[2]).toMatch(/ 50%  100\/200 events  500\/s  ETA 0s\x1b\[K\n$/);
+    expect(frames[0]).toMatch(/^verify streams █+░+ {2}25% {2}50\/200 events {2}500\/s {2}ETA 0s\x1b\[K$/);
+    expect(frames[2]).toMatch(/ 50% {2}100\/200 events {2}500\/s {2}ETA 0s\x1b\[K\n$/);
   });
 
   it('without a total: no percentage, no ETA', () => {

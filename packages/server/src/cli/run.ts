@@ -18,7 +18,7 @@ export const COMMANDS: readonly CommandEntry[] = [
 /** A subcommand as the help lists it; its implementation loaded on demand. */
 export type CommandEntry = { name: string; summary: string; load(): Promise<Command> };
 
-export function usage(commands: readonly CommandEntry[] = COMMANDS): string {
+function usage(commands: readonly CommandEntry[] = COMMANDS): string {
   const width = Math.max(...commands.map((c) => c.name.length));
   return `Usage: pnpm ledger <command> [options]   (or: node packages/server/bin/ledger.js …)
 

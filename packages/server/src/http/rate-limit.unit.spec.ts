@@ -20,7 +20,7 @@ describe('TokenBuckets', () => {
   });
 
   it('gives a refunded token back, up to the burst', () => {
-    let now = 0;
+    const now = 0;
     const buckets = new TokenBuckets({ perMinute: 60, burst: 1 }, () => now);
     expect(buckets.take('k').allowed).toBe(true);
     buckets.refund('k');
