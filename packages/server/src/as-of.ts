@@ -98,12 +98,21 @@ export class AsOfInvoices {
     this.catchUpMs = limits.catchUpMs ?? 10_000;
   }
 
-  /** The invoice of `accountId` for `month` as known at `asOf` (canonical UTC, not in the future), asked by `principalId`. */
-  async invoice(principalId: string, accountId: string, month: string, asOf: string, pricesKnownAt?: string | null): Promise<Invoice> {
+  /**
+   * The invoice field's as-of question: the month's form first, then an instant not in the
+   * future, then an account the billing read model knows (ACCOUNT_NOT_FOUND, not a zero invoice).
+   */
+  async checkedInvoice(principalId: string, accountId: string, month: string, asOf: string, pricesKnownAt?: string | null): Promise<Invoice> {
     monthRange(month);
-    const { instant, instantMs } = normaliseAsOf({ instant: asOf });
-    if (instantMs! > this.deps.clock()) throw new InvalidArgument('asOf', `${asOf} is in the future: nothing is known at it yet`);
+    if (normaliseAsOf({ instant: asOf }).instantMs! > this.deps.clock()) throw new InvalidArgument('asOf', `${asOf} is in the future: nothing is known at it yet`);
     await this.deps.billing.service.checkAccountBilled(accountId);
+    return this.invoice(principalId, accountId, month, asOf, pricesKnownAt);
+  }
+
+  /** The invoice of `accountId` for `month` as known at `asOf` (canonical UTC, not in the future), asked by `principalId`. */
+  invoice(principalId: string, accountId: string, month: string, asOf: string, pricesKnownAt?: string | null): Promise<Invoice> {
+    monthRange(month);
+    const instant = normaliseAsOf({ instant: asOf }).instant;
     return this.bounded(principalId, async () => {
       if (await this.readModelAtHead(billingProjection.name)) return this.deps.billing.readModel.invoiceAsOf(accountId, month, instant!, pricesKnownAt);
       return this.serialReplay(() => invoiceByReplay(this.deps, accountId, month, instant!, pricesKnownAt));

@@ -8,10 +8,10 @@ import { CodedError, type Role, type Tier } from '@v2g/domain';
  * yet, so the tiers a billed role may ask for are these defaults; operators and integrators may
  * set any tier.
  */
-export const BILLED_ROLES: ReadonlySet<Role> = new Set<Role>(['driver', 'fleet_manager']);
+const BILLED_ROLES: ReadonlySet<Role> = new Set<Role>(['driver', 'fleet_manager']);
 
 /** The tiers a billed role may ask for at plug-in, until contracts say otherwise. */
-export const CONTRACT_TIERS: Readonly<Record<'driver' | 'fleet_manager', readonly Tier[]>> = {
+const CONTRACT_TIERS: Readonly<Record<'driver' | 'fleet_manager', readonly Tier[]>> = {
   driver: ['normal'],
   fleet_manager: ['normal'],
 };
@@ -23,7 +23,7 @@ export const FIELD_FACTS = {
 } as const;
 
 /** A role stating a field it may not state: `extensions.code` FORBIDDEN, the field as sent, nothing written. */
-export class ForbiddenField extends CodedError {
+class ForbiddenField extends CodedError {
   readonly code = 'FORBIDDEN';
   constructor(field: string, role: Role, reason: string) {
     super(`the role ${role} may not set ${field}: ${reason}`, { field, role, reason });

@@ -11,7 +11,7 @@ import { checkValue } from './validate-arguments.ts';
  * errors plugin, so a mutation answers with its InvalidCommandError member, a query with a coded
  * error. Nothing is read or written first.
  */
-export class BoundedInputsPlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
+class BoundedInputsPlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
   override wrapResolve(resolver: GraphQLFieldResolver<unknown, Types['Context'], object>, fieldConfig: PothosOutputFieldConfig<Types>) {
     if (Object.keys(fieldConfig.args).length === 0) return resolver;
     const wrapped: GraphQLFieldResolver<unknown, Types['Context'], object> = (parent, args, context, info) => {

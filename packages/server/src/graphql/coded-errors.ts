@@ -5,7 +5,7 @@ import type { GraphQLContext } from './context.ts';
 import { InvalidArgument } from './errors.ts';
 import { uncodedRequestError } from './input-errors.ts';
 
-export const UNEXPECTED_MESSAGE = 'Unexpected error.';
+const UNEXPECTED_MESSAGE = 'Unexpected error.';
 
 /**
  * Turns what resolvers threw into what clients see, with the request's context at hand:

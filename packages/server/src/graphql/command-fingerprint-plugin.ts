@@ -12,7 +12,7 @@ import type { GraphQLContext } from './context.ts';
  * (COMMAND_ID_REUSED). Innermost plugin: scope checks and the errors plugin see the request's own
  * context.
  */
-export class CommandFingerprintPlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
+class CommandFingerprintPlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
   override wrapResolve(resolver: GraphQLFieldResolver<unknown, Types['Context'], object>, fieldConfig: PothosOutputFieldConfig<Types>) {
     if (this.buildCache.getTypeConfig(fieldConfig.parentType).kind !== 'Mutation') return resolver;
     const wrapped: GraphQLFieldResolver<unknown, Types['Context'], object> = (parent, args, context, info) => {

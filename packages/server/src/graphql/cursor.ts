@@ -94,7 +94,7 @@ export function textCursor(kind: string): CursorCodec<string> {
   };
 }
 
-export const MAX_PAGE_SIZE = 100;
+const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 20;
 
 /** The page size asked for (as `first`, or `last`), checked: 0..MAX_PAGE_SIZE. */

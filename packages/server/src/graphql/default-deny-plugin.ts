@@ -9,7 +9,7 @@ import type { GraphQLContext } from './context.ts';
  * only gets wider access by saying so; `access.unit.spec.ts` also fails while any root field names
  * no scopes, and the e2e role walk while any lacks an entry in its matrix.
  */
-export class DefaultDenyPlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
+class DefaultDenyPlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
   override wrapResolve(resolver: GraphQLFieldResolver<unknown, Types['Context'], object>, fieldConfig: PothosOutputFieldConfig<Types>) {
     return this.unscoped(fieldConfig) ? guard(resolver) : resolver;
   }

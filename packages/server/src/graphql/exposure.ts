@@ -5,7 +5,7 @@ import type { Principal } from '../auth/principal.ts';
 import type { ExposureConfig } from '../hardening-config.ts';
 
 /** The code of an introspection query from a role that may not introspect. */
-export const INTROSPECTION_NOT_ALLOWED = 'INTROSPECTION_NOT_ALLOWED';
+const INTROSPECTION_NOT_ALLOWED = 'INTROSPECTION_NOT_ALLOWED';
 
 /**
  * How much the schema tells about itself (hardening-config.ts, ExposureConfig):
@@ -64,8 +64,8 @@ function noIntrospection(role: string, allowed: readonly string[]) {
 
 const SUGGESTION = /\s*Did you mean [^]*\?$/;
 
-export const hasSuggestion = (message: string): boolean => SUGGESTION.test(message);
-export const withoutSuggestions = (message: string): string => message.replace(SUGGESTION, '');
+const hasSuggestion = (message: string): boolean => SUGGESTION.test(message);
+const withoutSuggestions = (message: string): string => message.replace(SUGGESTION, '');
 
 function withMessage(error: GraphQLError, message: string): GraphQLError {
   return createGraphQLError(message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, originalError: error.originalError, extensions: error.extensions });

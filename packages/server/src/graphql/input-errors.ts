@@ -9,9 +9,9 @@ import {
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 
 /** The code of every refused input value: a literal in the document or a variable's value, alike. */
-export const BAD_USER_INPUT = 'BAD_USER_INPUT';
+const BAD_USER_INPUT = 'BAD_USER_INPUT';
 /** The code of a request graphql-js refuses outside validation without one of its own (no such operation, say). */
-export const BAD_REQUEST = 'BAD_REQUEST';
+const BAD_REQUEST = 'BAD_REQUEST';
 
 /**
  * Input values refused before anything runs carry the same code, BAD_USER_INPUT, and name the

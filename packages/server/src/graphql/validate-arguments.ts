@@ -61,7 +61,7 @@ export function useValidateArguments(): Plugin<GraphQLContext> {
   };
 }
 
-export type ArgumentRefusal = {
+type ArgumentRefusal = {
   /** The argument's path as the client wrote it (inside `input`, relative to it). */
   field: string;
   reason: string;
@@ -75,7 +75,7 @@ export type ArgumentRefusal = {
 };
 
 /** The first argument of the operation that breaks a rule, or null when every one keeps them. */
-export function firstRefusal(schema: GraphQLSchema, document: DocumentNode, rawVariables: Record<string, unknown>, operationName: string | null): ArgumentRefusal | null {
+function firstRefusal(schema: GraphQLSchema, document: DocumentNode, rawVariables: Record<string, unknown>, operationName: string | null): ArgumentRefusal | null {
   const operation = document.definitions.find(
     (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION && (operationName == null || d.name?.value === operationName),
   );
@@ -197,7 +197,7 @@ function jsonQuantities(value: unknown, path: string, key: string): Problem | nu
 }
 
 /** Which id rule an ID argument follows, by its name: command ids and composite names have their own. */
-export function idKindOf(name: string): IdKind {
+function idKindOf(name: string): IdKind {
   if (name === 'commandId') return 'commandId';
   if (name === 'id' || name === 'account' || name === 'streamId') return 'reference';
   return 'id';

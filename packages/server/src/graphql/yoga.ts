@@ -25,7 +25,7 @@ export type GraphQLHandlerOptions = {
   exposure?: ExposureConfig;
 };
 
-export const GRAPHQL_PATH = '/graphql';
+const GRAPHQL_PATH = '/graphql';
 
 /** graphql-yoga over the Pothos schema, for mounting in express at GRAPHQL_PATH. */
 export function createGraphQLHandler(options: GraphQLHandlerOptions) {
@@ -65,7 +65,7 @@ export function createGraphQLHandler(options: GraphQLHandlerOptions) {
 }
 
 /** GraphiQL's header editor, prefilled: the key to paste in (pnpm ledger apikey create --role operator). */
-export const GRAPHIQL_HEADERS = JSON.stringify({ Authorization: 'Bearer v2g_<keyId>_<secret>' }, null, 2);
+const GRAPHIQL_HEADERS = JSON.stringify({ Authorization: 'Bearer v2g_<keyId>_<secret>' }, null, 2);
 
 /** yoga's own log lines (errors outside execution, mostly) as pino JSON. */
 function yogaLogger(logger: Logger): YogaLogger {

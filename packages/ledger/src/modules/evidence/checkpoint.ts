@@ -71,7 +71,7 @@ export function checkSignature(data: LogCheckpointedData, publicKey: KeyObject):
     return { state: 'invalid', keyId: signature.keyId, reason: `signed with key ${signature.keyId}, not the trusted key ${expectedKeyId}` };
   }
   const value = Buffer.from(signature.value, 'base64');
-  let ok = false;
+  let ok: boolean;
   try {
     ok = value.length === 64 && verify(null, signedMessage(data), publicKey, value);
   } catch {
@@ -107,7 +107,7 @@ export function parsePrivateKey(text: string): KeyObject {
     try {
       key = createPrivateKey({ key: value, format: 'pem' });
     } catch (error) {
-      throw new Error(`is not a readable PEM private key (${error instanceof Error ? error.message : String(error)})`);
+      throw new Error(`is not a readable PEM private key (${error instanceof Error ? error.message : String(error)})`, { cause: error });
     }
   } else {
     throw new Error('must be an Ed25519 private key: PEM (-----BEGIN PRIVATE KEY-----) or a 32-byte seed as 64 hex digits');
@@ -126,7 +126,7 @@ export function parsePublicKey(text: string): KeyObject {
     try {
       key = createPublicKey({ key: value, format: 'pem' });
     } catch (error) {
-      throw new Error(`is not a readable PEM public key (${error instanceof Error ? error.message : String(error)})`);
+      throw new Error(`is not a readable PEM public key (${error instanceof Error ? error.message : String(error)})`, { cause: error });
     }
   } else {
     throw new Error('must be an Ed25519 public key: PEM (-----BEGIN PUBLIC KEY-----) or 32 bytes as 64 hex digits');

@@ -1,7 +1,7 @@
 import { AccountNotFound, ApiKeyExists, ROLES, UnknownApiKey, type Role } from '@v2g/domain';
 import type { ApiKeyView } from '@v2g/ledger';
 import { OPERATOR, OPERATOR_AUDITOR } from '../access.ts';
-import { builder } from '../builder.ts';
+import { builder, type BuilderTypes } from '../builder.ts';
 import { COMMAND_ERRORS, ErrorInterface } from './errors.ts';
 import { commandContext } from '../command-context.ts';
 
@@ -48,7 +48,7 @@ builder.objectType(UnknownApiKey, {
 
 type KeyPayloadShape = { commandId: string; duplicate: boolean; streamId: string; position: bigint | null; apiKey: ApiKeyView; token: string | null };
 
-const keyPayloadFields = (t: PothosSchemaTypes.ObjectFieldBuilder<PothosSchemaTypes.ExtendDefaultTypes<any>, KeyPayloadShape>) => ({
+const keyPayloadFields = (t: PothosSchemaTypes.ObjectFieldBuilder<BuilderTypes, KeyPayloadShape>) => ({
   commandId: t.exposeID('commandId'),
   duplicate: t.exposeBoolean('duplicate', { description: 'True when this commandId was already recorded: nothing new was written.' }),
   streamId: t.exposeID('streamId'),

@@ -379,7 +379,7 @@ builder.queryFields((t) => ({
     resolve: (_root, args, { ledger, principal }) =>
       args.asOf == null
         ? ledger.billing.service.invoice(String(args.accountId), args.month, args.pricesKnownAt)
-        : asOfInvoices(ledger).invoice(principal.id, String(args.accountId), args.month, args.asOf, args.pricesKnownAt),
+        : asOfInvoices(ledger).checkedInvoice(principal.id, String(args.accountId), args.month, args.asOf, args.pricesKnownAt),
   }),
   invoices: t.field({
     type: [InvoiceRef],

@@ -81,42 +81,42 @@ export function errorType(errorClass: ErrorClass, name: string, description: str
   return errorClass;
 }
 
-export const GridLimitExceededError = errorType(GridLimitExceeded, 'GridLimitExceededError', 'An allocation would push a node past its limit.', {
+errorType(GridLimitExceeded, 'GridLimitExceededError', 'An allocation would push a node past its limit.', {
   nodeId: 'The node whose limit would break.',
   direction: '"import" or "export".',
   flowW: 'The net flow the allocation would cause, W.',
   limitW: 'The limit in force, W.',
   boundBy: 'What sets the limit: "static", "headroom" or "rule:<id>".',
 });
-export const UnknownNodeError = errorType(UnknownNode, 'UnknownNodeError', 'No such node in the site\'s tree.', { siteId: 'The site.', nodeId: 'The node asked for.' });
-export const NodeAlreadyExistsError = errorType(NodeAlreadyExists, 'NodeAlreadyExistsError', 'A node id is taken.', { siteId: 'The site.', nodeId: 'The node id.' });
-export const InvalidNodePlacementError = errorType(InvalidNodePlacement, 'InvalidNodePlacementError', 'A node of this kind cannot hang below that parent.', {
+errorType(UnknownNode, 'UnknownNodeError', 'No such node in the site\'s tree.', { siteId: 'The site.', nodeId: 'The node asked for.' });
+errorType(NodeAlreadyExists, 'NodeAlreadyExistsError', 'A node id is taken.', { siteId: 'The site.', nodeId: 'The node id.' });
+errorType(InvalidNodePlacement, 'InvalidNodePlacementError', 'A node of this kind cannot hang below that parent.', {
   nodeId: 'The node.',
   kind: 'Its kind.',
   parentId: 'The parent asked for.',
   parentKind: 'The parent\'s kind.',
 });
-export const NotAChargerError = errorType(NotACharger, 'NotAChargerError', 'The node is not a charger.', { nodeId: 'The node.', kind: 'Its kind.' });
-export const NotAConnectorError = errorType(NotAConnector, 'NotAConnectorError', 'The node is not a connector.', { nodeId: 'The node.', kind: 'Its kind.' });
-export const CannotRemoveRootError = errorType(CannotRemoveRoot, 'CannotRemoveRootError', 'The site\'s grid connection cannot be removed.', { nodeId: 'The root.' });
-export const NodeHasChildrenError = errorType(NodeHasChildren, 'NodeHasChildrenError', 'Remove the nodes below first.', { nodeId: 'The node.', children: { about: 'The nodes below it.', shape: 'list' } });
-export const ConnectorInUseError = errorType(ConnectorInUse, 'ConnectorInUseError', 'The connector is occupied.', { connectorId: 'The connector.', sessionId: 'The session there.' });
-export const ReadingFromFutureError = errorType(ReadingFromFuture, 'ReadingFromFutureError', 'A reading dated more than five minutes ahead.', {
+errorType(NotACharger, 'NotAChargerError', 'The node is not a charger.', { nodeId: 'The node.', kind: 'Its kind.' });
+errorType(NotAConnector, 'NotAConnectorError', 'The node is not a connector.', { nodeId: 'The node.', kind: 'Its kind.' });
+errorType(CannotRemoveRoot, 'CannotRemoveRootError', 'The site\'s grid connection cannot be removed.', { nodeId: 'The root.' });
+errorType(NodeHasChildren, 'NodeHasChildrenError', 'Remove the nodes below first.', { nodeId: 'The node.', children: { about: 'The nodes below it.', shape: 'list' } });
+errorType(ConnectorInUse, 'ConnectorInUseError', 'The connector is occupied.', { connectorId: 'The connector.', sessionId: 'The session there.' });
+errorType(ReadingFromFuture, 'ReadingFromFutureError', 'A reading dated more than five minutes ahead.', {
   nodeId: 'The node.',
   occurredAt: 'The reading\'s time.',
   at: 'The time of the command.',
 });
-export const RuleAlreadyExistsError = errorType(RuleAlreadyExists, 'RuleAlreadyExistsError', 'A rule id is taken.', { ruleId: 'The rule.' });
-export const UnknownRuleError = errorType(UnknownRule, 'UnknownRuleError', 'No such congestion rule.', { ruleId: 'The rule.' });
-export const DischargeRequestAlreadyExistsError = errorType(DischargeRequestAlreadyExists, 'DischargeRequestAlreadyExistsError', 'A request id is taken.', { requestId: 'The request.' });
-export const UnknownDischargeRequestError = errorType(UnknownDischargeRequest, 'UnknownDischargeRequestError', 'No such discharge request.', { requestId: 'The request.' });
-export const SessionAlreadyAtSiteError = errorType(SessionAlreadyAtSite, 'SessionAlreadyAtSiteError', 'The session already occupies a connector.', { sessionId: 'The session.', connectorId: 'Its connector.' });
-export const DischargeNotSupportedError = errorType(DischargeNotSupported, 'DischargeNotSupportedError', 'V2G consent at a charger that cannot discharge.', {
+errorType(RuleAlreadyExists, 'RuleAlreadyExistsError', 'A rule id is taken.', { ruleId: 'The rule.' });
+errorType(UnknownRule, 'UnknownRuleError', 'No such congestion rule.', { ruleId: 'The rule.' });
+errorType(DischargeRequestAlreadyExists, 'DischargeRequestAlreadyExistsError', 'A request id is taken.', { requestId: 'The request.' });
+errorType(UnknownDischargeRequest, 'UnknownDischargeRequestError', 'No such discharge request.', { requestId: 'The request.' });
+errorType(SessionAlreadyAtSite, 'SessionAlreadyAtSiteError', 'The session already occupies a connector.', { sessionId: 'The session.', connectorId: 'Its connector.' });
+errorType(DischargeNotSupported, 'DischargeNotSupportedError', 'V2G consent at a charger that cannot discharge.', {
   sessionId: 'The session.',
   connectorId: 'The connector.',
   chargerId: 'The charger.',
 });
-export const NoCommonPowerError = errorType(NoCommonPower, 'NoCommonPowerError', 'The vehicle\'s and the charger\'s power bounds do not overlap.', {
+errorType(NoCommonPower, 'NoCommonPowerError', 'The vehicle\'s and the charger\'s power bounds do not overlap.', {
   sessionId: 'The session.',
   chargerId: 'The charger.',
   direction: '"charge" or "discharge".',
@@ -125,33 +125,33 @@ export const NoCommonPowerError = errorType(NoCommonPower, 'NoCommonPowerError',
   chargerMinW: 'W',
   chargerMaxW: 'W',
 });
-export const SessionNotAtConnectorError = errorType(SessionNotAtConnector, 'SessionNotAtConnectorError', 'The session is not at that connector.', {
+errorType(SessionNotAtConnector, 'SessionNotAtConnectorError', 'The session is not at that connector.', {
   connectorId: 'The connector.',
   sessionId: 'The session.',
   occupiedBy: { about: 'Who is there, if anyone.', shape: 'optional' },
 });
-export const SessionNotAtSiteError = errorType(SessionNotAtSite, 'SessionNotAtSiteError', 'An allocation names a session that occupies no connector of the site.', { siteId: 'The site.', sessionId: 'The session.' });
-export const AllocationOutOfOrderError = errorType(AllocationOutOfOrder, 'AllocationOutOfOrderError', 'An allocation dated before the last one.', { at: 'Its time.', lastAllocationAt: 'The last one\'s.' });
-export const SetpointOutOfRangeError = errorType(SetpointOutOfRange, 'SetpointOutOfRangeError', 'A setpoint outside the session\'s bounds for its status.', {
+errorType(SessionNotAtSite, 'SessionNotAtSiteError', 'An allocation names a session that occupies no connector of the site.', { siteId: 'The site.', sessionId: 'The session.' });
+errorType(AllocationOutOfOrder, 'AllocationOutOfOrderError', 'An allocation dated before the last one.', { at: 'Its time.', lastAllocationAt: 'The last one\'s.' });
+errorType(SetpointOutOfRange, 'SetpointOutOfRangeError', 'A setpoint outside the session\'s bounds for its status.', {
   sessionId: 'The session.',
   powerW: 'The setpoint, W.',
   status: 'The status it came with.',
   minW: { about: 'Lower bound, W; null when it may not take that status.', shape: 'optional' },
   maxW: { about: 'Upper bound, W.', shape: 'optional' },
 });
-export const InvalidSessionRequestError = errorType(InvalidSessionRequest, 'InvalidSessionRequestError', 'A plug-in request the ledger cannot accept.', {
+errorType(InvalidSessionRequest, 'InvalidSessionRequestError', 'A plug-in request the ledger cannot accept.', {
   field: 'The input field at fault.',
   reason: 'Why.',
 });
-export const SessionAlreadyExistsError = errorType(SessionAlreadyExists, 'SessionAlreadyExistsError', 'The session id is taken.', { sessionId: 'The session.' });
-export const UnknownSessionError = errorType(UnknownSession, 'UnknownSessionError', 'No such session.', { sessionId: 'The session.' });
-export const SessionClosedError = errorType(SessionClosed, 'SessionClosedError', 'The session has stopped.', { sessionId: 'The session.', stoppedAt: { about: 'When.', shape: 'optional' }, command: 'What was refused.' });
-export const InvalidSessionTransitionError = errorType(InvalidSessionTransition, 'InvalidSessionTransitionError', 'Suspending a session that is not active, or reactivating one that is not suspended.', {
+errorType(SessionAlreadyExists, 'SessionAlreadyExistsError', 'The session id is taken.', { sessionId: 'The session.' });
+errorType(UnknownSession, 'UnknownSessionError', 'No such session.', { sessionId: 'The session.' });
+errorType(SessionClosed, 'SessionClosedError', 'The session has stopped.', { sessionId: 'The session.', stoppedAt: { about: 'When.', shape: 'optional' }, command: 'What was refused.' });
+errorType(InvalidSessionTransition, 'InvalidSessionTransitionError', 'Suspending a session that is not active, or reactivating one that is not suspended.', {
   sessionId: 'The session.',
   status: 'Its status.',
   command: 'What was refused.',
 });
-export const MeterRegisterWentBackwardsError = errorType(MeterRegisterWentBackwards, 'MeterRegisterWentBackwardsError', 'A cumulative register below an earlier reading of the same meter segment, or above a later one.', {
+errorType(MeterRegisterWentBackwards, 'MeterRegisterWentBackwardsError', 'A cumulative register below an earlier reading of the same meter segment, or above a later one.', {
   sessionId: { about: 'The session, for a session\'s meter.', shape: 'optional' },
   meterId: { about: 'The meter, for a site or node meter.', shape: 'optional' },
   register: 'Which register.',

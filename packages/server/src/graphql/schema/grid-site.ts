@@ -13,7 +13,7 @@ import {
   type SiteCommand,
   type SiteNode,
 } from '@v2g/domain';
-import { builder } from '../builder.ts';
+import { builder, type BuilderTypes } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
 import { ALLOCATION_ERRORS, siteCommandErrors } from './grid-errors.ts';
 import { loadSite, Site, type SiteView } from './site.ts';
@@ -26,7 +26,7 @@ import { commandContext } from '../command-context.ts';
  * command is followed by an allocation when it can change what sessions may draw.
  */
 
-export const NodeKindRef = builder.enumType('NodeKind', {
+const NodeKindRef = builder.enumType('NodeKind', {
   values: {
     SITE: { value: 'site', description: 'The grid connection itself (the root).' },
     FEEDER: { value: 'feeder' },
@@ -286,7 +286,7 @@ async function runSiteCommand(ctx: GraphQLContext, input: Input, command: SiteCo
   };
 }
 
-const base = (t: PothosSchemaTypes.InputFieldBuilder<PothosSchemaTypes.ExtendDefaultTypes<any>, 'InputObject'>) => ({
+const base = (t: PothosSchemaTypes.InputFieldBuilder<BuilderTypes, 'InputObject'>) => ({
   commandId: t.id({ required: true, description: 'Chosen by the client, unique per command: resending it is safe.' }),
   siteId: t.id({ required: true }),
 });
@@ -368,7 +368,7 @@ const RuleWindowInput = builder.inputType('RuleWindowInput', {
   }),
 });
 
-const ruleFields = (t: PothosSchemaTypes.InputFieldBuilder<PothosSchemaTypes.ExtendDefaultTypes<any>, 'InputObject'>) => ({
+const ruleFields = (t: PothosSchemaTypes.InputFieldBuilder<BuilderTypes, 'InputObject'>) => ({
   ruleId: t.id({ required: true }),
   priority: t.int({ required: true, description: 'Higher wins when two rules set the same figure (it only changes the reason shown).' }),
   window: t.field({ type: RuleWindowInput, required: true }),

@@ -23,7 +23,7 @@ export async function inClientTerms<T>(view: OrderView, run: () => Promise<T>): 
 
 const WH_AMOUNT = /(-?\d+) Wh\b/g;
 
-export function restated<E extends CodedError>(error: E, view: OrderView): E {
+function restated<E extends CodedError>(error: E, view: OrderView): E {
   const details: Record<string, unknown> = { ...error.details };
   let message = error.message;
   const fieldOf = (field: string) => {

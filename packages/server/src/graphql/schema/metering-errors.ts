@@ -55,23 +55,23 @@ builder.objectType(ConflictingMeterReading, {
   }),
 });
 
-export const MeterReadingFromFutureError = errorType(MeterReadingFromFuture, 'MeterReadingFromFutureError', 'A meter timestamp more than 5 minutes after the command\'s time.', {
+errorType(MeterReadingFromFuture, 'MeterReadingFromFutureError', 'A meter timestamp more than 5 minutes after the command\'s time.', {
   ...subject,
   occurredAt: 'The meter\'s time.',
   at: 'The command\'s time (when the ledger received it).',
 });
-export const UnknownMeterReadingError = errorType(UnknownMeterReading, 'UnknownMeterReadingError', 'A correction of a reading that was never recorded.', {
+errorType(UnknownMeterReading, 'UnknownMeterReadingError', 'A correction of a reading that was never recorded.', {
   ...subject,
   occurredAt: 'The instant asked for.',
 });
-export const ReadingsAfterMeterResetError = errorType(
+errorType(
   ReadingsAfterMeterReset,
   'ReadingsAfterMeterResetError',
   'A reset at an instant after which the meter it replaces has readings.',
   { ...subject, occurredAt: 'The reset\'s instant.', readingsAt: { about: 'The instants of those readings.', shape: 'list' } },
 );
-export const UnknownMeterError = errorType(UnknownMeter, 'UnknownMeterError', 'No such meter: register it first.', { meterId: 'The meter.' });
-export const MeterAlreadyRegisteredError = errorType(MeterAlreadyRegistered, 'MeterAlreadyRegisteredError', 'The meter id is taken.', {
+errorType(UnknownMeter, 'UnknownMeterError', 'No such meter: register it first.', { meterId: 'The meter.' });
+errorType(MeterAlreadyRegistered, 'MeterAlreadyRegisteredError', 'The meter id is taken.', {
   meterId: 'The meter.',
   siteId: 'Its site.',
   nodeId: 'Its node.',

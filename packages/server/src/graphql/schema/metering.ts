@@ -11,7 +11,7 @@ import {
   type RegisterSegment,
   type SeriesReading,
 } from '@v2g/domain';
-import { builder } from '../builder.ts';
+import { builder, type BuilderTypes } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
 import { meterCommandErrors } from './metering-errors.ts';
 import { PLATFORM_READERS, PLATFORM_WRITERS } from '../access.ts';
@@ -123,7 +123,7 @@ const RegisterMeterInput = builder.inputType('RegisterMeterInput', {
   }),
 });
 
-const readingFields = (t: PothosSchemaTypes.InputFieldBuilder<PothosSchemaTypes.ExtendDefaultTypes<any>, 'InputObject'>) => ({
+const readingFields = (t: PothosSchemaTypes.InputFieldBuilder<BuilderTypes, 'InputObject'>) => ({
   commandId: t.id({ required: true }),
   meterId: t.id({ required: true }),
   occurredAt: t.field({ type: 'DateTime', required: true, description: 'The meter\'s time: at most 7 days before the ledger\'s now (for a new reading or reset) and at most 5 minutes after it. The ledger records when it received it (recordedAt) itself.' }),

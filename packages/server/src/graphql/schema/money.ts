@@ -9,7 +9,7 @@ export type MoneyShape = { amountMinor: string; currency: string };
 
 const minorDigits = new Map<string, number>();
 
-export function minorUnitDigits(currency: string): number {
+function minorUnitDigits(currency: string): number {
   let digits = minorDigits.get(currency);
   if (digits === undefined) {
     digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;

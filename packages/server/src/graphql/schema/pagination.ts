@@ -10,7 +10,7 @@ import { InvalidArgument } from '../errors.ts';
  * list for one row more than the page in reading order, and builds edges, pageInfo and
  * totalCount from that, the same way for every list.
  */
-export type PageInfoShape = {
+type PageInfoShape = {
   hasNextPage: boolean;
   hasPreviousPage: boolean;
   startCursor: string | null;

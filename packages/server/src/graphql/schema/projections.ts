@@ -121,11 +121,11 @@ class RebuildUnavailable extends CodedError {
   }
 }
 
-export const UnknownProjectionError = errorType(UnknownProjection, 'UnknownProjectionError', 'No projection by that name.', {
+errorType(UnknownProjection, 'UnknownProjectionError', 'No projection by that name.', {
   name: 'The name asked for.',
   known: 'The projections there are, comma-separated.',
 });
-export const RebuildInProgressError = errorType(RebuildInProgress, 'RebuildInProgressError', 'Another process runs a rebuild of this projection (its lease is held).', {
+errorType(RebuildInProgress, 'RebuildInProgressError', 'Another process runs a rebuild of this projection (its lease is held).', {
   name: 'The projection.',
   rebuildId: 'The rebuild running.',
   owner: 'Who holds it.',

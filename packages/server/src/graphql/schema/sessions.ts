@@ -1,5 +1,5 @@
 import { parseInstant, sessionMeterSegments, sessionNeeds, TIERS, type PlugIn, type SessionCommand, type SessionState, type Tier } from '@v2g/domain';
-import { builder } from '../builder.ts';
+import { builder, type BuilderTypes } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
 import { sessionMutationErrors } from './grid-errors.ts';
 import { SiteSession } from './grid-site.ts';
@@ -161,7 +161,7 @@ const PlugInInput = builder.inputType('PlugInInput', {
   }),
 });
 
-const sessionFields = (t: PothosSchemaTypes.InputFieldBuilder<PothosSchemaTypes.ExtendDefaultTypes<any>, 'InputObject'>) => ({
+const sessionFields = (t: PothosSchemaTypes.InputFieldBuilder<BuilderTypes, 'InputObject'>) => ({
   commandId: t.id({ required: true }),
   sessionId: t.id({ required: true }),
 });
@@ -181,7 +181,7 @@ const ReactivateSessionInput = builder.inputType('ReactivateSessionInput', { fie
 const ChangeDepartureInput = builder.inputType('ChangeDepartureInput', {
   fields: (t) => ({ ...sessionFields(t), departureAt: t.field({ type: 'DateTime', required: true, description: 'After the ledger\'s now, at most 7 days after it.' }) }),
 });
-const meterFields = (t: PothosSchemaTypes.InputFieldBuilder<PothosSchemaTypes.ExtendDefaultTypes<any>, 'InputObject'>) => ({
+const meterFields = (t: PothosSchemaTypes.InputFieldBuilder<BuilderTypes, 'InputObject'>) => ({
   commandId: t.id({ required: true }),
   sessionId: t.id({ required: true }),
   occurredAt: t.field({ type: 'DateTime', required: true, description: 'The meter\'s time: at most 7 days before the ledger\'s now (for a new reading or reset) and at most 5 minutes after it. The ledger records when it received it (recordedAt) itself.' }),

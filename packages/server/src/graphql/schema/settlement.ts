@@ -43,29 +43,29 @@ import { asOfInvoices } from '../../as-of.ts';
 
 // ---- errors -------------------------------------------------------------------------------------
 
-export const PeriodNotOverError = errorType(PeriodNotOver, 'PeriodNotOverError', 'A period is closed only once it is over.', {
+errorType(PeriodNotOver, 'PeriodNotOverError', 'A period is closed only once it is over.', {
   periodEnd: 'The end of the period.',
   at: 'The time of the close.',
 });
-export const ImbalancePriceMissingError = errorType(ImbalancePriceMissing, 'ImbalancePriceMissingError', 'No price of the zone\'s imbalance price zone for the period is known at the close.', {
+errorType(ImbalancePriceMissing, 'ImbalancePriceMissingError', 'No price of the zone\'s imbalance price zone for the period is known at the close.', {
   zone: 'The market zone.',
   priceZone: 'The zone whose prices price imbalances.',
   periodStart: 'The period.',
   knownAt: 'The knowledge cut-off of the close.',
 });
-export const SettlementZoneNotConfiguredError = errorType(
+errorType(
   SettlementZoneNotConfigured,
   'SettlementZoneNotConfiguredError',
   'The market zone was not configured as known at the close (code MARKET_ZONE_NOT_CONFIGURED).',
   { zone: 'The zone.', knownAt: 'The knowledge cut-off of the close.' },
 );
-export const SettlementCurrencyMismatchError = errorType(SettlementCurrencyMismatch, 'SettlementCurrencyMismatchError', 'A trade or a price in another currency than the zone\'s.', {
+errorType(SettlementCurrencyMismatch, 'SettlementCurrencyMismatchError', 'A trade or a price in another currency than the zone\'s.', {
   zone: 'The zone.',
   currency: 'The zone\'s currency.',
   source: 'What is in another currency.',
   sourceCurrency: 'Its currency.',
 });
-export const SettlementRevisionConflictError = errorType(SettlementRevisionConflict, 'SettlementRevisionConflictError', 'Another close of the period was recorded meanwhile; send the command again.', {
+errorType(SettlementRevisionConflict, 'SettlementRevisionConflictError', 'Another close of the period was recorded meanwhile; send the command again.', {
   expected: 'The next revision.',
   requested: 'The revision this close derived.',
 });
