@@ -7,7 +7,7 @@ import { settlementProjection, settlementStatement, statementInForceAt } from '@
 import fc from 'fast-check';
 import { pino } from 'pino';
 import { describe, expect, inject, it } from 'vitest';
-import { prng } from '../lib/prng.ts';
+import { prng } from '@v2g/testing/workloads';
 import { ASOF_ZONE, fillAsOf, type AsOfFillResult } from './lib/asof-fill.ts';
 
 /**

@@ -4,7 +4,7 @@ import { ProjectionRunner } from '@v2g/ledger';
 import { billingProjection } from '@v2g/projection-billing';
 import { pino } from 'pino';
 import { describe, expect, inject, it } from 'vitest';
-import { fillBilling } from './lib/billing-fill.ts';
+import { fillBilling } from '@v2g/testing/workloads';
 
 /**
  * The billing bench's fill, small: it appends valid events (the store checks them against
