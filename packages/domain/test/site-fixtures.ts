@@ -44,6 +44,17 @@ export function assign(atTime: string, ...setpoints: Array<[sessionId: string, p
   };
 }
 
+/**
+ * What a curtailment at `atTime` decides: the held sessions' setpoints to 0 (on hold, for the
+ * reason given: `curtailed:<node>`), then a SessionPutOnHold for each, in the same order.
+ */
+export function curtailment(atTime: string, ...held: Array<[sessionId: string, reason: string]>): SiteEvent[] {
+  return [
+    { type: 'SetpointsAssigned', data: { siteId: SITE, at: atTime, trigger: 'curtailment', setpoints: held.map(([sessionId, reason]) => ({ sessionId, powerW: '0', status: 'on_hold', reason })) } },
+    ...held.map(([sessionId, reason]): SiteEvent => ({ type: 'SessionPutOnHold', data: { siteId: SITE, sessionId, at: atTime, reason } })),
+  ];
+}
+
 /** Runs commands through the decider after `history`; returns the whole history. Throws what decide throws. */
 export function run(commands: SiteCommand[], history: SiteEvent[] = []): SiteEvent[] {
   const events = [...history];

@@ -1,34 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { givenFor } from '../../test/given.ts';
 import { InvalidCommand } from '../errors.ts';
-import {
-  FIXTURE_AT as AT,
-  FIXTURE_AUCTION_PRODUCT as AUCTION,
-  FIXTURE_GATE as GATE,
-  FIXTURE_PRODUCT as PRODUCT,
-  limitOrder,
-  orderRequest,
-  runBook,
-  submitOrders,
-} from './market-fixtures.ts';
-import {
-  DuplicateClientOrderId,
-  DuplicateOrderId,
-  GateClosed,
-  GateNotReached,
-  InsufficientQuantity,
-  MarketNotOpen,
-  OrderNotOpen,
-  OrderNotOwned,
-  OrderTypeNotAllowed,
-  PriceNotOnTick,
-  PriceOutOfBounds,
-  QuantityAboveMaximum,
-  QuantityBelowFilled,
-  QuantityNotOnStep,
-  UnknownOrder,
-  UnknownProduct,
-} from './market-errors.ts';
+import { FIXTURE_AT as AT, FIXTURE_AUCTION_PRODUCT as AUCTION, FIXTURE_GATE as GATE, FIXTURE_PRODUCT as PRODUCT, limitOrder, orderRequest, runBook, submitOrders } from './market-fixtures.ts';
+import { DuplicateClientOrderId, DuplicateOrderId, GateClosed, GateNotReached, InsufficientQuantity, MarketNotOpen, OrderNotOpen, OrderNotOwned, OrderTypeNotAllowed, PriceNotOnTick, PriceOutOfBounds, QuantityAboveMaximum, QuantityBelowFilled, QuantityNotOnStep, UnknownOrder, UnknownProduct } from './market-errors.ts';
 import type { OrderBookCommand, OrderBookEvent } from './market-types.ts';
 import { bookDepth, restingOrders } from './matching-engine.ts';
 import { cloneOrderBookState, orderBookDecider, orderBookStreamId, type OrderBookState } from './order-book.ts';

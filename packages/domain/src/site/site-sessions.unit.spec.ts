@@ -1,20 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { givenFor } from '../../test/given.ts';
-import { assign, at, BIDI, depot, occupy, registeredOf, run, SITE, T0 } from '../../test/site-fixtures.ts';
+import { assign, at, BIDI, curtailment, depot, occupy, registeredOf, run, SITE, T0 } from '../../test/site-fixtures.ts';
 import { InvalidCommand } from '../errors.ts';
-import {
-  AllocationOutOfOrder,
-  ConnectorInUse,
-  DischargeNotSupported,
-  GridLimitExceeded,
-  NoCommonPower,
-  NotAConnector,
-  SessionAlreadyAtSite,
-  SessionNotAtConnector,
-  SessionNotAtSite,
-  SetpointOutOfRange,
-  UnknownNode,
-} from './site-errors.ts';
+import { AllocationOutOfOrder, ConnectorInUse, DischargeNotSupported, GridLimitExceeded, NoCommonPower, NotAConnector, SessionAlreadyAtSite, SessionNotAtConnector, SessionNotAtSite, SetpointOutOfRange, UnknownNode } from './site-errors.ts';
 import { siteDecider, UnknownSite, type SiteCommand, type SiteEvent } from './site.ts';
 
 const given = givenFor(siteDecider);
@@ -117,8 +105,7 @@ describe('site decider: ReleaseConnector', () => {
       .when(release('k2', 's2', at(2)))
       .then([
         { type: 'ConnectorReleased', data: { siteId: SITE, connectorId: 'k2', sessionId: 's2', at: at(2) } },
-        { type: 'SetpointsAssigned', data: { siteId: SITE, at: at(2), trigger: 'curtailment', setpoints: [{ sessionId: 's1', powerW: '0', status: 'on_hold', reason: 'curtailed:c1' }] } },
-        { type: 'SessionPutOnHold', data: { siteId: SITE, sessionId: 's1', at: at(2), reason: 'curtailed:c1' } },
+        ...curtailment(at(2), ['s1', 'curtailed:c1']),
       ]);
   });
 });

@@ -37,71 +37,15 @@
  * - The global log (`readAll`, `readCategory`, `headPosition`, `subscribe`) shows only streams our
  *   stream-id rules produce: no `$` system streams or events, no `_command-` records.
  */
-import {
-  BACKWARDS,
-  END,
-  EventStoreDBClient,
-  FORWARDS,
-  NO_STREAM,
-  START,
-  StreamDeletedError,
-  StreamNotFoundError,
-  WrongExpectedVersionError,
-  jsonEvent,
-  streamNameFilter,
-  type AllStreamResolvedEvent,
-  type JSONType,
-  type Position,
-  type ReadPosition,
-  type ReadRevision,
-  type ResolvedEvent,
-} from '@eventstore/db-client';
-import {
-  EventStoreUnavailable,
-  StreamVersionConflict,
-} from '../errors.ts';
+import { BACKWARDS, END, EventStoreDBClient, FORWARDS, NO_STREAM, START, StreamDeletedError, StreamNotFoundError, WrongExpectedVersionError, jsonEvent, streamNameFilter, type AllStreamResolvedEvent, type JSONType, type Position, type ReadPosition, type ReadRevision, type ResolvedEvent } from '@eventstore/db-client';
+import { EventStoreUnavailable, StreamVersionConflict } from '../errors.ts';
 import { GENESIS_HASH } from '../hash-chain.ts';
 import { mapWithConcurrency } from '../map-with-concurrency.ts';
 import { checkExpectedVersion, prepareEvents, validateAppend, type PreparedEvent } from '../prepare-append.ts';
 import type { SchemaRegistry } from '../schema-registry.ts';
-import {
-  categoryOf,
-  checkRecordedCommand,
-  type AppendOptions,
-  type AppendResult,
-  type EventStore,
-  type ExpectedVersion,
-  type ListStreamsOptions,
-  type NewEvent,
-  type ReadAllOptions,
-  type ReadCategoryOptions,
-  type ReadStreamOptions,
-  type RecordedEvent,
-  type StreamHead,
-  type StreamPage,
-  type SubscribeOptions,
-  streamPageLimit,
-} from '../types.ts';
+import { categoryOf, checkRecordedCommand, type AppendOptions, type AppendResult, type EventStore, type ExpectedVersion, type ListStreamsOptions, type NewEvent, type ReadAllOptions, type ReadCategoryOptions, type ReadStreamOptions, type RecordedEvent, type StreamHead, type StreamPage, type SubscribeOptions, streamPageLimit } from '../types.ts';
 
-import {
-  COMMAND_RECORDED,
-  commandRecordIdFor,
-  commandStreamOf,
-  decodeCommandResult,
-  encodeCommandResult,
-  expectedRevisionFor,
-  fromKurrentRecord,
-  isLedgerRecord,
-  LEDGER_FORMAT,
-  LEDGER_STREAM_PATTERN,
-  revisionToVersion,
-  toKurrentEventData,
-  translateClientError,
-  versionToRevision,
-  withFingerprint,
-  asClientError,
-  isUnknownOutcome,
-} from './kurrentdb-codec.ts';
+import { COMMAND_RECORDED, commandRecordIdFor, commandStreamOf, decodeCommandResult, encodeCommandResult, expectedRevisionFor, fromKurrentRecord, isLedgerRecord, LEDGER_FORMAT, LEDGER_STREAM_PATTERN, revisionToVersion, toKurrentEventData, translateClientError, versionToRevision, withFingerprint, asClientError, isUnknownOutcome } from './kurrentdb-codec.ts';
 
 export type KurrentDbStoreOptions = {
   /** `esdb://host:2113?tls=false`, `esdb+discover://…` for a cluster (never logged: it may hold a password). */
