@@ -5,6 +5,7 @@
  * benches both fill logs with are in `@v2g/testing/workloads` (they load the ledger and need no vitest).
  */
 export * from './databases.ts';
+export * from './market-products.ts';
 export * from './projection-targets.ts';
 export * from './readable.ts';
 export * from './session-commands.ts';
