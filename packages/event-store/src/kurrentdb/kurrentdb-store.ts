@@ -251,25 +251,11 @@ export class KurrentDbEventStore implements EventStore {
       throw new RangeError(`listStreams: ${JSON.stringify(options.after)} is not a cursor this store returned`);
     }
     const after = options.after === undefined ? 0n : BigInt(options.after);
-    // Forward reads of $all include the record at the start position: `cursor` drops it.
-    let cursor: Position | undefined = after > 0n ? { commit: after, prepare: after } : undefined;
-    let from: ReadPosition = positionAfter(after);
     const firsts: { streamId: string; position: bigint }[] = [];
-    scan: while (firsts.length < limit) {
-      const page = await this.readAllPage({ direction: FORWARDS, fromPosition: from, maxCount: PAGE_SIZE });
-      let fresh = 0;
-      for (const resolved of page) {
-        const event = resolved.event;
-        if (!event) continue;
-        if (cursor && comparePositions(event.position, cursor) <= 0) continue;
-        cursor = event.position;
-        fresh += 1;
-        if (event.revision !== 0n || !isLedgerRecord(event.streamId, event.type)) continue;
-        firsts.push({ streamId: event.streamId, position: event.position.commit });
-        if (firsts.length >= limit) break scan;
-      }
-      if (page.length < PAGE_SIZE || fresh === 0 || !cursor) break;
-      from = cursor;
+    for await (const event of this.recordsAfter(after)) {
+      if (event.revision !== 0n || !isLedgerRecord(event.streamId, event.type)) continue;
+      firsts.push({ streamId: event.streamId, position: event.position.commit });
+      if (firsts.length >= limit) break;
     }
     const heads = await mapWithConcurrency(firsts, 16, async ({ streamId }): Promise<StreamHead | undefined> => {
       const [last] = await this.readStreamRaw(streamId, { direction: BACKWARDS, fromRevision: END, maxCount: 1 });
@@ -519,12 +505,24 @@ export class KurrentDbEventStore implements EventStore {
     this.ensureOpen();
     const limit = options.limit ?? Number.MAX_SAFE_INTEGER;
     if (limit <= 0) return [];
-    const after = options.after ?? 0n;
+    const out: RecordedEvent[] = [];
+    for await (const event of this.recordsAfter(options.after ?? 0n)) {
+      if (!isLedgerRecord(event.streamId, event.type) || !keep(event.streamId)) continue;
+      out.push(this.registry.upcast(fromKurrentRecord(event)));
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  /**
+   * Every record of $all after the position `after`, forwards, read PAGE_SIZE at a time; the next
+   * page is read only when the caller asks past this one. Ends at the end of $all.
+   */
+  private async *recordsAfter(after: bigint): AsyncGenerator<NonNullable<AllStreamResolvedEvent['event']>> {
     // Forward reads of $all include the record at the start position: `cursor` drops it.
     let cursor: Position | undefined = after > 0n ? { commit: after, prepare: after } : undefined;
     let from: ReadPosition = positionAfter(after);
-    const out: RecordedEvent[] = [];
-    while (out.length < limit) {
+    for (;;) {
       const page = await this.readAllPage({ direction: FORWARDS, fromPosition: from, maxCount: PAGE_SIZE });
       let fresh = 0;
       for (const resolved of page) {
@@ -533,14 +531,11 @@ export class KurrentDbEventStore implements EventStore {
         if (cursor && comparePositions(event.position, cursor) <= 0) continue;
         cursor = event.position;
         fresh += 1;
-        if (!isLedgerRecord(event.streamId, event.type) || !keep(event.streamId)) continue;
-        out.push(this.registry.upcast(fromKurrentRecord(event)));
-        if (out.length >= limit) break;
+        yield event;
       }
-      if (page.length < PAGE_SIZE || fresh === 0 || !cursor) break;
+      if (page.length < PAGE_SIZE || fresh === 0 || !cursor) return;
       from = cursor;
     }
-    return out;
   }
 
   private async *subscription(options: SubscribeOptions): AsyncGenerator<RecordedEvent> {
