@@ -50,3 +50,33 @@ export function pgliteForFile(): () => SqlClient {
     return sql;
   };
 }
+
+/** Runs `body` on a fresh in-memory PGlite, in `schema`, and closes it after. */
+export async function inFreshPglite(schema: string, body: (sql: SqlClient, schema: string) => Promise<void>): Promise<void> {
+  const sql = await openPglite(undefined);
+  try {
+    await body(sql, schema);
+  } finally {
+    await sql.close();
+  }
+}
+
+/**
+ * Runs `body` on the PostgreSQL server at `url` in a fresh schema (`test_<prefix>_<random>`), then
+ * drops it and the schemas named after it with each of `suffixes` (a rebuild's `_rm`, …).
+ */
+export async function inFreshServerSchema(
+  url: string,
+  prefix: string,
+  options: { applicationName: string; suffixes?: readonly string[] },
+  body: (sql: SqlClient, schema: string) => Promise<void>,
+): Promise<void> {
+  const sql = await connectPostgres(url, { applicationName: options.applicationName });
+  const schema = `test_${prefix}_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  try {
+    await body(sql, schema);
+  } finally {
+    for (const suffix of ['', ...(options.suffixes ?? [])]) await sql.query(`DROP SCHEMA IF EXISTS ${schema}${suffix} CASCADE`);
+    await sql.close();
+  }
+}
