@@ -13,7 +13,7 @@
  * The last line printed is one JSON object; `value` is the median ms at 10,000 sessions (goal < 20).
  */
 import { allocate, type AllocationNode, type AllocationRequest, type AllocationSession, type Tier } from '@v2g/domain';
-import { prng } from '../lib/prng.ts';
+import { prng } from '@v2g/testing/workloads';
 
 const SIZES = [100, 1_000, 10_000];
 const RUNS = Number(process.env.BENCH_RUNS ?? 31);

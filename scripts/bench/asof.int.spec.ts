@@ -1,13 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import { buildInvoice, monthRange } from '@v2g/domain';
-import { connectPostgres, openPglite, openPostgresStore, SchemaRegistry, type EventStore, type SqlClient } from '@v2g/event-store';
+import { openPostgresStore, SchemaRegistry, type EventStore, type SqlClient } from '@v2g/event-store';
 import { ProjectionRunner, replayProjection } from '@v2g/ledger';
 import { billingInput, billingInputAsOf, billingProjection } from '@v2g/projection-billing';
 import { settlementProjection, settlementStatement, statementInForceAt } from '@v2g/projection-settlement';
 import fc from 'fast-check';
 import { pino } from 'pino';
 import { describe, expect, inject, it } from 'vitest';
-import { prng } from '../lib/prng.ts';
+import { inFreshPglite, inFreshServerSchema } from '@v2g/testing';
+import { prng } from '@v2g/testing/workloads';
 import { ASOF_ZONE, fillAsOf, type AsOfFillResult } from './lib/asof-fill.ts';
 
 /**
@@ -110,25 +110,8 @@ async function differential(sql: SqlClient, schema: string): Promise<void> {
 }
 
 describe('as-of answers from the read models equal a replay of the log as of the same instant (differential)', () => {
-  it('on PGlite', async () => {
-    const sql = await openPglite(undefined);
-    try {
-      await differential(sql, 'asof_diff');
-    } finally {
-      await sql.close();
-    }
-  }, 600_000);
+  it('on PGlite', () => inFreshPglite('asof_diff', differential), 600_000);
 
-  it.skipIf(url === null)('on the PostgreSQL server', async () => {
-    const sql = await connectPostgres(url!, { applicationName: 'v2g-test-asof-differential' });
-    const schema = `test_asof_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-    try {
-      await differential(sql, schema);
-    } finally {
-      await sql.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await sql.query(`DROP SCHEMA IF EXISTS ${schema}_rm CASCADE`);
-      await sql.close();
-    }
-  }, 600_000);
+  it.skipIf(url === null)('on the PostgreSQL server', () => inFreshServerSchema(url!, 'asof', { applicationName: 'v2g-test-asof-differential', suffixes: ['_rm'] }, differential), 600_000);
 });
 

@@ -23,7 +23,7 @@ import { ProjectionRunner, replayProjection, type ReplayProgress, type TableName
 import { billingInput, billingInputAsOf, billingProjection } from '@v2g/projection-billing';
 import { settlementProjection, statementInForceAt } from '@v2g/projection-settlement';
 import { pino } from 'pino';
-import { prng } from '../lib/prng.ts';
+import { prng } from '@v2g/testing/workloads';
 import { ASOF_ZONE, fillAsOf } from './lib/asof-fill.ts';
 
 const EVENTS = Number(process.env.ASOF_EVENTS ?? 1_000_000);

@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
-import { connectPostgres, openPglite, openPostgresStore, SchemaRegistry, type SqlClient } from '@v2g/event-store';
+import { openPostgresStore, SchemaRegistry, type SqlClient } from '@v2g/event-store';
 import { ProjectionRunner } from '@v2g/ledger';
 import { billingProjection } from '@v2g/projection-billing';
 import { pino } from 'pino';
 import { describe, expect, inject, it } from 'vitest';
-import { fillBilling } from './lib/billing-fill.ts';
+import { inFreshPglite, inFreshServerSchema } from '@v2g/testing';
+import { fillBilling } from '@v2g/testing/workloads';
 
 /**
  * The billing bench's fill, small: it appends valid events (the store checks them against
@@ -58,24 +58,8 @@ async function fillAndRebuild(sql: SqlClient, schema: string): Promise<void> {
 }
 
 describe('the billing bench fill', () => {
-  it('fills PGlite with valid events that a rebuild accounts for to the mWh', async () => {
-    const sql = await openPglite(undefined);
-    try {
-      await fillAndRebuild(sql, 'bench_fill');
-    } finally {
-      await sql.close();
-    }
-  }, 240_000); // 3,000 readings appended and rebuilt: a few seconds here, many times that under load
+  // 3,000 readings appended and rebuilt: a few seconds here, many times that under load.
+  it('fills PGlite with valid events that a rebuild accounts for to the mWh', () => inFreshPglite('bench_fill', fillAndRebuild), 240_000);
 
-  it.skipIf(url === null)('fills the PostgreSQL server the same way', async () => {
-    const sql = await connectPostgres(url!, { applicationName: 'v2g-test-billing-fill' });
-    const schema = `test_billing_fill_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-    try {
-      await fillAndRebuild(sql, schema);
-    } finally {
-      await sql.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await sql.query(`DROP SCHEMA IF EXISTS ${schema}_rm CASCADE`);
-      await sql.close();
-    }
-  }, 240_000);
+  it.skipIf(url === null)('fills the PostgreSQL server the same way', () => inFreshServerSchema(url!, 'billing_fill', { applicationName: 'v2g-test-billing-fill', suffixes: ['_rm'] }, fillAndRebuild), 240_000);
 });

@@ -7,7 +7,7 @@
  * a fresh schema dropped afterwards: fills the store with BENCH_BILLING_READINGS meter readings
  * (default 1,000,000) over BENCH_BILLING_SESSIONS sessions (default 5,000), some late, some sent
  * twice, some corrected, a few meter resets, plus plug-ins, stops, tariffs, assignments and spot
- * prices (scripts/bench/lib/billing-fill.ts), BENCH_BILLING_CHUNK events per append (default 25),
+ * prices (packages/testing/src/workloads/billing-fill.ts), BENCH_BILLING_CHUNK events per append (default 25),
  * with a progress line. Then times (a) readAll of the whole log, 1,000 events a read and as many
  * as the rebuild reads at a time (the faster is the baseline), and (b) a ProjectionRunner catching
  * the billing projection up from zero, BENCH_BILLING_BATCH events a transaction (default 5,000),
@@ -20,7 +20,7 @@ import { connectPostgres, openPostgresStore, SchemaRegistry, type SqlClient } fr
 import { ProjectionRunner } from '@v2g/ledger';
 import { billingProjection } from '@v2g/projection-billing';
 import { pino } from 'pino';
-import { fillBilling } from './lib/billing-fill.ts';
+import { fillBilling } from '@v2g/testing/workloads';
 
 const READINGS = Number(process.env.BENCH_BILLING_READINGS ?? 1_000_000);
 const SESSIONS = Number(process.env.BENCH_BILLING_SESSIONS ?? 5_000);

@@ -24,8 +24,7 @@
 import { randomUUID } from 'node:crypto';
 import { connectPostgres, openPostgresStore, SchemaRegistry, type EventStore, type SqlClient } from '@v2g/event-store';
 import { CommandHandler, MarketService, type OrderInput } from '@v2g/ledger';
-import { prng } from '../lib/prng.ts';
-import { BENCH_PRODUCT } from './lib/bench-product.ts';
+import { BENCH_PRODUCT, prng } from '@v2g/testing/workloads';
 
 const SINGLE = Number(process.env.BENCH_MARKET_SINGLE ?? 2_000);
 const ORDERS = Number(process.env.BENCH_MARKET_ORDERS ?? 100_000);

@@ -31,7 +31,7 @@
  */
 import { bookDepth, cancelResting, createMatchingBook, newEngineOrder, submitOrder, type EngineOrder, type PriceLimits } from '@v2g/domain';
 import { OrderBook, Side } from 'nodejs-order-book';
-import { prng } from '../lib/prng.ts';
+import { prng } from '@v2g/testing/workloads';
 
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 1_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);

@@ -5,7 +5,7 @@
  *
  * On the PostgreSQL server (DATABASE_URL, else TEST_DATABASE_URL, else the local test server), in a
  * fresh schema dropped afterwards: fills the log with about BENCH_REBUILD_EVENTS events (default
- * 1,000,000) of mixed kinds (scripts/bench/lib/mixed-fill.ts: the billing fill's sessions, meter
+ * 1,000,000) of mixed kinds (packages/testing/src/workloads/mixed-fill.ts: the billing fill's sessions, meter
  * readings, prices and tariffs, ~87% of the log; 100 sites with their trees and building load
  * measurements, ~5%; a market zone with random orders and their trades, ~6%), so that every
  * projection has work. Then times
@@ -28,7 +28,7 @@ import { gridProjection } from '@v2g/projection-grid';
 import { marketProjection } from '@v2g/projection-market';
 import { settlementProjection } from '@v2g/projection-settlement';
 import { pino } from 'pino';
-import { fillMixed, SITES } from './lib/mixed-fill.ts';
+import { fillMixed, SITES } from '@v2g/testing/workloads';
 
 const EVENTS = Number(process.env.BENCH_REBUILD_EVENTS ?? 1_000_000);
 const BATCH = Number(process.env.BENCH_REBUILD_BATCH ?? 5_000);

@@ -1,12 +1,13 @@
 // Two ESLint rules that resolve relative import paths against the importing file, which
 // no-restricted-imports (it matches the specifier as written) cannot do:
 //   no-package-internals: a workspace package (packages/*, projections/*) is imported by its name
-//     and entry point only, never as `@v2g/<pkg>/<path>` nor by a relative path into its folder
+//     and entry points only (those its package.json `exports` declares), never as `@v2g/<pkg>/<path>` nor by a relative path into its folder
 //     from outside it.
 //   module-imports-via-index: a file inside one module folder (`<modulesDir>/<name>/...`) imports
 //     a sibling module through that module's index.ts only.
 // Both take the repository root as an option, so the result does not depend on ESLint's cwd.
-import { dirname, relative, resolve, sep } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 
 /** Every way a module names another: import/export-from declarations, import(), `import x = require()`. */
 function importSources(report) {
@@ -40,6 +41,25 @@ function packageFolderOf(rel) {
   return null;
 }
 
+/** The subpaths each workspace package declares in its package.json `exports` ('@v2g/testing/workloads'): entry points too. */
+const declaredSubpaths = new Map();
+function entryPointsOf(root) {
+  let entries = declaredSubpaths.get(root);
+  if (entries) return entries;
+  entries = new Set();
+  for (const top of ['packages', 'projections']) {
+    if (!existsSync(join(root, top))) continue;
+    for (const dir of readdirSync(join(root, top))) {
+      const manifest = join(root, top, dir, 'package.json');
+      if (!existsSync(manifest)) continue;
+      const { name, exports } = JSON.parse(readFileSync(manifest, 'utf8'));
+      if (exports && typeof exports === 'object') for (const key of Object.keys(exports)) if (key.startsWith('./') && key.length > 2) entries.add(`${name}/${key.slice(2)}`);
+    }
+  }
+  declaredSubpaths.set(root, entries);
+  return entries;
+}
+
 const rootOption = {
   type: 'object',
   properties: { root: { type: 'string' }, modulesDir: { type: 'string' } },
@@ -53,7 +73,7 @@ const noPackageInternals = {
     docs: { description: "Import a workspace package by its name (its entry point), never a file inside another package's folder" },
     schema: [rootOption],
     messages: {
-      subpath: "'{{source}}' reaches into {{pkg}}'s internals: import '{{pkg}}' (its entry point) instead.",
+      subpath: "'{{source}}' reaches into {{pkg}}'s internals: import '{{pkg}}' (its entry point, or a subpath its package.json exports) instead.",
       relative: "'{{source}}' reaches into {{target}}, another package's folder: import that package by its name instead.",
     },
   },
@@ -63,7 +83,7 @@ const noPackageInternals = {
     const own = file === null ? null : packageFolderOf(file);
     return importSources((node, source) => {
       const subpath = /^(@v2g\/[^/]+)\/./.exec(source);
-      if (subpath) {
+      if (subpath && !entryPointsOf(root).has(source)) {
         context.report({ node, messageId: 'subpath', data: { source, pkg: subpath[1] } });
         return;
       }

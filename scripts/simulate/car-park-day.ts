@@ -17,7 +17,7 @@ import {
 } from '@v2g/domain';
 import { MemoryEventStore, SchemaRegistry } from '@v2g/event-store';
 import { CommandHandler, GridService, nextAllocationDue, type AllocationOutcome } from '@v2g/ledger';
-import { prng } from '../lib/prng.ts';
+import { prng } from '@v2g/testing/workloads';
 
 /**
  * A day in a multi-level car park, driven through the grid's application layer minute by minute:

@@ -1,11 +1,4 @@
-import type {
-  BillableSession,
-  BillingInput,
-  IntervalEnergy,
-  SpotPrice,
-  TariffAssignmentPeriod,
-  TariffDefinition,
-} from '../src/billing/billing-types.ts';
+import type { BillableSession, BillingInput, IntervalEnergy, SpotPrice, TariffAssignmentPeriod, TariffDefinition } from '../src/billing/billing-types.ts';
 
 export type PricedTariff = TariffDefinition & { position: string };
 
@@ -20,6 +13,32 @@ export const fixedTariff = (tariffId: string, priceMinorPerKWh: string, position
   position,
   ...overrides,
 });
+
+/**
+ * The home time-of-use tariff in Amsterdam (UTC+1 in November): 20 off-peak, 35 at the peak
+ * 17:00-21:00 local every day, 5 on top from 11 kW, a session fee of 50, no export credit.
+ */
+export const HOME_TOU_TARIFF = {
+  tariffId: 'home-tou',
+  name: 'Home time-of-use',
+  currency: 'EUR',
+  energy: {
+    kind: 'time_of_use',
+    timeZone: 'Europe/Amsterdam',
+    defaultName: 'off-peak',
+    defaultMinorPerKWh: '20',
+    windows: [{ name: 'peak', daysOfWeek: null, from: '17:00', to: '21:00', priceMinorPerKWh: '35' }],
+  },
+  speedBands: [
+    { name: 'slow', fromPowerW: '0', surchargeMinorPerKWh: '0' },
+    { name: 'fast', fromPowerW: '11000', surchargeMinorPerKWh: '5' },
+  ],
+  sessionFeeMinor: '50',
+  exportCredit: null,
+} satisfies TariffDefinition;
+
+/** HOME_TOU_TARIFF at a log position, with `overrides` on top. */
+export const homeTouTariff = (position: string, overrides: Partial<TariffDefinition> = {}): PricedTariff => ({ ...HOME_TOU_TARIFF, position, ...overrides });
 
 export const session = (sessionId: string, accountId: string, pluggedInAt: string, position: string): BillableSession => ({
   sessionId,

@@ -9,16 +9,21 @@ export function givenFor<S, C, E>(decider: Decider<S, C, E>) {
       return {
         then: (expected: E[]) => expect(decide()).toEqual(expected),
         thenThrows: (errorClass: abstract new (...args: never[]) => Error, details?: Record<string, unknown>) => {
-          let thrown: unknown;
-          try {
-            decide();
-          } catch (error) {
-            thrown = error;
-          }
+          const thrown = thrownBy(decide);
           expect(thrown).toBeInstanceOf(errorClass);
           if (details) expect(thrown).toMatchObject({ details });
         },
       };
     },
   });
+}
+
+/** What `fn` throws (undefined when it returns). */
+export function thrownBy(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
 }

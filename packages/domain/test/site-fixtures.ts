@@ -1,4 +1,5 @@
 import { siteDecider, type ChargerSpec, type NodeKind, type RegisteredSite, type SiteCommand, type SiteEvent, type SiteState } from '../src/site/site.ts';
+import type { SessionStatus } from '../src/allocation/types.ts';
 import { formatInstant, parseInstant } from '../src/values/time.ts';
 
 /** Fixtures for the site aggregate's tests: a depot with a small tree, and helpers to drive the decider. */
@@ -42,6 +43,22 @@ export function assign(atTime: string, ...setpoints: Array<[sessionId: string, p
       status: powerW.startsWith('-') ? 'discharging' : /^0(\.0+)?$/.test(powerW) ? 'on_hold' : 'charging',
     })),
   };
+}
+
+/** The SetpointsAssigned event of an allocation at `atTime` by `trigger`, each setpoint as [session, power, status, reason]. */
+export function setpointsAssigned(atTime: string, trigger: string, ...setpoints: Array<[sessionId: string, powerW: string, status: SessionStatus, reason: string | null]>): SiteEvent {
+  return { type: 'SetpointsAssigned', data: { siteId: SITE, at: atTime, trigger, setpoints: setpoints.map(([sessionId, powerW, status, reason]) => ({ sessionId, powerW, status, reason })) } };
+}
+
+/**
+ * What a curtailment at `atTime` decides: the held sessions' setpoints to 0 (on hold, for the
+ * reason given: `curtailed:<node>`), then a SessionPutOnHold for each, in the same order.
+ */
+export function curtailment(atTime: string, ...held: Array<[sessionId: string, reason: string]>): SiteEvent[] {
+  return [
+    { type: 'SetpointsAssigned', data: { siteId: SITE, at: atTime, trigger: 'curtailment', setpoints: held.map(([sessionId, reason]) => ({ sessionId, powerW: '0', status: 'on_hold', reason })) } },
+    ...held.map(([sessionId, reason]): SiteEvent => ({ type: 'SessionPutOnHold', data: { siteId: SITE, sessionId, at: atTime, reason } })),
+  ];
 }
 
 /** Runs commands through the decider after `history`; returns the whole history. Throws what decide throws. */

@@ -1,35 +1,11 @@
-import {
-  accountDecider,
-  pricesDecider,
-  tariffDecider,
-  type AccountCommand,
-  type AccountEvent,
-  type Decider,
-  type PricesCommand,
-  type PricesEvent,
-  type TariffCommand,
-  type TariffDefinition,
-  type TariffEvent,
-} from '@v2g/domain';
+import { accountDecider, pricesDecider, tariffDecider, type AccountCommand, type AccountEvent, type PricesCommand, type PricesEvent, type TariffCommand, type TariffDefinition, type TariffEvent } from '@v2g/domain';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EventSchemaViolation } from '../src/errors.ts';
 import { SchemaRegistry } from '../src/schema-registry.ts';
+import { emitted } from './event-schema-checks.ts';
 
 const BILLING_EVENT_TYPES: (PricesEvent | TariffEvent | AccountEvent)['type'][] = ['PricesPublished', 'PricesRevised', 'TariffDefined', 'TariffAssigned'];
-
-/** Runs commands through a decider, returning every event it emits. */
-function emitted<S, C, E>(decider: Decider<S, C, E>, commands: C[]): E[] {
-  let state = decider.initialState();
-  const events: E[] = [];
-  for (const command of commands) {
-    for (const event of decider.decide(command, state)) {
-      events.push(event);
-      state = decider.evolve(state, event);
-    }
-  }
-  return events;
-}
 
 const publish = (points: PricesCommand['points'], currency = 'EUR'): PricesCommand => ({ type: 'PublishPrices', zone: 'DE-LU', at: '2026-11-26T12:00Z', currency, source: ' epex ', points });
 

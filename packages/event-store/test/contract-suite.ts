@@ -1,12 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CommandIdReused,
-  EventSchemaViolation,
-  InvalidAppend,
-  StreamVersionConflict,
-  UnknownEventType,
-} from '../src/errors.ts';
+import { CommandIdReused, EventSchemaViolation, InvalidAppend, StreamVersionConflict, UnknownEventType } from '../src/errors.ts';
 import { verifyChain } from '../src/hash-chain.ts';
 import type { SchemaRegistry } from '../src/schema-registry.ts';
 import type { AppendOptions, AppendResult, EventStore, NewEvent, RecordedEvent, StreamHead } from '../src/types.ts';

@@ -1,38 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import {
-  CommandIdReused,
-  EventStoreUnavailable,
-  InvalidAppend,
-  StreamVersionConflict,
-} from '../src/errors.ts';
+import { CommandIdReused, EventStoreUnavailable, InvalidAppend, StreamVersionConflict } from '../src/errors.ts';
 import { GENESIS_HASH, verifyChain } from '../src/hash-chain.ts';
-import {
-  COMMAND_STREAM_PREFIX,
-  EVENT_ID_NAMESPACE,
-  commandRecordIdFor,
-  commandStreamOf,
-  decodeCommandResult,
-  encodeCommandResult,
-  eventIdFor,
-  expectedRevisionFor,
-  expectedVersionFromClient,
-  fromKurrentRecord,
-  globalPositionOf,
-  isLedgerRecord,
-  kurrentClientErrors,
-  revisionToVersion,
-  toKurrentEventData,
-  translateClientError,
-  uuidFromSha1,
-  versionToRevision,
-  type KurrentRecord,
-} from '../src/kurrentdb/kurrentdb-codec.ts';
-import {
-  KurrentDbEventStore,
-  openKurrentDbStore,
-  outcomeFromTail,
-} from '../src/kurrentdb/kurrentdb-store.ts';
+import { COMMAND_STREAM_PREFIX, EVENT_ID_NAMESPACE, commandRecordIdFor, commandStreamOf, decodeCommandResult, encodeCommandResult, eventIdFor, expectedRevisionFor, expectedVersionFromClient, fromKurrentRecord, globalPositionOf, isLedgerRecord, kurrentClientErrors, revisionToVersion, toKurrentEventData, translateClientError, uuidFromSha1, versionToRevision, type KurrentRecord } from '../src/kurrentdb/kurrentdb-codec.ts';
+import { KurrentDbEventStore, openKurrentDbStore, outcomeFromTail } from '../src/kurrentdb/kurrentdb-store.ts';
 import { prepareEvents } from '../src/prepare-append.ts';
 import type { SchemaRegistry } from '../src/schema-registry.ts';
 import type { AppendResult, RecordedEvent } from '../src/types.ts';

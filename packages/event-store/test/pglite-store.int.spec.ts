@@ -10,19 +10,13 @@ import { migrate, MIGRATIONS, schemaNames } from '../src/postgres/migrations.ts'
 import { openPglite } from '../src/postgres/pglite-client.ts';
 import { beginHeldAppend, openPostgresStore, type PostgresEventStore } from '../src/postgres/postgres-store.ts';
 import type { SqlClient } from '../src/postgres/sql-client.ts';
-import type { AppendOptions, NewEvent } from '../src/types.ts';
+import { sleep } from '../src/sleep.ts';
 import { runEventStoreContract } from './contract-suite.ts';
 import { describeUpgradeFromVersion1 } from './upgrade.scenarios.ts';
+import { appendOptionsFor, counted } from './fixtures/appends.ts';
 import { testRegistry } from './fixtures/registry.ts';
 
-const counted = (n: number): NewEvent => ({ type: 'Counted', data: { n, amountWh: `${n}` } });
-const opts = (expectedVersion: AppendOptions['expectedVersion'], extra: Partial<AppendOptions> = {}): AppendOptions => ({
-  expectedVersion,
-  commandId: randomUUID(),
-  actor: 'pglite-int',
-  ...extra,
-});
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const opts = appendOptionsFor('pglite-int');
 
 describe('PGlite store', () => {
   // One in-memory instance for the whole file: PGlite takes seconds and hundreds of MB to open.

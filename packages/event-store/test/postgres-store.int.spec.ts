@@ -7,9 +7,10 @@ import { APPENDER_LOCK, migrate, MIGRATIONS } from '../src/postgres/migrations.t
 import { connectPostgres } from '../src/postgres/pg-client.ts';
 import { beginHeldAppend, openPostgresStore, type PostgresEventStore } from '../src/postgres/postgres-store.ts';
 import type { SqlClient } from '../src/postgres/sql-client.ts';
-import type { AppendOptions, NewEvent } from '../src/types.ts';
+import { sleep } from '../src/sleep.ts';
 import { runEventStoreContract } from './contract-suite.ts';
 import { describeUpgradeFromVersion1 } from './upgrade.scenarios.ts';
+import { appendOptionsFor, counted } from './fixtures/appends.ts';
 import { testRegistry } from './fixtures/registry.ts';
 import { withTimeout } from './with-timeout.ts';
 
@@ -23,14 +24,7 @@ const freshSchema = (purpose: string) => {
   return schema;
 };
 
-const counted = (n: number): NewEvent => ({ type: 'Counted', data: { n, amountWh: `${n}` } });
-const opts = (expectedVersion: AppendOptions['expectedVersion'], extra: Partial<AppendOptions> = {}): AppendOptions => ({
-  expectedVersion,
-  commandId: randomUUID(),
-  actor: 'postgres-int',
-  ...extra,
-});
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const opts = appendOptionsFor('postgres-int');
 
 describe.skipIf(url === null)('PostgreSQL server store', () => {
   let sql: SqlClient;

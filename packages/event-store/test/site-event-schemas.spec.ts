@@ -1,26 +1,14 @@
-import { SITE_EVENT_TYPES, siteDecider, type ChargerSpec, type SiteCommand, type SiteEvent, type SiteState } from '@v2g/domain';
+import { SITE_EVENT_TYPES, siteDecider, type ChargerSpec, type SiteCommand, type SiteEvent } from '@v2g/domain';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EventSchemaViolation } from '../src/errors.ts';
 import { SchemaRegistry } from '../src/schema-registry.ts';
+import { emitted } from './event-schema-checks.ts';
 
 
 const S = 'depot.north:1';
 const BIDI: ChargerSpec = { minPowerW: '1380.5', maxPowerW: '22000.0', bidirectional: true, minDischargePowerW: '0', maxDischargePowerW: '11000' };
 const UNI: ChargerSpec = { minPowerW: '0', maxPowerW: '7400', bidirectional: false, minDischargePowerW: null, maxDischargePowerW: null };
-
-/** Runs commands through the decider, returning every event it emits. */
-function emitted(commands: SiteCommand[]): SiteEvent[] {
-  let state: SiteState = siteDecider.initialState();
-  const events: SiteEvent[] = [];
-  for (const command of commands) {
-    for (const event of siteDecider.decide(command, state)) {
-      events.push(event);
-      state = siteDecider.evolve(state, event);
-    }
-  }
-  return events;
-}
 
 const node = (nodeId: string, parentId: string, kind: 'feeder' | 'circuit' | 'charger' | 'connector', charger: ChargerSpec | null = null): Extract<SiteCommand, { type: 'AddNode' }> => ({
   type: 'AddNode',
@@ -37,7 +25,7 @@ const node = (nodeId: string, parentId: string, kind: 'feeder' | 'circuit' | 'ch
 
 /** Every site event type, with the nulls and edge values the decider can produce. */
 function everySiteEvent(): SiteEvent[] {
-  return emitted([
+  return emitted(siteDecider, [
     { type: 'RegisterSite', siteId: S, name: 'North depot', importLimitW: '250000', exportLimitW: '100000.5' },
     { type: 'RenameSite', siteId: S, name: 'North' },
     { type: 'ConfigureSite', siteId: S, rotationIntervalS: 60, promoteAfterS: 86_400, dischargePriceThresholdMinorPerKWh: '-2.50', priceZone: 'DE-LU' },
@@ -139,7 +127,7 @@ describe('site events conform to schemas/events', () => {
       fc.property(decimal, decimal, decimal, fc.string({ minLength: 1, maxLength: 200 }), (a, b, c, name) => {
         let events: SiteEvent[];
         try {
-          events = emitted([
+          events = emitted(siteDecider, [
             { type: 'RegisterSite', siteId: S, name, importLimitW: a, exportLimitW: b },
             { type: 'AddNode', siteId: S, at: '2026-11-27T17:00Z', nodeId: 'n1', parentId: S, kind: 'feeder', name, importLimitW: c, exportLimitW: a, charger: null },
             { type: 'RecordNodeLoad', siteId: S, at: '2026-11-27T17:00Z', nodeId: 'n1', occurredAt: '2026-11-27T17:00Z', otherLoadW: b, generationW: c },

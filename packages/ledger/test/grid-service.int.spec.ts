@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AccountNotFound, accountDecider, accountStreamId, formatInstant, parseInstant, siteDecider, siteStreamId, tariffDecider, tariffStreamId, type PlugIn, type RegisteredSite, type TariffDefinition } from '@v2g/domain';
 import { openPglite, openPostgresStore, SchemaRegistry, type EventStore, type SqlClient } from '@v2g/event-store';
+import { PLUG_IN_DEFAULTS } from '@v2g/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nextAllocationDue } from '../src/index.ts';
 import { CommandHandler } from '../src/command-handler.ts';
@@ -61,18 +62,9 @@ describe('GridService (PGlite)', () => {
     connectorId,
     vehicleId: 'ev',
     customerId: 'driver',
-    fleetId: null,
-    tier: 'normal',
+    ...PLUG_IN_DEFAULTS,
     departureAt: formatInstant(now + 8 * 3_600_000),
     energyNeededWh: '40000',
-    targetSocPercent: null,
-    batteryCapacityWh: null,
-    socPercent: null,
-    minPowerW: '1400',
-    maxPowerW: '11000',
-    v2g: null,
-    meterStartImportWh: null,
-    meterStartExportWh: null,
   });
 
   const loadSite = async (siteId: string): Promise<RegisteredSite> => (await grid.loadSite(siteId)).site!;

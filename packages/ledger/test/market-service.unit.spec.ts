@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { InvalidCommand, ID_PATTERN, orderBookStreamId, UnknownParticipant, UnknownProduct, type ProductTemplate } from '@v2g/domain';
+import { InvalidCommand, ID_PATTERN, orderBookStreamId, UnknownParticipant, UnknownProduct } from '@v2g/domain';
 import { MemoryEventStore, SchemaRegistry, type EventStore } from '@v2g/event-store';
+import { continuousQuarterHour } from '@v2g/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { CommandHandler } from '../src/command-handler.ts';
 import { GateScheduler } from '../src/index.ts';
@@ -8,17 +9,7 @@ import { kWhToWh, MarketService, orderIdFor, whToKWh, type OrderInput } from '..
 
 const T = (hhmm: string) => `2026-11-28T${hhmm}:00.000Z`;
 
-const PRODUCT: ProductTemplate = {
-  lengthMinutes: 15,
-  mode: 'continuous',
-  tickMinorPerMWh: '1',
-  minPriceMinorPerMWh: '-50000',
-  maxPriceMinorPerMWh: '400000',
-  quantityStepWh: '100',
-  maxQuantityWh: '1000000',
-  gateClosureMinutes: 5,
-  openMinutes: 600,
-};
+const PRODUCT = continuousQuarterHour({ maxQuantityWh: '1000000', openMinutes: 600 });
 
 describe('kWh to Wh at the edge', () => {
   it('converts exactly and refuses what is not a positive whole number of Wh, naming the field', () => {

@@ -1,17 +1,9 @@
-import { openPglite, type SqlClient } from '@v2g/event-store';
-import { afterAll, beforeAll, describe } from 'vitest';
+import { pgliteForFile } from '@v2g/testing';
+import { describe } from 'vitest';
 import { tamperEvidenceScenarios } from './tamper-evidence.scenarios.ts';
 
 describe('PGlite', () => {
-  // One in-memory instance for the file (PGlite takes seconds and hundreds of MB to open); a schema per test.
-  let sql: SqlClient;
+  // One in-memory instance for the file; a schema per test.
   let n = 0;
-  beforeAll(async () => {
-    sql = await openPglite(undefined);
-  });
-  afterAll(async () => {
-    await sql?.close();
-  });
-
-  tamperEvidenceScenarios('PGlite', { sql: () => sql, freshSchema: () => `tamper_${++n}` });
+  tamperEvidenceScenarios('PGlite', { sql: pgliteForFile(), freshSchema: () => `tamper_${++n}` });
 });

@@ -1,18 +1,8 @@
 import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
-import {
-  eventHash,
-  GENESIS_HASH,
-  openPostgresStore,
-  SchemaRegistry,
-  type EventStore,
-  type NewEvent,
-  type PostgresEventStore,
-  type SqlClient,
-  type SqlExecutor,
-} from '@v2g/event-store';
+import { eventHash, GENESIS_HASH, openPostgresStore, SchemaRegistry, type EventStore, type NewEvent, type PostgresEventStore, type SqlClient, type SqlExecutor } from '@v2g/event-store';
+import { settled } from '@v2g/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CHECKPOINT_STREAM, Checkpointer, keyIdOf, verifyLog, type TamperProblem, type VerifyReport } from '../src/index.ts';
-import { settled } from './readable.ts';
 
 /**
  * `verifyLog` against an attacker with superuser rights on the database: each test builds a fresh

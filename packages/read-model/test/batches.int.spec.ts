@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { connectPostgres, openPglite, type RecordedEvent, type SqlClient, type SqlExecutor } from '@v2g/event-store';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { RecordedEvent, SqlClient, SqlExecutor } from '@v2g/event-store';
+import { describeOnEachDatabase, type TestDatabase } from '@v2g/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchApplier, quoteIdent, StatementPipeline, tableNames, type BatchBookkeeping, type Projection } from '../src/index.ts';
-
-const postgresUrl = inject('postgresUrl');
 
 const event = (position: number, poison = false): RecordedEvent => ({
   streamId: `s-${position % 3}`,
@@ -55,7 +54,7 @@ function tracingProjection(name: string, trace: string[]): Projection {
   };
 }
 
-function suite(label: string, open: () => Promise<{ sql: SqlClient; schema: string; cleanup: () => Promise<void> }>) {
+function suite(label: string, open: () => Promise<TestDatabase>) {
   describe(`BatchApplier on ${label}`, () => {
     let sql: SqlClient;
     let schema: string;
@@ -160,22 +159,4 @@ function suite(label: string, open: () => Promise<{ sql: SqlClient; schema: stri
   });
 }
 
-suite('PGlite', async () => {
-  const sql = await openPglite(undefined);
-  return { sql, schema: 'v2g', cleanup: () => sql.close() };
-});
-
-describe.skipIf(postgresUrl === null)('on the PostgreSQL server', () => {
-  suite('the PostgreSQL server', async () => {
-    const sql = await connectPostgres(postgresUrl!);
-    const schema = `test_batches_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-    return {
-      sql,
-      schema,
-      cleanup: async () => {
-        await sql.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-        await sql.close();
-      },
-    };
-  });
-});
+describeOnEachDatabase('batches', suite);

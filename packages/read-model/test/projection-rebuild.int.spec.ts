@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { connectPostgres, openPglite, openPostgresStore, SchemaRegistry, type EventStore, type SqlClient } from '@v2g/event-store';
 import pino from 'pino';
+import { settled } from '@v2g/testing';
 import { afterEach, beforeAll, afterAll, describe, expect, inject, it } from 'vitest';
 import { quoteIdent, type Projection, type TableNames } from '../src/index.ts';
 import { ProjectionNeedsRebuild, ProjectionRebuilder, RebuildInProgress, type RebuildProgress } from '../src/projection-rebuild.ts';
 import { ProjectionRunner } from '../src/projection-runner.ts';
 import type { ProjectionStatus } from '../src/projection-status.ts';
-import { settled } from './readable.ts';
 
 /**
  * Blue/green rebuilds at the ledger level, with a projection that records every event it applies

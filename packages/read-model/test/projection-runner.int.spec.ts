@@ -1,21 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import {
-  connectPostgres,
-  openPglite,
-  openPostgresStore,
-  SchemaRegistry,
-  type EventStore,
-  type SqlClient,
-} from '@v2g/event-store';
+import { openPostgresStore, SchemaRegistry, type EventStore, type SqlClient } from '@v2g/event-store';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describeOnEachDatabase, type TestDatabase } from '@v2g/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Projection } from '../src/index.ts';
 import { ProjectionRunner } from '../src/projection-runner.ts';
 import type { ProjectionStatus } from '../src/projection-status.ts';
 
 const registry = SchemaRegistry.fromDirectory();
 const logger = pino({ level: 'silent' });
-const postgresUrl = inject('postgresUrl');
 
 /** Counts events per stream; the primary key on position makes a doubled event fail loudly. */
 function countingProjection(name: string, failOn?: (siteName: string) => boolean): Projection {
@@ -57,7 +50,7 @@ function batchingProjection(name: string, failOn: (siteName: string) => boolean,
   };
 }
 
-function runnerSuite(label: string, open: () => Promise<{ sql: SqlClient; schema: string; cleanup: () => Promise<void> }>) {
+function runnerSuite(label: string, open: () => Promise<TestDatabase>) {
   describe(`ProjectionRunner on ${label}`, () => {
     let sql: SqlClient;
     let schema: string;
@@ -228,22 +221,4 @@ function runnerSuite(label: string, open: () => Promise<{ sql: SqlClient; schema
   });
 }
 
-runnerSuite('PGlite', async () => {
-  const sql = await openPglite(undefined);
-  return { sql, schema: 'v2g', cleanup: () => sql.close() };
-});
-
-describe.skipIf(postgresUrl === null)('on the PostgreSQL server', () => {
-  runnerSuite('the PostgreSQL server', async () => {
-    const sql = await connectPostgres(postgresUrl!);
-    const schema = `test_runner_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-    return {
-      sql,
-      schema,
-      cleanup: async () => {
-        await sql.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-        await sql.close();
-      },
-    };
-  });
-});
+describeOnEachDatabase('runner', runnerSuite);

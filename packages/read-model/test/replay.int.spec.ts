@@ -1,14 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { connectPostgres, openPglite, openPostgresStore, SchemaRegistry, type EventStore, type SqlClient } from '@v2g/event-store';
+import { openPostgresStore, SchemaRegistry, type EventStore, type SqlClient } from '@v2g/event-store';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describeOnEachDatabase, settled, type TestDatabase } from '@v2g/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Projection } from '../src/index.ts';
 import { ProjectionRunner } from '../src/projection-runner.ts';
 import { replayProjection, ReplayFailed } from '../src/replay.ts';
-import { settled } from './readable.ts';
 
 const registry = SchemaRegistry.fromDirectory();
-const postgresUrl = inject('postgresUrl');
 
 /** Records every event it is given (position, stream, name, recordedAt); counts how it was called. */
 function recordingProjection(calls = { batches: 0, events: 0 }, failOn?: string, withBatch = true, forgotten: string[] = []): Projection {
@@ -45,7 +44,7 @@ function recordingProjection(calls = { batches: 0, events: 0 }, failOn?: string,
   return projection;
 }
 
-function replaySuite(label: string, open: () => Promise<{ sql: SqlClient; schema: string; cleanup: () => Promise<void> }>) {
+function replaySuite(label: string, open: () => Promise<TestDatabase>) {
   describe(`replayProjection on ${label}`, () => {
     let sql: SqlClient;
     let schema: string;
@@ -187,22 +186,4 @@ function replaySuite(label: string, open: () => Promise<{ sql: SqlClient; schema
   });
 }
 
-replaySuite('PGlite', async () => {
-  const sql = await openPglite(undefined);
-  return { sql, schema: 'v2g', cleanup: () => sql.close() };
-});
-
-describe.skipIf(postgresUrl === null)('on the PostgreSQL server', () => {
-  replaySuite('a PostgreSQL server', async () => {
-    const sql = await connectPostgres(postgresUrl!);
-    const schema = `test_replay_${process.pid}_${randomUUID().slice(0, 8)}`;
-    return {
-      sql,
-      schema,
-      cleanup: async () => {
-        await sql.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-        await sql.close();
-      },
-    };
-  });
-});
+describeOnEachDatabase('replay', replaySuite);

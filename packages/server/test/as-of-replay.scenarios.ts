@@ -8,7 +8,7 @@ import { accountBalances, settlementProjection, settlementRevisions, settlementS
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asOfInvoices, invoiceByReplay } from '../src/as-of.ts';
 import { runLedgerCli } from './child-server.ts';
-import { freshSiteId, movableClock, queryData, registerSite, sendCommand, startTestServer, waitForProjections, waitForStream, type TestServer, type TestServerOptions } from './harness.ts';
+import { freshSiteId, movableClock, queryData, registerSite, sendCommand, settlementParties, startTestServer, type TestServer, type TestServerOptions, waitForProjections, waitForStream } from './harness.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -42,11 +42,7 @@ export function describeAsOfReplay(label: string, options: TestServerOptions | n
     };
 
     const tag = randomUUID().slice(0, 6);
-    const zone = `Z${tag}`;
-    const priceZone = `P${tag}`;
-    const seller = `seller-${tag}`;
-    const buyer = `buyer-${tag}`;
-    const fleet = `fleet-${tag}`;
+    const { zone, priceZone, seller, buyer, fleet } = settlementParties(tag);
     const tariffId = `spot-credit-${tag}`;
     const sessionId = `sess-${tag}`;
     const period = '2026-11-05T10:00:00.000Z';

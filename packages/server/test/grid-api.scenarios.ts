@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, freshSiteId, openAccounts, registerSite, startTestServer, TEST_OPERATOR_KEY, waitForStream, type TestServer, type TestServerOptions } from './harness.ts';
+import { bearer, firstSubscriptionData, freshSiteId, openAccounts, registerSite, startTestServer, TEST_OPERATOR_KEY, type TestServer, type TestServerOptions, waitForStream } from './harness.ts';
 
 /**
  * The grid through GraphQL, end to end: build a tree, plug vehicles in, watch the allocation keep
@@ -208,16 +208,7 @@ export function describeGridApi(label: string, options: TestServerOptions | null
       });
       expect(response.status).toBe(200);
       const reader = response.body!.getReader();
-      const firstEvent = (async () => {
-        let text = '';
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) throw new Error(`stream ended: ${text}`);
-          text += new TextDecoder().decode(value);
-          const data = /event: next\ndata: (.*)\n/.exec(text);
-          if (data) return JSON.parse(data[1]!) as { data: { setpointsChanged: { trigger: string; setpoints: { powerW: string; reason: string }[] } } };
-        }
-      })();
+      const firstEvent = firstSubscriptionData<{ data: { setpointsChanged: { trigger: string; setpoints: { powerW: string; reason: string }[] } } }>(reader);
 
       const rule = await mutate('addCongestionRule', 'AddCongestionRuleInput', {
         siteId,

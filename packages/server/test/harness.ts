@@ -194,6 +194,24 @@ export async function openAccounts(server: Pick<TestServer, 'gql'>, ...accountId
 }
 
 /** A site id no other test uses. */
+/** The payload of the first `next` event on a GraphQL subscription's event stream; throws if the stream ends first. */
+export async function firstSubscriptionData<T>(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<T> {
+  let text = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`stream ended: ${text}`);
+    text += new TextDecoder().decode(value);
+    const data = /event: next\ndata: (.*)\n/.exec(text);
+    if (data) return JSON.parse(data[1]!) as T;
+  }
+}
+
+/**
+ * The parties of a settlement scenario, named after `tag` so that runs never meet: a market zone
+ * (Z…), the price zone pricing its imbalances (P…), a seller holding a fleet, and a buyer.
+ */
+export const settlementParties = (tag: string) => ({ zone: `Z${tag}`, priceZone: `P${tag}`, seller: `seller-${tag}`, buyer: `buyer-${tag}`, fleet: `fleet-${tag}` });
+
 export const freshSiteId = (): string => `s${randomUUID().slice(0, 8)}`;
 
 /** Polls until every projection's checkpoint reaches `position` (the read models include it). */

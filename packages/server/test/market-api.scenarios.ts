@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, freshSiteId, movableClock, openAccounts, queryData, registerSite, startTestServer, TEST_OPERATOR_KEY, waitForStream, type TestPrincipal, type TestServer, type TestServerOptions } from './harness.ts';
+import { bearer, firstSubscriptionData, freshSiteId, movableClock, openAccounts, queryData, registerSite, startTestServer, TEST_OPERATOR_KEY, type TestPrincipal, type TestServer, type TestServerOptions, waitForStream } from './harness.ts';
 
 /**
  * The market through GraphQL, end to end: a zone with a continuous 15-minute product and an
@@ -153,16 +153,7 @@ export function describeMarketApi(label: string, options: TestServerOptions | nu
       });
       expect(response.status).toBe(200);
       const reader = response.body!.getReader();
-      const firstTrade = (async () => {
-        let text = '';
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) throw new Error(`stream ended: ${text}`);
-          text += new TextDecoder().decode(value);
-          const data = /event: next\ndata: (.*)\n/.exec(text);
-          if (data) return JSON.parse(data[1]!) as { data: { tradesExecuted: Record<string, unknown> } };
-        }
-      })();
+      const firstTrade = firstSubscriptionData<{ data: { tradesExecuted: Record<string, unknown> } }>(reader);
 
       const asks = await submit([order(A, 'SELL', '10', '5000'), order(A, 'SELL', '5', '5100')]);
       expect(asks).toMatchObject({ __typename: 'SubmitOrdersPayload', duplicate: false, streamId, events: 3, trades: [] });

@@ -8,7 +8,7 @@ import { connectPostgres, type SqlClient } from '@v2g/event-store';
 import { parseApiKeyToken } from '@v2g/ledger';
 import { billingProjection } from '@v2g/projection-billing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { fillMixed } from '../../../scripts/bench/lib/mixed-fill.ts';
+import { fillMixed } from '@v2g/testing/workloads';
 import { buildApp } from '../src/app.ts';
 import { openLedger, type Ledger } from '../src/ledger-app.ts';
 import { createLogger } from '../src/logger.ts';

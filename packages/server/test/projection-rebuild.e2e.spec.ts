@@ -4,7 +4,7 @@ import { BILLING_READ_MODEL_TABLES } from '@v2g/projection-billing';
 import { CommandHandler, ProjectionRunner, type Projection, type TableNames } from '@v2g/ledger';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { fillMixed, type MixedFillResult } from '../../../scripts/bench/lib/mixed-fill.ts';
+import { fillMixed, type MixedFillResult } from '@v2g/testing/workloads';
 import { PROJECTIONS } from '@v2g/ledger';
 import { startTestServer, waitForProjections, type TestServer } from './harness.ts';
 

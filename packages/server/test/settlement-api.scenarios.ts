@@ -4,7 +4,7 @@ import { CommandHandler, MarketService, ProjectionRunner } from '@v2g/ledger';
 import { SETTLEMENT_TABLES, settlementProjection } from '@v2g/projection-settlement';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshSiteId, movableClock, openAccounts, queryData, registerSite, sendCommand, startTestServer, waitForStream, type TestServer, type TestServerOptions } from './harness.ts';
+import { freshSiteId, movableClock, openAccounts, queryData, registerSite, sendCommand, settlementParties, startTestServer, type TestServer, type TestServerOptions, waitForStream } from './harness.ts';
 
 /**
  * Settlement through GraphQL, end to end: a market zone whose imbalances are priced by another
@@ -32,11 +32,7 @@ export function describeSettlementApi(label: string, options: TestServerOptions 
     const command = (name: string, inputType: string, input: Record<string, unknown>, fields = '') => sendCommand(server, name, inputType, input, fields);
 
     const tag = randomUUID().slice(0, 6);
-    const zone = `Z${tag}`;
-    const priceZone = `P${tag}`;
-    const seller = `seller-${tag}`;
-    const buyer = `buyer-${tag}`;
-    const fleet = `fleet-${tag}`;
+    const { zone, priceZone, seller, buyer, fleet } = settlementParties(tag);
     const period = '2026-11-05T10:00:00.000Z';
     const settlementStream = `settlement-${zone}-20261105T1000Z`;
     const bookStream = `market-${zone}-20261105T1000Z-15m`;

@@ -1,8 +1,9 @@
 import { apportion, Decimal, formatInstant, sessionDecider, type SessionEvent } from '@v2g/domain';
-import { openPglite, type RecordedEvent, type SqlClient } from '@v2g/event-store';
+import type { RecordedEvent } from '@v2g/event-store';
 import { tableNames, type TableNames } from '@v2g/read-model';
+import { pgliteForFile } from '@v2g/testing';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { applyBillingEvents, billingProjection } from './billing-projection.ts';
 
 /**
@@ -12,14 +13,8 @@ import { applyBillingEvents, billingProjection } from './billing-projection.ts';
  * readings (as if they had come in order), and adds up exactly to the register difference.
  */
 describe('billing read model: any arrival order gives the same intervals (property, PGlite)', () => {
-  let sql: SqlClient;
+  const pglite = pgliteForFile();
   let run = 0;
-  beforeAll(async () => {
-    sql = await openPglite(undefined);
-  });
-  afterAll(async () => {
-    await sql?.close();
-  });
 
   const T0 = Date.parse('2026-11-02T10:00:00.000Z');
   const sessionId = 's-prop';
@@ -93,6 +88,7 @@ describe('billing read model: any arrival order gives the same intervals (proper
   }
 
   async function project(events: RecordedEvent[], batchSizes: number[]): Promise<Map<string, [string, string]>> {
+    const sql = pglite();
     const schema = `billing_prop_${run++}`;
     const table: TableNames = tableNames(schema, billingProjection);
     await sql.query(`CREATE SCHEMA ${schema}`);

@@ -1,8 +1,8 @@
 import { openPglite, openPostgresStore, SchemaRegistry, type RecordedEvent, type SqlClient } from '@v2g/event-store';
 import { BatchApplier, tableNames, type BatchBookkeeping, type Projection, type TableNames } from '@v2g/read-model';
+import { dumpTable } from '@v2g/testing';
+import { fillBilling } from '@v2g/testing/workloads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fillBilling } from '../../../scripts/bench/lib/billing-fill.ts';
-import { dumpTable } from '../../../scripts/test/projection-targets.ts';
 import { BILLING_READ_MODEL_TABLES, billingProjection } from './billing-projection.ts';
 
 /**

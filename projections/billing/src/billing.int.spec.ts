@@ -1,26 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  accountDecider,
-  accountStreamId,
-  apportion,
-  buildInvoice,
-  fromMilli,
-  pricesDecider,
-  pricesStreamId,
-  sessionDecider,
-  sessionStreamId,
-  tariffDecider,
-  tariffStreamId,
-  toMilli,
-  type AccountCommand,
-  type Decider,
-  type DomainEvent,
-  type PlugIn,
-  type PricesCommand,
-  type RecordSessionMeterReading,
-  type SessionCommand,
-  type TariffDefinition,
-} from '@v2g/domain';
+import { accountDecider, accountStreamId, apportion, buildInvoice, fromMilli, pricesDecider, pricesStreamId, sessionDecider, sessionStreamId, tariffDecider, tariffStreamId, toMilli, type AccountCommand, type Decider, type DomainEvent, type PlugIn, type PricesCommand, type RecordSessionMeterReading, type SessionCommand, type TariffDefinition } from '@v2g/domain';
 import { type EventStore, type NewEvent, type RecordedEvent } from '@v2g/event-store';
 import { ProjectionRunner, type Projection, type TableNames } from '@v2g/read-model';
 import fc from 'fast-check';
@@ -28,7 +7,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { BILLING_READ_MODEL_TABLES, billingProjection } from './billing-projection.ts';
 import { billingInput, sessionIntervals, sessionMeterPoints } from './billing-queries.ts';
-import { caughtUp, describeProjectionSuite, expectSameRows, startProjection, type ProjectionTarget, type RunningProjection } from '../../../scripts/test/projection-targets.ts';
+import { caughtUp, describeProjectionSuite, expectSameRows, PLUG_IN_DEFAULTS, type ProjectionTarget, type RunningProjection, startProjection } from '@v2g/testing';
 
 const logger = pino({ level: 'silent' });
 
@@ -89,18 +68,9 @@ function billingSuite(open: () => Promise<Target>) {
     at,
     vehicleId: `vehicle-${sessionId}`,
     customerId: `cust-a-${tag}`,
-    fleetId: null,
-    tier: 'normal',
+    ...PLUG_IN_DEFAULTS,
     departureAt: '2026-11-28T07:00:00.000Z',
     energyNeededWh: '30000',
-    targetSocPercent: null,
-    batteryCapacityWh: null,
-    socPercent: null,
-    minPowerW: '1400',
-    maxPowerW: '11000',
-    v2g: null,
-    meterStartImportWh: null,
-    meterStartExportWh: null,
     ...extra,
   });
   const reading = (sessionId: string, occurredAt: string, energyImportWh: string, energyExportWh = '0'): RecordSessionMeterReading => ({

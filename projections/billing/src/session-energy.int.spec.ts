@@ -1,8 +1,9 @@
 import { fromMilli, sessionEnergyIn, type InputEvent } from '@v2g/domain';
-import { openPglite, type RecordedEvent, type SqlClient } from '@v2g/event-store';
+import type { RecordedEvent } from '@v2g/event-store';
 import { tableNames, type TableNames } from '@v2g/read-model';
+import { pgliteForFile } from '@v2g/testing';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { applyBillingEvents, billingProjection } from './billing-projection.ts';
 
 /**
@@ -12,14 +13,8 @@ import { applyBillingEvents, billingProjection } from './billing-projection.ts';
  * batched them (its fast path and its exact path).
  */
 describe('sessionEnergyIn equals the billing projection session_intervals (PGlite)', () => {
-  let sql: SqlClient;
+  const pglite = pgliteForFile();
   let run = 0;
-  beforeAll(async () => {
-    sql = await openPglite(undefined);
-  });
-  afterAll(async () => {
-    await sql?.close();
-  });
 
   const Q = 15 * 60_000;
   const T0 = Date.parse('2026-11-28T10:00:00.000Z');
@@ -74,6 +69,7 @@ describe('sessionEnergyIn equals the billing projection session_intervals (PGlit
 
   /** Projects the events in batches of the given sizes; returns the session's rows by interval start (ms). */
   async function project(events: readonly InputEvent[], sessionId: string, batchSizes: number[]): Promise<Map<number, Row>> {
+    const sql = pglite();
     const schema = `billing_energy_${process.pid}_${run++}`;
     const table: TableNames = tableNames(schema, billingProjection);
     await sql.query(`CREATE SCHEMA ${schema}`);

@@ -1,25 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import {
-  formatInstant,
-  sessionDecider,
-  sessionNeeds,
-  sessionStreamId,
-  type ChargerSpec,
-  type PlugIn,
-  type SessionCommand,
-  type SessionEvent,
-  type SessionState,
-  type SiteEvent,
-} from '@v2g/domain';
+import { formatInstant, sessionDecider, sessionNeeds, sessionStreamId, type ChargerSpec, type PlugIn, type SessionCommand, type SessionEvent, type SessionState, type SiteEvent } from '@v2g/domain';
 import type { EventStore } from '@v2g/event-store';
 import { ProjectionRunner, type Projection, type TableNames } from '@v2g/read-model';
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { fillMixed } from '../../../scripts/bench/lib/mixed-fill.ts';
-import { prng } from '../../../scripts/lib/prng.ts';
+import { fillMixed, prng } from '@v2g/testing/workloads';
 import { GRID_TABLES, gridProjection } from './grid-projection.ts';
 import { countSessions, findSession, listMeters, listSessions, setpointHistory, siteLoadHistory, siteTree, type GridSession } from './grid-queries.ts';
-import { caughtUp, describeProjectionSuite, expectSameRows, startProjection, type ProjectionTarget, type RunningProjection } from '../../../scripts/test/projection-targets.ts';
+import { caughtUp, describeProjectionSuite, expectSameRows, PLUG_IN_DEFAULTS, type ProjectionTarget, type RunningProjection, startProjection } from '@v2g/testing';
 
 const warnings: string[] = [];
 const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) });
@@ -80,18 +68,9 @@ function gridSuite(open: () => Promise<Target>) {
     at,
     vehicleId: `vehicle-${sessionId}`,
     customerId: 'cust-1',
-    fleetId: null,
-    tier: 'normal',
+    ...PLUG_IN_DEFAULTS,
     departureAt: '2026-11-28T07:00:00Z',
     energyNeededWh: '30000',
-    targetSocPercent: null,
-    batteryCapacityWh: null,
-    socPercent: null,
-    minPowerW: '1400',
-    maxPowerW: '11000',
-    v2g: null,
-    meterStartImportWh: null,
-    meterStartExportWh: null,
     ...extra,
   });
   const reading = (sessionId: string, occurredAt: string, energyImportWh: string, energyExportWh: string, socPercent: string | null = null): SessionCommand => ({

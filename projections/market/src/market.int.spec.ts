@@ -1,22 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import {
-  marketZoneDecider,
-  marketZoneStreamId,
-  orderBookDecider,
-  orderBookStreamId,
-  productFor,
-  type MarketZoneCommand,
-  type OrderBookCommand,
-  type OrderRequest,
-  type ProductTemplate,
-} from '@v2g/domain';
+import { marketZoneDecider, marketZoneStreamId, orderBookDecider, orderBookStreamId, productFor, type MarketZoneCommand, type OrderBookCommand, type OrderRequest } from '@v2g/domain';
 import type { EventStore } from '@v2g/event-store';
 import { ProjectionRunner, type TableNames } from '@v2g/read-model';
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { MARKET_TABLES, marketProjection } from './market-projection.ts';
 import { bookDepth, countOrders, countTrades, findBook, findOrder, listOrders, listTrades, openBooks, participantsOfZone, traderPositions } from './market-queries.ts';
-import { caughtUp, describeProjectionSuite, expectSameRows, startProjection, type ProjectionTarget, type RunningProjection } from '../../../scripts/test/projection-targets.ts';
+import { caughtUp, continuousQuarterHour, describeProjectionSuite, expectSameRows, startProjection, type ProjectionTarget, type RunningProjection } from '@v2g/testing';
 
 const logger = pino({ level: 'silent' });
 
@@ -24,17 +14,7 @@ type Target = ProjectionTarget<'bigBatches' | 'byEvent'>;
 
 describeProjectionSuite('market', ['bigBatches', 'byEvent'], marketSuite);
 
-const CONTINUOUS: ProductTemplate = {
-  lengthMinutes: 15,
-  mode: 'continuous',
-  tickMinorPerMWh: '1',
-  minPriceMinorPerMWh: '-50000',
-  maxPriceMinorPerMWh: '400000',
-  quantityStepWh: '100',
-  maxQuantityWh: '10000000',
-  gateClosureMinutes: 5,
-  openMinutes: 24 * 60,
-};
+const CONTINUOUS = continuousQuarterHour({ maxQuantityWh: '10000000', openMinutes: 24 * 60 });
 
 const DELIVERY = '2026-11-28T10:00:00.000Z';
 const BEFORE = '2026-11-28T09:00:00.000Z';

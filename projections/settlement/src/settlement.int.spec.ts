@@ -1,35 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import {
-  balanceOf,
-  emptyLedger,
-  pendingBalanceOf,
-  postTransfers,
-  recordPending,
-  tradeParts,
-  type LedgerState,
-  type SettlementLine,
-  type SettlementStatement,
-  type SettlementTrade,
-  type Transfer,
-} from '@v2g/domain';
+import { balanceOf, emptyLedger, pendingBalanceOf, postTransfers, recordPending, tradeParts, type LedgerState, type SettlementLine, type SettlementStatement, type SettlementTrade, type Transfer } from '@v2g/domain';
 import { type EventStore, type NewEvent } from '@v2g/event-store';
 import { ProjectionRunner, type Projection, type TableNames } from '@v2g/read-model';
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { SETTLEMENT_TABLES, settlementProjection } from './settlement-projection.ts';
-import {
-  accountBalances,
-  accountPostings,
-  closedPeriods,
-  countAccountPostings,
-  ledgerTotals,
-  periodTransfers,
-  settlementRevisions,
-  settlementStatement,
-  statementLines,
-  statementTransfers,
-} from './settlement-queries.ts';
-import { caughtUp, describeProjectionSuite, dumpTable, expectSameRows, startProjection, type ProjectionTarget, type RunningProjection } from '../../../scripts/test/projection-targets.ts';
+import { accountBalances, accountPostings, closedPeriods, countAccountPostings, ledgerTotals, periodTransfers, settlementRevisions, settlementStatement, statementLines, statementTransfers } from './settlement-queries.ts';
+import { caughtUp, describeProjectionSuite, dumpTable, expectSameRows, startProjection, type ProjectionTarget, type RunningProjection } from '@v2g/testing';
 
 const logger = pino({ level: 'silent' });
 

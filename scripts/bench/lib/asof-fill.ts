@@ -1,7 +1,7 @@
 /**
  * The as-of bench's log (and the differential test's): the billing fill (sessions with late,
  * doubled and corrected readings, meter resets, stops; tariffs, assignments, spot prices and their
- * revisions; scripts/bench/lib/billing-fill.ts), with history woven in while it runs: tariff
+ * revisions; packages/testing/src/workloads/billing-fill.ts), with history woven in while it runs: tariff
  * switches (a later assignment ending an open one, some dated before it), re-definitions of a
  * tariff, and settlement statements of a zone's periods, closed and settled again (revisions 1, 2,
  * 3, …). So an "as known at" moment anywhere in the log sees part of each kind of history.
@@ -12,7 +12,7 @@
 import { accountStreamId, settlementStreamId, tariffStreamId, type SettlementStatement, type TariffDefinition } from '@v2g/domain';
 import { randomUUID } from 'node:crypto';
 import type { EventStore, NewEvent } from '@v2g/event-store';
-import { BENCH_TARIFFS, fillBilling, type BillingFillResult } from './billing-fill.ts';
+import { BENCH_TARIFFS, fillBilling, type BillingFillResult } from '@v2g/testing/workloads';
 
 export const ASOF_ZONE = 'BENCHZ';
 const MINUTE = 60_000;

@@ -24,15 +24,7 @@
  * Power is whole watts in JS numbers (see types.ts); every division is an exact floor.
  */
 import type { Decimal } from '../values/index.ts';
-import {
-  TIERS,
-  type AllocationRequest,
-  type AllocationResult,
-  type DischargeTarget,
-  type SessionAllocation,
-  type SessionStatus,
-  type Tier,
-} from './types.ts';
+import { TIERS, type AllocationRequest, type AllocationResult, type DischargeTarget, type SessionAllocation, type SessionStatus, type Tier } from './types.ts';
 
 const RANK: Readonly<Record<Tier, number>> = { urgent: 0, high: 1, normal: 2, low: 3 };
 const URGENT = 0;

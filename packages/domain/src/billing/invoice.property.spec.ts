@@ -38,26 +38,31 @@ const charge = fc.record({
   position: fc.nat({ max: 1000 }).map(String),
 });
 
+type GeneratedCharge = typeof charge extends fc.Arbitrary<infer T> ? T : never;
+
 const PLUGGED_IN = new Map([
   ['a', '2026-11-02T00:00:00.000Z'],
   ['b', '2026-11-01T00:00:00.000Z'],
 ]);
 
+/** A generated charge as the pricing hands it to the invoice (no interval, no unit price). */
+const asCharge = (g: GeneratedCharge): Charge => ({
+  sessionId: g.sessionId,
+  component: g.component,
+  intervalStart: null,
+  tariffId: g.tariffId,
+  energyWh: g.energyWh,
+  unitPriceMinorPerKWh: null,
+  priceLabel: g.priceLabel,
+  amountMinor: toText(g.amount),
+  justifiedBy: [g.position],
+});
+
 describe('invoice lines (properties)', () => {
   it('add up exactly to the total, which is the half-even rounding of the exact sum, each within one minor unit of its exact amount', () => {
     fc.assert(
       fc.property(fc.array(charge, { maxLength: 60 }), (generated) => {
-        const charges: Charge[] = generated.map((g) => ({
-          sessionId: g.sessionId,
-          component: g.component,
-          intervalStart: null,
-          tariffId: g.tariffId,
-          energyWh: g.energyWh,
-          unitPriceMinorPerKWh: null,
-          priceLabel: g.priceLabel,
-          amountMinor: toText(g.amount),
-          justifiedBy: [g.position],
-        }));
+        const charges = generated.map(asCharge);
         const { lines, totalMinor } = invoiceLines(charges, PLUGGED_IN);
         const exactSum = generated.reduce((sum, g) => sum + g.amount, 0n);
         expect(totalMinor).toBe(roundHalfEven(exactSum).toString());
@@ -84,18 +89,7 @@ describe('invoice lines (properties)', () => {
   it('do not depend on the order of the charges', () => {
     fc.assert(
       fc.property(fc.array(charge, { maxLength: 30 }).chain((list) => fc.tuple(fc.constant(list), fc.shuffledSubarray(list, { minLength: list.length, maxLength: list.length }))), ([list, shuffled]) => {
-        const asCharges = (items: typeof list): Charge[] =>
-          items.map((g) => ({
-            sessionId: g.sessionId,
-            component: g.component,
-            intervalStart: null,
-            tariffId: g.tariffId,
-            energyWh: g.energyWh,
-            unitPriceMinorPerKWh: null,
-            priceLabel: g.priceLabel,
-            amountMinor: toText(g.amount),
-            justifiedBy: [g.position],
-          }));
+        const asCharges = (items: typeof list): Charge[] => items.map(asCharge);
         expect(invoiceLines(asCharges(shuffled), PLUGGED_IN)).toEqual(invoiceLines(asCharges(list), PLUGGED_IN));
       }),
       { numRuns: 300 },

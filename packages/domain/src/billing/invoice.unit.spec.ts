@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { billingInput, fixedTariff, interval, period, session, spot, type PricedTariff } from '../../test/billing-fixtures.ts';
+import { billingInput, fixedTariff, homeTouTariff, interval, period, session, spot, type PricedTariff } from '../../test/billing-fixtures.ts';
 import { InvalidCommand } from '../errors.ts';
 import { Decimal } from '../values/index.ts';
 import { MixedInvoiceCurrencies } from './billing-errors.ts';
@@ -10,25 +10,7 @@ const ACCOUNT = 'cust-1';
 const NOV = '2026-11-01T00:00:00.000Z';
 const DEC = '2026-12-01T00:00:00.000Z';
 
-const touTariff: PricedTariff = {
-  tariffId: 'home-tou',
-  name: 'Home time-of-use',
-  currency: 'EUR',
-  energy: {
-    kind: 'time_of_use',
-    timeZone: 'Europe/Amsterdam',
-    defaultName: 'off-peak',
-    defaultMinorPerKWh: '20',
-    windows: [{ name: 'peak', daysOfWeek: null, from: '17:00', to: '21:00', priceMinorPerKWh: '35' }],
-  },
-  speedBands: [
-    { name: 'slow', fromPowerW: '0', surchargeMinorPerKWh: '0' },
-    { name: 'fast', fromPowerW: '11000', surchargeMinorPerKWh: '5' },
-  ],
-  sessionFeeMinor: '50',
-  exportCredit: { kind: 'fixed', creditMinorPerKWh: '10' },
-  position: '5',
-};
+const touTariff = homeTouTariff('5', { exportCredit: { kind: 'fixed', creditMinorPerKWh: '10' } });
 
 const amounts = (values: string[]) => {
   const { totalMinor, amountsMinor } = allocateRounding(values.map((v) => new Decimal(v)));

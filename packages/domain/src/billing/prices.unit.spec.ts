@@ -19,18 +19,14 @@ const publish = (points: PricesCommand['points'], overrides: Partial<PricesComma
 
 const half = (priceMinorPerKWh: string, carbonGPerKWh: string | null = null) => ({ start: '2026-11-27T17:00Z', end: '2026-11-27T17:30Z', priceMinorPerKWh, carbonGPerKWh });
 
-const published: PricesEvent = {
-  type: 'PricesPublished',
-  data: {
-    zone: 'NL',
-    currency: 'EUR',
-    source: 'epex-day-ahead',
-    intervals: [
-      { start: '2026-11-27T17:00:00.000Z', priceMinorPerKWh: '8.21', carbonGPerKWh: '310' },
-      { start: '2026-11-27T17:15:00.000Z', priceMinorPerKWh: '8.21', carbonGPerKWh: '310' },
-    ],
-  },
-};
+/** A prices event of zone NL in EUR. */
+const nlPrices = (type: 'PricesPublished' | 'PricesRevised', source: string, intervals: Extract<PricesEvent, { type: typeof type }>['data']['intervals']): PricesEvent =>
+  ({ type, data: { zone: 'NL', currency: 'EUR', source, intervals } }) as PricesEvent;
+
+const published = nlPrices('PricesPublished', 'epex-day-ahead', [
+  { start: '2026-11-27T17:00:00.000Z', priceMinorPerKWh: '8.21', carbonGPerKWh: '310' },
+  { start: '2026-11-27T17:15:00.000Z', priceMinorPerKWh: '8.21', carbonGPerKWh: '310' },
+]);
 
 describe('prices decider', () => {
   it('names its stream by zone', () => {
@@ -55,18 +51,10 @@ describe('prices decider', () => {
         ]),
       )
       .then([
-        {
-          type: 'PricesPublished',
-          data: {
-            zone: 'NL',
-            currency: 'EUR',
-            source: 'epex-day-ahead',
-            intervals: [
-              { start: '2026-11-27T13:00:00.000Z', priceMinorPerKWh: '-3.5', carbonGPerKWh: null },
-              { start: '2026-11-27T13:15:00.000Z', priceMinorPerKWh: '0', carbonGPerKWh: null },
-            ],
-          },
-        },
+        nlPrices('PricesPublished', 'epex-day-ahead', [
+          { start: '2026-11-27T13:00:00.000Z', priceMinorPerKWh: '-3.5', carbonGPerKWh: null },
+          { start: '2026-11-27T13:15:00.000Z', priceMinorPerKWh: '0', carbonGPerKWh: null },
+        ]),
       ]);
   });
 
@@ -86,29 +74,13 @@ describe('prices decider', () => {
           type: 'PricesPublished',
           data: { zone: 'NL', currency: 'EUR', source: 'epex-intraday', intervals: [{ start: '2026-11-27T17:30:00.000Z', priceMinorPerKWh: '7', carbonGPerKWh: null }] },
         },
-        {
-          type: 'PricesRevised',
-          data: {
-            zone: 'NL',
-            currency: 'EUR',
-            source: 'epex-intraday',
-            intervals: [{ start: '2026-11-27T17:15:00.000Z', priceMinorPerKWh: '9', carbonGPerKWh: '310', previousPriceMinorPerKWh: '8.21' }],
-          },
-        },
+        nlPrices('PricesRevised', 'epex-intraday', [{ start: '2026-11-27T17:15:00.000Z', priceMinorPerKWh: '9', carbonGPerKWh: '310', previousPriceMinorPerKWh: '8.21' }]),
       ]);
     // Only the carbon figure changes: still a revision, the price stays.
     given([published])
       .when(publish([{ ...half('8.21', '290'), end: '2026-11-27T17:15Z' }]))
       .then([
-        {
-          type: 'PricesRevised',
-          data: {
-            zone: 'NL',
-            currency: 'EUR',
-            source: 'epex-day-ahead',
-            intervals: [{ start: '2026-11-27T17:00:00.000Z', priceMinorPerKWh: '8.21', carbonGPerKWh: '290', previousPriceMinorPerKWh: '8.21' }],
-          },
-        },
+        nlPrices('PricesRevised', 'epex-day-ahead', [{ start: '2026-11-27T17:00:00.000Z', priceMinorPerKWh: '8.21', carbonGPerKWh: '290', previousPriceMinorPerKWh: '8.21' }]),
       ]);
     given([published]).when(publish([half('8.21', '310')])).then([]);
   });

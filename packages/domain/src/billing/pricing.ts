@@ -18,16 +18,7 @@
 import type { Decimal } from '../values/index.ts';
 import { compareDecimalText, compareText, decimalText, exactDecimal, ExactDecimal, formatInstant, parseInstant, sortedPositions } from '../values/index.ts';
 import { SessionNotInBillingInput, SpotPriceCurrencyMismatch } from './billing-errors.ts';
-import type {
-  BillableSession,
-  BillingInput,
-  Charge,
-  ChargeComponent,
-  IntervalEnergy,
-  SpotPrice,
-  TariffAssignmentPeriod,
-  TariffDefinition,
-} from './billing-types.ts';
+import type { BillableSession, BillingInput, Charge, ChargeComponent, IntervalEnergy, SpotPrice, TariffAssignmentPeriod, TariffDefinition } from './billing-types.ts';
 import { timeOfUsePrice } from './time-of-use.ts';
 
 /** Something pricing could not charge, and why. `at` is the instant looked up (interval start or pluggedInAt). */

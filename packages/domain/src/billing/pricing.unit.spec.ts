@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { billingInput, fixedTariff, interval, period, session, spot, type PricedTariff } from '../../test/billing-fixtures.ts';
+import { billingInput, fixedTariff, homeTouTariff, interval, period, session, spot, type PricedTariff } from '../../test/billing-fixtures.ts';
 import { accountDecider, withAssignment } from './account.ts';
 import { SessionNotInBillingInput, SpotPriceCurrencyMismatch } from './billing-errors.ts';
 import type { AccountEvent, Charge, TariffAssignmentPeriod } from './billing-types.ts';
@@ -8,26 +8,7 @@ import { assignmentAt, chargesFor } from './pricing.ts';
 const ACCOUNT = 'cust-1';
 const NOV = '2026-11-01T00:00:00.000Z';
 
-/** Time-of-use in Amsterdam (UTC+1 in November): peak 17:00-21:00 local every day. */
-const touTariff: PricedTariff = {
-  tariffId: 'home-tou',
-  name: 'Home time-of-use',
-  currency: 'EUR',
-  energy: {
-    kind: 'time_of_use',
-    timeZone: 'Europe/Amsterdam',
-    defaultName: 'off-peak',
-    defaultMinorPerKWh: '20',
-    windows: [{ name: 'peak', daysOfWeek: null, from: '17:00', to: '21:00', priceMinorPerKWh: '35' }],
-  },
-  speedBands: [
-    { name: 'slow', fromPowerW: '0', surchargeMinorPerKWh: '0' },
-    { name: 'fast', fromPowerW: '11000', surchargeMinorPerKWh: '5' },
-  ],
-  sessionFeeMinor: '50',
-  exportCredit: null,
-  position: '5',
-};
+const touTariff = homeTouTariff('5');
 
 const dynamicTariff: PricedTariff = {
   tariffId: 'dyn',

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { HOME_TOU_TARIFF } from '../../test/billing-fixtures.ts';
 import { givenFor } from '../../test/given.ts';
 import { InvalidCommand } from '../errors.ts';
 import { TariffAlreadyDefined } from './billing-errors.ts';
@@ -8,24 +9,14 @@ import { tariffDecider, tariffStreamId } from './tariff.ts';
 const given = givenFor(tariffDecider);
 
 const touTariff: TariffDefinition = {
-  tariffId: 'home-tou',
-  name: 'Home time-of-use',
-  currency: 'EUR',
+  ...HOME_TOU_TARIFF,
   energy: {
-    kind: 'time_of_use',
-    timeZone: 'Europe/Amsterdam',
-    defaultName: 'off-peak',
-    defaultMinorPerKWh: '20',
+    ...HOME_TOU_TARIFF.energy,
     windows: [
       { name: 'peak', daysOfWeek: [1, 2, 3, 4, 5], from: '17:00', to: '21:00', priceMinorPerKWh: '35' },
       { name: 'night', daysOfWeek: null, from: '23:00', to: '06:00', priceMinorPerKWh: '15' },
     ],
   },
-  speedBands: [
-    { name: 'slow', fromPowerW: '0', surchargeMinorPerKWh: '0' },
-    { name: 'fast', fromPowerW: '11000', surchargeMinorPerKWh: '5' },
-  ],
-  sessionFeeMinor: '50',
   exportCredit: { kind: 'fixed', creditMinorPerKWh: '12' },
 };
 

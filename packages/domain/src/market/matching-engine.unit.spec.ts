@@ -1,17 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  bestPriceTicks,
-  bookDepth,
-  cancelResting,
-  clearAuction,
-  createMatchingBook,
-  newEngineOrder,
-  planOrder,
-  restingOrders,
-  submitOrder,
-  type EngineOrder,
-  type MatchingBook,
-} from './matching-engine.ts';
+import { bestPriceTicks, bookDepth, cancelResting, clearAuction, createMatchingBook, newEngineOrder, planOrder, restingOrders, submitOrder, type EngineOrder, type MatchingBook } from './matching-engine.ts';
 import type { OrderType, Side } from './market-types.ts';
 
 const LIMITS = { minTicks: -500, maxTicks: 4000 };

@@ -1,23 +1,6 @@
 import { InvalidCommand } from '../errors.ts';
 import type { RefusalClass } from '../site/site-refusals.ts';
-import {
-  DuplicateClientOrderId,
-  DuplicateOrderId,
-  GateClosed,
-  GateNotReached,
-  InsufficientQuantity,
-  MarketNotOpen,
-  OrderNotOpen,
-  OrderNotOwned,
-  OrderTypeNotAllowed,
-  PriceNotOnTick,
-  PriceOutOfBounds,
-  QuantityAboveMaximum,
-  QuantityBelowFilled,
-  QuantityNotOnStep,
-  UnknownOrder,
-  UnknownProduct,
-} from './market-errors.ts';
+import { DuplicateClientOrderId, DuplicateOrderId, GateClosed, GateNotReached, InsufficientQuantity, MarketNotOpen, OrderNotOpen, OrderNotOwned, OrderTypeNotAllowed, PriceNotOnTick, PriceOutOfBounds, QuantityAboveMaximum, QuantityBelowFilled, QuantityNotOnStep, UnknownOrder, UnknownProduct } from './market-errors.ts';
 import type { OrderBookCommand } from './market-types.ts';
 
 /**

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DomainError } from '../errors.ts';
+import { refusalsMet } from '../../test/refusals.ts';
 import { FIXTURE_AT, FIXTURE_AUCTION_PRODUCT, FIXTURE_GATE, FIXTURE_PRODUCT, orderRequest, runBook, submitOrders } from './market-fixtures.ts';
 import { ORDER_BOOK_REFUSALS } from './order-book-refusals.ts';
 import type { OrderBookState } from './order-book.ts';
@@ -48,25 +48,9 @@ const command = fc.oneof(
 
 describe('ORDER_BOOK_REFUSALS', () => {
   it('lists every refusal the decider makes, per command', () => {
-    const states = books();
-    const seen = new Map<string, Set<string>>();
-    fc.assert(
-      fc.property(fc.integer({ min: 0, max: states.length - 1 }), command, (which, c) => {
-        // The book's evolve updates a state in place: decide on a fresh copy of the fixture each time.
-        const state = books()[which]!;
-        try {
-          orderBookDecider.decide(c, state);
-        } catch (error) {
-          if (!(error instanceof DomainError)) throw error;
-          const listed = ORDER_BOOK_REFUSALS[c.type] as readonly (new (...args: never[]) => DomainError)[];
-          expect(listed.some((refusal) => error instanceof refusal), `${c.type} refused with ${error.constructor.name} (${error.message})`).toBe(true);
-          if (!seen.has(c.type)) seen.set(c.type, new Set());
-          seen.get(c.type)!.add(error.constructor.name);
-        }
-      }),
-      // A fixed seed: the coverage checks below must not depend on luck.
-      { numRuns: 3_000, seed: 20_261_207 },
-    );
+    const which = fc.integer({ min: 0, max: books().length - 1 });
+    // The book's evolve updates a state in place: decide on a fresh copy of the fixture each time.
+    const seen = refusalsMet({ decide: orderBookDecider.decide, stateAt: (w) => books()[w]!, which, command, refusals: ORDER_BOOK_REFUSALS, numRuns: 3_000, seed: 20_261_207 });
     expect([...seen.get('CancelOrder')!].sort()).toEqual(['GateClosed', 'InvalidCommand', 'MarketNotOpen', 'OrderNotOpen', 'OrderNotOwned', 'UnknownOrder']);
     expect([...seen.get('CloseGate')!].sort()).toEqual(['GateClosed', 'GateNotReached', 'InvalidCommand']);
     for (const refusal of ['QuantityNotOnStep', 'PriceNotOnTick', 'DuplicateOrderId', 'UnknownProduct']) expect(seen.get('SubmitOrders'), refusal).toContain(refusal);

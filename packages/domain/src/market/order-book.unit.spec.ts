@@ -1,35 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { givenFor } from '../../test/given.ts';
 import { InvalidCommand } from '../errors.ts';
-import {
-  FIXTURE_AT as AT,
-  FIXTURE_AUCTION_PRODUCT as AUCTION,
-  FIXTURE_GATE as GATE,
-  FIXTURE_PRODUCT as PRODUCT,
-  limitOrder,
-  orderRequest,
-  runBook,
-  submitOrders,
-} from './market-fixtures.ts';
-import {
-  DuplicateClientOrderId,
-  DuplicateOrderId,
-  GateClosed,
-  GateNotReached,
-  InsufficientQuantity,
-  MarketNotOpen,
-  OrderNotOpen,
-  OrderNotOwned,
-  OrderTypeNotAllowed,
-  PriceNotOnTick,
-  PriceOutOfBounds,
-  QuantityAboveMaximum,
-  QuantityBelowFilled,
-  QuantityNotOnStep,
-  UnknownOrder,
-  UnknownProduct,
-} from './market-errors.ts';
-import type { OrderBookCommand, OrderBookEvent } from './market-types.ts';
+import { FIXTURE_AT as AT, FIXTURE_AUCTION_PRODUCT as AUCTION, FIXTURE_GATE as GATE, FIXTURE_PRODUCT as PRODUCT, limitOrder, orderRequest, runBook, submitOrders } from './market-fixtures.ts';
+import { DuplicateClientOrderId, DuplicateOrderId, GateClosed, GateNotReached, InsufficientQuantity, MarketNotOpen, OrderNotOpen, OrderNotOwned, OrderTypeNotAllowed, PriceNotOnTick, PriceOutOfBounds, QuantityAboveMaximum, QuantityBelowFilled, QuantityNotOnStep, UnknownOrder, UnknownProduct } from './market-errors.ts';
+import type { OrderBookCommand, OrderBookEvent, OrderRequest } from './market-types.ts';
 import { bookDepth, restingOrders } from './matching-engine.ts';
 import { cloneOrderBookState, orderBookDecider, orderBookStreamId, type OrderBookState } from './order-book.ts';
 
@@ -86,6 +60,18 @@ const s3 = limitOrder('s3', 'carol', 'sell', 2000, 5100);
 /** Three asks: 1000 @ 5000 (alice), 1000 @ 5000 (bob, later), 2000 @ 5100 (carol). */
 const asks = [opened, accepted(s1), accepted(s2), accepted(s3)];
 
+/** The GateClosed event at GATE: the auction's [clearing price, volume] (or null), then each expired order as [orderId, remainingWh]. */
+const gateClosed = (auction: [price: string, volumeWh: string] | null, ...expired: Array<[orderId: string, remainingWh: string]>): OrderBookEvent => ({
+  type: 'GateClosed',
+  data: {
+    closedAt: GATE,
+    auction: auction && { clearingPriceMinorPerMWh: auction[0], volumeWh: auction[1] },
+    expired: expired.map(([orderId, remainingWh]) => ({ orderId, remainingWh })),
+  },
+});
+/** Submits `order` to the book of the three asks: expects it accepted, then `after` (its trades, a cancel). */
+const againstAsks = (order: OrderRequest, ...after: OrderBookEvent[]) => given(asks).when(submitOrders([order])).then([accepted(order), ...after]);
+
 const stateOf = (events: OrderBookEvent[]): OrderBookState => orderBookDecider.evolveAll(orderBookDecider.initialState(), events);
 
 describe('order book decider', () => {
@@ -104,14 +90,7 @@ describe('order book decider', () => {
 
   it('fills across levels in price-time priority, at the resting prices, and rests the remainder', () => {
     const b1 = limitOrder('b1', 'dave', 'buy', 3000, 5200);
-    given(asks)
-      .when(submitOrders([b1]))
-      .then([
-        accepted(b1),
-        trade('b1-1', 'b1', 's1', 'dave', 'alice', 'buy', 1000, 5000),
-        trade('b1-2', 'b1', 's2', 'dave', 'bob', 'buy', 1000, 5000),
-        trade('b1-3', 'b1', 's3', 'dave', 'carol', 'buy', 1000, 5100),
-      ]);
+    againstAsks(b1, trade('b1-1', 'b1', 's1', 'dave', 'alice', 'buy', 1000, 5000), trade('b1-2', 'b1', 's2', 'dave', 'bob', 'buy', 1000, 5000), trade('b1-3', 'b1', 's3', 'dave', 'carol', 'buy', 1000, 5100));
     const { state } = runBook([submitOrders([s1, s2, s3]), submitOrders([b1])]);
     expect(state.orders.get('s3')).toMatchObject({ filledWh: 1000, status: 'open' });
     expect(state.orders.get('b1')).toMatchObject({ filledWh: 3000, status: 'filled' });
@@ -129,9 +108,7 @@ describe('order book decider', () => {
 
   it('stops at the trader\'s own order and cancels the rest of the incoming one (self-trade prevention, cancel newest)', () => {
     const b1 = limitOrder('b1', 'bob', 'buy', 3000, 5200);
-    given(asks)
-      .when(submitOrders([b1]))
-      .then([accepted(b1), trade('b1-1', 'b1', 's1', 'bob', 'alice', 'buy', 1000, 5000), cancelled('b1', 2000, 'self_trade_prevented')]);
+    againstAsks(b1, trade('b1-1', 'b1', 's1', 'bob', 'alice', 'buy', 1000, 5000), cancelled('b1', 2000, 'self_trade_prevented'));
     const { state } = runBook([submitOrders([s1, s2, s3]), submitOrders([b1])]);
     // bob's resting ask keeps its place; nothing of b1 rests: the book is not crossed.
     expect(restingOrders(state.book, 'sell').map((o) => o.orderId)).toEqual(['s2', 's3']);
@@ -141,21 +118,12 @@ describe('order book decider', () => {
 
   it('does not stop at an own order the incoming price would not reach', () => {
     const b1 = limitOrder('b1', 'carol', 'buy', 3000, 5000);
-    given(asks)
-      .when(submitOrders([b1]))
-      .then([accepted(b1), trade('b1-1', 'b1', 's1', 'carol', 'alice', 'buy', 1000, 5000), trade('b1-2', 'b1', 's2', 'carol', 'bob', 'buy', 1000, 5000)]);
+    againstAsks(b1, trade('b1-1', 'b1', 's1', 'carol', 'alice', 'buy', 1000, 5000), trade('b1-2', 'b1', 's2', 'carol', 'bob', 'buy', 1000, 5000));
   });
 
   it('cancels what an IOC order does not fill: it never rests', () => {
     const ioc = orderRequest('i1', 'dave', 'buy', 'ioc', 2500, 5000);
-    given(asks)
-      .when(submitOrders([ioc]))
-      .then([
-        accepted(ioc),
-        trade('i1-1', 'i1', 's1', 'dave', 'alice', 'buy', 1000, 5000),
-        trade('i1-2', 'i1', 's2', 'dave', 'bob', 'buy', 1000, 5000),
-        cancelled('i1', 500, 'unfilled_remainder'),
-      ]);
+    againstAsks(ioc, trade('i1-1', 'i1', 's1', 'dave', 'alice', 'buy', 1000, 5000), trade('i1-2', 'i1', 's2', 'dave', 'bob', 'buy', 1000, 5000), cancelled('i1', 500, 'unfilled_remainder'));
     const { state } = runBook([submitOrders([s1, s2, s3]), submitOrders([ioc])]);
     expect(bookDepth(state.book, 'buy')).toEqual([]);
     expect(state.orders.get('i1')).toMatchObject({ status: 'cancelled', filledWh: 2000 });
@@ -167,27 +135,12 @@ describe('order book decider', () => {
     // Own orders count as unavailable: bob cannot take past his own ask.
     given(asks).when(submitOrders([orderRequest('f2', 'bob', 'buy', 'fok', 2000, 5000)])).thenThrows(InsufficientQuantity, { availableWh: '1000' });
     const fits = orderRequest('f3', 'dave', 'buy', 'fok', 2500, 5100);
-    given(asks)
-      .when(submitOrders([fits]))
-      .then([
-        accepted(fits),
-        trade('f3-1', 'f3', 's1', 'dave', 'alice', 'buy', 1000, 5000),
-        trade('f3-2', 'f3', 's2', 'dave', 'bob', 'buy', 1000, 5000),
-        trade('f3-3', 'f3', 's3', 'dave', 'carol', 'buy', 500, 5100),
-      ]);
+    againstAsks(fits, trade('f3-1', 'f3', 's1', 'dave', 'alice', 'buy', 1000, 5000), trade('f3-2', 'f3', 's2', 'dave', 'bob', 'buy', 1000, 5000), trade('f3-3', 'f3', 's3', 'dave', 'carol', 'buy', 500, 5100));
   });
 
   it('takes everything within the price limits for a market order and cancels the rest; refuses one facing an empty book', () => {
     const m = orderRequest('m1', 'dave', 'buy', 'market', 5000, null);
-    given(asks)
-      .when(submitOrders([m]))
-      .then([
-        accepted(m),
-        trade('m1-1', 'm1', 's1', 'dave', 'alice', 'buy', 1000, 5000),
-        trade('m1-2', 'm1', 's2', 'dave', 'bob', 'buy', 1000, 5000),
-        trade('m1-3', 'm1', 's3', 'dave', 'carol', 'buy', 2000, 5100),
-        cancelled('m1', 1000, 'unfilled_remainder'),
-      ]);
+    againstAsks(m, trade('m1-1', 'm1', 's1', 'dave', 'alice', 'buy', 1000, 5000), trade('m1-2', 'm1', 's2', 'dave', 'bob', 'buy', 1000, 5000), trade('m1-3', 'm1', 's3', 'dave', 'carol', 'buy', 2000, 5100), cancelled('m1', 1000, 'unfilled_remainder'));
     given(asks).when(submitOrders([orderRequest('m2', 'dave', 'sell', 'market', 100, null)])).thenThrows(InsufficientQuantity, { orderId: 'm2', orderType: 'market', availableWh: '0' });
   });
 
@@ -358,18 +311,7 @@ describe('order book decider', () => {
       expect(() => orderBookDecider.decide({ type: 'CloseGate', at: '2026-11-28T09:54:59.999Z' }, state)).toThrow(GateNotReached);
       const events = orderBookDecider.decide({ type: 'CloseGate', at: GATE }, state);
       expect(events).toEqual([
-        {
-          type: 'GateClosed',
-          data: {
-            closedAt: GATE,
-            auction: null,
-            expired: [
-              { orderId: 's1', remainingWh: '1000' },
-              { orderId: 's2', remainingWh: '1000' },
-              { orderId: 'b1', remainingWh: '500' },
-            ],
-          },
-        },
+        gateClosed(null, ['s1', '1000'], ['s2', '1000'], ['b1', '500']),
       ]);
       const closed = orderBookDecider.evolveAll(state, events);
       expect(closed.status).toBe('closed');
@@ -403,17 +345,7 @@ describe('order book decider', () => {
       expect(closing).toEqual([
         tradeAt('auction-1', 'b1', 's1', 'carol', 'alice', 2000),
         tradeAt('auction-2', 'b1', 's2', 'carol', 'bob', 1000),
-        {
-          type: 'GateClosed',
-          data: {
-            closedAt: GATE,
-            auction: { clearingPriceMinorPerMWh: '5100', volumeWh: '3000' },
-            expired: [
-              { orderId: 's2', remainingWh: '1000' },
-              { orderId: 'b2', remainingWh: '2000' },
-            ],
-          },
-        },
+        gateClosed(['5100', '3000'], ['s2', '1000'], ['b2', '2000']),
       ]);
       const closed = orderBookDecider.evolveAll(state, closing);
       expect([...closed.orders.values()].map((o) => [o.orderId, o.status, o.filledWh])).toEqual([
@@ -438,17 +370,7 @@ describe('order book decider', () => {
       const closing = orderBookDecider.decide({ type: 'CloseGate', at: GATE }, state);
       expect(closing).toEqual([
         trade('auction-1', 'm', 's', 'carol', 'alice', null, 1000, 10500, GATE),
-        {
-          type: 'GateClosed',
-          data: {
-            closedAt: GATE,
-            auction: { clearingPriceMinorPerMWh: '10500', volumeWh: '1000' },
-            expired: [
-              { orderId: 'l', remainingWh: '1000' },
-              { orderId: 'm', remainingWh: '1000' },
-            ],
-          },
-        },
+        gateClosed(['10500', '1000'], ['l', '1000'], ['m', '1000']),
       ]);
     });
 
@@ -466,17 +388,7 @@ describe('order book decider', () => {
 
       const onlyMarket = runBook([submitOrders([marketSell, orderRequest('mb', 'bob', 'buy', 'market', 1000, null)], AUCTION)]).state;
       expect(orderBookDecider.decide({ type: 'CloseGate', at: GATE }, onlyMarket)).toEqual([
-        {
-          type: 'GateClosed',
-          data: {
-            closedAt: GATE,
-            auction: null,
-            expired: [
-              { orderId: 'ms', remainingWh: '1000' },
-              { orderId: 'mb', remainingWh: '1000' },
-            ],
-          },
-        },
+        gateClosed(null, ['ms', '1000'], ['mb', '1000']),
       ]);
     });
   });

@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DomainError } from '../errors.ts';
+import { expectEveryRefusalMet, refusalsMet } from '../../test/refusals.ts';
 import { formatInstant, parseInstant } from '../values/index.ts';
 import { METER_REFUSALS } from './meter-refusals.ts';
 import { meterDecider } from './meter.ts';
@@ -66,25 +66,8 @@ const command = fc.oneof(
 describe('METER_REFUSALS', () => {
   it('lists every refusal the decider makes, per command, and each one listed is met', () => {
     const pool = [meterDecider.initialState(), registeredMeter()];
-    const seen = new Map<string, Set<string>>();
-    fc.assert(
-      fc.property(fc.constantFrom(0, 1, 1, 1), command, (which, c) => {
-        try {
-          meterDecider.decide(c, pool[which]!);
-        } catch (error) {
-          if (!(error instanceof DomainError)) throw error;
-          const listed = METER_REFUSALS[c.type] as readonly (abstract new (...args: never[]) => DomainError)[];
-          expect(listed.some((refusal) => error instanceof refusal), `${c.type} refused with ${error.constructor.name} (${error.message})`).toBe(true);
-          if (!seen.has(c.type)) seen.set(c.type, new Set());
-          seen.get(c.type)!.add(error.constructor.name);
-        }
-      }),
-      // A fixed seed: the coverage checks below must not depend on luck.
-      { numRuns: 10_000, seed: 20_261_208 },
-    );
-    for (const type of Object.keys(METER_REFUSALS) as (keyof typeof METER_REFUSALS)[]) {
-      expect([...(seen.get(type) ?? [])].sort(), type).toEqual(METER_REFUSALS[type].map((c) => c.name).sort());
-    }
+    const seen = refusalsMet({ decide: meterDecider.decide, stateAt: (which) => pool[which]!, which: fc.constantFrom(0, 1, 1, 1), command, refusals: METER_REFUSALS, numRuns: 10_000, seed: 20_261_208 });
+    expectEveryRefusalMet(seen, METER_REFUSALS);
   });
 
   it('keeps corrections apart from new readings: a correction meets no conflict, a new reading no unknown reading', () => {

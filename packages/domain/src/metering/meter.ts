@@ -3,17 +3,7 @@ import { InvalidCommand } from '../errors.ts';
 import { toDecimalString, formatInstant, parseInstant, parseId, parseQuantity } from '../values/index.ts';
 import { MeterAlreadyRegistered, UnknownMeter } from './metering-errors.ts';
 import { METER_MEASURES, type MeterCommand, type MeterEvent, type MeterMeasures, type MeterState, type NodeMeterReading, type RegisteredMeter } from './meter-types.ts';
-import {
-  checkNotFromFuture,
-  decideCorrection,
-  decideReading,
-  decideReset,
-  emptySeries,
-  parseRegister,
-  withReading,
-  withReset,
-  type SegmentStart,
-} from './register-series.ts';
+import { checkNotFromFuture, decideCorrection, decideReading, decideReset, emptySeries, parseRegister, withReading, withReset, type SegmentStart } from './register-series.ts';
 
 export const meterStreamId = (meterId: string): string => `meter-${meterId}`;
 

@@ -5,15 +5,7 @@ import { InvalidCommand } from '../errors.ts';
 import { Decimal } from '../values/index.ts';
 import { checkMeterId, meterDecider, meterStreamId } from './meter.ts';
 import type { MeterCommand, MeterEvent, MeterState, RegisteredMeter } from './meter-types.ts';
-import {
-  ConflictingMeterReading,
-  MeterAlreadyRegistered,
-  MeterReadingFromFuture,
-  MeterRegisterWentBackwards,
-  ReadingsAfterMeterReset,
-  UnknownMeter,
-  UnknownMeterReading,
-} from './metering-errors.ts';
+import { ConflictingMeterReading, MeterAlreadyRegistered, MeterReadingFromFuture, MeterRegisterWentBackwards, ReadingsAfterMeterReset, UnknownMeter, UnknownMeterReading } from './metering-errors.ts';
 import { deliveredEnergy, segmentsOf } from './register-series.ts';
 
 const given = givenFor(meterDecider);
@@ -23,34 +15,24 @@ const RECEIVED_AT = '2026-11-27T23:00:00Z';
 const register: MeterCommand = { type: 'RegisterMeter', meterId: 'm1', at: '2026-11-27T08:00Z', siteId: 'depot', nodeId: 'f1', measures: 'generation' };
 const registered: MeterEvent = { type: 'MeterRegistered', data: { meterId: 'm1', siteId: 'depot', nodeId: 'f1', measures: 'generation', registeredAt: T('08:00') } };
 
+/** What a reading, a correction and a reset of meter m1 at hh:mm (received at RECEIVED_AT) carry. */
+const registers = (hhmm: string, energyImportWh: string, energyExportWh: string) => ({ meterId: 'm1', at: RECEIVED_AT, occurredAt: `2026-11-27T${hhmm}Z`, energyImportWh, energyExportWh });
 const readingCommand = (hhmm: string, energyImportWh: string, energyExportWh = '0', extra: Partial<Extract<MeterCommand, { type: 'RecordMeterReading' }>> = {}): MeterCommand => ({
   type: 'RecordMeterReading',
-  meterId: 'm1',
-  at: RECEIVED_AT,
-  occurredAt: `2026-11-27T${hhmm}Z`,
-  energyImportWh,
-  energyExportWh,
+  ...registers(hhmm, energyImportWh, energyExportWh),
   powerW: null,
   ...extra,
 });
 const correctCommand = (hhmm: string, energyImportWh: string, energyExportWh = '0', extra: Partial<Extract<MeterCommand, { type: 'CorrectMeterReading' }>> = {}): MeterCommand => ({
   type: 'CorrectMeterReading',
-  meterId: 'm1',
-  at: RECEIVED_AT,
-  occurredAt: `2026-11-27T${hhmm}Z`,
-  energyImportWh,
-  energyExportWh,
+  ...registers(hhmm, energyImportWh, energyExportWh),
   powerW: null,
   reason: 'meter re-read',
   ...extra,
 });
 const resetCommand = (hhmm: string, energyImportWh: string, energyExportWh = '0', extra: Partial<Extract<MeterCommand, { type: 'ResetMeter' }>> = {}): MeterCommand => ({
   type: 'ResetMeter',
-  meterId: 'm1',
-  at: RECEIVED_AT,
-  occurredAt: `2026-11-27T${hhmm}Z`,
-  energyImportWh,
-  energyExportWh,
+  ...registers(hhmm, energyImportWh, energyExportWh),
   reason: 'meter replaced',
   ...extra,
 });

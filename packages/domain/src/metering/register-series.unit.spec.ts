@@ -1,27 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidCommand } from '../errors.ts';
-import {
-  ConflictingMeterReading,
-  MeterReadingFromFuture,
-  MeterRegisterWentBackwards,
-  ReadingsAfterMeterReset,
-  UnknownMeterReading,
-} from './metering-errors.ts';
-import {
-  checkNotFromFuture,
-  decideCorrection,
-  decideReading,
-  decideReset,
-  deliveredEnergy,
-  emptySeries,
-  parseRegister,
-  segmentIndexAt,
-  segmentsOf,
-  withReading,
-  withReset,
-  type RegisterSeries,
-  type SegmentStart,
-} from './register-series.ts';
+import { ConflictingMeterReading, MeterReadingFromFuture, MeterRegisterWentBackwards, ReadingsAfterMeterReset, UnknownMeterReading } from './metering-errors.ts';
+import { checkNotFromFuture, decideCorrection, decideReading, decideReset, deliveredEnergy, emptySeries, parseRegister, segmentIndexAt, segmentsOf, withReading, withReset, type RegisterSeries, type SegmentStart } from './register-series.ts';
 
 type Reading = { occurredAt: string; energyImportWh: string; energyExportWh: string; powerW: string | null };
 

@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DomainError } from '../errors.ts';
+import { expectEveryRefusalMet, refusalsMet } from '../../test/refusals.ts';
 import { formatInstant, parseInstant } from '../values/index.ts';
 import { SESSION_REFUSALS } from './session-refusals.ts';
 import { sessionDecider } from './session.ts';
@@ -120,25 +120,9 @@ const command = fc.oneof(
 describe('SESSION_REFUSALS', () => {
   it('lists every refusal the decider makes, per command, and each one listed is met', () => {
     const pool = states();
-    const seen = new Map<string, Set<string>>();
-    fc.assert(
-      fc.property(fc.integer({ min: 0, max: pool.length - 1 }), command, (which, c) => {
-        try {
-          sessionDecider.decide(c, pool[which]!);
-        } catch (error) {
-          if (!(error instanceof DomainError)) throw error;
-          const listed = SESSION_REFUSALS[c.type] as readonly (abstract new (...args: never[]) => DomainError)[];
-          expect(listed.some((refusal) => error instanceof refusal), `${c.type} refused with ${error.constructor.name} (${error.message})`).toBe(true);
-          if (!seen.has(c.type)) seen.set(c.type, new Set());
-          seen.get(c.type)!.add(error.constructor.name);
-        }
-      }),
-      // A fixed seed: the coverage checks below must not depend on luck.
-      { numRuns: 20_000, seed: 20_261_208 },
-    );
-    for (const type of Object.keys(SESSION_REFUSALS) as (keyof typeof SESSION_REFUSALS)[]) {
-      expect([...(seen.get(type) ?? [])].sort(), type).toEqual(SESSION_REFUSALS[type].map((c) => c.name).sort());
-    }
+    const which = fc.integer({ min: 0, max: pool.length - 1 });
+    const seen = refusalsMet({ decide: sessionDecider.decide, stateAt: (w) => pool[w]!, which, command, refusals: SESSION_REFUSALS, numRuns: 20_000, seed: 20_261_208 });
+    expectEveryRefusalMet(seen, SESSION_REFUSALS);
   });
 
   it('keeps the session apart from the connector: suspending meets no site refusal, plugging in no meter refusal', () => {

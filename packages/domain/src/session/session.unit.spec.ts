@@ -2,41 +2,21 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { givenFor } from '../../test/given.ts';
 import { parseInstant, Decimal } from '../values/index.ts';
-import {
-  ConflictingMeterReading,
-  MeterReadingFromFuture,
-  MeterRegisterWentBackwards,
-  ReadingsAfterMeterReset,
-  UnknownMeterReading,
-} from '../metering/metering-errors.ts';
-import {
-  checkSessionId,
-  InvalidSessionRequest,
-  InvalidSessionTransition,
-  SessionAlreadyExists,
-  SessionClosed,
-  sessionDecider,
-  sessionMeterSegments,
-  sessionNeeds,
-  sessionStreamId,
-  UnknownSession,
-  type PluggedInSession,
-} from './session.ts';
+import { ConflictingMeterReading, MeterReadingFromFuture, MeterRegisterWentBackwards, ReadingsAfterMeterReset, UnknownMeterReading } from '../metering/metering-errors.ts';
+import { checkSessionId, InvalidSessionRequest, InvalidSessionTransition, SessionAlreadyExists, SessionClosed, sessionDecider, sessionMeterSegments, sessionNeeds, sessionStreamId, UnknownSession, type PluggedInSession } from './session.ts';
 import type { MeterReading, PlugIn, SessionCommand, SessionEvent, SessionPluggedInData, SessionState } from './session-types.ts';
 
 const given = givenFor(sessionDecider);
 
-const plugIn: PlugIn = {
-  type: 'PlugIn',
+/** What the plug-in command asks for and the event records as it is (figures already canonical). */
+const asked = {
   sessionId: 's1',
   siteId: 'depot',
   connectorId: 'c1',
-  at: '2026-11-27T17:00:00Z',
   vehicleId: 'v1',
   customerId: 'cust1',
   fleetId: null,
   tier: 'normal',
-  departureAt: '2026-11-28T07:00:00Z',
   energyNeededWh: '20000',
   targetSocPercent: null,
   batteryCapacityWh: null,
@@ -44,27 +24,14 @@ const plugIn: PlugIn = {
   minPowerW: '1400',
   maxPowerW: '11000',
   v2g: null,
-  meterStartImportWh: null,
-  meterStartExportWh: null,
-};
+} as const;
+
+const plugIn: PlugIn = { type: 'PlugIn', ...asked, at: '2026-11-27T17:00:00Z', departureAt: '2026-11-28T07:00:00Z', meterStartImportWh: null, meterStartExportWh: null };
 
 const pluggedInData: SessionPluggedInData = {
-  sessionId: 's1',
-  siteId: 'depot',
-  connectorId: 'c1',
-  vehicleId: 'v1',
-  customerId: 'cust1',
-  fleetId: null,
-  tier: 'normal',
+  ...asked,
   pluggedInAt: '2026-11-27T17:00:00.000Z',
   departureAt: '2026-11-28T07:00:00.000Z',
-  energyNeededWh: '20000',
-  targetSocPercent: null,
-  batteryCapacityWh: null,
-  socPercent: null,
-  minPowerW: '1400',
-  maxPowerW: '11000',
-  v2g: null,
   meterStartImportWh: '0',
   meterStartExportWh: '0',
 };

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { thrownBy } from '../../test/given.ts';
 import { DomainError } from '../errors.ts';
 import { balanceOf, emptyLedger, ledgerBalances, ledgerSums, pendingBalanceOf, postTransfers, recordPending, voidPending, type LedgerState } from './ledger.ts';
 import type { Transfer } from './settlement-types.ts';
@@ -61,12 +62,7 @@ function checkAgainstModel(state: LedgerState, model: Model): void {
 }
 
 const refused = (fn: () => unknown, code: string) => {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (error) {
-    thrown = error;
-  }
+  const thrown = thrownBy(fn);
   expect(thrown).toBeInstanceOf(DomainError);
   expect((thrown as DomainError & { code: string }).code).toBe(code);
 };

@@ -17,14 +17,7 @@
  */
 import { ExactDecimal } from '../values/index.ts';
 import type { Decimal } from '../values/index.ts';
-import {
-  InvalidTransfer,
-  PendingTransferInvalid,
-  ReversalInvalid,
-  TransferAccountsSame,
-  TransferAmountInvalid,
-  TransferIdConflict,
-} from './settlement-errors.ts';
+import { InvalidTransfer, PendingTransferInvalid, ReversalInvalid, TransferAccountsSame, TransferAmountInvalid, TransferIdConflict } from './settlement-errors.ts';
 import type { AccountId, LedgerCode, Transfer } from './settlement-types.ts';
 
 export type PendingStatus = 'pending' | 'posted' | 'voided';

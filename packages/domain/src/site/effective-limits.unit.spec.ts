@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { at, depot, occupy, registeredOf, run, SITE, T0, T0_MS } from '../../test/site-fixtures.ts';
+import { assign, at, depot, occupy, registeredOf, run, SITE, T0, T0_MS } from '../../test/site-fixtures.ts';
 import { effectiveLimits, nodeFlows, sessionBounds } from './effective-limits.ts';
 import type { CongestionRule, SiteCommand, SiteEvent } from './site.ts';
 
@@ -75,17 +75,7 @@ describe('nodeFlows and sessionBounds', () => {
           occupy('k1', 's1', '22000', '11000'),
           occupy('k2', 's2'),
           occupy('k3', 's3'),
-          {
-            type: 'AssignSetpoints',
-            siteId: SITE,
-            at: at(1),
-            trigger: 't',
-            setpoints: [
-              { sessionId: 's1', powerW: '-5000.5', status: 'discharging', reason: null },
-              { sessionId: 's2', powerW: '7000', status: 'charging', reason: null },
-              { sessionId: 's3', powerW: '3000', status: 'charging', reason: null },
-            ],
-          },
+          assign(at(1), ['s1', '-5000.5'], ['s2', '7000'], ['s3', '3000']),
         ],
         depot(),
       ),

@@ -1,11 +1,6 @@
 import { Decimal, formatInstant } from '../values/index.ts';
 import { limitViolations, nonZeroFlows, sessionBounds } from './effective-limits.ts';
-import type {
-  Occupancy,
-  RegisteredSite,
-  SetpointChange,
-  SiteEvent,
-} from './site-types.ts';
+import type { Occupancy, RegisteredSite, SetpointChange, SiteEvent } from './site-types.ts';
 
 /**
  * Curtailment: after a change that lowers a limit or raises a flow, the sessions whose setpoints no

@@ -1,13 +1,6 @@
 import { Decimal, parseInstant } from '../values/index.ts';
 import { decimalString } from './effective-limits.ts';
-import type {
-  ChargerSpec,
-  Occupancy,
-  RegisteredSite,
-  SiteEvent,
-  SiteNode,
-  SiteState,
-} from './site-types.ts';
+import type { ChargerSpec, Occupancy, RegisteredSite, SiteEvent, SiteNode, SiteState } from './site-types.ts';
 
 /** The site's evolve: each event applied to a state, folded with one copy per map however long the stream. */
 export const DEFAULT_ROTATION_INTERVAL_S = 900;

@@ -1,10 +1,7 @@
 import { InvalidCommand } from '../errors.ts';
 import { Decimal, toDecimalString, parseId, parseNonNegativeQuantity } from '../values/index.ts';
 import { checkRuleWindow } from './rule-window.ts';
-import type {
-  ChargerSpec,
-  CongestionRule,
-} from './site-types.ts';
+import type { ChargerSpec, CongestionRule } from './site-types.ts';
 
 /** The site's command input, checked: ids, names, texts, charger specs and congestion rules as a client sends them. */
 export function checkSiteId(siteId: unknown): string {

@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DomainError } from '../errors.ts';
+import { refusalsMet } from '../../test/refusals.ts';
 import { formatInstant, parseInstant } from '../values/index.ts';
 import { SITE_REFUSALS } from './site-refusals.ts';
 import { foldSiteEvents, siteDecider, type SiteCommand, type SiteState } from './site.ts';
@@ -78,22 +78,7 @@ describe('SITE_REFUSALS', () => {
   const states = [siteDecider.initialState(), builtSite()];
 
   it('lists every refusal the decider makes, per command', () => {
-    const seen = new Map<string, Set<string>>();
-    fc.assert(
-      fc.property(fc.constantFrom(0, 1, 1, 1), command, (which, c) => {
-        try {
-          siteDecider.decide(c, states[which]!);
-        } catch (error) {
-          if (!(error instanceof DomainError)) throw error;
-          const listed = SITE_REFUSALS[c.type] as readonly (abstract new (...args: never[]) => DomainError)[];
-          expect(listed.some((refusal) => error instanceof refusal), `${c.type} refused with ${error.constructor.name} (${error.message})`).toBe(true);
-          if (!seen.has(c.type)) seen.set(c.type, new Set());
-          seen.get(c.type)!.add(error.constructor.name);
-        }
-      }),
-      // A fixed seed: the coverage checks below must not depend on luck.
-      { numRuns: 20_000, seed: 20_261_207 },
-    );
+    const seen = refusalsMet({ decide: siteDecider.decide, stateAt: (which) => states[which]!, which: fc.constantFrom(0, 1, 1, 1), command, refusals: SITE_REFUSALS, numRuns: 20_000, seed: 20_261_207 });
     // The generators reach the refusals that tell commands apart (not only malformed input).
     expect(seen.get('AddNode')).toEqual(new Set(['InvalidCommand', 'UnknownSite', 'NodeAlreadyExists', 'UnknownNode', 'InvalidNodePlacement']));
     expect([...(seen.get('RequestDischarge') ?? [])]).toContain('DischargeRequestAlreadyExists');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { givenFor } from '../../test/given.ts';
-import { addNode, assign, at, depot, occupy, registeredOf, run, SITE, T0, T0_MS } from '../../test/site-fixtures.ts';
+import { addNode, assign, at, curtailment, depot, occupy, registeredOf, run, SITE, T0, T0_MS } from '../../test/site-fixtures.ts';
 import { InvalidCommand } from '../errors.ts';
 import { activeDischargeRequests } from './effective-limits.ts';
 import { DischargeRequestAlreadyExists, RuleAlreadyExists, UnknownDischargeRequest, UnknownNode, UnknownRule } from './site-errors.ts';
@@ -84,8 +84,7 @@ describe('site decider: congestion rules', () => {
       .when(addRule(rule(), at(2)))
       .then([
         { type: 'CongestionRuleAdded', data: { siteId: SITE, rule: rule() } },
-        { type: 'SetpointsAssigned', data: { siteId: SITE, at: at(2), trigger: 'curtailment', setpoints: [{ sessionId: 's1', powerW: '0', status: 'on_hold', reason: 'curtailed:f1' }] } },
-        { type: 'SessionPutOnHold', data: { siteId: SITE, sessionId: 's1', at: at(2), reason: 'curtailed:f1' } },
+        ...curtailment(at(2), ['s1', 'curtailed:f1']),
       ]);
     // An area rule caps the whole connection.
     const area = rule({ ruleId: 'area-1', scope: { kind: 'area', areaId: 'nl-ams-3' }, importCapW: '25000' });
@@ -93,20 +92,7 @@ describe('site decider: congestion rules', () => {
       .when(addRule(area, at(2)))
       .then([
         { type: 'CongestionRuleAdded', data: { siteId: SITE, rule: area } },
-        {
-          type: 'SetpointsAssigned',
-          data: {
-            siteId: SITE,
-            at: at(2),
-            trigger: 'curtailment',
-            setpoints: [
-              { sessionId: 's1', powerW: '0', status: 'on_hold', reason: `curtailed:${SITE}` },
-              { sessionId: 's3', powerW: '0', status: 'on_hold', reason: `curtailed:${SITE}` },
-            ],
-          },
-        },
-        { type: 'SessionPutOnHold', data: { siteId: SITE, sessionId: 's1', at: at(2), reason: `curtailed:${SITE}` } },
-        { type: 'SessionPutOnHold', data: { siteId: SITE, sessionId: 's3', at: at(2), reason: `curtailed:${SITE}` } },
+        ...curtailment(at(2), ['s1', `curtailed:${SITE}`], ['s3', `curtailed:${SITE}`]),
       ]);
   });
 
@@ -129,20 +115,7 @@ describe('site decider: congestion rules', () => {
       .when(addRule(rule({ ruleId: 'cap-c2', scope: { kind: 'node', nodeId: 'c2' }, importCapW: null, exportCapW: '5000' }), at(2)))
       .then([
         { type: 'CongestionRuleAdded', data: { siteId: SITE, rule: rule({ ruleId: 'cap-c2', scope: { kind: 'node', nodeId: 'c2' }, importCapW: null, exportCapW: '5000' }) } },
-        {
-          type: 'SetpointsAssigned',
-          data: {
-            siteId: SITE,
-            at: at(2),
-            trigger: 'curtailment',
-            setpoints: [
-              { sessionId: 's1', powerW: '0', status: 'on_hold', reason: 'curtailed:f1' },
-              { sessionId: 's4', powerW: '0', status: 'on_hold', reason: 'curtailed:c2' },
-            ],
-          },
-        },
-        { type: 'SessionPutOnHold', data: { siteId: SITE, sessionId: 's1', at: at(2), reason: 'curtailed:f1' } },
-        { type: 'SessionPutOnHold', data: { siteId: SITE, sessionId: 's4', at: at(2), reason: 'curtailed:c2' } },
+        ...curtailment(at(2), ['s1', 'curtailed:f1'], ['s4', 'curtailed:c2']),
       ]);
   });
 });

@@ -1,20 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { givenFor } from '../../test/given.ts';
-import { assign, at, BIDI, depot, occupy, registeredOf, run, SITE, T0 } from '../../test/site-fixtures.ts';
+import { assign, at, BIDI, curtailment, depot, occupy, registeredOf, run, setpointsAssigned, SITE, T0 } from '../../test/site-fixtures.ts';
 import { InvalidCommand } from '../errors.ts';
-import {
-  AllocationOutOfOrder,
-  ConnectorInUse,
-  DischargeNotSupported,
-  GridLimitExceeded,
-  NoCommonPower,
-  NotAConnector,
-  SessionAlreadyAtSite,
-  SessionNotAtConnector,
-  SessionNotAtSite,
-  SetpointOutOfRange,
-  UnknownNode,
-} from './site-errors.ts';
+import { AllocationOutOfOrder, ConnectorInUse, DischargeNotSupported, GridLimitExceeded, NoCommonPower, NotAConnector, SessionAlreadyAtSite, SessionNotAtConnector, SessionNotAtSite, SetpointOutOfRange, UnknownNode } from './site-errors.ts';
 import { siteDecider, UnknownSite, type SiteCommand, type SiteEvent } from './site.ts';
 
 const given = givenFor(siteDecider);
@@ -117,8 +105,7 @@ describe('site decider: ReleaseConnector', () => {
       .when(release('k2', 's2', at(2)))
       .then([
         { type: 'ConnectorReleased', data: { siteId: SITE, connectorId: 'k2', sessionId: 's2', at: at(2) } },
-        { type: 'SetpointsAssigned', data: { siteId: SITE, at: at(2), trigger: 'curtailment', setpoints: [{ sessionId: 's1', powerW: '0', status: 'on_hold', reason: 'curtailed:c1' }] } },
-        { type: 'SessionPutOnHold', data: { siteId: SITE, sessionId: 's1', at: at(2), reason: 'curtailed:c1' } },
+        ...curtailment(at(2), ['s1', 'curtailed:c1']),
       ]);
   });
 });
@@ -130,19 +117,7 @@ describe('site decider: AssignSetpoints', () => {
     given(plugged())
       .when(assign(at(1), ['s1', '11000.0'], ['s2', '0', 'capacity:c1'], ['s3', '7000']))
       .then([
-        {
-          type: 'SetpointsAssigned',
-          data: {
-            siteId: SITE,
-            at: at(1),
-            trigger: 'test',
-            setpoints: [
-              { sessionId: 's1', powerW: '11000', status: 'charging', reason: null },
-              { sessionId: 's2', powerW: '0', status: 'on_hold', reason: 'capacity:c1' },
-              { sessionId: 's3', powerW: '7000', status: 'charging', reason: null },
-            ],
-          },
-        },
+        setpointsAssigned(at(1), 'test', ['s1', '11000', 'charging', null], ['s2', '0', 'on_hold', 'capacity:c1'], ['s3', '7000', 'charging', null]),
         { type: 'SessionResumed', data: { siteId: SITE, sessionId: 's1', at: at(1) } },
         { type: 'SessionPutOnHold', data: { siteId: SITE, sessionId: 's2', at: at(1), reason: 'capacity:c1' } },
         { type: 'SessionResumed', data: { siteId: SITE, sessionId: 's3', at: at(1) } },
@@ -184,18 +159,7 @@ describe('site decider: AssignSetpoints', () => {
         ],
       })
       .then([
-        {
-          type: 'SetpointsAssigned',
-          data: {
-            siteId: SITE,
-            at: at(2),
-            trigger: 'rotation',
-            setpoints: [
-              { sessionId: 's1', powerW: '0', status: 'on_hold', reason: null },
-              { sessionId: 's3', powerW: '0', status: 'done', reason: 'energy_delivered' },
-            ],
-          },
-        },
+        setpointsAssigned(at(2), 'rotation', ['s1', '0', 'on_hold', null], ['s3', '0', 'done', 'energy_delivered']),
         { type: 'SessionPutOnHold', data: { siteId: SITE, sessionId: 's1', at: at(2), reason: 'rotation' } },
       ]);
     // done -> charging starts a turn again.
@@ -252,18 +216,7 @@ describe('site decider: AssignSetpoints', () => {
       .when(assign(at(1), ['s1', '22000'], ['s2', '20000']))
       .thenThrows(GridLimitExceeded, { nodeId: 'c1', direction: 'import', flowW: '42000', limitW: '40000', boundBy: 'static' });
     given(plugged()).when(assign(at(1), ['s1', '22000'], ['s2', '18000'])).then([
-      {
-        type: 'SetpointsAssigned',
-        data: {
-          siteId: SITE,
-          at: at(1),
-          trigger: 'test',
-          setpoints: [
-            { sessionId: 's1', powerW: '22000', status: 'charging', reason: null },
-            { sessionId: 's2', powerW: '18000', status: 'charging', reason: null },
-          ],
-        },
-      },
+      setpointsAssigned(at(1), 'test', ['s1', '22000', 'charging', null], ['s2', '18000', 'charging', null]),
       { type: 'SessionResumed', data: { siteId: SITE, sessionId: 's1', at: at(1) } },
       { type: 'SessionResumed', data: { siteId: SITE, sessionId: 's2', at: at(1) } },
     ]);
@@ -288,18 +241,7 @@ describe('site decider: AssignSetpoints', () => {
     expect(ruled.length).toBe(charging.length + 1); // in the future: no curtailment now
     given(ruled).when(assign(at(11), ['s3', '5000'])).thenThrows(GridLimitExceeded, { nodeId: 'f1', direction: 'import', flowW: '20000', limitW: '10000', boundBy: 'rule:dso-1' });
     given(ruled).when(assign(at(11), ['s1', '10000'], ['s3', '5000'])).then([
-      {
-        type: 'SetpointsAssigned',
-        data: {
-          siteId: SITE,
-          at: at(11),
-          trigger: 'test',
-          setpoints: [
-            { sessionId: 's1', powerW: '10000', status: 'charging', reason: null },
-            { sessionId: 's3', powerW: '5000', status: 'charging', reason: null },
-          ],
-        },
-      },
+      setpointsAssigned(at(11), 'test', ['s1', '10000', 'charging', null], ['s3', '5000', 'charging', null]),
       { type: 'SessionResumed', data: { siteId: SITE, sessionId: 's3', at: at(11) } },
     ]);
   });

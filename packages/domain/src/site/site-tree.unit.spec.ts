@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { givenFor } from '../../test/given.ts';
-import { addNode, assign, at, BIDI, depot, occupy, register, registeredOf, run, SITE, T0, UNI } from '../../test/site-fixtures.ts';
+import { addNode, assign, at, BIDI, curtailment, depot, occupy, register, registeredOf, run, SITE, T0, UNI } from '../../test/site-fixtures.ts';
 import { InvalidCommand } from '../errors.ts';
-import {
-  CannotRemoveRoot,
-  ConnectorInUse,
-  InvalidNodePlacement,
-  NoCommonPower,
-  NodeAlreadyExists,
-  NodeHasChildren,
-  NotACharger,
-  ReadingFromFuture,
-  UnknownNode,
-} from './site-errors.ts';
+import { CannotRemoveRoot, ConnectorInUse, InvalidNodePlacement, NoCommonPower, NodeAlreadyExists, NodeHasChildren, NotACharger, ReadingFromFuture, UnknownNode } from './site-errors.ts';
 import { siteDecider, UnknownSite, type SiteCommand, type SiteEvent } from './site.ts';
 
 const given = givenFor(siteDecider);
@@ -189,20 +179,7 @@ describe('site decider: ChangeNodeLimits', () => {
       .when(change('c1', '20000', '20000', at(2)))
       .then([
         { type: 'NodeLimitsChanged', data: { siteId: SITE, nodeId: 'c1', importLimitW: '20000', exportLimitW: '20000' } },
-        {
-          type: 'SetpointsAssigned',
-          data: {
-            siteId: SITE,
-            at: at(2),
-            trigger: 'curtailment',
-            setpoints: [
-              { sessionId: 's1', powerW: '0', status: 'on_hold', reason: 'curtailed:c1' },
-              { sessionId: 's2', powerW: '0', status: 'on_hold', reason: 'curtailed:c1' },
-            ],
-          },
-        },
-        { type: 'SessionPutOnHold', data: { siteId: SITE, sessionId: 's1', at: at(2), reason: 'curtailed:c1' } },
-        { type: 'SessionPutOnHold', data: { siteId: SITE, sessionId: 's2', at: at(2), reason: 'curtailed:c1' } },
+        ...curtailment(at(2), ['s1', 'curtailed:c1'], ['s2', 'curtailed:c1']),
       ]);
     // Still within the new limit: nothing to curtail.
     given(charging).when(change('c1', '30000', '20000', at(2))).then([
@@ -238,8 +215,7 @@ describe('site decider: ChangeCharger', () => {
       .when(change('ch1', spec, at(2)))
       .then([
         { type: 'ChargerChanged', data: { siteId: SITE, nodeId: 'ch1', charger: spec } },
-        { type: 'SetpointsAssigned', data: { siteId: SITE, at: at(2), trigger: 'curtailment', setpoints: [{ sessionId: 's1', powerW: '0', status: 'on_hold', reason: 'curtailed:ch1' }] } },
-        { type: 'SessionPutOnHold', data: { siteId: SITE, sessionId: 's1', at: at(2), reason: 'curtailed:ch1' } },
+        ...curtailment(at(2), ['s1', 'curtailed:ch1']),
       ]);
     const site = registeredOf(run([change('ch1', spec, at(2))], charging));
     expect(site.sessions.get('s1')).toMatchObject({ minPowerW: '1400', maxPowerW: '11000', maxDischargePowerW: '7000' });
@@ -253,8 +229,7 @@ describe('site decider: ChangeCharger', () => {
       .when(change('ch1', spec, at(2)))
       .then([
         { type: 'ChargerChanged', data: { siteId: SITE, nodeId: 'ch1', charger: spec } },
-        { type: 'SetpointsAssigned', data: { siteId: SITE, at: at(2), trigger: 'curtailment', setpoints: [{ sessionId: 's1', powerW: '0', status: 'on_hold', reason: 'curtailed:ch1' }] } },
-        { type: 'SessionPutOnHold', data: { siteId: SITE, sessionId: 's1', at: at(2), reason: 'curtailed:ch1' } },
+        ...curtailment(at(2), ['s1', 'curtailed:ch1']),
       ]);
     expect(registeredOf(run([change('ch1', spec, at(2))], discharging)).sessions.get('s1')?.maxDischargePowerW).toBeNull();
   });
@@ -344,20 +319,7 @@ describe('site decider: RecordNodeLoad', () => {
       .when(load(SITE, at(2), '75000', '0', at(2)))
       .then([
         { type: 'NodeLoadMeasured', data: { siteId: SITE, nodeId: SITE, occurredAt: at(2), otherLoadW: '75000', generationW: '0' } },
-        {
-          type: 'SetpointsAssigned',
-          data: {
-            siteId: SITE,
-            at: at(2),
-            trigger: 'curtailment',
-            setpoints: [
-              { sessionId: 's1', powerW: '0', status: 'on_hold', reason: `curtailed:${SITE}` },
-              { sessionId: 's3', powerW: '0', status: 'on_hold', reason: `curtailed:${SITE}` },
-            ],
-          },
-        },
-        { type: 'SessionPutOnHold', data: { siteId: SITE, sessionId: 's1', at: at(2), reason: `curtailed:${SITE}` } },
-        { type: 'SessionPutOnHold', data: { siteId: SITE, sessionId: 's3', at: at(2), reason: `curtailed:${SITE}` } },
+        ...curtailment(at(2), ['s1', `curtailed:${SITE}`], ['s3', `curtailed:${SITE}`]),
       ]);
     // Local generation below c1 gives headroom back: nothing to curtail.
     given(charging).when(load('c1', at(2), '0', '5000', at(2))).then([

@@ -4,39 +4,8 @@ import { Decimal, toDecimalString, formatInstant, parseInstant, checkZone, parse
 import type { SessionStatus } from '../allocation/types.ts';
 import { decimalString, limitViolations, nonZeroFlows, sessionBounds } from './effective-limits.ts';
 import { MAX_READING_AHEAD_MS } from '../metering/register-series.ts';
-import {
-  AllocationOutOfOrder,
-  CannotRemoveRoot,
-  ConnectorInUse,
-  DischargeNotSupported,
-  DischargeRequestAlreadyExists,
-  GridLimitExceeded,
-  InvalidNodePlacement,
-  NoCommonPower,
-  NodeAlreadyExists,
-  NodeHasChildren,
-  NotACharger,
-  NotAConnector,
-  ReadingFromFuture,
-  RuleAlreadyExists,
-  SessionAlreadyAtSite,
-  SessionNotAtConnector,
-  SessionNotAtSite,
-  SetpointOutOfRange,
-  UnknownDischargeRequest,
-  UnknownNode,
-  UnknownRule,
-} from './site-errors.ts';
-import type {
-  ChargerSpec,
-  NodeKind,
-  RegisteredSite,
-  SetpointChange,
-  SiteCommand,
-  SiteEvent,
-  SiteNode,
-  SiteState,
-} from './site-types.ts';
+import { AllocationOutOfOrder, CannotRemoveRoot, ConnectorInUse, DischargeNotSupported, DischargeRequestAlreadyExists, GridLimitExceeded, InvalidNodePlacement, NoCommonPower, NodeAlreadyExists, NodeHasChildren, NotACharger, NotAConnector, ReadingFromFuture, RuleAlreadyExists, SessionAlreadyAtSite, SessionNotAtConnector, SessionNotAtSite, SetpointOutOfRange, UnknownDischargeRequest, UnknownNode, UnknownRule } from './site-errors.ts';
+import type { ChargerSpec, NodeKind, RegisteredSite, SetpointChange, SiteCommand, SiteEvent, SiteNode, SiteState } from './site-types.ts';
 import { checkChargerSpec, checkName, checkOptionalText, checkPositive, checkRule, checkSiteId, checkText } from './site-input.ts';
 import { curtailment, setpointFits, withCurtailment } from './site-curtailment.ts';
 import { evolve, foldSiteEvents, isPowered, narrowToCharger } from './site-evolve.ts';

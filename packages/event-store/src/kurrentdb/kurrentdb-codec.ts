@@ -1,38 +1,9 @@
 /** How the ledger's events, command outcomes and versions map to KurrentDB's records and revisions, and KurrentDB's client errors to ours: pure (the unit tests run it without a server). */
 import { createHash } from 'node:crypto';
-import {
-  AccessDeniedError,
-  DeadlineExceededError,
-  MaxAppendSizeExceededError,
-  NO_STREAM,
-  NotLeaderError,
-  StreamNotFoundError,
-  TimeoutError,
-  UnavailableError,
-  WrongExpectedVersionError,
-  convertToCommandError,
-  isCommandError,
-  jsonEvent,
-  type AppendExpectedRevision,
-  type CurrentRevision,
-  type EventData,
-  type JSONType,
-  type Position,
-} from '@eventstore/db-client';
-import {
-  EventStoreError,
-  EventStoreUnavailable,
-  InvalidAppend,
-  StreamVersionConflict,
-} from '../errors.ts';
+import { AccessDeniedError, DeadlineExceededError, MaxAppendSizeExceededError, NO_STREAM, NotLeaderError, StreamNotFoundError, TimeoutError, UnavailableError, WrongExpectedVersionError, convertToCommandError, isCommandError, jsonEvent, type AppendExpectedRevision, type CurrentRevision, type EventData, type JSONType, type Position } from '@eventstore/db-client';
+import { EventStoreError, EventStoreUnavailable, InvalidAppend, StreamVersionConflict } from '../errors.ts';
 import { type PreparedEvent } from '../prepare-append.ts';
-import {
-  type AppendOptions,
-  type AppendResult,
-  type EventMetadata,
-  type ExpectedVersion,
-  type RecordedEvent,
-} from '../types.ts';
+import { type AppendOptions, type AppendResult, type EventMetadata, type ExpectedVersion, type RecordedEvent } from '../types.ts';
 
 /** Where the outcome of command `<id>` is recorded. A ledger stream id always starts with a letter. */
 export const COMMAND_STREAM_PREFIX = '_command-';

@@ -37,71 +37,15 @@
  * - The global log (`readAll`, `readCategory`, `headPosition`, `subscribe`) shows only streams our
  *   stream-id rules produce: no `$` system streams or events, no `_command-` records.
  */
-import {
-  BACKWARDS,
-  END,
-  EventStoreDBClient,
-  FORWARDS,
-  NO_STREAM,
-  START,
-  StreamDeletedError,
-  StreamNotFoundError,
-  WrongExpectedVersionError,
-  jsonEvent,
-  streamNameFilter,
-  type AllStreamResolvedEvent,
-  type JSONType,
-  type Position,
-  type ReadPosition,
-  type ReadRevision,
-  type ResolvedEvent,
-} from '@eventstore/db-client';
-import {
-  EventStoreUnavailable,
-  StreamVersionConflict,
-} from '../errors.ts';
+import { BACKWARDS, END, EventStoreDBClient, FORWARDS, NO_STREAM, START, StreamDeletedError, StreamNotFoundError, WrongExpectedVersionError, jsonEvent, streamNameFilter, type AllStreamResolvedEvent, type JSONType, type Position, type ReadPosition, type ReadRevision, type ResolvedEvent } from '@eventstore/db-client';
+import { EventStoreUnavailable, StreamVersionConflict } from '../errors.ts';
 import { GENESIS_HASH } from '../hash-chain.ts';
 import { mapWithConcurrency } from '../map-with-concurrency.ts';
 import { checkExpectedVersion, prepareEvents, validateAppend, type PreparedEvent } from '../prepare-append.ts';
 import type { SchemaRegistry } from '../schema-registry.ts';
-import {
-  categoryOf,
-  checkRecordedCommand,
-  type AppendOptions,
-  type AppendResult,
-  type EventStore,
-  type ExpectedVersion,
-  type ListStreamsOptions,
-  type NewEvent,
-  type ReadAllOptions,
-  type ReadCategoryOptions,
-  type ReadStreamOptions,
-  type RecordedEvent,
-  type StreamHead,
-  type StreamPage,
-  type SubscribeOptions,
-  streamPageLimit,
-} from '../types.ts';
+import { categoryOf, checkRecordedCommand, type AppendOptions, type AppendResult, type EventStore, type ExpectedVersion, type ListStreamsOptions, type NewEvent, type ReadAllOptions, type ReadCategoryOptions, type ReadStreamOptions, type RecordedEvent, type StreamHead, type StreamPage, type SubscribeOptions, streamPageLimit } from '../types.ts';
 
-import {
-  COMMAND_RECORDED,
-  commandRecordIdFor,
-  commandStreamOf,
-  decodeCommandResult,
-  encodeCommandResult,
-  expectedRevisionFor,
-  fromKurrentRecord,
-  isLedgerRecord,
-  LEDGER_FORMAT,
-  LEDGER_STREAM_PATTERN,
-  revisionToVersion,
-  toKurrentEventData,
-  translateClientError,
-  versionToRevision,
-  withFingerprint,
-  asClientError,
-  isUnknownOutcome,
-} from './kurrentdb-codec.ts';
+import { COMMAND_RECORDED, commandRecordIdFor, commandStreamOf, decodeCommandResult, encodeCommandResult, expectedRevisionFor, fromKurrentRecord, isLedgerRecord, LEDGER_FORMAT, LEDGER_STREAM_PATTERN, revisionToVersion, toKurrentEventData, translateClientError, versionToRevision, withFingerprint, asClientError, isUnknownOutcome } from './kurrentdb-codec.ts';
 
 export type KurrentDbStoreOptions = {
   /** `esdb://host:2113?tls=false`, `esdb+discover://…` for a cluster (never logged: it may hold a password). */
@@ -307,25 +251,11 @@ export class KurrentDbEventStore implements EventStore {
       throw new RangeError(`listStreams: ${JSON.stringify(options.after)} is not a cursor this store returned`);
     }
     const after = options.after === undefined ? 0n : BigInt(options.after);
-    // Forward reads of $all include the record at the start position: `cursor` drops it.
-    let cursor: Position | undefined = after > 0n ? { commit: after, prepare: after } : undefined;
-    let from: ReadPosition = positionAfter(after);
     const firsts: { streamId: string; position: bigint }[] = [];
-    scan: while (firsts.length < limit) {
-      const page = await this.readAllPage({ direction: FORWARDS, fromPosition: from, maxCount: PAGE_SIZE });
-      let fresh = 0;
-      for (const resolved of page) {
-        const event = resolved.event;
-        if (!event) continue;
-        if (cursor && comparePositions(event.position, cursor) <= 0) continue;
-        cursor = event.position;
-        fresh += 1;
-        if (event.revision !== 0n || !isLedgerRecord(event.streamId, event.type)) continue;
-        firsts.push({ streamId: event.streamId, position: event.position.commit });
-        if (firsts.length >= limit) break scan;
-      }
-      if (page.length < PAGE_SIZE || fresh === 0 || !cursor) break;
-      from = cursor;
+    for await (const event of this.recordsAfter(after)) {
+      if (event.revision !== 0n || !isLedgerRecord(event.streamId, event.type)) continue;
+      firsts.push({ streamId: event.streamId, position: event.position.commit });
+      if (firsts.length >= limit) break;
     }
     const heads = await mapWithConcurrency(firsts, 16, async ({ streamId }): Promise<StreamHead | undefined> => {
       const [last] = await this.readStreamRaw(streamId, { direction: BACKWARDS, fromRevision: END, maxCount: 1 });
@@ -575,12 +505,24 @@ export class KurrentDbEventStore implements EventStore {
     this.ensureOpen();
     const limit = options.limit ?? Number.MAX_SAFE_INTEGER;
     if (limit <= 0) return [];
-    const after = options.after ?? 0n;
+    const out: RecordedEvent[] = [];
+    for await (const event of this.recordsAfter(options.after ?? 0n)) {
+      if (!isLedgerRecord(event.streamId, event.type) || !keep(event.streamId)) continue;
+      out.push(this.registry.upcast(fromKurrentRecord(event)));
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  /**
+   * Every record of $all after the position `after`, forwards, read PAGE_SIZE at a time; the next
+   * page is read only when the caller asks past this one. Ends at the end of $all.
+   */
+  private async *recordsAfter(after: bigint): AsyncGenerator<NonNullable<AllStreamResolvedEvent['event']>> {
     // Forward reads of $all include the record at the start position: `cursor` drops it.
     let cursor: Position | undefined = after > 0n ? { commit: after, prepare: after } : undefined;
     let from: ReadPosition = positionAfter(after);
-    const out: RecordedEvent[] = [];
-    while (out.length < limit) {
+    for (;;) {
       const page = await this.readAllPage({ direction: FORWARDS, fromPosition: from, maxCount: PAGE_SIZE });
       let fresh = 0;
       for (const resolved of page) {
@@ -589,14 +531,11 @@ export class KurrentDbEventStore implements EventStore {
         if (cursor && comparePositions(event.position, cursor) <= 0) continue;
         cursor = event.position;
         fresh += 1;
-        if (!isLedgerRecord(event.streamId, event.type) || !keep(event.streamId)) continue;
-        out.push(this.registry.upcast(fromKurrentRecord(event)));
-        if (out.length >= limit) break;
+        yield event;
       }
-      if (page.length < PAGE_SIZE || fresh === 0 || !cursor) break;
+      if (page.length < PAGE_SIZE || fresh === 0 || !cursor) return;
       from = cursor;
     }
-    return out;
   }
 
   private async *subscription(options: SubscribeOptions): AsyncGenerator<RecordedEvent> {

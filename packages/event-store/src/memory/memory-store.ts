@@ -2,21 +2,7 @@ import { GENESIS_HASH } from '../hash-chain.ts';
 import { checkExpectedVersion, prepareEvents, validateAppend } from '../prepare-append.ts';
 import type { SchemaRegistry } from '../schema-registry.ts';
 import { catchUpThenLive, Notifier } from '../subscription.ts';
-import {
-  categoryOf,
-  checkRecordedCommand,
-  streamPageLimit,
-  type AppendOptions,
-  type AppendResult,
-  type EventStore,
-  type ListStreamsOptions,
-  type NewEvent,
-  type ReadAllOptions,
-  type ReadStreamOptions,
-  type RecordedEvent,
-  type StreamPage,
-  type SubscribeOptions,
-} from '../types.ts';
+import { categoryOf, checkRecordedCommand, streamPageLimit, type AppendOptions, type AppendResult, type EventStore, type ListStreamsOptions, type NewEvent, type ReadAllOptions, type ReadStreamOptions, type RecordedEvent, type StreamPage, type SubscribeOptions } from '../types.ts';
 
 export type MemoryStoreOptions = { registry: SchemaRegistry; clock?: () => Date };
 

@@ -3,22 +3,7 @@ import { GENESIS_HASH } from '../hash-chain.ts';
 import { checkExpectedVersion, isStorableText, prepareEvents, validateAppend } from '../prepare-append.ts';
 import type { SchemaRegistry } from '../schema-registry.ts';
 import { catchUpThenLive, Notifier } from '../subscription.ts';
-import {
-  categoryOf,
-  checkRecordedCommand,
-  streamPageLimit,
-  type AppendOptions,
-  type AppendResult,
-  type EventMetadata,
-  type EventStore,
-  type ListStreamsOptions,
-  type NewEvent,
-  type ReadAllOptions,
-  type ReadStreamOptions,
-  type RecordedEvent,
-  type StreamPage,
-  type SubscribeOptions,
-} from '../types.ts';
+import { categoryOf, checkRecordedCommand, streamPageLimit, type AppendOptions, type AppendResult, type EventMetadata, type EventStore, type ListStreamsOptions, type NewEvent, type ReadAllOptions, type ReadStreamOptions, type RecordedEvent, type StreamPage, type SubscribeOptions } from '../types.ts';
 import { DEFAULT_SCHEMA, migrate, schemaNames, type SchemaNames } from './migrations.ts';
 import type { SqlClient, SqlExecutor } from './sql-client.ts';
 

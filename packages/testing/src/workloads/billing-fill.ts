@@ -23,7 +23,7 @@ import {
 } from '@v2g/domain';
 import { randomUUID } from 'node:crypto';
 import type { EventStore, NewEvent } from '@v2g/event-store';
-import { prng } from '../../lib/prng.ts';
+import { prng } from './prng.ts';
 
 export type BillingFillOptions = {
   store: EventStore;

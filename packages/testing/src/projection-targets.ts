@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { connectPostgres, openPglite, openPostgresStore, SchemaRegistry, type EventStore, type SqlClient, type SqlExecutor } from '@v2g/event-store';
-import { ProjectionRunner, type Projection, type TableNames } from '@v2g/ledger';
+import { ProjectionRunner, type Projection, type TableNames } from '@v2g/read-model';
 import type { Logger } from 'pino';
 import { describe, expect, inject } from 'vitest';
 

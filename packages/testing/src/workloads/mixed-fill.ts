@@ -15,7 +15,7 @@ import { formatInstant, siteDecider, siteStreamId, type SiteCommand, type SiteSt
 import type { EventStore, NewEvent } from '@v2g/event-store';
 import { CommandHandler, MarketService, type OrderInput } from '@v2g/ledger';
 import { fillBilling, type BillingFillResult } from './billing-fill.ts';
-import { prng } from '../../lib/prng.ts';
+import { prng } from './prng.ts';
 import { BENCH_PRODUCT } from './bench-product.ts';
 
 export type MixedFillOptions = {
