@@ -88,6 +88,21 @@ export default defineConfig(
     },
   },
   {
+    // Resolvers only map: a GraphQL input to a module's service or read-model facade, its result to
+    // the output. No SQL, table names, event store or command handler from here (types are fine).
+    files: ['packages/server/src/graphql/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ regex: '^@v2g/projection-', allowTypeImports: true, message: 'a resolver asks a module\'s read-model facade (ctx.ledger.<module>.readModel), not a projection\'s queries.' }],
+      }],
+      'no-restricted-syntax': ['error', {
+        selector: "MemberExpression[object.name='ledger'][property.name=/^(sql|store|commands)$/], MemberExpression[object.property.name='ledger'][property.name=/^(sql|store|commands)$/]",
+        message: 'a resolver goes through a module (ctx.ledger.<module>.service / .readModel), not the SQL client, the event store or the command handler.',
+      }],
+    },
+  },
+  {
     // The ledger's capabilities, one folder each with a public index.ts.
     files: ['packages/ledger/src/modules/*/**'],
     rules: { 'v2g/module-imports-via-index': ['error', { root: ROOT, modulesDir: 'packages/ledger/src/modules' }] },

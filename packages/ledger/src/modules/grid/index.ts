@@ -75,3 +75,5 @@ export const gridModule: ModuleDefinition<'grid'> = {
     };
   },
 };
+// The session states the grid read model knows, for the API's enumerations.
+export { GRID_SESSION_STATUSES } from '@v2g/projection-grid';

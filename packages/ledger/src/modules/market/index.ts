@@ -61,3 +61,5 @@ export const marketModule: ModuleDefinition<'market'> = {
     };
   },
 };
+// The order states the market read model knows, for the API's enumerations.
+export { MARKET_ORDER_STATUSES } from '@v2g/projection-market';

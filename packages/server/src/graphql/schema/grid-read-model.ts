@@ -1,12 +1,12 @@
 import { checkSiteId } from '@v2g/domain';
-import { 
-  GRID_SESSION_STATUSES,
-  type GridSession,
-  type GridSessionStatus,
-  type SessionFilter,
-  type SessionKey,
-  type SetpointRecord,
-  type SiteLoadPoint } from '@v2g/projection-grid';
+import { GRID_SESSION_STATUSES } from '@v2g/ledger';
+import type {
+  GridSession,
+  GridSessionStatus,
+  SessionFilter,
+  SessionKey,
+  SetpointRecord,
+  SiteLoadPoint } from '@v2g/projection-grid';
 import { builder } from '../builder.ts';
 import { positionTextCursor } from '../cursor.ts';
 import type { GraphQLContext } from '../context.ts';

@@ -1,16 +1,14 @@
 import { Decimal, InvalidCommand, canonicalInstant, type OrderOutcome, type OrderType, type ProductMode, type ProductTemplate, type Side } from '@v2g/domain';
 import type { AppendResult } from '@v2g/event-store';
-import { tradeOf, whToKWh, type BookRef, type MarketHandled, type OrderInput, type RecordedBookEvent } from '@v2g/ledger';
-import {
-  bookDepth,
-  MARKET_ORDER_STATUSES,
-  type DepthLevel,
-  type MarketBook,
-  type MarketOrder,
-  type MarketOrderStatus,
-  type MarketTrade,
-  type TradeFilter,
-  type TraderPosition } from '@v2g/projection-market';
+import { MARKET_ORDER_STATUSES, tradeOf, whToKWh, type MarketReadModel, type BookRef, type MarketHandled, type OrderInput, type RecordedBookEvent } from '@v2g/ledger';
+import type {
+  DepthLevel,
+  MarketBook,
+  MarketOrder,
+  MarketOrderStatus,
+  MarketTrade,
+  TradeFilter,
+  TraderPosition } from '@v2g/projection-market';
 import { builder, type BuilderTypes } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
 import { positionCursor } from '../cursor.ts';
@@ -87,7 +85,7 @@ const BookDepthRef = builder.objectRef<DepthShape>('BookDepth').implement({
 });
 
 /** Both sides from one query, shared by the `bids` and `asks` of one depth. */
-const depths = new WeakMap<DepthShape, ReturnType<typeof bookDepth>>();
+const depths = new WeakMap<DepthShape, ReturnType<MarketReadModel['bookDepth']>>();
 function depthOf(ctx: GraphQLContext, shape: DepthShape) {
   let depth = depths.get(shape);
   if (!depth) {
