@@ -81,15 +81,25 @@ export async function startProjection<T extends ProjectionTarget<never>>(open: (
   };
 }
 
-/** Waits until the runner's (only) projection has applied `position`; throws at once if it failed. */
-export async function caughtUp(runner: ProjectionRunner, position: bigint, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+/**
+ * Waits until the runner's (only) projection has applied `position`; throws at once if it failed,
+ * and when its checkpoint has not moved for `stallMs` (stuck, not merely slow: on a loaded
+ * machine a long build keeps moving, however long it takes).
+ */
+export async function caughtUp(runner: ProjectionRunner, position: bigint, stallMs = 20_000): Promise<void> {
+  let last = -1n;
+  let movedAt = Date.now();
   for (;;) {
     const [status] = await runner.status();
     const { name, failure, checkpoint } = status!;
     if (failure) throw new Error(`${name} projection failed: ${JSON.stringify({ ...failure, position: String(failure.position) })}`);
     if (checkpoint >= position) return;
-    if (Date.now() > deadline) throw new Error(`${name} projection stuck at ${checkpoint}, waiting for ${position}`);
+    if (checkpoint !== last) {
+      last = checkpoint;
+      movedAt = Date.now();
+    } else if (Date.now() - movedAt > stallMs) {
+      throw new Error(`${name} projection stuck at ${checkpoint} for ${stallMs} ms, waiting for ${position}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
@@ -111,14 +121,14 @@ export async function expectSameRows(
   position: bigint,
   tables: readonly string[],
   builds: readonly OtherBuild[],
-  options: { logger: Logger; timeoutMs?: number; mayBeEmpty?: readonly string[] },
+  options: { logger: Logger; stallMs?: number; mayBeEmpty?: readonly string[] },
 ): Promise<void> {
   const { target, store, table } = running;
   for (const build of builds) {
     const runner = new ProjectionRunner({ store, sql: target.sql, schema: build.schema, projections: [build.projection], logger: options.logger, batchSize: build.batchSize });
     await runner.start();
     try {
-      await caughtUp(runner, position, options.timeoutMs);
+      await caughtUp(runner, position, options.stallMs);
       const rebuilt = runner.tables(build.projection);
       for (const logical of tables) {
         const live = await dumpTable(target.sql, table, logical);
