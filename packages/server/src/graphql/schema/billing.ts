@@ -23,6 +23,7 @@ import { TariffInput, tariffFromInput } from './tariff-input.ts';
 import { Money } from './money.ts';
 import { EVERY_ROLE, PLATFORM_WRITERS, accountReaders, sessionReaders } from '../access.ts';
 import { commandContext } from '../command-context.ts';
+import { recorded, recordedFields, type Recorded } from './command-payload.ts';
 
 /**
  * Prices, tariffs and bills. Commands go to their aggregates (prices-<zone>, tariff-<id>,
@@ -119,23 +120,18 @@ builder.queryField('priceCurve', (t) =>
 
 // ---- commands -----------------------------------------------------------------------------------
 
-type RecordedShape = { commandId: string; duplicate: boolean; streamId: string; streamVersion: number; position: bigint | null; events: number };
+type RecordedShape = Recorded & { events: number };
 
 const CommandRecorded = builder.objectRef<RecordedShape>('CommandRecorded').implement({
   description: 'A command recorded (or found recorded under its commandId).',
   fields: (t) => ({
-    commandId: t.exposeID('commandId'),
-    duplicate: t.exposeBoolean('duplicate'),
-    streamId: t.exposeID('streamId'),
-    streamVersion: t.exposeInt('streamVersion'),
-    position: t.field({ type: 'Position', nullable: true, resolve: (r) => r.position }),
+    ...recordedFields(t),
     events: t.exposeInt('events', { description: 'How many events it wrote (0: nothing changed, or a duplicate).' }),
   }),
 });
 
-function recorded(ctx: GraphQLContext, commandId: string, command: string, result: AppendResult, events: number): RecordedShape {
-  ctx.log.info({ commandId, command, streamId: result.streamId, duplicate: result.duplicate }, 'command handled');
-  return { commandId, duplicate: result.duplicate, streamId: result.streamId, streamVersion: result.nextExpectedVersion, position: result.lastPosition, events };
+function commandRecorded(ctx: GraphQLContext, commandId: string, command: string, result: AppendResult, events: number): RecordedShape {
+  return { ...recorded(ctx, commandId, command, result), events };
 }
 
 const PricePointInput = builder.inputType('PricePointInput', {
@@ -176,7 +172,7 @@ builder.mutationField('publishPrices', (t) =>
         },
         commandContext(ctx, commandId),
       );
-      return recorded(ctx, commandId, 'PublishPrices', result, events.length);
+      return commandRecorded(ctx, commandId, 'PublishPrices', result, events.length);
     },
   }),
 );
@@ -208,7 +204,7 @@ builder.mutationField('defineTariff', (t) =>
       const commandId = String(input.commandId);
       const tariff = tariffFromInput(input.tariff);
       const { result, events } = await ctx.ledger.billing.service.defineTariff(tariff, commandContext(ctx, commandId));
-      return recorded(ctx, commandId, 'DefineTariff', result, events.length);
+      return commandRecorded(ctx, commandId, 'DefineTariff', result, events.length);
     },
   }),
 );
@@ -256,7 +252,7 @@ builder.mutationField('assignTariff', (t) =>
         { accountId: String(input.accountId), tariffId: String(input.tariffId), validFrom: input.validFrom, validTo: input.validTo ?? null },
         commandContext(ctx, commandId),
       );
-      return recorded(ctx, commandId, 'AssignTariff', result, events.length);
+      return commandRecorded(ctx, commandId, 'AssignTariff', result, events.length);
     },
   }),
 );

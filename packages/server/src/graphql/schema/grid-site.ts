@@ -19,6 +19,7 @@ import { ALLOCATION_ERRORS, siteCommandErrors } from './grid-errors.ts';
 import { loadSite, Site, type SiteView } from './site.ts';
 import { OPERATOR, PLATFORM_WRITERS } from '../access.ts';
 import { commandContext } from '../command-context.ts';
+import { recorded, recordedFields, type Recorded } from './command-payload.ts';
 
 /**
  * The site's electrical tree and everything that limits it in time, read live from the site
@@ -246,23 +247,12 @@ builder.objectFields(Site, (t) => ({
 
 // ---- commands -----------------------------------------------------------------------------------
 
-type SiteCommandPayloadShape = {
-  commandId: string;
-  duplicate: boolean;
-  streamId: string;
-  streamVersion: number;
-  position: bigint | null;
-  site: SiteView | null;
-};
+type SiteCommandPayloadShape = Recorded & { site: SiteView | null };
 
 const SiteCommandPayload = builder.objectRef<SiteCommandPayloadShape>('SiteCommandPayload').implement({
   description: 'A site command recorded (or found already recorded under its commandId), and the site after it and after the allocation it caused.',
   fields: (t) => ({
-    commandId: t.exposeID('commandId'),
-    duplicate: t.exposeBoolean('duplicate', { description: 'True when this commandId was already recorded: nothing new was written.' }),
-    streamId: t.exposeID('streamId'),
-    streamVersion: t.exposeInt('streamVersion'),
-    position: t.field({ type: 'Position', nullable: true, resolve: (p) => p.position }),
+    ...recordedFields(t, { duplicate: 'True when this commandId was already recorded: nothing new was written.' }),
     site: t.field({ type: Site, nullable: true, resolve: (p) => p.site }),
   }),
 });
@@ -275,15 +265,7 @@ type SiteCommandInput = Parameters<GraphQLContext['ledger']['grid']['service']['
 async function runSiteCommand(ctx: GraphQLContext, input: Input, command: SiteCommandInput): Promise<SiteCommandPayloadShape> {
   const commandId = String(input.commandId);
   const { result } = await ctx.ledger.grid.service.site(command, commandContext(ctx, commandId));
-  ctx.log.info({ commandId, command: command.type, streamId: result.streamId, duplicate: result.duplicate }, 'command handled');
-  return {
-    commandId,
-    duplicate: result.duplicate,
-    streamId: result.streamId,
-    streamVersion: result.nextExpectedVersion,
-    position: result.lastPosition,
-    site: await loadSite(ctx, String(input.siteId)),
-  };
+  return { ...recorded(ctx, commandId, command.type, result), site: await loadSite(ctx, String(input.siteId)) };
 }
 
 const base = (t: PothosSchemaTypes.InputFieldBuilder<BuilderTypes, 'InputObject'>) => ({

@@ -19,6 +19,7 @@ import { Money } from './money.ts';
 import { connectionArgs, connectionOf, connectionType, type ConnectionArgs } from './pagination.ts';
 import { MARKET_READERS, OPERATOR, PLATFORM_READERS, seesTradeParty, traderReaders, traderWriters } from '../access.ts';
 import { commandContext } from '../command-context.ts';
+import { recorded, recordedFields, type Recorded } from './command-payload.ts';
 
 /**
  * The energy market: a zone's products and participants (`marketzone-<zone>`), one order book per
@@ -363,7 +364,7 @@ async function zoneView(ctx: GraphQLContext, zone: string): Promise<ZoneView | n
 
 // ---- commands ---------------------------------------------------------------------------------------
 
-type RecordedShape = { commandId: string; duplicate: boolean; streamId: string; streamVersion: number; position: bigint | null; events: number };
+type RecordedShape = Recorded & { events: number };
 
 const MarketCommandPayload = builder.objectRef<RecordedShape & { trades: MarketTrade[] }>('MarketCommandPayload').implement({
   description: 'A market command recorded (or found recorded under its commandId).',
@@ -381,11 +382,7 @@ const MarketCommandPayload = builder.objectRef<RecordedShape & { trades: MarketT
 const MarketZonePayload = builder.objectRef<RecordedShape>('MarketZonePayload').implement({
   description: 'A zone command recorded (or found recorded under its commandId), and the zone after it.',
   fields: (t) => ({
-    commandId: t.exposeID('commandId'),
-    duplicate: t.exposeBoolean('duplicate'),
-    streamId: t.exposeID('streamId'),
-    streamVersion: t.exposeInt('streamVersion'),
-    position: t.field({ type: 'Position', nullable: true, resolve: (p) => p.position }),
+    ...recordedFields(t),
     events: t.exposeInt('events'),
     zone: t.field({ type: MarketZoneRef, nullable: true, resolve: (p, _args, ctx) => zoneView(ctx, p.streamId.slice('marketzone-'.length)) }),
   }),
@@ -437,17 +434,10 @@ const SubmitOrderPayload = builder.objectRef<SubmitShape>('SubmitOrderPayload').
   fields: (t) => ({ ...submitFields(t), order: t.field({ type: SubmittedOrderRef, resolve: (p) => p.orders[0]! }) }),
 });
 
-function shapeOf(commandId: string, result: AppendResult, events: number): RecordedShape {
-  return { commandId, duplicate: result.duplicate, streamId: result.streamId, streamVersion: result.nextExpectedVersion, position: result.lastPosition, events };
-}
-
-
-
-async function marketPayload(ctx: GraphQLContext, commandId: string, command: string, handled: MarketHandled, recorded?: RecordedBookEvent[]) {
-  const events = recorded ?? (await ctx.ledger.market.service.recordedEvents(handled));
-  ctx.log.info({ commandId, command, streamId: handled.streamId, duplicate: handled.result.duplicate }, 'command handled');
+async function marketPayload(ctx: GraphQLContext, commandId: string, command: string, handled: MarketHandled, bookEvents?: RecordedBookEvent[]) {
+  const events = bookEvents ?? (await ctx.ledger.market.service.recordedEvents(handled));
   const trades = events.flatMap(({ event, position }) => (event.type === 'TradeExecuted' ? [tradeOf(handled.streamId, event.data, position)] : []));
-  return { ...shapeOf(commandId, handled.result, handled.events.length), trades };
+  return { ...recorded(ctx, commandId, command, handled.result), events: handled.events.length, trades };
 }
 
 async function submitPayload(ctx: GraphQLContext, commandId: string, handled: MarketHandled): Promise<SubmitShape> {
@@ -651,8 +641,7 @@ function zoneProduct(field: string, p: { lengthMinutes: number; mode: ProductMod
 }
 
 function zonePayload(ctx: GraphQLContext, commandId: string, command: string, handled: { result: AppendResult; events: unknown[] }): RecordedShape {
-  ctx.log.info({ commandId, command, streamId: handled.result.streamId, duplicate: handled.result.duplicate }, 'command handled');
-  return shapeOf(commandId, handled.result, handled.events.length);
+  return { ...recorded(ctx, commandId, command, handled.result), events: handled.events.length };
 }
 
 builder.mutationFields((t) => ({

@@ -1,3 +1,4 @@
+import type { AppendResult } from '@v2g/event-store';
 import {
   checkMeterId,
   deliveredEnergy,
@@ -16,6 +17,7 @@ import type { GraphQLContext } from '../context.ts';
 import { meterCommandErrors } from './metering-errors.ts';
 import { PLATFORM_READERS, PLATFORM_WRITERS } from '../access.ts';
 import { commandContext } from '../command-context.ts';
+import { recorded, recordedFields, unionName, type Recorded } from './command-payload.ts';
 
 /**
  * Site and node meters (building load, generation, storage): register one at a node, send its
@@ -99,16 +101,12 @@ builder.queryField('meter', (t) =>
 
 // ---- commands -----------------------------------------------------------------------------------
 
-type MeterPayloadShape = { commandId: string; duplicate: boolean; streamId: string; streamVersion: number; position: bigint | null; meter: MeterView | null };
+type MeterPayloadShape = Recorded & { meter: MeterView | null };
 
 const MeterCommandPayload = builder.objectRef<MeterPayloadShape>('MeterCommandPayload').implement({
   description: 'A meter command recorded (or found recorded under its commandId; nothing new when it changed nothing), and the meter after it.',
   fields: (t) => ({
-    commandId: t.exposeID('commandId'),
-    duplicate: t.exposeBoolean('duplicate'),
-    streamId: t.exposeID('streamId'),
-    streamVersion: t.exposeInt('streamVersion'),
-    position: t.field({ type: 'Position', nullable: true, resolve: (p) => p.position }),
+    ...recordedFields(t),
     meter: t.field({ type: Meter, nullable: true, resolve: (p) => p.meter }),
   }),
 });
@@ -141,19 +139,9 @@ const ResetMeterInput = builder.inputType('ResetMeterInput', {
   fields: (t) => ({ ...readingFields(t), reason: t.string({ required: true, description: 'Why: a replaced meter, a reset register.' }) }),
 });
 
-async function payload(ctx: GraphQLContext, commandId: string, meterId: string, result: { duplicate: boolean; streamId: string; nextExpectedVersion: number; lastPosition: bigint | null }, command: string): Promise<MeterPayloadShape> {
-  ctx.log.info({ commandId, command, streamId: result.streamId, duplicate: result.duplicate }, 'command handled');
-  return {
-    commandId,
-    duplicate: result.duplicate,
-    streamId: result.streamId,
-    streamVersion: result.nextExpectedVersion,
-    position: result.lastPosition,
-    meter: await loadMeterView(ctx, meterId),
-  };
+async function payload(ctx: GraphQLContext, commandId: string, meterId: string, result: AppendResult, command: string): Promise<MeterPayloadShape> {
+  return { ...recorded(ctx, commandId, command, result), meter: await loadMeterView(ctx, meterId) };
 }
-
-const unionName = (name: string) => `${name[0]!.toUpperCase()}${name.slice(1)}Result`;
 
 builder.mutationField('registerMeter', (t) =>
   t.field({

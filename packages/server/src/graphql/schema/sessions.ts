@@ -1,3 +1,4 @@
+import type { AppendResult } from '@v2g/event-store';
 import { parseInstant, sessionMeterSegments, sessionNeeds, TIERS, type PlugIn, type SessionCommand, type SessionState, type Tier } from '@v2g/domain';
 import { builder, type BuilderTypes } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
@@ -7,6 +8,7 @@ import { MeterSegmentRef } from './metering.ts';
 import { PLATFORM_WRITERS, sessionReaders, sessionWriters } from '../access.ts';
 import { checkBilledPartyInput } from '../billed-party.ts';
 import { commandContext } from '../command-context.ts';
+import { recorded, recordedFields, unionName, type Recorded } from './command-payload.ts';
 
 /**
  * Charging sessions: a plug-in, what the driver asked for, meter readings, and what the site's
@@ -113,16 +115,12 @@ builder.queryField('session', (t) =>
 
 // ---- commands -----------------------------------------------------------------------------------
 
-type SessionPayloadShape = { commandId: string; duplicate: boolean; streamId: string; streamVersion: number; position: bigint | null; session: SessionView | null };
+type SessionPayloadShape = Recorded & { session: SessionView | null };
 
 const SessionCommandPayload = builder.objectRef<SessionPayloadShape>('SessionCommandPayload').implement({
   description: 'A session command recorded (or found recorded under its commandId), and the session after it.',
   fields: (t) => ({
-    commandId: t.exposeID('commandId'),
-    duplicate: t.exposeBoolean('duplicate'),
-    streamId: t.exposeID('streamId'),
-    streamVersion: t.exposeInt('streamVersion'),
-    position: t.field({ type: 'Position', nullable: true, resolve: (p) => p.position }),
+    ...recordedFields(t),
     session: t.field({ type: Session, nullable: true, resolve: (p) => p.session }),
   }),
 });
@@ -203,19 +201,9 @@ const ResetSessionMeterInput = builder.inputType('ResetSessionMeterInput', {
   fields: (t) => ({ ...meterFields(t), reason: t.string({ required: true, description: 'Why: a replaced meter, a reset register.' }) }),
 });
 
-async function payload(ctx: GraphQLContext, commandId: string, sessionId: string, result: { duplicate: boolean; streamId: string; nextExpectedVersion: number; lastPosition: bigint | null }, command: string): Promise<SessionPayloadShape> {
-  ctx.log.info({ commandId, command, streamId: result.streamId, duplicate: result.duplicate }, 'command handled');
-  return {
-    commandId,
-    duplicate: result.duplicate,
-    streamId: result.streamId,
-    streamVersion: result.nextExpectedVersion,
-    position: result.lastPosition,
-    session: await loadSessionView(ctx, sessionId),
-  };
+async function payload(ctx: GraphQLContext, commandId: string, sessionId: string, result: AppendResult, command: string): Promise<SessionPayloadShape> {
+  return { ...recorded(ctx, commandId, command, result), session: await loadSessionView(ctx, sessionId) };
 }
-
-const unionName = (name: string) => `${name[0]!.toUpperCase()}${name.slice(1)}Result`;
 
 builder.mutationField('plugIn', (t) =>
   t.field({

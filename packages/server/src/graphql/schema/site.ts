@@ -1,22 +1,16 @@
-import { checkSiteId, SiteAlreadyRegistered, siteStreamId, UnknownSite, type RegisteredSite, type SiteCommand } from '@v2g/domain';
+import { checkSiteId, SiteAlreadyRegistered, UnknownSite, type RegisteredSite, type SiteCommand } from '@v2g/domain';
 import { builder } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
 import { COMMAND_ERRORS } from './errors.ts';
 import { OPERATOR, PLATFORM_READERS } from '../access.ts';
 import { commandContext } from '../command-context.ts';
+import { recorded, recordedFields, type Recorded } from './command-payload.ts';
 
 /** Sites: register and rename through the command handler; read the aggregate's current state. */
 
 export type SiteView = { siteId: string; name: string; importLimitW: string; exportLimitW: string; version: number; state: RegisteredSite };
 
-type SitePayloadShape = {
-  commandId: string;
-  duplicate: boolean;
-  streamId: string;
-  streamVersion: number;
-  position: bigint | null;
-  site: SiteView | null;
-};
+type SitePayloadShape = Recorded & { site: SiteView | null };
 
 export const Site = builder.objectRef<SiteView>('Site').implement({
   description: 'A site: one grid connection and its limits (current state of the site aggregate).',
@@ -32,17 +26,10 @@ export const Site = builder.objectRef<SiteView>('Site').implement({
 function payloadType(name: string) {
   return builder.objectRef<SitePayloadShape>(name).implement({
     fields: (t) => ({
-      commandId: t.exposeID('commandId'),
-      duplicate: t.exposeBoolean('duplicate', {
-        description: 'True when this commandId was already recorded: this is the first result, nothing new was written.',
-      }),
-      streamId: t.exposeID('streamId'),
-      streamVersion: t.exposeInt('streamVersion', { description: 'The stream\'s version after the command.' }),
-      position: t.field({
-        type: 'Position',
-        nullable: true,
-        description: 'Global position of the last event written; null when the command changed nothing. Read models are up to date once their checkpoint reaches it.',
-        resolve: (p) => p.position,
+      ...recordedFields(t, {
+        duplicate: 'True when this commandId was already recorded: this is the first result, nothing new was written.',
+        streamVersion: 'The stream\'s version after the command.',
+        position: 'Global position of the last event written; null when the command changed nothing. Read models are up to date once their checkpoint reaches it.',
       }),
       site: t.field({ type: Site, nullable: true, resolve: (p) => p.site }),
     }),
@@ -78,17 +65,8 @@ export async function loadSite(ctx: GraphQLContext, siteId: string): Promise<Sit
 
 async function handleSiteCommand(ctx: GraphQLContext, commandId: string, command: SiteCommand): Promise<SitePayloadShape> {
   const siteId = checkSiteId(command.siteId);
-  const streamId = siteStreamId(siteId);
   const { result } = await ctx.ledger.grid.service.site(command, commandContext(ctx, commandId));
-  ctx.log.info({ commandId, command: command.type, streamId, duplicate: result.duplicate, position: result.lastPosition?.toString() ?? null }, 'command handled');
-  return {
-    commandId,
-    duplicate: result.duplicate,
-    streamId,
-    streamVersion: result.nextExpectedVersion,
-    position: result.lastPosition,
-    site: await loadSite(ctx, siteId),
-  };
+  return { ...recorded(ctx, commandId, command.type, result), site: await loadSite(ctx, siteId) };
 }
 
 builder.mutationFields((t) => ({
