@@ -19,7 +19,8 @@ import { quoteIdent, tableNames, tablePrefix, type Projection, type TableNames }
  *    (`<name>_v<version>_next_<table>`) in the claim's transaction.
  * 2. **Build.** Events from the log in batches (the next batch read while the last one is applied),
  *    each applied to the next tables in the transaction that moves the rebuild's checkpoint and
- *    renews its lease: a crash loses nothing and doubles nothing.
+ *    renews its lease: a crash loses nothing and doubles nothing. The indexes only queries read
+ *    (Projection.queryIndexes) are not there yet: they are built once, when a read comes back short.
  * 3. **Switch**, once a read comes back short (near the head), in one transaction: lock the rebuild
  *    row and the live checkpoint row (`FOR UPDATE`: the runner's batches lock it first, so they wait
  *    here and never apply across the switch); apply the events between the two checkpoints to the
@@ -344,6 +345,7 @@ export class ProjectionRebuilder {
     const applier = this.batchApplier(claim.id, projection, next, at);
     let pending = read(position);
     let attempts = 0;
+    let indexed = false;
     try {
       for (;;) {
         if (options.signal?.aborted) {
@@ -383,7 +385,14 @@ export class ProjectionRebuilder {
           if (this.options.sql.kind === 'embedded') await new Promise((resolve) => setImmediate(resolve));
         }
         if (full) continue;
-        // Near the head: switch, unless more came meanwhile.
+        // Near the head: the indexes only queries read, built once on the full tables (the catch-up
+        // did not maintain them row by row; a resumed run finds those an earlier one built), then
+        // the switch, unless more came meanwhile.
+        if (!indexed && projection.queryIndexes) {
+          await this.options.sql.transaction((tx) => projection.queryIndexes!(tx, next));
+          log.debug({ position: position.toString() }, 'query indexes built on the next tables');
+        }
+        indexed = true;
         const outcome = await this.trySwitch(claim.id, projection, next, position, log);
         if (outcome.kind === 'switched') {
           position = outcome.position;

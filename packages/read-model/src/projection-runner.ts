@@ -2,7 +2,7 @@ import { sleep } from '@v2g/event-store';
 import type { EventStore, RecordedEvent, SqlClient, SqlExecutor } from '@v2g/event-store';
 import { BatchApplier } from './batches.ts';
 import { createProjectionBookkeeping, parseFailure, serializeFailure, type ProjectionFailure, type SerializedFailure } from './bookkeeping.ts';
-import { quoteIdent, tableNames, type Projection, type TableNames } from './projection.ts';
+import { quoteIdent, setupProjection, tableNames, type Projection, type TableNames } from './projection.ts';
 import type { Logger } from 'pino';
 import {
   activeRebuilds,
@@ -87,7 +87,7 @@ export class ProjectionRunner {
           continue;
         }
         this.states.set(projection.name, 'starting');
-        await projection.setup(tx, this.liveTables(projection));
+        await setupProjection(tx, projection, this.liveTables(projection));
         await tx.query(`INSERT INTO ${this.checkpoints} (name, version) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [
           projection.name,
           projection.version,
