@@ -6,3 +6,4 @@ export * from './projection-runner.ts';
 export * from './projection-status.ts';
 export * from './projection-rebuild.ts';
 export * from './replay.ts';
+export * from './keyset-page.ts';

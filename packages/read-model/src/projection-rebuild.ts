@@ -199,6 +199,40 @@ export function progressOf(row: RebuildRow): RebuildProgress {
   };
 }
 
+/**
+ * A claimed rebuild's progress as this process sees it: at `position`, with the log's head last
+ * seen at `head`, going at `eventsPerSecond` (0: not known yet); `extra` overrides what it says.
+ */
+export function claimProgress(
+  claim: RebuildClaim,
+  state: RebuildState,
+  at: { position: bigint; head: bigint; eventsPerSecond: number },
+  extra: Partial<RebuildProgress> = {},
+): RebuildProgress {
+  const { position, eventsPerSecond: rate } = at;
+  const top = at.head > position ? at.head : position;
+  const left = Number(top - position);
+  return {
+    id: claim.id,
+    name: claim.projection.name,
+    version: claim.projection.version,
+    state,
+    done: position - claim.startPosition,
+    total: top - claim.startPosition,
+    position,
+    eventsPerSecond: Math.round(rate * 10) / 10,
+    etaSeconds: state === 'building' || state === 'switching' ? (left === 0 ? 0 : rate > 0 ? Math.ceil(left / rate) : null) : null,
+    startedAt: claim.startedAt,
+    updatedAt: new Date().toISOString(),
+    finishedAt: null,
+    resumedFrom: claim.resumedFrom,
+    requestedBy: claim.requestedBy,
+    failure: null,
+    error: null,
+    ...extra,
+  };
+}
+
 /** The latest rebuild of each projection (the active one, else how the last one ended). */
 export async function latestRebuilds(sql: SqlExecutor, schema: string): Promise<Map<string, RebuildProgress>> {
   const { rows } = await sql.query<RebuildRow>(
@@ -309,29 +343,9 @@ export class ProjectionRebuilder {
     let head = claim.head;
     let headAt = Date.now();
     const report = (state: RebuildState, extra: Partial<RebuildProgress> = {}): RebuildProgress => {
-      const top = head > position ? head : position;
       const seconds = (Date.now() - started) / 1000;
       const rate = seconds > 0 ? Number(position - runFrom) / seconds : 0;
-      const left = Number(top - position);
-      const progress: RebuildProgress = {
-        id: claim.id,
-        name: projection.name,
-        version: projection.version,
-        state,
-        done: position - claim.startPosition,
-        total: top - claim.startPosition,
-        position,
-        eventsPerSecond: Math.round(rate * 10) / 10,
-        etaSeconds: state === 'building' || state === 'switching' ? (left === 0 ? 0 : rate > 0 ? Math.ceil(left / rate) : null) : null,
-        startedAt: claim.startedAt,
-        updatedAt: new Date().toISOString(),
-        finishedAt: null,
-        resumedFrom: claim.resumedFrom,
-        requestedBy: claim.requestedBy,
-        failure: null,
-        error: null,
-        ...extra,
-      };
+      const progress = claimProgress(claim, state, { position, head, eventsPerSecond: rate }, extra);
       options.onProgress?.(progress);
       return progress;
     };

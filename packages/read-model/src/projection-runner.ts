@@ -6,6 +6,7 @@ import { quoteIdent, setupProjection, tableNames, type Projection, type TableNam
 import type { Logger } from 'pino';
 import {
   activeRebuilds,
+  claimProgress,
   latestRebuilds,
   ProjectionNeedsRebuild,
   ProjectionRebuilder,
@@ -178,24 +179,8 @@ export class ProjectionRunner {
     const name = projection.name;
     const log = this.options.logger.child({ projection: name, rebuild: claim.id });
     const entry: { latest: RebuildProgress; done: Promise<RebuildProgress> } = {
-      latest: {
-        id: claim.id,
-        name,
-        version: projection.version,
-        state: 'building',
-        done: claim.position - claim.startPosition,
-        total: (claim.head > claim.position ? claim.head : claim.position) - claim.startPosition,
-        position: claim.position,
-        eventsPerSecond: 0,
-        etaSeconds: null,
-        startedAt: claim.startedAt,
-        updatedAt: new Date().toISOString(),
-        finishedAt: null,
-        resumedFrom: claim.resumedFrom,
-        requestedBy: claim.requestedBy,
-        failure: null,
-        error: null,
-      },
+      // Nothing done by this run yet: no estimate.
+      latest: claimProgress(claim, 'building', { position: claim.position, head: claim.head, eventsPerSecond: 0 }, { etaSeconds: null }),
       done: Promise.resolve(null as unknown as RebuildProgress),
     };
     const first = entry.latest;
