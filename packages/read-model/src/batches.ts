@@ -92,16 +92,14 @@ export class BatchApplier {
   }
 
   private async applyHeld(batch: readonly RecordedEvent[]): Promise<BatchOutcome> {
-    const { sql, projection, table, bookkeeping } = this.options;
+    const { projection, table, bookkeeping } = this.options;
     const last = batch.at(-1)!.globalPosition;
     if (projection.applyBatch) {
       // A plan made for these very events (positions are unique in the log).
       const ahead = this.ahead;
       this.ahead = undefined;
       try {
-        const through = await sql.transaction(async (tx) => {
-          const rest = await bookkeeping.begin(tx, batch);
-          if (rest.length === 0) return undefined;
+        const through = await this.transaction(batch, async (tx, rest) => {
           const prepared =
             ahead && ahead.length === rest.length && ahead.first === rest[0]!.globalPosition && ahead.last === rest.at(-1)!.globalPosition ? await ahead.prepared : undefined;
           const w = new StatementPipeline(tx);
@@ -115,9 +113,6 @@ export class BatchApplier {
             await w.settled();
             throw error;
           }
-          const to = rest.at(-1)!.globalPosition;
-          await bookkeeping.end(tx, to, null);
-          return to;
         });
         return { through, failure: null };
       } catch (error) {
@@ -135,9 +130,7 @@ export class BatchApplier {
     let failing: RecordedEvent | undefined;
     let cause: unknown;
     try {
-      const through = await sql.transaction(async (tx) => {
-        const rest = await bookkeeping.begin(tx, batch);
-        if (rest.length === 0) return undefined;
+      const through = await this.transaction(batch, async (tx, rest) => {
         for (const event of rest) {
           try {
             await projection.apply(tx, event, table);
@@ -147,9 +140,6 @@ export class BatchApplier {
             throw error;
           }
         }
-        const to = rest.at(-1)!.globalPosition;
-        await bookkeeping.end(tx, to, null);
-        return to;
       });
       return { through, failure: null };
     } catch (error) {
@@ -166,6 +156,22 @@ export class BatchApplier {
       const through = good.at(-1)?.globalPosition;
       await bookkeeping.end(tx, through, failure);
       return { through, failure, cause };
+    });
+  }
+
+  /**
+   * One transaction of a batch: `begin`, `apply` on the events still to apply, `end` with the
+   * checkpoint through them. Returns that position; undefined when nothing was left to apply.
+   */
+  private transaction(batch: readonly RecordedEvent[], apply: (tx: SqlExecutor, rest: readonly RecordedEvent[]) => Promise<void>): Promise<bigint | undefined> {
+    const { sql, bookkeeping } = this.options;
+    return sql.transaction(async (tx) => {
+      const rest = await bookkeeping.begin(tx, batch);
+      if (rest.length === 0) return undefined;
+      await apply(tx, rest);
+      const to = rest.at(-1)!.globalPosition;
+      await bookkeeping.end(tx, to, null);
+      return to;
     });
   }
 

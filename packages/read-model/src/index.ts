@@ -7,3 +7,4 @@ export * from './projection-status.ts';
 export * from './projection-rebuild.ts';
 export * from './replay.ts';
 export * from './read-model-facade.ts';
+export * from './keyset-page.ts';

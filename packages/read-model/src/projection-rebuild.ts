@@ -19,7 +19,8 @@ import { quoteIdent, tableNames, tablePrefix, type Projection, type TableNames }
  *    (`<name>_v<version>_next_<table>`) in the claim's transaction.
  * 2. **Build.** Events from the log in batches (the next batch read while the last one is applied),
  *    each applied to the next tables in the transaction that moves the rebuild's checkpoint and
- *    renews its lease: a crash loses nothing and doubles nothing.
+ *    renews its lease: a crash loses nothing and doubles nothing. The indexes only queries read
+ *    (Projection.queryIndexes) are not there yet: they are built once, when a read comes back short.
  * 3. **Switch**, once a read comes back short (near the head), in one transaction: lock the rebuild
  *    row and the live checkpoint row (`FOR UPDATE`: the runner's batches lock it first, so they wait
  *    here and never apply across the switch); apply the events between the two checkpoints to the
@@ -198,6 +199,40 @@ export function progressOf(row: RebuildRow): RebuildProgress {
   };
 }
 
+/**
+ * A claimed rebuild's progress as this process sees it: at `position`, with the log's head last
+ * seen at `head`, going at `eventsPerSecond` (0: not known yet); `extra` overrides what it says.
+ */
+export function claimProgress(
+  claim: RebuildClaim,
+  state: RebuildState,
+  at: { position: bigint; head: bigint; eventsPerSecond: number },
+  extra: Partial<RebuildProgress> = {},
+): RebuildProgress {
+  const { position, eventsPerSecond: rate } = at;
+  const top = at.head > position ? at.head : position;
+  const left = Number(top - position);
+  return {
+    id: claim.id,
+    name: claim.projection.name,
+    version: claim.projection.version,
+    state,
+    done: position - claim.startPosition,
+    total: top - claim.startPosition,
+    position,
+    eventsPerSecond: Math.round(rate * 10) / 10,
+    etaSeconds: state === 'building' || state === 'switching' ? (left === 0 ? 0 : rate > 0 ? Math.ceil(left / rate) : null) : null,
+    startedAt: claim.startedAt,
+    updatedAt: new Date().toISOString(),
+    finishedAt: null,
+    resumedFrom: claim.resumedFrom,
+    requestedBy: claim.requestedBy,
+    failure: null,
+    error: null,
+    ...extra,
+  };
+}
+
 /** The latest rebuild of each projection (the active one, else how the last one ended). */
 export async function latestRebuilds(sql: SqlExecutor, schema: string): Promise<Map<string, RebuildProgress>> {
   const { rows } = await sql.query<RebuildRow>(
@@ -308,29 +343,9 @@ export class ProjectionRebuilder {
     let head = claim.head;
     let headAt = Date.now();
     const report = (state: RebuildState, extra: Partial<RebuildProgress> = {}): RebuildProgress => {
-      const top = head > position ? head : position;
       const seconds = (Date.now() - started) / 1000;
       const rate = seconds > 0 ? Number(position - runFrom) / seconds : 0;
-      const left = Number(top - position);
-      const progress: RebuildProgress = {
-        id: claim.id,
-        name: projection.name,
-        version: projection.version,
-        state,
-        done: position - claim.startPosition,
-        total: top - claim.startPosition,
-        position,
-        eventsPerSecond: Math.round(rate * 10) / 10,
-        etaSeconds: state === 'building' || state === 'switching' ? (left === 0 ? 0 : rate > 0 ? Math.ceil(left / rate) : null) : null,
-        startedAt: claim.startedAt,
-        updatedAt: new Date().toISOString(),
-        finishedAt: null,
-        resumedFrom: claim.resumedFrom,
-        requestedBy: claim.requestedBy,
-        failure: null,
-        error: null,
-        ...extra,
-      };
+      const progress = claimProgress(claim, state, { position, head, eventsPerSecond: rate }, extra);
       options.onProgress?.(progress);
       return progress;
     };
@@ -344,6 +359,7 @@ export class ProjectionRebuilder {
     const applier = this.batchApplier(claim.id, projection, next, at);
     let pending = read(position);
     let attempts = 0;
+    let indexed = false;
     try {
       for (;;) {
         if (options.signal?.aborted) {
@@ -383,7 +399,14 @@ export class ProjectionRebuilder {
           if (this.options.sql.kind === 'embedded') await new Promise((resolve) => setImmediate(resolve));
         }
         if (full) continue;
-        // Near the head: switch, unless more came meanwhile.
+        // Near the head: the indexes only queries read, built once on the full tables (the catch-up
+        // did not maintain them row by row; a resumed run finds those an earlier one built), then
+        // the switch, unless more came meanwhile.
+        if (!indexed && projection.queryIndexes) {
+          await this.options.sql.transaction((tx) => projection.queryIndexes!(tx, next));
+          log.debug({ position: position.toString() }, 'query indexes built on the next tables');
+        }
+        indexed = true;
         const outcome = await this.trySwitch(claim.id, projection, next, position, log);
         if (outcome.kind === 'switched') {
           position = outcome.position;

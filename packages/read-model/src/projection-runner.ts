@@ -2,10 +2,11 @@ import { sleep } from '@v2g/event-store';
 import type { EventStore, RecordedEvent, SqlClient, SqlExecutor } from '@v2g/event-store';
 import { BatchApplier } from './batches.ts';
 import { createProjectionBookkeeping, parseFailure, serializeFailure, type ProjectionFailure, type SerializedFailure } from './bookkeeping.ts';
-import { quoteIdent, tableNames, type Projection, type TableNames } from './projection.ts';
+import { quoteIdent, setupProjection, tableNames, type Projection, type TableNames } from './projection.ts';
 import type { Logger } from 'pino';
 import {
   activeRebuilds,
+  claimProgress,
   latestRebuilds,
   ProjectionNeedsRebuild,
   ProjectionRebuilder,
@@ -87,7 +88,7 @@ export class ProjectionRunner {
           continue;
         }
         this.states.set(projection.name, 'starting');
-        await projection.setup(tx, this.liveTables(projection));
+        await setupProjection(tx, projection, this.liveTables(projection));
         await tx.query(`INSERT INTO ${this.checkpoints} (name, version) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [
           projection.name,
           projection.version,
@@ -178,24 +179,8 @@ export class ProjectionRunner {
     const name = projection.name;
     const log = this.options.logger.child({ projection: name, rebuild: claim.id });
     const entry: { latest: RebuildProgress; done: Promise<RebuildProgress> } = {
-      latest: {
-        id: claim.id,
-        name,
-        version: projection.version,
-        state: 'building',
-        done: claim.position - claim.startPosition,
-        total: (claim.head > claim.position ? claim.head : claim.position) - claim.startPosition,
-        position: claim.position,
-        eventsPerSecond: 0,
-        etaSeconds: null,
-        startedAt: claim.startedAt,
-        updatedAt: new Date().toISOString(),
-        finishedAt: null,
-        resumedFrom: claim.resumedFrom,
-        requestedBy: claim.requestedBy,
-        failure: null,
-        error: null,
-      },
+      // Nothing done by this run yet: no estimate.
+      latest: claimProgress(claim, 'building', { position: claim.position, head: claim.head, eventsPerSecond: 0 }, { etaSeconds: null }),
       done: Promise.resolve(null as unknown as RebuildProgress),
     };
     const first = entry.latest;

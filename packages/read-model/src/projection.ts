@@ -17,6 +17,14 @@ export interface Projection {
   readonly tables: readonly string[];
   /** Creates its tables; must be idempotent (CREATE ... IF NOT EXISTS). */
   setup(tx: SqlExecutor, table: TableNames): Promise<void>;
+  /**
+   * Optional: creates the indexes that only its queries read (never `apply` or `applyBatch`, and
+   * none that an ON CONFLICT needs); must be idempotent. A projection that has it leaves them out
+   * of `setup`. The runner creates them with the tables (`setupProjection`); a blue/green rebuild
+   * and a throw-away replay create them once their tables have caught up, so that filling the
+   * tables from the log does not maintain them row by row.
+   */
+  queryIndexes?(tx: SqlExecutor, table: TableNames): Promise<void>;
   apply(tx: SqlExecutor, event: RecordedEvent, table: TableNames): Promise<void>;
   /**
    * Optional: applies a batch of consecutive events (in log order) at once, in the transaction that
@@ -51,6 +59,12 @@ export interface Projection {
    * names), once they are dropped: a throw-away replay (replay.ts) calls it when it drops its tables.
    */
   forget?(table: TableNames): void;
+}
+
+/** The projection's tables with every index, query indexes included: what live tables need. */
+export async function setupProjection(tx: SqlExecutor, projection: Projection, table: TableNames): Promise<void> {
+  await projection.setup(tx, table);
+  await projection.queryIndexes?.(tx, table);
 }
 
 const IDENTIFIER = /^[a-z][a-z0-9_]*$/;

@@ -172,6 +172,8 @@ export async function replayProjection(options: ReplayOptions): Promise<Replay> 
       }
       options.onProgress?.({ scannedThrough: after < through ? after : through, target: through, applied });
     }
+    // The indexes only queries read, once the tables are full (one sort each, not row by row).
+    if (projection.queryIndexes) await sql.transaction((tx) => projection.queryIndexes!(tx, tables));
     return { schema, tables, asOf: { instant: cut.instant, position: cut.position }, through, events: applied, lastApplied, drop };
   } catch (error) {
     await drop().catch(() => {});

@@ -1,6 +1,6 @@
 import type { TariffDefinition } from '@v2g/domain';
-import { keysetClauses, type KeysetWindow, type SqlExecutor } from '@v2g/event-store';
-import type { TableNames } from '@v2g/read-model';
+import type { KeysetWindow, SqlExecutor } from '@v2g/event-store';
+import { keysetPage, type TableNames } from '@v2g/read-model';
 
 /**
  * What the billing read model knows exists: tariffs, and accounts (a customer or a fleet that was
@@ -18,8 +18,7 @@ export async function listTariffs(
   page: { first: number } & KeysetWindow<string>,
 ): Promise<TariffListing[]> {
   const params: unknown[] = [filter.currency ?? null, page.first];
-  const bound = (key: string | null | undefined) => (key === null || key === undefined ? null : [`$${params.push(key)}::text`]);
-  const { where, orderBy } = keysetClauses(['t.tariff_id COLLATE "C"'], { after: bound(page.after), before: bound(page.before), backward: page.backward ?? false });
+  const { where, orderBy } = keysetPage(params, 't.tariff_id COLLATE "C"', 'text', page);
   const { rows } = await sql.query<{ definition: TariffDefinition; position: string }>(
     `SELECT t.definition, t.position::text AS position FROM ${table('tariffs')} t
       WHERE ($1::text IS NULL OR t.definition->>'currency' = $1) AND ${where} ORDER BY ${orderBy} LIMIT $2`,
@@ -56,8 +55,7 @@ const ACCOUNTS = (table: TableNames) => `(
 /** Accounts by id; optionally those ever assigned one tariff. */
 export async function listAccounts(sql: SqlExecutor, table: TableNames, filter: AccountFilter, page: { first: number } & KeysetWindow<string>): Promise<AccountListing[]> {
   const params: unknown[] = [filter.tariffId ?? null, page.first];
-  const bound = (key: string | null | undefined) => (key === null || key === undefined ? null : [`$${params.push(key)}::text`]);
-  const { where, orderBy } = keysetClauses(['x.account_id COLLATE "C"'], { after: bound(page.after), before: bound(page.before), backward: page.backward ?? false });
+  const { where, orderBy } = keysetPage(params, 'x.account_id COLLATE "C"', 'text', page);
   const { rows } = await sql.query<{ account_id: string; tariff_ids: string[]; session_count: string }>(
     `SELECT x.account_id, x.tariff_ids, x.session_count::text AS session_count FROM ${ACCOUNTS(table)} x
       WHERE ($1::text IS NULL OR $1 = ANY (x.tariff_ids)) AND ${where} ORDER BY ${orderBy} LIMIT $2`,

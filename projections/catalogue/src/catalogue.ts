@@ -1,5 +1,5 @@
-import { categoryOf, keysetClauses, type RecordedEvent, type SqlExecutor } from '@v2g/event-store';
-import type { Projection, TableNames } from '@v2g/read-model';
+import { categoryOf, type RecordedEvent, type SqlExecutor } from '@v2g/event-store';
+import { keysetPage, type Projection, type TableNames } from '@v2g/read-model';
 
 /**
  * The stream catalogue: every stream with its version and last event, and how many events of each
@@ -123,9 +123,8 @@ export async function listStreams(
   page: { first: number; afterPosition?: bigint; beforePosition?: bigint; backward?: boolean; category?: string },
 ): Promise<{ streams: StreamSummary[]; hasNextPage: boolean }> {
   const params: unknown[] = [page.category ?? null, page.first + 1];
-  const bound = (value: bigint | undefined) => (value === undefined ? null : [`$${params.push(value.toString())}::bigint`]);
   // s.first_position: the bare name would be STREAM_COLUMNS' text alias, ordering "10" before "9".
-  const { where, orderBy } = keysetClauses(['s.first_position'], { after: bound(page.afterPosition), before: bound(page.beforePosition), backward: page.backward ?? false });
+  const { where, orderBy } = keysetPage(params, 's.first_position', 'bigint', { after: page.afterPosition, before: page.beforePosition, backward: page.backward }, (value) => value.toString());
   const { rows } = await sql.query<StreamRow>(
     `SELECT ${STREAM_COLUMNS} FROM ${table('streams')} s
       WHERE ${where} AND ($1::text IS NULL OR category = $1)

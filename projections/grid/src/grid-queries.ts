@@ -1,6 +1,6 @@
 import type { ChargerSpec, NodeKind, SessionPluggedInData, V2gConsent } from '@v2g/domain';
 import { keysetClauses, type KeysetWindow, type SqlExecutor } from '@v2g/event-store';
-import type { TableNames } from '@v2g/read-model';
+import { keysetPage, type TableNames } from '@v2g/read-model';
 
 /** Every figure is a decimal string (W, Wh, %), every instant an ISO-8601 UTC string. */
 
@@ -264,8 +264,7 @@ export async function listSites(
   page: { first: number } & KeysetWindow<string>,
 ): Promise<GridSiteSummary[]> {
   const params: unknown[] = [filter.nameContains ?? null, page.first];
-  const bound = (key: string | null | undefined) => (key === null || key === undefined ? null : [`$${params.push(key)}::text`]);
-  const { where, orderBy } = keysetClauses(['n.site_id COLLATE "C"'], { after: bound(page.after), before: bound(page.before), backward: page.backward ?? false });
+  const { where, orderBy } = keysetPage(params, 'n.site_id COLLATE "C"', 'text', page);
   const { rows } = await sql.query<{ site_id: string; name: string; import_limit_w: string; export_limit_w: string; added_position: string }>(
     `SELECT n.site_id, n.name, ${fig('n.import_limit_w', 'import_limit_w')}, ${fig('n.export_limit_w', 'export_limit_w')}, n.added_position::text AS added_position
        FROM ${table('nodes')} n
@@ -295,8 +294,7 @@ export async function listMeters(
   page: { first: number } & KeysetWindow<string>,
 ): Promise<GridMeterSummary[]> {
   const params: unknown[] = [filter.siteId ?? null, filter.nodeId ?? null, page.first];
-  const bound = (key: string | null | undefined) => (key === null || key === undefined ? null : [`$${params.push(key)}::text`]);
-  const { where, orderBy } = keysetClauses(['m.meter_id COLLATE "C"'], { after: bound(page.after), before: bound(page.before), backward: page.backward ?? false });
+  const { where, orderBy } = keysetPage(params, 'm.meter_id COLLATE "C"', 'text', page);
   const { rows } = await sql.query<{ meter_id: string; site_id: string; node_id: string; measures: string; registered_at: Instant; position: string }>(
     `SELECT m.meter_id, m.site_id, m.node_id, m.measures, m.registered_at, m.position::text AS position FROM ${table('meters')} m
       WHERE ($1::text IS NULL OR m.site_id = $1) AND ($2::text IS NULL OR m.node_id = $2) AND ${where} ORDER BY ${orderBy} LIMIT $3`,

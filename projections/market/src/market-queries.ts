@@ -1,6 +1,6 @@
 import { Decimal } from '@v2g/domain';
-import { keysetClauses, type KeysetWindow, type SqlExecutor } from '@v2g/event-store';
-import type { TableNames } from '@v2g/read-model';
+import type { KeysetWindow, SqlExecutor } from '@v2g/event-store';
+import { keysetPage, type TableNames } from '@v2g/read-model';
 
 /**
  * Reads of the market read model. Quantities are Wh and prices minor units per MWh, as decimal
@@ -147,8 +147,7 @@ export async function listZones(
   page: { first: number } & KeysetWindow<string>,
 ): Promise<MarketZoneSummary[]> {
   const params: unknown[] = [filter.currency ?? null, page.first];
-  const bound = (key: string | null | undefined) => (key === null || key === undefined ? null : [`$${params.push(key)}::text`]);
-  const { where, orderBy } = keysetClauses(['z.zone COLLATE "C"'], { after: bound(page.after), before: bound(page.before), backward: page.backward ?? false });
+  const { where, orderBy } = keysetPage(params, 'z.zone COLLATE "C"', 'text', page);
   const { rows } = await sql.query<{ zone: string; currency: string; imbalance_price_zone: string; products: unknown[]; position: string }>(
     `SELECT z.zone, z.currency, z.imbalance_price_zone, z.products, z.position::text AS position FROM ${table('zones')} z
       WHERE ($1::text IS NULL OR z.currency = $1) AND ${where} ORDER BY ${orderBy} LIMIT $2`,
@@ -347,8 +346,7 @@ export async function listOrders(
   checkPage(page.first);
   if (!filter.traderId && !filter.bookId) throw new RangeError('orders are listed by trader or by book');
   const params: unknown[] = [...orderParams(filter), page.first + 1];
-  const bound = (value: bigint | null | undefined) => (value === null || value === undefined ? null : [`$${params.push(checkAfter(value))}::bigint`]);
-  const { where, orderBy } = keysetClauses(['o.accepted_position'], { after: bound(page.after), before: bound(page.before), backward: page.backward ?? false });
+  const { where, orderBy } = keysetPage(params, 'o.accepted_position', 'bigint', page, checkAfter);
   const { rows } = await sql.query<OrderDbRow>(
     `SELECT ${ORDER_COLUMNS} FROM ${table('orders')} o JOIN ${table('books')} b ON b.book_id = o.book_id
       WHERE ${orderWhere(1)} AND ${where}
@@ -434,13 +432,7 @@ export async function listTrades(
 ): Promise<Page<MarketTrade>> {
   checkPage(page.first);
   const params: unknown[] = [...tradeParams(filter), page.first + 1];
-  const bound = (value: bigint | null | undefined) => (value === null || value === undefined ? null : [`$${params.push(checkAfter(value))}::bigint`]);
-  const { where, orderBy } = keysetClauses(['t.position'], {
-    after: bound(page.after),
-    before: bound(page.before),
-    backward: page.backward ?? false,
-    descending: page.newestFirst ?? false,
-  });
+  const { where, orderBy } = keysetPage(params, 't.position', 'bigint', { ...page, descending: page.newestFirst ?? false }, checkAfter);
   const { rows } = await sql.query<TradeDbRow>(
     `SELECT ${TRADE_COLUMNS} FROM ${table('trades')} t
       WHERE ${tradeWhere(1)} AND ${where}
