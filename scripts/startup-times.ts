@@ -95,7 +95,15 @@ const median = (ms: number[]) => {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
 
-const WHAT = ['pnpm itself (pnpm exec node -e 0)', 'pnpm start --help', 'pnpm ledger --help', 'server: /healthz 200 (fresh PGlite)', 'server: /readyz 200 (fresh PGlite)', 'pnpm ledger verify (PGlite)', 'pnpm ledger apikey list (PGlite)'];
+const WHAT = [
+  'pnpm itself (pnpm exec node -e 0)',
+  'pnpm start --help',
+  'pnpm ledger --help',
+  'server: /healthz 200 (fresh PGlite)',
+  'server: /readyz 200 (fresh PGlite)',
+  'pnpm ledger verify (PGlite)',
+  'pnpm ledger apikey list (PGlite)',
+];
 const samples: Sample[][] = MODES.map(() => WHAT.map((name) => ({ name, ms: [] })));
 // The build is made once, as `pnpm install` does: its time is not a start-up's.
 await run(['build']);

@@ -57,17 +57,38 @@ function scenario(n: number): AllocationRequest {
   const { ids, parent, leaves } = tree();
   const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
   const sessions: AllocationSession[] = Array.from({ length: n }, (_, i) => {
-    const maxW = pick(random, [[7400, 5], [11_000, 4], [22_000, 1]]);
+    const maxW = pick(random, [
+      [7400, 5],
+      [11_000, 4],
+      [22_000, 1],
+    ]);
     return {
       id: `sess-${String(i).padStart(5, '0')}`,
       nodeId: ids[leaves[int(0, leaves.length - 1)]!]!,
-      tier: pick<Tier>(random, [['urgent', 5], ['high', 15], ['normal', 50], ['low', 30]]),
-      minW: pick(random, [[1380, 3], [4140, 1]]),
+      tier: pick<Tier>(random, [
+        ['urgent', 5],
+        ['high', 15],
+        ['normal', 50],
+        ['low', 30],
+      ]),
+      minW: pick(random, [
+        [1380, 3],
+        [4140, 1],
+      ]),
       maxW,
       wantsCharge: random() < 0.95,
       requiredW: random() < 0.3 ? 0 : int(0, maxW),
       laxityS: int(-600, 36_000),
-      discharge: random() < 0.2 ? { minW: 1380, maxW: pick(random, [[7400, 2], [11_000, 1]]) } : null,
+      discharge:
+        random() < 0.2
+          ? {
+              minW: 1380,
+              maxW: pick(random, [
+                [7400, 2],
+                [11_000, 1],
+              ]),
+            }
+          : null,
       rotation: { state: random() < 0.6 ? 'powered' : 'waiting', since: AT - int(0, 2 * 3_600_000) },
     };
   });

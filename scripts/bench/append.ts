@@ -12,15 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import {
-  connectPostgres,
-  openPglite,
-  openPostgresStore,
-  SchemaRegistry,
-  type NewEvent,
-  type SqlClient,
-  type SqlExecutor,
-} from '@v2g/event-store';
+import { connectPostgres, openPglite, openPostgresStore, SchemaRegistry, type NewEvent, type SqlClient, type SqlExecutor } from '@v2g/event-store';
 
 const SINGLE_EVENTS = Number(process.env.BENCH_SINGLE ?? 2000);
 const BATCHED_EVENTS = Number(process.env.BENCH_BATCHED ?? 50_000);
@@ -138,7 +130,7 @@ async function runEngine(name: string, sql: SqlClient, raw: Raw, schema: string)
   log('reading everything back');
   let readEvents = 0;
   const readStore = await timed(async () => {
-    for (let after = 0n; ; ) {
+    for (let after = 0n; ;) {
       const events = await store.readAll({ after, limit: READ_BATCH });
       if (events.length === 0) break;
       readEvents += events.length;
@@ -147,7 +139,7 @@ async function runEngine(name: string, sql: SqlClient, raw: Raw, schema: string)
   });
   let rawRead = 0;
   const readRaw = await timed(async () => {
-    for (let after = '0'; ; ) {
+    for (let after = '0'; ;) {
       const { rows } = await raw.query<{ global_position: string }>(
         `SELECT global_position, stream_id, stream_version, type, schema_version, data, metadata, hash
          FROM ${schema}.raw_events WHERE global_position > $1 ORDER BY global_position LIMIT ${READ_BATCH}`,
@@ -249,7 +241,9 @@ const table = [header, ...rows.map(([engine, what, f]) => [engine, what, String(
 const widths = header.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
 for (const r of table) process.stdout.write(`${r.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')}\n`);
 if (typeof server === 'string') process.stdout.write(`server: skipped (${server})\n`);
-process.stdout.write(`(raw single = one INSERT per transaction; raw batched = one ${BATCH}-row INSERT per transaction; raw read = SELECT of the same rows, parsed; ${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+process.stdout.write(
+  `(raw single = one INSERT per transaction; raw batched = one ${BATCH}-row INSERT per transaction; raw read = SELECT of the same rows, parsed; ${((Date.now() - started) / 1000).toFixed(1)} s)\n`,
+);
 
 const figures = (prefix: string, result: EngineResult) => ({
   [`${prefix}_single`]: round(result.single.store),

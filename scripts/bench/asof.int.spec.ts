@@ -27,7 +27,14 @@ async function differential(sql: SqlClient, schema: string): Promise<void> {
   // A writer whose clock jitters: recordedAt goes back and forth by a few ms between appends.
   const clock = () => new Date(Date.now() + Math.round((random() - 0.5) * 50));
   const store: EventStore = await openPostgresStore({ sql, schema, registry: SchemaRegistry.fromDirectory(), pollMs: 50, clock });
-  const runner = new ProjectionRunner({ store, sql, schema: `${schema}_rm`, projections: [billingProjection, settlementProjection], logger: pino({ level: 'silent' }), batchSize: 500 });
+  const runner = new ProjectionRunner({
+    store,
+    sql,
+    schema: `${schema}_rm`,
+    projections: [billingProjection, settlementProjection],
+    logger: pino({ level: 'silent' }),
+    batchSize: 500,
+  });
   try {
     const fill: AsOfFillResult = await fillAsOf({ store, events: 2_500, sessions: 24, chunk: 20, concurrency: 3, seed: 11 });
     const readableBy = Date.now() + 60_000;
@@ -63,7 +70,11 @@ async function differential(sql: SqlClient, schema: string): Promise<void> {
     await fc.assert(
       fc.asyncProperty(
         // An instant at (or 1 ms either side of) an event's recordedAt, or before the log, or after it.
-        fc.oneof({ weight: 8, arbitrary: fc.tuple(fc.integer({ min: 0, max: sorted.length - 1 }), fc.integer({ min: -1, max: 1 })).map(([i, d]) => sorted[i]! + d) }, fc.constant(sorted[0]! - 1000), fc.constant(sorted.at(-1)! + 1000)),
+        fc.oneof(
+          { weight: 8, arbitrary: fc.tuple(fc.integer({ min: 0, max: sorted.length - 1 }), fc.integer({ min: -1, max: 1 })).map(([i, d]) => sorted[i]! + d) },
+          fc.constant(sorted[0]! - 1000),
+          fc.constant(sorted.at(-1)! + 1000),
+        ),
         fc.option(fc.integer({ min: 0, max: sorted.length - 1 }), { nil: null }),
         async (asOfMs, pricesIndex) => {
           const asOf = new Date(asOfMs).toISOString();
@@ -112,6 +123,9 @@ async function differential(sql: SqlClient, schema: string): Promise<void> {
 describe('as-of answers from the read models equal a replay of the log as of the same instant (differential)', () => {
   it('on PGlite', () => inFreshPglite('asof_diff', differential), 600_000);
 
-  it.skipIf(url === null)('on the PostgreSQL server', () => inFreshServerSchema(url!, 'asof', { applicationName: 'v2g-test-asof-differential', suffixes: ['_rm'] }, differential), 600_000);
+  it.skipIf(url === null)(
+    'on the PostgreSQL server',
+    () => inFreshServerSchema(url!, 'asof', { applicationName: 'v2g-test-asof-differential', suffixes: ['_rm'] }, differential),
+    600_000,
+  );
 });
-

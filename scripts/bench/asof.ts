@@ -113,13 +113,22 @@ try {
   fillBar.update(fill.events, fill.events);
   fillBar.end();
   const fillS = ms(fillStart) / 1000;
-  log(`  filled ${thousands(fill.events)} events in ${fillS.toFixed(1)} s (${fill.woven} of them history: tariff switches and re-definitions, ${fill.periods.length} settlement periods)`);
+  log(
+    `  filled ${thousands(fill.events)} events in ${fillS.toFixed(1)} s (${fill.woven} of them history: tariff switches and re-definitions, ${fill.periods.length} settlement periods)`,
+  );
   await sql.query(`VACUUM ANALYZE ${schema}.events`);
   const head = await store.headPosition();
 
   // 2. The read models, from zero.
   const catchUpStart = process.hrtime.bigint();
-  const runner = new ProjectionRunner({ store, sql, schema: readModel, projections: [billingProjection, settlementProjection], logger: pino({ level: 'silent' }), batchSize: BATCH });
+  const runner = new ProjectionRunner({
+    store,
+    sql,
+    schema: readModel,
+    projections: [billingProjection, settlementProjection],
+    logger: pino({ level: 'silent' }),
+    batchSize: BATCH,
+  });
   await runner.start();
   const catchUpBar = progressBar('catch-up');
   for (;;) {
@@ -196,7 +205,14 @@ try {
     const asOf = lateMoment();
     const bar = progressBar(`replay ${r + 1}/${REPLAYS}`);
     const start = process.hrtime.bigint();
-    const replay = await replayProjection({ store, sql, projection: billingProjection, asOf: { instant: asOf }, batchSize: BATCH, onProgress: (p: ReplayProgress) => bar.update(Number(p.scannedThrough), Number(p.target)) });
+    const replay = await replayProjection({
+      store,
+      sql,
+      projection: billingProjection,
+      asOf: { instant: asOf },
+      batchSize: BATCH,
+      onProgress: (p: ReplayProgress) => bar.update(Number(p.scannedThrough), Number(p.target)),
+    });
     let replayed: Invoice;
     try {
       const { startMs, endMs } = monthRange(MONTH);
@@ -208,8 +224,11 @@ try {
     bar.end();
     replayMs.push(elapsed);
     const indexed = await invoiceIndexed(sql, billing, accountId, asOf);
-    if (JSON.stringify(indexed) !== JSON.stringify(replayed)) throw new Error(`${accountId} as of ${asOf}: the indexed invoice differs from the replay's\n${JSON.stringify(indexed)}\n${JSON.stringify(replayed)}`);
-    log(`    ${accountId} as of ${asOf}: replay ${thousands(elapsed)} ms (${thousands(replay.events)} events applied), total ${replayed.totalMinor}: the indexed answer is the same`);
+    if (JSON.stringify(indexed) !== JSON.stringify(replayed))
+      throw new Error(`${accountId} as of ${asOf}: the indexed invoice differs from the replay's\n${JSON.stringify(indexed)}\n${JSON.stringify(replayed)}`);
+    log(
+      `    ${accountId} as of ${asOf}: replay ${thousands(elapsed)} ms (${thousands(replay.events)} events applied), total ${replayed.totalMinor}: the indexed answer is the same`,
+    );
   }
 
   const p50 = percentile(invoiceMs, 50);
@@ -223,10 +242,16 @@ try {
     ['invoice as of, replay of the log', replayMs],
     ['statement as of, indexed', statementMs],
     ['statement as of, stream read', streamMs],
-  ].map((row) => (typeof row[1] === 'string' ? (row as string[]) : [row[0] as string, String((row[1] as number[]).length), ...[50, 95, 100].map((p) => round(percentile(row[1] as number[], p)).toFixed(1))]));
+  ].map((row) =>
+    typeof row[1] === 'string'
+      ? (row as string[])
+      : [row[0] as string, String((row[1] as number[]).length), ...[50, 95, 100].map((p) => round(percentile(row[1] as number[], p)).toFixed(1))],
+  );
   const widths = table[0]!.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
   for (const r of table) process.stdout.write(`${r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')}\n`);
-  process.stdout.write(`invoice as of: p50 ${round(p50)} ms (goal < ${GOAL_MS} ms: ${p50 < GOAL_MS ? 'met' : 'MISSED'}), replay p50 ${thousands(baseline)} ms, ${thousands(baseline / p50)}x faster; ${thousands(fill.events)} events\n`);
+  process.stdout.write(
+    `invoice as of: p50 ${round(p50)} ms (goal < ${GOAL_MS} ms: ${p50 < GOAL_MS ? 'met' : 'MISSED'}), replay p50 ${thousands(baseline)} ms, ${thousands(baseline / p50)}x faster; ${thousands(fill.events)} events\n`,
+  );
   process.stdout.write(
     `${JSON.stringify({
       bench: 'asof',

@@ -61,5 +61,9 @@ describe('the billing bench fill', () => {
   // 3,000 readings appended and rebuilt: a few seconds here, many times that under load.
   it('fills PGlite with valid events that a rebuild accounts for to the mWh', () => inFreshPglite('bench_fill', fillAndRebuild), 240_000);
 
-  it.skipIf(url === null)('fills the PostgreSQL server the same way', () => inFreshServerSchema(url!, 'billing_fill', { applicationName: 'v2g-test-billing-fill', suffixes: ['_rm'] }, fillAndRebuild), 240_000);
+  it.skipIf(url === null)(
+    'fills the PostgreSQL server the same way',
+    () => inFreshServerSchema(url!, 'billing_fill', { applicationName: 'v2g-test-billing-fill', suffixes: ['_rm'] }, fillAndRebuild),
+    240_000,
+  );
 });

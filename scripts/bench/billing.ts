@@ -74,7 +74,7 @@ try {
     log(`  (a) readAll of the whole log, ${thousands(limit)} events a read`);
     let read = 0;
     const start = process.hrtime.bigint();
-    for (let after = 0n; ; ) {
+    for (let after = 0n; ;) {
       const events = await store.readAll({ after, limit });
       if (events.length === 0) break;
       read += events.length;

@@ -34,9 +34,7 @@ const EVENTS = Number(process.env.BENCH_REBUILD_EVENTS ?? 1_000_000);
 const BATCH = Number(process.env.BENCH_REBUILD_BATCH ?? 5_000);
 const ONLY = process.env.BENCH_REBUILD_ONLY?.split(',').map((s) => s.trim());
 const DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/test';
-const PROJECTIONS: Projection[] = [catalogueProjection, gridProjection, billingProjection, settlementProjection, marketProjection].filter(
-  (p) => !ONLY || ONLY.includes(p.name),
-);
+const PROJECTIONS: Projection[] = [catalogueProjection, gridProjection, billingProjection, settlementProjection, marketProjection].filter((p) => !ONLY || ONLY.includes(p.name));
 
 const url = process.env.DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? DEFAULT_URL;
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -49,7 +47,9 @@ const sessions = Math.max(10, Math.round(readings / 200));
 const loadsPerSite = Math.max(1, Math.round((EVENTS * 0.05) / SITES));
 const orders = Math.max(100, Math.round(EVENTS * 0.04));
 
-log(`rebuild bench: ~${thousands(EVENTS)} events (${thousands(readings)} readings over ${thousands(sessions)} sessions, ${SITES} sites x ${loadsPerSite} loads, ${thousands(orders)} orders); batches of ${BATCH}`);
+log(
+  `rebuild bench: ~${thousands(EVENTS)} events (${thousands(readings)} readings over ${thousands(sessions)} sessions, ${SITES} sites x ${loadsPerSite} loads, ${thousands(orders)} orders); batches of ${BATCH}`,
+);
 let sql: SqlClient;
 try {
   sql = await connectPostgres(url, { applicationName: 'v2g-bench-rebuild' });
@@ -82,7 +82,9 @@ try {
   const fillS = seconds(fillStart);
   const { rows: counted } = await sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${schema}.events`);
   const events = Number(counted[0]!.n);
-  log(`  filled ${thousands(events)} events in ${fillS.toFixed(1)} s (${thousands(fill.billing.events)} billing, ${thousands(fill.siteEvents)} site, ${thousands(fill.marketEvents)} market)`);
+  log(
+    `  filled ${thousands(events)} events in ${fillS.toFixed(1)} s (${thousands(fill.billing.events)} billing, ${thousands(fill.siteEvents)} site, ${thousands(fill.marketEvents)} market)`,
+  );
   await sql.query(`VACUUM ANALYZE ${schema}.events`);
   await sql.query('CHECKPOINT').catch((error: unknown) => log(`  (no CHECKPOINT: ${error instanceof Error ? error.message : String(error)})`));
 
@@ -90,7 +92,7 @@ try {
   log(`  (a) readAll of the whole log, ${thousands(BATCH)} events a read`);
   const readStart = process.hrtime.bigint();
   let read = 0;
-  for (let after = 0n; ; ) {
+  for (let after = 0n; ;) {
     const page = await store.readAll({ after, limit: BATCH });
     if (page.length === 0) break;
     read += page.length;
@@ -114,7 +116,9 @@ try {
       onProgress: (progress) => {
         if (Date.now() - shown < 5000) return;
         shown = Date.now();
-        log(`      ${thousands(Number(progress.done))} / ${thousands(Number(progress.total))}, ${thousands(progress.eventsPerSecond)} events/s, ETA ${progress.etaSeconds ?? '?'} s`);
+        log(
+          `      ${thousands(Number(progress.done))} / ${thousands(Number(progress.total))}, ${thousands(progress.eventsPerSecond)} events/s, ETA ${progress.etaSeconds ?? '?'} s`,
+        );
       },
     });
     const took = seconds(start);

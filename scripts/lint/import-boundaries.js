@@ -122,7 +122,9 @@ const moduleImportsViaIndex = {
       if (module === null || module === own) return;
       const inside = target.slice(modulesDir.length + 1 + module.length + 1);
       if (inside === 'index.ts' || inside === 'index.js') return;
-      const index = relative(dirname(context.filename), resolve(root, modulesDir, module, 'index.ts')).split(sep).join('/');
+      const index = relative(dirname(context.filename), resolve(root, modulesDir, module, 'index.ts'))
+        .split(sep)
+        .join('/');
       context.report({ node, messageId: 'internal', data: { source, module, index } });
     });
   },

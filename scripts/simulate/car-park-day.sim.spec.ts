@@ -24,14 +24,14 @@ describe.each([1, 2, 3])('a simulated day in a multi-level car park (seed %i)', 
     expect(report.violations).toEqual([]);
   });
 
-  it('meets every rule boundary with the setpoints in force then, given the chargers\' response time', () => {
+  it("meets every rule boundary with the setpoints in force then, given the chargers' response time", () => {
     // Three rules with a start and an end each, checked against every setpoint vector that a
     // charger could still be following at that instant.
     expect(report.boundaryChecks).toBeGreaterThanOrEqual(6);
     expect(report.boundaryViolations).toEqual([]);
   });
 
-  it('meets every urgent session\'s departure energy', () => {
+  it("meets every urgent session's departure energy", () => {
     const urgent = report.sessions.filter((s) => s.tier === 'urgent');
     expect(urgent.length).toBeGreaterThan(5);
     expect(urgent.filter((s) => !met(s))).toEqual([]);

@@ -158,10 +158,23 @@ export async function simulateCarParkDay(options: DayOptions): Promise<DayReport
   const ctx = () => ({ ...CONTEXT, commandId: `sim-${++commandNo}` });
   const siteId = 'car-park';
   // Every session is billed to its driver's account: each driver is opened with a flat tariff on arrival.
-  const tariff: TariffDefinition = { tariffId: 'car-park-flat', name: 'Car park flat', currency: 'EUR', energy: { kind: 'fixed', priceMinorPerKWh: '30' }, speedBands: [], sessionFeeMinor: null, exportCredit: null };
+  const tariff: TariffDefinition = {
+    tariffId: 'car-park-flat',
+    name: 'Car park flat',
+    currency: 'EUR',
+    energy: { kind: 'fixed', priceMinorPerKWh: '30' },
+    speedBands: [],
+    sessionFeeMinor: null,
+    exportCredit: null,
+  };
   await commands.handle(tariffDecider, tariffStreamId(tariff.tariffId), { type: 'DefineTariff', at: formatInstant(now), tariff }, ctx());
   const openAccount = (accountId: string) =>
-    commands.handle(accountDecider, accountStreamId(accountId), { type: 'AssignTariff', accountId, at: formatInstant(now), tariffId: tariff.tariffId, validFrom: formatInstant(now), validTo: null }, ctx());
+    commands.handle(
+      accountDecider,
+      accountStreamId(accountId),
+      { type: 'AssignTariff', accountId, at: formatInstant(now), tariffId: tariff.tariffId, validFrom: formatInstant(now), validTo: null },
+      ctx(),
+    );
 
   // The connection: 400 kW in, 200 kW out; a feeder per level; 20 chargers per level, the first
   // four of each level bidirectional DC (11 kW both ways), the rest 22 kW AC.
@@ -170,7 +183,10 @@ export async function simulateCarParkDay(options: DayOptions): Promise<DayReport
   const chargers: { connectorId: string; bidirectional: boolean; maxW: number }[] = [];
   for (let level = 1; level <= 3; level++) {
     const feeder = `level-${level}`;
-    await grid.site({ type: 'AddNode', siteId, nodeId: feeder, parentId: siteId, kind: 'feeder', name: `Level ${level}`, importLimitW: '160000', exportLimitW: '80000', charger: null }, ctx());
+    await grid.site(
+      { type: 'AddNode', siteId, nodeId: feeder, parentId: siteId, kind: 'feeder', name: `Level ${level}`, importLimitW: '160000', exportLimitW: '80000', charger: null },
+      ctx(),
+    );
     for (let c = 1; c <= 20; c++) {
       const bidirectional = c <= 4;
       const chargerId = `${feeder}-cp${String(c).padStart(2, '0')}`;
@@ -192,7 +208,20 @@ export async function simulateCarParkDay(options: DayOptions): Promise<DayReport
         ctx(),
       );
       const connectorId = `${chargerId}-1`;
-      await grid.site({ type: 'AddNode', siteId, nodeId: connectorId, parentId: chargerId, kind: 'connector', name: `${chargerId} connector 1`, importLimitW: String(maxW), exportLimitW: bidirectional ? '11000' : '0', charger: null }, ctx());
+      await grid.site(
+        {
+          type: 'AddNode',
+          siteId,
+          nodeId: connectorId,
+          parentId: chargerId,
+          kind: 'connector',
+          name: `${chargerId} connector 1`,
+          importLimitW: String(maxW),
+          exportLimitW: bidirectional ? '11000' : '0',
+          charger: null,
+        },
+        ctx(),
+      );
       chargers.push({ connectorId, bidirectional, maxW });
     }
   }
@@ -237,9 +266,33 @@ export async function simulateCarParkDay(options: DayOptions): Promise<DayReport
     },
     ctx(),
   );
-  await grid.site({ type: 'RequestDischarge', siteId, requestId: 'flex-1', nodeId: siteId, start: formatInstant(at('18:00')), end: formatInstant(at('19:00')), powerW: '50000', source: 'dso flexibility request 1' }, ctx());
+  await grid.site(
+    {
+      type: 'RequestDischarge',
+      siteId,
+      requestId: 'flex-1',
+      nodeId: siteId,
+      start: formatInstant(at('18:00')),
+      end: formatInstant(at('19:00')),
+      powerW: '50000',
+      source: 'dso flexibility request 1',
+    },
+    ctx(),
+  );
 
-  const report: DayReport = { arrivals: options.arrivals, turnedAway: 0, allocations: 0, events: 0, violations: [], boundaryViolations: [], boundaryChecks: 0, sessions: [], discharge: [], peakImportW: 0, eveningPeakImportW: 0 };
+  const report: DayReport = {
+    arrivals: options.arrivals,
+    turnedAway: 0,
+    allocations: 0,
+    events: 0,
+    violations: [],
+    boundaryViolations: [],
+    boundaryChecks: 0,
+    sessions: [],
+    discharge: [],
+    peakImportW: 0,
+    eveningPeakImportW: 0,
+  };
   const live = new Map<string, Live>();
   const queue = arrivals(options);
   let due: number | null = null;

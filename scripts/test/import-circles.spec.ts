@@ -44,11 +44,13 @@ describe('import circles', () => {
       write('packages/b/src/lazy.ts', "import { c } from './lazier.ts';\nexport const lazy = () => c;\n");
       write('packages/b/src/lazier.ts', "export const c = () => import('./lazy.ts');\n");
       const circles = importCircles(importGraph(dir, ['packages']));
-      expect(circles).toEqual([
-        ['packages/a/src/index.ts', 'packages/a/src/one.ts', 'packages/b/src/index.ts', 'packages/a/src/index.ts'],
-        ['packages/c/src/x.ts', 'packages/c/src/y.ts', 'packages/c/src/x.ts'],
-        ['packages/b/src/self.ts', 'packages/b/src/self.ts'],
-      ].sort((x, y) => x[0]!.localeCompare(y[0]!)));
+      expect(circles).toEqual(
+        [
+          ['packages/a/src/index.ts', 'packages/a/src/one.ts', 'packages/b/src/index.ts', 'packages/a/src/index.ts'],
+          ['packages/c/src/x.ts', 'packages/c/src/y.ts', 'packages/c/src/x.ts'],
+          ['packages/b/src/self.ts', 'packages/b/src/self.ts'],
+        ].sort((x, y) => x[0]!.localeCompare(y[0]!)),
+      );
     });
   });
 });

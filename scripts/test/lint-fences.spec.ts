@@ -20,7 +20,10 @@ const FENCE_RULES = new Set([
 async function fencesBroken(path: string, code: string): Promise<string[]> {
   const [result] = await eslint.lintText(code, { filePath: join(ROOT, path) });
   const messages = result!.messages;
-  expect(messages.filter((m) => m.fatal), `${path} does not parse`).toEqual([]);
+  expect(
+    messages.filter((m) => m.fatal),
+    `${path} does not parse`,
+  ).toEqual([]);
   return messages.filter((m) => m.ruleId !== null && FENCE_RULES.has(m.ruleId)).map((m) => m.ruleId!);
 }
 
@@ -62,7 +65,11 @@ const refused: Case[] = [
   // The read model and the event store sit below the ledger, the server and the projections.
   ['packages/read-model/src/projection-runner.ts', "import { createLedger } from '@v2g/ledger';\nexport const f = createLedger;", 'no-restricted-imports'],
   ['packages/read-model/src/index.ts', "import { startServer } from '@v2g/server';\nexport const f = startServer;", 'no-restricted-imports'],
-  ['packages/event-store/src/postgres/postgres-store.ts', "import { billingProjection } from '@v2g/projection-billing';\nexport const f = billingProjection;", 'no-restricted-imports'],
+  [
+    'packages/event-store/src/postgres/postgres-store.ts',
+    "import { billingProjection } from '@v2g/projection-billing';\nexport const f = billingProjection;",
+    'no-restricted-imports',
+  ],
   ['packages/event-store/test/store.int.spec.ts', "import type { GridRow } from '@v2g/projection-grid';\nexport type R = GridRow;", 'no-restricted-imports'],
   // Another package's internals, by name or by relative path.
   ['packages/server/src/app.ts', "import { createLedger } from '@v2g/ledger/src/ledger.ts';\nexport const f = createLedger;", 'v2g/no-package-internals'],
@@ -71,7 +78,7 @@ const refused: Case[] = [
   ['packages/server/src/graphql/schema/directory.ts', "import { listSites } from '@v2g/projection-grid';\nexport const f = listSites;", 'no-restricted-imports'],
   ['packages/server/src/graphql/schema/directory.ts', "export const f = (ctx: any) => ctx.ledger.sql.query('SELECT 1');", 'no-restricted-syntax'],
   ['packages/server/src/graphql/schema/catalogue.ts', "export const f = ({ ledger }: any) => ledger.store.readStream('site-1');", 'no-restricted-syntax'],
-  ['packages/server/src/graphql/schema/billing.ts', "export const f = (ctx: any) => ctx.ledger.commands.load();", 'no-restricted-syntax'],
+  ['packages/server/src/graphql/schema/billing.ts', 'export const f = (ctx: any) => ctx.ledger.commands.load();', 'no-restricted-syntax'],
   ['scripts/bench/rebuild.ts', "import { fillMixed } from '@v2g/testing/src/workloads/mixed-fill.ts';\nexport const f = fillMixed;", 'v2g/no-package-internals'],
   ['projections/grid/src/grid-projection.ts', "import type { Row } from '../../billing/src/billing-rows.ts';\nexport type R = Row;", 'v2g/no-package-internals'],
   ['packages/read-model/src/index.ts', "export * from '../../event-store/src/postgres/postgres-store.ts';", 'v2g/no-package-internals'],
@@ -96,7 +103,10 @@ const allowed: [path: string, code: string][] = [
   ['packages/read-model/src/index.ts', "import { openStore } from '@v2g/event-store';\nimport { Decimal } from '@v2g/domain';\nexport const f = [openStore, Decimal];"],
   ['packages/server/src/app.ts', "import { createLedger } from '@v2g/ledger';\nimport { config } from './config.ts';\nexport const f = [createLedger, config];"],
   ['packages/server/test/projection-rebuild.e2e.spec.ts', "import { fill } from '../../../scripts/bench/lib/mixed-fill.ts';\nexport const f = fill;"],
-  ['packages/server/src/graphql/schema/directory.ts', "import type { GridSiteSummary } from '@v2g/projection-grid';\nexport const f = (ctx: any): Promise<GridSiteSummary[]> => ctx.ledger.grid.readModel.listSites({}, { first: 1 });"],
+  [
+    'packages/server/src/graphql/schema/directory.ts',
+    "import type { GridSiteSummary } from '@v2g/projection-grid';\nexport const f = (ctx: any): Promise<GridSiteSummary[]> => ctx.ledger.grid.readModel.listSites({}, { first: 1 });",
+  ],
   ['scripts/bench/rebuild.ts', "import { fillMixed } from '@v2g/testing/workloads';\nexport const f = fillMixed;"],
   [MODULE, "import { BillingFacade } from '../billing/index.ts';\nimport { readings } from './readings/reading-log.ts';\nexport const f = [BillingFacade, readings];"],
   [NESTED_MODULE, "import { SettlementFacade } from '../../settlement/index.ts';\nimport { meter } from '../meter.ts';\nexport const f = [SettlementFacade, meter];"],

@@ -29,7 +29,10 @@ export function refusalsMet<S, C extends { type: string }>(check: {
       } catch (error) {
         if (!(error instanceof DomainError)) throw error;
         const listed = check.refusals[c.type]!;
-        expect(listed.some((refusal) => error instanceof refusal), `${c.type} refused with ${error.constructor.name} (${error.message})`).toBe(true);
+        expect(
+          listed.some((refusal) => error instanceof refusal),
+          `${c.type} refused with ${error.constructor.name} (${error.message})`,
+        ).toBe(true);
         if (!seen.has(c.type)) seen.set(c.type, new Set());
         seen.get(c.type)!.add(error.constructor.name);
       }

@@ -48,7 +48,10 @@ export class EventLog {
   }
 
   // ---- market-<zone>-<start>-<minutes>m ----
-  trade(t: Partial<SettlementTrade> & Pick<SettlementTrade, 'tradeId' | 'sellerId' | 'buyerId' | 'quantityWh' | 'priceMinorPerMWh' | 'deliveryStart' | 'deliveryEnd'>, recordedAt: string): InputEvent {
+  trade(
+    t: Partial<SettlementTrade> & Pick<SettlementTrade, 'tradeId' | 'sellerId' | 'buyerId' | 'quantityWh' | 'priceMinorPerMWh' | 'deliveryStart' | 'deliveryEnd'>,
+    recordedAt: string,
+  ): InputEvent {
     const zone = t.zone ?? 'NL';
     const minutes = (Date.parse(t.deliveryEnd) - Date.parse(t.deliveryStart)) / 60_000;
     const key = t.deliveryStart.replace(/[-:]/g, '').slice(0, 13) + 'Z';
@@ -99,7 +102,12 @@ export class EventLog {
     );
   }
   reading(sessionId: string, occurredAt: string, importWh: string, exportWh: string, recordedAt: string): InputEvent {
-    return this.append(`session-${sessionId}`, 'SessionMeterReadingRecorded', { sessionId, occurredAt, energyImportWh: importWh, energyExportWh: exportWh, powerW: null, socPercent: null }, recordedAt);
+    return this.append(
+      `session-${sessionId}`,
+      'SessionMeterReadingRecorded',
+      { sessionId, occurredAt, energyImportWh: importWh, energyExportWh: exportWh, powerW: null, socPercent: null },
+      recordedAt,
+    );
   }
   correction(sessionId: string, occurredAt: string, importWh: string, exportWh: string, recordedAt: string): InputEvent {
     return this.append(
@@ -110,7 +118,12 @@ export class EventLog {
     );
   }
   reset(sessionId: string, occurredAt: string, importWh: string, exportWh: string, recordedAt: string): InputEvent {
-    return this.append(`session-${sessionId}`, 'SessionMeterReset', { sessionId, occurredAt, energyImportWh: importWh, energyExportWh: exportWh, reason: 'meter replaced' }, recordedAt);
+    return this.append(
+      `session-${sessionId}`,
+      'SessionMeterReset',
+      { sessionId, occurredAt, energyImportWh: importWh, energyExportWh: exportWh, reason: 'meter replaced' },
+      recordedAt,
+    );
   }
   stop(sessionId: string, at: string, recordedAt: string): InputEvent {
     return this.append(`session-${sessionId}`, 'SessionStopped', { sessionId, at, reason: 'EVDisconnected' }, recordedAt);
@@ -128,8 +141,19 @@ export function handExample() {
   log.register('NL', 'agg', T('08:01'));
   log.register('NL', 'retailer', T('08:02'));
   const portfolio = log.assign('NL', 'agg', 'fleet', 'fleet-1', T('00:00'), T('08:03'));
-  const price = log.prices('NL', 'EUR', [[T('10:00'), '12'], [T('10:15'), '13']], T('09:00'));
-  const trade = log.trade({ tradeId: 'T1', sellerId: 'agg', buyerId: 'retailer', quantityWh: '10000', priceMinorPerMWh: '8000', deliveryStart: T('10:00'), deliveryEnd: T('10:15') }, T('09:30'));
+  const price = log.prices(
+    'NL',
+    'EUR',
+    [
+      [T('10:00'), '12'],
+      [T('10:15'), '13'],
+    ],
+    T('09:00'),
+  );
+  const trade = log.trade(
+    { tradeId: 'T1', sellerId: 'agg', buyerId: 'retailer', quantityWh: '10000', priceMinorPerMWh: '8000', deliveryStart: T('10:00'), deliveryEnd: T('10:15') },
+    T('09:30'),
+  );
   const plugIn = log.plugIn('s1', { customerId: 'cust-1', fleetId: 'fleet-1' }, T('10:00'), T('10:00'));
   const reading = log.reading('s1', T('10:15'), '0', '8000', T('10:16'));
   return { log, config, portfolio, price, trade, plugIn, reading };

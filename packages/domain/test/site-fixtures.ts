@@ -46,8 +46,15 @@ export function assign(atTime: string, ...setpoints: Array<[sessionId: string, p
 }
 
 /** The SetpointsAssigned event of an allocation at `atTime` by `trigger`, each setpoint as [session, power, status, reason]. */
-export function setpointsAssigned(atTime: string, trigger: string, ...setpoints: Array<[sessionId: string, powerW: string, status: SessionStatus, reason: string | null]>): SiteEvent {
-  return { type: 'SetpointsAssigned', data: { siteId: SITE, at: atTime, trigger, setpoints: setpoints.map(([sessionId, powerW, status, reason]) => ({ sessionId, powerW, status, reason })) } };
+export function setpointsAssigned(
+  atTime: string,
+  trigger: string,
+  ...setpoints: Array<[sessionId: string, powerW: string, status: SessionStatus, reason: string | null]>
+): SiteEvent {
+  return {
+    type: 'SetpointsAssigned',
+    data: { siteId: SITE, at: atTime, trigger, setpoints: setpoints.map(([sessionId, powerW, status, reason]) => ({ sessionId, powerW, status, reason })) },
+  };
 }
 
 /**
@@ -56,7 +63,10 @@ export function setpointsAssigned(atTime: string, trigger: string, ...setpoints:
  */
 export function curtailment(atTime: string, ...held: Array<[sessionId: string, reason: string]>): SiteEvent[] {
   return [
-    { type: 'SetpointsAssigned', data: { siteId: SITE, at: atTime, trigger: 'curtailment', setpoints: held.map(([sessionId, reason]) => ({ sessionId, powerW: '0', status: 'on_hold', reason })) } },
+    {
+      type: 'SetpointsAssigned',
+      data: { siteId: SITE, at: atTime, trigger: 'curtailment', setpoints: held.map(([sessionId, reason]) => ({ sessionId, powerW: '0', status: 'on_hold', reason })) },
+    },
     ...held.map(([sessionId, reason]): SiteEvent => ({ type: 'SessionPutOnHold', data: { siteId: SITE, sessionId, at: atTime, reason } })),
   ];
 }

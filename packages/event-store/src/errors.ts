@@ -10,10 +10,7 @@ export class StreamVersionConflict extends EventStoreError {
     readonly expected: ExpectedVersion,
     readonly actual: number,
   ) {
-    super(
-      `stream ${streamId}: expected version ${String(expected)}, actual version ${actual === 0 ? 'no_stream (0)' : actual}`,
-      { streamId, expected: String(expected), actual },
-    );
+    super(`stream ${streamId}: expected version ${String(expected)}, actual version ${actual === 0 ? 'no_stream (0)' : actual}`, { streamId, expected: String(expected), actual });
   }
 }
 

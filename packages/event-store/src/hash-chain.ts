@@ -51,12 +51,7 @@ export type ChainVerification =
  * The hash a recorded event must carry when its predecessor's hash is `prevHash`: recomputed from
  * its stored form (before any upcast), at `streamVersion` (default: the version it says it has).
  */
-export function expectedEventHash(
-  prevHash: string,
-  event: RecordedEvent,
-  streamVersion: number = event.streamVersion,
-  streamId: string = event.streamId,
-): string {
+export function expectedEventHash(prevHash: string, event: RecordedEvent, streamVersion: number = event.streamVersion, streamId: string = event.streamId): string {
   const stored = event.stored ?? { schemaVersion: event.schemaVersion, data: event.data };
   return eventHash(prevHash, {
     streamId,

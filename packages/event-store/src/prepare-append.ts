@@ -22,12 +22,7 @@ const FINGERPRINT = /^[A-Za-z0-9:_+/=-]{1,128}$/;
  * Everything that can be checked before touching storage: stream id, options, every event against
  * its schema. Runs before any I/O so that bad input changes nothing.
  */
-export function validateAppend(
-  registry: SchemaRegistry,
-  streamId: string,
-  events: readonly NewEvent[],
-  options: AppendOptions,
-): void {
+export function validateAppend(registry: SchemaRegistry, streamId: string, events: readonly NewEvent[], options: AppendOptions): void {
   if (typeof streamId !== 'string' || !STREAM_ID.test(streamId) || streamId.length > 200) {
     throw new InvalidAppend('streamId', `${JSON.stringify(streamId)} must look like <category>-<id> (letters, digits, _ . : @ -)`);
   }
@@ -39,10 +34,7 @@ export function validateAppend(
   if (options.correlationId !== undefined) checkText('correlationId', options.correlationId);
   if (options.causationId !== undefined) checkText('causationId', options.causationId);
   const expected = options.expectedVersion;
-  if (
-    !(expected === 'any' || expected === 'no_stream' || expected === 'exists') &&
-    !(typeof expected === 'number' && Number.isSafeInteger(expected) && expected >= 0)
-  ) {
+  if (!(expected === 'any' || expected === 'no_stream' || expected === 'exists') && !(typeof expected === 'number' && Number.isSafeInteger(expected) && expected >= 0)) {
     throw new InvalidAppend('expectedVersion', `${String(expected)} is not 'any', 'no_stream', 'exists' or a version >= 0`);
   }
   if (!Array.isArray(events)) throw new InvalidAppend('events', 'must be an array');
@@ -82,11 +74,7 @@ function storableText(value: unknown): boolean {
 
 /** Throws StreamVersionConflict unless the stream's actual version is what the writer expected. */
 export function checkExpectedVersion(streamId: string, expected: ExpectedVersion, actual: number): void {
-  const ok =
-    expected === 'any' ||
-    (expected === 'no_stream' && actual === 0) ||
-    (expected === 'exists' && actual > 0) ||
-    expected === actual;
+  const ok = expected === 'any' || (expected === 'no_stream' && actual === 0) || (expected === 'exists' && actual > 0) || expected === actual;
   if (!ok) throw new StreamVersionConflict(streamId, expected, actual);
 }
 

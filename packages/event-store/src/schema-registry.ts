@@ -106,8 +106,7 @@ export class SchemaRegistry {
       error.keyword === 'required' || error.keyword === 'additionalProperties'
         ? `${error.instancePath}/${String(error.params.missingProperty ?? error.params.additionalProperty)}`
         : error.instancePath;
-    const reason =
-      error.keyword === 'additionalProperties' ? 'is not allowed' : error.keyword === 'required' ? 'is required' : (error.message ?? 'is invalid');
+    const reason = error.keyword === 'additionalProperties' ? 'is not allowed' : error.keyword === 'required' ? 'is required' : (error.message ?? 'is invalid');
     throw new EventSchemaViolation(type, version, field, reason);
   }
 

@@ -42,11 +42,7 @@ export type ReadBatch = (after: bigint, limit: number) => Promise<RecordedEvent[
  * then sleep until notified (or until `pollMs` passes, which covers wake-ups a store cannot signal,
  * such as an unrelated transaction ending and letting held-back events through).
  */
-export async function* catchUpThenLive(
-  readBatch: ReadBatch,
-  notifier: Notifier,
-  options: SubscribeOptions & { pollMs: number },
-): AsyncGenerator<RecordedEvent> {
+export async function* catchUpThenLive(readBatch: ReadBatch, notifier: Notifier, options: SubscribeOptions & { pollMs: number }): AsyncGenerator<RecordedEvent> {
   let after = options.after ?? 0n;
   const batchSize = options.batchSize ?? 500;
   const { signal } = options;

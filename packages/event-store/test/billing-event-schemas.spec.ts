@@ -1,4 +1,15 @@
-import { accountDecider, pricesDecider, tariffDecider, type AccountCommand, type AccountEvent, type PricesCommand, type PricesEvent, type TariffCommand, type TariffDefinition, type TariffEvent } from '@v2g/domain';
+import {
+  accountDecider,
+  pricesDecider,
+  tariffDecider,
+  type AccountCommand,
+  type AccountEvent,
+  type PricesCommand,
+  type PricesEvent,
+  type TariffCommand,
+  type TariffDefinition,
+  type TariffEvent,
+} from '@v2g/domain';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EventSchemaViolation } from '../src/errors.ts';
@@ -7,7 +18,14 @@ import { emitted } from './event-schema-checks.ts';
 
 const BILLING_EVENT_TYPES: (PricesEvent | TariffEvent | AccountEvent)['type'][] = ['PricesPublished', 'PricesRevised', 'TariffDefined', 'TariffAssigned'];
 
-const publish = (points: PricesCommand['points'], currency = 'EUR'): PricesCommand => ({ type: 'PublishPrices', zone: 'DE-LU', at: '2026-11-26T12:00Z', currency, source: ' epex ', points });
+const publish = (points: PricesCommand['points'], currency = 'EUR'): PricesCommand => ({
+  type: 'PublishPrices',
+  zone: 'DE-LU',
+  at: '2026-11-26T12:00Z',
+  currency,
+  source: ' epex ',
+  points,
+});
 
 function everyPricesEvent(): PricesEvent[] {
   return emitted(pricesDecider, [
@@ -62,12 +80,24 @@ const tariffs: TariffDefinition[] = [
   },
 ];
 
-const everyTariffEvent = (): TariffEvent[] => tariffs.flatMap((tariff) => emitted(tariffDecider, [{ type: 'DefineTariff', at: '2026-11-01T00:00Z', tariff } satisfies TariffCommand]));
+const everyTariffEvent = (): TariffEvent[] =>
+  tariffs.flatMap((tariff) => emitted(tariffDecider, [{ type: 'DefineTariff', at: '2026-11-01T00:00Z', tariff } satisfies TariffCommand]));
 
-const assign = (tariffId: string, validFrom: string, validTo: string | null): AccountCommand => ({ type: 'AssignTariff', accountId: 'fleet-7', at: '2026-11-01T00:00Z', tariffId, validFrom, validTo });
+const assign = (tariffId: string, validFrom: string, validTo: string | null): AccountCommand => ({
+  type: 'AssignTariff',
+  accountId: 'fleet-7',
+  at: '2026-11-01T00:00Z',
+  tariffId,
+  validFrom,
+  validTo,
+});
 
 const everyAccountEvent = (): AccountEvent[] =>
-  emitted(accountDecider, [assign('home:tou-2026', '2026-11-01T00:00Z', null), assign('dynamic', '2026-11-15T12:00:00.5Z', null), assign('promo', '2026-10-01T00:00Z', '2026-11-01T00:00Z')]);
+  emitted(accountDecider, [
+    assign('home:tou-2026', '2026-11-01T00:00Z', null),
+    assign('dynamic', '2026-11-15T12:00:00.5Z', null),
+    assign('promo', '2026-10-01T00:00Z', '2026-11-01T00:00Z'),
+  ]);
 
 describe('billing events conform to schemas/events', () => {
   const registry = SchemaRegistry.fromDirectory();
@@ -85,25 +115,33 @@ describe('billing events conform to schemas/events', () => {
 
   it('accepts what the prices decider emits for random prices (property)', () => {
     let revisedRuns = 0;
-    const decimal = fc.tuple(fc.boolean(), fc.bigInt({ min: 0n, max: 10n ** 9n }), fc.stringMatching(/^[0-9]{0,6}$/)).map(([negative, i, f]) => `${negative ? '-' : ''}${i}${f === '' ? '' : `.${f}`}`);
+    const decimal = fc
+      .tuple(fc.boolean(), fc.bigInt({ min: 0n, max: 10n ** 9n }), fc.stringMatching(/^[0-9]{0,6}$/))
+      .map(([negative, i, f]) => `${negative ? '-' : ''}${i}${f === '' ? '' : `.${f}`}`);
     const quarter = fc.integer({ min: 0, max: 2000 }).map((n) => new Date(Date.UTC(2026, 10, 1) + n * 900_000).toISOString());
     fc.assert(
-      fc.property(fc.array(fc.tuple(quarter, fc.integer({ min: 1, max: 8 }), decimal, fc.option(decimal.map((d) => d.replace(/^-/, '')))), { minLength: 1, maxLength: 5 }), (raw) => {
-        const points = raw.map(([start, quarters, price, carbon]) => ({
-          start,
-          end: new Date(Date.parse(start) + quarters * 900_000).toISOString(),
-          priceMinorPerKWh: price,
-          carbonGPerKWh: carbon,
-        }));
-        let events: PricesEvent[];
-        try {
-          events = emitted(pricesDecider, [publish(points), publish(points.map((p) => ({ ...p, priceMinorPerKWh: `${p.priceMinorPerKWh}${p.priceMinorPerKWh.includes('.') ? '' : '.'}1` })))]);
-        } catch {
-          return; // a refused command (overlapping points) emits nothing
-        }
-        for (const event of events) registry.validate(event.type, 1, event.data);
-        if (events.some((e) => e.type === 'PricesRevised')) revisedRuns++;
-      }),
+      fc.property(
+        fc.array(fc.tuple(quarter, fc.integer({ min: 1, max: 8 }), decimal, fc.option(decimal.map((d) => d.replace(/^-/, '')))), { minLength: 1, maxLength: 5 }),
+        (raw) => {
+          const points = raw.map(([start, quarters, price, carbon]) => ({
+            start,
+            end: new Date(Date.parse(start) + quarters * 900_000).toISOString(),
+            priceMinorPerKWh: price,
+            carbonGPerKWh: carbon,
+          }));
+          let events: PricesEvent[];
+          try {
+            events = emitted(pricesDecider, [
+              publish(points),
+              publish(points.map((p) => ({ ...p, priceMinorPerKWh: `${p.priceMinorPerKWh}${p.priceMinorPerKWh.includes('.') ? '' : '.'}1` }))),
+            ]);
+          } catch {
+            return; // a refused command (overlapping points) emits nothing
+          }
+          for (const event of events) registry.validate(event.type, 1, event.data);
+          if (events.some((e) => e.type === 'PricesRevised')) revisedRuns++;
+        },
+      ),
       { numRuns: 200 },
     );
     expect(revisedRuns).toBeGreaterThan(100);

@@ -109,7 +109,11 @@ export function runEventStoreContract(name: string, factory: StoreFactory): void
 
       it('reads backwards, from a version, and with a limit', async () => {
         const streamId = fresh();
-        await store.append(streamId, [1, 2, 3, 4, 5].map((n) => counted(n)), opts('no_stream'));
+        await store.append(
+          streamId,
+          [1, 2, 3, 4, 5].map((n) => counted(n)),
+          opts('no_stream'),
+        );
         const versions = (events: RecordedEvent[]) => events.map((e) => e.streamVersion);
         expect(versions(await store.readStream(streamId, { fromVersion: 3 }))).toEqual([3, 4, 5]);
         expect(versions(await store.readStream(streamId, { fromVersion: 2, limit: 2 }))).toEqual([2, 3]);
@@ -149,9 +153,7 @@ export function runEventStoreContract(name: string, factory: StoreFactory): void
       it('lets exactly one of many racing writers with the same expected version win', async () => {
         const streamId = fresh();
         await store.append(streamId, [counted(0)], opts('no_stream'));
-        const outcomes = await Promise.allSettled(
-          Array.from({ length: 8 }, (_, i) => store.append(streamId, [counted(i + 1)], opts(1))),
-        );
+        const outcomes = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => store.append(streamId, [counted(i + 1)], opts(1))));
         expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
         for (const o of outcomes) if (o.status === 'rejected') expect(o.reason).toBeInstanceOf(StreamVersionConflict);
         expect(await store.streamVersion(streamId)).toBe(2);
@@ -231,9 +233,7 @@ export function runEventStoreContract(name: string, factory: StoreFactory): void
       it('rejects an unknown event type by name', async () => {
         const streamId = fresh();
         const before = await marker(store);
-        const error = await store
-          .append(streamId, [counted(1), { type: 'NoSuchEvent', data: {} }], opts('any'))
-          .catch((e: unknown) => e);
+        const error = await store.append(streamId, [counted(1), { type: 'NoSuchEvent', data: {} }], opts('any')).catch((e: unknown) => e);
         expect(error).toBeInstanceOf(UnknownEventType);
         expect((error as Error).message).toContain('NoSuchEvent');
         expect(await store.streamVersion(streamId)).toBe(0);
@@ -250,13 +250,9 @@ export function runEventStoreContract(name: string, factory: StoreFactory): void
         expect(error).toBeInstanceOf(EventSchemaViolation);
         expect(error).toMatchObject({ type: 'Counted', schemaVersion: 1, field: '/amountWh' });
         expect((error as Error).message).toMatch(/Counted v1: data\/amountWh/);
-        const missing = await store
-          .append(streamId, [{ type: 'Counted', data: { amountWh: '1' } }], opts(1))
-          .catch((e: unknown) => e);
+        const missing = await store.append(streamId, [{ type: 'Counted', data: { amountWh: '1' } }], opts(1)).catch((e: unknown) => e);
         expect(missing).toMatchObject({ code: 'EVENT_SCHEMA_VIOLATION', field: '/n', reason: 'is required' });
-        const extra = await store
-          .append(streamId, [{ type: 'Counted', data: { n: 1, amountWh: '1', surprise: true } }], opts(1))
-          .catch((e: unknown) => e);
+        const extra = await store.append(streamId, [{ type: 'Counted', data: { n: 1, amountWh: '1', surprise: true } }], opts(1)).catch((e: unknown) => e);
         expect(extra).toMatchObject({ field: '/surprise', reason: 'is not allowed' });
         expect(await store.streamVersion(streamId)).toBe(1);
       });
@@ -411,7 +407,6 @@ export function runEventStoreContract(name: string, factory: StoreFactory): void
     const hold = factory.beginHeldAppend;
     if (!hold) console.info(`${name}: late-commit cases skipped, this adapter cannot commit a lower position after a higher one`);
     describe.skipIf(!hold)('late commits (concurrent writers)', () => {
-
       it('holds back an event committed late with a lower position until it is readable too', async () => {
         const category = `late${randomUUID().replaceAll('-', '')}`;
         const streamA = fresh(category);
@@ -475,9 +470,7 @@ export function runEventStoreContract(name: string, factory: StoreFactory): void
 
         const edited = events.map((e) => (e.streamVersion === 2 ? { ...e, data: { n: 2, amountWh: '999' } } : e));
         expect(verifyChain(streamId, edited)).toMatchObject({ ok: false, brokenAtVersion: 2 });
-        const backdated = events.map((e) =>
-          e.streamVersion === 1 ? { ...e, metadata: { ...e.metadata, recordedAt: '2020-01-01T00:00:00.000Z' } } : e,
-        );
+        const backdated = events.map((e) => (e.streamVersion === 1 ? { ...e, metadata: { ...e.metadata, recordedAt: '2020-01-01T00:00:00.000Z' } } : e));
         expect(verifyChain(streamId, backdated)).toMatchObject({ ok: false, brokenAtVersion: 1 });
         expect(verifyChain(streamId, events.slice(1))).toMatchObject({ ok: false, brokenAtVersion: 1 });
       });
@@ -532,7 +525,11 @@ export function runEventStoreContract(name: string, factory: StoreFactory): void
         const listed = all.map((head) => head.streamId);
         expect(new Set(listed).size).toBe(listed.length);
         expect(listed).not.toContain(empty);
-        for (const [streamId, version] of [[ids[0]!, 4], [ids[1]!, 1], [ids[2]!, 2]] as const) {
+        for (const [streamId, version] of [
+          [ids[0]!, 4],
+          [ids[1]!, 1],
+          [ids[2]!, 2],
+        ] as const) {
           const head = all.find((h) => h.streamId === streamId);
           const [last] = await store.readStream(streamId, { direction: 'backwards', limit: 1 });
           expect(head).toEqual({ streamId, version, lastHash: last!.hash });
@@ -557,7 +554,11 @@ export function runEventStoreContract(name: string, factory: StoreFactory): void
  */
 /** Appends a marker event to a stream of its own and waits until it is readable; its position. */
 async function marker(store: EventStore): Promise<bigint> {
-  const { lastPosition } = await store.append(`marker-${randomUUID()}`, [{ type: 'Counted', data: { n: 0, amountWh: '0' } }], { expectedVersion: 'no_stream', commandId: randomUUID(), actor: 'contract-suite' });
+  const { lastPosition } = await store.append(`marker-${randomUUID()}`, [{ type: 'Counted', data: { n: 0, amountWh: '0' } }], {
+    expectedVersion: 'no_stream',
+    commandId: randomUUID(),
+    actor: 'contract-suite',
+  });
   await readable(store, lastPosition!);
   return lastPosition!;
 }

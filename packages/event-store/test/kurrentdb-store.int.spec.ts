@@ -2,7 +2,27 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CommandIdReused, EventStoreUnavailable, InvalidAppend, StreamVersionConflict } from '../src/errors.ts';
 import { GENESIS_HASH, verifyChain } from '../src/hash-chain.ts';
-import { COMMAND_STREAM_PREFIX, EVENT_ID_NAMESPACE, commandRecordIdFor, commandStreamOf, decodeCommandResult, encodeCommandResult, eventIdFor, expectedRevisionFor, expectedVersionFromClient, fromKurrentRecord, globalPositionOf, isLedgerRecord, kurrentClientErrors, revisionToVersion, toKurrentEventData, translateClientError, uuidFromSha1, versionToRevision, type KurrentRecord } from '../src/kurrentdb/kurrentdb-codec.ts';
+import {
+  COMMAND_STREAM_PREFIX,
+  EVENT_ID_NAMESPACE,
+  commandRecordIdFor,
+  commandStreamOf,
+  decodeCommandResult,
+  encodeCommandResult,
+  eventIdFor,
+  expectedRevisionFor,
+  expectedVersionFromClient,
+  fromKurrentRecord,
+  globalPositionOf,
+  isLedgerRecord,
+  kurrentClientErrors,
+  revisionToVersion,
+  toKurrentEventData,
+  translateClientError,
+  uuidFromSha1,
+  versionToRevision,
+  type KurrentRecord,
+} from '../src/kurrentdb/kurrentdb-codec.ts';
 import { KurrentDbEventStore, openKurrentDbStore, outcomeFromTail } from '../src/kurrentdb/kurrentdb-store.ts';
 import { prepareEvents } from '../src/prepare-append.ts';
 import type { SchemaRegistry } from '../src/schema-registry.ts';
@@ -77,8 +97,7 @@ describe('KurrentDB adapter without a server: mappings and error translation', (
   });
 
   describe('error translation at the boundary', () => {
-    const { WrongExpectedVersionError, UnavailableError, DeadlineExceededError, AccessDeniedError, MaxAppendSizeExceededError } =
-      kurrentClientErrors;
+    const { WrongExpectedVersionError, UnavailableError, DeadlineExceededError, AccessDeniedError, MaxAppendSizeExceededError } = kurrentClientErrors;
 
     it('turns WrongExpectedVersionError into StreamVersionConflict, in versions', () => {
       const error = new WrongExpectedVersionError(undefined, { streamName: 'site-1', expected: 0n, current: 2n });
@@ -285,9 +304,7 @@ describe('KurrentDB adapter without a server: mappings and error translation', (
     });
 
     it('refuses a malformed connection string without echoing it', async () => {
-      const error = await openKurrentDbStore({ connectionString: 'https://user:s3cret@host', registry: testRegistry() }).catch(
-        (e: unknown) => e,
-      );
+      const error = await openKurrentDbStore({ connectionString: 'https://user:s3cret@host', registry: testRegistry() }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(EventStoreUnavailable);
       expect((error as Error).message).toMatch(/invalid KurrentDB connection string/);
       expect((error as Error).message).not.toContain('s3cret');
@@ -303,9 +320,7 @@ describe('KurrentDB adapter without a server: mappings and error translation', (
           code: 'EVENT_SCHEMA_VIOLATION',
         });
         // Good input reaches the client, whose failures arrive as ours.
-        await expect(store.append('test-1', [{ type: 'Counted', data: { n: 1, amountWh: '1' } }], opts)).rejects.toBeInstanceOf(
-          EventStoreUnavailable,
-        );
+        await expect(store.append('test-1', [{ type: 'Counted', data: { n: 1, amountWh: '1' } }], opts)).rejects.toBeInstanceOf(EventStoreUnavailable);
         await expect(store.readStream('test-1')).rejects.toBeInstanceOf(EventStoreUnavailable);
         await expect(store.readAll()).rejects.toBeInstanceOf(EventStoreUnavailable);
         await expect(store.commandResult('cmd-1')).rejects.toBeInstanceOf(EventStoreUnavailable);
@@ -415,41 +430,46 @@ class FakeKurrentClient {
 
   readStream(streamName: string, options: { direction: 'forwards' | 'backwards'; fromRevision: 'start' | 'end' | bigint; maxCount: number }) {
     const stream = this.streams.get(streamName);
-    return reading(async () => {
-      if (!stream || stream.length === 0) throw new kurrentClientErrors.StreamNotFoundError(undefined, streamName);
-      if (options.direction === 'forwards') {
-        const from = options.fromRevision === 'start' ? 0 : options.fromRevision === 'end' ? stream.length : Number(options.fromRevision);
-        return stream.slice(from, from + options.maxCount);
-      }
-      // Backwards over [from - maxCount + 1, from], not clamped to the end (as the server does).
-      const from = options.fromRevision === 'end' ? stream.length - 1 : options.fromRevision === 'start' ? 0 : Number(options.fromRevision);
-      const low = Math.max(0, from - options.maxCount + 1);
-      return stream.slice(low, from + 1).reverse();
-    }, (r) => ({ event: r, commitPosition: r.position.commit }));
+    return reading(
+      async () => {
+        if (!stream || stream.length === 0) throw new kurrentClientErrors.StreamNotFoundError(undefined, streamName);
+        if (options.direction === 'forwards') {
+          const from = options.fromRevision === 'start' ? 0 : options.fromRevision === 'end' ? stream.length : Number(options.fromRevision);
+          return stream.slice(from, from + options.maxCount);
+        }
+        // Backwards over [from - maxCount + 1, from], not clamped to the end (as the server does).
+        const from = options.fromRevision === 'end' ? stream.length - 1 : options.fromRevision === 'start' ? 0 : Number(options.fromRevision);
+        const low = Math.max(0, from - options.maxCount + 1);
+        return stream.slice(low, from + 1).reverse();
+      },
+      (r) => ({ event: r, commitPosition: r.position.commit }),
+    );
   }
 
   readAll(options: { direction?: 'forwards' | 'backwards'; fromPosition?: 'start' | 'end' | { commit: bigint }; maxCount?: number }) {
-    return reading(async () => {
-      const from = options.fromPosition ?? 'start';
-      const max = options.maxCount ?? Number.MAX_SAFE_INTEGER;
-      if (typeof from === 'object' && !this.log.some((r) => r.position.commit === from.commit) && from.commit !== 0n) {
-        // The real server cannot start inside a record either.
-        throw new Error(`fake: ${from.commit} is not a record boundary`);
-      }
-      if (options.direction === 'backwards') {
-        const before = from === 'end' ? this.log : from === 'start' ? [] : this.log.filter((r) => r.position.commit < from.commit);
-        return before.slice(-max).reverse();
-      }
-      const after = from === 'start' ? this.log : from === 'end' ? [] : this.log.filter((r) => r.position.commit >= from.commit);
-      return after.slice(0, max);
-    }, (r) => ({ event: r, commitPosition: r.position.commit }));
+    return reading(
+      async () => {
+        const from = options.fromPosition ?? 'start';
+        const max = options.maxCount ?? Number.MAX_SAFE_INTEGER;
+        if (typeof from === 'object' && !this.log.some((r) => r.position.commit === from.commit) && from.commit !== 0n) {
+          // The real server cannot start inside a record either.
+          throw new Error(`fake: ${from.commit} is not a record boundary`);
+        }
+        if (options.direction === 'backwards') {
+          const before = from === 'end' ? this.log : from === 'start' ? [] : this.log.filter((r) => r.position.commit < from.commit);
+          return before.slice(-max).reverse();
+        }
+        const after = from === 'start' ? this.log : from === 'end' ? [] : this.log.filter((r) => r.position.commit >= from.commit);
+        return after.slice(0, max);
+      },
+      (r) => ({ event: r, commitPosition: r.position.commit }),
+    );
   }
 
   subscribeToAll(options: { fromPosition: 'start' | { commit: bigint }; filter: { regex?: string; prefixes?: string[] } }) {
     let cursor = options.fromPosition === 'start' ? -1n : options.fromPosition.commit;
     const { regex, prefixes } = options.filter;
-    const matches = (r: FakeRecord) =>
-      regex !== undefined ? new RegExp(regex).test(r.streamId) : (prefixes ?? []).some((p) => r.streamId.startsWith(p));
+    const matches = (r: FakeRecord) => (regex !== undefined ? new RegExp(regex).test(r.streamId) : (prefixes ?? []).some((p) => r.streamId.startsWith(p)));
     let closed = false;
     let wake: (() => void) | undefined;
     const stop = () => {
@@ -495,8 +515,7 @@ function reading<T, R>(produce: () => Promise<T[]>, map: (item: T) => R) {
   };
 }
 
-const overFake = (client: FakeKurrentClient, registry: SchemaRegistry, clock?: () => Date) =>
-  new KurrentDbEventStore(client as never, { registry, clock });
+const overFake = (client: FakeKurrentClient, registry: SchemaRegistry, clock?: () => Date) => new KurrentDbEventStore(client as never, { registry, clock });
 
 describe('KurrentDB adapter logic over an in-process fake client (no server)', () => {
   // Dense positions here only because the contract suite assumes them (see the sparse test below).
@@ -542,9 +561,7 @@ describe('KurrentDB adapter logic over an in-process fake client (no server)', (
     const commandId = randomUUID();
     // The command record cannot be written: the append fails after its events are in.
     client.loseAcks = { match: (s) => s.startsWith('_command-'), count: 3, commit: false };
-    await expect(store.append('test-crash', [counted(1), counted(2)], opts('no_stream', commandId))).rejects.toBeInstanceOf(
-      EventStoreUnavailable,
-    );
+    await expect(store.append('test-crash', [counted(1), counted(2)], opts('no_stream', commandId))).rejects.toBeInstanceOf(EventStoreUnavailable);
     expect(await store.commandResult(commandId)).toBeNull();
     // Another command appends meanwhile; the retry still finds its own events in the tail.
     await store.append('test-crash', [counted(3)], opts(2));

@@ -1,4 +1,16 @@
-import { marketZoneDecider, orderBookDecider, productFor, type MarketZoneCommand, type MarketZoneEvent, type MarketZoneState, type OrderBookCommand, type OrderBookEvent, type OrderBookState, type OrderRequest, type ProductTemplate } from '@v2g/domain';
+import {
+  marketZoneDecider,
+  orderBookDecider,
+  productFor,
+  type MarketZoneCommand,
+  type MarketZoneEvent,
+  type MarketZoneState,
+  type OrderBookCommand,
+  type OrderBookEvent,
+  type OrderBookState,
+  type OrderRequest,
+  type ProductTemplate,
+} from '@v2g/domain';
 import { describe, expect, it } from 'vitest';
 import { SchemaRegistry } from '../src/schema-registry.ts';
 import { expectRefused } from './event-schema-checks.ts';
@@ -77,7 +89,12 @@ describe('market events conform to schemas/events', () => {
         },
         { type: 'SubmitOrders', at: AT, product: continuous, orders: [order('b1', 'trader@x', 'buy', 'limit', '3000', '8000')] }, // trades s1, STP at s2
         { type: 'SubmitOrders', at: AT, product: continuous, orders: [order('i1', 'aggr-1', 'buy', 'ioc', '2500', '7250')] },
-        { type: 'SubmitOrders', at: AT, product: continuous, orders: [order('s3', 'aggr-1', 'sell', 'limit', '500', '9000'), order('m1', 'trader@x', 'buy', 'market', '100', null)] },
+        {
+          type: 'SubmitOrders',
+          at: AT,
+          product: continuous,
+          orders: [order('s3', 'aggr-1', 'sell', 'limit', '500', '9000'), order('m1', 'trader@x', 'buy', 'market', '100', null)],
+        },
         { type: 'AmendOrder', at: AT, orderId: 's3', traderId: 'aggr-1', quantityWh: '300', limitPriceMinorPerMWh: null },
         { type: 'AmendOrder', at: AT, orderId: 's3', traderId: 'aggr-1', quantityWh: null, limitPriceMinorPerMWh: '9500' },
         { type: 'SubmitOrders', at: AT, product: continuous, orders: [order('b2', 'trader@x', 'buy', 'limit', '100', '100')] },
@@ -89,18 +106,23 @@ describe('market events conform to schemas/events', () => {
           type: 'SubmitOrders',
           at: AT,
           product: auction,
-          orders: [order('a1', 'aggr-1', 'sell', 'limit', '2000', '4800.5'), order('a2', 'trader@x', 'buy', 'market', '1000', null), order('a3', 'trader@x', 'buy', 'limit', '5000', '5000')],
+          orders: [
+            order('a1', 'aggr-1', 'sell', 'limit', '2000', '4800.5'),
+            order('a2', 'trader@x', 'buy', 'market', '1000', null),
+            order('a3', 'trader@x', 'buy', 'limit', '5000', '5000'),
+          ],
         },
         { type: 'AmendOrder', at: AT, orderId: 'a3', traderId: 'trader@x', quantityWh: '4000', limitPriceMinorPerMWh: '5100' },
         { type: 'CloseGate', at: '2026-11-28T09:55Z' },
       ]),
     );
     expect(new Set(events.map((e) => e.type))).toEqual(new Set([...ORDER_BOOK_EVENT_TYPES, ...ZONE_EVENT_TYPES]));
-    expect(events.filter((e) => e.type === 'OrderCancelled').map((e) => (e.data as { reason: string }).reason).sort()).toEqual([
-      'cancelled_by_trader',
-      'self_trade_prevented',
-      'unfilled_remainder',
-    ]);
+    expect(
+      events
+        .filter((e) => e.type === 'OrderCancelled')
+        .map((e) => (e.data as { reason: string }).reason)
+        .sort(),
+    ).toEqual(['cancelled_by_trader', 'self_trade_prevented', 'unfilled_remainder']);
     const closed = events.filter((e) => e.type === 'GateClosed').map((e) => e.data as { auction: unknown; expired: unknown[] });
     expect(closed[0]!.expired.length).toBeGreaterThan(0);
     expect(closed[1]!.auction).not.toBeNull();
@@ -108,7 +130,16 @@ describe('market events conform to schemas/events', () => {
   });
 
   it('refuses what the deciders never emit', () => {
-    const accepted = { orderId: 'o1', clientOrderId: 'c1', traderId: 't1', side: 'buy', orderType: 'limit', quantityWh: '100', limitPriceMinorPerMWh: '5000', acceptedAt: '2026-11-28T08:00:00.000Z' };
+    const accepted = {
+      orderId: 'o1',
+      clientOrderId: 'c1',
+      traderId: 't1',
+      side: 'buy',
+      orderType: 'limit',
+      quantityWh: '100',
+      limitPriceMinorPerMWh: '5000',
+      acceptedAt: '2026-11-28T08:00:00.000Z',
+    };
     const trade = {
       tradeId: 'o1-1',
       zone: 'NL',

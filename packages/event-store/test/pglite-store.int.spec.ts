@@ -162,10 +162,7 @@ describe('PGlite store', () => {
       await sql.query(`ALTER TABLE bigpos.events ALTER COLUMN global_position RESTART WITH 9007199254740993`);
       const result = await big.append(`big-${randomUUID()}`, [counted(1), counted(2)], opts('no_stream'));
       expect([result.firstPosition, result.lastPosition]).toEqual([9007199254740993n, 9007199254740994n]);
-      expect((await big.readAll({ after: 9007199254740992n })).map((e) => e.globalPosition)).toEqual([
-        9007199254740993n,
-        9007199254740994n,
-      ]);
+      expect((await big.readAll({ after: 9007199254740992n })).map((e) => e.globalPosition)).toEqual([9007199254740993n, 9007199254740994n]);
       expect(await big.headPosition()).toBe(9007199254740994n);
       await big.close();
     });

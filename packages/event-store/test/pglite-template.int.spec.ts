@@ -49,7 +49,7 @@ describe('PGlite: fresh data folders from a kept template', () => {
       await sql.close();
     }
   };
-  const query = async <T,>(dataDir: string, text: string) => {
+  const query = async <T>(dataDir: string, text: string) => {
     const sql = await openPglite(dataDir);
     try {
       return (await sql.query(text)).rows as T[];
@@ -59,7 +59,9 @@ describe('PGlite: fresh data folders from a kept template', () => {
   };
   const read = async (dataDir: string) => (await query<{ value: string }>(dataDir, 'SELECT value FROM mark ORDER BY value')).map((r) => r.value);
   const schemas = async (dataDir: string) =>
-    (await query<{ nspname: string }>(dataDir, `SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema' ORDER BY 1`)).map((r) => r.nspname);
+    (await query<{ nspname: string }>(dataDir, `SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema' ORDER BY 1`)).map(
+      (r) => r.nspname,
+    );
 
   it('keeps a template after the first initdb, starts later folders from it, each its own database', async () => {
     const template = templateDir();
@@ -74,7 +76,10 @@ describe('PGlite: fresh data folders from a kept template', () => {
     // Starting from the template left it as it was: no folder's data leaks into the next one.
     expect(treeHash(template)).toBe(kept);
     expect(await schemas(join(root, 'b')), 'a plain cluster: no event store schema').toEqual(['public']);
-    expect(readdirSync(join(root, 'cache', 'v2g-ledger')).filter((f) => /partial|broken/.test(f)), 'no work folder left').toEqual([]);
+    expect(
+      readdirSync(join(root, 'cache', 'v2g-ledger')).filter((f) => /partial|broken/.test(f)),
+      'no work folder left',
+    ).toEqual([]);
   }, 180_000);
 
   it('with a schema: the folder starts with the event store migrated, from a template of that schema only', async () => {
@@ -109,7 +114,9 @@ describe('PGlite: fresh data folders from a kept template', () => {
   it('a template is named after the migrations that made it: other migrations never use it', () => {
     const current = templateDir('v2g');
     expect(templateDir('v2g', MIGRATIONS.slice(0, -1))).not.toBe(current);
-    const changed = MIGRATIONS.map((m, i) => (i === MIGRATIONS.length - 1 ? { ...m, statements: (names: Parameters<typeof m.statements>[0]) => [...m.statements(names), 'SELECT 1'] } : m));
+    const changed = MIGRATIONS.map((m, i) =>
+      i === MIGRATIONS.length - 1 ? { ...m, statements: (names: Parameters<typeof m.statements>[0]) => [...m.statements(names), 'SELECT 1'] } : m,
+    );
     expect(templateDir('v2g', changed)).not.toBe(current);
     expect(templateDir('v2g', [...MIGRATIONS])).toBe(current);
   });

@@ -140,10 +140,7 @@ describe.skipIf(url === null)('PostgreSQL server store', () => {
       }
       const deadline = Date.now() + 1000;
       while ((await store.headPosition()) < b.lastPosition! && Date.now() < deadline) await sleep(10);
-      expect((await store.readCategory(category, { after: head })).map((e) => e.globalPosition)).toEqual([
-        held.result.firstPosition,
-        b.firstPosition,
-      ]);
+      expect((await store.readCategory(category, { after: head })).map((e) => e.globalPosition)).toEqual([held.result.firstPosition, b.firstPosition]);
     });
 
     it('refuses an append that is not the first write of its transaction, and writes nothing', async () => {
@@ -207,10 +204,7 @@ describe.skipIf(url === null)('PostgreSQL server store', () => {
     it('refuses UPDATE, DELETE and TRUNCATE of events; an edit made anyway breaks the hash chain', async () => {
       const streamId = `tamper-${randomUUID()}`;
       await store.append(streamId, [counted(1), counted(2)], opts('no_stream'));
-      for (const statement of [
-        `UPDATE "${schema}".events SET data = '{"n":2,"amountWh":"999"}' WHERE stream_id = $1`,
-        `DELETE FROM "${schema}".events WHERE stream_id = $1`,
-      ]) {
+      for (const statement of [`UPDATE "${schema}".events SET data = '{"n":2,"amountWh":"999"}' WHERE stream_id = $1`, `DELETE FROM "${schema}".events WHERE stream_id = $1`]) {
         await expect(sql.query(statement, [streamId])).rejects.toMatchObject({ code: '42501' });
       }
       await expect(sql.query(`TRUNCATE "${schema}".events CASCADE`)).rejects.toMatchObject({ code: '42501' });
@@ -218,9 +212,7 @@ describe.skipIf(url === null)('PostgreSQL server store', () => {
       // A superuser can switch triggers off: the chain still shows the edit.
       await sql.transaction(async (tx) => {
         await tx.query(`SET LOCAL session_replication_role = replica`);
-        await tx.query(`UPDATE "${schema}".events SET data = '{"n":2,"amountWh":"999"}' WHERE stream_id = $1 AND stream_version = 2`, [
-          streamId,
-        ]);
+        await tx.query(`UPDATE "${schema}".events SET data = '{"n":2,"amountWh":"999"}' WHERE stream_id = $1 AND stream_version = 2`, [streamId]);
       });
       expect(verifyChain(streamId, await store.readStream(streamId))).toMatchObject({ ok: false, brokenAtVersion: 2 });
     });
@@ -292,9 +284,7 @@ describe.skipIf(url === null)('PostgreSQL server store', () => {
     });
 
     it('names the host, never the password, when the server cannot be reached', async () => {
-      const error = await connectPostgres('postgres://ledger:s3cret-pw@127.0.0.1:1/nowhere', { connectionTimeoutMs: 2000 }).catch(
-        (e: unknown) => e,
-      );
+      const error = await connectPostgres('postgres://ledger:s3cret-pw@127.0.0.1:1/nowhere', { connectionTimeoutMs: 2000 }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(EventStoreUnavailable);
       expect((error as Error).message).toContain('127.0.0.1:1/nowhere');
       expect((error as Error).message).not.toContain('s3cret-pw');
@@ -359,18 +349,15 @@ describe.skipIf(url === null)('PostgreSQL server store', () => {
       })();
       await store.append(streamId, [counted(1)], opts('no_stream'));
       await waitFor(() => seen.length === 1, 5000);
-      const { rows } = await sql.query<{ ended: boolean }>(
-        `SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE application_name = $1`,
-        [`v2g-test-${run}:listen`],
-      );
+      const { rows } = await sql.query<{ ended: boolean }>(`SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE application_name = $1`, [
+        `v2g-test-${run}:listen`,
+      ]);
       expect(rows.map((r) => r.ended)).toEqual([true]);
       await store.append(streamId, [counted(2)], opts(1));
       await withTimeout(subscribing, 5000, 'event after the LISTEN connection dropped');
       expect(seen).toEqual([1, 2]);
       await waitFor(async () => {
-        const listening = await sql.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND query ILIKE 'LISTEN%'`, [
-          `v2g-test-${run}:listen`,
-        ]);
+        const listening = await sql.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND query ILIKE 'LISTEN%'`, [`v2g-test-${run}:listen`]);
         return listening.rows.length === 1;
       }, 5000);
     });

@@ -17,12 +17,31 @@ function inputs(): { events: InputEvent[]; add: (streamId: string, type: string,
   };
   add('marketzone-NL', 'MarketZoneConfigured', { zone: 'NL', currency: 'EUR', imbalancePriceZone: 'NL', products: [] }, T('08:00'));
   add('marketzone-NL', 'PortfolioMemberAssigned', { zone: 'NL', participantId: 'agg', memberKind: 'fleet', memberId: 'fleet-1', validFrom: T('00:00') }, T('08:00'));
-  add('prices-NL', 'PricesPublished', { zone: 'NL', currency: 'EUR', source: 'epex', intervals: [{ start: T('10:00'), priceMinorPerKWh: '12.5', carbonGPerKWh: null }] }, T('08:00'));
+  add(
+    'prices-NL',
+    'PricesPublished',
+    { zone: 'NL', currency: 'EUR', source: 'epex', intervals: [{ start: T('10:00'), priceMinorPerKWh: '12.5', carbonGPerKWh: null }] },
+    T('08:00'),
+  );
   const trade = (tradeId: string, quantityWh: string, priceMinorPerMWh: string, deliveryEnd: string) =>
     add(
       'market-NL-20261128T1000Z-60m',
       'TradeExecuted',
-      { tradeId, zone: 'NL', currency: 'EUR', deliveryStart: T('10:00'), deliveryEnd, buyOrderId: 'b', sellOrderId: 's', buyerId: 'retailer', sellerId: 'agg', aggressorSide: null, quantityWh, priceMinorPerMWh, executedAt: T('09:00') },
+      {
+        tradeId,
+        zone: 'NL',
+        currency: 'EUR',
+        deliveryStart: T('10:00'),
+        deliveryEnd,
+        buyOrderId: 'b',
+        sellOrderId: 's',
+        buyerId: 'retailer',
+        sellerId: 'agg',
+        aggressorSide: null,
+        quantityWh,
+        priceMinorPerMWh,
+        executedAt: T('09:00'),
+      },
       T('09:00'),
     );
   trade('T1', '10001', '8123.5', T('11:00'));
@@ -54,7 +73,12 @@ function inputs(): { events: InputEvent[]; add: (streamId: string, type: string,
       T('09:55'),
     );
   const reading = (sessionId: string, hhmm: string, importWh: string, exportWh: string, recordedAt: string) =>
-    add(`session-${sessionId}`, 'SessionMeterReadingRecorded', { sessionId, occurredAt: T(hhmm), energyImportWh: importWh, energyExportWh: exportWh, powerW: null, socPercent: null }, recordedAt);
+    add(
+      `session-${sessionId}`,
+      'SessionMeterReadingRecorded',
+      { sessionId, occurredAt: T(hhmm), energyImportWh: importWh, energyExportWh: exportWh, powerW: null, socPercent: null },
+      recordedAt,
+    );
   plugIn('s1', 'cust-1', 'fleet-1');
   reading('s1', '10:10', '0', '2500.333', T('10:11'));
   plugIn('s2', 'someone else', null);
@@ -64,7 +88,10 @@ function inputs(): { events: InputEvent[]; add: (streamId: string, type: string,
 
 /** The events the settlement decider emits closing the periods of `statements` in order. */
 const closed = (statements: SettlementStatement[]): SettlementEvent[] =>
-  emitted(settlementDecider, statements.map((statement) => ({ type: 'CloseSettlementPeriod' as const, at: T('11:00'), statement })));
+  emitted(
+    settlementDecider,
+    statements.map((statement) => ({ type: 'CloseSettlementPeriod' as const, at: T('11:00'), statement })),
+  );
 
 describe('settlement events conform to schemas/events', () => {
   const registry = SchemaRegistry.fromDirectory();
@@ -76,7 +103,12 @@ describe('settlement events conform to schemas/events', () => {
   it('accepts every event the decider emits: a first close and a re-settlement', () => {
     const { events, add } = inputs();
     const r1 = deriveSettlement({ zone: 'NL', periodStart: T('10:00'), knownAt: T('10:20'), inputsThrough: String(events.length), events, previous: null, sha256 });
-    add('session-s1', 'SessionMeterReadingCorrected', { sessionId: 's1', occurredAt: T('10:10'), energyImportWh: '0', energyExportWh: '2600', powerW: null, socPercent: null, reason: 'misread' }, T('10:40'));
+    add(
+      'session-s1',
+      'SessionMeterReadingCorrected',
+      { sessionId: 's1', occurredAt: T('10:10'), energyImportWh: '0', energyExportWh: '2600', powerW: null, socPercent: null, reason: 'misread' },
+      T('10:40'),
+    );
     const r2 = deriveSettlement({ zone: 'NL', periodStart: T('10:00'), knownAt: T('10:45'), inputsThrough: String(events.length), events, previous: r1, sha256 });
     const decided = closed([r1, r2]);
     expect(decided.map((e) => e.data.revision)).toEqual([1, 2]);

@@ -5,12 +5,16 @@ import { EventSchemaViolation } from '../src/errors.ts';
 import { SchemaRegistry } from '../src/schema-registry.ts';
 import { emitted } from './event-schema-checks.ts';
 
-
 const S = 'depot.north:1';
 const BIDI: ChargerSpec = { minPowerW: '1380.5', maxPowerW: '22000.0', bidirectional: true, minDischargePowerW: '0', maxDischargePowerW: '11000' };
 const UNI: ChargerSpec = { minPowerW: '0', maxPowerW: '7400', bidirectional: false, minDischargePowerW: null, maxDischargePowerW: null };
 
-const node = (nodeId: string, parentId: string, kind: 'feeder' | 'circuit' | 'charger' | 'connector', charger: ChargerSpec | null = null): Extract<SiteCommand, { type: 'AddNode' }> => ({
+const node = (
+  nodeId: string,
+  parentId: string,
+  kind: 'feeder' | 'circuit' | 'charger' | 'connector',
+  charger: ChargerSpec | null = null,
+): Extract<SiteCommand, { type: 'AddNode' }> => ({
   type: 'AddNode',
   siteId: S,
   at: '2026-11-27T17:00Z',
@@ -72,8 +76,28 @@ function everySiteEvent(): SiteEvent[] {
       },
     },
     { type: 'RemoveCongestionRule', siteId: S, at: '2026-11-27T17:00Z', ruleId: 'dso:42' },
-    { type: 'RequestDischarge', siteId: S, at: '2026-11-27T17:00Z', requestId: 'flex-1', nodeId: 'c1', start: '2026-11-27T18:00Z', end: '2026-11-27T19:00Z', powerW: '15000.5', source: 'dso' },
-    { type: 'RequestDischarge', siteId: S, at: '2026-11-27T17:00Z', requestId: 'flex-2', nodeId: S, start: '2026-11-27T16:00Z', end: '2026-11-27T19:00Z', powerW: '1', source: null },
+    {
+      type: 'RequestDischarge',
+      siteId: S,
+      at: '2026-11-27T17:00Z',
+      requestId: 'flex-1',
+      nodeId: 'c1',
+      start: '2026-11-27T18:00Z',
+      end: '2026-11-27T19:00Z',
+      powerW: '15000.5',
+      source: 'dso',
+    },
+    {
+      type: 'RequestDischarge',
+      siteId: S,
+      at: '2026-11-27T17:00Z',
+      requestId: 'flex-2',
+      nodeId: S,
+      start: '2026-11-27T16:00Z',
+      end: '2026-11-27T19:00Z',
+      powerW: '1',
+      source: null,
+    },
     { type: 'CancelDischargeRequest', siteId: S, at: '2026-11-27T17:00Z', requestId: 'flex-1' },
     { type: 'OccupyConnector', siteId: S, at: '2026-11-27T17:01Z', connectorId: 'k1', sessionId: 'c0ffee-1', minPowerW: '0', maxPowerW: '30000', maxDischargePowerW: '7400.5' },
     { type: 'OccupyConnector', siteId: S, at: '2026-11-27T17:01Z', connectorId: 'k2', sessionId: 'c0ffee-2', minPowerW: '1000', maxPowerW: '11000', maxDischargePowerW: null },

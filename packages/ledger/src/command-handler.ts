@@ -47,12 +47,7 @@ export class CommandHandler {
     this.cacheSize = options.cacheSize ?? 10_000;
   }
 
-  async handle<S, C, E extends DomainEvent>(
-    decider: Decider<S, C, E>,
-    streamId: string,
-    command: C,
-    context: CommandContext,
-  ): Promise<HandleResult<E>> {
+  async handle<S, C, E extends DomainEvent>(decider: Decider<S, C, E>, streamId: string, command: C, context: CommandContext): Promise<HandleResult<E>> {
     // A retry of a recorded command returns what was recorded, before deciding again: the state
     // has moved on since, and deciding now could refuse what was already accepted.
     const recorded = await this.store.commandResult(context.commandId);

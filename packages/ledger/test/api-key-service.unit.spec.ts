@@ -53,14 +53,22 @@ describe('ApiKeyService', () => {
       });
     }
     // A malformed subject is refused for its form before the account is looked up.
-    await expect(service.create({ role: 'driver', subject: 'has spaces', name: 'x' }, ctx('bad-form'))).rejects.toMatchObject({ code: 'INVALID_COMMAND', details: { field: 'subject' } });
+    await expect(service.create({ role: 'driver', subject: 'has spaces', name: 'x' }, ctx('bad-form'))).rejects.toMatchObject({
+      code: 'INVALID_COMMAND',
+      details: { field: 'subject' },
+    });
     expect(await service.list()).toEqual([]);
     expect(await store.headPosition()).toBe(0n);
 
     // assignTariff opens the accounts; then their keys are created.
     const commands = new CommandHandler(store);
     for (const accountId of ['fleet-1', 'cust-1']) {
-      await commands.handle(accountDecider, accountStreamId(accountId), { type: 'AssignTariff', accountId, tariffId: 'flat', at: '2026-01-01T00:00:00.000Z', validFrom: '2026-01-01T00:00:00.000Z', validTo: null }, ctx(`open-${accountId}`));
+      await commands.handle(
+        accountDecider,
+        accountStreamId(accountId),
+        { type: 'AssignTariff', accountId, tariffId: 'flat', at: '2026-01-01T00:00:00.000Z', validFrom: '2026-01-01T00:00:00.000Z', validTo: null },
+        ctx(`open-${accountId}`),
+      );
     }
     const fleet = await service.create({ role: 'fleet_manager', subject: 'fleet-1', name: 'Fleet 1' }, ctx('fleet-key'));
     const driver = await service.create({ role: 'driver', subject: 'cust-1', name: 'Customer 1' }, ctx('driver-key'));

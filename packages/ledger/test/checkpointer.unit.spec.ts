@@ -1,7 +1,16 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { MemoryEventStore, SchemaRegistry, type EventStore, type NewEvent } from '@v2g/event-store';
 import { describe, expect, it } from 'vitest';
-import { CHECKPOINT_STREAM, Checkpointer, CheckpointHistoryLost, LogDigest, verifyLog, type CheckpointSink, type LogCheckpointedData, type PublishedCheckpoint } from '../src/index.ts';
+import {
+  CHECKPOINT_STREAM,
+  Checkpointer,
+  CheckpointHistoryLost,
+  LogDigest,
+  verifyLog,
+  type CheckpointSink,
+  type LogCheckpointedData,
+  type PublishedCheckpoint,
+} from '../src/index.ts';
 
 /** The checkpointer on the in-memory store: deterministic, incremental, periodic, safe against a second one. */
 

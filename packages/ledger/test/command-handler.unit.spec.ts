@@ -30,7 +30,7 @@ describe('CommandHandler', () => {
     expect(state).toMatchObject({ status: 'registered', name: 'North' });
   });
 
-  it('loads a stream through the decider\'s evolveAll when it has one, to the same state as event by event', async () => {
+  it("loads a stream through the decider's evolveAll when it has one, to the same state as event by event", async () => {
     const store = new MemoryEventStore({ registry });
     const siteId = randomUUID();
     const handler = new CommandHandler(store);
@@ -38,7 +38,13 @@ describe('CommandHandler', () => {
     for (const name of ['North', 'South', 'East']) await handler.handle(siteDecider, siteStreamId(siteId), { type: 'RenameSite', siteId, name }, ctx());
     const folds: number[] = [];
     const oneAtATime = { ...siteDecider, evolveAll: undefined };
-    const counted = { ...siteDecider, evolveAll: (state: Parameters<typeof siteDecider.evolve>[0], events: readonly Parameters<typeof siteDecider.evolve>[1][]) => (folds.push(events.length), siteDecider.evolveAll!(state, events)) };
+    const counted = {
+      ...siteDecider,
+      evolveAll: (state: Parameters<typeof siteDecider.evolve>[0], events: readonly Parameters<typeof siteDecider.evolve>[1][]) => (
+        folds.push(events.length),
+        siteDecider.evolveAll!(state, events)
+      ),
+    };
     const loaded = await new CommandHandler(store).load(counted, siteStreamId(siteId));
     expect(folds).toEqual([4]);
     expect(loaded).toEqual(await new CommandHandler(store).load(oneAtATime, siteStreamId(siteId)));
@@ -96,26 +102,35 @@ describe('CommandHandler', () => {
     expect(last?.data).toEqual({ siteId, name: 'Final' });
 
     interfere = 10;
-    await expect(
-      new CommandHandler(racy, { maxAttempts: 3 }).handle(siteDecider, streamId, { type: 'RenameSite', siteId, name: 'Never' }, ctx()),
-    ).rejects.toBeInstanceOf(StreamVersionConflict);
+    await expect(new CommandHandler(racy, { maxAttempts: 3 }).handle(siteDecider, streamId, { type: 'RenameSite', siteId, name: 'Never' }, ctx())).rejects.toBeInstanceOf(
+      StreamVersionConflict,
+    );
   });
 
   it('every event the site decider produces matches its JSON Schema (property)', async () => {
     // Limits the domain accepts: up to 1 GW, to the milliwatt (QUANTITY_BOUNDS.powerW).
-    const decimal = fc.oneof(fc.bigInt({ min: 0n, max: 10n ** 9n }).map(String), fc.tuple(fc.nat({ max: 999_999_999 }), fc.nat({ max: 999 })).map(([a, b]) => `${a}.${b}`));
+    const decimal = fc.oneof(
+      fc.bigInt({ min: 0n, max: 10n ** 9n }).map(String),
+      fc.tuple(fc.nat({ max: 999_999_999 }), fc.nat({ max: 999 })).map(([a, b]) => `${a}.${b}`),
+    );
     await fc.assert(
-      fc.asyncProperty(fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,30}$/), fc.string({ minLength: 1, maxLength: 80 }).filter((s) => s.trim() !== ''), decimal, decimal, async (siteId, name, imp, exp) => {
-        const store = new MemoryEventStore({ registry });
-        const { events } = await new CommandHandler(store).handle(
-          siteDecider,
-          siteStreamId(siteId),
-          { type: 'RegisterSite', siteId, name, importLimitW: imp, exportLimitW: exp },
-          ctx(),
-        );
-        // The store validated on append; check directly as well so a failure names the schema.
-        for (const event of events) registry.validate(event.type, registry.latestVersion(event.type), event.data);
-      }),
+      fc.asyncProperty(
+        fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,30}$/),
+        fc.string({ minLength: 1, maxLength: 80 }).filter((s) => s.trim() !== ''),
+        decimal,
+        decimal,
+        async (siteId, name, imp, exp) => {
+          const store = new MemoryEventStore({ registry });
+          const { events } = await new CommandHandler(store).handle(
+            siteDecider,
+            siteStreamId(siteId),
+            { type: 'RegisterSite', siteId, name, importLimitW: imp, exportLimitW: exp },
+            ctx(),
+          );
+          // The store validated on append; check directly as well so a failure names the schema.
+          for (const event of events) registry.validate(event.type, registry.latestVersion(event.type), event.data);
+        },
+      ),
       { numRuns: 200 },
     );
   });

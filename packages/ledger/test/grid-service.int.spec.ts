@@ -1,5 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { AccountNotFound, accountDecider, accountStreamId, formatInstant, parseInstant, siteDecider, siteStreamId, tariffDecider, tariffStreamId, type PlugIn, type RegisteredSite, type TariffDefinition } from '@v2g/domain';
+import {
+  AccountNotFound,
+  accountDecider,
+  accountStreamId,
+  formatInstant,
+  parseInstant,
+  siteDecider,
+  siteStreamId,
+  tariffDecider,
+  tariffStreamId,
+  type PlugIn,
+  type RegisteredSite,
+  type TariffDefinition,
+} from '@v2g/domain';
 import { openPglite, openPostgresStore, SchemaRegistry, type EventStore, type SqlClient } from '@v2g/event-store';
 import { PLUG_IN_DEFAULTS } from '@v2g/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,16 +46,28 @@ describe('GridService (PGlite)', () => {
       },
     });
     // A session is billed to a known account: the driver's is opened with a flat tariff.
-    const tariff: TariffDefinition = { tariffId: 'flat', name: 'Flat', currency: 'EUR', energy: { kind: 'fixed', priceMinorPerKWh: '30' }, speedBands: [], sessionFeeMinor: null, exportCredit: null };
+    const tariff: TariffDefinition = {
+      tariffId: 'flat',
+      name: 'Flat',
+      currency: 'EUR',
+      energy: { kind: 'fixed', priceMinorPerKWh: '30' },
+      speedBands: [],
+      sessionFeeMinor: null,
+      exportCredit: null,
+    };
     await commands.handle(tariffDecider, tariffStreamId('flat'), { type: 'DefineTariff', at: formatInstant(now), tariff }, ctx());
-    await commands.handle(accountDecider, accountStreamId('driver'), { type: 'AssignTariff', accountId: 'driver', at: formatInstant(now), tariffId: 'flat', validFrom: '2020-01-01T00:00:00Z', validTo: null }, ctx());
+    await commands.handle(
+      accountDecider,
+      accountStreamId('driver'),
+      { type: 'AssignTariff', accountId: 'driver', at: formatInstant(now), tariffId: 'flat', validFrom: '2020-01-01T00:00:00Z', validTo: null },
+      ctx(),
+    );
   });
   afterAll(async () => {
     await store?.close();
     await sql?.close();
   });
 
-  
   /** A 22 kW feeder with two 11 kW chargers, a connector each. */
   async function site(): Promise<string> {
     const siteId = `site-${randomUUID().slice(0, 8)}`;
@@ -77,7 +102,16 @@ describe('GridService (PGlite)', () => {
     await commands.handle(
       siteDecider,
       siteStreamId(siteId),
-      { type: 'OccupyConnector', siteId, at: formatInstant(now), connectorId: 'cp1-1', sessionId: request.sessionId, minPowerW: '1400', maxPowerW: '11000', maxDischargePowerW: null },
+      {
+        type: 'OccupyConnector',
+        siteId,
+        at: formatInstant(now),
+        connectorId: 'cp1-1',
+        sessionId: request.sessionId,
+        minPowerW: '1400',
+        maxPowerW: '11000',
+        maxDischargePowerW: null,
+      },
       context,
     );
     await grid.allocate(siteId, 'test');
@@ -96,7 +130,10 @@ describe('GridService (PGlite)', () => {
     const siteId = await site();
     const headBefore = await store.headPosition();
     const stranger = { ...plugIn(siteId, 'cp1-1'), customerId: 'nobody' };
-    for (const [billed, field, accountId] of [[stranger, 'customerId', 'nobody'], [{ ...stranger, customerId: 'driver', fleetId: 'no-fleet' }, 'fleetId', 'no-fleet']] as const) {
+    for (const [billed, field, accountId] of [
+      [stranger, 'customerId', 'nobody'],
+      [{ ...stranger, customerId: 'driver', fleetId: 'no-fleet' }, 'fleetId', 'no-fleet'],
+    ] as const) {
       const refused = await grid.plugIn(billed, ctx()).catch((error: unknown) => error);
       expect(refused).toBeInstanceOf(AccountNotFound);
       expect(refused).toMatchObject({ code: 'ACCOUNT_NOT_FOUND', details: { field, accountId } });
@@ -112,7 +149,12 @@ describe('GridService (PGlite)', () => {
     // Between planning (22 kW on f1) and recording, the feeder drops to 5 kW: the site refuses
     // the stale plan (GridLimitExceeded), and the run plans again on the lower limit.
     beforeRecording = async () => {
-      await commands.handle(siteDecider, siteStreamId(siteId), { type: 'ChangeNodeLimits', siteId, at: formatInstant(now), nodeId: 'f1', importLimitW: '5000', exportLimitW: '0' }, ctx());
+      await commands.handle(
+        siteDecider,
+        siteStreamId(siteId),
+        { type: 'ChangeNodeLimits', siteId, at: formatInstant(now), nodeId: 'f1', importLimitW: '5000', exportLimitW: '0' },
+        ctx(),
+      );
     };
     now += 60_000;
     await grid.allocate(siteId, 'test');
@@ -174,7 +216,10 @@ describe('GridService (PGlite)', () => {
     };
     const head = await store.headPosition();
     // A site that is not registered, and a site listed twice: refused before anything is written.
-    await expect(grid.addAreaCongestionRule({ areaId: 'north', siteIds: [a, 'nowhere'], rule }, ctx())).rejects.toMatchObject({ code: 'INVALID_COMMAND', details: { field: 'siteIds' } });
+    await expect(grid.addAreaCongestionRule({ areaId: 'north', siteIds: [a, 'nowhere'], rule }, ctx())).rejects.toMatchObject({
+      code: 'INVALID_COMMAND',
+      details: { field: 'siteIds' },
+    });
     await expect(grid.addAreaCongestionRule({ areaId: 'north', siteIds: [a, a], rule }, ctx())).rejects.toMatchObject({ code: 'INVALID_COMMAND', details: { field: 'siteIds' } });
     await expect(grid.addAreaCongestionRule({ areaId: 'north', siteIds: [], rule }, ctx())).rejects.toMatchObject({ code: 'INVALID_COMMAND', details: { field: 'siteIds' } });
     expect(await store.headPosition()).toBe(head);

@@ -48,7 +48,11 @@ describe('MarketService and GateScheduler (memory store)', () => {
   const book = { zone, deliveryStart: delivery, lengthMinutes: 15 };
   const streamId = orderBookStreamId(zone, delivery, 15);
   const ctx = (commandId: string = randomUUID()) => ({ commandId, actor: 'test' });
-  const thrown = async (run: () => Promise<unknown>) => run().then(() => undefined, (error: unknown) => error);
+  const thrown = async (run: () => Promise<unknown>) =>
+    run().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
   let n = 0;
   const order = (traderId: string, side: 'buy' | 'sell', quantityKWh: string, price: string | null, orderType: OrderInput['orderType'] = 'limit'): OrderInput => ({
     clientOrderId: `c${++n}`,
@@ -77,9 +81,13 @@ describe('MarketService and GateScheduler (memory store)', () => {
     expect(submitted.events[1]).toMatchObject({ data: { orderId: 'first:0', quantityWh: '2500', acceptedAt: T('09:00') } });
     const version = await store.streamVersion(streamId);
 
-    expect(await thrown(() => market.submitOrders({ ...book, orders: [order('alice', 'sell', '1', '5000'), order('mallory', 'sell', '1', '5000')] }, ctx()))).toBeInstanceOf(UnknownParticipant);
+    expect(await thrown(() => market.submitOrders({ ...book, orders: [order('alice', 'sell', '1', '5000'), order('mallory', 'sell', '1', '5000')] }, ctx()))).toBeInstanceOf(
+      UnknownParticipant,
+    );
     expect(await thrown(() => market.submitOrders({ ...book, lengthMinutes: 60, orders: [order('alice', 'sell', '1', '5000')] }, ctx()))).toBeInstanceOf(UnknownProduct);
-    expect(await thrown(() => market.submitOrders({ ...book, orders: [order('alice', 'sell', '0.00001', '5000')] }, ctx()))).toMatchObject({ details: { field: 'orders[0].quantityKWh' } });
+    expect(await thrown(() => market.submitOrders({ ...book, orders: [order('alice', 'sell', '0.00001', '5000')] }, ctx()))).toMatchObject({
+      details: { field: 'orders[0].quantityKWh' },
+    });
     expect(await thrown(() => market.submitOrders({ ...book, orders: [] }, ctx()))).toMatchObject({ details: { field: 'orders' } });
     expect(await store.streamVersion(streamId)).toBe(version);
 
@@ -113,7 +121,11 @@ describe('MarketService and GateScheduler (memory store)', () => {
     now = Date.parse(T('09:55'));
     expect(await scheduler.closeDue()).toEqual([streamId]);
     const events = await store.readStream(streamId);
-    expect(events.at(-1)).toMatchObject({ type: 'GateClosed', data: { closedAt: T('09:55'), expired: [{ remainingWh: '1000' }] }, metadata: { commandId: `close-gate/${streamId}`, actor: 'gate-scheduler' } });
+    expect(events.at(-1)).toMatchObject({
+      type: 'GateClosed',
+      data: { closedAt: T('09:55'), expired: [{ remainingWh: '1000' }] },
+      metadata: { commandId: `close-gate/${streamId}`, actor: 'gate-scheduler' },
+    });
     expect(scheduler.watching()).toEqual([]);
     expect(await scheduler.closeDue()).toEqual([]);
 

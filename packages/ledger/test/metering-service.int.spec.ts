@@ -27,7 +27,11 @@ describe('MeteringService (PGlite)', () => {
   });
 
   const ctx = () => ({ commandId: randomUUID(), actor: 'test' });
-  const thrown = async (run: () => Promise<unknown>) => run().then(() => undefined, (error: unknown) => error);
+  const thrown = async (run: () => Promise<unknown>) =>
+    run().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
 
   async function site(): Promise<string> {
     const siteId = `site-${randomUUID().slice(0, 8)}`;
@@ -53,7 +57,7 @@ describe('MeteringService (PGlite)', () => {
     const retried = await metering.registerMeter({ meterId, siteId, nodeId: siteId, measures: 'building_load' }, context);
     expect(retried).toMatchObject({ events: [], result: { duplicate: true, nextExpectedVersion: 1 } });
     expect(await thrown(() => metering.registerMeter({ meterId, siteId, nodeId: 'f1', measures: 'generation' }, ctx()))).toBeInstanceOf(MeterAlreadyRegistered);
-    expect((await metering.loadMeter(meterId))).toMatchObject({ version: 1, meter: { siteId, nodeId: siteId, measures: 'building_load' } });
+    expect(await metering.loadMeter(meterId)).toMatchObject({ version: 1, meter: { siteId, nodeId: siteId, measures: 'building_load' } });
   });
 
   it('records readings with `at` defaulting to the clock, and refuses an unknown meter', async () => {

@@ -1,5 +1,15 @@
 import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
-import { eventHash, GENESIS_HASH, openPostgresStore, SchemaRegistry, type EventStore, type NewEvent, type PostgresEventStore, type SqlClient, type SqlExecutor } from '@v2g/event-store';
+import {
+  eventHash,
+  GENESIS_HASH,
+  openPostgresStore,
+  SchemaRegistry,
+  type EventStore,
+  type NewEvent,
+  type PostgresEventStore,
+  type SqlClient,
+  type SqlExecutor,
+} from '@v2g/event-store';
 import { settled } from '@v2g/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CHECKPOINT_STREAM, Checkpointer, keyIdOf, verifyLog, type TamperProblem, type VerifyReport } from '../src/index.ts';
@@ -102,9 +112,7 @@ export function tamperEvidenceScenarios(name: string, target: TamperTarget): voi
     it('catches a row edited directly in PostgreSQL: the first broken link, with expected and found hash', async () => {
       const { store, schema, a } = await seed();
       const [before] = await store.readStream(a, { fromVersion: 3, limit: 1 });
-      await tamper(schema, (tx, events) =>
-        tx.query(`UPDATE ${events} SET data = jsonb_set(data, '{name}', '"Depot 999"') WHERE stream_id = $1 AND stream_version = 3`, [a]),
-      );
+      await tamper(schema, (tx, events) => tx.query(`UPDATE ${events} SET data = jsonb_set(data, '{name}', '"Depot 999"') WHERE stream_id = $1 AND stream_version = 3`, [a]));
       const report = await verifyLog(store);
       expect(report.ok).toBe(false);
       expect(report.problemCount).toBe(1);

@@ -235,9 +235,7 @@ export function claimProgress(
 
 /** The latest rebuild of each projection (the active one, else how the last one ended). */
 export async function latestRebuilds(sql: SqlExecutor, schema: string): Promise<Map<string, RebuildProgress>> {
-  const { rows } = await sql.query<RebuildRow>(
-    `SELECT DISTINCT ON (name) ${ROW_COLUMNS} FROM ${quoteIdent(schema)}.projection_rebuilds ORDER BY name, started_at DESC, id`,
-  );
+  const { rows } = await sql.query<RebuildRow>(`SELECT DISTINCT ON (name) ${ROW_COLUMNS} FROM ${quoteIdent(schema)}.projection_rebuilds ORDER BY name, started_at DESC, id`);
   return new Map(rows.map((row) => [row.name, progressOf(row)]));
 }
 
@@ -380,7 +378,11 @@ export class ProjectionRebuilder {
         if (full) {
           pending = read(events.at(-1)!.globalPosition);
           // The next batch planned while this one commits (when it is read by then).
-          if (perTransaction === this.batchSize) void pending.then((ahead) => applier.prepare(ahead), () => {});
+          if (perTransaction === this.batchSize)
+            void pending.then(
+              (ahead) => applier.prepare(ahead),
+              () => {},
+            );
         }
         for (let from = 0; from < events.length; from += perTransaction) {
           at.position = position;
@@ -662,10 +664,12 @@ export class ProjectionRebuilder {
       [this.options.schema, `${projection.name}_v`],
     );
     const pattern = new RegExp(`^${projection.name}_v([0-9]+)_`);
-    const stray = tables.map((t) => t.relname).filter((name) => {
-      const match = pattern.exec(name);
-      return match !== null && !kept.has(Number(match[1]));
-    });
+    const stray = tables
+      .map((t) => t.relname)
+      .filter((name) => {
+        const match = pattern.exec(name);
+        return match !== null && !kept.has(Number(match[1]));
+      });
     if (stray.length > 0) await tx.query(`DROP TABLE IF EXISTS ${stray.map((name) => `${quoteIdent(this.options.schema)}.${quoteName(name)}`).join(', ')}`);
   }
 
@@ -727,4 +731,3 @@ function fitName(name: string): string {
 function quoteName(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
-

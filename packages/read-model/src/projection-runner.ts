@@ -89,10 +89,7 @@ export class ProjectionRunner {
         }
         this.states.set(projection.name, 'starting');
         await setupProjection(tx, projection, this.liveTables(projection));
-        await tx.query(`INSERT INTO ${this.checkpoints} (name, version) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [
-          projection.name,
-          projection.version,
-        ]);
+        await tx.query(`INSERT INTO ${this.checkpoints} (name, version) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [projection.name, projection.version]);
         toFollow.push(projection);
       }
     });
@@ -164,7 +161,11 @@ export class ProjectionRunner {
    */
   async rebuild(name: string, options: { requestedBy?: string; onProgress?: (progress: RebuildProgress) => void } = {}): Promise<RebuildTicket> {
     const projection = this.options.projections.find((p) => p.name === name);
-    if (!projection) throw new UnknownProjection(name, this.options.projections.map((p) => p.name));
+    if (!projection)
+      throw new UnknownProjection(
+        name,
+        this.options.projections.map((p) => p.name),
+      );
     if (!this.rebuilder) throw new Error('the projection runner is not started');
     if (this.controller.signal.aborted) throw new Error('the projection runner is stopping');
     const current = this.rebuilding.get(name);
@@ -323,10 +324,10 @@ export class ProjectionRunner {
   }
 
   private async follow(projection: Projection, log: Logger): Promise<'failed' | 'stopped'> {
-    const { rows } = await this.options.sql.query<{ position: string }>(
-      `SELECT position::text AS position FROM ${this.checkpoints} WHERE name = $1 AND version = $2`,
-      [projection.name, projection.version],
-    );
+    const { rows } = await this.options.sql.query<{ position: string }>(`SELECT position::text AS position FROM ${this.checkpoints} WHERE name = $1 AND version = $2`, [
+      projection.name,
+      projection.version,
+    ]);
     if (!rows[0]) throw new ProjectionSuperseded(projection);
     const after = BigInt(rows[0].position);
     // A failure recorded by an earlier run is retried from its event: the code may be fixed now.
@@ -427,10 +428,7 @@ export class ProjectionRunner {
         // Rolled back. Event by event: finds the failing event, or throws the same connection
         // trouble again (the caller retries from the checkpoint).
         onFallback: (error, batch) =>
-          log.warn(
-            { err: error, from: batch[0]!.globalPosition.toString(), to: batch.at(-1)!.globalPosition.toString() },
-            'batch apply failed; applying the batch event by event',
-          ),
+          log.warn({ err: error, from: batch[0]!.globalPosition.toString(), to: batch.at(-1)!.globalPosition.toString() }, 'batch apply failed; applying the batch event by event'),
       },
     });
   }
@@ -457,10 +455,10 @@ export class ProjectionRunner {
 
   /** Locks the checkpoint row (FOR UPDATE) and returns the events of the batch after it. */
   private async remainder(tx: SqlExecutor, projection: Projection, batch: readonly RecordedEvent[]): Promise<readonly RecordedEvent[]> {
-    const { rows } = await tx.query<{ position: string }>(
-      `SELECT position::text AS position FROM ${this.checkpoints} WHERE name = $1 AND version = $2 FOR UPDATE`,
-      [projection.name, projection.version],
-    );
+    const { rows } = await tx.query<{ position: string }>(`SELECT position::text AS position FROM ${this.checkpoints} WHERE name = $1 AND version = $2 FOR UPDATE`, [
+      projection.name,
+      projection.version,
+    ]);
     if (!rows[0]) throw new ProjectionSuperseded(projection);
     const at = BigInt(rows[0].position);
     return at < batch[0]!.globalPosition ? batch : batch.filter((e) => e.globalPosition > at);
@@ -488,4 +486,3 @@ class ProjectionSuperseded extends Error {
 function settleSoon(): Promise<typeof NOT_YET> {
   return new Promise((resolve) => setImmediate(() => resolve(NOT_YET)));
 }
-

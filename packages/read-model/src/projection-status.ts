@@ -52,4 +52,3 @@ export async function readProjectionStatus(sql: SqlExecutor, schema: string, pro
     };
   });
 }
-

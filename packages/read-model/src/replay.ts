@@ -163,10 +163,18 @@ export async function replayProjection(options: ReplayOptions): Promise<Replay> 
       after = inRange.length < page.length ? through : page.at(-1)!.globalPosition;
       // The next page read, and planned, while this one is applied.
       pending = after < through ? read(after) : undefined;
-      void pending?.then((next) => applier.prepare(cutOf(next).batch), () => {});
+      void pending?.then(
+        (next) => applier.prepare(cutOf(next).batch),
+        () => {},
+      );
       if (batch.length > 0) {
         const outcome = await applier.apply(batch);
-        if (outcome.failure) throw new ReplayFailed(projection.name, batch.find((e) => e.globalPosition === outcome.failure!.position)!, outcome.cause);
+        if (outcome.failure)
+          throw new ReplayFailed(
+            projection.name,
+            batch.find((e) => e.globalPosition === outcome.failure!.position)!,
+            outcome.cause,
+          );
         applied += batch.length;
         lastApplied = batch.at(-1)!.globalPosition;
       }

@@ -11,7 +11,14 @@ const event = (position: number, poison = false): RecordedEvent => ({
   type: 'Counted',
   schemaVersion: 1,
   data: { poison },
-  metadata: { commandId: `c${position}`, correlationId: `c${position}`, causationId: `c${position}`, actor: 'test', occurredAt: '2026-01-01T00:00:00.000Z', recordedAt: '2026-01-01T00:00:00.000Z' },
+  metadata: {
+    commandId: `c${position}`,
+    correlationId: `c${position}`,
+    causationId: `c${position}`,
+    actor: 'test',
+    occurredAt: '2026-01-01T00:00:00.000Z',
+    recordedAt: '2026-01-01T00:00:00.000Z',
+  },
   hash: '',
 });
 const range = (from: number, to: number, poisonAt?: number) => Array.from({ length: to - from + 1 }, (_, i) => event(from + i, from + i === poisonAt));
@@ -111,7 +118,19 @@ function suite(label: string, open: () => Promise<TestDatabase>) {
       applier.prepare(range(16, 20));
       expect((await applier.apply(range(11, 15))).through).toBe(15n);
       expect((await applier.apply(range(16, 20))).through).toBe(20n);
-      expect(trace).toEqual(['begin at 10', 'batch 11-15', 'sees 10 rows up to 10', 'sent 15', 'plan 16-20', 'end 15', 'begin at 15', 'batch 16-20 with plan 16-20', 'sees 15 rows up to 15', 'sent 20', 'end 20']);
+      expect(trace).toEqual([
+        'begin at 10',
+        'batch 11-15',
+        'sees 10 rows up to 10',
+        'sent 15',
+        'plan 16-20',
+        'end 15',
+        'begin at 15',
+        'batch 16-20 with plan 16-20',
+        'sees 15 rows up to 15',
+        'sent 20',
+        'end 20',
+      ]);
       trace.length = 0;
       // Nothing is planned while idle (the state the plan would assume is not there yet).
       applier.prepare(range(21, 25));
@@ -134,9 +153,19 @@ function suite(label: string, open: () => Promise<TestDatabase>) {
       expect(outcome.cause).toBeInstanceOf(Error);
       // The batch hook's transaction never reached its checkpoint; the fallback applied 5, 6, failed on 7, then committed 5 and 6.
       expect(trace).toEqual([
-        'begin at 4', 'batch 5-9', 'sees 4 rows up to 4', 'sent 9', 'plan 10-12',
-        'begin at 4', 'apply 5', 'apply 6', 'apply 7',
-        'begin at 4', 'apply 5', 'apply 6', 'end 6 failed at 7',
+        'begin at 4',
+        'batch 5-9',
+        'sees 4 rows up to 4',
+        'sent 9',
+        'plan 10-12',
+        'begin at 4',
+        'apply 5',
+        'apply 6',
+        'apply 7',
+        'begin at 4',
+        'apply 5',
+        'apply 6',
+        'end 6 failed at 7',
       ]);
       expect(await checkpoint()).toBe(6n);
       expect(await rows()).toEqual([1, 2, 3, 4, 5, 6]);

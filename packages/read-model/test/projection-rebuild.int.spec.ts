@@ -39,7 +39,9 @@ function countingProjection(name: string, version = 1): Counting {
       if (projection.slowLiveMs > 0 && !table('seen').includes('_next_')) await new Promise((resolve) => setTimeout(resolve, projection.slowLiveMs));
       if (table('seen').includes('_next_')) projection.applied.push(event.globalPosition);
       await tx.query(`INSERT INTO ${table('seen')} (position, stream_id) VALUES ($1, $2)`, [event.globalPosition.toString(), event.streamId]);
-      await tx.query(`INSERT INTO ${table('streams')} (stream_id, events) VALUES ($1, 1) ON CONFLICT (stream_id) DO UPDATE SET events = ${table('streams')}.events + 1`, [event.streamId]);
+      await tx.query(`INSERT INTO ${table('streams')} (stream_id, events) VALUES ($1, 1) ON CONFLICT (stream_id) DO UPDATE SET events = ${table('streams')}.events + 1`, [
+        event.streamId,
+      ]);
     },
   };
   return projection;
@@ -93,8 +95,7 @@ function rebuildSuite(label: string, open: () => Promise<Target>) {
       cleanups.push(() => runner.stop());
       return runner;
     };
-    const rebuilderOf = (options: { leaseMs?: number; owner?: string } = {}) =>
-      new ProjectionRebuilder({ store, sql: target.sql, schema, logger, batchSize: 25, ...options });
+    const rebuilderOf = (options: { leaseMs?: number; owner?: string } = {}) => new ProjectionRebuilder({ store, sql: target.sql, schema, logger, batchSize: 25, ...options });
 
     async function until(runner: ProjectionRunner, check: (s: ProjectionStatus) => boolean, what: string): Promise<ProjectionStatus> {
       const deadline = Date.now() + 20_000;
@@ -156,12 +157,17 @@ function rebuildSuite(label: string, open: () => Promise<Target>) {
       // Live names only: the next tables became the live ones (indexes and constraints renamed too), the old ones are gone.
       const live = (await relations()).filter((r) => r.startsWith(projection.name));
       expect(live).toEqual(
-        [`${projection.name}_v1_seen`, `${projection.name}_v1_seen_pkey`, `${projection.name}_v1_seen_stream`, `${projection.name}_v1_streams`, `${projection.name}_v1_streams_pkey`].sort(),
+        [
+          `${projection.name}_v1_seen`,
+          `${projection.name}_v1_seen_pkey`,
+          `${projection.name}_v1_seen_stream`,
+          `${projection.name}_v1_streams`,
+          `${projection.name}_v1_streams_pkey`,
+        ].sort(),
       );
-      const { rows: checks } = await target.sql.query<{ conname: string }>(
-        `SELECT conname FROM pg_constraint WHERE conrelid = to_regclass($1) AND contype = 'c'`,
-        [runner.tables(projection)('seen')],
-      );
+      const { rows: checks } = await target.sql.query<{ conname: string }>(`SELECT conname FROM pg_constraint WHERE conrelid = to_regclass($1) AND contype = 'c'`, [
+        runner.tables(projection)('seen'),
+      ]);
       expect(checks.map((c) => c.conname)).toEqual([`${projection.name}_v1_seen_stream_id_check`]);
     });
 

@@ -32,7 +32,13 @@ export function buildApp(deps: AppDeps): Express {
   app.use(requestContext(deps.logger));
   app.use(cors(hardening.cors));
   app.use(healthRoutes(deps.ledger, deps.readyMaxLag, { details: hardening.exposure.readinessDetails, auth: { apiKeys: deps.ledger.access.apiKeys, jwt: deps.jwt ?? null } }));
-  const yoga = createGraphQLHandler({ ledger: deps.ledger, logger: deps.logger, graphiql: deps.graphiql, operationLimits: hardening.operationLimits, exposure: hardening.exposure });
+  const yoga = createGraphQLHandler({
+    ledger: deps.ledger,
+    logger: deps.logger,
+    graphiql: deps.graphiql,
+    operationLimits: hardening.operationLimits,
+    exposure: hardening.exposure,
+  });
   // Rate limits by client address around authentication, then by principal (http/rate-limit.ts).
   const limiter = rateLimit(hardening.rateLimit, { principalOf });
   app.use(yoga.graphqlEndpoint, limiter.beforeAuthentication);

@@ -63,8 +63,6 @@ export type CheckpointConfig = {
   sinkFile: string | null;
 };
 
-
-
 // Lowercase on purpose: the store's NOTIFY channel is `<schema>_events`, and a projection's tables
 // are quoted identifiers built from it (see event-store migrations and ledger quoteIdent).
 const DB_SCHEMA = /^[a-z][a-z0-9_]{0,49}$/;

@@ -34,7 +34,11 @@ describe('loadConfig', () => {
   });
 
   it('bounds field times and departures by FIELD_TIME_MAX_AGE_HOURS and DEPARTURE_HORIZON_HOURS', () => {
-    expect(loadConfig({ FIELD_TIME_MAX_AGE_HOURS: '48', DEPARTURE_HORIZON_HOURS: '24' }).timeBounds).toEqual({ clockSkewMs: 300_000, fieldBackdateMaxMs: 172_800_000, departureHorizonMs: 86_400_000 });
+    expect(loadConfig({ FIELD_TIME_MAX_AGE_HOURS: '48', DEPARTURE_HORIZON_HOURS: '24' }).timeBounds).toEqual({
+      clockSkewMs: 300_000,
+      fieldBackdateMaxMs: 172_800_000,
+      departureHorizonMs: 86_400_000,
+    });
     expect(() => loadConfig({ FIELD_TIME_MAX_AGE_HOURS: '0' })).toThrow(ConfigError);
   });
 
@@ -47,7 +51,7 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ LOG_FORMAT: 'xml' })).toThrow(new ConfigError('LOG_FORMAT', 'must be one of json, pretty, not "xml"'));
   });
 
-  it('reads the checkpoint settings and keys (PEM or hex); the public key defaults to the signing key\'s', () => {
+  it("reads the checkpoint settings and keys (PEM or hex); the public key defaults to the signing key's", () => {
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
     const seed = privateKeySeedHex(privateKey);
     const config = loadConfig({ LEDGER_CHECKPOINT_EVERY_EVENTS: '0', LEDGER_CHECKPOINT_EVERY_SECONDS: '30', LEDGER_CHECKPOINT_KEY: seed });

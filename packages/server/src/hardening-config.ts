@@ -89,7 +89,10 @@ function exposureConfig(env: Env): ExposureConfig {
 
 function introspectionRoles(value: string | undefined): readonly Role[] | undefined {
   if (value === undefined) return undefined;
-  const names = value.split(',').map((r) => r.trim()).filter((r) => r !== '');
+  const names = value
+    .split(',')
+    .map((r) => r.trim())
+    .filter((r) => r !== '');
   if (names.length === 1 && (names[0] === '*' || names[0] === 'all')) return ROLES;
   if (names.length === 1 && names[0] === 'none') return [];
   const roles: Role[] = [];

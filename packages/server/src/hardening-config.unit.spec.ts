@@ -32,8 +32,14 @@ describe('hardeningConfig', () => {
 
   it('closes introspection, hints and /readyz details in production unless told otherwise', () => {
     expect(hardeningConfig({ NODE_ENV: 'production' }).exposure).toEqual({ introspectionRoles: ['operator'], suggestions: false, readinessDetails: 'operator' });
-    expect(hardeningConfig({}).exposure).toEqual({ introspectionRoles: ['operator', 'integrator', 'auditor', 'trader', 'fleet_manager', 'driver'], suggestions: true, readinessDetails: 'public' });
-    expect(hardeningConfig({ NODE_ENV: 'production', INTROSPECTION_ROLES: '*', GRAPHQL_SUGGESTIONS: 'true', READYZ_DETAILS: 'public' }).exposure).toEqual(hardeningConfig({}).exposure);
+    expect(hardeningConfig({}).exposure).toEqual({
+      introspectionRoles: ['operator', 'integrator', 'auditor', 'trader', 'fleet_manager', 'driver'],
+      suggestions: true,
+      readinessDetails: 'public',
+    });
+    expect(hardeningConfig({ NODE_ENV: 'production', INTROSPECTION_ROLES: '*', GRAPHQL_SUGGESTIONS: 'true', READYZ_DETAILS: 'public' }).exposure).toEqual(
+      hardeningConfig({}).exposure,
+    );
     expect(hardeningConfig({ INTROSPECTION_ROLES: 'none' }).exposure.introspectionRoles).toEqual([]);
     expect(() => hardeningConfig({ INTROSPECTION_ROLES: 'operator,admin' })).toThrow(/INTROSPECTION_ROLES .*not "admin"/);
     expect(() => hardeningConfig({ READYZ_DETAILS: 'everyone' })).toThrow(/READYZ_DETAILS/);
@@ -41,7 +47,20 @@ describe('hardeningConfig', () => {
   });
 
   it('lists its variables in --help', () => {
-    for (const variable of ['GRAPHQL_MAX_DEPTH', 'GRAPHQL_MAX_COMPLEXITY', 'GRAPHQL_MAX_ALIASES', 'GRAPHQL_MAX_TOKENS', 'HTTP_MAX_BODY_BYTES', 'RATE_LIMIT_PER_MINUTE', 'RATE_LIMIT_BURST', 'CORS_ORIGINS', 'CORS_ALLOW_CREDENTIALS', 'INTROSPECTION_ROLES', 'GRAPHQL_SUGGESTIONS', 'READYZ_DETAILS']) {
+    for (const variable of [
+      'GRAPHQL_MAX_DEPTH',
+      'GRAPHQL_MAX_COMPLEXITY',
+      'GRAPHQL_MAX_ALIASES',
+      'GRAPHQL_MAX_TOKENS',
+      'HTTP_MAX_BODY_BYTES',
+      'RATE_LIMIT_PER_MINUTE',
+      'RATE_LIMIT_BURST',
+      'CORS_ORIGINS',
+      'CORS_ALLOW_CREDENTIALS',
+      'INTROSPECTION_ROLES',
+      'GRAPHQL_SUGGESTIONS',
+      'READYZ_DETAILS',
+    ]) {
       expect(USAGE).toContain(`  ${variable} `);
     }
   });

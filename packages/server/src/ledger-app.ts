@@ -1,12 +1,4 @@
-import {
-  connectPostgres,
-  openKurrentDbStore,
-  openPglite,
-  openPostgresStore,
-  SchemaRegistry,
-  type EventStore,
-  type SqlClient,
-} from '@v2g/event-store';
+import { connectPostgres, openKurrentDbStore, openPglite, openPostgresStore, SchemaRegistry, type EventStore, type SqlClient } from '@v2g/event-store';
 import { CommandHandler, openModules, ProjectionRunner, PROJECTIONS, type Modules, type ProjectionStatus, type RebuildTicket } from '@v2g/ledger';
 import type { TimeBounds } from '@v2g/domain';
 import type { Logger } from 'pino';

@@ -45,5 +45,11 @@ export function createLogger(level: LogLevel, destination?: DestinationStream, f
 /** pino-pretty as a synchronous stream in this process (no worker thread), loaded only when asked for. */
 function prettyStream(destination: DestinationStream | undefined): DestinationStream {
   const { build: pretty } = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
-  return pretty({ colorize: destination === undefined && process.stdout.isTTY === true, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', ...(destination ? { destination } : {}) });
+  return pretty({
+    colorize: destination === undefined && process.stdout.isTTY === true,
+    sync: true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,service',
+    ...(destination ? { destination } : {}),
+  });
 }

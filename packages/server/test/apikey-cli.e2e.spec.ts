@@ -15,7 +15,6 @@ const root = mkdtempSync(join(tmpdir(), 'v2g-apikey-'));
 const dataDir = join(root, 'data'); // does not exist yet: a fresh machine
 const ledger = (args: string[]) => runLedgerCli(args, { DATA_DIR: dataDir });
 
-
 async function serve(): Promise<{ url: string; stop: () => Promise<void>; running: ReturnType<typeof startMain> }> {
   const port = await freePort();
   const running = startMain({ PORT: String(port), DATA_DIR: dataDir, AUTH_BOOTSTRAP_OPERATOR_KEY: '' });
@@ -34,7 +33,10 @@ describe('ledger apikey (a fresh install)', () => {
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   it('refuses bad usage with exit code 2', async () => {
-    expect(await ledger(['apikey', 'create', '--role', 'trader', '--name', 'x'])).toMatchObject({ code: 2, stderr: expect.stringContaining('a trader key needs --subject <traderId>') });
+    expect(await ledger(['apikey', 'create', '--role', 'trader', '--name', 'x'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('a trader key needs --subject <traderId>'),
+    });
     expect(await ledger(['apikey', 'create', '--role', 'root', '--name', 'x'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--role must be one of operator') });
     expect(await ledger(['apikey', 'rotate'])).toMatchObject({ code: 2, stderr: expect.stringContaining('unknown action "rotate"') });
     // A fleet manager's or driver's subject must be an account the ledger knows: none is yet.

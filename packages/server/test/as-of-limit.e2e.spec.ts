@@ -36,7 +36,7 @@ describe.skipIf(postgresUrl === null)('as-of questions per caller are bounded (G
     await server?.close();
   });
 
-  it('refuses a driver\'s fifth as-of invoice in progress with TOO_MANY_REQUESTS at once, and still answers the operator and the four', async () => {
+  it("refuses a driver's fifth as-of invoice in progress with TOO_MANY_REQUESTS at once, and still answers the operator and the four", async () => {
     const customerId = `cust-limit-${Date.now()}`;
     await openAccounts(server, customerId); // a driver key acts for a known account
     await waitForStream(server, `account-${customerId}`); // and its invoice is of an account the billing read model knows
@@ -61,7 +61,15 @@ describe.skipIf(postgresUrl === null)('as-of questions per caller are bounded (G
     try {
       await isLocked;
       const tariff = await sendCommand(server, 'defineTariff', 'DefineTariffInput', {
-        tariff: { tariffId: `limit-${Date.now()}`, name: 'Limit', currency: 'EUR', energy: { fixed: { priceMinorPerKWh: '30' } }, speedBands: [], sessionFeeMinor: null, exportCredit: null },
+        tariff: {
+          tariffId: `limit-${Date.now()}`,
+          name: 'Limit',
+          currency: 'EUR',
+          energy: { fixed: { priceMinorPerKWh: '30' } },
+          speedBands: [],
+          sessionFeeMinor: null,
+          exportCredit: null,
+        },
       });
       expect(tariff.__typename).not.toMatch(/Error$/);
       await until('the head past billing', async () => (await server.ledger.store.headPosition()) > (await status()).checkpoint);
@@ -77,7 +85,7 @@ describe.skipIf(postgresUrl === null)('as-of questions per caller are bounded (G
       expect(refusal?.message).toMatch(/at most 4 at once; retry in \d+ ms/);
       // Another caller has its own allowance: the operator's question is taken, not refused.
       const operator = server.gql<any>(INVOICE, { accountId: customerId, asOf });
-      await until('the operator\'s in progress', () => answers.inProgressFor(TEST_OPERATOR_ACTOR) === 1);
+      await until("the operator's in progress", () => answers.inProgressFor(TEST_OPERATOR_ACTOR) === 1);
       expect(answers.inProgressFor(driver.actor)).toBe(answers.perPrincipal);
 
       release();
@@ -105,7 +113,7 @@ describe('as-of questions per caller are bounded (PGlite)', () => {
     await server?.close();
   });
 
-  it('refuses the caller\'s next question with a typed error while its limit is in progress, not another caller\'s', async () => {
+  it("refuses the caller's next question with a typed error while its limit is in progress, not another caller's", async () => {
     let behind = true;
     // The billing read model reported behind the head until `behind` is cleared.
     const projections = {

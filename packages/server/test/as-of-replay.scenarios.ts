@@ -8,7 +8,19 @@ import { accountBalances, settlementProjection, settlementRevisions, settlementS
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asOfInvoices, invoiceByReplay } from '../src/as-of.ts';
 import { runLedgerCli } from './child-server.ts';
-import { freshSiteId, movableClock, queryData, registerSite, sendCommand, settlementParties, startTestServer, type TestServer, type TestServerOptions, waitForProjections, waitForStream } from './harness.ts';
+import {
+  freshSiteId,
+  movableClock,
+  queryData,
+  registerSite,
+  sendCommand,
+  settlementParties,
+  startTestServer,
+  type TestServer,
+  type TestServerOptions,
+  waitForProjections,
+  waitForStream,
+} from './harness.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -82,22 +94,59 @@ export function describeAsOfReplay(label: string, options: TestServerOptions | n
 
     it('records a period closed, then a late reading and a price revision after it', async () => {
       await command('configureMarketZone', 'ConfigureMarketZoneInput', {
-        zone, currency: 'EUR', imbalancePriceZone: priceZone,
-        products: [{ lengthMinutes: 15, mode: 'CONTINUOUS', tickMinorPerMWh: '1', minPriceMinorPerMWh: '-50000', maxPriceMinorPerMWh: '400000', quantityStepKWh: '0.1', maxQuantityKWh: '1000', gateClosureMinutes: 5, openMinutes: 1440 }],
+        zone,
+        currency: 'EUR',
+        imbalancePriceZone: priceZone,
+        products: [
+          {
+            lengthMinutes: 15,
+            mode: 'CONTINUOUS',
+            tickMinorPerMWh: '1',
+            minPriceMinorPerMWh: '-50000',
+            maxPriceMinorPerMWh: '400000',
+            quantityStepKWh: '0.1',
+            maxQuantityKWh: '1000',
+            gateClosureMinutes: 5,
+            openMinutes: 1440,
+          },
+        ],
       });
       for (const participantId of [seller, buyer]) await command('registerParticipant', 'RegisterParticipantInput', { zone, participantId, name: participantId });
       // P: 20 c/kWh for 10:00–10:15 (the period's imbalance price), 10 for 10:15–10:30.
       await command('publishPrices', 'PublishPricesInput', {
-        zone: priceZone, currency: 'EUR', source: 'imbalance',
-        points: [{ start: '2026-11-05T10:00:00Z', end: '2026-11-05T10:15:00Z', priceMinorPerKWh: '20' }, { start: '2026-11-05T10:15:00Z', end: '2026-11-05T10:30:00Z', priceMinorPerKWh: '10' }],
+        zone: priceZone,
+        currency: 'EUR',
+        source: 'imbalance',
+        points: [
+          { start: '2026-11-05T10:00:00Z', end: '2026-11-05T10:15:00Z', priceMinorPerKWh: '20' },
+          { start: '2026-11-05T10:15:00Z', end: '2026-11-05T10:30:00Z', priceMinorPerKWh: '10' },
+        ],
       });
       // The fleet's tariff: energy at 30 c/kWh, exports credited at P's spot price.
       await command('defineTariff', 'DefineTariffInput', {
-        tariff: { tariffId, name: 'Spot credit', currency: 'EUR', energy: { fixed: { priceMinorPerKWh: '30' } }, speedBands: [], sessionFeeMinor: null, exportCredit: { spot: { zone: priceZone, marginMinorPerKWh: '0', floorMinorPerKWh: null } } },
+        tariff: {
+          tariffId,
+          name: 'Spot credit',
+          currency: 'EUR',
+          energy: { fixed: { priceMinorPerKWh: '30' } },
+          speedBands: [],
+          sessionFeeMinor: null,
+          exportCredit: { spot: { zone: priceZone, marginMinorPerKWh: '0', floorMinorPerKWh: null } },
+        },
       });
       await command('assignTariff', 'AssignTariffInput', { accountId: fleet, tariffId, validFrom: '2026-11-01T00:00:00Z' });
       // The fleet in the seller's portfolio: once it is a known account (it has its tariff).
-      expect((await command('assignPortfolioMember', 'AssignPortfolioMemberInput', { zone, participantId: seller, memberKind: 'FLEET', memberId: fleet, validFrom: '2026-11-01T00:00:00Z' })).__typename).toBe('MarketZonePayload');
+      expect(
+        (
+          await command('assignPortfolioMember', 'AssignPortfolioMemberInput', {
+            zone,
+            participantId: seller,
+            memberKind: 'FLEET',
+            memberId: fleet,
+            validFrom: '2026-11-01T00:00:00Z',
+          })
+        ).__typename,
+      ).toBe('MarketZonePayload');
 
       // The seller sells 2 kWh for 10:00–10:15 at 150.00 EUR/MWh to the buyer (30 cents) at 09:00; the gate closes at 09:55.
       const order = (traderId: string, side: string) => ({ clientOrderId: `${side}-1`, traderId, side, orderType: 'LIMIT', quantityKWh: '2', limitPriceMinorPerMWh: '15000' });
@@ -111,18 +160,39 @@ export function describeAsOfReplay(label: string, options: TestServerOptions | n
       await registerSite(server, { siteId, importLimitW: '100000', exportLimitW: '50000' });
       await command('configureSite', 'ConfigureSiteInput', { siteId, rotationIntervalS: 900, promoteAfterS: 3600, priceZone: zone });
       await command('addNode', 'AddNodeInput', {
-        siteId, nodeId: 'cp1', parentId: siteId, kind: 'CHARGER', name: 'cp1', importLimitW: '22000', exportLimitW: '11000',
+        siteId,
+        nodeId: 'cp1',
+        parentId: siteId,
+        kind: 'CHARGER',
+        name: 'cp1',
+        importLimitW: '22000',
+        exportLimitW: '11000',
         charger: { minPowerW: '1400', maxPowerW: '22000', bidirectional: true, minDischargePowerW: '1400', maxDischargePowerW: '11000' },
       });
       await command('addNode', 'AddNodeInput', { siteId, nodeId: 'cp1-1', parentId: 'cp1', kind: 'CONNECTOR', name: 'cp1-1', importLimitW: '22000', exportLimitW: '11000' });
       await command('plugIn', 'PlugInInput', {
-        sessionId, siteId, connectorId: 'cp1-1', at: '2026-11-05T09:50:00Z', vehicleId: `ev-${tag}`, customerId: `driver-${tag}`, fleetId: fleet, tier: 'NORMAL',
-        departureAt: '2026-11-05T18:00:00Z', targetSocPercent: '80', batteryCapacityWh: '60000', socPercent: '50', minPowerW: '1400', maxPowerW: '11000',
+        sessionId,
+        siteId,
+        connectorId: 'cp1-1',
+        at: '2026-11-05T09:50:00Z',
+        vehicleId: `ev-${tag}`,
+        customerId: `driver-${tag}`,
+        fleetId: fleet,
+        tier: 'NORMAL',
+        departureAt: '2026-11-05T18:00:00Z',
+        targetSocPercent: '80',
+        batteryCapacityWh: '60000',
+        socPercent: '50',
+        minPowerW: '1400',
+        maxPowerW: '11000',
         v2g: { minSocPercent: '30', maxDischargePowerW: '11000' },
       });
       // The meter's readings and the unplug arrive after the last of them; the period is over.
       clock.moveTo('2026-11-05T10:31:00Z');
-      for (const [occurredAt, energyExportWh] of [['2026-11-05T10:00:00Z', '0'], ['2026-11-05T10:30:00Z', '3000']] as const) {
+      for (const [occurredAt, energyExportWh] of [
+        ['2026-11-05T10:00:00Z', '0'],
+        ['2026-11-05T10:30:00Z', '3000'],
+      ] as const) {
         await command('recordSessionMeterReading', 'RecordSessionMeterReadingInput', { sessionId, occurredAt, energyImportWh: '0', energyExportWh });
       }
       await command('stopSession', 'StopSessionInput', { sessionId, at: '2026-11-05T10:30:00Z', reason: 'unplugged' });
@@ -130,9 +200,14 @@ export function describeAsOfReplay(label: string, options: TestServerOptions | n
       beforeClose = ledgerNow();
       await sleep(5);
 
-      const closed = (await run(`mutation($input: CloseSettlementPeriodInput!) { closeSettlementPeriod(input: $input) { __typename ... on CloseSettlementPeriodPayload { outcome } ... on Error { code message } } }`, {
-        input: { commandId: randomUUID(), zone, periodStart: period },
-      })).closeSettlementPeriod;
+      const closed = (
+        await run(
+          `mutation($input: CloseSettlementPeriodInput!) { closeSettlementPeriod(input: $input) { __typename ... on CloseSettlementPeriodPayload { outcome } ... on Error { code message } } }`,
+          {
+            input: { commandId: randomUUID(), zone, periodStart: period },
+          },
+        )
+      ).closeSettlementPeriod;
       expect(closed).toEqual({ __typename: 'CloseSettlementPeriodPayload', outcome: 'CLOSED' });
       await waitForOurStreams();
       await sleep(5);
@@ -147,7 +222,12 @@ export function describeAsOfReplay(label: string, options: TestServerOptions | n
       t2 = ledgerNow();
       await sleep(5);
       // After T2: P's 10:15–10:30 price is revised from 10 to 30 (not the settled period's: no re-settlement).
-      await command('publishPrices', 'PublishPricesInput', { zone: priceZone, currency: 'EUR', source: 'imbalance', points: [{ start: '2026-11-05T10:15:00Z', end: '2026-11-05T10:30:00Z', priceMinorPerKWh: '30' }] });
+      await command('publishPrices', 'PublishPricesInput', {
+        zone: priceZone,
+        currency: 'EUR',
+        source: 'imbalance',
+        points: [{ start: '2026-11-05T10:15:00Z', end: '2026-11-05T10:30:00Z', priceMinorPerKWh: '30' }],
+      });
       await waitForOurStreams();
       expect(await server.ledger.store.streamVersion(settlementStream)).toBe(2);
     });
@@ -175,33 +255,47 @@ export function describeAsOfReplay(label: string, options: TestServerOptions | n
       expect((await statement(t1, 1)).revision).toBe(1);
     });
 
-    it('answers an invoice as of a moment from the billing read model\'s history: the readings and prices known then, as a replay of the log says', async () => {
+    it("answers an invoice as of a moment from the billing read model's history: the readings and prices known then, as a replay of the log says", async () => {
       // Now: 1,800 Wh credited at 20 and 1,200 at the revised 30: −36 − 36.
       // Replay schemas on the database (another run's, killed mid-replay, may have left one): this test's replays leave none.
       const replaySchemas = async () =>
-        (await server.ledger.sql.query<{ nspname: string }>(
-          `SELECT n.nspname FROM pg_namespace n JOIN pg_class c ON c.relnamespace = n.oid WHERE n.nspname LIKE 'replay\\_%' AND c.relname = 'billing_v${billingProjection.version}_sessions' ORDER BY 1`,
-        )).rows.map((r) => r.nspname);
+        (
+          await server.ledger.sql.query<{ nspname: string }>(
+            `SELECT n.nspname FROM pg_namespace n JOIN pg_class c ON c.relnamespace = n.oid WHERE n.nspname LIKE 'replay\\_%' AND c.relname = 'billing_v${billingProjection.version}_sessions' ORDER BY 1`,
+          )
+        ).rows.map((r) => r.nspname);
       const replaySchemasBefore = await replaySchemas();
       const now = await invoice();
       expect(now, JSON.stringify(now)).toMatchObject({ __typename: 'Invoice', total: { amountMinor: '-72' } });
-      expect(credits(now)).toEqual([['1200', '-36'], ['1800', '-36']]);
+      expect(credits(now)).toEqual([
+        ['1200', '-36'],
+        ['1800', '-36'],
+      ]);
       // As known at T1: no 10:15 reading (1,500 Wh in each quarter hour), P at 20 then 10: −30 − 15.
       const cache = asOfInvoices(server.ledger);
       const replays = cache.replays;
       const atT1 = await invoice(t1);
       expect(atT1).toMatchObject({ __typename: 'Invoice', total: { amountMinor: '-45' } });
-      expect(credits(atT1)).toEqual([['1500', '-15'], ['1500', '-30']]);
+      expect(credits(atT1)).toEqual([
+        ['1500', '-15'],
+        ['1500', '-30'],
+      ]);
       // As known at T2: the late reading, but not the price revision yet: −36 − 12.
       const atT2 = await invoice(t2);
       expect(atT2).toMatchObject({ total: { amountMinor: '-48' } });
-      expect(credits(atT2)).toEqual([['1200', '-12'], ['1800', '-36']]);
+      expect(credits(atT2)).toEqual([
+        ['1200', '-12'],
+        ['1800', '-36'],
+      ]);
       // From the billing read model's history (an index lookup), not from a replay of the log.
       expect(cache.replays).toBe(replays);
       expect(await invoice(t1)).toEqual(atT1);
       expect(cache.replays).toBe(replays);
       // The same answers as the reference, a replay of the whole log as of T1 and T2.
-      for (const [at, answer] of [[t1, atT1], [t2, atT2]] as const) {
+      for (const [at, answer] of [
+        [t1, atT1],
+        [t2, atT2],
+      ] as const) {
         const replayed = await invoiceByReplay(server.ledger, fleet, '2026-11', at);
         expect(replayed.totalMinor).toBe(answer.total.amountMinor);
         expect(await server.ledger.billing.readModel.invoiceAsOf(fleet, '2026-11', at)).toEqual(replayed);
@@ -228,9 +322,17 @@ export function describeAsOfReplay(label: string, options: TestServerOptions | n
         expect((await settlementRevisions(sql, server.ledger.projections.tables(settlementProjection), zone, period)).map((r) => r.revision)).toEqual([1, 2]);
         // Balances as they stood: revision 1 posted (seller +30 −10), not revision 2 (seller +30 −4).
         const eur = async (tables: Replay['tables']) =>
-          (await accountBalances(sql, tables, { ledger: 'EUR' })).filter((a) => a.account === `trader:${seller}` || a.account === `trader:${buyer}`).map((a) => [a.account, a.posted]);
-        expect(await eur(settlement.tables)).toEqual([[`trader:${buyer}`, '10'], [`trader:${seller}`, '20']]);
-        expect(await eur(server.ledger.projections.tables(settlementProjection))).toEqual([[`trader:${buyer}`, '10'], [`trader:${seller}`, '26']]);
+          (await accountBalances(sql, tables, { ledger: 'EUR' }))
+            .filter((a) => a.account === `trader:${seller}` || a.account === `trader:${buyer}`)
+            .map((a) => [a.account, a.posted]);
+        expect(await eur(settlement.tables)).toEqual([
+          [`trader:${buyer}`, '10'],
+          [`trader:${seller}`, '20'],
+        ]);
+        expect(await eur(server.ledger.projections.tables(settlementProjection))).toEqual([
+          [`trader:${buyer}`, '10'],
+          [`trader:${seller}`, '26'],
+        ]);
 
         const invoiceThen = await billingReadModel(sql, billing.tables).invoice(fleet, '2026-11');
         const invoiceNow = await server.ledger.billing.readModel.invoice(fleet, '2026-11');
@@ -273,7 +375,10 @@ export function describeAsOfReplay(label: string, options: TestServerOptions | n
     it('audits both revisions identical, then reports the line an attacker edited in the recorded statement', async () => {
       const { store, sql } = server.ledger;
       const revisions = await listSettlementRevisions(store, { zone });
-      expect(revisions.map((r) => [r.periodStart, r.revision])).toEqual([[period, 1], [period, 2]]);
+      expect(revisions.map((r) => [r.periodStart, r.revision])).toEqual([
+        [period, 1],
+        [period, 2],
+      ]);
       const clean = await auditSettlement(server.ledger.settlement.service, revisions);
       expect(clean).toMatchObject({ ok: true, audited: 2, identical: 2, different: 0, errors: 0 });
 
@@ -305,7 +410,9 @@ export function describeAsOfReplay(label: string, options: TestServerOptions | n
       // An attacker with superuser rights edits revision 1 in the log: the seller's imbalance amount −10 becomes −11.
       await sql.transaction(async (tx) => {
         await tx.query('SET LOCAL session_replication_role = replica');
-        await tx.query(`UPDATE "${liveSchema()}".events SET data = jsonb_set(data, '{lines,1,imbalanceAmountMinor}', '"-11"') WHERE stream_id = $1 AND stream_version = 1`, [settlementStream]);
+        await tx.query(`UPDATE "${liveSchema()}".events SET data = jsonb_set(data, '{lines,1,imbalanceAmountMinor}', '"-11"') WHERE stream_id = $1 AND stream_version = 1`, [
+          settlementStream,
+        ]);
       });
       const tampered = await auditSettlement(server.ledger.settlement.service, revisions);
       expect(tampered).toMatchObject({ ok: false, audited: 2, identical: 1, different: 1 });
@@ -323,7 +430,10 @@ export function describeAsOfReplay(label: string, options: TestServerOptions | n
         const one = await runLedgerCli(['audit', 'settlement', '--zone', zone, '--period', period, '--revision', '2', '--json'], env);
         expect(one.code).toBe(0);
         expect(JSON.parse(one.stdout)).toMatchObject({ ok: true, audited: 1, revisions: [{ revision: 2, verdict: 'identical' }] });
-        expect(await runLedgerCli(['audit', 'settlement', '--zone', zone, '--period', '2026-11-05T11:00Z'], env)).toMatchObject({ code: 2, stderr: expect.stringContaining('was never closed') });
+        expect(await runLedgerCli(['audit', 'settlement', '--zone', zone, '--period', '2026-11-05T11:00Z'], env)).toMatchObject({
+          code: 2,
+          stderr: expect.stringContaining('was never closed'),
+        });
       }
     }, 180_000);
   });

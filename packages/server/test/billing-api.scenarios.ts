@@ -28,17 +28,39 @@ export function describeBillingApi(label: string, options: TestServerOptions | n
       const tariffId = `tou-${randomUUID().slice(0, 8)}`;
       await registerSite(server, { siteId, importLimitW: '100000' });
       await command('addNode', 'AddNodeInput', {
-        siteId, nodeId: 'cp1', parentId: siteId, kind: 'CHARGER', name: 'cp1', importLimitW: '22000', exportLimitW: '11000',
+        siteId,
+        nodeId: 'cp1',
+        parentId: siteId,
+        kind: 'CHARGER',
+        name: 'cp1',
+        importLimitW: '22000',
+        exportLimitW: '11000',
         charger: { minPowerW: '1400', maxPowerW: '22000', bidirectional: true, minDischargePowerW: '1400', maxDischargePowerW: '11000' },
       });
       await command('addNode', 'AddNodeInput', { siteId, nodeId: 'cp1-1', parentId: 'cp1', kind: 'CONNECTOR', name: 'cp1-1', importLimitW: '22000', exportLimitW: '11000' });
-      const defined = await command('defineTariff', 'DefineTariffInput', {
-        tariff: {
-          tariffId, name: 'Evening peak', currency: 'EUR',
-          energy: { timeOfUse: { timeZone: 'UTC', defaultName: 'off-peak', defaultMinorPerKWh: '20', windows: [{ name: 'peak', daysOfWeek: null, from: '17:00', to: '21:00', priceMinorPerKWh: '40' }] } },
-          speedBands: [], sessionFeeMinor: '50', exportCredit: { fixed: { creditMinorPerKWh: '10' } },
+      const defined = await command(
+        'defineTariff',
+        'DefineTariffInput',
+        {
+          tariff: {
+            tariffId,
+            name: 'Evening peak',
+            currency: 'EUR',
+            energy: {
+              timeOfUse: {
+                timeZone: 'UTC',
+                defaultName: 'off-peak',
+                defaultMinorPerKWh: '20',
+                windows: [{ name: 'peak', daysOfWeek: null, from: '17:00', to: '21:00', priceMinorPerKWh: '40' }],
+              },
+            },
+            speedBands: [],
+            sessionFeeMinor: '50',
+            exportCredit: { fixed: { creditMinorPerKWh: '10' } },
+          },
         },
-      }, '... on CommandRecorded { events }');
+        '... on CommandRecorded { events }',
+      );
       expect(defined).toMatchObject({ __typename: 'CommandRecorded', events: 1 });
       const assigned = await command('assignTariff', 'AssignTariffInput', { accountId, tariffId, validFrom: '2026-11-01T00:00:00Z' });
       expect(assigned.__typename).toBe('CommandRecorded');
@@ -49,12 +71,25 @@ export function describeBillingApi(label: string, options: TestServerOptions | n
       const { siteId, accountId, tariffId } = await setUp();
       const sessionId = `${siteId}-s1`;
       const plugged = await command('plugIn', 'PlugInInput', {
-        sessionId, siteId, connectorId: 'cp1-1', at: '2026-11-02T16:30:00Z', vehicleId: 'ev', customerId: accountId, tier: 'NORMAL',
-        departureAt: '2026-11-02T20:00:00Z', energyNeededWh: '20000', minPowerW: '1400', maxPowerW: '22000',
+        sessionId,
+        siteId,
+        connectorId: 'cp1-1',
+        at: '2026-11-02T16:30:00Z',
+        vehicleId: 'ev',
+        customerId: accountId,
+        tier: 'NORMAL',
+        departureAt: '2026-11-02T20:00:00Z',
+        energyNeededWh: '20000',
+        minPowerW: '1400',
+        maxPowerW: '22000',
       });
       expect(plugged.__typename).toBe('SessionCommandPayload');
       // Sent out of order and once twice: the bill must not care.
-      for (const [occurredAt, energyImportWh] of [['2026-11-02T17:30:00Z', '10000'], ['2026-11-02T17:00:00Z', '5000'], ['2026-11-02T17:30:00Z', '10000']] as const) {
+      for (const [occurredAt, energyImportWh] of [
+        ['2026-11-02T17:30:00Z', '10000'],
+        ['2026-11-02T17:00:00Z', '5000'],
+        ['2026-11-02T17:30:00Z', '10000'],
+      ] as const) {
         const recorded = await command('recordSessionMeterReading', 'RecordSessionMeterReadingInput', { sessionId, occurredAt, energyImportWh, energyExportWh: '0' });
         expect(recorded.__typename).toBe('SessionCommandPayload');
       }
@@ -71,7 +106,13 @@ export function describeBillingApi(label: string, options: TestServerOptions | n
         { accountId },
       );
       // 16:30–17:00 off-peak: 5 kWh × 20 = 100; 17:00–17:30 peak: 5 kWh × 40 = 200; fee 50.
-      expect(invoice).toMatchObject({ __typename: 'Invoice', currency: 'EUR', total: { amountMinor: '350', amount: '3.5', currency: 'EUR' }, v2gCredits: { amountMinor: '0' }, unbilled: [] });
+      expect(invoice).toMatchObject({
+        __typename: 'Invoice',
+        currency: 'EUR',
+        total: { amountMinor: '350', amount: '3.5', currency: 'EUR' },
+        v2gCredits: { amountMinor: '0' },
+        unbilled: [],
+      });
       const byLabel = Object.fromEntries(invoice.lines.map((l: any) => [l.priceLabel, l]));
       expect(byLabel['off-peak']).toMatchObject({ sessionId, component: 'ENERGY', tariffId, energyWh: '5000', amount: { amountMinor: '100' } });
       expect(byLabel['peak']).toMatchObject({ component: 'ENERGY', energyWh: '5000', amount: { amountMinor: '200' } });
@@ -81,8 +122,13 @@ export function describeBillingApi(label: string, options: TestServerOptions | n
       // The peak line rests on the two readings that bound it, the tariff and the assignment.
       expect(byLabel['peak'].justifiedBy.length).toBeGreaterThanOrEqual(3);
 
-      const { invoices } = await run(`query($accountId: ID!) { invoices(accountId: $accountId, fromMonth: "2026-10", toMonth: "2026-11") { month total { amountMinor } } }`, { accountId });
-      expect(invoices).toEqual([{ month: '2026-10', total: { amountMinor: '0' } }, { month: '2026-11', total: { amountMinor: '350' } }]);
+      const { invoices } = await run(`query($accountId: ID!) { invoices(accountId: $accountId, fromMonth: "2026-10", toMonth: "2026-11") { month total { amountMinor } } }`, {
+        accountId,
+      });
+      expect(invoices).toEqual([
+        { month: '2026-10', total: { amountMinor: '0' } },
+        { month: '2026-11', total: { amountMinor: '350' } },
+      ]);
 
       const { sessionCost } = await run(
         `query($sessionId: ID!) { sessionCost(sessionId: $sessionId) { __typename ... on SessionCost { total { amountMinor } charges { component intervalStart priceLabel energyWh amount { amountMinor } } } } }`,
@@ -100,10 +146,17 @@ export function describeBillingApi(label: string, options: TestServerOptions | n
     it('shows a price curve as known now and as known before its revision', async () => {
       const zone = `Z${randomUUID().slice(0, 6)}`;
       const publish = (price: string) =>
-        command('publishPrices', 'PublishPricesInput', {
-          zone, currency: 'EUR', source: 'day-ahead',
-          points: [{ start: '2026-11-03T10:00:00Z', end: '2026-11-03T11:00:00Z', priceMinorPerKWh: price, carbonGPerKWh: '310' }],
-        }, '... on CommandRecorded { events }');
+        command(
+          'publishPrices',
+          'PublishPricesInput',
+          {
+            zone,
+            currency: 'EUR',
+            source: 'day-ahead',
+            points: [{ start: '2026-11-03T10:00:00Z', end: '2026-11-03T11:00:00Z', priceMinorPerKWh: price, carbonGPerKWh: '310' }],
+          },
+          '... on CommandRecorded { events }',
+        );
       expect(await publish('8.21')).toMatchObject({ __typename: 'CommandRecorded', events: 1 });
       await waitForStream(server, `prices-${zone}`);
       const before = new Date(clock.now()).toISOString();
@@ -116,7 +169,12 @@ export function describeBillingApi(label: string, options: TestServerOptions | n
       expect(now).toHaveLength(4);
       expect(now[0]).toEqual({ start: '2026-11-03T10:00:00.000Z', end: '2026-11-03T10:15:00.000Z', priceMinorPerKWh: '9.5', carbonGPerKWh: '310', versions: 2 });
       const then = (await run(curve, { zone, knownAt: before })).priceCurve;
-      expect(then.map((p: any) => [p.priceMinorPerKWh, p.versions])).toEqual([['8.21', 1], ['8.21', 1], ['8.21', 1], ['8.21', 1]]);
+      expect(then.map((p: any) => [p.priceMinorPerKWh, p.versions])).toEqual([
+        ['8.21', 1],
+        ['8.21', 1],
+        ['8.21', 1],
+        ['8.21', 1],
+      ]);
     });
 
     it('refuses a second definition of a tariff and an overlapping assignment, with typed errors', async () => {
@@ -125,9 +183,22 @@ export function describeBillingApi(label: string, options: TestServerOptions | n
         tariff: { tariffId, name: 'x', currency: 'EUR', energy: { fixed: { priceMinorPerKWh: '30' } }, speedBands: [], sessionFeeMinor: null, exportCredit: null },
       });
       expect(again).toMatchObject({ __typename: 'TariffAlreadyDefinedError', code: 'TARIFF_ALREADY_DEFINED' });
-      const bad = await command('defineTariff', 'DefineTariffInput', {
-        tariff: { tariffId: `${tariffId}-2`, name: 'x', currency: 'EUR', energy: { timeOfUse: { timeZone: 'Mars/Olympus', defaultName: 'd', defaultMinorPerKWh: '1', windows: [] } }, speedBands: [], sessionFeeMinor: null, exportCredit: null },
-      }, '... on InvalidCommandError { field }');
+      const bad = await command(
+        'defineTariff',
+        'DefineTariffInput',
+        {
+          tariff: {
+            tariffId: `${tariffId}-2`,
+            name: 'x',
+            currency: 'EUR',
+            energy: { timeOfUse: { timeZone: 'Mars/Olympus', defaultName: 'd', defaultMinorPerKWh: '1', windows: [] } },
+            speedBands: [],
+            sessionFeeMinor: null,
+            exportCredit: null,
+          },
+        },
+        '... on InvalidCommandError { field }',
+      );
       // Named as the client sent it: the variant's field, not the domain's tagged union.
       expect(bad).toMatchObject({ __typename: 'InvalidCommandError', field: 'tariff.energy.timeOfUse.timeZone' });
       const overlap = await command('assignTariff', 'AssignTariffInput', { accountId, tariffId, validFrom: '2026-10-01T00:00:00Z', validTo: '2026-11-15T00:00:00Z' });
@@ -140,8 +211,15 @@ export function describeBillingApi(label: string, options: TestServerOptions | n
       const unknown = `nobody-${randomUUID().slice(0, 8)}`;
       const invoice = `query($accountId: ID!) { invoice(accountId: $accountId, month: "2026-11") { __typename
         ... on Error { code message } ... on AccountNotFoundError { field accountId } ... on Invoice { total { amountMinor } } } }`;
-      expect((await run(invoice, { accountId: unknown })).invoice).toMatchObject({ __typename: 'AccountNotFoundError', code: 'ACCOUNT_NOT_FOUND', field: 'accountId', accountId: unknown });
-      const { body } = await server.gql<any>(`query($accountId: ID!) { invoices(accountId: $accountId, fromMonth: "2026-10", toMonth: "2026-11") { month } }`, { accountId: unknown });
+      expect((await run(invoice, { accountId: unknown })).invoice).toMatchObject({
+        __typename: 'AccountNotFoundError',
+        code: 'ACCOUNT_NOT_FOUND',
+        field: 'accountId',
+        accountId: unknown,
+      });
+      const { body } = await server.gql<any>(`query($accountId: ID!) { invoices(accountId: $accountId, fromMonth: "2026-10", toMonth: "2026-11") { month } }`, {
+        accountId: unknown,
+      });
       expect(body.errors?.map((e: any) => e.extensions?.code)).toEqual(['ACCOUNT_NOT_FOUND']);
 
       const { accountId, tariffId } = await setUp();
@@ -160,7 +238,12 @@ export function describeBillingApi(label: string, options: TestServerOptions | n
     it('takes a tariff as a typed input: exactly one variant of energy price and export credit, refusals naming the field as sent, nothing written', async () => {
       const tariffId = `typed-${randomUUID().slice(0, 8)}`;
       const define = (tariff: Record<string, unknown>) =>
-        command('defineTariff', 'DefineTariffInput', { tariff: { tariffId, name: 'Typed', currency: 'EUR', speedBands: [], sessionFeeMinor: null, exportCredit: null, ...tariff } }, '... on InvalidCommandError { field reason }');
+        command(
+          'defineTariff',
+          'DefineTariffInput',
+          { tariff: { tariffId, name: 'Typed', currency: 'EUR', speedBands: [], sessionFeeMinor: null, exportCredit: null, ...tariff } },
+          '... on InvalidCommandError { field reason }',
+        );
       expect(await define({ energy: {} })).toMatchObject({ __typename: 'InvalidCommandError', field: 'tariff.energy', reason: expect.stringContaining('exactly one') });
       expect(await define({ energy: { fixed: { priceMinorPerKWh: '30' }, dynamic: { zone: 'NL', marginMinorPerKWh: '1' } } })).toMatchObject({
         __typename: 'InvalidCommandError',
@@ -173,7 +256,17 @@ export function describeBillingApi(label: string, options: TestServerOptions | n
       });
       // A malformed id is refused before anything runs (the request's error, not a union member), naming the field as sent.
       const badZone = await server.gql(`mutation($input: DefineTariffInput!) { defineTariff(input: $input) { __typename } }`, {
-        input: { commandId: randomUUID(), tariff: { tariffId, name: 'Typed', currency: 'EUR', speedBands: [], energy: { fixed: { priceMinorPerKWh: '30' } }, exportCredit: { spot: { zone: 'not a zone!', marginMinorPerKWh: '0' } } } },
+        input: {
+          commandId: randomUUID(),
+          tariff: {
+            tariffId,
+            name: 'Typed',
+            currency: 'EUR',
+            speedBands: [],
+            energy: { fixed: { priceMinorPerKWh: '30' } },
+            exportCredit: { spot: { zone: 'not a zone!', marginMinorPerKWh: '0' } },
+          },
+        },
       });
       expect(badZone.body.errors?.[0]?.extensions).toMatchObject({ code: 'INVALID_COMMAND', details: { field: 'tariff.exportCredit.spot.zone' } });
       expect(await define({ energy: { fixed: { priceMinorPerKWh: '30' } }, speedBands: [{ name: 'FAST', fromPowerW: '11000', surchargeMinorPerKWh: '5' }] })).toMatchObject({
@@ -184,15 +277,23 @@ export function describeBillingApi(label: string, options: TestServerOptions | n
       expect(
         await define({
           energy: { dynamic: { zone: 'NL', marginMinorPerKWh: '2.5', capMinorPerKWh: '60' } },
-          speedBands: [{ name: 'SLOW', fromPowerW: '0', surchargeMinorPerKWh: '0' }, { name: 'FAST', fromPowerW: '11000', surchargeMinorPerKWh: '5' }],
+          speedBands: [
+            { name: 'SLOW', fromPowerW: '0', surchargeMinorPerKWh: '0' },
+            { name: 'FAST', fromPowerW: '11000', surchargeMinorPerKWh: '5' },
+          ],
           exportCredit: { fixed: { creditMinorPerKWh: '10' } },
         }),
       ).toMatchObject({ __typename: 'CommandRecorded' });
       const { tariff } = await run(`query($tariffId: ID!) { tariff(tariffId: $tariffId) { definition } }`, { tariffId });
       expect(tariff.definition).toEqual({
-        tariffId, name: 'Typed', currency: 'EUR',
+        tariffId,
+        name: 'Typed',
+        currency: 'EUR',
         energy: { kind: 'dynamic', zone: 'NL', marginMinorPerKWh: '2.5', floorMinorPerKWh: null, capMinorPerKWh: '60' },
-        speedBands: [{ name: 'slow', fromPowerW: '0', surchargeMinorPerKWh: '0' }, { name: 'fast', fromPowerW: '11000', surchargeMinorPerKWh: '5' }],
+        speedBands: [
+          { name: 'slow', fromPowerW: '0', surchargeMinorPerKWh: '0' },
+          { name: 'fast', fromPowerW: '11000', surchargeMinorPerKWh: '5' },
+        ],
         sessionFeeMinor: null,
         exportCredit: { kind: 'fixed', creditMinorPerKWh: '10' },
       });

@@ -74,7 +74,14 @@ export function runCommand(command: string, args: string[], env: Record<string, 
     cwd: ROOT,
     env: {
       ...process.env,
-      DATABASE_URL: '', EVENTSTORE_URL: '', DATA_DIR: '', DB_SCHEMA: '', AUTH_BOOTSTRAP_OPERATOR_KEY: '', LEDGER_CHECKPOINT_KEY: '', LEDGER_CHECKPOINT_PUBLIC_KEY: '', LEDGER_CHECKPOINT_SINK_FILE: '',
+      DATABASE_URL: '',
+      EVENTSTORE_URL: '',
+      DATA_DIR: '',
+      DB_SCHEMA: '',
+      AUTH_BOOTSTRAP_OPERATOR_KEY: '',
+      LEDGER_CHECKPOINT_KEY: '',
+      LEDGER_CHECKPOINT_PUBLIC_KEY: '',
+      LEDGER_CHECKPOINT_SINK_FILE: '',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -87,5 +94,4 @@ export function runCommand(command: string, args: string[], env: Record<string, 
 }
 
 /** `pnpm ledger …` as an operator or auditor runs it. */
-export const runLedgerCli = (args: string[], env: Record<string, string> = {}): Promise<CommandRun> =>
-  runCommand(process.execPath, ['--import', 'tsx', CLI, ...args], env);
+export const runLedgerCli = (args: string[], env: Record<string, string> = {}): Promise<CommandRun> => runCommand(process.execPath, ['--import', 'tsx', CLI, ...args], env);

@@ -57,13 +57,23 @@ describe('the compiled build', () => {
   it('loads no package (no store driver, no ledger) before a help is printed', () => {
     for (const entry of ['main.js', 'ledger.js']) {
       const { chunks, external } = staticGraph(join(outdir, entry));
-      expect(external.filter((specifier) => !specifier.startsWith('node:')), entry).toEqual([]);
+      expect(
+        external.filter((specifier) => !specifier.startsWith('node:')),
+        entry,
+      ).toEqual([]);
       const bytes = chunks.reduce((sum, chunk) => sum + readFileSync(chunk).length, 0);
       // The usage texts and the argument parser: tens of kB, where the store alone bundles close to 1 MB.
       expect(bytes, `${entry}: ${chunks.join(', ')}`).toBeLessThan(100_000);
     }
     // The graph is read as written: a command's module does import the store.
-    expect(staticGraph(join(outdir, readdirSync(outdir).find((f) => /^verify-.*\.js$/.test(f))!)).external).toContain('pg');
+    expect(
+      staticGraph(
+        join(
+          outdir,
+          readdirSync(outdir).find((f) => /^verify-.*\.js$/.test(f))!,
+        ),
+      ).external,
+    ).toContain('pg');
   });
 
   it('serves GraphQL on a fresh PGlite folder, stops on SIGTERM, and its CLI then reads that folder', async () => {

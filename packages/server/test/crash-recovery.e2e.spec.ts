@@ -28,7 +28,10 @@ async function boot(env: Record<string, string>): Promise<{ server: ChildServer;
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const up = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+    const up = await fetch(`${url}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (up) return { server, url };
     if (Date.now() > deadline || server.child.exitCode !== null) {
       server.child.kill('SIGKILL');
@@ -128,14 +131,18 @@ describe('crash recovery: SIGKILL in the middle of a burst of appends', () => {
     }
   }, 180_000);
 
-  it.skipIf(postgresUrl === null)('on the PostgreSQL server loses no acknowledged event and doubles none', async () => {
-    const schema = `crash_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-    try {
-      await crashAndRecover({ DATABASE_URL: postgresUrl!, DB_SCHEMA: schema });
-    } finally {
-      const sql = await connectPostgres(postgresUrl!);
-      await sql.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await sql.close();
-    }
-  }, 180_000);
+  it.skipIf(postgresUrl === null)(
+    'on the PostgreSQL server loses no acknowledged event and doubles none',
+    async () => {
+      const schema = `crash_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+      try {
+        await crashAndRecover({ DATABASE_URL: postgresUrl!, DB_SCHEMA: schema });
+      } finally {
+        const sql = await connectPostgres(postgresUrl!);
+        await sql.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+        await sql.close();
+      }
+    },
+    180_000,
+  );
 });

@@ -10,7 +10,7 @@ const postgresUrl = inject('postgresUrl');
 describeErrorsAndLogs('a PostgreSQL server', postgresUrl === null ? null : { databaseUrl: postgresUrl });
 
 describe.skipIf(postgresUrl === null)('pnpm start with a password in DATABASE_URL', () => {
-  it('never writes the password, nor a caller\'s credentials, to stdout or stderr, even at LOG_LEVEL=debug', async () => {
+  it("never writes the password, nor a caller's credentials, to stdout or stderr, even at LOG_LEVEL=debug", async () => {
     // The test server trusts local connections: a password it ignores is as good as a real one here.
     const url = new URL(postgresUrl!);
     if (url.password === '') url.password = `pw-${randomUUID()}`;

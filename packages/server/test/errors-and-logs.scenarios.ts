@@ -4,7 +4,18 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
-import { ANONYMOUS, freshSiteId, openAccounts, postGraphQL, queryData, startTestServer, TEST_OPERATOR_KEY, type TestPrincipal, type TestServer, type TestServerOptions } from './harness.ts';
+import {
+  ANONYMOUS,
+  freshSiteId,
+  openAccounts,
+  postGraphQL,
+  queryData,
+  startTestServer,
+  TEST_OPERATOR_KEY,
+  type TestPrincipal,
+  type TestServer,
+  type TestServerOptions,
+} from './harness.ts';
 
 /**
  * What clients and logs must never see: a stack trace, SQL or a file path in a GraphQL error; a
@@ -155,7 +166,11 @@ export function describeErrorsAndLogs(label: string, options: TestServerOptions 
         extensions: { code: 'FORBIDDEN', details: { field: 'Mutation.submitOrder', role: 'trader', reason: 'NOT_OWN_ACCOUNT', subject: 'alice', requested: 'bob' } },
       });
       // Two mutations, the second for bob: refused before either runs, with the same reason.
-      const two = await server.gql(`mutation { a: submitOrder(input: ${order(randomUUID(), 'alice')}) { __typename } b: submitOrder(input: ${order(randomUUID(), 'bob')}) { __typename } }`, undefined, alice.headers);
+      const two = await server.gql(
+        `mutation { a: submitOrder(input: ${order(randomUUID(), 'alice')}) { __typename } b: submitOrder(input: ${order(randomUUID(), 'bob')}) { __typename } }`,
+        undefined,
+        alice.headers,
+      );
       expect(two.body.errors![0]).toMatchObject({
         message: 'a trader may use Mutation.submitOrder only for their own trader id; you are alice, the request is for bob: nothing in this request was executed',
         extensions: { code: 'FORBIDDEN', details: { reason: 'NOT_OWN_ACCOUNT', subject: 'alice', requested: 'bob' } },
@@ -165,8 +180,18 @@ export function describeErrorsAndLogs(label: string, options: TestServerOptions 
         `mutation($input: SubmitOrdersInput!) { submitOrders(input: $input) { __typename } }`,
         {
           input: {
-            commandId: randomUUID(), zone: 'NL', deliveryStart: '2030-01-01T10:00:00Z', lengthMinutes: 15,
-            orders: ['alice', 'carol'].map((traderId, i) => ({ clientOrderId: `b-${i}`, traderId, side: 'SELL', orderType: 'LIMIT', quantityKWh: '1', limitPriceMinorPerMWh: '100' })),
+            commandId: randomUUID(),
+            zone: 'NL',
+            deliveryStart: '2030-01-01T10:00:00Z',
+            lengthMinutes: 15,
+            orders: ['alice', 'carol'].map((traderId, i) => ({
+              clientOrderId: `b-${i}`,
+              traderId,
+              side: 'SELL',
+              orderType: 'LIMIT',
+              quantityKWh: '1',
+              limitPriceMinorPerMWh: '100',
+            })),
           },
         },
         alice.headers,
@@ -178,7 +203,11 @@ export function describeErrorsAndLogs(label: string, options: TestServerOptions 
       // A role that may not use a field at all is told which roles may.
       await openAccounts(server, 'driver-1'); // a driver key acts for a known account
       const driver = await server.as('driver', 'driver-1');
-      const site = await server.gql(`mutation { registerSite(input: { commandId: "${randomUUID()}", siteId: "${freshSiteId()}", name: "x", importLimitW: "1", exportLimitW: "0" }) { __typename } }`, undefined, driver.headers);
+      const site = await server.gql(
+        `mutation { registerSite(input: { commandId: "${randomUUID()}", siteId: "${freshSiteId()}", name: "x", importLimitW: "1", exportLimitW: "0" }) { __typename } }`,
+        undefined,
+        driver.headers,
+      );
       expect(site.body.errors![0]).toMatchObject({
         message: 'the role driver may not use Mutation.registerSite: it is open to operator',
         extensions: { code: 'FORBIDDEN', details: { field: 'Mutation.registerSite', role: 'driver', reason: 'ROLE_NOT_ALLOWED', allowedRoles: ['operator'] } },
@@ -189,12 +218,24 @@ export function describeErrorsAndLogs(label: string, options: TestServerOptions 
       const zone = `E${randomUUID().slice(0, 6)}`;
       const HOUR = 3_600_000;
       const deliveryStart = new Date(Math.floor((Date.now() + 2 * HOUR) / HOUR) * HOUR).toISOString();
-      const product = { lengthMinutes: 15, mode: 'CONTINUOUS', tickMinorPerMWh: '1', minPriceMinorPerMWh: '-50000', maxPriceMinorPerMWh: '400000', quantityStepKWh: '0.1', maxQuantityKWh: '10000', gateClosureMinutes: 5, openMinutes: 1440 };
+      const product = {
+        lengthMinutes: 15,
+        mode: 'CONTINUOUS',
+        tickMinorPerMWh: '1',
+        minPriceMinorPerMWh: '-50000',
+        maxPriceMinorPerMWh: '400000',
+        quantityStepKWh: '0.1',
+        maxQuantityKWh: '10000',
+        gateClosureMinutes: 5,
+        openMinutes: 1440,
+      };
       const configured = await queryData(server, 'mutation($input: ConfigureMarketZoneInput!) { configureMarketZone(input: $input) { __typename } }', {
         input: { commandId: randomUUID(), zone, currency: 'EUR', imbalancePriceZone: zone, products: [product] },
       });
       expect(configured.configureMarketZone.__typename).toBe('MarketZonePayload');
-      await queryData(server, 'mutation($input: RegisterParticipantInput!) { registerParticipant(input: $input) { __typename } }', { input: { commandId: randomUUID(), zone, participantId: 'alice', name: 'Alice' } });
+      await queryData(server, 'mutation($input: RegisterParticipantInput!) { registerParticipant(input: $input) { __typename } }', {
+        input: { commandId: randomUUID(), zone, participantId: 'alice', name: 'Alice' },
+      });
       const order = { clientOrderId: `c-${randomUUID().slice(0, 8)}`, traderId: 'alice', side: 'SELL', orderType: 'LIMIT', quantityKWh: '0.05', limitPriceMinorPerMWh: '100' };
       const facts = '__typename ... on Error { code message } ... on QuantityNotOnStepError { field orderIndex quantityWh quantityKWh quantityStepWh quantityStepKWh }';
       const single = await queryData(server, `mutation($input: SubmitOrderInput!) { submitOrder(input: $input) { ${facts} } }`, {
@@ -212,9 +253,13 @@ export function describeErrorsAndLogs(label: string, options: TestServerOptions 
         quantityStepKWh: '0.1',
       });
       const batch = await queryData(server, `mutation($input: SubmitOrdersInput!) { submitOrders(input: $input) { ${facts} } }`, {
-        input: { commandId: randomUUID(), zone, deliveryStart, lengthMinutes: 15, orders: [{ ...order, quantityKWh: '1' , clientOrderId: 'ok-1' }, order] },
+        input: { commandId: randomUUID(), zone, deliveryStart, lengthMinutes: 15, orders: [{ ...order, quantityKWh: '1', clientOrderId: 'ok-1' }, order] },
       });
-      expect(batch.submitOrders).toMatchObject({ field: 'orders[1].quantityKWh', orderIndex: '1', message: 'orders[1].quantityKWh: 0.05 kWh is not a multiple of the quantity step 0.1 kWh' });
+      expect(batch.submitOrders).toMatchObject({
+        field: 'orders[1].quantityKWh',
+        orderIndex: '1',
+        message: 'orders[1].quantityKWh: 0.05 kWh is not a multiple of the quantity step 0.1 kWh',
+      });
       const bookStream = `market-${zone}-${deliveryStart.slice(0, 16).replace(/[-:]/g, '')}Z-15m`;
       expect(await server.ledger.store.readStream(bookStream)).toEqual([]);
     });

@@ -82,7 +82,7 @@ export function describeGraphQLApi(label: string, options: TestServerOptions | n
       expect(listed.data!.streams.edges.map((e: any) => e.node.streamId)).toContain(`site-${siteId}`);
     });
 
-    it('pages through streams and through a stream\'s events, Relay style', async () => {
+    it("pages through streams and through a stream's events, Relay style", async () => {
       const ids = [freshSiteId(), freshSiteId(), freshSiteId()];
       let last = '0';
       for (const siteId of ids) last = (await registerSite(server, { siteId })).body.data!.registerSite.position!;
@@ -119,10 +119,9 @@ export function describeGraphQLApi(label: string, options: TestServerOptions | n
       // A stream with three events, read two at a time.
       const siteId = ids[0]!;
       for (const name of ['Depot North', 'Depot South']) {
-        const { body } = await server.gql(
-          `mutation($input: RenameSiteInput!) { renameSite(input: $input) { __typename ... on RenameSitePayload { streamVersion } } }`,
-          { input: { commandId: randomUUID(), siteId, name } },
-        );
+        const { body } = await server.gql(`mutation($input: RenameSiteInput!) { renameSite(input: $input) { __typename ... on RenameSitePayload { streamVersion } } }`, {
+          input: { commandId: randomUUID(), siteId, name },
+        });
         expect(body.data!.renameSite.__typename).toBe('RenameSitePayload');
       }
       const eventsPage = async (after: string | null) =>
@@ -170,10 +169,9 @@ export function describeGraphQLApi(label: string, options: TestServerOptions | n
       expect(second).toMatchObject({ __typename: 'SiteAlreadyRegisteredError', code: 'SITE_ALREADY_REGISTERED' });
       expect(await head()).toBe(afterFirst);
 
-      const { body } = await server.gql(
-        `mutation($input: RenameSiteInput!) { renameSite(input: $input) { __typename ... on Error { code message } } }`,
-        { input: { commandId: randomUUID(), siteId: freshSiteId(), name: 'Nowhere' } },
-      );
+      const { body } = await server.gql(`mutation($input: RenameSiteInput!) { renameSite(input: $input) { __typename ... on Error { code message } } }`, {
+        input: { commandId: randomUUID(), siteId: freshSiteId(), name: 'Nowhere' },
+      });
       expect(body.data!.renameSite).toMatchObject({ __typename: 'UnknownSiteError', code: 'UNKNOWN_SITE' });
       expect(await head()).toBe(afterFirst);
     });
@@ -185,7 +183,19 @@ export function describeGraphQLApi(label: string, options: TestServerOptions | n
       expect(options, 'GraphiQL page embeds its options').not.toBeNull();
       const document = (JSON.parse(options![1]!) as { defaultQuery: string }).defaultQuery;
       const names = parse(document).definitions.flatMap((d) => (d.kind === Kind.OPERATION_DEFINITION && d.name ? [d.name.value] : []));
-      expect(names).toEqual(['RegisterSite', 'AddFeeder', 'AddCharger', 'AddConnector', 'OpenAccount', 'PlugIn', 'SiteTree', 'ConfigureMarketZone', 'SubmitOrders', 'OrderBook', 'Streams']);
+      expect(names).toEqual([
+        'RegisterSite',
+        'AddFeeder',
+        'AddCharger',
+        'AddConnector',
+        'OpenAccount',
+        'PlugIn',
+        'SiteTree',
+        'ConfigureMarketZone',
+        'SubmitOrders',
+        'OrderBook',
+        'Streams',
+      ]);
       const results: Record<string, Record<string, any>> = {};
       for (const operationName of names) {
         // Read models are eventually consistent: a query after a command waits for what it wrote.
@@ -237,7 +247,7 @@ export function describeGraphQLApi(label: string, options: TestServerOptions | n
       expect(badSite.body.errors![0]!.extensions).toMatchObject({ code: 'INVALID_ARGUMENT', details: { argument: 'siteId' } });
     });
 
-    it('reads a site\'s current state from its stream', async () => {
+    it("reads a site's current state from its stream", async () => {
       const siteId = freshSiteId();
       await registerSite(server, { siteId });
       await server.gql(`mutation($input: RenameSiteInput!) { renameSite(input: $input) { __typename } }`, {

@@ -1,6 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, firstSubscriptionData, freshSiteId, openAccounts, registerSite, startTestServer, TEST_OPERATOR_KEY, type TestServer, type TestServerOptions, waitForStream } from './harness.ts';
+import {
+  bearer,
+  firstSubscriptionData,
+  freshSiteId,
+  openAccounts,
+  registerSite,
+  startTestServer,
+  TEST_OPERATOR_KEY,
+  type TestServer,
+  type TestServerOptions,
+  waitForStream,
+} from './harness.ts';
 
 /**
  * The grid through GraphQL, end to end: build a tree, plug vehicles in, watch the allocation keep
@@ -26,10 +37,31 @@ const SESSION_RESULT = `${COMMON}
 const SITE_VIEW = /* GraphQL */ `
   query Site($siteId: ID!) {
     site(siteId: $siteId) {
-      version lastAllocationAt
-      nodes { nodeId parentId kind flowW effectiveImportLimitW effectiveExportLimitW importBoundBy importHeadroomW }
-      sessions { sessionId connectorId setpointW status reason minPowerW maxPowerW }
-      rules { ruleId inForce }
+      version
+      lastAllocationAt
+      nodes {
+        nodeId
+        parentId
+        kind
+        flowW
+        effectiveImportLimitW
+        effectiveExportLimitW
+        importBoundBy
+        importHeadroomW
+      }
+      sessions {
+        sessionId
+        connectorId
+        setpointW
+        status
+        reason
+        minPowerW
+        maxPowerW
+      }
+      rules {
+        ruleId
+        inForce
+      }
     }
   }
 `;
@@ -71,7 +103,9 @@ export function describeGridApi(label: string, options: TestServerOptions | null
       const siteId = freshSiteId();
       expect((await registerSite(server, { siteId, importLimitW: '50000', exportLimitW: '30000' })).body.data!.registerSite.__typename).toBe('RegisterSitePayload');
       const add = (input: Record<string, unknown>) => mutate('addNode', 'AddNodeInput', { siteId, ...input });
-      expect(await add({ nodeId: 'f1', parentId: siteId, kind: 'FEEDER', name: 'Feeder 1', importLimitW: '20000', exportLimitW: '20000' })).toMatchObject({ __typename: 'SiteCommandPayload' });
+      expect(await add({ nodeId: 'f1', parentId: siteId, kind: 'FEEDER', name: 'Feeder 1', importLimitW: '20000', exportLimitW: '20000' })).toMatchObject({
+        __typename: 'SiteCommandPayload',
+      });
       for (const cp of ['cp1', 'cp2']) {
         await add({
           nodeId: cp,
@@ -162,7 +196,7 @@ export function describeGridApi(label: string, options: TestServerOptions | null
       expect(positions.some((p) => p < 100n) && positions.some((p) => p >= 100n), 'positions on both sides of 100').toBe(true);
     }, 180_000);
 
-    it('shares a feeder\'s limit among the sessions plugged in below it, to the watt', async () => {
+    it("shares a feeder's limit among the sessions plugged in below it, to the watt", async () => {
       const siteId = await buildSite();
       const sessions = [];
       for (const connectorId of ['cp1-1', 'cp2-1', 'cp3-1']) {
@@ -234,7 +268,7 @@ export function describeGridApi(label: string, options: TestServerOptions | null
       expect(['curtailment', 'AddCongestionRule']).toContain(event.data.setpointsChanged.trigger);
     });
 
-    it('meets a load reading that cuts the headroom with one allocation in the reading\'s own append, holding nobody the new room allows', async () => {
+    it("meets a load reading that cuts the headroom with one allocation in the reading's own append, holding nobody the new room allows", async () => {
       const siteId = await buildSite();
       for (const connectorId of ['cp1-1', 'cp2-1', 'cp3-1']) await plugIn(siteId, { connectorId, maxPowerW: connectorId === 'cp3-1' ? '22000' : '11000' });
       expect(flowOf(await readSite(siteId), 'f1')).toBe(20000n);
@@ -280,7 +314,7 @@ export function describeGridApi(label: string, options: TestServerOptions | null
       expect(site.sessions.filter((s) => s.sessionId !== sessionId).every((s) => s.status === 'CHARGING')).toBe(true);
     });
 
-    it('discharges a consenting session for a grid operator\'s request, and holds the others', async () => {
+    it("discharges a consenting session for a grid operator's request, and holds the others", async () => {
       const siteId = await buildSite();
       const v2g = await plugIn(siteId, {
         connectorId: 'cp1-1',
@@ -309,7 +343,7 @@ export function describeGridApi(label: string, options: TestServerOptions | null
       expect(flowOf(site, siteId)).toBe(-5000n);
     });
 
-    it('judges field times by the ledger\'s clock: a car-park day\'s backdated, future-dated and day-ahead inputs are refused and change nothing (issue 12, item 3)', async () => {
+    it("judges field times by the ledger's clock: a car-park day's backdated, future-dated and day-ahead inputs are refused and change nothing (issue 12, item 3)", async () => {
       const siteId = await buildSite();
       const hoursFromNow = (h: number) => new Date(Date.now() + h * 3_600_000).toISOString();
       const TIME_RESULT = `${SESSION_RESULT} ... on TimeOutOfBoundsError { value now earliest latest }`;
@@ -319,7 +353,17 @@ export function describeGridApi(label: string, options: TestServerOptions | null
         return (body.data as Record<string, Record<string, any>>)[name]!;
       };
       const session = (sessionId: string, extra: Record<string, unknown>) => ({
-        sessionId, siteId, connectorId: 'cp1-1', vehicleId: 'ev-1', customerId: 'driver-1', tier: 'NORMAL', departureAt: hoursFromNow(4), energyNeededWh: '30000', minPowerW: '1400', maxPowerW: '11000', ...extra,
+        sessionId,
+        siteId,
+        connectorId: 'cp1-1',
+        vehicleId: 'ev-1',
+        customerId: 'driver-1',
+        tier: 'NORMAL',
+        departureAt: hoursFromNow(4),
+        energyNeededWh: '30000',
+        minPowerW: '1400',
+        maxPowerW: '11000',
+        ...extra,
       });
       const streamOf = async (id: string) => (await server.ledger.store.readStream(id)).length;
 
@@ -338,7 +382,12 @@ export function describeGridApi(label: string, options: TestServerOptions | null
       const plugged = await plugIn(siteId, { connectorId: 'cp1-1' });
       const sessionId = plugged.session.sessionId as string;
       const version = await streamOf(`session-${sessionId}`);
-      const future = await send('recordSessionMeterReading', 'RecordSessionMeterReadingInput', { sessionId, occurredAt: hoursFromNow(1), energyImportWh: '5000', energyExportWh: '0' }, `${COMMON} ... on SessionCommandPayload { duplicate }`);
+      const future = await send(
+        'recordSessionMeterReading',
+        'RecordSessionMeterReadingInput',
+        { sessionId, occurredAt: hoursFromNow(1), energyImportWh: '5000', energyExportWh: '0' },
+        `${COMMON} ... on SessionCommandPayload { duplicate }`,
+      );
       expect(future.__typename).toMatch(/FromFuture|OutOfBounds/);
       expect(future.code).toMatch(/FUTURE|OUT_OF_BOUNDS/);
       expect(await streamOf(`session-${sessionId}`)).toBe(version);
@@ -347,10 +396,20 @@ export function describeGridApi(label: string, options: TestServerOptions | null
 
       // A 30 kW load on the feeder dated a day ahead is refused; a real reading of 0 W now leaves the feeder's headroom whole.
       const siteVersion = (await readSite(siteId)).version;
-      const dayAhead = await send('recordNodeLoad', 'RecordNodeLoadInput', { siteId, nodeId: 'f1', occurredAt: hoursFromNow(24), otherLoadW: '30000', generationW: '0' }, `${COMMON} ... on SiteCommandPayload { duplicate }`);
+      const dayAhead = await send(
+        'recordNodeLoad',
+        'RecordNodeLoadInput',
+        { siteId, nodeId: 'f1', occurredAt: hoursFromNow(24), otherLoadW: '30000', generationW: '0' },
+        `${COMMON} ... on SiteCommandPayload { duplicate }`,
+      );
       expect(dayAhead).toMatchObject({ __typename: 'ReadingFromFutureError' });
       expect((await readSite(siteId)).version).toBe(siteVersion);
-      const real = await send('recordNodeLoad', 'RecordNodeLoadInput', { siteId, nodeId: 'f1', occurredAt: new Date().toISOString(), otherLoadW: '0', generationW: '0' }, `${COMMON} ... on SiteCommandPayload { duplicate }`);
+      const real = await send(
+        'recordNodeLoad',
+        'RecordNodeLoadInput',
+        { siteId, nodeId: 'f1', occurredAt: new Date().toISOString(), otherLoadW: '0', generationW: '0' },
+        `${COMMON} ... on SiteCommandPayload { duplicate }`,
+      );
       expect(real.__typename).toBe('SiteCommandPayload');
       const site = await readSite(siteId);
       const feeder = site.nodes.find((n) => n.nodeId === 'f1')!;
@@ -405,10 +464,22 @@ export function describeGridApi(label: string, options: TestServerOptions | null
       // A session is billed to a known account: its fleet's when it has one, else its customer's.
       const nobody = await plugIn(siteId, { ...refused(5), connectorId: 'cp2-1', customerId: 'nobody-known' });
       expect(nobody).toMatchObject({ __typename: 'AccountNotFoundError', code: 'ACCOUNT_NOT_FOUND', message: expect.stringContaining('nobody-known') });
-      const noFleet = await server.gql<any>(
-        `mutation($input: PlugInInput!) { plugIn(input: $input) { __typename ... on AccountNotFoundError { code field accountId } } }`,
-        { input: { commandId: randomUUID(), siteId, sessionId: refused(6).sessionId, connectorId: 'cp2-1', vehicleId: 'ev-1', customerId: 'driver-1', fleetId: 'no-such-fleet', tier: 'NORMAL', departureAt: inHours(4), energyNeededWh: '1000', minPowerW: '1400', maxPowerW: '11000' } },
-      );
+      const noFleet = await server.gql<any>(`mutation($input: PlugInInput!) { plugIn(input: $input) { __typename ... on AccountNotFoundError { code field accountId } } }`, {
+        input: {
+          commandId: randomUUID(),
+          siteId,
+          sessionId: refused(6).sessionId,
+          connectorId: 'cp2-1',
+          vehicleId: 'ev-1',
+          customerId: 'driver-1',
+          fleetId: 'no-such-fleet',
+          tier: 'NORMAL',
+          departureAt: inHours(4),
+          energyNeededWh: '1000',
+          minPowerW: '1400',
+          maxPowerW: '11000',
+        },
+      });
       expect(noFleet.body.data.plugIn).toEqual({ __typename: 'AccountNotFoundError', code: 'ACCOUNT_NOT_FOUND', field: 'fleetId', accountId: 'no-such-fleet' });
 
       // (The global head may move meanwhile: other tests' sites are re-allocated on the clock.)

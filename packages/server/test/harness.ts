@@ -132,12 +132,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
   };
 }
 
-export async function postGraphQL<D>(
-  url: string,
-  query: string,
-  variables?: Record<string, unknown>,
-  headers: Record<string, string> = {},
-): Promise<GraphQLResponse<D>> {
+export async function postGraphQL<D>(url: string, query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}): Promise<GraphQLResponse<D>> {
   // The test operator's key unless the caller names other credentials (or none: ANONYMOUS).
   const credentials = Object.keys(headers).some((h) => h.toLowerCase() === 'authorization') ? {} : bearer(TEST_OPERATOR_KEY);
   const response = await fetch(`${url}/graphql`, {
@@ -241,9 +236,28 @@ export const REGISTER_SITE = /* GraphQL */ `
   mutation Register($input: RegisterSiteInput!) {
     registerSite(input: $input) {
       __typename
-      ... on RegisterSitePayload { commandId duplicate streamId streamVersion position site { siteId name importLimitW exportLimitW version } }
-      ... on Error { code message }
-      ... on InvalidCommandError { field reason }
+      ... on RegisterSitePayload {
+        commandId
+        duplicate
+        streamId
+        streamVersion
+        position
+        site {
+          siteId
+          name
+          importLimitW
+          exportLimitW
+          version
+        }
+      }
+      ... on Error {
+        code
+        message
+      }
+      ... on InvalidCommandError {
+        field
+        reason
+      }
     }
   }
 `;

@@ -25,8 +25,7 @@ describe('HTTP limits and hardening', () => {
   });
 
   /** Another app on the same ledger with these settings (the defaults for the rest). */
-  const serveWith = (env: Record<string, string>, more: (deps: AppDeps) => AppDeps = (d) => d) =>
-    server.serve((deps) => more({ ...deps, hardening: hardeningConfig(env) }));
+  const serveWith = (env: Record<string, string>, more: (deps: AppDeps) => AppDeps = (d) => d) => server.serve((deps) => more({ ...deps, hardening: hardeningConfig(env) }));
 
   describe('operation limits', () => {
     it('refuses an operation nested deeper than GRAPHQL_MAX_DEPTH, naming the limit and the depth', async () => {
@@ -37,9 +36,7 @@ describe('HTTP limits and hardening', () => {
       const { status, body } = await postGraphQL<any>(url, eightDeep, undefined, auth);
       expect(status).toBe(400);
       expect(body.data).toBeUndefined();
-      expect(body.errors).toEqual([
-        { message: 'The operation nests 8 fields deep; the limit is 7.', extensions: { code: 'QUERY_TOO_DEEP', limit: 7, actual: 8 } },
-      ]);
+      expect(body.errors).toEqual([{ message: 'The operation nests 8 fields deep; the limit is 7.', extensions: { code: 'QUERY_TOO_DEEP', limit: 7, actual: 8 } }]);
     });
 
     it('counts first/last toward complexity: a page of 100 inside a page of 100 is refused, the same query with small pages runs', async () => {
@@ -78,9 +75,7 @@ describe('HTTP limits and hardening', () => {
       const fields = Array.from({ length: 2_100 }, () => 'name').join(' ');
       const { status, body } = await server.gql(`{ projections { ${fields} } }`, undefined, auth);
       expect(status).toBe(400);
-      expect(body.errors).toEqual([
-        { message: 'The document has 2105 tokens; the limit is 2000.', extensions: { code: 'QUERY_TOO_LARGE', limit: 2000, actual: 2105 } },
-      ]);
+      expect(body.errors).toEqual([{ message: 'The document has 2105 tokens; the limit is 2000.', extensions: { code: 'QUERY_TOO_LARGE', limit: 2000, actual: 2105 } }]);
     });
   });
 
@@ -97,11 +92,17 @@ describe('HTTP limits and hardening', () => {
       const over = await post(url, JSON.stringify({ query: '{ __typename }', variables: { pad: 'x'.repeat(70_000) } }));
       expect(over.status).toBe(413);
       expect(await over.json()).toEqual({
-        errors: [{ message: 'The request body is larger than 65536 bytes, the limit.', extensions: { code: 'PAYLOAD_TOO_LARGE', limitBytes: 65_536, requestId: expect.any(String) } }],
+        errors: [
+          { message: 'The request body is larger than 65536 bytes, the limit.', extensions: { code: 'PAYLOAD_TOO_LARGE', limitBytes: 65_536, requestId: expect.any(String) } },
+        ],
       });
 
       // Chunked, no Content-Length: counted as it arrives.
-      const chunked = await chunkedPost(url, auth, [JSON.stringify({ query: '{ __typename }', variables: { pad: '' } }).slice(0, -3), ...Array.from({ length: 10 }, () => 'x'.repeat(10_000)), '"}}']);
+      const chunked = await chunkedPost(url, auth, [
+        JSON.stringify({ query: '{ __typename }', variables: { pad: '' } }).slice(0, -3),
+        ...Array.from({ length: 10 }, () => 'x'.repeat(10_000)),
+        '"}}',
+      ]);
       expect(chunked.status).toBe(413);
       expect(JSON.parse(chunked.body).errors[0].extensions.code).toBe('PAYLOAD_TOO_LARGE');
     });
@@ -181,7 +182,7 @@ describe('HTTP limits and hardening', () => {
       expect(own.status).toBe(200);
     });
 
-    it('answers a listed origin\'s preflight and requests; refuses the others', async () => {
+    it("answers a listed origin's preflight and requests; refuses the others", async () => {
       const url = await serveWith({ CORS_ORIGINS: `${APP},http://localhost:5173` });
       const allowed = await preflight(url, APP);
       expect(allowed.status).toBe(204);

@@ -42,8 +42,17 @@ export function describeInputHardening(label: string, options: TestServerOptions
         inputType: 'PlugInInput',
         field: 'sessionId',
         input: () => ({
-          commandId: randomUUID(), sessionId: 'x', siteId: 'depot-1', connectorId: 'c1', vehicleId: 'ev-1', customerId: 'driver-1',
-          tier: 'NORMAL', departureAt: inAnHour(), energyNeededWh: '1000', minPowerW: '1400', maxPowerW: '11000',
+          commandId: randomUUID(),
+          sessionId: 'x',
+          siteId: 'depot-1',
+          connectorId: 'c1',
+          vehicleId: 'ev-1',
+          customerId: 'driver-1',
+          tier: 'NORMAL',
+          departureAt: inAnHour(),
+          energyNeededWh: '1000',
+          minPowerW: '1400',
+          maxPowerW: '11000',
         }),
       },
       {
@@ -63,8 +72,16 @@ export function describeInputHardening(label: string, options: TestServerOptions
         inputType: 'SubmitOrderInput',
         field: 'zone',
         input: () => ({
-          commandId: randomUUID(), zone: 'x', clientOrderId: 'o1', traderId: 't1', side: 'BUY', orderType: 'LIMIT',
-          quantityKWh: '1', limitPriceMinorPerMWh: '5000', deliveryStart: quarter(86_400_000), lengthMinutes: 15,
+          commandId: randomUUID(),
+          zone: 'x',
+          clientOrderId: 'o1',
+          traderId: 't1',
+          side: 'BUY',
+          orderType: 'LIMIT',
+          quantityKWh: '1',
+          limitPriceMinorPerMWh: '5000',
+          deliveryStart: quarter(86_400_000),
+          lengthMinutes: 15,
         }),
       },
     ];
@@ -102,27 +119,25 @@ export function describeInputHardening(label: string, options: TestServerOptions
 
     it('names an id inside a list as the client wrote it, and a NUL inline as well as in a variable', async () => {
       const before = await server.settledHead();
-      const { body } = await server.gql(
-        `mutation { publishPrices(input: { commandId: "c\\u0000", zone: "NL", currency: "EUR", source: "s", points: [] }) { __typename } }`,
-      );
+      const { body } = await server.gql(`mutation { publishPrices(input: { commandId: "c\\u0000", zone: "NL", currency: "EUR", source: "s", points: [] }) { __typename } }`);
       expect(body.errors![0]).toMatchObject({ extensions: { code: 'INVALID_COMMAND', details: { field: 'commandId' } } });
-      const orders = await server.gql(
-        `mutation($input: SubmitOrdersInput!) { submitOrders(input: $input) { __typename } }`,
-        {
-          input: {
-            commandId: randomUUID(), zone: 'NL', deliveryStart: quarter(86_400_000), lengthMinutes: 15,
-            orders: [
-              { clientOrderId: 'a', traderId: 't1', side: 'BUY', orderType: 'LIMIT', quantityKWh: '1', limitPriceMinorPerMWh: '1' },
-              { clientOrderId: 'b', traderId: 't\u0000', side: 'BUY', orderType: 'LIMIT', quantityKWh: '1', limitPriceMinorPerMWh: '1' },
-            ],
-          },
+      const orders = await server.gql(`mutation($input: SubmitOrdersInput!) { submitOrders(input: $input) { __typename } }`, {
+        input: {
+          commandId: randomUUID(),
+          zone: 'NL',
+          deliveryStart: quarter(86_400_000),
+          lengthMinutes: 15,
+          orders: [
+            { clientOrderId: 'a', traderId: 't1', side: 'BUY', orderType: 'LIMIT', quantityKWh: '1', limitPriceMinorPerMWh: '1' },
+            { clientOrderId: 'b', traderId: 't\u0000', side: 'BUY', orderType: 'LIMIT', quantityKWh: '1', limitPriceMinorPerMWh: '1' },
+          ],
         },
-      );
+      });
       expect(orders.body.errors![0]).toMatchObject({ extensions: { code: 'INVALID_COMMAND', details: { field: 'orders[1].traderId' } } });
       expect(await server.settledHead()).toBe(before);
     });
 
-    it('refuses a NUL in a String and in a query\'s id argument, never reaching SQL', async () => {
+    it("refuses a NUL in a String and in a query's id argument, never reaching SQL", async () => {
       const before = await server.settledHead();
       const rename = await server.gql(`mutation($input: RenameSiteInput!) { renameSite(input: $input) { __typename } }`, {
         input: { commandId: randomUUID(), siteId: 'depot-1', name: 'De\u0000pot' },
@@ -203,7 +218,7 @@ export function describeInputHardening(label: string, options: TestServerOptions
         expect(body.data!.site).toEqual({ name: 'Depot West', importLimitW: '11000', version: 2 });
       });
 
-      it('tells another principal\'s command under a used commandId apart from a retry', async () => {
+      it("tells another principal's command under a used commandId apart from a retry", async () => {
         const siteId = `s${randomUUID().slice(0, 8)}`;
         const register = { commandId: randomUUID(), siteId, name: 'Depot', importLimitW: '11000', exportLimitW: '0' };
         await server.gql(REGISTER, { input: register });
@@ -226,9 +241,7 @@ export function describeInputHardening(label: string, options: TestServerOptions
           fc.bigInt({ min: bound.maxAbs + 1n, max: 10n ** 19n }).map((n) => String(n)),
           ...(negative ? [fc.bigInt({ min: bound.maxAbs + 1n, max: 10n ** 19n }).map((n) => `-${n}`)] : []),
         );
-      const badTime = fc
-        .oneof(fc.integer({ min: 0, max: 1999 }), fc.integer({ min: 2100, max: 9999 }))
-        .map((year) => `${String(year).padStart(4, '0')}-06-15T12:00:00Z`);
+      const badTime = fc.oneof(fc.integer({ min: 0, max: 1999 }), fc.integer({ min: 2100, max: 9999 })).map((year) => `${String(year).padStart(4, '0')}-06-15T12:00:00Z`);
       const W = { maxDecimals: 3, maxAbs: 10n ** 9n };
       const WH = { maxDecimals: 3, maxAbs: 10n ** 12n };
       const PER_KWH = { maxDecimals: 6, maxAbs: 10n ** 12n };
@@ -251,31 +264,45 @@ export function describeInputHardening(label: string, options: TestServerOptions
         type Case = { mutation: string; inputType: string; field: string; input: Record<string, unknown> };
         const cases = fc.oneof(
           fc.tuple(fc.constantFrom('importLimitW', 'exportLimitW'), badDecimal(W, false)).map(([field, value]): Case => ({
-            mutation: 'registerSite', inputType: 'RegisterSiteInput', field,
+            mutation: 'registerSite',
+            inputType: 'RegisterSiteInput',
+            field,
             input: { siteId: `s${randomUUID().slice(0, 8)}`, name: 'Depot', importLimitW: '11000', exportLimitW: '0', [field]: value },
           })),
           fc.tuple(fc.constantFrom('energyImportWh', 'energyExportWh'), badDecimal(WH, false)).map(([field, value]): Case => ({
-            mutation: 'recordMeterReading', inputType: 'RecordMeterReadingInput', field,
+            mutation: 'recordMeterReading',
+            inputType: 'RecordMeterReadingInput',
+            field,
             input: { meterId, occurredAt: now(), energyImportWh: '1000', energyExportWh: '0', [field]: value },
           })),
           badDecimal(W).map((value): Case => ({
-            mutation: 'recordMeterReading', inputType: 'RecordMeterReadingInput', field: 'powerW',
+            mutation: 'recordMeterReading',
+            inputType: 'RecordMeterReadingInput',
+            field: 'powerW',
             input: { meterId, occurredAt: now(), energyImportWh: '1000', energyExportWh: '0', powerW: value },
           })),
           badTime.map((value): Case => ({
-            mutation: 'recordMeterReading', inputType: 'RecordMeterReadingInput', field: 'occurredAt',
+            mutation: 'recordMeterReading',
+            inputType: 'RecordMeterReadingInput',
+            field: 'occurredAt',
             input: { meterId, occurredAt: value, energyImportWh: '1000', energyExportWh: '0' },
           })),
           fc.tuple(fc.constantFrom('otherLoadW', 'generationW'), badDecimal(W)).map(([field, value]): Case => ({
-            mutation: 'recordNodeLoad', inputType: 'RecordNodeLoadInput', field,
+            mutation: 'recordNodeLoad',
+            inputType: 'RecordNodeLoadInput',
+            field,
             input: { siteId, nodeId: siteId, occurredAt: now(), otherLoadW: '1000', generationW: '0', [field]: value },
           })),
           badDecimal(PER_KWH).map((value): Case => ({
-            mutation: 'publishPrices', inputType: 'PublishPricesInput', field: 'points[0].priceMinorPerKWh',
+            mutation: 'publishPrices',
+            inputType: 'PublishPricesInput',
+            field: 'points[0].priceMinorPerKWh',
             input: { zone: 'NL', currency: 'EUR', source: 'test', points: [{ ...point, priceMinorPerKWh: value }] },
           })),
           fc.tuple(fc.constantFrom('start', 'end'), badTime).map(([field, value]): Case => ({
-            mutation: 'publishPrices', inputType: 'PublishPricesInput', field: `points[0].${field}`,
+            mutation: 'publishPrices',
+            inputType: 'PublishPricesInput',
+            field: `points[0].${field}`,
             input: { zone: 'NL', currency: 'EUR', source: 'test', points: [{ ...point, [field]: value }] },
           })),
         );
@@ -295,22 +322,29 @@ export function describeInputHardening(label: string, options: TestServerOptions
         expect(await server.settledHead()).toBe(before);
       }, 120_000);
 
-      it('bounds the decimals of a typed tariff by their fields\' units too', async () => {
+      it("bounds the decimals of a typed tariff by their fields' units too", async () => {
         const before = await server.settledHead();
-        for (const [price, reason] of [['1'.repeat(10_000), /at most 40/], ['0.1234567', /7 decimals; at most 6/], ['2000000000000', /beyond 1000000000000 per kWh/]] as const) {
-          const { body } = await server.gql(`mutation($input: DefineTariffInput!) { defineTariff(input: $input) { __typename ... on InvalidCommandError { code field reason } } }`, {
-            input: {
-              commandId: randomUUID(),
-              tariff: { tariffId: `t${randomUUID().slice(0, 8)}`, name: 'x', currency: 'EUR', energy: { fixed: { priceMinorPerKWh: price } }, speedBands: [] },
+        for (const [price, reason] of [
+          ['1'.repeat(10_000), /at most 40/],
+          ['0.1234567', /7 decimals; at most 6/],
+          ['2000000000000', /beyond 1000000000000 per kWh/],
+        ] as const) {
+          const { body } = await server.gql(
+            `mutation($input: DefineTariffInput!) { defineTariff(input: $input) { __typename ... on InvalidCommandError { code field reason } } }`,
+            {
+              input: {
+                commandId: randomUUID(),
+                tariff: { tariffId: `t${randomUUID().slice(0, 8)}`, name: 'x', currency: 'EUR', energy: { fixed: { priceMinorPerKWh: price } }, speedBands: [] },
+              },
             },
-          });
+          );
           expect(body.data!.defineTariff).toMatchObject({ __typename: 'InvalidCommandError', code: 'INVALID_COMMAND', field: 'tariff.energy.fixed.priceMinorPerKWh' });
           expect(body.data!.defineTariff.reason).toMatch(reason);
         }
         expect(await server.settledHead()).toBe(before);
       });
 
-      it('refuses a query\'s time no field can mean with a coded error', async () => {
+      it("refuses a query's time no field can mean with a coded error", async () => {
         const { body } = await server.gql(`query { siteLoadHistory(siteId: "depot-1", from: "0000-01-01T00:00:00Z", to: "2026-01-01T00:00:00Z") { at } }`);
         expect(body.errors?.[0]).toMatchObject({ extensions: { code: 'INVALID_ARGUMENT', details: { argument: 'from' } } });
       });

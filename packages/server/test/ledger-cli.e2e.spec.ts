@@ -130,7 +130,13 @@ describe('ledger CLI', () => {
       const sinkDir = mkdtempSync(join(tmpdir(), 'v2g-server-sink-'));
       const sinkFile = join(sinkDir, 'checkpoints.jsonl');
       const server = await openLedger(
-        { databaseUrl: postgresUrl!, eventStoreUrl: null, dbSchema: serverSchema, dataDir: undefined, checkpoint: { everyEvents: 5, everyMs: 0, signingKey: privateKey, publicKey, sinkFile } },
+        {
+          databaseUrl: postgresUrl!,
+          eventStoreUrl: null,
+          dbSchema: serverSchema,
+          dataDir: undefined,
+          checkpoint: { everyEvents: 5, everyMs: 0, signingKey: privateKey, publicKey, sinkFile },
+        },
         createLogger('silent'),
       );
       try {
@@ -159,7 +165,10 @@ describe('ledger CLI', () => {
         expect(verify).toMatchObject({ code: 0, stdout: expect.stringMatching(/^ledger verify: OK/) });
         expect(verify.stdout).toMatch(/checkpoints: [1-9]\d* checked, ([1-9]\d*) of \1 signed valid with key [0-9a-f]{16}/);
         const recorded = await sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${serverSchema}".events WHERE stream_id = $1`, [CHECKPOINT_STREAM]);
-        const published = readFileSync(sinkFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line).version);
+        const published = readFileSync(sinkFile, 'utf8')
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line).version);
         expect(published).toEqual(Array.from({ length: recorded.rows[0]!.n }, (_, i) => i + 1));
         expect(verify.stdout).toContain(`sink:        ${published.length} published checkpoint(s) checked`);
       } finally {
@@ -213,7 +222,12 @@ describe('ledger CLI', () => {
         for (const row of rows) {
           const data = { ...row.data, name: 'Forged depot' };
           const hash = eventHash(prev, { streamId, streamVersion: row.stream_version, type: row.type, schemaVersion: row.schema_version, data, metadata: row.metadata });
-          await tx.query(`UPDATE "${schema}".events SET data = $3::jsonb, hash = $4 WHERE stream_id = $1 AND stream_version = $2`, [streamId, row.stream_version, JSON.stringify(data), hash]);
+          await tx.query(`UPDATE "${schema}".events SET data = $3::jsonb, hash = $4 WHERE stream_id = $1 AND stream_version = $2`, [
+            streamId,
+            row.stream_version,
+            JSON.stringify(data),
+            hash,
+          ]);
           prev = hash;
         }
         await tx.query(`UPDATE "${schema}".streams SET last_hash = $2 WHERE stream_id = $1`, [streamId, prev]);
@@ -242,7 +256,10 @@ describe('ledger CLI', () => {
 
     it('publishes every checkpoint to the sink file; verify checks the store against it', async () => {
       const { sinkFile, auditor } = await checkpointedLog(2);
-      const lines = readFileSync(sinkFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+      const lines = readFileSync(sinkFile, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line));
       expect(lines).toMatchObject([
         { stream: CHECKPOINT_STREAM, version: 1, checkpoint: { count: '12', previousRoot: null, signature: { algorithm: 'ed25519' } } },
         { stream: CHECKPOINT_STREAM, version: 2, checkpoint: { count: '25', previousThrough: '12', signature: { algorithm: 'ed25519' } } },
@@ -260,18 +277,24 @@ describe('ledger CLI', () => {
       const alone = await ledger(['verify', '--require-signed'], auditor);
       expect(alone.code, alone.stdout).toBe(1);
       expect(alone.stdout).toMatch(/^ledger verify: FAILED, 1 problem /);
-      expect(alone.stdout).toContain('checkpoint history: the log holds 24 events but checkpoint-log holds no checkpoint, and signatures are required: the checkpoint history is missing');
+      expect(alone.stdout).toContain(
+        'checkpoint history: the log holds 24 events but checkpoint-log holds no checkpoint, and signatures are required: the checkpoint history is missing',
+      );
       const withSink = await ledger(['verify', '--require-signed', '--json', '--sink', sinkFile], auditor);
       expect(withSink.code).toBe(1);
       const report = JSON.parse(withSink.stdout) as VerifyReport;
       // Checkpoint 1's root no longer holds; checkpoints 1 and 2 are gone from the store; none is left.
       expect(report.problems.map((p) => p.kind).sort()).toEqual(['anchor-mismatch', 'checkpoint-history', 'checkpoint-history', 'checkpoint-history']);
-      expect(report.problems.find((p) => p.kind === 'checkpoint-history')!.message).toMatch(/holds checkpoint 1 .*but the store holds no checkpoint: the checkpoint history was removed/);
+      expect(report.problems.find((p) => p.kind === 'checkpoint-history')!.message).toMatch(
+        /holds checkpoint 1 .*but the store holds no checkpoint: the checkpoint history was removed/,
+      );
 
       // The next checkpoint must not sign the forged log from position 0.
       const refused = await ledger(['checkpoint'], signer);
       expect(refused.code).toBe(1);
-      expect(refused.stderr).toMatch(/ledger checkpoint: failed: checkpoint-log cannot be extended: the store holds no checkpoint, but the sink .* holds version 2 .*: the checkpoint history was removed/);
+      expect(refused.stderr).toMatch(
+        /ledger checkpoint: failed: checkpoint-log cannot be extended: the store holds no checkpoint, but the sink .* holds version 2 .*: the checkpoint history was removed/,
+      );
       expect(await checkpointVersion(schema)).toBe(0);
       expect(readFileSync(sinkFile, 'utf8').trim().split('\n')).toHaveLength(2);
     }, 180_000);
@@ -282,7 +305,9 @@ describe('ledger CLI', () => {
       await dropCheckpoints(schema, 3);
       const verify = await ledger(['verify', '--require-signed', '--sink', sinkFile], auditor);
       expect(verify.code, verify.stdout).toBe(1);
-      expect(verify.stdout).toMatch(/checkpoint history: the sink .* holds checkpoint 3 \(position \d+, through \d+\), but the store's checkpoint-log ends at version 2: the checkpoint history was shortened/);
+      expect(verify.stdout).toMatch(
+        /checkpoint history: the sink .* holds checkpoint 3 \(position \d+, through \d+\), but the store's checkpoint-log ends at version 2: the checkpoint history was shortened/,
+      );
       const refused = await ledger(['checkpoint'], signer);
       expect(refused.code).toBe(1);
       expect(refused.stderr).toContain("the store's latest checkpoint is version 2, but the sink");
@@ -300,7 +325,12 @@ describe('ledger CLI', () => {
       expect(readFileSync(sinkFile, 'utf8')).toBe(first);
       const upToDate = await ledger(['checkpoint'], signer);
       expect(upToDate).toMatchObject({ code: 0, stdout: expect.stringContaining('up to date') });
-      expect(readFileSync(sinkFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line).version)).toEqual([1, 2]);
+      expect(
+        readFileSync(sinkFile, 'utf8')
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line).version),
+      ).toEqual([1, 2]);
       expect(await ledger(['verify', '--require-signed', '--sink', sinkFile], auditor)).toMatchObject({ code: 0 });
       expect(existsSync(sinkFile)).toBe(true);
     }, 180_000);

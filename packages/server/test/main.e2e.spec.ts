@@ -28,9 +28,7 @@ describe('main (pnpm start)', () => {
       running.child.kill('SIGTERM');
       expect(await running.exit).toBe(0);
       const messages = running.lines.map((l) => l.msg);
-      expect(messages).toEqual(
-        expect.arrayContaining(['shutting down: no new connections, waiting for requests in flight', 'projection stopped', 'shutdown complete']),
-      );
+      expect(messages).toEqual(expect.arrayContaining(['shutting down: no new connections, waiting for requests in flight', 'projection stopped', 'shutdown complete']));
       expect(messages.indexOf('shutdown complete')).toBe(messages.length - 1);
     } finally {
       running.child.kill('SIGKILL');

@@ -1,6 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, firstSubscriptionData, freshSiteId, movableClock, openAccounts, queryData, registerSite, startTestServer, TEST_OPERATOR_KEY, type TestPrincipal, type TestServer, type TestServerOptions, waitForStream } from './harness.ts';
+import {
+  bearer,
+  firstSubscriptionData,
+  freshSiteId,
+  movableClock,
+  openAccounts,
+  queryData,
+  registerSite,
+  startTestServer,
+  TEST_OPERATOR_KEY,
+  type TestPrincipal,
+  type TestServer,
+  type TestServerOptions,
+  waitForStream,
+} from './harness.ts';
 
 /**
  * The market through GraphQL, end to end: a zone with a continuous 15-minute product and an
@@ -37,8 +51,28 @@ const COMMAND_RESULT = `${ERRORS} ... on MarketCommandPayload { duplicate stream
 const BOOK = /* GraphQL */ `
   query Book($zone: ID!, $deliveryStart: DateTime!, $lengthMinutes: Int!) {
     orderBook(zone: $zone, deliveryStart: $deliveryStart, lengthMinutes: $lengthMinutes) {
-      bookId status mode gateClosureAt bestBid bestAsk lastPriceMinorPerMWh tradedKWh tradeCount clearingPriceMinorPerMWh
-      depth { bids { priceMinorPerMWh quantityKWh orders } asks { priceMinorPerMWh quantityKWh orders } }
+      bookId
+      status
+      mode
+      gateClosureAt
+      bestBid
+      bestAsk
+      lastPriceMinorPerMWh
+      tradedKWh
+      tradeCount
+      clearingPriceMinorPerMWh
+      depth {
+        bids {
+          priceMinorPerMWh
+          quantityKWh
+          orders
+        }
+        asks {
+          priceMinorPerMWh
+          quantityKWh
+          orders
+        }
+      }
     }
   }
 `;
@@ -98,8 +132,28 @@ export function describeMarketApi(label: string, options: TestServerOptions | nu
           currency: 'EUR',
           imbalancePriceZone: zone,
           products: [
-            { lengthMinutes: 15, mode: 'CONTINUOUS', tickMinorPerMWh: '1', minPriceMinorPerMWh: '-50000', maxPriceMinorPerMWh: '400000', quantityStepKWh: '0.1', maxQuantityKWh: '10000', gateClosureMinutes: 5, openMinutes: 1440 },
-            { lengthMinutes: 60, mode: 'AUCTION', tickMinorPerMWh: '10', minPriceMinorPerMWh: '-50000', maxPriceMinorPerMWh: '400000', quantityStepKWh: '1', maxQuantityKWh: '10000', gateClosureMinutes: 30, openMinutes: 1440 },
+            {
+              lengthMinutes: 15,
+              mode: 'CONTINUOUS',
+              tickMinorPerMWh: '1',
+              minPriceMinorPerMWh: '-50000',
+              maxPriceMinorPerMWh: '400000',
+              quantityStepKWh: '0.1',
+              maxQuantityKWh: '10000',
+              gateClosureMinutes: 5,
+              openMinutes: 1440,
+            },
+            {
+              lengthMinutes: 60,
+              mode: 'AUCTION',
+              tickMinorPerMWh: '10',
+              minPriceMinorPerMWh: '-50000',
+              maxPriceMinorPerMWh: '400000',
+              quantityStepKWh: '1',
+              maxQuantityKWh: '10000',
+              gateClosureMinutes: 30,
+              openMinutes: 1440,
+            },
           ],
         },
         `${BASE} ... on MarketZonePayload { duplicate streamId events zone { currency products { lengthMinutes mode quantityStepKWh } } }`,
@@ -109,13 +163,22 @@ export function describeMarketApi(label: string, options: TestServerOptions | nu
         { lengthMinutes: 15, mode: 'CONTINUOUS', quantityStepKWh: '0.1' },
         { lengthMinutes: 60, mode: 'AUCTION', quantityStepKWh: '1' },
       ]);
-      for (const [participantId, name] of [[A, 'Alice'], [B, 'Bob'], [C, 'Carol']]) {
+      for (const [participantId, name] of [
+        [A, 'Alice'],
+        [B, 'Bob'],
+        [C, 'Carol'],
+      ]) {
         expect(await mutate('registerParticipant', 'RegisterParticipantInput', { zone, participantId, name }, `${BASE} ... on MarketZonePayload { events }`)).toMatchObject({
           __typename: 'MarketZonePayload',
           events: 1,
         });
       }
-      const again = await mutate('registerParticipant', 'RegisterParticipantInput', { zone, participantId: A, name: 'Alice again' }, `${BASE} ... on ParticipantExistsError { participantId }`);
+      const again = await mutate(
+        'registerParticipant',
+        'RegisterParticipantInput',
+        { zone, participantId: A, name: 'Alice again' },
+        `${BASE} ... on ParticipantExistsError { participantId }`,
+      );
       expect(again).toMatchObject({ __typename: 'ParticipantExistsError', code: 'PARTICIPANT_EXISTS', participantId: A });
       // A member must exist: a fleet or customer the ledger knows as an account, a registered site.
       const assign = (memberKind: string, memberId: string) =>
@@ -127,7 +190,12 @@ export function describeMarketApi(label: string, options: TestServerOptions | nu
         );
       const zoneVersion = await version(`marketzone-${zone}`);
       expect(await assign('FLEET', `fleet-${tag}`)).toMatchObject({ __typename: 'AccountNotFoundError', code: 'ACCOUNT_NOT_FOUND', field: 'memberId', accountId: `fleet-${tag}` });
-      expect(await assign('CUSTOMER', `nobody-${tag}`)).toMatchObject({ __typename: 'AccountNotFoundError', code: 'ACCOUNT_NOT_FOUND', field: 'memberId', accountId: `nobody-${tag}` });
+      expect(await assign('CUSTOMER', `nobody-${tag}`)).toMatchObject({
+        __typename: 'AccountNotFoundError',
+        code: 'ACCOUNT_NOT_FOUND',
+        field: 'memberId',
+        accountId: `nobody-${tag}`,
+      });
       const site = freshSiteId();
       expect(await assign('SITE', site)).toMatchObject({ __typename: 'UnknownSiteError', code: 'UNKNOWN_SITE', siteId: site });
       expect(await version(`marketzone-${zone}`)).toBe(zoneVersion); // nothing written
@@ -148,7 +216,10 @@ export function describeMarketApi(label: string, options: TestServerOptions | nu
       const response = await fetch(`${server.url}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...bearer(TEST_OPERATOR_KEY) },
-        body: JSON.stringify({ query: `subscription($zone: ID!, $after: Position) { tradesExecuted(zone: $zone, after: $after) { ${TRADE} bookId } }`, variables: { zone, after } }),
+        body: JSON.stringify({
+          query: `subscription($zone: ID!, $after: Position) { tradesExecuted(zone: $zone, after: $after) { ${TRADE} bookId } }`,
+          variables: { zone, after },
+        }),
         signal: abort.signal,
       });
       expect(response.status).toBe(200);
@@ -157,7 +228,10 @@ export function describeMarketApi(label: string, options: TestServerOptions | nu
 
       const asks = await submit([order(A, 'SELL', '10', '5000'), order(A, 'SELL', '5', '5100')]);
       expect(asks).toMatchObject({ __typename: 'SubmitOrdersPayload', duplicate: false, streamId, events: 3, trades: [] });
-      expect(asks.orders.map((o: any) => [o.status, o.restingKWh])).toEqual([['OPEN', '10'], ['OPEN', '5']]);
+      expect(asks.orders.map((o: any) => [o.status, o.restingKWh])).toEqual([
+        ['OPEN', '10'],
+        ['OPEN', '5'],
+      ]);
       const bidCommand = randomUUID();
       const bidOrders = [order(B, 'BUY', '4', '5200')];
       const bid = await submit(bidOrders, {}, bidCommand);
@@ -176,7 +250,9 @@ export function describeMarketApi(label: string, options: TestServerOptions | nu
           position: expect.any(String),
         },
       ]);
-      expect(bid.orders).toEqual([{ orderId: `${bidCommand}:0`, clientOrderId: expect.any(String), status: 'FILLED', filledKWh: '4', restingKWh: '0', cancelledKWh: '0', cancelReason: null }]);
+      expect(bid.orders).toEqual([
+        { orderId: `${bidCommand}:0`, clientOrderId: expect.any(String), status: 'FILLED', filledKWh: '4', restingKWh: '0', cancelledKWh: '0', cancelReason: null },
+      ]);
 
       const live = await firstTrade;
       abort.abort();
@@ -213,16 +289,27 @@ export function describeMarketApi(label: string, options: TestServerOptions | nu
 
       const range = { from: iso(Date.parse(delivery) - HOUR), to: iso(Date.parse(delivery) + HOUR) };
       const positions = async (traderId: string) =>
-        (await run(
-          `query($traderId: ID!, $from: DateTime!, $to: DateTime!) { positions(traderId: $traderId, from: $from, to: $to) {
+        (
+          await run(
+            `query($traderId: ID!, $from: DateTime!, $to: DateTime!) { positions(traderId: $traderId, from: $from, to: $to) {
              zone deliveryStart deliveryEnd boughtKWh soldKWh contractedKWh bought { amountMinor } sold { amountMinor } tradeAmount { amountMinor } averagePriceMinorPerMWh tradeCount } }`,
-          { traderId, ...range },
-        )).positions;
+            { traderId, ...range },
+          )
+        ).positions;
       // Settlement's signs: the buyer takes 4 kWh (contracted −4) and pays 20 cents; the seller delivers 4 and receives them.
       expect(await positions(B)).toEqual([
         {
-          zone, deliveryStart: delivery, deliveryEnd: iso(Date.parse(delivery) + QUARTER), boughtKWh: '4', soldKWh: '0', contractedKWh: '-4',
-          bought: { amountMinor: '20' }, sold: { amountMinor: '0' }, tradeAmount: { amountMinor: '-20' }, averagePriceMinorPerMWh: '5000', tradeCount: '1',
+          zone,
+          deliveryStart: delivery,
+          deliveryEnd: iso(Date.parse(delivery) + QUARTER),
+          boughtKWh: '4',
+          soldKWh: '0',
+          contractedKWh: '-4',
+          bought: { amountMinor: '20' },
+          sold: { amountMinor: '0' },
+          tradeAmount: { amountMinor: '-20' },
+          averagePriceMinorPerMWh: '5000',
+          tradeCount: '1',
         },
       ]);
       expect(await positions(A)).toMatchObject([{ boughtKWh: '0', soldKWh: '4', contractedKWh: '4', sold: { amountMinor: '20' }, tradeAmount: { amountMinor: '20' } }]);
@@ -255,7 +342,10 @@ export function describeMarketApi(label: string, options: TestServerOptions | nu
       expect(cancelled).toMatchObject({ events: 1, trades: [] });
       await waitForStream(server, streamId);
       expect((await readBook()).depth).toEqual({ bids: [], asks: [{ priceMinorPerMWh: '4900', quantityKWh: '1', orders: 1 }] });
-      const { orders } = await run(`query($traderId: ID!) { orders(traderId: $traderId) { edges { node { orderId status cancelReason quantityKWh filledKWh remainingKWh cancelledKWh } } } }`, { traderId: A });
+      const { orders } = await run(
+        `query($traderId: ID!) { orders(traderId: $traderId) { edges { node { orderId status cancelReason quantityKWh filledKWh remainingKWh cancelledKWh } } } }`,
+        { traderId: A },
+      );
       expect(orders.edges.map((e: any) => e.node)).toEqual([
         { orderId: at5000, status: 'CANCELLED', cancelReason: 'cancelled_by_trader', quantityKWh: '10', filledKWh: '4', remainingKWh: '0', cancelledKWh: '6' },
         { orderId: at5100, status: 'OPEN', cancelReason: null, quantityKWh: '3', filledKWh: '2', remainingKWh: '1', cancelledKWh: '0' },
@@ -268,7 +358,10 @@ export function describeMarketApi(label: string, options: TestServerOptions | nu
       const refused = async (orders: Record<string, unknown>[], at: Partial<typeof book> = {}) => submit(orders, at);
 
       expect(await refused([order(A, 'SELL', '-1', '5000')])).toMatchObject({ __typename: 'InvalidCommandError', code: 'INVALID_COMMAND', field: 'orders[0].quantityKWh' });
-      expect(await refused([order(A, 'SELL', '1', '5000'), order(A, 'SELL', '0.0005', '5000')])).toMatchObject({ __typename: 'InvalidCommandError', field: 'orders[1].quantityKWh' });
+      expect(await refused([order(A, 'SELL', '1', '5000'), order(A, 'SELL', '0.0005', '5000')])).toMatchObject({
+        __typename: 'InvalidCommandError',
+        field: 'orders[1].quantityKWh',
+      });
       expect(await refused([order(A, 'SELL', '1', '5000.5')])).toMatchObject({
         __typename: 'PriceNotOnTickError',
         code: 'PRICE_NOT_ON_TICK',
@@ -279,16 +372,32 @@ export function describeMarketApi(label: string, options: TestServerOptions | nu
       });
       expect(await refused([order(A, 'SELL', '1', '400010')])).toMatchObject({ __typename: 'PriceOutOfBoundsError', code: 'PRICE_OUT_OF_BOUNDS', maxPriceMinorPerMWh: '400000' });
       // Nothing on the ask side at or below 6000 but 1 kWh: a 5 kWh fill-or-kill cannot fill.
-      expect(await refused([order(B, 'BUY', '5', '6000', 'FOK')])).toMatchObject({ __typename: 'InsufficientQuantityError', code: 'INSUFFICIENT_QUANTITY', orderType: 'fok', requestedWh: '5000', availableWh: '1000' });
+      expect(await refused([order(B, 'BUY', '5', '6000', 'FOK')])).toMatchObject({
+        __typename: 'InsufficientQuantityError',
+        code: 'INSUFFICIENT_QUANTITY',
+        orderType: 'fok',
+        requestedWh: '5000',
+        availableWh: '1000',
+      });
       expect(await refused([order(`mallory-${tag}`, 'BUY', '1', '5000')])).toMatchObject({ __typename: 'UnknownParticipantError', code: 'UNKNOWN_PARTICIPANT' });
       const { myOrders } = await run(`{ myOrders(status: OPEN) { edges { node { orderId } } } }`, {}, (await alice()).headers);
       const alices = myOrders.edges[0].node.orderId;
-      expect(await mutate('cancelOrder', 'CancelOrderInput', { ...book, orderId: alices, traderId: B })).toMatchObject({ __typename: 'OrderNotOwnedError', code: 'ORDER_NOT_OWNED', orderId: alices, traderId: B });
+      expect(await mutate('cancelOrder', 'CancelOrderInput', { ...book, orderId: alices, traderId: B })).toMatchObject({
+        __typename: 'OrderNotOwnedError',
+        code: 'ORDER_NOT_OWNED',
+        orderId: alices,
+        traderId: B,
+      });
       expect(await version(streamId)).toBe(before);
 
       // A product the zone does not trade, and a start not on the product's grid.
       const thirty = { deliveryStart: delivery, lengthMinutes: 30 };
-      expect(await refused([order(A, 'SELL', '1', '5000')], thirty)).toMatchObject({ __typename: 'UnknownProductError', code: 'UNKNOWN_PRODUCT', reason: 'no_template', lengthMinutes: '30' });
+      expect(await refused([order(A, 'SELL', '1', '5000')], thirty)).toMatchObject({
+        __typename: 'UnknownProductError',
+        code: 'UNKNOWN_PRODUCT',
+        reason: 'no_template',
+        lengthMinutes: '30',
+      });
       const skewed = { deliveryStart: iso(Date.parse(delivery) + 5 * 60_000) };
       expect(await refused([order(A, 'SELL', '1', '5000')], skewed)).toMatchObject({ __typename: 'UnknownProductError', reason: 'not_aligned' });
       expect(await version(bookId(delivery, 30))).toBe(0);
@@ -301,12 +410,15 @@ export function describeMarketApi(label: string, options: TestServerOptions | nu
       expect(await version(streamId)).toBe(before);
     });
 
-    it('judges the opening and the gate by the ledger\'s clock: an order dated by the client is refused and writes nothing', async () => {
+    it("judges the opening and the gate by the ledger's clock: an order dated by the client is refused and writes nothing", async () => {
       // Yesterday's period, dated 30 minutes before its delivery; a book that opens in a day, dated 10 minutes after its opening.
       const yesterday = iso(Math.floor((Date.now() - 24 * HOUR) / HOUR) * HOUR);
       const notOpen = iso(Math.floor((Date.now() + 48 * HOUR) / HOUR) * HOUR);
       const pair = () => [order(A, 'SELL', '1', '5000'), order(B, 'BUY', '1', '5000')];
-      for (const [deliveryStart, at] of [[yesterday, iso(Date.parse(yesterday) - 30 * 60_000)], [notOpen, iso(Date.parse(notOpen) - 24 * HOUR + 10 * 60_000)]] as const) {
+      for (const [deliveryStart, at] of [
+        [yesterday, iso(Date.parse(yesterday) - 30 * 60_000)],
+        [notOpen, iso(Date.parse(notOpen) - 24 * HOUR + 10 * 60_000)],
+      ] as const) {
         const { body } = await server.gql(`mutation($input: SubmitOrdersInput!) { submitOrders(input: $input) { ${SUBMIT_RESULT} } }`, {
           input: { commandId: randomUUID(), ...book, deliveryStart, at, orders: pair() },
         });
@@ -342,13 +454,20 @@ export function describeMarketApi(label: string, options: TestServerOptions | nu
       expect(Number(price)).toBeGreaterThanOrEqual(5000);
       expect(Number(price)).toBeLessThanOrEqual(5200);
       await waitForStream(server, id);
-      expect(await readBook(auctionStart, 60)).toMatchObject({ status: 'CLOSED', mode: 'AUCTION', clearingPriceMinorPerMWh: price, depth: { bids: [], asks: [] }, bestBid: null, bestAsk: null });
+      expect(await readBook(auctionStart, 60)).toMatchObject({
+        status: 'CLOSED',
+        mode: 'AUCTION',
+        clearingPriceMinorPerMWh: price,
+        depth: { bids: [], asks: [] },
+        bestBid: null,
+        bestAsk: null,
+      });
       const after = await version(id);
       expect(await mutate('closeGate', 'CloseGateInput', { zone, ...auction }, GATE_RESULT)).toMatchObject({ __typename: 'GateClosedError' });
       expect(await version(id)).toBe(after);
     });
 
-    it('clears an auction at the price the limit orders set: market orders take it, never the product\'s cap (issue 12, item 8)', async () => {
+    it("clears an auction at the price the limit orders set: market orders take it, never the product's cap (issue 12, item 8)", async () => {
       // Sell 1 kWh at 10000, limit buy 1 kWh at 10500, market buy 2 kWh. The candidates are the
       // limit prices: at both, demand 3 kWh and supply 1 kWh; the market pressure gives 10500 (the
       // cap, 400000, is no candidate). The market buy is served first and takes the 1 kWh.

@@ -100,7 +100,9 @@ export function describeMeteringApi(label: string, options: TestServerOptions | 
       const siteId = freshSiteId();
       expect((await registerSite(server, { siteId, importLimitW: '50000', exportLimitW: '30000' })).body.data!.registerSite.__typename).toBe('RegisterSitePayload');
       const add = async (input: Record<string, unknown>) =>
-        expect(await mutate('addNode', 'AddNodeInput', { siteId, ...input }, `${COMMON} ... on SiteCommandPayload { duplicate }`)).toMatchObject({ __typename: 'SiteCommandPayload' });
+        expect(await mutate('addNode', 'AddNodeInput', { siteId, ...input }, `${COMMON} ... on SiteCommandPayload { duplicate }`)).toMatchObject({
+          __typename: 'SiteCommandPayload',
+        });
       await add({ nodeId: 'f1', parentId: siteId, kind: 'FEEDER', name: 'Feeder 1', importLimitW: '20000', exportLimitW: '20000' });
       await add({
         nodeId: 'cp1',
@@ -115,7 +117,7 @@ export function describeMeteringApi(label: string, options: TestServerOptions | 
       return siteId;
     }
 
-    it('a session\'s meter: late, out-of-order and repeated readings, refusals that write nothing, a correction and a reset', async () => {
+    it("a session's meter: late, out-of-order and repeated readings, refusals that write nothing, a correction and a reset", async () => {
       const siteId = await buildSite();
       const sessionId = `${siteId}-ev`;
       const pluggedIn = await mutate(
@@ -235,7 +237,10 @@ export function describeMeteringApi(label: string, options: TestServerOptions | 
       expect(await mutate('stopSession', 'StopSessionInput', { sessionId, reason: 'departed' }, `${COMMON} ... on SessionCommandPayload { duplicate }`)).toMatchObject({
         __typename: 'SessionCommandPayload',
       });
-      expect(await reading({ occurredAt: minutesFromNow(-10), energyImportWh: '700', energyExportWh: '2' })).toMatchObject({ __typename: 'SessionCommandPayload', position: expect.any(String) });
+      expect(await reading({ occurredAt: minutesFromNow(-10), energyImportWh: '700', energyExportWh: '2' })).toMatchObject({
+        __typename: 'SessionCommandPayload',
+        position: expect.any(String),
+      });
       const stopped = await sessionVersion(sessionId);
       expect(await reading({ occurredAt: minutesFromNow(2), energyImportWh: '800', energyExportWh: '2' })).toMatchObject({
         __typename: 'SessionClosedError',
@@ -250,10 +255,11 @@ export function describeMeteringApi(label: string, options: TestServerOptions | 
       expect((await sessionVersion(sessionId)).version).toBe(stopped.version);
     });
 
-    it('a site\'s node meter: registration checks the site and the node; readings, refusals, a correction and a reset', async () => {
+    it("a site's node meter: registration checks the site and the node; readings, refusals, a correction and a reset", async () => {
       const siteId = await buildSite();
       const meterId = `${siteId}-pv`;
-      const register = (input: Record<string, unknown>) => mutate('registerMeter', 'RegisterMeterInput', { meterId, siteId, nodeId: 'f1', measures: 'GENERATION', ...input }, REGISTER_METER_RESULT);
+      const register = (input: Record<string, unknown>) =>
+        mutate('registerMeter', 'RegisterMeterInput', { meterId, siteId, nodeId: 'f1', measures: 'GENERATION', ...input }, REGISTER_METER_RESULT);
       expect(await register({ siteId: `${siteId}-x` })).toMatchObject({ __typename: 'UnknownSiteError', code: 'UNKNOWN_SITE', unknownSiteId: `${siteId}-x` });
       expect(await register({ nodeId: 'nowhere' })).toMatchObject({ __typename: 'UnknownNodeError', code: 'UNKNOWN_NODE', nodeId: 'nowhere' });
       expect(await readMeter(meterId)).toBeNull();
@@ -273,7 +279,10 @@ export function describeMeteringApi(label: string, options: TestServerOptions | 
       expect(await register({ nodeId: siteId })).toMatchObject({ __typename: 'MeterAlreadyRegisteredError', meterId, nodeId: 'f1' });
 
       // Out of order, then the same again.
-      expect(await reading({ occurredAt: t2, energyImportWh: '0', energyExportWh: '2500.5', powerW: '-3000' })).toMatchObject({ __typename: 'MeterCommandPayload', position: expect.any(String) });
+      expect(await reading({ occurredAt: t2, energyImportWh: '0', energyExportWh: '2500.5', powerW: '-3000' })).toMatchObject({
+        __typename: 'MeterCommandPayload',
+        position: expect.any(String),
+      });
       expect(await reading({ occurredAt: t1, energyImportWh: '0', energyExportWh: '1000' })).toMatchObject({
         meter: { version: 3, lastReading: { occurredAt: t2, energyExportWh: '2500.5', powerW: '-3000' }, deliveredExportWh: '1500.5' },
       });
@@ -298,7 +307,10 @@ export function describeMeteringApi(label: string, options: TestServerOptions | 
         newWh: '2500',
       });
       expect(await reading({ occurredAt: minutesFromNow(6), energyImportWh: '0', energyExportWh: '3000' })).toMatchObject({ __typename: 'MeterReadingFromFutureError', meterId });
-      expect(await reading({ occurredAt: minutesFromNow(-1), energyImportWh: '0', energyExportWh: '3000.0001' })).toMatchObject({ __typename: 'InvalidCommandError', field: 'energyExportWh' });
+      expect(await reading({ occurredAt: minutesFromNow(-1), energyImportWh: '0', energyExportWh: '3000.0001' })).toMatchObject({
+        __typename: 'InvalidCommandError',
+        field: 'energyExportWh',
+      });
       expect((await readMeter(meterId))!.version).toBe(3);
 
       // A correction and a reset.
@@ -306,7 +318,9 @@ export function describeMeteringApi(label: string, options: TestServerOptions | 
         await mutate('correctMeterReading', 'CorrectMeterReadingInput', { meterId, occurredAt: t1, energyImportWh: '0', energyExportWh: '900', reason: 'misread' }, METER_RESULT),
       ).toMatchObject({ __typename: 'MeterCommandPayload', meter: { version: 4, deliveredExportWh: '1600.5' } });
       const t3 = minutesFromNow(-45);
-      expect(await mutate('resetMeter', 'ResetMeterInput', { meterId, occurredAt: t3, energyImportWh: '0', energyExportWh: '0', reason: 'inverter replaced' }, METER_RESULT)).toMatchObject({
+      expect(
+        await mutate('resetMeter', 'ResetMeterInput', { meterId, occurredAt: t3, energyImportWh: '0', energyExportWh: '0', reason: 'inverter replaced' }, METER_RESULT),
+      ).toMatchObject({
         __typename: 'MeterCommandPayload',
         meter: { version: 5 },
       });

@@ -51,7 +51,16 @@ export function describePagingApi(label: string, options: TestServerOptions | nu
     const HOUR = 3_600_000;
     const delivery = new Date(Math.floor((Date.now() + 3 * HOUR) / HOUR) * HOUR).toISOString();
     const hubSite = `hub${tag}`;
-    const created = { sites: [] as string[], tariffs: [] as string[], accounts: [] as string[], meters: [] as string[], sessions: [] as string[], zones: [] as string[], trades: 0, orders: 0 };
+    const created = {
+      sites: [] as string[],
+      tariffs: [] as string[],
+      accounts: [] as string[],
+      meters: [] as string[],
+      sessions: [] as string[],
+      zones: [] as string[],
+      trades: 0,
+      orders: 0,
+    };
     const positionsSeen: bigint[] = [];
 
     const command = async (name: string, inputType: string, input: Record<string, unknown>, fields = '') => {
@@ -92,18 +101,47 @@ export function describePagingApi(label: string, options: TestServerOptions | nu
       created.accounts.push(accountId);
       const sessionId = `x${n}`;
       await command('plugIn', 'PlugInInput', {
-        sessionId, siteId: hubSite, connectorId: 'c1', vehicleId: 'ev', customerId: accountId, tier: 'NORMAL',
-        departureAt: new Date(Date.now() + 5 * HOUR).toISOString(), energyNeededWh: '1000', minPowerW: '1400', maxPowerW: '11000',
+        sessionId,
+        siteId: hubSite,
+        connectorId: 'c1',
+        vehicleId: 'ev',
+        customerId: accountId,
+        tier: 'NORMAL',
+        departureAt: new Date(Date.now() + 5 * HOUR).toISOString(),
+        energyNeededWh: '1000',
+        minPowerW: '1400',
+        maxPowerW: '11000',
       });
       await command('stopSession', 'StopSessionInput', { sessionId, reason: 'unplugged' });
       created.sessions.push(sessionId);
       const zoneId = `Z${n}`;
       await command('configureMarketZone', 'ConfigureMarketZoneInput', {
-        zone: zoneId, currency: 'EUR', imbalancePriceZone: zoneId,
-        products: [{ lengthMinutes: 15, mode: 'CONTINUOUS', tickMinorPerMWh: '1', minPriceMinorPerMWh: '0', maxPriceMinorPerMWh: '400000', quantityStepKWh: '0.1', maxQuantityKWh: '100', gateClosureMinutes: 5, openMinutes: 1440 }],
+        zone: zoneId,
+        currency: 'EUR',
+        imbalancePriceZone: zoneId,
+        products: [
+          {
+            lengthMinutes: 15,
+            mode: 'CONTINUOUS',
+            tickMinorPerMWh: '1',
+            minPriceMinorPerMWh: '0',
+            maxPriceMinorPerMWh: '400000',
+            quantityStepKWh: '0.1',
+            maxQuantityKWh: '100',
+            gateClosureMinutes: 5,
+            openMinutes: 1440,
+          },
+        ],
       });
       created.zones.push(zoneId);
-      const order = (traderId: string, side: string) => ({ clientOrderId: randomUUID().slice(0, 8), traderId, side, orderType: 'LIMIT', quantityKWh: '1', limitPriceMinorPerMWh: '6000' });
+      const order = (traderId: string, side: string) => ({
+        clientOrderId: randomUUID().slice(0, 8),
+        traderId,
+        side,
+        orderType: 'LIMIT',
+        quantityKWh: '1',
+        limitPriceMinorPerMWh: '6000',
+      });
       await command('submitOrders', 'SubmitOrdersInput', { zone, deliveryStart: delivery, lengthMinutes: 15, orders: [order(seller, 'SELL'), order(buyer, 'BUY')] });
       created.trades += 1;
       created.orders += 1;
@@ -114,17 +152,44 @@ export function describePagingApi(label: string, options: TestServerOptions | nu
       server = await startTestServer(options!);
       trader = await server.as('trader', seller);
       await command('configureMarketZone', 'ConfigureMarketZoneInput', {
-        zone, currency: 'EUR', imbalancePriceZone: zone,
-        products: [{ lengthMinutes: 15, mode: 'CONTINUOUS', tickMinorPerMWh: '1', minPriceMinorPerMWh: '0', maxPriceMinorPerMWh: '400000', quantityStepKWh: '0.1', maxQuantityKWh: '100', gateClosureMinutes: 5, openMinutes: 1440 }],
+        zone,
+        currency: 'EUR',
+        imbalancePriceZone: zone,
+        products: [
+          {
+            lengthMinutes: 15,
+            mode: 'CONTINUOUS',
+            tickMinorPerMWh: '1',
+            minPriceMinorPerMWh: '0',
+            maxPriceMinorPerMWh: '400000',
+            quantityStepKWh: '0.1',
+            maxQuantityKWh: '100',
+            gateClosureMinutes: 5,
+            openMinutes: 1440,
+          },
+        ],
       });
       created.zones.push(zone);
       for (const participantId of [seller, buyer]) await command('registerParticipant', 'RegisterParticipantInput', { zone, participantId, name: participantId });
       await registerSite(server, { siteId: hubSite, name: 'Hub', importLimitW: '100000' });
       created.sites.push(hubSite);
-      await command('addNode', 'AddNodeInput', { siteId: hubSite, nodeId: 'cp', parentId: hubSite, kind: 'CHARGER', name: 'cp', importLimitW: '11000', exportLimitW: '0', charger: { minPowerW: '1400', maxPowerW: '11000', bidirectional: false } });
+      await command('addNode', 'AddNodeInput', {
+        siteId: hubSite,
+        nodeId: 'cp',
+        parentId: hubSite,
+        kind: 'CHARGER',
+        name: 'cp',
+        importLimitW: '11000',
+        exportLimitW: '0',
+        charger: { minPowerW: '1400', maxPowerW: '11000', bidirectional: false },
+      });
       await command('addNode', 'AddNodeInput', { siteId: hubSite, nodeId: 'c1', parentId: 'cp', kind: 'CONNECTOR', name: 'c1', importLimitW: '11000', exportLimitW: '0' });
       // Items below position 10 and past it, then around 100, then around 1000.
-      for (const [round, fill] of [[0, 0n], [1, 95n], [2, 995n]] as const) {
+      for (const [round, fill] of [
+        [0, 0n],
+        [1, 95n],
+        [2, 995n],
+      ] as const) {
         await fillTo(fill);
         for (let i = 0; i < 3; i += 1) await oneOfEach(round, i);
       }
@@ -342,7 +407,7 @@ export function describePagingApi(label: string, options: TestServerOptions | nu
       }, 300_000);
     }
 
-    it('refuses garbage, another connection\'s cursor and a position beyond bigint with INVALID_CURSOR, naming the argument', async () => {
+    it("refuses garbage, another connection's cursor and a position beyond bigint with INVALID_CURSOR, naming the argument", async () => {
       const streams = walkers[0]!;
       const first = await pageOf(streams, { first: 1 });
       const siteCursor = (await pageOf(walkers[9]!, { first: 1 })).pageInfo.endCursor;

@@ -69,8 +69,14 @@ describe('exposure in production', () => {
       ['{ projectons { name } }', undefined],
       ['{ projections { nme } }', undefined],
       ['mutation { registerSite(input: { commandId: "c", siteId: "a", nam: "x", importLimitW: "1", exportLimitW: "0" }) { __typename } }', undefined],
-      ['mutation($k: NodeKind!) { addNode(input: { commandId: "c", siteId: "a", nodeId: "n", parentId: "a", kind: $k, name: "x", importLimitW: "1", exportLimitW: "0" }) { __typename } }', { k: 'FEDER' }],
-      ['mutation { addNode(input: { commandId: "c", siteId: "a", nodeId: "n", parentId: "a", kind: FEDER, name: "x", importLimitW: "1", exportLimitW: "0" }) { __typename } }', undefined],
+      [
+        'mutation($k: NodeKind!) { addNode(input: { commandId: "c", siteId: "a", nodeId: "n", parentId: "a", kind: $k, name: "x", importLimitW: "1", exportLimitW: "0" }) { __typename } }',
+        { k: 'FEDER' },
+      ],
+      [
+        'mutation { addNode(input: { commandId: "c", siteId: "a", nodeId: "n", parentId: "a", kind: FEDER, name: "x", importLimitW: "1", exportLimitW: "0" }) { __typename } }',
+        undefined,
+      ],
     ];
     for (const [query, variables] of cases) {
       // The same mistakes in development do get hints: each case would show one.
@@ -98,7 +104,12 @@ describe('exposure in production', () => {
     }
     const detailed = await fetch(`${production}/readyz`, { headers: operator });
     expect(detailed.status).toBe(200);
-    expect(await detailed.json()).toMatchObject({ status: 'ready', reasons: [], store: { status: 'ok' }, projections: expect.arrayContaining([expect.objectContaining({ name: 'grid', state: 'live' })]) });
+    expect(await detailed.json()).toMatchObject({
+      status: 'ready',
+      reasons: [],
+      store: { status: 'ok' },
+      projections: expect.arrayContaining([expect.objectContaining({ name: 'grid', state: 'live' })]),
+    });
   });
 
   it('answers /readyz 503 without a key with not_ready alone', async () => {
@@ -125,11 +136,9 @@ describe('pnpm start with NODE_ENV=production', () => {
       await waitForLine(running, `listening on http://localhost:${port}`, 90_000);
       const url = `http://127.0.0.1:${port}`;
       await openAccounts({ gql: (query, variables, headers) => postGraphQL(url, query, variables, headers) }, 'driver-1'); // a driver key acts for a known account
-      const created = await postGraphQL<any>(
-        url,
-        'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { __typename ... on CreateApiKeyPayload { token } } }',
-        { input: { commandId: 'production-driver-key', role: 'DRIVER', subject: 'driver-1', name: 'Driver 1' } },
-      );
+      const created = await postGraphQL<any>(url, 'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { __typename ... on CreateApiKeyPayload { token } } }', {
+        input: { commandId: 'production-driver-key', role: 'DRIVER', subject: 'driver-1', name: 'Driver 1' },
+      });
       const driver = { authorization: `Bearer ${created.body.data.createApiKey.token as string}` };
       const refused = await postGraphQL<any>(url, '{ __schema { types { name } } }', undefined, driver);
       expect(refused.body.errors?.[0]?.extensions?.code).toBe('INTROSPECTION_NOT_ALLOWED');

@@ -25,7 +25,6 @@ import { postGraphQL, TEST_OPERATOR_KEY } from './harness.ts';
 
 const postgresUrl = inject('postgresUrl');
 
-
 describe('ledger projections (CLI) and code version changes', () => {
   it('refuses unknown projections to rebuild at start, naming the variable or the flag (exit 2)', async () => {
     const byEnv = startMain({ REBUILD_PROJECTIONS: 'billing,bilingg', DATA_DIR: '/nonexistent/never-opened' });
@@ -107,7 +106,9 @@ describe('ledger projections (CLI) and code version changes', () => {
           [schema],
         );
         for (const { relname, relkind } of rows) {
-          await tx.query(`ALTER ${relkind === 'i' ? 'INDEX' : 'TABLE'} "${schema}"."${relname}" RENAME TO "${relname.replace(`billing_v${billingProjection.version}_`, 'billing_v0_')}"`);
+          await tx.query(
+            `ALTER ${relkind === 'i' ? 'INDEX' : 'TABLE'} "${schema}"."${relname}" RENAME TO "${relname.replace(`billing_v${billingProjection.version}_`, 'billing_v0_')}"`,
+          );
         }
       });
     };
@@ -150,7 +151,9 @@ describe('ledger projections (CLI) and code version changes', () => {
 
         const rebuild = await runLedgerCli(['projections', 'rebuild', 'billing', '--yes', '--batch-size', '300'], env());
         expect(rebuild.code, rebuild.stderr).toBe(0);
-        expect(rebuild.stdout).toMatch(new RegExp(`^ledger projections rebuild: billing v${billingProjection.version} switched at position \\d+ \\([\\d,]+ events, [\\d,]+ events/s`));
+        expect(rebuild.stdout).toMatch(
+          new RegExp(`^ledger projections rebuild: billing v${billingProjection.version} switched at position \\d+ \\([\\d,]+ events, [\\d,]+ events/s`),
+        );
         const billing = await stateOf(server.ledger, 'billing');
         expect(billing).toMatchObject({ state: 'live', failure: null, rebuild: { state: 'switched', requestedBy: expect.stringMatching(/^cli:/) } });
         expect(billing.checkpoint).toBeGreaterThanOrEqual(last);

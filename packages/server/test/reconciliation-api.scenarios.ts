@@ -34,16 +34,30 @@ export function describeReconciliationApi(label: string, options: TestServerOpti
 
     it('gives each trader the same cents and the same sold − bought energy on the tape, in its positions and in settlement', async () => {
       const product = (lengthMinutes: number) => ({
-        lengthMinutes, mode: 'CONTINUOUS', tickMinorPerMWh: '1', minPriceMinorPerMWh: '-50000', maxPriceMinorPerMWh: '400000', quantityStepKWh: '0.1', maxQuantityKWh: '1000',
-        gateClosureMinutes: 5, openMinutes: 1440,
+        lengthMinutes,
+        mode: 'CONTINUOUS',
+        tickMinorPerMWh: '1',
+        minPriceMinorPerMWh: '-50000',
+        maxPriceMinorPerMWh: '400000',
+        quantityStepKWh: '0.1',
+        maxQuantityKWh: '1000',
+        gateClosureMinutes: 5,
+        openMinutes: 1440,
       });
-      const configured = await command('configureMarketZone', 'ConfigureMarketZoneInput', { zone, currency: 'EUR', imbalancePriceZone: priceZone, products: [product(15), product(60)] });
+      const configured = await command('configureMarketZone', 'ConfigureMarketZoneInput', {
+        zone,
+        currency: 'EUR',
+        imbalancePriceZone: priceZone,
+        products: [product(15), product(60)],
+      });
       expect(configured.__typename, JSON.stringify(configured)).not.toMatch(/Error$/);
       for (const participantId of [A, B, C]) {
         expect((await command('registerParticipant', 'RegisterParticipantInput', { zone, participantId, name: participantId })).__typename).not.toMatch(/Error$/);
       }
       const published = await command('publishPrices', 'PublishPricesInput', {
-        zone: priceZone, currency: 'EUR', source: 'imbalance',
+        zone: priceZone,
+        currency: 'EUR',
+        source: 'imbalance',
         points: periods.map((start, i) => ({ start, end: new Date(Date.parse(start) + 15 * 60_000).toISOString(), priceMinorPerKWh: ['20', '7.5', '-3', '11'][i] })),
       });
       expect(published.__typename, JSON.stringify(published)).not.toMatch(/Error$/);
@@ -67,10 +81,12 @@ export function describeReconciliationApi(label: string, options: TestServerOpti
       // The hour is over: its four periods closed.
       clock.moveTo('2026-11-06T11:01:00Z');
       for (const periodStart of periods) {
-        const closed = (await run(
-          `mutation($input: CloseSettlementPeriodInput!) { closeSettlementPeriod(input: $input) { __typename ... on Error { code message } ... on CloseSettlementPeriodPayload { outcome streamId } } }`,
-          { input: { commandId: randomUUID(), zone, periodStart } },
-        )).closeSettlementPeriod;
+        const closed = (
+          await run(
+            `mutation($input: CloseSettlementPeriodInput!) { closeSettlementPeriod(input: $input) { __typename ... on Error { code message } ... on CloseSettlementPeriodPayload { outcome streamId } } }`,
+            { input: { commandId: randomUUID(), zone, periodStart } },
+          )
+        ).closeSettlementPeriod;
         expect(closed, JSON.stringify(closed)).toMatchObject({ outcome: 'CLOSED' });
         await waitForStream(server, closed.streamId);
       }
@@ -90,9 +106,14 @@ export function describeReconciliationApi(label: string, options: TestServerOpti
       expect(tape.map((t) => t.amount.amountMinor)).toEqual(['4', '4', '5', '20', '-2']);
 
       const statements = await Promise.all(
-        periods.map(async (periodStart) =>
-          (await run(`query($zone: ID!, $p: DateTime!) { settlementStatement(zone: $zone, periodStart: $p) { lines { participantId contractedWh tradeAmount { amountMinor } } } }`, { zone, p: periodStart }))
-            .settlementStatement,
+        periods.map(
+          async (periodStart) =>
+            (
+              await run(
+                `query($zone: ID!, $p: DateTime!) { settlementStatement(zone: $zone, periodStart: $p) { lines { participantId contractedWh tradeAmount { amountMinor } } } }`,
+                { zone, p: periodStart },
+              )
+            ).settlementStatement,
         ),
       );
       const cents = (value: string) => BigInt(value);
@@ -101,7 +122,11 @@ export function describeReconciliationApi(label: string, options: TestServerOpti
       for (const trader of [A, B, C]) {
         const fromTape = tape.reduce<[bigint, bigint]>(
           ([money, energy], t) =>
-            t.sellerId === trader ? [money + cents(t.amount.amountMinor), energy + wh(t.quantityKWh)] : t.buyerId === trader ? [money - cents(t.amount.amountMinor), energy - wh(t.quantityKWh)] : [money, energy],
+            t.sellerId === trader
+              ? [money + cents(t.amount.amountMinor), energy + wh(t.quantityKWh)]
+              : t.buyerId === trader
+                ? [money - cents(t.amount.amountMinor), energy - wh(t.quantityKWh)]
+                : [money, energy],
           [0n, 0n],
         );
         const { positions } = await run(

@@ -5,7 +5,19 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JwtConfig } from '../src/auth/auth-config.ts';
 import { schema } from '../src/graphql/schema/index.ts';
-import { ANONYMOUS, bearer, openAccounts, queryData, startTestServer, TEST_OPERATOR_ACTOR, TEST_OPERATOR_KEY, type TestPrincipal, type TestServer, type TestServerOptions, waitForStream } from './harness.ts';
+import {
+  ANONYMOUS,
+  bearer,
+  openAccounts,
+  queryData,
+  startTestServer,
+  TEST_OPERATOR_ACTOR,
+  TEST_OPERATOR_KEY,
+  type TestPrincipal,
+  type TestServer,
+  type TestServerOptions,
+  waitForStream,
+} from './harness.ts';
 
 /**
  * Authentication and roles, end to end: every Query, Mutation and Subscription field of the schema,
@@ -194,22 +206,70 @@ export function describeRolesApi(label: string, options: TestServerOptions | nul
       await node('cp1-1', 'cp1', 'CONNECTOR');
       await node('cp1-2', 'cp1', 'CONNECTOR');
       const plugIn = (sessionId: string, connectorId: string, customerId: string, fleetId: string) =>
-        command('plugIn', 'PlugInInput', {
-          sessionId, siteId: site, connectorId, vehicleId: `ev-${sessionId}`, customerId, fleetId, tier: 'NORMAL',
-          departureAt: departure, energyNeededWh: '10000', minPowerW: '1400', maxPowerW: '11000',
-        }, undefined, '__typename ... on Error { code message } ... on SessionCommandPayload { streamId }');
+        command(
+          'plugIn',
+          'PlugInInput',
+          {
+            sessionId,
+            siteId: site,
+            connectorId,
+            vehicleId: `ev-${sessionId}`,
+            customerId,
+            fleetId,
+            tier: 'NORMAL',
+            departureAt: departure,
+            energyNeededWh: '10000',
+            minPowerW: '1400',
+            maxPowerW: '11000',
+          },
+          undefined,
+          '__typename ... on Error { code message } ... on SessionCommandPayload { streamId }',
+        );
       expect((await plugIn(ownSession, 'cp1-1', customer, fleet)).body.data.plugIn.__typename).toBe('SessionCommandPayload');
       expect((await plugIn(otherSession, 'cp1-2', otherCustomer, otherFleet)).body.data.plugIn.__typename).toBe('SessionCommandPayload');
       // A market zone, three traders, and a trade between Bob and Carol that Alice only sees anonymised.
       await command('configureMarketZone', 'ConfigureMarketZoneInput', {
-        zone, currency: 'EUR', imbalancePriceZone: zone,
-        products: [{ lengthMinutes: 15, mode: 'CONTINUOUS', tickMinorPerMWh: '1', minPriceMinorPerMWh: '-50000', maxPriceMinorPerMWh: '400000', quantityStepKWh: '0.1', maxQuantityKWh: '10000', gateClosureMinutes: 5, openMinutes: 1440 }],
+        zone,
+        currency: 'EUR',
+        imbalancePriceZone: zone,
+        products: [
+          {
+            lengthMinutes: 15,
+            mode: 'CONTINUOUS',
+            tickMinorPerMWh: '1',
+            minPriceMinorPerMWh: '-50000',
+            maxPriceMinorPerMWh: '400000',
+            quantityStepKWh: '0.1',
+            maxQuantityKWh: '10000',
+            gateClosureMinutes: 5,
+            openMinutes: 1440,
+          },
+        ],
       });
       for (const participantId of [alice, bob, carol]) await command('registerParticipant', 'RegisterParticipantInput', { zone, participantId, name: participantId });
-      const order = (traderId: string, side: string, quantityKWh: string, price: string) => ({ clientOrderId: randomUUID().slice(0, 8), traderId, side, orderType: 'LIMIT', quantityKWh, limitPriceMinorPerMWh: price });
-      const submitted = await command('submitOrders', 'SubmitOrdersInput', { ...book, orders: [order(bob, 'SELL', '5', '6000')] }, undefined, '__typename ... on SubmitOrdersPayload { orders { orderId } }');
+      const order = (traderId: string, side: string, quantityKWh: string, price: string) => ({
+        clientOrderId: randomUUID().slice(0, 8),
+        traderId,
+        side,
+        orderType: 'LIMIT',
+        quantityKWh,
+        limitPriceMinorPerMWh: price,
+      });
+      const submitted = await command(
+        'submitOrders',
+        'SubmitOrdersInput',
+        { ...book, orders: [order(bob, 'SELL', '5', '6000')] },
+        undefined,
+        '__typename ... on SubmitOrdersPayload { orders { orderId } }',
+      );
       bobsOrder = submitted.body.data.submitOrders.orders[0].orderId;
-      const matched = await command('submitOrders', 'SubmitOrdersInput', { ...book, orders: [order(carol, 'BUY', '1', '6000')] }, undefined, '__typename ... on SubmitOrdersPayload { streamId }');
+      const matched = await command(
+        'submitOrders',
+        'SubmitOrdersInput',
+        { ...book, orders: [order(carol, 'BUY', '1', '6000')] },
+        undefined,
+        '__typename ... on SubmitOrdersPayload { streamId }',
+      );
       // The walk reads orders and trades from the market read model: let it include the book first.
       await waitForStream(server, matched.body.data.submitOrders.streamId);
     }, 120_000);
@@ -323,8 +383,14 @@ export function describeRolesApi(label: string, options: TestServerOptions | nul
         ...__schema.mutationType.fields.map((f: { name: string }) => `Mutation.${f.name}`),
         ...__schema.subscriptionType.fields.map((f: { name: string }) => `Subscription.${f.name}`),
       ].sort();
-      expect(served.filter((f) => !(f in EXPECTED)), 'fields without an entry in EXPECTED').toEqual([]);
-      expect(Object.keys(EXPECTED).filter((f) => !served.includes(f)), 'entries for fields the schema does not have').toEqual([]);
+      expect(
+        served.filter((f) => !(f in EXPECTED)),
+        'fields without an entry in EXPECTED',
+      ).toEqual([]);
+      expect(
+        Object.keys(EXPECTED).filter((f) => !served.includes(f)),
+        'entries for fields the schema does not have',
+      ).toEqual([]);
     });
 
     it('walks every field as each role: allowed or FORBIDDEN as the matrix says; a refused command writes nothing, an accepted one records its principal', async () => {
@@ -365,12 +431,21 @@ export function describeRolesApi(label: string, options: TestServerOptions | nul
 
       // A fence: once the read models include a command appended after every one of the walk's,
       // the log's readable head is past them all (on a server it may trail recent appends).
-      const fence = await command('registerSite', 'RegisterSiteInput', { siteId: `fence${tag}`, name: 'Fence', importLimitW: '1', exportLimitW: '0' }, undefined, '__typename ... on RegisterSitePayload { streamId }');
+      const fence = await command(
+        'registerSite',
+        'RegisterSiteInput',
+        { siteId: `fence${tag}`, name: 'Fence', importLimitW: '1', exportLimitW: '0' },
+        undefined,
+        '__typename ... on RegisterSitePayload { streamId }',
+      );
       await waitForStream(server, fence.body.data.registerSite.streamId);
       const written = await server.ledger.store.readAll({ after: from, limit: 100_000 });
       const ours = written.filter((e) => commandsBy.has(e.metadata.commandId.split('/')[0]!) || refusedCommands.has(e.metadata.commandId.split('/')[0]!));
-      expect(ours.length, 'events written by the walk\'s accepted commands').toBeGreaterThan(0);
-      expect(ours.filter((e) => refusedCommands.has(e.metadata.commandId.split('/')[0]!)).map((e) => `${e.type} ${e.metadata.commandId}`), 'events of refused commands').toEqual([]);
+      expect(ours.length, "events written by the walk's accepted commands").toBeGreaterThan(0);
+      expect(
+        ours.filter((e) => refusedCommands.has(e.metadata.commandId.split('/')[0]!)).map((e) => `${e.type} ${e.metadata.commandId}`),
+        'events of refused commands',
+      ).toEqual([]);
       for (const event of ours) expect(event.metadata.actor, `${event.type} of ${event.metadata.commandId}`).toBe(commandsBy.get(event.metadata.commandId.split('/')[0]!));
     }, 300_000);
 
@@ -401,7 +476,11 @@ export function describeRolesApi(label: string, options: TestServerOptions | nul
           { input: { commandId, role: 'TRADER', subject: bob, name: 'Bob desk' } },
         );
       const created = (await create()).body.data.createApiKey;
-      expect(created).toMatchObject({ __typename: 'CreateApiKeyPayload', duplicate: false, apiKey: { role: 'TRADER', subject: bob, status: 'ACTIVE', createdBy: TEST_OPERATOR_ACTOR } });
+      expect(created).toMatchObject({
+        __typename: 'CreateApiKeyPayload',
+        duplicate: false,
+        apiKey: { role: 'TRADER', subject: bob, status: 'ACTIVE', createdBy: TEST_OPERATOR_ACTOR },
+      });
       const { token, apiKey } = created as { token: string; apiKey: { keyId: string } };
       expect(token).toMatch(new RegExp(`^v2g_${apiKey.keyId}_[A-Za-z0-9_-]{43}$`));
       expect((await create()).body.data.createApiKey).toMatchObject({ duplicate: true, token: null, apiKey: { keyId: apiKey.keyId } });
@@ -417,7 +496,13 @@ export function describeRolesApi(label: string, options: TestServerOptions | nul
 
       const mine = `{ myOrders { edges { node { orderId traderId } } } }`;
       expect((await ok(mine, {}, bearer(token))).myOrders.edges.map((e: any) => e.node)).toEqual([{ orderId: bobsOrder, traderId: bob }]);
-      const revoked = await command('revokeApiKey', 'RevokeApiKeyInput', { keyId: apiKey.keyId, reason: 'rotated' }, undefined, '__typename ... on RevokeApiKeyPayload { apiKey { status revokedBy revokeReason } }');
+      const revoked = await command(
+        'revokeApiKey',
+        'RevokeApiKeyInput',
+        { keyId: apiKey.keyId, reason: 'rotated' },
+        undefined,
+        '__typename ... on RevokeApiKeyPayload { apiKey { status revokedBy revokeReason } }',
+      );
       expect(revoked.body.data.revokeApiKey).toEqual({ __typename: 'RevokeApiKeyPayload', apiKey: { status: 'REVOKED', revokedBy: TEST_OPERATOR_ACTOR, revokeReason: 'rotated' } });
       const after = await server.gql<any>(mine, {}, bearer(token));
       expect(after.status).toBe(401);
@@ -433,7 +518,10 @@ export function describeRolesApi(label: string, options: TestServerOptions | nul
         );
       const keysBefore = (await ok('{ apiKeys { keyId } }')).apiKeys.length;
       const headBefore = await server.ledger.store.headPosition();
-      for (const [role, subject] of [['FLEET_MANAGER', `nofleet-${tag}`], ['DRIVER', `nocust-${tag}`]] as const) {
+      for (const [role, subject] of [
+        ['FLEET_MANAGER', `nofleet-${tag}`],
+        ['DRIVER', `nocust-${tag}`],
+      ] as const) {
         const refused = await create(role, subject);
         expect(refused.status).toBe(200);
         expect(refused.body.data.createApiKey).toEqual({
@@ -471,7 +559,10 @@ export function describeRolesApi(label: string, options: TestServerOptions | nul
         ['another key', await jwt({ sub: 'ops-1', role: 'operator' }, { secret: 'another-secret-of-at-least-32-bytes!!' })],
         ['an unknown role', await jwt({ sub: 'ops-1', role: 'root' })],
         ['a trader without traderId', await jwt({ sub: 'alice-login', role: 'trader' })],
-        ['unsigned', `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: 'x', role: 'operator', iss: JWT_ISSUER, aud: JWT_AUDIENCE, exp: 9_999_999_999 })).toString('base64url')}.`],
+        [
+          'unsigned',
+          `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: 'x', role: 'operator', iss: JWT_ISSUER, aud: JWT_AUDIENCE, exp: 9_999_999_999 })).toString('base64url')}.`,
+        ],
       ];
       for (const [what, token] of refusals) {
         const { status } = await server.gql('{ projections { name } }', {}, bearer(token));
@@ -480,7 +571,7 @@ export function describeRolesApi(label: string, options: TestServerOptions | nul
       expect(JSON.stringify(server.logs)).not.toContain(operator);
     });
 
-    it('lets a trader act for itself only: another trader\'s orders are FORBIDDEN, its own id cannot cancel another\'s order, and the tape is anonymous', async () => {
+    it("lets a trader act for itself only: another trader's orders are FORBIDDEN, its own id cannot cancel another's order, and the tape is anonymous", async () => {
       const trader = as.trader!.headers;
       const before = await server.ledger.store.streamVersion(`market-${zone}-${delivery.slice(0, 16).replace(/[-:]/g, '')}Z-15m`);
       const select = '__typename ... on Error { code message }';
@@ -489,14 +580,32 @@ export function describeRolesApi(label: string, options: TestServerOptions | nul
       // Naming itself: the book refuses to let Alice cancel Bob's order.
       const notOwned = await command('cancelOrder', 'CancelOrderInput', { ...book, orderId: bobsOrder, traderId: alice }, trader, select);
       expect(notOwned.body.data.cancelOrder).toMatchObject({ __typename: 'OrderNotOwnedError', code: 'ORDER_NOT_OWNED' });
-      const mixed = await command('submitOrders', 'SubmitOrdersInput', {
-        ...book,
-        orders: [alice, bob].map((traderId) => ({ clientOrderId: randomUUID().slice(0, 8), traderId, side: 'BUY', orderType: 'LIMIT', quantityKWh: '1', limitPriceMinorPerMWh: '100' })),
-      }, trader, select);
+      const mixed = await command(
+        'submitOrders',
+        'SubmitOrdersInput',
+        {
+          ...book,
+          orders: [alice, bob].map((traderId) => ({
+            clientOrderId: randomUUID().slice(0, 8),
+            traderId,
+            side: 'BUY',
+            orderType: 'LIMIT',
+            quantityKWh: '1',
+            limitPriceMinorPerMWh: '100',
+          })),
+        },
+        trader,
+        select,
+      );
       expect(FORBIDDEN(mixed.body)).toBe(true);
       expect(await server.ledger.store.streamVersion(`market-${zone}-${delivery.slice(0, 16).replace(/[-:]/g, '')}Z-15m`)).toBe(before);
       expect(FORBIDDEN((await server.gql<any>(`query($t: ID!) { orders(traderId: $t) { totalCount } }`, { t: bob }, trader)).body)).toBe(true);
-      expect(FORBIDDEN((await server.gql<any>(`query($t: ID!) { positions(traderId: $t, from: "2020-01-01T00:00:00Z", to: "2040-01-01T00:00:00Z") { contractedKWh } }`, { t: bob }, trader)).body)).toBe(true);
+      expect(
+        FORBIDDEN(
+          (await server.gql<any>(`query($t: ID!) { positions(traderId: $t, from: "2020-01-01T00:00:00Z", to: "2040-01-01T00:00:00Z") { contractedKWh } }`, { t: bob }, trader))
+            .body,
+        ),
+      ).toBe(true);
       expect(FORBIDDEN((await server.gql<any>(`query($t: ID!) { trades(traderId: $t) { totalCount } }`, { t: bob }, trader)).body)).toBe(true);
       expect(FORBIDDEN((await server.gql<any>(`query($a: ID!) { ledgerPostings(ledger: "EUR", account: $a) { totalCount } }`, { a: `trader:${bob}` }, trader)).body)).toBe(true);
 
@@ -531,7 +640,10 @@ export function describeRolesApi(label: string, options: TestServerOptions | nul
       const sessions = `query($f: ID, $c: ID) { sessions(fleetId: $f, customerId: $c, first: 100) { edges { node { sessionId } } } }`;
       const listed = async (variables: Record<string, unknown>, headers: Record<string, string>) =>
         ((await ok(sessions, variables, headers)).sessions.edges as { node: { sessionId: string } }[]).map((e) => e.node.sessionId);
-      for (const [variables, headers] of [[{ f: fleet }, as.fleet_manager!.headers], [{ c: customer }, as.driver!.headers]] as const) {
+      for (const [variables, headers] of [
+        [{ f: fleet }, as.fleet_manager!.headers],
+        [{ c: customer }, as.driver!.headers],
+      ] as const) {
         const ids = await listed(variables, headers);
         expect(ids).toContain(ownSession);
         expect(ids).not.toContain(otherSession);
@@ -541,22 +653,44 @@ export function describeRolesApi(label: string, options: TestServerOptions | nul
       expect(FORBIDDEN((await server.gql<any>(sessions, {}, as.driver!.headers)).body)).toBe(true);
 
       const plugIn = (headers: Record<string, string>, input: Record<string, unknown>) =>
-        command('plugIn', 'PlugInInput', {
-          sessionId: `p${randomUUID().slice(0, 8)}`, siteId: site, connectorId: 'cp1-1', vehicleId: 'ev', tier: 'NORMAL',
-          departureAt: departure, energyNeededWh: '1000', minPowerW: '1400', maxPowerW: '11000', ...input,
-        }, headers);
+        command(
+          'plugIn',
+          'PlugInInput',
+          {
+            sessionId: `p${randomUUID().slice(0, 8)}`,
+            siteId: site,
+            connectorId: 'cp1-1',
+            vehicleId: 'ev',
+            tier: 'NORMAL',
+            departureAt: departure,
+            energyNeededWh: '1000',
+            minPowerW: '1400',
+            maxPowerW: '11000',
+            ...input,
+          },
+          headers,
+        );
       expect(FORBIDDEN((await plugIn(as.fleet_manager!.headers, { customerId: customer, fleetId: otherFleet })).body)).toBe(true);
       // A driver charges to itself, never to a fleet's account.
       expect(FORBIDDEN((await plugIn(as.driver!.headers, { customerId: customer, fleetId: fleet })).body)).toBe(true);
       expect(FORBIDDEN((await plugIn(as.driver!.headers, { customerId: otherCustomer })).body)).toBe(true);
     });
 
-    it('lets only chargers\' and operators\' keys state a session\'s field facts, and a billed party only the tier its contract allows: FIELD_EXPECTED, nothing written when refused', async () => {
+    it("lets only chargers' and operators' keys state a session's field facts, and a billed party only the tier its contract allows: FIELD_EXPECTED, nothing written when refused", async () => {
       // A session of the fleet manager's fleet and the driver's own on a connector of its own (the walk stops the others).
       await command('addNode', 'AddNodeInput', { siteId: site, nodeId: 'cp1-3', parentId: 'cp1', kind: 'CONNECTOR', name: 'cp1-3', importLimitW: '22000', exportLimitW: '0' });
       const plugged = await command('plugIn', 'PlugInInput', {
-        sessionId: fieldSession, siteId: site, connectorId: 'cp1-3', vehicleId: 'ev-f', customerId: customer, fleetId: fleet, tier: 'NORMAL',
-        departureAt: departure, energyNeededWh: '10000', minPowerW: '1400', maxPowerW: '11000',
+        sessionId: fieldSession,
+        siteId: site,
+        connectorId: 'cp1-3',
+        vehicleId: 'ev-f',
+        customerId: customer,
+        fleetId: fleet,
+        tier: 'NORMAL',
+        departureAt: departure,
+        energyNeededWh: '10000',
+        minPowerW: '1400',
+        maxPowerW: '11000',
       });
       expect(plugged.body.data.plugIn.__typename).toBe('SessionCommandPayload');
       const mismatches: string[] = [];
@@ -568,14 +702,28 @@ export function describeRolesApi(label: string, options: TestServerOptions | nul
           // Each role's own session and account; the connector is taken, so an allowed plug-in is refused there and writes nothing either.
           const sent =
             rule.mutation === 'plugIn'
-              ? { sessionId, siteId: site, connectorId: 'cp1-3', vehicleId: 'ev', customerId: customer, ...(who === D ? {} : { fleetId: fleet }), tier: 'NORMAL', departureAt: departure, energyNeededWh: '1000', minPowerW: '1400', maxPowerW: '11000', ...input }
+              ? {
+                  sessionId,
+                  siteId: site,
+                  connectorId: 'cp1-3',
+                  vehicleId: 'ev',
+                  customerId: customer,
+                  ...(who === D ? {} : { fleetId: fleet }),
+                  tier: 'NORMAL',
+                  departureAt: departure,
+                  energyNeededWh: '1000',
+                  minPowerW: '1400',
+                  maxPowerW: '11000',
+                  ...input,
+                }
               : { sessionId: who === F || who === D ? fieldSession : `nosuch-${tag}`, reason: 'unplugged', ...input };
           const inputType = rule.mutation === 'plugIn' ? 'PlugInInput' : 'StopSessionInput';
           const { body } = await command(rule.mutation, inputType, sent, as[who]!.headers);
           const refusal = body.errors?.find((e: any) => e.extensions?.code === 'FORBIDDEN');
           const expected = rule.who.includes(who);
           if (expected === (refusal !== undefined)) mismatches.push(`${key} as ${who}: ${refusal ? 'FORBIDDEN' : 'allowed'}, expected ${expected ? 'allowed' : 'FORBIDDEN'}`);
-          if (refusal && refusal.extensions?.details?.field !== rule.field) mismatches.push(`${key} as ${who}: refusal names ${JSON.stringify(refusal.extensions?.details)}, not ${rule.field}`);
+          if (refusal && refusal.extensions?.details?.field !== rule.field)
+            mismatches.push(`${key} as ${who}: refusal names ${JSON.stringify(refusal.extensions?.details)}, not ${rule.field}`);
           if (rule.mutation === 'plugIn') expect(await server.ledger.store.streamVersion(`session-${sessionId}`)).toBe(0);
         }
       }
@@ -584,9 +732,15 @@ export function describeRolesApi(label: string, options: TestServerOptions | nul
       expect((await ok(`query($s: ID!) { session(sessionId: $s) { lifecycle } }`, { s: fieldSession })).session.lifecycle).not.toBe('STOPPED');
     });
 
-    it('bounds what a driver asks for by the ledger\'s clock: a departure in the past or beyond the horizon is refused, naming the field', async () => {
+    it("bounds what a driver asks for by the ledger's clock: a departure in the past or beyond the horizon is refused, naming the field", async () => {
       const change = (departureAt: string) =>
-        command('changeDeparture', 'ChangeDepartureInput', { sessionId: fieldSession, departureAt }, as.driver!.headers, '__typename ... on Error { code message } ... on TimeOutOfBoundsError { field now latest }');
+        command(
+          'changeDeparture',
+          'ChangeDepartureInput',
+          { sessionId: fieldSession, departureAt },
+          as.driver!.headers,
+          '__typename ... on Error { code message } ... on TimeOutOfBoundsError { field now latest }',
+        );
       const before = await server.ledger.store.streamVersion(`session-${fieldSession}`);
       for (const departureAt of ['2099-01-01T00:00:00Z', new Date(Date.now() - 60_000).toISOString()]) {
         const { body } = await change(departureAt);
@@ -614,9 +768,13 @@ export function describeRolesApi(label: string, options: TestServerOptions | nul
       expect(body.errors).toMatchObject([{ path: ['registerSite'], extensions: { code: 'FORBIDDEN' } }]);
       expect(await server.ledger.store.commandResult(commandId)).toBeNull();
       // Alone, the integrator's price publication goes through.
-      const alone = await server.gql<any>(`mutation($prices: PublishPricesInput!) { publishPrices(input: $prices) { __typename } }`, {
-        prices: { commandId, zone: `P${tag}`, currency: 'EUR', source: 'test', points: [{ start: '2030-01-01T10:00:00Z', end: '2030-01-01T10:15:00Z', priceMinorPerKWh: '10' }] },
-      }, as.integrator!.headers);
+      const alone = await server.gql<any>(
+        `mutation($prices: PublishPricesInput!) { publishPrices(input: $prices) { __typename } }`,
+        {
+          prices: { commandId, zone: `P${tag}`, currency: 'EUR', source: 'test', points: [{ start: '2030-01-01T10:00:00Z', end: '2030-01-01T10:15:00Z', priceMinorPerKWh: '10' }] },
+        },
+        as.integrator!.headers,
+      );
       expect(alone.body.errors).toBeUndefined();
       expect((await server.ledger.store.commandResult(commandId))?.streamId).toBe(`prices-P${tag}`);
     });

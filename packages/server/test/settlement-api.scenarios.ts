@@ -4,7 +4,19 @@ import { CommandHandler, MarketService, ProjectionRunner } from '@v2g/ledger';
 import { SETTLEMENT_TABLES, settlementProjection } from '@v2g/projection-settlement';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshSiteId, movableClock, openAccounts, queryData, registerSite, sendCommand, settlementParties, startTestServer, type TestServer, type TestServerOptions, waitForStream } from './harness.ts';
+import {
+  freshSiteId,
+  movableClock,
+  openAccounts,
+  queryData,
+  registerSite,
+  sendCommand,
+  settlementParties,
+  startTestServer,
+  type TestServer,
+  type TestServerOptions,
+  waitForStream,
+} from './harness.ts';
 
 /**
  * Settlement through GraphQL, end to end: a market zone whose imbalances are priced by another
@@ -104,24 +116,59 @@ export function describeSettlementApi(label: string, options: TestServerOptions 
     it('closes a period: the trade against what the fleet exported, priced at the imbalance price, posted on the ledger', async () => {
       // The zone, its imbalance price (20 c/kWh for 10:00–10:15), two traders, the fleet in the seller's portfolio.
       const configured = await command('configureMarketZone', 'ConfigureMarketZoneInput', {
-        zone, currency: 'EUR', imbalancePriceZone: priceZone,
-        products: [{ lengthMinutes: 15, mode: 'CONTINUOUS', tickMinorPerMWh: '1', minPriceMinorPerMWh: '-50000', maxPriceMinorPerMWh: '400000', quantityStepKWh: '0.1', maxQuantityKWh: '1000', gateClosureMinutes: 5, openMinutes: 1440 }],
+        zone,
+        currency: 'EUR',
+        imbalancePriceZone: priceZone,
+        products: [
+          {
+            lengthMinutes: 15,
+            mode: 'CONTINUOUS',
+            tickMinorPerMWh: '1',
+            minPriceMinorPerMWh: '-50000',
+            maxPriceMinorPerMWh: '400000',
+            quantityStepKWh: '0.1',
+            maxQuantityKWh: '1000',
+            gateClosureMinutes: 5,
+            openMinutes: 1440,
+          },
+        ],
       });
       expect(configured.__typename, JSON.stringify(configured)).not.toMatch(/Error$/);
       for (const participantId of [seller, buyer]) {
         expect((await command('registerParticipant', 'RegisterParticipantInput', { zone, participantId, name: participantId })).__typename).not.toMatch(/Error$/);
       }
-      expect((await command('assignPortfolioMember', 'AssignPortfolioMemberInput', { zone, participantId: seller, memberKind: 'FLEET', memberId: fleet, validFrom: '2026-11-01T00:00:00Z' })).__typename).not.toMatch(/Error$/);
-      const published = await command('publishPrices', 'PublishPricesInput', {
-        zone: priceZone, currency: 'EUR', source: 'imbalance', points: [{ start: '2026-11-05T10:00:00Z', end: '2026-11-05T10:15:00Z', priceMinorPerKWh: '20' }],
-      }, '... on CommandRecorded { events }');
+      expect(
+        (
+          await command('assignPortfolioMember', 'AssignPortfolioMemberInput', {
+            zone,
+            participantId: seller,
+            memberKind: 'FLEET',
+            memberId: fleet,
+            validFrom: '2026-11-01T00:00:00Z',
+          })
+        ).__typename,
+      ).not.toMatch(/Error$/);
+      const published = await command(
+        'publishPrices',
+        'PublishPricesInput',
+        {
+          zone: priceZone,
+          currency: 'EUR',
+          source: 'imbalance',
+          points: [{ start: '2026-11-05T10:00:00Z', end: '2026-11-05T10:15:00Z', priceMinorPerKWh: '20' }],
+        },
+        '... on CommandRecorded { events }',
+      );
       expect(published).toMatchObject({ __typename: 'CommandRecorded', events: 1 });
 
       // The seller sells 2 kWh for 10:00–10:15 at 150.00 EUR/MWh to the buyer's bid: 30 cents. Both orders in one
       // submit, at the ledger's now (09:00), before the gate closure.
       const order = (traderId: string, side: string) => ({ clientOrderId: `${side}-1`, traderId, side, orderType: 'LIMIT', quantityKWh: '2', limitPriceMinorPerMWh: '15000' });
       const submitted = await command('submitOrders', 'SubmitOrdersInput', {
-        zone, deliveryStart: '2026-11-05T10:00:00Z', lengthMinutes: 15, orders: [order(buyer, 'BUY'), order(seller, 'SELL')],
+        zone,
+        deliveryStart: '2026-11-05T10:00:00Z',
+        lengthMinutes: 15,
+        orders: [order(buyer, 'BUY'), order(seller, 'SELL')],
       });
       expect(submitted.__typename, JSON.stringify(submitted)).not.toMatch(/Error$/);
       const trade = (await positionsOf(bookStream)).find((e) => e.type === 'TradeExecuted')!;
@@ -138,22 +185,44 @@ export function describeSettlementApi(label: string, options: TestServerOptions 
       // A site of the zone, a bidirectional charger; the fleet's car plugged in at 09:50, exporting 3 kWh from 10:00 to 10:30.
       const siteId = freshSiteId();
       await registerSite(server, { siteId, importLimitW: '100000', exportLimitW: '50000' });
-      expect((await command('configureSite', 'ConfigureSiteInput', { siteId, rotationIntervalS: 900, promoteAfterS: 3600, priceZone: zone })).__typename).toBe('SiteCommandPayload');
+      expect((await command('configureSite', 'ConfigureSiteInput', { siteId, rotationIntervalS: 900, promoteAfterS: 3600, priceZone: zone })).__typename).toBe(
+        'SiteCommandPayload',
+      );
       await command('addNode', 'AddNodeInput', {
-        siteId, nodeId: 'cp1', parentId: siteId, kind: 'CHARGER', name: 'cp1', importLimitW: '22000', exportLimitW: '11000',
+        siteId,
+        nodeId: 'cp1',
+        parentId: siteId,
+        kind: 'CHARGER',
+        name: 'cp1',
+        importLimitW: '22000',
+        exportLimitW: '11000',
         charger: { minPowerW: '1400', maxPowerW: '22000', bidirectional: true, minDischargePowerW: '1400', maxDischargePowerW: '11000' },
       });
       await command('addNode', 'AddNodeInput', { siteId, nodeId: 'cp1-1', parentId: 'cp1', kind: 'CONNECTOR', name: 'cp1-1', importLimitW: '22000', exportLimitW: '11000' });
       clock.moveTo('2026-11-05T09:50:00Z');
       const plugged = await command('plugIn', 'PlugInInput', {
-        sessionId, siteId, connectorId: 'cp1-1', vehicleId: `ev-${tag}`, customerId: `driver-${tag}`, fleetId: fleet, tier: 'NORMAL',
-        departureAt: '2026-11-05T18:00:00Z', targetSocPercent: '80', batteryCapacityWh: '60000', socPercent: '50', minPowerW: '1400', maxPowerW: '11000',
+        sessionId,
+        siteId,
+        connectorId: 'cp1-1',
+        vehicleId: `ev-${tag}`,
+        customerId: `driver-${tag}`,
+        fleetId: fleet,
+        tier: 'NORMAL',
+        departureAt: '2026-11-05T18:00:00Z',
+        targetSocPercent: '80',
+        batteryCapacityWh: '60000',
+        socPercent: '50',
+        minPowerW: '1400',
+        maxPowerW: '11000',
         v2g: { minSocPercent: '30', maxDischargePowerW: '11000' },
       });
       expect(plugged.__typename, JSON.stringify(plugged)).toBe('SessionCommandPayload');
       // The meter's readings arrive after the last of them; the period is over.
       clock.moveTo('2026-11-05T10:31:00Z');
-      for (const [occurredAt, energyExportWh] of [['2026-11-05T10:00:00Z', '0'], ['2026-11-05T10:30:00Z', '3000']] as const) {
+      for (const [occurredAt, energyExportWh] of [
+        ['2026-11-05T10:00:00Z', '0'],
+        ['2026-11-05T10:30:00Z', '3000'],
+      ] as const) {
         const recorded = await command('recordSessionMeterReading', 'RecordSessionMeterReadingInput', { sessionId, occurredAt, energyImportWh: '0', energyExportWh });
         expect(recorded.__typename, JSON.stringify(recorded)).toBe('SessionCommandPayload');
       }
@@ -162,7 +231,13 @@ export function describeSettlementApi(label: string, options: TestServerOptions 
       // what is readable, so wait until the session's readings are (the watcher would settle them again otherwise).
       await waitForStream(server, `session-${sessionId}`);
       const closed = await close({ commandId: firstClose });
-      expect(closed).toMatchObject({ __typename: 'CloseSettlementPeriodPayload', commandId: firstClose, outcome: 'CLOSED', streamId: settlementStream, statement: { revision: 1, inputCount: 7 } });
+      expect(closed).toMatchObject({
+        __typename: 'CloseSettlementPeriodPayload',
+        commandId: firstClose,
+        outcome: 'CLOSED',
+        streamId: settlementStream,
+        statement: { revision: 1, inputCount: 7 },
+      });
       await waitForStream(server, settlementStream);
 
       const zoneEvents = await positionsOf(`marketzone-${zone}`);
@@ -173,28 +248,69 @@ export function describeSettlementApi(label: string, options: TestServerOptions 
       const sorted = (positions: string[]) => [...new Set(positions)].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
 
       const first = await statement();
-      expect(first).toMatchObject({ zone, periodStart: period, periodEnd: '2026-11-05T10:15:00.000Z', currency: 'EUR', revision: 1, inputCount: 7, position: closed.statement.position });
+      expect(first).toMatchObject({
+        zone,
+        periodStart: period,
+        periodEnd: '2026-11-05T10:15:00.000Z',
+        currency: 'EUR',
+        revision: 1,
+        inputCount: 7,
+        position: closed.statement.position,
+      });
       expect(first.inputsHash).toMatch(/^[0-9a-f]{64}$/);
       // 10:00–10:30 exported 3,000 Wh: 1,500 in the period. The seller sold 2,000: 500 short, at 20 c/kWh it pays 10 cents.
       // The buyer bought 2,000 and its portfolio drew nothing: 2,000 handed back, paid 40 cents.
       expect(first.lines).toEqual([
         {
-          participantId: buyer, account: `trader:${buyer}`, boughtWh: '2000', soldWh: '0', contractedWh: '-2000', meteredExportWh: '0', meteredImportWh: '0', meteredNetWh: '0',
-          imbalanceWh: '2000', postedImbalanceWh: '2000', imbalancePriceMinorPerKWh: '20', imbalanceAmount: { amountMinor: '40', amount: '0.4', currency: 'EUR' },
-          tradeAmount: { amountMinor: '-30' }, justifiedBy: sorted([...common, trade.position]),
+          participantId: buyer,
+          account: `trader:${buyer}`,
+          boughtWh: '2000',
+          soldWh: '0',
+          contractedWh: '-2000',
+          meteredExportWh: '0',
+          meteredImportWh: '0',
+          meteredNetWh: '0',
+          imbalanceWh: '2000',
+          postedImbalanceWh: '2000',
+          imbalancePriceMinorPerKWh: '20',
+          imbalanceAmount: { amountMinor: '40', amount: '0.4', currency: 'EUR' },
+          tradeAmount: { amountMinor: '-30' },
+          justifiedBy: sorted([...common, trade.position]),
         },
         {
-          participantId: seller, account: `trader:${seller}`, boughtWh: '0', soldWh: '2000', contractedWh: '2000', meteredExportWh: '1500', meteredImportWh: '0', meteredNetWh: '1500',
-          imbalanceWh: '-500', postedImbalanceWh: '-500', imbalancePriceMinorPerKWh: '20', imbalanceAmount: { amountMinor: '-10', amount: '-0.1', currency: 'EUR' },
+          participantId: seller,
+          account: `trader:${seller}`,
+          boughtWh: '0',
+          soldWh: '2000',
+          contractedWh: '2000',
+          meteredExportWh: '1500',
+          meteredImportWh: '0',
+          meteredNetWh: '1500',
+          imbalanceWh: '-500',
+          postedImbalanceWh: '-500',
+          imbalancePriceMinorPerKWh: '20',
+          imbalanceAmount: { amountMinor: '-10', amount: '-0.1', currency: 'EUR' },
           tradeAmount: { amountMinor: '30' },
           justifiedBy: sorted([
-            ...common, trade.position, at(zoneEvents, 'PortfolioMemberAssigned'), at(session, 'SessionPluggedIn'),
-            at(session, 'SessionMeterReadingRecorded', '2026-11-05T10:00:00.000Z'), at(session, 'SessionMeterReadingRecorded', '2026-11-05T10:30:00.000Z'),
+            ...common,
+            trade.position,
+            at(zoneEvents, 'PortfolioMemberAssigned'),
+            at(session, 'SessionPluggedIn'),
+            at(session, 'SessionMeterReadingRecorded', '2026-11-05T10:00:00.000Z'),
+            at(session, 'SessionMeterReadingRecorded', '2026-11-05T10:30:00.000Z'),
           ]),
         },
       ]);
-      const t = (suffix: string, ledger: string, debitAccount: string, creditAccount: string, amount: string, kind: string, postsPending: string | null = null, revision = 1) =>
-        ({ transferId: prefix(revision) + suffix, ledger, debitAccount, creditAccount, amount, kind, reverses: null, postsPending });
+      const t = (suffix: string, ledger: string, debitAccount: string, creditAccount: string, amount: string, kind: string, postsPending: string | null = null, revision = 1) => ({
+        transferId: prefix(revision) + suffix,
+        ledger,
+        debitAccount,
+        creditAccount,
+        amount,
+        kind,
+        reverses: null,
+        postsPending,
+      });
       const S = `trader:${seller}`;
       const B = `trader:${buyer}`;
       const F = `customer:${fleet}`;
@@ -226,7 +342,8 @@ export function describeSettlementApi(label: string, options: TestServerOptions 
       ]);
       // The trade counted once: its holds cleared by revision 1's postings, every account's postings adding up to its balances.
       await expectPostingsSumToBalances();
-      const revisions = (await run(`query($zone: ID!, $p: DateTime!) { settlementRevisions(zone: $zone, periodStart: $p) { revision inputCount position } }`, { zone, p: period })).settlementRevisions;
+      const revisions = (await run(`query($zone: ID!, $p: DateTime!) { settlementRevisions(zone: $zone, periodStart: $p) { revision inputCount position } }`, { zone, p: period }))
+        .settlementRevisions;
       expect(revisions).toEqual([{ revision: 1, inputCount: 7, position: closed.statement.position }]);
 
       // Nothing new since: an operator's re-settle writes nothing.
@@ -236,7 +353,12 @@ export function describeSettlementApi(label: string, options: TestServerOptions 
 
     it('settles again after a late meter reading: reverses, posts again, both revisions readable', async () => {
       // The reading at 10:15 arrives late: 1,800 Wh of the 3,000 were exported in the period, not 1,500.
-      const late = await command('recordSessionMeterReading', 'RecordSessionMeterReadingInput', { sessionId, occurredAt: '2026-11-05T10:15:00Z', energyImportWh: '0', energyExportWh: '1800' });
+      const late = await command('recordSessionMeterReading', 'RecordSessionMeterReadingInput', {
+        sessionId,
+        occurredAt: '2026-11-05T10:15:00Z',
+        energyImportWh: '0',
+        energyExportWh: '1800',
+      });
       expect(late.__typename).toBe('SessionCommandPayload');
       await waitForRevision(2);
       // The watcher did it, for the late reading.
@@ -256,8 +378,14 @@ export function describeSettlementApi(label: string, options: TestServerOptions 
       const reversals = second.transfers.filter((x: any) => x.kind === 'REVERSAL');
       expect(reversals).toEqual(
         first.transfers.map((x: any) => ({
-          transferId: `${prefix(2)}reversal/${x.transferId}`, ledger: x.ledger, debitAccount: x.creditAccount, creditAccount: x.debitAccount, amount: x.amount,
-          kind: 'REVERSAL', reverses: x.transferId, postsPending: null,
+          transferId: `${prefix(2)}reversal/${x.transferId}`,
+          ledger: x.ledger,
+          debitAccount: x.creditAccount,
+          creditAccount: x.debitAccount,
+          amount: x.amount,
+          kind: 'REVERSAL',
+          reverses: x.transferId,
+          postsPending: null,
         })),
       );
       const postings = second.transfers.filter((x: any) => x.kind !== 'REVERSAL');
@@ -297,7 +425,12 @@ export function describeSettlementApi(label: string, options: TestServerOptions 
       for (let page = 0; page < 5; page++) {
         const { ledgerPostings }: any = await run(POSTINGS, { account: `trader:${seller}`, after });
         expect(ledgerPostings.totalCount).toBe('10');
-        seen.push(...ledgerPostings.edges.map((e: any) => `${e.node.kind} ${e.node.change} ${e.node.pendingChange} ${e.node.status} r${e.node.revision ?? '-'}${e.node.postedBy === null ? '' : ` by ${e.node.postedBy.slice(prefix(e.node.postedByRevision).length)} r${e.node.postedByRevision}`}`));
+        seen.push(
+          ...ledgerPostings.edges.map(
+            (e: any) =>
+              `${e.node.kind} ${e.node.change} ${e.node.pendingChange} ${e.node.status} r${e.node.revision ?? '-'}${e.node.postedBy === null ? '' : ` by ${e.node.postedBy.slice(prefix(e.node.postedByRevision).length)} r${e.node.postedByRevision}`}`,
+          ),
+        );
         if (!ledgerPostings.pageInfo.hasNextPage) break;
         after = ledgerPostings.pageInfo.endCursor;
       }
@@ -376,7 +509,11 @@ export function describeSettlementApi(label: string, options: TestServerOptions 
       const current = new Date(now - (now % 900_000) + 900_000).toISOString();
       const notOver = await close({ periodStart: current });
       expect(notOver).toMatchObject({ __typename: 'PeriodNotOverError', code: 'PERIOD_NOT_OVER' });
-      expect(await server.ledger.store.streamVersion(`settlement-${zone}-${current.slice(0, 4)}${current.slice(5, 7)}${current.slice(8, 10)}T${current.slice(11, 13)}${current.slice(14, 16)}Z`)).toBe(0);
+      expect(
+        await server.ledger.store.streamVersion(
+          `settlement-${zone}-${current.slice(0, 4)}${current.slice(5, 7)}${current.slice(8, 10)}T${current.slice(11, 13)}${current.slice(14, 16)}Z`,
+        ),
+      ).toBe(0);
 
       const unknown = await close({ zone: `NOPE${tag}` });
       expect(unknown).toMatchObject({ __typename: 'SettlementZoneNotConfiguredError', code: 'MARKET_ZONE_NOT_CONFIGURED' });
@@ -415,9 +552,17 @@ export function describeSettlementApi(label: string, options: TestServerOptions 
       }
       try {
         // The period's imbalance price, committed (above the open append) before the close is asked for.
-        const published = await command('publishPrices', 'PublishPricesInput', {
-          zone: priceZone, currency: 'EUR', source: 'imbalance', points: [{ start: '2026-11-05T13:00:00Z', end: '2026-11-05T13:15:00Z', priceMinorPerKWh: '25' }],
-        }, '... on CommandRecorded { events position }');
+        const published = await command(
+          'publishPrices',
+          'PublishPricesInput',
+          {
+            zone: priceZone,
+            currency: 'EUR',
+            source: 'imbalance',
+            points: [{ start: '2026-11-05T13:00:00Z', end: '2026-11-05T13:15:00Z', priceMinorPerKWh: '25' }],
+          },
+          '... on CommandRecorded { events position }',
+        );
         expect(published).toMatchObject({ __typename: 'CommandRecorded', events: 1 });
         const closing = close({ periodStart });
         if (held) {
@@ -446,7 +591,10 @@ export function describeSettlementApi(label: string, options: TestServerOptions 
       const lateStream = `settlement-${zone}-20261105T1200Z`;
       clock.moveTo('2026-11-05T12:20:00Z');
       await command('publishPrices', 'PublishPricesInput', {
-        zone: priceZone, currency: 'EUR', source: 'imbalance', points: [{ start: '2026-11-05T12:00:00Z', end: '2026-11-05T12:15:00Z', priceMinorPerKWh: '20' }],
+        zone: priceZone,
+        currency: 'EUR',
+        source: 'imbalance',
+        points: [{ start: '2026-11-05T12:00:00Z', end: '2026-11-05T12:15:00Z', priceMinorPerKWh: '20' }],
       });
       // The close reads what is readable: wait until the price is (a busy server's readable end can trail the append).
       await waitForStream(server, `prices-${priceZone}`);
@@ -455,8 +603,18 @@ export function describeSettlementApi(label: string, options: TestServerOptions 
 
       // Another writer of the same log whose clock lags by 80 minutes: its book is still open for 12:00.
       const lagging = new MarketService(server.ledger.store, new CommandHandler(server.ledger.store), { clock: () => Date.parse('2026-11-05T11:00:00Z') });
-      const order = (traderId: string, side: 'buy' | 'sell') => ({ clientOrderId: `late-${side}`, traderId, side, orderType: 'limit' as const, quantityKWh: '1', limitPriceMinorPerMWh: '15000' });
-      const submitted = await lagging.submitOrders({ zone, deliveryStart: late, lengthMinutes: 15, orders: [order(buyer, 'buy'), order(seller, 'sell')] }, { commandId: randomUUID(), actor: 'lagging-writer' });
+      const order = (traderId: string, side: 'buy' | 'sell') => ({
+        clientOrderId: `late-${side}`,
+        traderId,
+        side,
+        orderType: 'limit' as const,
+        quantityKWh: '1',
+        limitPriceMinorPerMWh: '15000',
+      });
+      const submitted = await lagging.submitOrders(
+        { zone, deliveryStart: late, lengthMinutes: 15, orders: [order(buyer, 'buy'), order(seller, 'sell')] },
+        { commandId: randomUUID(), actor: 'lagging-writer' },
+      );
       expect(submitted.events.map((e) => e.type)).toContain('TradeExecuted');
 
       const deadline = Date.now() + 20_000;
@@ -466,10 +624,9 @@ export function describeSettlementApi(label: string, options: TestServerOptions 
       }
       await waitForStream(server, lateStream);
       const revised = (await run(STATEMENT, { zone, periodStart: late, revision: 2 })).settlementStatement;
-      expect(revised.lines).toEqual(expect.arrayContaining([
-        expect.objectContaining({ participantId: seller, soldWh: '1000' }),
-        expect.objectContaining({ participantId: buyer, boughtWh: '1000' }),
-      ]));
+      expect(revised.lines).toEqual(
+        expect.arrayContaining([expect.objectContaining({ participantId: seller, soldWh: '1000' }), expect.objectContaining({ participantId: buyer, boughtWh: '1000' })]),
+      );
       // Revision 2 is the first to settle the late trade: it posts the trade's holds, which are cleared, nothing left pending.
       const tradeId = (await positionsOf(`market-${zone}-20261105T1200Z-15m`)).find((e) => e.type === 'TradeExecuted')!.data['tradeId'] as string;
       expect(revised.transfers.filter((x: any) => x.kind === 'TRADE_ENERGY' || x.kind === 'TRADE_MONEY').map((x: any) => x.postsPending)).toEqual([

@@ -19,11 +19,7 @@ export type ProjectionTarget<S extends string> = {
  * Runs `suite` on PGlite, and on the PostgreSQL server when the global setup found one; there the
  * schemas are named for this run (the server keeps other runs' schemas) and dropped afterwards.
  */
-export function describeProjectionSuite<S extends string>(
-  projection: string,
-  others: readonly S[],
-  suite: (open: () => Promise<ProjectionTarget<S>>) => void,
-): void {
+export function describeProjectionSuite<S extends string>(projection: string, others: readonly S[], suite: (open: () => Promise<ProjectionTarget<S>>) => void): void {
   const url = inject('postgresUrl');
   const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
   const schemasOf = (live: string, other: (name: string) => string) =>

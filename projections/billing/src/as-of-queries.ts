@@ -40,12 +40,7 @@ import { zonesOf, type BillingRange } from './billing-queries.ts';
  * Reads: the account's sessions that can reach the range (one index lookup), their history rows,
  * the account's assignments, the tariffs, the prices; in one statement (one snapshot, one round trip).
  */
-export async function billingInputAsOf(
-  sql: SqlExecutor | SqlClient,
-  table: TableNames,
-  accountId: string,
-  range: BillingRange & { asOf: string },
-): Promise<BillingInput> {
+export async function billingInputAsOf(sql: SqlExecutor | SqlClient, table: TableNames, accountId: string, range: BillingRange & { asOf: string }): Promise<BillingInput> {
   const from = new Date(range.from).toISOString();
   const to = new Date(range.to).toISOString();
   const asOf = new Date(range.asOf).toISOString();
@@ -185,7 +180,6 @@ const EPOCH_MS = (column: string) => `(extract(epoch FROM ${column}) * 1000)::in
 
 /** Positions (bigint text: no sign, no leading zero) by value: by length, then digits. */
 const comparePositions = (a: string, b: string): number => a.length - b.length || compareText(a, b);
-
 
 /** Code-unit order (the read model's queries run in the C collation on the server; the invoice does not depend on it). */
 const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

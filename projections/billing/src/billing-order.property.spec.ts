@@ -109,7 +109,11 @@ describe('billing read model: any arrival order gives the same intervals (proper
   }
 
   const nonZero = (rows: [string, string, string][]) =>
-    new Map(rows.filter(([, i, e]) => !new Decimal(i).isZero() || !new Decimal(e).isZero()).map(([start, i, e]) => [start, [new Decimal(i).toFixed(), new Decimal(e).toFixed()] as [string, string]]));
+    new Map(
+      rows
+        .filter(([, i, e]) => !new Decimal(i).isZero() || !new Decimal(e).isZero())
+        .map(([start, i, e]) => [start, [new Decimal(i).toFixed(), new Decimal(e).toFixed()] as [string, string]]),
+    );
 
   it('equals the in-order linear shares, and adds up to the register difference', async () => {
     await fc.assert(
@@ -128,7 +132,10 @@ describe('billing read model: any arrival order gives the same intervals (proper
 
           // What in-order delivery means: the linear shares of each span, plug-in → r1 → r2 → …
           const expected = new Map<string, [Decimal, Decimal]>();
-          const points = [{ at: formatInstant(T0), importWh: '1000.5', exportWh: '0' }, ...readings.map((r) => ({ at: formatInstant(r.atMs), importWh: wh(r.importMilli), exportWh: wh(r.exportMilli) }))];
+          const points = [
+            { at: formatInstant(T0), importWh: '1000.5', exportWh: '0' },
+            ...readings.map((r) => ({ at: formatInstant(r.atMs), importWh: wh(r.importMilli), exportWh: wh(r.exportMilli) })),
+          ];
           for (let i = 1; i < points.length; i++) {
             for (const share of apportion(points[i - 1]!, points[i]!)) {
               const [imp, exp] = expected.get(share.intervalStart) ?? [new Decimal(0), new Decimal(0)];

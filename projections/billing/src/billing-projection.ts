@@ -47,7 +47,18 @@ import { pipelineOf, StatementList, type Projection, type StatementPipeline, typ
  * before it commits (see PreparedBatch); `applyBatch` uses that plan only when the stamp says the
  * cache held.
  */
-export const BILLING_TABLES = ['sessions', 'readings', 'session_intervals', 'prices', 'tariffs', 'tariff_assignments', 'session_history', 'tariff_history', 'assignment_history', 'writer_stamp'] as const;
+export const BILLING_TABLES = [
+  'sessions',
+  'readings',
+  'session_intervals',
+  'prices',
+  'tariffs',
+  'tariff_assignments',
+  'session_history',
+  'tariff_history',
+  'assignment_history',
+  'writer_stamp',
+] as const;
 
 /** The tables of the read model proper; `writer_stamp` is the writing process's bookkeeping (see LatestPoints). */
 export const BILLING_READ_MODEL_TABLES = BILLING_TABLES.filter((t) => t !== 'writer_stamp');
@@ -166,9 +177,7 @@ export const billingProjection: Projection = {
   // Read by the queries (billing-queries.ts, as-of-queries.ts), never while applying events.
   async queryIndexes(tx, table) {
     await tx.query(`CREATE INDEX IF NOT EXISTS ${table.index('sessions', 'account')} ON ${table('sessions')} (account_id, plugged_in_at)`);
-    await tx.query(
-      `CREATE INDEX IF NOT EXISTS ${table.index('session_history', 'account')} ON ${table('session_history')} (account_id, occurred_at) WHERE kind = 'plug_in'`,
-    );
+    await tx.query(`CREATE INDEX IF NOT EXISTS ${table.index('session_history', 'account')} ON ${table('session_history')} (account_id, occurred_at) WHERE kind = 'plug_in'`);
     await tx.query(`CREATE INDEX IF NOT EXISTS ${table.index('session_history', 'occurred')} ON ${table('session_history')} (session_id, occurred_at)`);
   },
 
@@ -238,7 +247,16 @@ type Collected = {
   assignments: { accountId: string; tariffId: string; validFrom: string; validTo: string | null; position: string; recordedAt: string }[];
 };
 
-const emptyCollected = (): Collected => ({ history: [], tariffHistory: [], sessions: new Map(), stops: new Map(), meter: new Map(), prices: [], tariffs: new Map(), assignments: [] });
+const emptyCollected = (): Collected => ({
+  history: [],
+  tariffHistory: [],
+  sessions: new Map(),
+  stops: new Map(),
+  meter: new Map(),
+  prices: [],
+  tariffs: new Map(),
+  assignments: [],
+});
 
 /** Collects `events` (in log order) into `batch`: a batch may be collected in consecutive parts. */
 function collect(events: readonly RecordedEvent[], batch: Collected = emptyCollected()): Collected {
@@ -257,12 +275,26 @@ function collect(events: readonly RecordedEvent[], batch: Collected = emptyColle
       case 'SessionPluggedIn': {
         const d = event.data;
         batch.history.push([
-          d.sessionId, position.toString(), recordedAt, 'plug_in', d.pluggedInAt,
-          fromMilli(registerMilli(d.meterStartImportWh)), fromMilli(registerMilli(d.meterStartExportWh)),
-          d.fleetId ?? d.customerId, d.customerId, d.fleetId, d.siteId,
+          d.sessionId,
+          position.toString(),
+          recordedAt,
+          'plug_in',
+          d.pluggedInAt,
+          fromMilli(registerMilli(d.meterStartImportWh)),
+          fromMilli(registerMilli(d.meterStartExportWh)),
+          d.fleetId ?? d.customerId,
+          d.customerId,
+          d.fleetId,
+          d.siteId,
         ]);
         batch.sessions.set(d.sessionId, [d.sessionId, d.fleetId ?? d.customerId, d.customerId, d.fleetId, d.siteId, d.pluggedInAt, position.toString()]);
-        meter(d.sessionId, { op: 'plug_in', occurredAtMs: Date.parse(d.pluggedInAt), importMilli: registerMilli(d.meterStartImportWh), exportMilli: registerMilli(d.meterStartExportWh), position });
+        meter(d.sessionId, {
+          op: 'plug_in',
+          occurredAtMs: Date.parse(d.pluggedInAt),
+          importMilli: registerMilli(d.meterStartImportWh),
+          exportMilli: registerMilli(d.meterStartExportWh),
+          position,
+        });
         break;
       }
       case 'SessionStopped':
@@ -716,11 +748,7 @@ function writeMeter(w: StatementSink, table: TableNames, plan: MeterPlan, recomp
       `DELETE FROM ${I} i USING unnest($1::text[], $2::int8[], $3::int8[]) AS d(session_id, from_ms, to_ms)
         WHERE i.session_id = d.session_id
           AND (d.from_ms IS NULL OR i.interval_start >= ${FROM_MS('d.from_ms')}) AND (d.to_ms IS NULL OR i.interval_start < ${FROM_MS('d.to_ms')})`,
-      [
-        textArray(recomputed.map((r) => r.sessionId)),
-        plainArray(recomputed.map((r) => (r.whole ? null : r.fromMs))),
-        plainArray(recomputed.map((r) => (r.whole ? null : r.toMs))),
-      ],
+      [textArray(recomputed.map((r) => r.sessionId)), plainArray(recomputed.map((r) => (r.whole ? null : r.fromMs))), plainArray(recomputed.map((r) => (r.whole ? null : r.toMs)))],
     );
   }
 
@@ -728,7 +756,13 @@ function writeMeter(w: StatementSink, table: TableNames, plan: MeterPlan, recomp
   // may replace a point (a correction): an upsert.
   insertPoints(w, R, plan.points, plan.pointSessions, false);
   const changed = recomputed.flatMap((r) => r.changed);
-  insertPoints(w, R, changed, recomputed.flatMap((r) => r.changed.map(() => r.sessionId)), true);
+  insertPoints(
+    w,
+    R,
+    changed,
+    recomputed.flatMap((r) => r.changed.map(() => r.sessionId)),
+    true,
+  );
   // Intervals recomputed were deleted above, so adding to "nothing" writes them whole.
   const sums = plan.sums;
   for (const r of recomputed) sums.merge(r.sums);
@@ -821,8 +855,19 @@ function writeHistory(w: StatementSink, table: TableNames, batch: Collected): vo
     w.run(
       `INSERT INTO ${table('session_history')} (session_id, position, recorded_at, kind, occurred_at, import_wh, export_wh, account_id, customer_id, fleet_id, site_id)
        SELECT * FROM unnest($1::text[], $2::bigint[], $3::timestamptz[], $4::text[], $5::timestamptz[], $6::numeric[], $7::numeric[], $8::text[], $9::text[], $10::text[], $11::text[])`,
-      [textArray(column(0)), plainArray(column(1)), textArray(column(2)), textArray(column(3)), textArray(column(4)), plainArray(column(5)), plainArray(column(6)),
-       textArray(column(7)), textArray(column(8)), textArray(column(9)), textArray(column(10))],
+      [
+        textArray(column(0)),
+        plainArray(column(1)),
+        textArray(column(2)),
+        textArray(column(3)),
+        textArray(column(4)),
+        plainArray(column(5)),
+        plainArray(column(6)),
+        textArray(column(7)),
+        textArray(column(8)),
+        textArray(column(9)),
+        textArray(column(10)),
+      ],
     );
   }
   if (batch.tariffHistory.length > 0) {
@@ -1002,7 +1047,14 @@ async function sendBillingEvents(w: StatementPipeline, events: readonly Recorded
   const stateOf = (id: string) => known.get(id) ?? cache?.sessions.get(id);
   // Reads first: the stamp that says whether the cache holds, and the sessions not at hand. The
   // writes that need nothing read go out behind them while the meter is planned.
-  const loading = sessionIds.length > 0 ? loadStates(w, table, sessionIds.filter((id) => !stateOf(id))) : null;
+  const loading =
+    sessionIds.length > 0
+      ? loadStates(
+          w,
+          table,
+          sessionIds.filter((id) => !stateOf(id)),
+        )
+      : null;
   if (prepared) prepared.early.sendTo(w);
   else {
     writeSessions(w, table, batch);

@@ -93,14 +93,17 @@ export async function billingInput(sql: SqlExecutor | SqlClient, table: TableNam
       [tariffIds],
     );
     const zones = [...new Set(tariffs.rows.flatMap((t) => zonesOf(t.definition)))].sort();
-    const prices = zones.length === 0 ? { rows: [] } : await tx.query<{ zone: string; interval_start: Instant; price: string; currency: string; position: string }>(
-      `SELECT DISTINCT ON (zone, interval_start) zone, interval_start, ${fig('price_minor_per_kwh', 'price')}, currency, position::text AS position
+    const prices =
+      zones.length === 0
+        ? { rows: [] }
+        : await tx.query<{ zone: string; interval_start: Instant; price: string; currency: string; position: string }>(
+            `SELECT DISTINCT ON (zone, interval_start) zone, interval_start, ${fig('price_minor_per_kwh', 'price')}, currency, position::text AS position
          FROM ${table('prices')} p
         WHERE zone = ANY($1::text[]) AND interval_start >= $2 AND interval_start < $3 AND ($4::timestamptz IS NULL OR recorded_at <= $4::timestamptz)
         -- p.position, the bigint: the output column position is its text, which sorts "5" above "28".
         ORDER BY zone, interval_start, p.position DESC`,
-      [zones, from, to, knownAt],
-    );
+            [zones, from, to, knownAt],
+          );
 
     const priceMap = new Map<string, Map<string, SpotPrice>>();
     for (const row of prices.rows) {
@@ -110,27 +113,23 @@ export async function billingInput(sql: SqlExecutor | SqlClient, table: TableNam
       priceMap.set(row.zone, byInterval);
     }
     return {
-      sessions: sessions.rows.map(
-        (row): BillableSession => ({
-          sessionId: row.session_id,
-          accountId: row.account_id,
-          siteId: row.site_id,
-          pluggedInAt: iso(row.plugged_in_at),
-          stoppedAt: isoOrNull(row.stopped_at),
-          position: row.position,
-        }),
-      ),
+      sessions: sessions.rows.map((row): BillableSession => ({
+        sessionId: row.session_id,
+        accountId: row.account_id,
+        siteId: row.site_id,
+        pluggedInAt: iso(row.plugged_in_at),
+        stoppedAt: isoOrNull(row.stopped_at),
+        position: row.position,
+      })),
       intervals: intervals.rows.map(intervalOf),
       tariffs: new Map(tariffs.rows.map((row) => [row.definition.tariffId, { ...row.definition, position: row.position }])),
-      assignments: assignments.rows.map(
-        (row): TariffAssignmentPeriod => ({
-          accountId: row.account_id,
-          tariffId: row.tariff_id,
-          validFrom: iso(row.valid_from),
-          validTo: isoOrNull(row.valid_to),
-          position: row.position,
-        }),
-      ),
+      assignments: assignments.rows.map((row): TariffAssignmentPeriod => ({
+        accountId: row.account_id,
+        tariffId: row.tariff_id,
+        validFrom: iso(row.valid_from),
+        validTo: isoOrNull(row.valid_to),
+        position: row.position,
+      })),
       prices: priceMap,
     };
   });
@@ -138,10 +137,9 @@ export async function billingInput(sql: SqlExecutor | SqlClient, table: TableNam
 
 /** A session's energy per 15-minute interval, oldest first. */
 export async function sessionIntervals(sql: SqlExecutor, table: TableNames, sessionId: string): Promise<IntervalEnergy[]> {
-  const { rows } = await sql.query<IntervalRow>(
-    `SELECT ${INTERVAL_COLUMNS('i')} FROM ${table('session_intervals')} i WHERE i.session_id = $1 ORDER BY i.interval_start`,
-    [sessionId],
-  );
+  const { rows } = await sql.query<IntervalRow>(`SELECT ${INTERVAL_COLUMNS('i')} FROM ${table('session_intervals')} i WHERE i.session_id = $1 ORDER BY i.interval_start`, [
+    sessionId,
+  ]);
   return rows.map(intervalOf);
 }
 
@@ -189,7 +187,11 @@ export async function sessionMeterPoints(sql: SqlExecutor, table: TableNames, se
  * `from` (with a quarter hour's margin: a meter's last reading may be dated a little after the stop),
  * as the read model knew them at log position `through`; by session id.
  */
-export async function sessionsReaching(sql: SqlExecutor, table: TableNames, range: { from: string; to: string; through: bigint }): Promise<{ sessionId: string; siteId: string }[]> {
+export async function sessionsReaching(
+  sql: SqlExecutor,
+  table: TableNames,
+  range: { from: string; to: string; through: bigint },
+): Promise<{ sessionId: string; siteId: string }[]> {
   const { rows } = await sql.query<{ session_id: string; site_id: string }>(
     `SELECT session_id, site_id FROM ${table('sessions')}
       WHERE plugged_in_at < $2 AND (stopped_at IS NULL OR stopped_at + interval '15 minutes' > $1) AND position <= $3

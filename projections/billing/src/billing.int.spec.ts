@@ -1,5 +1,26 @@
 import { randomUUID } from 'node:crypto';
-import { accountDecider, accountStreamId, apportion, buildInvoice, fromMilli, pricesDecider, pricesStreamId, sessionDecider, sessionStreamId, tariffDecider, tariffStreamId, toMilli, type AccountCommand, type Decider, type DomainEvent, type PlugIn, type PricesCommand, type RecordSessionMeterReading, type SessionCommand, type TariffDefinition } from '@v2g/domain';
+import {
+  accountDecider,
+  accountStreamId,
+  apportion,
+  buildInvoice,
+  fromMilli,
+  pricesDecider,
+  pricesStreamId,
+  sessionDecider,
+  sessionStreamId,
+  tariffDecider,
+  tariffStreamId,
+  toMilli,
+  type AccountCommand,
+  type Decider,
+  type DomainEvent,
+  type PlugIn,
+  type PricesCommand,
+  type RecordSessionMeterReading,
+  type SessionCommand,
+  type TariffDefinition,
+} from '@v2g/domain';
 import { type EventStore, type NewEvent, type RecordedEvent } from '@v2g/event-store';
 import { ProjectionRunner, type Projection, type TableNames } from '@v2g/read-model';
 import fc from 'fast-check';
@@ -131,10 +152,26 @@ function billingSuite(open: () => Promise<Target>) {
       source: 'epex',
       points: points.map(([start, end, priceMinorPerKWh, carbonGPerKWh]) => ({ start: T(start), end: T(end), priceMinorPerKWh, carbonGPerKWh })),
     });
-    at.set('published', await prices(publish(T('12:00', '2026-11-26'), [['10:00', '10:30', '8.21', '320'], ['10:30', '11:00', '9.05', null]])));
+    at.set(
+      'published',
+      await prices(
+        publish(T('12:00', '2026-11-26'), [
+          ['10:00', '10:30', '8.21', '320'],
+          ['10:30', '11:00', '9.05', null],
+        ]),
+      ),
+    );
     await new Promise((resolve) => setTimeout(resolve, 5)); // a later recordedAt for "as known at"
     // Only 10:15 changes: a revision of that interval alone.
-    at.set('revised', await prices(publish(T('09:00'), [['10:00', '10:15', '8.21', '320'], ['10:15', '10:30', '12.5', '300']])));
+    at.set(
+      'revised',
+      await prices(
+        publish(T('09:00'), [
+          ['10:00', '10:15', '8.21', '320'],
+          ['10:15', '10:30', '12.5', '300'],
+        ]),
+      ),
+    );
 
     // Session A: a fleet's; a late reading, a correction, a meter reset, thirds of a mWh.
     at.set('A plug-in', await session(plugIn(A, T('10:05'), { fleetId: fleet, meterStartImportWh: '1000' })));
@@ -143,7 +180,10 @@ function billingSuite(open: () => Promise<Target>) {
     at.set('A 10:20', await session(reading(A, T('10:20'), '2800'))); // late
     at.set('A 10:25 corrected', await session({ ...reading(A, T('10:25'), '3100.001'), type: 'CorrectSessionMeterReading', reason: 'register misread' }));
     at.set('A 10:40', await session(reading(A, T('10:40'), '3400.001')));
-    at.set('A reset', await session({ type: 'ResetSessionMeter', sessionId: A, at: later(T('10:41')), occurredAt: T('10:41'), energyImportWh: '0', energyExportWh: '0', reason: 'meter replaced' }));
+    at.set(
+      'A reset',
+      await session({ type: 'ResetSessionMeter', sessionId: A, at: later(T('10:41')), occurredAt: T('10:41'), energyImportWh: '0', energyExportWh: '0', reason: 'meter replaced' }),
+    );
     at.set('A 10:44', await session(reading(A, T('10:44'), '90')));
     at.set('A 10:59', await session(reading(A, T('10:59'), '190')));
     at.set('A stop', await session({ type: 'StopSession', sessionId: A, at: T('11:00'), reason: 'EVDisconnected' }));
@@ -168,8 +208,26 @@ function billingSuite(open: () => Promise<Target>) {
       [[A, B]],
     );
     expect(sessions.rows).toEqual([
-      { session_id: A, account_id: fleet, customer_id: `cust-a-${tag}`, fleet_id: fleet, site_id: `depot-${tag}`, plugged_in_at: '10:05:00.000', stopped_at: '11:00:00.000', position: p('A plug-in') },
-      { session_id: B, account_id: customerB, customer_id: customerB, fleet_id: null, site_id: `depot-${tag}`, plugged_in_at: '10:00:00.000', stopped_at: '10:40:00.000', position: p('B plug-in') },
+      {
+        session_id: A,
+        account_id: fleet,
+        customer_id: `cust-a-${tag}`,
+        fleet_id: fleet,
+        site_id: `depot-${tag}`,
+        plugged_in_at: '10:05:00.000',
+        stopped_at: '11:00:00.000',
+        position: p('A plug-in'),
+      },
+      {
+        session_id: B,
+        account_id: customerB,
+        customer_id: customerB,
+        fleet_id: null,
+        site_id: `depot-${tag}`,
+        plugged_in_at: '10:00:00.000',
+        stopped_at: '10:40:00.000',
+        position: p('B plug-in'),
+      },
     ]);
 
     const point = (kind: string, hhmm: string, importWh: string, exportWh: string, segment: number, position: string, correctedPosition: string | null = null) => ({
@@ -196,7 +254,13 @@ function billingSuite(open: () => Promise<Target>) {
     // 10:25→10:40 300: 100 before 10:30, 200 after | no span across the reset | 10:41→10:44 90 |
     // 10:44→10:59 100: 1 minute before 10:45 (6.666.. → 6.667, the larger remainder), 14 after (93.333).
     const positions = (...labels: string[]) => labels.map(p).sort((x, y) => (BigInt(x) < BigInt(y) ? -1 : 1));
-    const interval = (sessionId: string, hhmm: string, importWh: string, exportWh: string, justifiedBy: string[]) => ({ sessionId, intervalStart: T(hhmm), importWh, exportWh, justifiedBy });
+    const interval = (sessionId: string, hhmm: string, importWh: string, exportWh: string, justifiedBy: string[]) => ({
+      sessionId,
+      intervalStart: T(hhmm),
+      importWh,
+      exportWh,
+      justifiedBy,
+    });
     const intervalsA = [
       interval(A, '10:00', '1150', '0', positions('A plug-in', 'A 10:10', 'A 10:20')),
       interval(A, '10:15', '1050.001', '0', positions('A 10:10', 'A 10:20', 'A 10:25', 'A 10:25 corrected', 'A 10:40')),
@@ -226,7 +290,9 @@ function billingSuite(open: () => Promise<Target>) {
       { interval_start: '10:30:00.000', position: p('published'), price: '9.05', carbon: null, currency: 'EUR', source: 'epex' },
       { interval_start: '10:45:00.000', position: p('published'), price: '9.05', carbon: null, currency: 'EUR', source: 'epex' },
     ]);
-    const tariffRows = await target.sql.query(`SELECT tariff_id, definition, position::text AS position FROM ${table('tariffs')} WHERE tariff_id = ANY($1) ORDER BY tariff_id`, [[fixedId, dynamicId]]);
+    const tariffRows = await target.sql.query(`SELECT tariff_id, definition, position::text AS position FROM ${table('tariffs')} WHERE tariff_id = ANY($1) ORDER BY tariff_id`, [
+      [fixedId, dynamicId],
+    ]);
     expect(tariffRows.rows).toEqual([
       { tariff_id: dynamicId, definition: dynamic, position: p('dynamic') },
       { tariff_id: fixedId, definition: fixed, position: p('fixed') },
@@ -264,7 +330,9 @@ function billingSuite(open: () => Promise<Target>) {
         { accountId: fleet, tariffId: fixedId, validFrom: T('00:00', '2026-11-01'), validTo: T('10:30'), position: p('assign fixed') },
         { accountId: fleet, tariffId: dynamicId, validFrom: T('10:30'), validTo: null, position: p('assign dynamic') },
       ],
-      prices: new Map([[zone, new Map([spot('10:00', '8.21', p('published')), spot('10:15', '12.5', p('revised')), spot('10:30', '9.05', p('published')), spot('10:45', '9.05', p('published'))])]]),
+      prices: new Map([
+        [zone, new Map([spot('10:00', '8.21', p('published')), spot('10:15', '12.5', p('revised')), spot('10:30', '9.05', p('published')), spot('10:45', '9.05', p('published'))])],
+      ]),
     });
     const [published] = await store.readStream(pricesStreamId(zone), { limit: 1 });
     const before = await billingInput(target.sql, table, fleet, { ...november, pricesKnownAt: published!.metadata.recordedAt });
@@ -324,7 +392,10 @@ function billingSuite(open: () => Promise<Target>) {
 
     const wh = fromMilli;
     const plugInEvent = (sessionId: string): NewEvent => {
-      const data = sessionDecider.decide(plugIn(sessionId, new Date(start).toISOString(), { meterStartImportWh: '12345.678', meterStartExportWh: '10' }), sessionDecider.initialState());
+      const data = sessionDecider.decide(
+        plugIn(sessionId, new Date(start).toISOString(), { meterStartImportWh: '12345.678', meterStartExportWh: '10' }),
+        sessionDecider.initialState(),
+      );
       return data[0]!;
     };
     const recordedEvent = (sessionId: string, r: Reading, importOverride?: bigint): NewEvent => ({
@@ -417,7 +488,8 @@ function billingSuite(open: () => Promise<Target>) {
           const row = expected.get(share.intervalStart) ?? { importMilli: 0n, exportMilli: 0n, labels: new Set<string>() };
           row.importMilli += toMilli(share.importWh);
           row.exportMilli += toMilli(share.exportWh);
-          for (const label of [segment[i - 1]!.label, segment[i]!.label]) for (const part of label.split('+')) row.labels.add(part === 'c' ? `c@${readings[corrected]!.occurredAt}` : part);
+          for (const label of [segment[i - 1]!.label, segment[i]!.label])
+            for (const part of label.split('+')) row.labels.add(part === 'c' ? `c@${readings[corrected]!.occurredAt}` : part);
           expected.set(share.intervalStart, row);
         }
       }
@@ -444,8 +516,15 @@ function billingSuite(open: () => Promise<Target>) {
         correctedPosition: point.correctedPosition === null ? null : labelOf.get(point.correctedPosition),
       }));
       expect(points.length, order.name).toBe(readings.length + 2);
-      expect(points.map((point) => [point.kind, point.segment]), order.name).toEqual([['plug_in', 0], ...readings.slice(0, 25).map(() => ['reading', 0]), ['reset', 1], ...readings.slice(25).map(() => ['reading', 1])]);
-      expect(points[corrected + 1], order.name).toMatchObject({ importWh: wh(correctedImport), position: `r@${readings[corrected]!.occurredAt}`, correctedPosition: `c@${readings[corrected]!.occurredAt}` });
+      expect(
+        points.map((point) => [point.kind, point.segment]),
+        order.name,
+      ).toEqual([['plug_in', 0], ...readings.slice(0, 25).map(() => ['reading', 0]), ['reset', 1], ...readings.slice(25).map(() => ['reading', 1])]);
+      expect(points[corrected + 1], order.name).toMatchObject({
+        importWh: wh(correctedImport),
+        position: `r@${readings[corrected]!.occurredAt}`,
+        correctedPosition: `c@${readings[corrected]!.occurredAt}`,
+      });
     }
   }, 120_000); // eight full builds of the read model: slow when the machine is busy
 
@@ -465,10 +544,16 @@ function billingSuite(open: () => Promise<Target>) {
 
   it('builds identical rows from zero, in big batches, event by event, and in small batches', async () => {
     await caughtUp(runner, lastPosition);
-    await expectSameRows({ target, store, table }, lastPosition, BILLING_READ_MODEL_TABLES, [
-      { name: 'rebuild', schema: target.schemas.rebuild, projection: billingProjection, batchSize: 1000 },
-      { name: 'per event', schema: target.schemas.perEvent, projection: perEventProjection, batchSize: 500 },
-      { name: 'small batches', schema: target.schemas.smallBatches, projection: billingProjection, batchSize: 3 },
-    ], { logger });
+    await expectSameRows(
+      { target, store, table },
+      lastPosition,
+      BILLING_READ_MODEL_TABLES,
+      [
+        { name: 'rebuild', schema: target.schemas.rebuild, projection: billingProjection, batchSize: 1000 },
+        { name: 'per event', schema: target.schemas.perEvent, projection: perEventProjection, batchSize: 500 },
+        { name: 'small batches', schema: target.schemas.smallBatches, projection: billingProjection, batchSize: 3 },
+      ],
+      { logger },
+    );
   }, 180_000); // three builds of every table, one of them 3 events a transaction: seconds alone, many times that on a loaded machine
 }

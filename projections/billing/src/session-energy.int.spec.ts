@@ -47,8 +47,19 @@ describe('sessionEnergyIn equals the billing projection session_intervals (PGlit
         meterStartExportWh: exportWh,
       });
     }
-    meter(sessionId: string, type: 'SessionMeterReadingRecorded' | 'SessionMeterReadingCorrected' | 'SessionMeterReset', occurredAt: string, importWh: string, exportWh: string): void {
-      const extra = type === 'SessionMeterReadingRecorded' ? { powerW: null, socPercent: null } : type === 'SessionMeterReadingCorrected' ? { powerW: null, socPercent: null, reason: 'r' } : { reason: 'r' };
+    meter(
+      sessionId: string,
+      type: 'SessionMeterReadingRecorded' | 'SessionMeterReadingCorrected' | 'SessionMeterReset',
+      occurredAt: string,
+      importWh: string,
+      exportWh: string,
+    ): void {
+      const extra =
+        type === 'SessionMeterReadingRecorded'
+          ? { powerW: null, socPercent: null }
+          : type === 'SessionMeterReadingCorrected'
+            ? { powerW: null, socPercent: null, reason: 'r' }
+            : { reason: 'r' };
       this.append(sessionId, type, { occurredAt, energyImportWh: importWh, energyExportWh: exportWh, ...extra });
     }
   }
@@ -121,26 +132,34 @@ describe('sessionEnergyIn equals the billing projection session_intervals (PGlit
   });
 
   it('agrees for random sessions, arrival orders and batches (property)', async () => {
-    type Op = { kind: 'SessionMeterReadingRecorded' | 'SessionMeterReadingCorrected' | 'SessionMeterReset'; minute: number; second: number; importMilli: bigint; exportMilli: bigint };
+    type Op = {
+      kind: 'SessionMeterReadingRecorded' | 'SessionMeterReadingCorrected' | 'SessionMeterReset';
+      minute: number;
+      second: number;
+      importMilli: bigint;
+      exportMilli: bigint;
+    };
     const opArb: fc.Arbitrary<Op> = fc.record({
-      kind: fc.constantFrom<Op['kind']>('SessionMeterReadingRecorded', 'SessionMeterReadingRecorded', 'SessionMeterReadingRecorded', 'SessionMeterReadingCorrected', 'SessionMeterReset'),
+      kind: fc.constantFrom<Op['kind']>(
+        'SessionMeterReadingRecorded',
+        'SessionMeterReadingRecorded',
+        'SessionMeterReadingRecorded',
+        'SessionMeterReadingCorrected',
+        'SessionMeterReset',
+      ),
       minute: fc.integer({ min: -5, max: 90 }),
       second: fc.constantFrom(0, 0, 0, 30),
       importMilli: fc.bigInt({ min: 0n, max: 30_000_000n }),
       exportMilli: fc.bigInt({ min: 0n, max: 30_000_000n }),
     });
     await fc.assert(
-      fc.asyncProperty(
-        fc.array(opArb, { minLength: 1, maxLength: 10 }),
-        fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 4 }),
-        async (ops, batchSizes) => {
-          const log = new Log();
-          log.plugIn('p', 0, '100', '0');
-          for (const op of ops) log.meter('p', op.kind, at(op.minute, op.second), fromMilli(op.importMilli), fromMilli(op.exportMilli));
-          const rows = await project(log.events, 'p', batchSizes);
-          compare(rows, log.events, T0 - Q, T0 + 7 * Q);
-        },
-      ),
+      fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 10 }), fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 4 }), async (ops, batchSizes) => {
+        const log = new Log();
+        log.plugIn('p', 0, '100', '0');
+        for (const op of ops) log.meter('p', op.kind, at(op.minute, op.second), fromMilli(op.importMilli), fromMilli(op.exportMilli));
+        const rows = await project(log.events, 'p', batchSizes);
+        compare(rows, log.events, T0 - Q, T0 + 7 * Q);
+      }),
       { numRuns: 40 },
     );
   }, 180_000);

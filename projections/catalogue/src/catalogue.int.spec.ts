@@ -35,15 +35,11 @@ describe('stream catalogue projection (PGlite)', () => {
   }
 
   const append = (streamId: string, type: 'SiteRegistered' | 'SiteRenamed', siteId: string, name: string) =>
-    store.append(
-      streamId,
-      [
-        type === 'SiteRegistered'
-          ? { type, data: { siteId, name, importLimitW: '1000', exportLimitW: '0' } }
-          : { type, data: { siteId, name } },
-      ],
-      { expectedVersion: 'any', commandId: randomUUID(), actor: 'test' },
-    );
+    store.append(streamId, [type === 'SiteRegistered' ? { type, data: { siteId, name, importLimitW: '1000', exportLimitW: '0' } } : { type, data: { siteId, name } }], {
+      expectedVersion: 'any',
+      commandId: randomUUID(),
+      actor: 'test',
+    });
 
   it('is live on an empty log', async () => {
     expect(await until((s) => s.state === 'live')).toMatchObject({ checkpoint: 0n, failure: null });
@@ -93,7 +89,9 @@ describe('stream catalogue projection (PGlite)', () => {
     await append('site-cat1', 'SiteRenamed', 'cat1', 'Renamed thrice');
     const events = await store.readAll({ limit: 1000 });
     const dump = async (t: TableNames) =>
-      Promise.all(catalogueProjection.tables.map(async (name) => (await sql.query<{ line: string }>(`SELECT x::text AS line FROM ${t(name)} x ORDER BY 1`)).rows.map((r) => r.line)));
+      Promise.all(
+        catalogueProjection.tables.map(async (name) => (await sql.query<{ line: string }>(`SELECT x::text AS line FROM ${t(name)} x ORDER BY 1`)).rows.map((r) => r.line)),
+      );
     const build = async (schema: string, batches: (typeof events)[]) => {
       const t = tableNames(schema, catalogueProjection);
       await sql.query(`CREATE SCHEMA ${schema}`);
@@ -110,6 +108,11 @@ describe('stream catalogue projection (PGlite)', () => {
     expect(events.length).toBeGreaterThan(8);
     expect(expected[0]!.length).toBe(7);
     expect(await build('cat_one_batch', [events])).toEqual(expected);
-    expect(await build('cat_by_three', Array.from({ length: Math.ceil(events.length / 3) }, (_, i) => events.slice(3 * i, 3 * i + 3)))).toEqual(expected);
+    expect(
+      await build(
+        'cat_by_three',
+        Array.from({ length: Math.ceil(events.length / 3) }, (_, i) => events.slice(3 * i, 3 * i + 3)),
+      ),
+    ).toEqual(expected);
   });
 });

@@ -124,7 +124,9 @@ export async function listStreams(
 ): Promise<{ streams: StreamSummary[]; hasNextPage: boolean }> {
   const params: unknown[] = [page.category ?? null, page.first + 1];
   // s.first_position: the bare name would be STREAM_COLUMNS' text alias, ordering "10" before "9".
-  const { where, orderBy } = keysetPage(params, 's.first_position', 'bigint', { after: page.afterPosition, before: page.beforePosition, backward: page.backward }, (value) => value.toString());
+  const { where, orderBy } = keysetPage(params, 's.first_position', 'bigint', { after: page.afterPosition, before: page.beforePosition, backward: page.backward }, (value) =>
+    value.toString(),
+  );
   const { rows } = await sql.query<StreamRow>(
     `SELECT ${STREAM_COLUMNS} FROM ${table('streams')} s
       WHERE ${where} AND ($1::text IS NULL OR category = $1)
@@ -135,10 +137,7 @@ export async function listStreams(
 }
 
 export async function countStreams(sql: SqlExecutor, table: TableNames, category?: string): Promise<bigint> {
-  const { rows } = await sql.query<{ n: string }>(
-    `SELECT count(*)::text AS n FROM ${table('streams')} WHERE $1::text IS NULL OR category = $1`,
-    [category ?? null],
-  );
+  const { rows } = await sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table('streams')} WHERE $1::text IS NULL OR category = $1`, [category ?? null]);
   return BigInt(rows[0]?.n ?? 0);
 }
 

@@ -39,8 +39,7 @@ type GridEvent = SiteEvent | SessionEvent;
  * allocation status ('pending' until the site has allocated). `lifecycle` is null until the
  * session's own plug-in event is seen (the site may record the occupancy first).
  */
-const statusOf = (lifecycle: string, allocation: string) =>
-  `(CASE WHEN ${lifecycle} IN ('stopped', 'suspended') THEN ${lifecycle} ELSE ${allocation} END)`;
+const statusOf = (lifecycle: string, allocation: string) => `(CASE WHEN ${lifecycle} IN ('stopped', 'suspended') THEN ${lifecycle} ELSE ${allocation} END)`;
 
 export const gridProjection: Projection = {
   name: 'grid',
@@ -182,7 +181,6 @@ export const gridProjection: Projection = {
     )`);
     await tx.query(`CREATE INDEX IF NOT EXISTS ${table.index('site_load', 'at')} ON ${table('site_load')} (site_id, at, position)`);
   },
-
 
   apply(tx, event, table) {
     return applyGridEvents(tx, [event], table);
@@ -484,14 +482,25 @@ function replay(events: readonly RecordedEvent[], batch: Batch): void {
     const list = segmentsOf(sessionId);
     // ON CONFLICT DO NOTHING: a segment starting there already stays as it is.
     if (list.some((g) => g.start_at === startAt)) return;
-    const segment: SegmentRow = { session_id: sessionId, start_at: startAt, start_import_wh: importWh, start_export_wh: exportWh, last_at: null, last_import_wh: null, last_export_wh: null };
+    const segment: SegmentRow = {
+      session_id: sessionId,
+      start_at: startAt,
+      start_import_wh: importWh,
+      start_export_wh: exportWh,
+      last_at: null,
+      last_import_wh: null,
+      last_export_wh: null,
+    };
     list.push(segment);
     batch.changedSegments.add(segment);
   };
   /** Net energy delivered to the session, over its segments as they stand now (summed by PostgreSQL when written). */
   const recount = (sessionId: string) => {
     if (!batch.sessions.get(sessionId)) return;
-    batch.recounts.set(sessionId, segmentsOf(sessionId).map((g) => ({ ...g })));
+    batch.recounts.set(
+      sessionId,
+      segmentsOf(sessionId).map((g) => ({ ...g })),
+    );
     batch.changedSessions.add(sessionId);
   };
   const setLifecycle = (sessionId: string, lifecycle: string, at: string, stopReason: string | null) =>
@@ -798,7 +807,10 @@ type Statement = { text: string; params: unknown[] };
 function writes(table: TableNames, batch: Batch): Statement[] {
   const out: Statement[] = [];
   if (batch.changedNodes.size > 0) {
-    const u = unnestOf(NODE_COLUMNS, [...batch.changedNodes].map((k) => batch.nodes.get(k)!));
+    const u = unnestOf(
+      NODE_COLUMNS,
+      [...batch.changedNodes].map((k) => batch.nodes.get(k)!),
+    );
     out.push({
       text: `INSERT INTO ${table('nodes')} (${names(NODE_COLUMNS)})
              SELECT ${u.values.join(', ')} FROM ${u.from}

@@ -300,7 +300,14 @@ export async function listMeters(
       WHERE ($1::text IS NULL OR m.site_id = $1) AND ($2::text IS NULL OR m.node_id = $2) AND ${where} ORDER BY ${orderBy} LIMIT $3`,
     params,
   );
-  return rows.map((r) => ({ meterId: r.meter_id, siteId: r.site_id, nodeId: r.node_id, measures: r.measures, registeredAt: iso(r.registered_at), registeredPosition: BigInt(r.position) }));
+  return rows.map((r) => ({
+    meterId: r.meter_id,
+    siteId: r.site_id,
+    nodeId: r.node_id,
+    measures: r.measures,
+    registeredAt: iso(r.registered_at),
+    registeredPosition: BigInt(r.position),
+  }));
 }
 
 export async function countMeters(sql: SqlExecutor, table: TableNames, filter: { siteId?: string | null; nodeId?: string | null }): Promise<bigint> {
@@ -339,10 +346,7 @@ export async function listSessions(
     key === null || key === undefined ? null : [`$${params.push(key.firstPosition.toString())}::bigint`, `$${params.push(key.sessionId)}::text`];
   // s.first_position: the bare name would be SESSION_COLUMNS' text alias, ordering "10" before "9".
   const { where, orderBy } = keysetClauses(['s.first_position', 's.session_id'], { after: bound(page.after), before: bound(page.before), backward: page.backward ?? false });
-  const { rows } = await sql.query<SessionRow>(
-    `SELECT ${SESSION_COLUMNS} FROM ${table('sessions')} s WHERE ${sessionWhere} AND ${where} ORDER BY ${orderBy} LIMIT $5`,
-    params,
-  );
+  const { rows } = await sql.query<SessionRow>(`SELECT ${SESSION_COLUMNS} FROM ${table('sessions')} s WHERE ${sessionWhere} AND ${where} ORDER BY ${orderBy} LIMIT $5`, params);
   return { sessions: rows.slice(0, page.first).map(toSession), hasNextPage: rows.length > page.first };
 }
 
@@ -363,12 +367,7 @@ export async function findSession(sql: SqlExecutor, table: TableNames, sessionId
 }
 
 /** The site's EV load after each allocation with `at` in [from, to), oldest first. */
-export async function siteLoadHistory(
-  sql: SqlExecutor,
-  table: TableNames,
-  siteId: string,
-  range: { from: string; to: string },
-): Promise<SiteLoadPoint[]> {
+export async function siteLoadHistory(sql: SqlExecutor, table: TableNames, siteId: string, range: { from: string; to: string }): Promise<SiteLoadPoint[]> {
   const { rows } = await sql.query<{ at: Instant; trigger: string; ev_import_w: string; ev_export_w: string; session_count: number }>(
     `SELECT at, trigger, ${fig('ev_import_w', 'ev_import_w')}, ${fig('ev_export_w', 'ev_export_w')}, session_count
        FROM ${table('site_load')}

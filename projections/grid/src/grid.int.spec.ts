@@ -1,5 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { formatInstant, sessionDecider, sessionNeeds, sessionStreamId, type ChargerSpec, type PlugIn, type SessionCommand, type SessionEvent, type SessionState, type SiteEvent } from '@v2g/domain';
+import {
+  formatInstant,
+  sessionDecider,
+  sessionNeeds,
+  sessionStreamId,
+  type ChargerSpec,
+  type PlugIn,
+  type SessionCommand,
+  type SessionEvent,
+  type SessionState,
+  type SiteEvent,
+} from '@v2g/domain';
 import type { EventStore } from '@v2g/event-store';
 import { ProjectionRunner, type Projection, type TableNames } from '@v2g/read-model';
 import { pino } from 'pino';
@@ -99,7 +110,10 @@ function gridSuite(open: () => Promise<Target>) {
     await site(
       { type: 'SiteRegistered', data: { siteId, name: 'Depot North', importLimitW: '100000', exportLimitW: '50000' } },
       { type: 'NodeAdded', data: { siteId, nodeId: 'F1', parentId: siteId, kind: 'feeder', name: 'Feeder 1', importLimitW: '60000', exportLimitW: '30000', charger: null } },
-      { type: 'NodeAdded', data: { siteId, nodeId: 'C1', parentId: 'F1', kind: 'charger', name: 'Charger 1', importLimitW: '22000', exportLimitW: '22000', charger: bidirectional } },
+      {
+        type: 'NodeAdded',
+        data: { siteId, nodeId: 'C1', parentId: 'F1', kind: 'charger', name: 'Charger 1', importLimitW: '22000', exportLimitW: '22000', charger: bidirectional },
+      },
       { type: 'NodeAdded', data: { siteId, nodeId: 'C1-1', parentId: 'C1', kind: 'connector', name: 'C1 left', importLimitW: '11000', exportLimitW: '11000', charger: null } },
       { type: 'NodeAdded', data: { siteId, nodeId: 'C1-2', parentId: 'C1', kind: 'connector', name: 'C1 right', importLimitW: '11000', exportLimitW: '11000', charger: null } },
       { type: 'NodeAdded', data: { siteId, nodeId: 'C2', parentId: 'F1', kind: 'charger', name: 'Charger 2', importLimitW: '11000', exportLimitW: '0', charger: oneWay } },
@@ -220,7 +234,16 @@ function gridSuite(open: () => Promise<Target>) {
       { node_id: 'C1', parent_id: 'F1', kind: 'charger', name: 'Charger 1', import_limit_w: '22000', export_limit_w: '22000', charger: bidirectional, removed: false },
       { node_id: 'C1-1', parent_id: 'C1', kind: 'connector', name: 'C1 left', import_limit_w: '11000', export_limit_w: '11000', charger: null, removed: false },
       { node_id: 'C1-2', parent_id: 'C1', kind: 'connector', name: 'C1 right', import_limit_w: '11000', export_limit_w: '11000', charger: null, removed: false },
-      { node_id: 'C2', parent_id: 'F1', kind: 'charger', name: 'Charger 2', import_limit_w: '11000', export_limit_w: '0', charger: { ...oneWay, maxPowerW: '7400' }, removed: false },
+      {
+        node_id: 'C2',
+        parent_id: 'F1',
+        kind: 'charger',
+        name: 'Charger 2',
+        import_limit_w: '11000',
+        export_limit_w: '0',
+        charger: { ...oneWay, maxPowerW: '7400' },
+        removed: false,
+      },
       { node_id: 'C2-1', parent_id: 'C2', kind: 'connector', name: 'C2 only', import_limit_w: '11000', export_limit_w: '0', charger: null, removed: false },
       { node_id: 'C2-2', parent_id: 'C2', kind: 'connector', name: 'C2 spare', import_limit_w: '11000', export_limit_w: '0', charger: null, removed: true },
     ]);
@@ -505,12 +528,19 @@ function gridSuite(open: () => Promise<Target>) {
         const nodeId = pick([...nodeIds, 'X9']);
         const change = pick(['add', 'limits', 'charger', 'remove', 'rename', 'register', 'configure'] as const);
         if (change === 'add') await onSite(siteId, node(siteId, nodeId));
-        else if (change === 'limits') await onSite(siteId, { type: 'NodeLimitsChanged', data: { siteId, nodeId, importLimitW: pick(['9000', '9000.00', '12500.5']), exportLimitW: '0' } });
-        else if (change === 'charger') await onSite(siteId, { type: 'ChargerChanged', data: { siteId, nodeId, charger: { ...pick([bidirectional, oneWay]), maxPowerW: pick(['7400', '11000.0']) } } });
+        else if (change === 'limits')
+          await onSite(siteId, { type: 'NodeLimitsChanged', data: { siteId, nodeId, importLimitW: pick(['9000', '9000.00', '12500.5']), exportLimitW: '0' } });
+        else if (change === 'charger')
+          await onSite(siteId, { type: 'ChargerChanged', data: { siteId, nodeId, charger: { ...pick([bidirectional, oneWay]), maxPowerW: pick(['7400', '11000.0']) } } });
         else if (change === 'remove') await onSite(siteId, { type: 'NodeRemoved', data: { siteId, nodeId } });
         else if (change === 'rename') await onSite(siteId, { type: 'SiteRenamed', data: { siteId, name: `Rough ${step}` } });
-        else if (change === 'register') await onSite(siteId, { type: 'SiteRegistered', data: { siteId, name: `Again ${step}`, importLimitW: pick(['90000', '90000.0']), exportLimitW: '0' } });
-        else await onSite(siteId, { type: 'SiteConfigured', data: { siteId, rotationIntervalS: 600, promoteAfterS: 1800, dischargePriceThresholdMinorPerKWh: null, priceZone: null } });
+        else if (change === 'register')
+          await onSite(siteId, { type: 'SiteRegistered', data: { siteId, name: `Again ${step}`, importLimitW: pick(['90000', '90000.0']), exportLimitW: '0' } });
+        else
+          await onSite(siteId, {
+            type: 'SiteConfigured',
+            data: { siteId, rotationIntervalS: 600, promoteAfterS: 1800, dischargePriceThresholdMinorPerKWh: null, priceZone: null },
+          });
       } else if (roll < 0.22) {
         // Few instants, so that measurements repeat one (corrections) and arrive late.
         const occurredAt = formatInstant(Date.UTC(2026, 10, 27, 17) + Math.floor(random() * 6) * 600_000);
@@ -519,7 +549,16 @@ function gridSuite(open: () => Promise<Target>) {
         const ruleId = pick(['R1', 'R2']);
         if (random() < 0.6) {
           const window = { start: at(), end: null, daysOfWeek: null, dailyFrom: null, dailyTo: null };
-          const rule = { ruleId, priority: step, scope: { kind: 'node' as const, nodeId: 'F1' }, window, importCapW: pick(['40000', '40000.0']), exportCapW: null, reason: null, source: null };
+          const rule = {
+            ruleId,
+            priority: step,
+            scope: { kind: 'node' as const, nodeId: 'F1' },
+            window,
+            importCapW: pick(['40000', '40000.0']),
+            exportCapW: null,
+            reason: null,
+            source: null,
+          };
           await onSite(siteId, { type: 'CongestionRuleAdded', data: { siteId, rule } });
         } else await onSite(siteId, { type: 'CongestionRuleRemoved', data: { siteId, ruleId } });
       } else if (roll < 0.32) {
@@ -527,10 +566,16 @@ function gridSuite(open: () => Promise<Target>) {
         if (random() < 0.6) {
           const start = at();
           const end = formatInstant(Date.parse(start) + 1_800_000);
-          await onSite(siteId, { type: 'DischargeRequested', data: { siteId, requestId, nodeId: 'F1', start, end, powerW: pick(['5000', '2500.50']), source: pick([null, 'dso']) } });
+          await onSite(siteId, {
+            type: 'DischargeRequested',
+            data: { siteId, requestId, nodeId: 'F1', start, end, powerW: pick(['5000', '2500.50']), source: pick([null, 'dso']) },
+          });
         } else await onSite(siteId, { type: 'DischargeRequestCancelled', data: { siteId, requestId } });
       } else if (roll < 0.4) {
-        await onSite(siteId, { type: 'ConnectorOccupied', data: { siteId, connectorId: pick(['K1', 'K2', 'K3']), sessionId, at: at(), minPowerW: '1400', maxPowerW: '11000', maxDischargePowerW: pick([null, '5000']) } });
+        await onSite(siteId, {
+          type: 'ConnectorOccupied',
+          data: { siteId, connectorId: pick(['K1', 'K2', 'K3']), sessionId, at: at(), minPowerW: '1400', maxPowerW: '11000', maxDischargePowerW: pick([null, '5000']) },
+        });
       } else if (roll < 0.45) {
         await onSite(siteId, { type: 'ConnectorReleased', data: { siteId, connectorId: 'K1', sessionId, at: at() } });
       } else if (roll < 0.58) {
@@ -573,7 +618,14 @@ function gridSuite(open: () => Promise<Target>) {
         else if (lifecycle === 'SessionDepartureChanged') await onSession({ type: lifecycle, data: { sessionId, at: at(), departureAt: at() } });
         else await onSession({ type: lifecycle, data: { sessionId, at: at() } });
       } else if (roll < 0.95) {
-        const reading = { sessionId, occurredAt: at(), energyImportWh: register(), energyExportWh: pick(['0', '5.5', '800']), powerW: pick([null, '7400', '-3000.5']), socPercent: pick([null, '34.2', '60']) };
+        const reading = {
+          sessionId,
+          occurredAt: at(),
+          energyImportWh: register(),
+          energyExportWh: pick(['0', '5.5', '800']),
+          powerW: pick([null, '7400', '-3000.5']),
+          socPercent: pick([null, '34.2', '60']),
+        };
         if (random() < 0.8) await onSession({ type: 'SessionMeterReadingRecorded', data: reading });
         else await onSession({ type: 'SessionMeterReadingCorrected', data: { ...reading, reason: 'misread' } });
       } else {
@@ -594,7 +646,12 @@ function gridSuite(open: () => Promise<Target>) {
     for (const [i, meterId] of meterIds.entries()) {
       const result = await store.append(
         `meter-${meterId}`,
-        [{ type: 'MeterRegistered', data: { meterId, siteId: `rough-a-${tag}`, nodeId: i % 2 === 0 ? `rough-a-${tag}` : 'F1', measures: 'building_load', registeredAt: '2026-11-27T16:00:00.000Z' } }],
+        [
+          {
+            type: 'MeterRegistered',
+            data: { meterId, siteId: `rough-a-${tag}`, nodeId: i % 2 === 0 ? `rough-a-${tag}` : 'F1', measures: 'building_load', registeredAt: '2026-11-27T16:00:00.000Z' },
+          },
+        ],
         { expectedVersion: 'no_stream', commandId: randomUUID(), actor: 'grid-int' },
       );
       lastPosition = result.lastPosition ?? lastPosition;
@@ -617,12 +674,18 @@ function gridSuite(open: () => Promise<Target>) {
 
   it('builds identical rows from zero, in big batches, event by event, and in batches of 1 and of 7', async () => {
     await caughtUp(runner, lastPosition);
-    await expectSameRows({ target, store, table }, lastPosition, GRID_TABLES, [
-      { name: 'big batches', schema: target.schemas.rebuild, projection: gridProjection, batchSize: 1000 },
-      { name: 'per event', schema: target.schemas.perEvent, projection: perEventProjection, batchSize: 500 },
-      { name: 'batches of 1', schema: target.schemas.ones, projection: gridProjection, batchSize: 1 },
-      { name: 'batches of 7', schema: target.schemas.sevens, projection: gridProjection, batchSize: 7 },
-    ], { logger });
+    await expectSameRows(
+      { target, store, table },
+      lastPosition,
+      GRID_TABLES,
+      [
+        { name: 'big batches', schema: target.schemas.rebuild, projection: gridProjection, batchSize: 1000 },
+        { name: 'per event', schema: target.schemas.perEvent, projection: perEventProjection, batchSize: 500 },
+        { name: 'batches of 1', schema: target.schemas.ones, projection: gridProjection, batchSize: 1 },
+        { name: 'batches of 7', schema: target.schemas.sevens, projection: gridProjection, batchSize: 7 },
+      ],
+      { logger },
+    );
     // No batch fell back to applying its events one by one.
     expect(warnings).toEqual([]);
     // Four builds of ~6,500 events, one of them a transaction per event: on a loaded machine that

@@ -729,10 +729,7 @@ function writeTrades(w: StatementSink, table: TableNames, batch: Batch): void {
     ],
   );
   // Each trade moves two positions: the buyer's and the seller's. PostgreSQL sums (NUMERIC, exact).
-  const sides = t.flatMap((r) => [
-    [r.data.buyerId, 'buy', r.data, r.amountMinor] as const,
-    [r.data.sellerId, 'sell', r.data, r.amountMinor] as const,
-  ]);
+  const sides = t.flatMap((r) => [[r.data.buyerId, 'buy', r.data, r.amountMinor] as const, [r.data.sellerId, 'sell', r.data, r.amountMinor] as const]);
   w.run(
     `INSERT INTO ${table('positions')} AS t (trader_id, zone, delivery_start, delivery_end, currency, bought_wh, sold_wh, bought_value, sold_value,
        bought_amount_minor, sold_amount_minor, trade_count)

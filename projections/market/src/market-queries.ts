@@ -337,12 +337,7 @@ const orderWhere = (first: number) =>
 const orderParams = (filter: OrderFilter) => [filter.traderId ?? null, filter.bookId ?? null, filter.status ?? null];
 
 /** Orders in the order they were accepted, in a window of accepted positions (see KeysetWindow). */
-export async function listOrders(
-  sql: SqlExecutor,
-  table: TableNames,
-  filter: OrderFilter,
-  page: { first: number } & KeysetWindow<bigint>,
-): Promise<Page<MarketOrder>> {
+export async function listOrders(sql: SqlExecutor, table: TableNames, filter: OrderFilter, page: { first: number } & KeysetWindow<bigint>): Promise<Page<MarketOrder>> {
   checkPage(page.first);
   if (!filter.traderId && !filter.bookId) throw new RangeError('orders are listed by trader or by book');
   const params: unknown[] = [...orderParams(filter), page.first + 1];
@@ -510,9 +505,8 @@ export async function traderPositions(sql: SqlExecutor, table: TableNames, trade
 export type MarketParticipant = { zone: string; participantId: string; name: string };
 
 export async function participantsOfZone(sql: SqlExecutor, table: TableNames, zone: string): Promise<MarketParticipant[]> {
-  const { rows } = await sql.query<{ participant_id: string; name: string }>(
-    `SELECT participant_id, name FROM ${table('participants')} WHERE zone = $1 ORDER BY participant_id`,
-    [zone],
-  );
+  const { rows } = await sql.query<{ participant_id: string; name: string }>(`SELECT participant_id, name FROM ${table('participants')} WHERE zone = $1 ORDER BY participant_id`, [
+    zone,
+  ]);
   return rows.map((r) => ({ zone, participantId: r.participant_id, name: r.name }));
 }

@@ -1,5 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { marketZoneDecider, marketZoneStreamId, orderBookDecider, orderBookStreamId, productFor, type MarketZoneCommand, type OrderBookCommand, type OrderRequest } from '@v2g/domain';
+import {
+  marketZoneDecider,
+  marketZoneStreamId,
+  orderBookDecider,
+  orderBookStreamId,
+  productFor,
+  type MarketZoneCommand,
+  type OrderBookCommand,
+  type OrderRequest,
+} from '@v2g/domain';
 import type { EventStore } from '@v2g/event-store';
 import { ProjectionRunner, type TableNames } from '@v2g/read-model';
 import { pino } from 'pino';
@@ -45,7 +54,11 @@ function marketSuite(open: () => Promise<Target>) {
 
   async function zoneCommand(command: MarketZoneCommand): Promise<void> {
     const events = marketZoneDecider.decide(command, zoneState);
-    const result = await store.append(marketZoneStreamId(zone), events, { expectedVersion: zoneVersion === 0 ? 'no_stream' : zoneVersion, commandId: randomUUID(), actor: 'market-int' });
+    const result = await store.append(marketZoneStreamId(zone), events, {
+      expectedVersion: zoneVersion === 0 ? 'no_stream' : zoneVersion,
+      commandId: randomUUID(),
+      actor: 'market-int',
+    });
     zoneState = events.reduce(marketZoneDecider.evolve, zoneState);
     zoneVersion = result.nextExpectedVersion;
     lastPosition = result.lastPosition ?? lastPosition;
@@ -72,7 +85,12 @@ function marketSuite(open: () => Promise<Target>) {
 
   it('projects depth, best prices, orders, the tape and positions from decided events', async () => {
     await zoneCommand({ type: 'ConfigureMarketZone', at: BEFORE, zone, currency: 'EUR', imbalancePriceZone: zone, products: [CONTINUOUS] });
-    for (const [id, name] of [[A, 'Alice'], [B, 'Bob'], [C, 'Carol']] as const) await zoneCommand({ type: 'RegisterParticipant', at: BEFORE, zone, participantId: id, name });
+    for (const [id, name] of [
+      [A, 'Alice'],
+      [B, 'Bob'],
+      [C, 'Carol'],
+    ] as const)
+      await zoneCommand({ type: 'RegisterParticipant', at: BEFORE, zone, participantId: id, name });
     await zoneCommand({ type: 'AssignPortfolioMember', at: BEFORE, zone, participantId: A, memberKind: 'fleet', memberId: `fleet-${tag}`, validFrom: BEFORE });
 
     // Two asks rest; a bid crosses both: 10 kWh at 5000 (A), then 2 kWh at 5100 (B), at the resting prices.
@@ -128,7 +146,13 @@ function marketSuite(open: () => Promise<Target>) {
     expect(await findOrder(target.sql, table, streamId, 'o3')).toMatchObject({ status: 'filled', filledWh: '12000', remainingWh: '0' });
     expect(await findOrder(target.sql, table, streamId, 'o5')).toMatchObject({ status: 'cancelled', cancelReason: 'cancelled_by_trader', cancelledWh: '1000', remainingWh: '0' });
     expect(await findOrder(target.sql, table, streamId, 'o7')).toMatchObject({ orderType: 'ioc', status: 'filled', filledWh: '3000', cancelledWh: '0' });
-    expect(await findOrder(target.sql, table, streamId, 'o8')).toMatchObject({ orderType: 'ioc', status: 'cancelled', cancelReason: 'unfilled_remainder', filledWh: '0', cancelledWh: '1000' });
+    expect(await findOrder(target.sql, table, streamId, 'o8')).toMatchObject({
+      orderType: 'ioc',
+      status: 'cancelled',
+      cancelReason: 'unfilled_remainder',
+      filledWh: '0',
+      cancelledWh: '1000',
+    });
 
     const tape = await listTrades(target.sql, table, { bookId: streamId }, { first: 10 });
     // Each trade's amount in whole cents, half-even (tradeAmountMinor): 50, 10.2 → 10, 14.7 → 15.
@@ -149,7 +173,12 @@ function marketSuite(open: () => Promise<Target>) {
     expect(await countOrders(target.sql, table, { traderId: C })).toBe(3n);
     const page = await listOrders(target.sql, table, { bookId: streamId }, { first: 4 });
     expect(page.hasNextPage).toBe(true);
-    expect((await listOrders(target.sql, table, { bookId: streamId }, { first: 4, after: page.nodes.at(-1)!.acceptedPosition })).nodes.map((o) => o.orderId)).toEqual(['o5', 'o6', 'o7', 'o8']);
+    expect((await listOrders(target.sql, table, { bookId: streamId }, { first: 4, after: page.nodes.at(-1)!.acceptedPosition })).nodes.map((o) => o.orderId)).toEqual([
+      'o5',
+      'o6',
+      'o7',
+      'o8',
+    ]);
 
     const range = { from: '2026-11-28T00:00:00Z', to: '2026-11-29T00:00:00Z' };
     expect(await traderPositions(target.sql, table, C, range)).toEqual([
@@ -172,8 +201,12 @@ function marketSuite(open: () => Promise<Target>) {
         tradeCount: 2n,
       },
     ]);
-    expect(await traderPositions(target.sql, table, B, range)).toMatchObject([{ boughtWh: '0', soldWh: '5000', contractedWh: '5000', soldAmountMinor: '25', tradeAmountMinor: '25', averageSellPriceMinorPerMWh: '4980' }]);
-    expect(await traderPositions(target.sql, table, A, range)).toMatchObject([{ boughtWh: '3000', soldWh: '10000', contractedWh: '7000', boughtAmountMinor: '15', soldAmountMinor: '50', tradeAmountMinor: '35', averagePriceMinorPerMWh: '4976.9231' }]);
+    expect(await traderPositions(target.sql, table, B, range)).toMatchObject([
+      { boughtWh: '0', soldWh: '5000', contractedWh: '5000', soldAmountMinor: '25', tradeAmountMinor: '25', averageSellPriceMinorPerMWh: '4980' },
+    ]);
+    expect(await traderPositions(target.sql, table, A, range)).toMatchObject([
+      { boughtWh: '3000', soldWh: '10000', contractedWh: '7000', boughtAmountMinor: '15', soldAmountMinor: '50', tradeAmountMinor: '35', averagePriceMinorPerMWh: '4976.9231' },
+    ]);
     expect(await traderPositions(target.sql, table, A, { from: '2026-11-28T10:15:00Z', to: '2026-11-28T11:00:00Z' })).toEqual([]);
     // Buy fills equal sell fills.
     const all = await Promise.all([A, B, C].map((id) => traderPositions(target.sql, table, id, range)));

@@ -146,7 +146,15 @@ function collect(events: readonly RecordedEvent[]): Collected {
           for (const transfer of [part.energyTransfer, part.moneyTransfer]) {
             // A part of zero energy or money has no transfer.
             if (transfer === null) continue;
-            batch.transfers.push({ ...transfer, status: 'pending', zone: trade.zone, periodStart: part.periodStart, revision: null, position: event.globalPosition, ordinal: ordinal++ });
+            batch.transfers.push({
+              ...transfer,
+              status: 'pending',
+              zone: trade.zone,
+              periodStart: part.periodStart,
+              revision: null,
+              position: event.globalPosition,
+              ordinal: ordinal++,
+            });
           }
         }
         break;
@@ -209,10 +217,7 @@ function effect(balances: Balances, t: Pick<Known, 'ledger' | 'debitAccount' | '
  * transfer does not make it pending again (the pure ledger posts a pending transfer once): the hold
  * stays cleared, by the revision that first posted it.
  */
-export function ledgerEffects(
-  transfers: readonly TransferRow[],
-  known: Map<string, Known>,
-): { inserted: TransferRow[]; balances: Balances; statuses: Map<string, Cleared> } {
+export function ledgerEffects(transfers: readonly TransferRow[], known: Map<string, Known>): { inserted: TransferRow[]; balances: Balances; statuses: Map<string, Cleared> } {
   const balances: Balances = new Map();
   const statuses = new Map<string, Cleared>();
   const inserted: TransferRow[] = [];
@@ -223,7 +228,15 @@ export function ledgerEffects(
   for (const t of transfers) {
     if (known.has(t.transferId)) continue;
     inserted.push(t);
-    known.set(t.transferId, { transferId: t.transferId, ledger: t.ledger, debitAccount: t.debitAccount, creditAccount: t.creditAccount, amount: t.amount, status: t.status, postsPending: t.postsPending });
+    known.set(t.transferId, {
+      transferId: t.transferId,
+      ledger: t.ledger,
+      debitAccount: t.debitAccount,
+      creditAccount: t.creditAccount,
+      amount: t.amount,
+      status: t.status,
+      postsPending: t.postsPending,
+    });
     if (t.status === 'pending') {
       effect(balances, t, 'pending', 1);
       continue;
@@ -315,7 +328,15 @@ export async function applySettlementEvents(tx: SqlExecutor, events: readonly Re
     if (t.postsPending !== null) ids.add(t.postsPending);
     if (t.reverses !== null) ids.add(t.reverses);
   }
-  const { rows } = await tx.query<{ transfer_id: string; ledger: string; debit_account: string; credit_account: string; amount: string; status: TransferRowStatus; posts_pending: string | null }>(
+  const { rows } = await tx.query<{
+    transfer_id: string;
+    ledger: string;
+    debit_account: string;
+    credit_account: string;
+    amount: string;
+    status: TransferRowStatus;
+    posts_pending: string | null;
+  }>(
     `SELECT transfer_id, ledger, debit_account, credit_account, amount::text AS amount, status, posts_pending
        FROM ${table('transfers')} WHERE transfer_id = ANY($1::text[])`,
     [[...ids]],
@@ -336,7 +357,15 @@ export async function applySettlementEvents(tx: SqlExecutor, events: readonly Re
     if (row.posts_pending !== null && !ids.has(row.posts_pending)) needed.add(row.posts_pending);
   }
   if (needed.size > 0) {
-    const more = await tx.query<{ transfer_id: string; ledger: string; debit_account: string; credit_account: string; amount: string; status: TransferRowStatus; posts_pending: string | null }>(
+    const more = await tx.query<{
+      transfer_id: string;
+      ledger: string;
+      debit_account: string;
+      credit_account: string;
+      amount: string;
+      status: TransferRowStatus;
+      posts_pending: string | null;
+    }>(
       `SELECT transfer_id, ledger, debit_account, credit_account, amount::text AS amount, status, posts_pending
          FROM ${table('transfers')} WHERE transfer_id = ANY($1::text[])`,
       [[...needed]],
@@ -401,4 +430,3 @@ export async function applySettlementEvents(tx: SqlExecutor, events: readonly Re
     );
   }
 }
-

@@ -68,13 +68,7 @@ const revisionOf = (row: RevisionRow): StatementRevision => ({
 });
 
 /** A period's statement: the revision asked for, or the latest; null when the period was never closed (or has no such revision). */
-export async function settlementStatement(
-  sql: SqlExecutor,
-  table: TableNames,
-  zone: string,
-  periodStart: string,
-  revision?: number | null,
-): Promise<StoredStatement | null> {
+export async function settlementStatement(sql: SqlExecutor, table: TableNames, zone: string, periodStart: string, revision?: number | null): Promise<StoredStatement | null> {
   const { rows } = await sql.query<RevisionRow & { statement: SettlementStatement }>(
     `SELECT ${REVISION_COLUMNS}, statement FROM ${table('statements')}
       WHERE zone = $1 AND period_start = $2 AND ($3::integer IS NULL OR revision = $3::integer)
@@ -111,20 +105,15 @@ export async function statementInForceAt(
 
 /** Every revision of a period's statement, oldest first. */
 export async function settlementRevisions(sql: SqlExecutor, table: TableNames, zone: string, periodStart: string): Promise<StatementRevision[]> {
-  const { rows } = await sql.query<RevisionRow>(
-    `SELECT ${REVISION_COLUMNS} FROM ${table('statements')} WHERE zone = $1 AND period_start = $2 ORDER BY revision`,
-    [zone, periodStart],
-  );
+  const { rows } = await sql.query<RevisionRow>(`SELECT ${REVISION_COLUMNS} FROM ${table('statements')} WHERE zone = $1 AND period_start = $2 ORDER BY revision`, [
+    zone,
+    periodStart,
+  ]);
   return rows.map(revisionOf);
 }
 
 /** The periods of a zone closed at least once whose end is after `endsAfter` (all of them without it), oldest first, with their latest revision. */
-export async function closedPeriods(
-  sql: SqlExecutor,
-  table: TableNames,
-  zone: string,
-  endsAfter?: string | null,
-): Promise<{ periodStart: string; revision: number }[]> {
+export async function closedPeriods(sql: SqlExecutor, table: TableNames, zone: string, endsAfter?: string | null): Promise<{ periodStart: string; revision: number }[]> {
   const { rows } = await sql.query<{ period_start: Instant; revision: number }>(
     `SELECT period_start, max(revision) AS revision FROM ${table('statements')}
       WHERE zone = $1 AND ($2::timestamptz IS NULL OR period_end > $2::timestamptz)
@@ -284,11 +273,7 @@ export type AccountBalance = {
 };
 
 /** Account balances, by ledger then account (code-point order); optionally one ledger's, and accounts starting with a prefix ("trader:"). */
-export async function accountBalances(
-  sql: SqlExecutor,
-  table: TableNames,
-  filter: { ledger?: string | null; accountPrefix?: string | null } = {},
-): Promise<AccountBalance[]> {
+export async function accountBalances(sql: SqlExecutor, table: TableNames, filter: { ledger?: string | null; accountPrefix?: string | null } = {}): Promise<AccountBalance[]> {
   const prefix = filter.accountPrefix ?? null;
   const { rows } = await sql.query<{ ledger: string; account: string; posted: string; pending: string }>(
     `SELECT ledger, account, ${fig('posted', 'posted')}, ${fig('pending', 'pending')} FROM ${table('balances')}

@@ -1,11 +1,34 @@
 import { randomUUID } from 'node:crypto';
-import { balanceOf, emptyLedger, pendingBalanceOf, postTransfers, recordPending, tradeParts, type LedgerState, type SettlementLine, type SettlementStatement, type SettlementTrade, type Transfer } from '@v2g/domain';
+import {
+  balanceOf,
+  emptyLedger,
+  pendingBalanceOf,
+  postTransfers,
+  recordPending,
+  tradeParts,
+  type LedgerState,
+  type SettlementLine,
+  type SettlementStatement,
+  type SettlementTrade,
+  type Transfer,
+} from '@v2g/domain';
 import { type EventStore, type NewEvent } from '@v2g/event-store';
 import { ProjectionRunner, type Projection, type TableNames } from '@v2g/read-model';
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { SETTLEMENT_TABLES, settlementProjection } from './settlement-projection.ts';
-import { accountBalances, accountPostings, closedPeriods, countAccountPostings, ledgerTotals, periodTransfers, settlementRevisions, settlementStatement, statementLines, statementTransfers } from './settlement-queries.ts';
+import {
+  accountBalances,
+  accountPostings,
+  closedPeriods,
+  countAccountPostings,
+  ledgerTotals,
+  periodTransfers,
+  settlementRevisions,
+  settlementStatement,
+  statementLines,
+  statementTransfers,
+} from './settlement-queries.ts';
 import { caughtUp, describeProjectionSuite, dumpTable, expectSameRows, startProjection, type ProjectionTarget, type RunningProjection } from '@v2g/testing';
 
 const logger = pino({ level: 'silent' });
@@ -19,7 +42,15 @@ const T = (hhmm: string) => `2026-11-20T${hhmm}:00.000Z`;
 /** The per-event path: the same projection without its batch hook. */
 const perEventProjection: Projection = { ...settlementProjection, applyBatch: undefined };
 
-const transfer = (transferId: string, ledger: string, debitAccount: string, creditAccount: string, amount: string, kind: Transfer['kind'], extra: Partial<Transfer> = {}): Transfer => ({
+const transfer = (
+  transferId: string,
+  ledger: string,
+  debitAccount: string,
+  creditAccount: string,
+  amount: string,
+  kind: Transfer['kind'],
+  extra: Partial<Transfer> = {},
+): Transfer => ({
   transferId,
   ledger,
   debitAccount,
@@ -156,7 +187,10 @@ function settlementSuite(open: () => Promise<Target>) {
 
   it('holds a trade as pending, posts it at the close, reverses and posts again at a re-settlement', async () => {
     const tradePosition = await append(`market-${zone}-20261120T1000Z-30m`, [{ type: 'TradeExecuted', data: trade }]);
-    ledger = recordPending(ledger, parts.flatMap((p) => [p.energyTransfer, p.moneyTransfer]).filter((t): t is Transfer => t !== null));
+    ledger = recordPending(
+      ledger,
+      parts.flatMap((p) => [p.energyTransfer, p.moneyTransfer]).filter((t): t is Transfer => t !== null),
+    );
     await caughtUp(runner, lastPosition);
     expect(await accountBalances(target.sql, table, { accountPrefix: `trader:`, ledger: 'Wh' }).then((rows) => rows.filter((r) => r.account === S || r.account === B))).toEqual([
       { ledger: 'Wh', account: B, posted: '0', pending: '2000' },
@@ -241,7 +275,9 @@ function settlementSuite(open: () => Promise<Target>) {
   it('never posts a transfer twice: the same events applied again change nothing', async () => {
     await caughtUp(runner, lastPosition);
     const before = await Promise.all(SETTLEMENT_TABLES.map((logical) => dump(table, logical)));
-    const events = (await store.readAll()).filter((e) => e.type === 'TradeExecuted' || e.type === 'SettlementPeriodClosed').filter((e) => (e.data as { zone: string }).zone === zone);
+    const events = (await store.readAll())
+      .filter((e) => e.type === 'TradeExecuted' || e.type === 'SettlementPeriodClosed')
+      .filter((e) => (e.data as { zone: string }).zone === zone);
     expect(events.length).toBe(3);
     await target.sql.transaction((tx) => settlementProjection.applyBatch!(tx, events, table));
     for (const event of events) await target.sql.transaction((tx) => settlementProjection.apply(tx, event, table));
@@ -250,10 +286,16 @@ function settlementSuite(open: () => Promise<Target>) {
 
   it('builds identical rows from zero, in big batches, event by event, and in small batches', async () => {
     await caughtUp(runner, lastPosition);
-    await expectSameRows({ target, store, table }, lastPosition, SETTLEMENT_TABLES, [
-      { name: 'rebuild', schema: target.schemas.rebuild, projection: settlementProjection, batchSize: 1000 },
-      { name: 'per event', schema: target.schemas.perEvent, projection: perEventProjection, batchSize: 500 },
-      { name: 'small batches', schema: target.schemas.smallBatches, projection: settlementProjection, batchSize: 1 },
-    ], { logger });
+    await expectSameRows(
+      { target, store, table },
+      lastPosition,
+      SETTLEMENT_TABLES,
+      [
+        { name: 'rebuild', schema: target.schemas.rebuild, projection: settlementProjection, batchSize: 1000 },
+        { name: 'per event', schema: target.schemas.perEvent, projection: perEventProjection, batchSize: 500 },
+        { name: 'small batches', schema: target.schemas.smallBatches, projection: settlementProjection, batchSize: 1 },
+      ],
+      { logger },
+    );
   });
 }

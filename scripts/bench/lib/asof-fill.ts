@@ -67,7 +67,9 @@ export async function fillAsOf(options: AsOfFillOptions): Promise<AsOfFillResult
   // a plug-in and a stop per session; what is woven in is ~400 events.
   const readings = Math.max(sessions, Math.round((options.events - 2 * sessions - 400) / 1.017));
   const fleets = Array.from({ length: Math.min(FLEETS, Math.ceil(sessions / 2)) }, (_, i) => `bench-fleet-${(i * 2) % FLEETS}`).filter((v, i, a) => a.indexOf(v) === i);
-  const customers = Array.from({ length: Math.min(CUSTOMERS, Math.floor(sessions / 2)) }, (_, i) => `bench-cust-${(2 * i + 1) % CUSTOMERS}`).filter((v, i, a) => a.indexOf(v) === i);
+  const customers = Array.from({ length: Math.min(CUSTOMERS, Math.floor(sessions / 2)) }, (_, i) => `bench-cust-${(2 * i + 1) % CUSTOMERS}`).filter(
+    (v, i, a) => a.indexOf(v) === i,
+  );
   const accounts = [...fleets, ...customers];
   const revisions = new Map<string, number>();
   let woven = 0;
@@ -90,9 +92,7 @@ export async function fillAsOf(options: AsOfFillOptions): Promise<AsOfFillResult
     if (k % 3 === 1) {
       const base = BENCH_TARIFFS[k % BENCH_TARIFFS.length]!;
       const redefined: TariffDefinition =
-        base.energy.kind === 'fixed'
-          ? { ...base, energy: { kind: 'fixed', priceMinorPerKWh: `${30 + (k % 9)}.5` } }
-          : { ...base, sessionFeeMinor: String(10 + (k % 13)) };
+        base.energy.kind === 'fixed' ? { ...base, energy: { kind: 'fixed', priceMinorPerKWh: `${30 + (k % 9)}.5` } } : { ...base, sessionFeeMinor: String(10 + (k % 13)) };
       await append(tariffStreamId(base.tariffId), [{ type: 'TariffDefined', data: redefined }]);
     }
     for (let j = 0; j < 6; j++) {
@@ -114,18 +114,22 @@ export async function fillAsOf(options: AsOfFillOptions): Promise<AsOfFillResult
     seed,
     onProgress: (appended, total) => {
       const k = step++;
-      chain = chain.then(() => weave(k)).catch((error: unknown) => {
-        failure ??= error;
-      });
+      chain = chain
+        .then(() => weave(k))
+        .catch((error: unknown) => {
+          failure ??= error;
+        });
       // ~51 steps of ~8 events woven in.
       options.onProgress?.(appended + woven, total + 51 * 8);
     },
   });
   // And once more after the last reading: history after every session.
   const k = step++;
-  chain = chain.then(() => weave(k)).catch((error: unknown) => {
-    failure ??= error;
-  });
+  chain = chain
+    .then(() => weave(k))
+    .catch((error: unknown) => {
+      failure ??= error;
+    });
   await chain;
   if (failure !== null) throw failure;
   return {

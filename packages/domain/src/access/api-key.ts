@@ -33,9 +33,7 @@ export type RevokeApiKey = { type: 'RevokeApiKey'; keyId: string; reason: string
 export type ApiKeyCommand = CreateApiKey | RevokeApiKey;
 
 export type ApiKeyState =
-  | { status: 'none' }
-  | (ApiKeyCreatedData & { status: 'active' })
-  | (ApiKeyCreatedData & { status: 'revoked'; revokedAt: string; revokeReason: string | null });
+  { status: 'none' } | (ApiKeyCreatedData & { status: 'active' }) | (ApiKeyCreatedData & { status: 'revoked'; revokedAt: string; revokeReason: string | null });
 
 export class ApiKeyExists extends DomainError {
   readonly code = 'API_KEY_EXISTS';

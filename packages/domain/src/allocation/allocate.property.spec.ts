@@ -57,19 +57,17 @@ function sessionArb(nodeIds: string[], at: number, rotationIntervalMs: number, p
       state: fc.constantFrom('powered' as const, 'waiting' as const),
       agoMs: fc.oneof(fc.integer({ min: -rotationIntervalMs, max: 4 * promoteAfterMs }), fc.constantFrom(0, rotationIntervalMs, promoteAfterMs)),
     })
-    .map(
-      (g): Omit<AllocationSession, 'id'> => ({
-        nodeId: g.node,
-        tier: g.tier,
-        minW: g.minW,
-        maxW: g.minW + g.extraW,
-        wantsCharge: g.wantsCharge,
-        requiredW: Math.min(g.requiredW, g.minW + g.extraW),
-        laxityS: g.laxityS,
-        discharge: g.discharge && { minW: g.discharge.minW, maxW: g.discharge.minW + g.discharge.extraW },
-        rotation: { state: g.state, since: Math.max(0, at - g.agoMs) },
-      }),
-    );
+    .map((g): Omit<AllocationSession, 'id'> => ({
+      nodeId: g.node,
+      tier: g.tier,
+      minW: g.minW,
+      maxW: g.minW + g.extraW,
+      wantsCharge: g.wantsCharge,
+      requiredW: Math.min(g.requiredW, g.minW + g.extraW),
+      laxityS: g.laxityS,
+      discharge: g.discharge && { minW: g.discharge.minW, maxW: g.discharge.minW + g.discharge.extraW },
+      rotation: { state: g.state, since: Math.max(0, at - g.agoMs) },
+    }));
 }
 
 const requestArb: fc.Arbitrary<AllocationRequest> = fc
@@ -114,7 +112,10 @@ function siteOf(request: AllocationRequest) {
     return path;
   };
   const paths = new Map(request.sessions.map((s) => [s.id, pathOf(s.nodeId)]));
-  const targets = request.discharge.map((t, i) => ({ t, i })).sort((a, b) => (a.t.nodeId < b.t.nodeId ? -1 : a.t.nodeId > b.t.nodeId ? 1 : a.i - b.i)).map(({ t }) => t);
+  const targets = request.discharge
+    .map((t, i) => ({ t, i }))
+    .sort((a, b) => (a.t.nodeId < b.t.nodeId ? -1 : a.t.nodeId > b.t.nodeId ? 1 : a.i - b.i))
+    .map(({ t }) => t);
   const flows = (powerOf: (s: AllocationSession) => number): Map<string, number> => {
     const flow = new Map(request.nodes.map((n) => [n.id, 0]));
     for (const s of request.sessions) for (const id of paths.get(s.id)!) flow.set(id, flow.get(id)! + powerOf(s));
@@ -175,7 +176,13 @@ function maxMinFair(members: Array<{ path: string[]; lo: number; hi: number }>, 
       const free = through.get(id)!.filter((i) => !frozen[i]);
       if (free.length === 0) continue;
       const fixed = through.get(id)!.reduce((sum, i) => sum + (frozen[i] ? value[i]! : 0), 0);
-      level = Math.min(level, fillLevel(free.map((i) => members[i]!), c - fixed));
+      level = Math.min(
+        level,
+        fillLevel(
+          free.map((i) => members[i]!),
+          c - fixed,
+        ),
+      );
     }
     const free = members.flatMap((_, i) => (frozen[i] ? [] : [i]));
     if (free.length === 0) return value;
@@ -257,9 +264,7 @@ describe('allocate (properties)', () => {
               if (a.reason === 'rotation' || a.reason?.startsWith('capacity:')) {
                 const rotated =
                   rotationClass(request, s) === 2 &&
-                  request.sessions.some(
-                    (x) => out.get(x.id)!.status === 'charging' && out.get(x.id)!.effectiveTier === a.effectiveTier && rotationClass(request, x) === 1,
-                  );
+                  request.sessions.some((x) => out.get(x.id)!.status === 'charging' && out.get(x.id)!.effectiveTier === a.effectiveTier && rotationClass(request, x) === 1);
                 expect(a.reason === 'rotation', `${s.id}: ${a.reason}`).toBe(rotated);
               }
               if (a.reason?.startsWith('discharge:')) {
@@ -317,11 +322,17 @@ describe('allocate (properties)', () => {
           const room = (id: string) => site.node.get(id)!.importW - f.get(id)!;
           const path = site.paths.get(s.id)!;
           if (a.status === 'charging') {
-            expect(path.some((id) => room(id) <= 0), `${s.id} charges below max with room on its path`).toBe(true);
+            expect(
+              path.some((id) => room(id) <= 0),
+              `${s.id} charges below max with room on its path`,
+            ).toBe(true);
             expect(room(a.reason!.slice('capacity:'.length))).toBeLessThanOrEqual(0);
           } else {
             expect(a.status).toBe('on_hold');
-            expect(path.some((id) => room(id) < s.minW), `${s.id} is on hold with room for its min`).toBe(true);
+            expect(
+              path.some((id) => room(id) < s.minW),
+              `${s.id} is on hold with room for its min`,
+            ).toBe(true);
             if (a.reason!.startsWith('capacity:')) expect(room(a.reason!.slice('capacity:'.length))).toBeLessThan(s.minW);
           }
           // An urgent car under a holding request keeps exactly what the urgent phase gave it.

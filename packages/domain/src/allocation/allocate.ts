@@ -63,7 +63,10 @@ export function allocate(request: AllocationRequest): AllocationResult {
   for (const s of all) {
     if (!k.wantsCharge[s]) settle(k, s, 'done', 'energy_delivered');
   }
-  charge(k, all.filter((s) => k.rank[s] === URGENT && k.wantsCharge[s]));
+  charge(
+    k,
+    all.filter((s) => k.rank[s] === URGENT && k.wantsCharge[s]),
+  );
   const discharged = discharge(k);
   for (const s of all) {
     const hold = k.heldBy[s]!;
@@ -74,9 +77,15 @@ export function allocate(request: AllocationRequest): AllocationResult {
   }
   // Without a discharge nothing has changed since the urgent phase: a second pass would be a no-op.
   if (discharged) {
-    charge(k, all.filter((s) => k.rank[s] === URGENT && k.wantsCharge[s] && k.power[s]! >= 0 && k.heldBy[s]! < 0));
+    charge(
+      k,
+      all.filter((s) => k.rank[s] === URGENT && k.wantsCharge[s] && k.power[s]! >= 0 && k.heldBy[s]! < 0),
+    );
   }
-  charge(k, all.filter((s) => k.rank[s] !== URGENT && k.wantsCharge[s] && k.power[s] === 0 && !k.held[s]));
+  charge(
+    k,
+    all.filter((s) => k.rank[s] !== URGENT && k.wantsCharge[s] && k.power[s] === 0 && !k.held[s]),
+  );
 
   const sessions: SessionAllocation[] = request.sessions.map((session, s) => ({
     sessionId: session.id,
@@ -200,7 +209,7 @@ function discharge(k: Kernel): boolean {
     // The most flexible first: laxity descending, then id; runs of equal laxity keep their id order.
     const candidates: number[] = [];
     const { byLaxity, laxityS } = k;
-    for (let end = byLaxity.length; end > 0; ) {
+    for (let end = byLaxity.length; end > 0;) {
       let from = end - 1;
       while (from > 0 && laxityS[byLaxity[from - 1]!] === laxityS[byLaxity[end - 1]!]) from--;
       for (let p = from; p < end; p++) {

@@ -54,7 +54,12 @@ describe('allocate: sharing', () => {
       ['a', 7334, 'capacity:root'],
       ['b', 7333, 'capacity:root'],
     ]);
-    expect(result.nodeFlowW).toEqual(new Map([['root', 22_000], ['cp', 22_000]]));
+    expect(result.nodeFlowW).toEqual(
+      new Map([
+        ['root', 22_000],
+        ['cp', 22_000],
+      ]),
+    );
   });
 
   it('is max-min fair over nested limits: a tight feeder frees room for the others', () => {
@@ -108,11 +113,7 @@ describe('allocate: who runs at all', () => {
   it('names the first node from the car up that lacks room', () => {
     const nodes = [node('root', null, 5000), node('feeder', 'root', 3000), node('cp', 'feeder', 2000)];
     expect(outcome(request(0, [car('a', { minW: 2500 })], { nodes })).a).toEqual([0, 'on_hold', 'capacity:cp']);
-    expect(outcome(request(0, [car('a', { minW: 1500 }), car('b', { minW: 1500, laxityS: 9999 })], { nodes })).b).toEqual([
-      0,
-      'on_hold',
-      'capacity:cp',
-    ]);
+    expect(outcome(request(0, [car('a', { minW: 1500 }), car('b', { minW: 1500, laxityS: 9999 })], { nodes })).b).toEqual([0, 'on_hold', 'capacity:cp']);
   });
 
   it('rotates: a waiting car goes before one whose turn has expired, but not before a running turn', () => {
@@ -182,10 +183,7 @@ describe('allocate: discharge', () => {
   it('admits the most flexible car first and stops once the target is met', () => {
     const fixed = { minW: 3000, maxW: 3000 };
     const target: DischargeTarget = { nodeId: 'root', targetW: 3000, holdOthers: false, source: 'price' };
-    const cars = [
-      car('less-flexible', { laxityS: 100, wantsCharge: false, discharge: fixed }),
-      car('flexible', { laxityS: 9000, wantsCharge: false, discharge: fixed }),
-    ];
+    const cars = [car('less-flexible', { laxityS: 100, wantsCharge: false, discharge: fixed }), car('flexible', { laxityS: 9000, wantsCharge: false, discharge: fixed })];
     expect(outcome(request(10_000, cars, { nodes: [node('root', null, 10_000, 10_000), node('cp', 'root', 10_000, 10_000)], discharge: [target] }))).toEqual({
       'less-flexible': [0, 'done', 'energy_delivered'],
       flexible: [-3000, 'discharging', 'discharge:price'],
@@ -209,11 +207,7 @@ describe('allocate: discharge', () => {
 
   it('serves an urgent car on hold again once discharge frees room, before any lower tier', () => {
     const site = [node('root', null, 10_000, 10_000), node('cp', 'root', 100_000, 100_000)];
-    const cars = [
-      car('urgent', { tier: 'urgent', minW: 11_000, maxW: 11_000 }),
-      car('feeder', { wantsCharge: false, discharge: { minW: 1000, maxW: 5000 } }),
-      car('normal'),
-    ];
+    const cars = [car('urgent', { tier: 'urgent', minW: 11_000, maxW: 11_000 }), car('feeder', { wantsCharge: false, discharge: { minW: 1000, maxW: 5000 } }), car('normal')];
     const price: DischargeTarget = { nodeId: 'root', targetW: 5000, holdOthers: false, source: 'price' };
     // Discharge takes the root to -5 kW: room for 15 kW, of which the urgent car takes 11.
     expect(outcome(request(0, cars, { nodes: site, discharge: [price] }))).toEqual({
@@ -267,6 +261,13 @@ describe('allocate: input', () => {
   });
 
   it('answers an empty site', () => {
-    expect(allocate(request(0, []))).toEqual({ at: AT, sessions: [], nodeFlowW: new Map([['root', 0], ['cp', 0]]) });
+    expect(allocate(request(0, []))).toEqual({
+      at: AT,
+      sessions: [],
+      nodeFlowW: new Map([
+        ['root', 0],
+        ['cp', 0],
+      ]),
+    });
   });
 });

@@ -49,7 +49,13 @@ const MS_PER_HOUR = 3_600_000;
  * by the shortfall's time at `maxW` (as if it could have started earlier at full power), so it
  * still orders sessions by how late they are.
  */
-export function latestStartMs(powerSteps: readonly { fromMs: number; toMs: number; powerW: number }[], fromMs: number, departureMs: number, energyWh: number, maxW: number): number {
+export function latestStartMs(
+  powerSteps: readonly { fromMs: number; toMs: number; powerW: number }[],
+  fromMs: number,
+  departureMs: number,
+  energyWh: number,
+  maxW: number,
+): number {
   let needWh = energyWh;
   if (needWh <= 0) return departureMs;
   for (let i = powerSteps.length - 1; i >= 0; i--) {

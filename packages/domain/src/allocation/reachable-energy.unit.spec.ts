@@ -15,9 +15,25 @@ const at = (minutes: number) => formatInstant(T0_MS + minutes * MINUTE);
 function v2gSession(): SessionState {
   const events = sessionDecider.decide(
     {
-      type: 'PlugIn', sessionId: 's1', siteId: SITE, connectorId: 'k1', at: T0, vehicleId: 'ev-1', customerId: 'c-1', fleetId: null, tier: 'normal',
-      departureAt: at(180), energyNeededWh: null, targetSocPercent: '80', batteryCapacityWh: '60000', socPercent: '50',
-      minPowerW: '1000', maxPowerW: '22000', v2g: { minSocPercent: '20', maxDischargePowerW: '11000' }, meterStartImportWh: null, meterStartExportWh: null,
+      type: 'PlugIn',
+      sessionId: 's1',
+      siteId: SITE,
+      connectorId: 'k1',
+      at: T0,
+      vehicleId: 'ev-1',
+      customerId: 'c-1',
+      fleetId: null,
+      tier: 'normal',
+      departureAt: at(180),
+      energyNeededWh: null,
+      targetSocPercent: '80',
+      batteryCapacityWh: '60000',
+      socPercent: '50',
+      minPowerW: '1000',
+      maxPowerW: '22000',
+      v2g: { minSocPercent: '20', maxDischargePowerW: '11000' },
+      meterStartImportWh: null,
+      meterStartExportWh: null,
     },
     sessionDecider.initialState(),
   );
@@ -25,8 +41,19 @@ function v2gSession(): SessionState {
 }
 
 const eveningCap: SiteCommand = {
-  type: 'AddCongestionRule', siteId: SITE, at: T0,
-  rule: { ruleId: 'evening', priority: 1, scope: { kind: 'node', nodeId: 'c1' }, window: { start: at(30), end: null, daysOfWeek: null, dailyFrom: null, dailyTo: null }, importCapW: '1400', exportCapW: null, reason: null, source: null },
+  type: 'AddCongestionRule',
+  siteId: SITE,
+  at: T0,
+  rule: {
+    ruleId: 'evening',
+    priority: 1,
+    scope: { kind: 'node', nodeId: 'c1' },
+    window: { start: at(30), end: null, daysOfWeek: null, dailyFrom: null, dailyTo: null },
+    importCapW: '1400',
+    exportCapW: null,
+    reason: null,
+    source: null,
+  },
 };
 const discharge: SiteCommand = { type: 'RequestDischarge', siteId: SITE, at: T0, requestId: 'flex', nodeId: SITE, start: T0, end: at(60), powerW: '5000', source: 'dso' };
 
@@ -65,9 +92,9 @@ describe('time to spare under the known rules (issue 12, item 4)', () => {
           const maxW = 22_000;
           const start = latestStartMs(steps, 0, departureMs, energyWh, maxW);
           // Energy from `start` to departure, a minute at a time at each step's power (before 0: at maxW).
-          const powerAt = (ms: number) => (ms < 0 ? maxW : steps.find((s) => s.fromMs <= ms && ms < s.toMs)?.powerW ?? 0);
+          const powerAt = (ms: number) => (ms < 0 ? maxW : (steps.find((s) => s.fromMs <= ms && ms < s.toMs)?.powerW ?? 0));
           let deliveredWh = 0;
-          for (let t = start; t < departureMs; ) {
+          for (let t = start; t < departureMs;) {
             const next = Math.min(departureMs, t < 0 ? 0 : Math.floor(t / MINUTE + 1) * MINUTE);
             deliveredWh += (powerAt(t) * (next - t)) / 3_600_000;
             t = next;

@@ -34,13 +34,17 @@ describe('account decider', () => {
   });
 
   it('assigns a tariff, with canonical instants', () => {
-    given([]).when(assign('home', '2026-11-01T00:00Z', null)).then([assigned('home', NOV, null)]);
+    given([])
+      .when(assign('home', '2026-11-01T00:00Z', null))
+      .then([assigned('home', NOV, null)]);
     expect(periodsAfter([assigned('home', NOV, null)])).toEqual([{ tariffId: 'home', validFrom: NOV, validTo: null }]);
   });
 
   it('ends the open-ended period when a new one starts inside it (a change of tariff mid-month)', () => {
     const history = [assigned('home', NOV, null)];
-    given(history).when(assign('dyn', NOV_15, null)).then([assigned('dyn', NOV_15, null)]);
+    given(history)
+      .when(assign('dyn', NOV_15, null))
+      .then([assigned('dyn', NOV_15, null)]);
     expect(periodsAfter([...history, assigned('dyn', NOV_15, null)])).toEqual([
       { tariffId: 'home', validFrom: NOV, validTo: NOV_15 },
       { tariffId: 'dyn', validFrom: NOV_15, validTo: null },
@@ -61,10 +65,16 @@ describe('account decider', () => {
         requested: { tariffId: 'home', validFrom: NOV_15, validTo: null },
         existing: { tariffId: 'promo', validFrom: NOV, validTo: DEC },
       });
-    given(history).when(assign('home', '2026-10-01T00:00Z', '2026-11-01T00:00:00.001Z')).thenThrows(TariffAssignmentConflict);
+    given(history)
+      .when(assign('home', '2026-10-01T00:00Z', '2026-11-01T00:00:00.001Z'))
+      .thenThrows(TariffAssignmentConflict);
     // Adjacent periods do not overlap ([validFrom, validTo) is half-open).
-    given(history).when(assign('home', DEC, null)).then([assigned('home', DEC, null)]);
-    given(history).when(assign('old', '2026-10-01T00:00Z', NOV)).then([assigned('old', '2026-10-01T00:00:00.000Z', NOV)]);
+    given(history)
+      .when(assign('home', DEC, null))
+      .then([assigned('home', DEC, null)]);
+    given(history)
+      .when(assign('old', '2026-10-01T00:00Z', NOV))
+      .then([assigned('old', '2026-10-01T00:00:00.000Z', NOV)]);
   });
 
   it('refuses a period starting at or before the open one and reaching into it', () => {
@@ -72,19 +82,29 @@ describe('account decider', () => {
     given(history)
       .when(assign('dyn', NOV, null))
       .thenThrows(TariffAssignmentConflict, { requested: { tariffId: 'dyn', validFrom: NOV, validTo: null }, existing: { tariffId: 'home', validFrom: NOV, validTo: null } });
-    given(history).when(assign('dyn', '2026-10-01T00:00Z', NOV_15)).thenThrows(TariffAssignmentConflict, { existing: { tariffId: 'home', validFrom: NOV, validTo: null } });
+    given(history)
+      .when(assign('dyn', '2026-10-01T00:00Z', NOV_15))
+      .thenThrows(TariffAssignmentConflict, { existing: { tariffId: 'home', validFrom: NOV, validTo: null } });
     // Entirely before the open one: no overlap, a period filled in afterwards.
-    given(history).when(assign('old', '2026-10-01T00:00Z', NOV)).then([assigned('old', '2026-10-01T00:00:00.000Z', NOV)]);
+    given(history)
+      .when(assign('old', '2026-10-01T00:00Z', NOV))
+      .then([assigned('old', '2026-10-01T00:00:00.000Z', NOV)]);
   });
 
   it('does nothing when the same period is assigned again', () => {
-    given([assigned('home', NOV, DEC)]).when(assign('home', NOV, DEC)).then([]);
+    given([assigned('home', NOV, DEC)])
+      .when(assign('home', NOV, DEC))
+      .then([]);
   });
 
   it('after a change of tariff, refuses to re-open the ended period', () => {
     const history = [assigned('home', NOV, null), assigned('dyn', DEC, null)];
-    given(history).when(assign('home', NOV, null)).thenThrows(TariffAssignmentConflict, { existing: { tariffId: 'home', validFrom: NOV, validTo: DEC } });
-    given(history).when(assign('promo', JAN, null)).then([assigned('promo', JAN, null)]);
+    given(history)
+      .when(assign('home', NOV, null))
+      .thenThrows(TariffAssignmentConflict, { existing: { tariffId: 'home', validFrom: NOV, validTo: DEC } });
+    given(history)
+      .when(assign('promo', JAN, null))
+      .then([assigned('promo', JAN, null)]);
   });
 
   it.each([
@@ -97,11 +117,15 @@ describe('account decider', () => {
     ['validTo before validFrom', { validTo: '2026-10-01T00:00Z' }, 'validTo'],
     ['a bad at', { at: 17 }, 'at'],
   ])('refuses %s, naming the field', (_, overrides, field) => {
-    given([]).when({ ...assign('home', NOV, null), ...(overrides as Partial<AccountCommand>) }).thenThrows(InvalidCommand, { field });
+    given([])
+      .when({ ...assign('home', NOV, null), ...(overrides as Partial<AccountCommand>) })
+      .thenThrows(InvalidCommand, { field });
   });
 
   it("refuses another account on this account's stream", () => {
-    given([assigned('home', NOV, null)]).when({ ...assign('dyn', DEC, null), accountId: 'other' }).thenThrows(InvalidCommand, { field: 'accountId' });
+    given([assigned('home', NOV, null)])
+      .when({ ...assign('dyn', DEC, null), accountId: 'other' })
+      .thenThrows(InvalidCommand, { field: 'accountId' });
   });
 
   it('withAssignment keeps the fields of a read model (an event position)', () => {

@@ -21,14 +21,16 @@ const mwhArb = fc.oneof(fc.bigInt({ min: 0n, max: 1000n }), fc.bigInt({ min: 0n,
 
 type Span = { fromMs: number; toMs: number; fromImport: bigint; fromExport: bigint; importDelta: bigint; exportDelta: bigint };
 
-const spanArb: fc.Arbitrary<Span> = fc.record({
-  fromMs: fc.integer({ min: BASE, max: BASE + 30 * 24 * 60 * MINUTE }),
-  duration: durationArb,
-  fromImport: mwhArb,
-  fromExport: mwhArb,
-  importDelta: mwhArb,
-  exportDelta: mwhArb,
-}).map(({ fromMs, duration, ...rest }) => ({ fromMs, toMs: fromMs + duration, ...rest }));
+const spanArb: fc.Arbitrary<Span> = fc
+  .record({
+    fromMs: fc.integer({ min: BASE, max: BASE + 30 * 24 * 60 * MINUTE }),
+    duration: durationArb,
+    fromImport: mwhArb,
+    fromExport: mwhArb,
+    importDelta: mwhArb,
+    exportDelta: mwhArb,
+  })
+  .map(({ fromMs, duration, ...rest }) => ({ fromMs, toMs: fromMs + duration, ...rest }));
 
 const point = (ms: number, importMilli: bigint, exportMilli: bigint) => ({ at: new Date(ms).toISOString(), importWh: fromMilli(importMilli), exportWh: fromMilli(exportMilli) });
 const run = (s: Span) => apportion(point(s.fromMs, s.fromImport, s.fromExport), point(s.toMs, s.fromImport + s.importDelta, s.fromExport + s.exportDelta));
@@ -66,7 +68,10 @@ describe('apportion (properties)', () => {
         for (const share of shares) {
           const start = Date.parse(share.intervalStart);
           const overlap = s.toMs === s.fromMs ? total : BigInt(Math.min(start + QUARTER_HOUR_MS, s.toMs) - Math.max(start, s.fromMs));
-          for (const [register, delta] of [['importWh', s.importDelta], ['exportWh', s.exportDelta]] as const) {
+          for (const [register, delta] of [
+            ['importWh', s.importDelta],
+            ['exportWh', s.exportDelta],
+          ] as const) {
             const milli = toMilli(share[register]);
             expect(milli >= 0n).toBe(true);
             // floor(delta * overlap / total) <= milli <= that + 1

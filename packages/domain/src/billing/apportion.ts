@@ -21,7 +21,6 @@ export type IntervalShare = { intervalStart: string; importWh: string; exportWh:
 /** The same, in epoch ms and integer mWh: the form the billing projection computes in. */
 export type MilliShare = { startMs: number; importMilli: bigint; exportMilli: bigint };
 
-
 /**
  * A decimal (string or Decimal) in thousandths, exactly: "1234.5" → 1234500n. Throws a RangeError
  * for more than 3 significant decimals (an energy register reads whole mWh at most).

@@ -34,11 +34,7 @@ describe('apportion', () => {
 
   it('given three intervals, then each gets floor or ceil of its exact share and they add up', () => {
     // 2 mWh over 10:10 → 10:40 (5, 15 and 10 minutes): exact 0.333, 1 and 0.667 mWh → 0, 1, 1.
-    expect(apportion(reading('10:10:00', '5'), reading('10:40:00', '5.002'))).toEqual([
-      share('10:00', '0'),
-      share('10:15', '0.001'),
-      share('10:30', '0.001'),
-    ]);
+    expect(apportion(reading('10:10:00', '5'), reading('10:40:00', '5.002'))).toEqual([share('10:00', '0'), share('10:15', '0.001'), share('10:30', '0.001')]);
     // 7000 Wh over 10:05 → 11:00 (10, 15, 15, 15 of 55 minutes): 1272.727.., 1909.0909.. ×3.
     // Floors 1272.727 + 3 × 1909.090 = 6999.997: the 3 mWh left go to the largest remainders
     // (0.2727 mWh for the first, 0.909 for each of the others: the three later ones, ties by time).
@@ -67,9 +63,12 @@ describe('apportion', () => {
   });
 
   it('takes Decimal values, and instants with or without milliseconds', () => {
-    expect(apportion({ at: '2026-11-27T10:01:00Z', importWh: new Decimal('1.5'), exportWh: new Decimal(0) }, { at: '2026-11-27T10:02:00Z', importWh: new Decimal('2.25'), exportWh: new Decimal(0) })).toEqual([
-      share('10:00', '0.75'),
-    ]);
+    expect(
+      apportion(
+        { at: '2026-11-27T10:01:00Z', importWh: new Decimal('1.5'), exportWh: new Decimal(0) },
+        { at: '2026-11-27T10:02:00Z', importWh: new Decimal('2.25'), exportWh: new Decimal(0) },
+      ),
+    ).toEqual([share('10:00', '0.75')]);
   });
 
   it('puts a zero-length span in the interval containing its instant', () => {

@@ -30,10 +30,7 @@ const period = (p: AssignmentPeriod): string => `${p.tariffId} [${p.validFrom}, 
 export class TariffAssignmentConflict extends DomainError {
   readonly code = 'TARIFF_ASSIGNMENT_CONFLICT';
   constructor(accountId: string, requested: AssignmentPeriod, existing: AssignmentPeriod) {
-    const why =
-      existing.validTo === null
-        ? `starts at or before ${existing.validFrom}, when the open-ended ${existing.tariffId} starts, so it cannot end it`
-        : 'overlaps it';
+    const why = existing.validTo === null ? `starts at or before ${existing.validFrom}, when the open-ended ${existing.tariffId} starts, so it cannot end it` : 'overlaps it';
     super(`account ${accountId}: ${period(requested)} conflicts with ${period(existing)}: it ${why}`, {
       accountId,
       requested: { ...requested },
@@ -46,10 +43,7 @@ export class TariffAssignmentConflict extends DomainError {
 export class SpotPriceCurrencyMismatch extends DomainError {
   readonly code = 'SPOT_PRICE_CURRENCY_MISMATCH';
   constructor(details: { tariffId: string; tariffCurrency: string; zone: string; priceCurrency: string; intervalStart: string }) {
-    super(
-      `tariff ${details.tariffId} is in ${details.tariffCurrency} but the spot price of ${details.zone} at ${details.intervalStart} is in ${details.priceCurrency}`,
-      details,
-    );
+    super(`tariff ${details.tariffId} is in ${details.tariffCurrency} but the spot price of ${details.zone} at ${details.intervalStart} is in ${details.priceCurrency}`, details);
   }
 }
 

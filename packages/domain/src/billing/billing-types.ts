@@ -48,9 +48,7 @@ export type EnergyPrice =
 /** A surcharge per kWh by charging speed: an interval's average import power picks the band with the highest fromPowerW <= it. */
 export type SpeedBand = { name: 'slow' | 'fast' | 'ultra_fast'; fromPowerW: string; surchargeMinorPerKWh: string };
 
-export type ExportCredit =
-  | { kind: 'fixed'; creditMinorPerKWh: string }
-  | { kind: 'spot'; zone: string; marginMinorPerKWh: string; floorMinorPerKWh: string | null };
+export type ExportCredit = { kind: 'fixed'; creditMinorPerKWh: string } | { kind: 'spot'; zone: string; marginMinorPerKWh: string; floorMinorPerKWh: string | null };
 
 export type TariffDefinition = {
   tariffId: string;

@@ -88,10 +88,13 @@ describe('invoice lines (properties)', () => {
 
   it('do not depend on the order of the charges', () => {
     fc.assert(
-      fc.property(fc.array(charge, { maxLength: 30 }).chain((list) => fc.tuple(fc.constant(list), fc.shuffledSubarray(list, { minLength: list.length, maxLength: list.length }))), ([list, shuffled]) => {
-        const asCharges = (items: typeof list): Charge[] => items.map(asCharge);
-        expect(invoiceLines(asCharges(shuffled), PLUGGED_IN)).toEqual(invoiceLines(asCharges(list), PLUGGED_IN));
-      }),
+      fc.property(
+        fc.array(charge, { maxLength: 30 }).chain((list) => fc.tuple(fc.constant(list), fc.shuffledSubarray(list, { minLength: list.length, maxLength: list.length }))),
+        ([list, shuffled]) => {
+          const asCharges = (items: typeof list): Charge[] => items.map(asCharge);
+          expect(invoiceLines(asCharges(shuffled), PLUGGED_IN)).toEqual(invoiceLines(asCharges(list), PLUGGED_IN));
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -102,18 +102,16 @@ function exactInvoiceLines(charges: readonly ExactCharge[], pluggedInAt: Readonl
   }
   const sorted = [...groups.values()].sort(compareLines);
   const { totalMinor, amountsMinor } = allocateRounding(sorted.map((g) => g.exactAmount));
-  const lines = sorted.map(
-    (g, i): InvoiceLine => ({
-      sessionId: g.sessionId,
-      component: CHARGE_COMPONENTS[g.component]!,
-      tariffId: g.tariffId,
-      priceLabel: g.priceLabel,
-      energyWh: decimalText(g.energyWh),
-      exactAmountMinor: decimalText(g.exactAmount),
-      amountMinor: decimalText(amountsMinor[i]!),
-      justifiedBy: sortedPositions(g.justifiedBy),
-    }),
-  );
+  const lines = sorted.map((g, i): InvoiceLine => ({
+    sessionId: g.sessionId,
+    component: CHARGE_COMPONENTS[g.component]!,
+    tariffId: g.tariffId,
+    priceLabel: g.priceLabel,
+    energyWh: decimalText(g.energyWh),
+    exactAmountMinor: decimalText(g.exactAmount),
+    amountMinor: decimalText(amountsMinor[i]!),
+    justifiedBy: sortedPositions(g.justifiedBy),
+  }));
   return { lines, totalMinor: decimalText(totalMinor) };
 }
 

@@ -6,7 +6,22 @@
  */
 import type { Decider } from '../decider.ts';
 import { InvalidCommand } from '../errors.ts';
-import { formatInstant, parseInstant, canonicalDecimal, canonicalInstant, checkArray, checkCurrency, checkObject, checkText, checkZone, decimalText, exactDecimal, exactNonNegative, QUARTER_HOUR_MS, checkQuantity } from '../values/index.ts';
+import {
+  formatInstant,
+  parseInstant,
+  canonicalDecimal,
+  canonicalInstant,
+  checkArray,
+  checkCurrency,
+  checkObject,
+  checkText,
+  checkZone,
+  decimalText,
+  exactDecimal,
+  exactNonNegative,
+  QUARTER_HOUR_MS,
+  checkQuantity,
+} from '../values/index.ts';
 import { ZoneCurrencyMismatch } from './billing-errors.ts';
 import type { IntervalPrice, PricesCommand, PricesEvent } from './billing-types.ts';
 
@@ -80,8 +95,7 @@ function checkPoints(value: unknown): CheckedPoint[] {
   return points;
 }
 
-const sameFigure = (a: string | null, b: string | null): boolean =>
-  a === null || b === null ? a === b : exactDecimal('price', a).eq(exactDecimal('price', b));
+const sameFigure = (a: string | null, b: string | null): boolean => (a === null || b === null ? a === b : exactDecimal('price', a).eq(exactDecimal('price', b)));
 
 function decide(command: PricesCommand, state: PricesState): PricesEvent[] {
   switch (command.type) {

@@ -34,7 +34,9 @@ describe('prices decider', () => {
   });
 
   it('expands each point into 15-minute intervals, canonical and in order', () => {
-    given([]).when(publish([half('8.210', '310.0')])).then([published]);
+    given([])
+      .when(publish([half('8.210', '310.0')]))
+      .then([published]);
     const state = [published].reduce(pricesDecider.evolve, pricesDecider.initialState());
     expect(state.zone).toBe('NL');
     expect(state.currency).toBe('EUR');
@@ -82,13 +84,20 @@ describe('prices decider', () => {
       .then([
         nlPrices('PricesRevised', 'epex-day-ahead', [{ start: '2026-11-27T17:00:00.000Z', priceMinorPerKWh: '8.21', carbonGPerKWh: '290', previousPriceMinorPerKWh: '8.21' }]),
       ]);
-    given([published]).when(publish([half('8.21', '310')])).then([]);
+    given([published])
+      .when(publish([half('8.21', '310')]))
+      .then([]);
   });
 
   it('keeps the latest figure after a revision', () => {
     const revised: PricesEvent = {
       type: 'PricesRevised',
-      data: { zone: 'NL', currency: 'EUR', source: 's', intervals: [{ start: '2026-11-27T17:15:00.000Z', priceMinorPerKWh: '9', carbonGPerKWh: null, previousPriceMinorPerKWh: '8.21' }] },
+      data: {
+        zone: 'NL',
+        currency: 'EUR',
+        source: 's',
+        intervals: [{ start: '2026-11-27T17:15:00.000Z', priceMinorPerKWh: '9', carbonGPerKWh: null, previousPriceMinorPerKWh: '8.21' }],
+      },
     };
     const state = [published, revised].reduce(pricesDecider.evolve, pricesDecider.initialState());
     expect(priceOf(state, '2026-11-27T17:15:00.000Z')?.priceMinorPerKWh).toBe('9');
@@ -100,11 +109,15 @@ describe('prices decider', () => {
   });
 
   it('fixes the currency with the first publication', () => {
-    given([published]).when(publish([half('1')], { currency: 'DKK' })).thenThrows(ZoneCurrencyMismatch, { zone: 'NL', currency: 'EUR', requested: 'DKK' });
+    given([published])
+      .when(publish([half('1')], { currency: 'DKK' }))
+      .thenThrows(ZoneCurrencyMismatch, { zone: 'NL', currency: 'EUR', requested: 'DKK' });
   });
 
   it('refuses another zone on this stream', () => {
-    given([published]).when(publish([half('1')], { zone: 'BE' })).thenThrows(InvalidCommand, { field: 'zone' });
+    given([published])
+      .when(publish([half('1')], { zone: 'BE' }))
+      .thenThrows(InvalidCommand, { field: 'zone' });
   });
 
   it.each([
@@ -116,7 +129,9 @@ describe('prices decider', () => {
     ['no points', { points: [] }, 'points'],
     ['points that are not a list', { points: 'x' as unknown as PricesCommand['points'] }, 'points'],
   ])('refuses %s, naming the field', (_, overrides, field) => {
-    given([]).when(publish([half('1')], overrides as Partial<PricesCommand>)).thenThrows(InvalidCommand, { field });
+    given([])
+      .when(publish([half('1')], overrides as Partial<PricesCommand>))
+      .thenThrows(InvalidCommand, { field });
   });
 
   it.each([
@@ -129,7 +144,9 @@ describe('prices decider', () => {
     ['an empty point', { end: '2026-11-27T17:00Z' }, 'points[0].end'],
     ['an impossible date', { start: '2026-02-30T00:00Z' }, 'points[0].start'],
   ])('refuses %s, naming the field', (_, overrides, field) => {
-    given([]).when(publish([{ ...half('1'), ...overrides }])).thenThrows(InvalidCommand, { field });
+    given([])
+      .when(publish([{ ...half('1'), ...overrides }]))
+      .thenThrows(InvalidCommand, { field });
   });
 
   it('refuses points of one command that overlap, naming the later one', () => {
@@ -137,12 +154,19 @@ describe('prices decider', () => {
       .when(publish([half('1'), { start: '2026-11-27T17:15Z', end: '2026-11-27T18:00Z', priceMinorPerKWh: '2', carbonGPerKWh: null }]))
       .thenThrows(InvalidCommand, { field: 'points[1]' });
     // Adjacent points do not overlap.
-    expect(pricesDecider.decide(publish([half('1'), { start: '2026-11-27T17:30Z', end: '2026-11-27T18:00Z', priceMinorPerKWh: '2', carbonGPerKWh: null }]), pricesDecider.initialState())[0]?.data.intervals).toHaveLength(4);
+    expect(
+      pricesDecider.decide(
+        publish([half('1'), { start: '2026-11-27T17:30Z', end: '2026-11-27T18:00Z', priceMinorPerKWh: '2', carbonGPerKWh: null }]),
+        pricesDecider.initialState(),
+      )[0]?.data.intervals,
+    ).toHaveLength(4);
   });
 
   it('refuses a publication of more than a leap year of intervals', () => {
     const start = Date.UTC(2026, 0, 1);
     const end = new Date(start + (MAX_INTERVALS_PER_PUBLICATION + 1) * 900_000).toISOString();
-    given([]).when(publish([{ start: '2026-01-01T00:00Z', end, priceMinorPerKWh: '1', carbonGPerKWh: null }])).thenThrows(InvalidCommand, { field: 'points' });
+    given([])
+      .when(publish([{ start: '2026-01-01T00:00Z', end, priceMinorPerKWh: '1', carbonGPerKWh: null }]))
+      .thenThrows(InvalidCommand, { field: 'points' });
   });
 });

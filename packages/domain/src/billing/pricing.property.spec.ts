@@ -22,18 +22,16 @@ const decimal = (min: number, max: number, decimals: number) =>
 
 const energyPrice: fc.Arbitrary<EnergyPrice> = fc.oneof(
   decimal(0, 60, 3).map((priceMinorPerKWh): EnergyPrice => ({ kind: 'fixed', priceMinorPerKWh })),
-  fc.tuple(decimal(0, 60, 2), decimal(0, 60, 2), decimal(0, 60, 2)).map(
-    ([peak, night, rest]): EnergyPrice => ({
-      kind: 'time_of_use',
-      timeZone: 'Europe/Amsterdam',
-      defaultName: 'off-peak',
-      defaultMinorPerKWh: rest,
-      windows: [
-        { name: 'peak', daysOfWeek: [1, 2, 3, 4, 5], from: '17:00', to: '21:00', priceMinorPerKWh: peak },
-        { name: 'night', daysOfWeek: null, from: '23:00', to: '06:00', priceMinorPerKWh: night },
-      ],
-    }),
-  ),
+  fc.tuple(decimal(0, 60, 2), decimal(0, 60, 2), decimal(0, 60, 2)).map(([peak, night, rest]): EnergyPrice => ({
+    kind: 'time_of_use',
+    timeZone: 'Europe/Amsterdam',
+    defaultName: 'off-peak',
+    defaultMinorPerKWh: rest,
+    windows: [
+      { name: 'peak', daysOfWeek: [1, 2, 3, 4, 5], from: '17:00', to: '21:00', priceMinorPerKWh: peak },
+      { name: 'night', daysOfWeek: null, from: '23:00', to: '06:00', priceMinorPerKWh: night },
+    ],
+  })),
   fc
     .tuple(fc.constantFrom('NL', 'BE'), decimal(-5, 5, 2), fc.option(decimal(-20, 10, 1)), fc.option(decimal(10, 80, 1)))
     .map(([zone, marginMinorPerKWh, floorMinorPerKWh, capMinorPerKWh]): EnergyPrice => ({ kind: 'dynamic', zone, marginMinorPerKWh, floorMinorPerKWh, capMinorPerKWh })),
@@ -48,28 +46,30 @@ const exportCredit: fc.Arbitrary<ExportCredit | null> = fc.oneof(
 );
 
 const tariff = (tariffId: string, position: string): fc.Arbitrary<PricedTariff> =>
-  fc.record({
-    energy: energyPrice,
-    bands: fc.boolean(),
-    surcharges: fc.tuple(decimal(0, 3, 1), decimal(0, 9, 1), decimal(0, 20, 1)),
-    sessionFeeMinor: fc.option(decimal(0, 100, 2)),
-    exportCredit,
-  }).map(({ energy, bands, surcharges, sessionFeeMinor, exportCredit }) => ({
-    tariffId,
-    name: tariffId,
-    currency: 'EUR',
-    energy,
-    speedBands: bands
-      ? [
-          { name: 'slow', fromPowerW: '0', surchargeMinorPerKWh: surcharges[0] },
-          { name: 'fast', fromPowerW: '11000', surchargeMinorPerKWh: surcharges[1] },
-          { name: 'ultra_fast', fromPowerW: '50000', surchargeMinorPerKWh: surcharges[2] },
-        ]
-      : [],
-    sessionFeeMinor,
-    exportCredit,
-    position,
-  }));
+  fc
+    .record({
+      energy: energyPrice,
+      bands: fc.boolean(),
+      surcharges: fc.tuple(decimal(0, 3, 1), decimal(0, 9, 1), decimal(0, 20, 1)),
+      sessionFeeMinor: fc.option(decimal(0, 100, 2)),
+      exportCredit,
+    })
+    .map(({ energy, bands, surcharges, sessionFeeMinor, exportCredit }) => ({
+      tariffId,
+      name: tariffId,
+      currency: 'EUR',
+      energy,
+      speedBands: bands
+        ? [
+            { name: 'slow', fromPowerW: '0', surchargeMinorPerKWh: surcharges[0] },
+            { name: 'fast', fromPowerW: '11000', surchargeMinorPerKWh: surcharges[1] },
+            { name: 'ultra_fast', fromPowerW: '50000', surchargeMinorPerKWh: surcharges[2] },
+          ]
+        : [],
+      sessionFeeMinor,
+      exportCredit,
+      position,
+    }));
 
 /** Non-overlapping periods between sorted boundaries, some left as gaps, the last maybe open-ended. */
 const assignments: fc.Arbitrary<TariffAssignmentPeriod[]> = fc
@@ -205,7 +205,12 @@ describe('pricing (properties)', () => {
 
   it('positions: comparing canonical naturals as digits orders them as exact decimals do, and other decimals still compare by value', () => {
     const natural = fc.oneof(fc.nat({ max: 2000 }).map(String), fc.bigInt({ min: 0n, max: 10n ** 30n }).map(String));
-    const other = fc.oneof(natural, decimal(-50, 50, 3), natural.map((n) => `0${n}`), natural.map((n) => `${n}.0`));
+    const other = fc.oneof(
+      natural,
+      decimal(-50, 50, 3),
+      natural.map((n) => `0${n}`),
+      natural.map((n) => `${n}.0`),
+    );
     fc.assert(
       fc.property(other, other, (a, b) => {
         expect(Math.sign(compareDecimalText(a, b))).toBe(Math.sign(compareDecimalTextV1(a, b)));

@@ -197,7 +197,8 @@ function speedBand(tariff: PricedTariff, compiled: CompiledTariff, powerW: Decim
   compiled.bands ??= tariff.speedBands.map((b) => ({ name: b.name, fromPowerW: new ExactDecimal(b.fromPowerW), surchargeMinorPerKWh: b.surchargeMinorPerKWh, surcharge: null }));
   let band: { name: string; surcharge: Decimal } | null = null;
   for (const candidate of compiled.bands) {
-    if (powerW.gte(candidate.fromPowerW)) band = { name: candidate.name, surcharge: (candidate.surcharge ??= exactDecimal('surchargeMinorPerKWh', candidate.surchargeMinorPerKWh)) };
+    if (powerW.gte(candidate.fromPowerW))
+      band = { name: candidate.name, surcharge: (candidate.surcharge ??= exactDecimal('surchargeMinorPerKWh', candidate.surchargeMinorPerKWh)) };
   }
   return band;
 }
@@ -236,8 +237,7 @@ function intervalCharges(context: SessionContext, item: OrderedInterval, out: Ex
   const base = { sessionId: session.sessionId, intervalStart: start, tariffId: tariff.tariffId };
   const positions = [...interval.justifiedBy, tariff.position, assignment.position];
   let withoutPrice: string[] | undefined;
-  const justify = (price: SpotPrice | null): string[] =>
-    price === null ? [...(withoutPrice ??= sortedPositions(positions))] : sortedPositions([...positions, price.position]);
+  const justify = (price: SpotPrice | null): string[] => (price === null ? [...(withoutPrice ??= sortedPositions(positions))] : sortedPositions([...positions, price.position]));
 
   const charges: ExactCharge[] = [];
   const missing = new Set<string>();
@@ -305,7 +305,8 @@ function intervalCharges(context: SessionContext, item: OrderedInterval, out: Ex
     }
   }
   if (missing.size > 0) {
-    for (const zone of [...missing].sort()) out.unpriced.push({ reason: 'no_spot_price', sessionId: session.sessionId, intervalStart: start, at: start, tariffId: tariff.tariffId, zone });
+    for (const zone of [...missing].sort())
+      out.unpriced.push({ reason: 'no_spot_price', sessionId: session.sessionId, intervalStart: start, at: start, tariffId: tariff.tariffId, zone });
     return;
   }
   out.charges.push(...charges);

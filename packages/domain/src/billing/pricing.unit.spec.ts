@@ -39,17 +39,80 @@ describe('chargesFor', () => {
     expect(chargesFor(input, 's1')).toEqual({
       charges: [
         // The fee once, at pluggedInAt: 50.
-        { ...base, component: 'session_fee', intervalStart: null, energyWh: '0', unitPriceMinorPerKWh: null, priceLabel: 'session fee', amountMinor: '50', justifiedBy: ['5', '6', '100'] },
+        {
+          ...base,
+          component: 'session_fee',
+          intervalStart: null,
+          energyWh: '0',
+          unitPriceMinorPerKWh: null,
+          priceLabel: 'session fee',
+          amountMinor: '50',
+          justifiedBy: ['5', '6', '100'],
+        },
         // 15:30Z = 16:30 local, off-peak: 1.375 kWh × 20 = 27.5; 1375 Wh × 4 = 5500 W: slow, surcharge 0, no charge.
-        { ...base, component: 'energy', intervalStart: '2026-11-27T15:30:00.000Z', energyWh: '1375', unitPriceMinorPerKWh: '20', priceLabel: 'off-peak', amountMinor: '27.5', justifiedBy: ['5', '6', '101'] },
+        {
+          ...base,
+          component: 'energy',
+          intervalStart: '2026-11-27T15:30:00.000Z',
+          energyWh: '1375',
+          unitPriceMinorPerKWh: '20',
+          priceLabel: 'off-peak',
+          amountMinor: '27.5',
+          justifiedBy: ['5', '6', '101'],
+        },
         // 15:45Z = 16:45 local, off-peak: 2.75 × 20 = 55; 2750 × 4 = 11000 W: fast, 2.75 × 5 = 13.75.
-        { ...base, component: 'energy', intervalStart: '2026-11-27T15:45:00.000Z', energyWh: '2750', unitPriceMinorPerKWh: '20', priceLabel: 'off-peak', amountMinor: '55', justifiedBy: ['5', '6', '101', '102'] },
-        { ...base, component: 'speed', intervalStart: '2026-11-27T15:45:00.000Z', energyWh: '2750', unitPriceMinorPerKWh: '5', priceLabel: 'fast', amountMinor: '13.75', justifiedBy: ['5', '6', '101', '102'] },
+        {
+          ...base,
+          component: 'energy',
+          intervalStart: '2026-11-27T15:45:00.000Z',
+          energyWh: '2750',
+          unitPriceMinorPerKWh: '20',
+          priceLabel: 'off-peak',
+          amountMinor: '55',
+          justifiedBy: ['5', '6', '101', '102'],
+        },
+        {
+          ...base,
+          component: 'speed',
+          intervalStart: '2026-11-27T15:45:00.000Z',
+          energyWh: '2750',
+          unitPriceMinorPerKWh: '5',
+          priceLabel: 'fast',
+          amountMinor: '13.75',
+          justifiedBy: ['5', '6', '101', '102'],
+        },
         // 16:00Z = 17:00 local, peak: 2.75 × 35 = 96.25; fast: 13.75.
-        { ...base, component: 'energy', intervalStart: '2026-11-27T16:00:00.000Z', energyWh: '2750', unitPriceMinorPerKWh: '35', priceLabel: 'peak', amountMinor: '96.25', justifiedBy: ['5', '6', '102', '103'] },
-        { ...base, component: 'speed', intervalStart: '2026-11-27T16:00:00.000Z', energyWh: '2750', unitPriceMinorPerKWh: '5', priceLabel: 'fast', amountMinor: '13.75', justifiedBy: ['5', '6', '102', '103'] },
+        {
+          ...base,
+          component: 'energy',
+          intervalStart: '2026-11-27T16:00:00.000Z',
+          energyWh: '2750',
+          unitPriceMinorPerKWh: '35',
+          priceLabel: 'peak',
+          amountMinor: '96.25',
+          justifiedBy: ['5', '6', '102', '103'],
+        },
+        {
+          ...base,
+          component: 'speed',
+          intervalStart: '2026-11-27T16:00:00.000Z',
+          energyWh: '2750',
+          unitPriceMinorPerKWh: '5',
+          priceLabel: 'fast',
+          amountMinor: '13.75',
+          justifiedBy: ['5', '6', '102', '103'],
+        },
         // 16:15Z, peak: 1.234567 × 35 = 43.209845 (exact, not rounded); 4938.268 W: slow.
-        { ...base, component: 'energy', intervalStart: '2026-11-27T16:15:00.000Z', energyWh: '1234.567', unitPriceMinorPerKWh: '35', priceLabel: 'peak', amountMinor: '43.209845', justifiedBy: ['5', '6', '104'] },
+        {
+          ...base,
+          component: 'energy',
+          intervalStart: '2026-11-27T16:15:00.000Z',
+          energyWh: '1234.567',
+          unitPriceMinorPerKWh: '35',
+          priceLabel: 'peak',
+          amountMinor: '43.209845',
+          justifiedBy: ['5', '6', '104'],
+        },
       ],
       unpriced: [],
     });
@@ -57,10 +120,7 @@ describe('chargesFor', () => {
 
   describe('a dynamic tariff over a price revision', () => {
     const sessions = [session('s2', ACCOUNT, '2026-11-27T16:55:00.000Z', '200')];
-    const intervals = [
-      interval('s2', '2026-11-27T17:00:00.000Z', '2000', '0', ['201']),
-      interval('s2', '2026-11-27T17:15:00.000Z', '3000', '0', ['202']),
-    ];
+    const intervals = [interval('s2', '2026-11-27T17:00:00.000Z', '2000', '0', ['201']), interval('s2', '2026-11-27T17:15:00.000Z', '3000', '0', ['202'])];
     const assignments = [period(ACCOUNT, 'dyn', NOV, null, '4')];
     const energyAt = (charges: Charge[], start: string) => charges.find((c) => c.intervalStart === start && c.component === 'energy');
 
@@ -75,9 +135,19 @@ describe('chargesFor', () => {
       const { charges, unpriced } = chargesFor(before, 's2');
       expect(unpriced).toEqual([]);
       // 8.21 + 2.5 = 10.71 per kWh; 2 kWh × 10.71 = 21.42.
-      expect(energyAt(charges, '2026-11-27T17:00:00.000Z')).toMatchObject({ unitPriceMinorPerKWh: '10.71', priceLabel: 'spot 8.21 + 2.5', amountMinor: '21.42', justifiedBy: ['3', '4', '21', '201'] });
+      expect(energyAt(charges, '2026-11-27T17:00:00.000Z')).toMatchObject({
+        unitPriceMinorPerKWh: '10.71',
+        priceLabel: 'spot 8.21 + 2.5',
+        amountMinor: '21.42',
+        justifiedBy: ['3', '4', '21', '201'],
+      });
       // 36 + 2.5 = 38.5, under the cap of 40; 3 kWh × 38.5 = 115.5.
-      expect(energyAt(charges, '2026-11-27T17:15:00.000Z')).toMatchObject({ unitPriceMinorPerKWh: '38.5', priceLabel: 'spot 36 + 2.5', amountMinor: '115.5', justifiedBy: ['3', '4', '22', '202'] });
+      expect(energyAt(charges, '2026-11-27T17:15:00.000Z')).toMatchObject({
+        unitPriceMinorPerKWh: '38.5',
+        priceLabel: 'spot 36 + 2.5',
+        amountMinor: '115.5',
+        justifiedBy: ['3', '4', '22', '202'],
+      });
     });
 
     it('prices with the revised price once it is known', () => {
@@ -90,7 +160,12 @@ describe('chargesFor', () => {
       });
       const { charges } = chargesFor(after, 's2');
       // 9.5 + 2.5 = 12; 2 kWh × 12 = 24, justified by the revision (position 40).
-      expect(energyAt(charges, '2026-11-27T17:00:00.000Z')).toMatchObject({ unitPriceMinorPerKWh: '12', priceLabel: 'spot 9.5 + 2.5', amountMinor: '24', justifiedBy: ['3', '4', '40', '201'] });
+      expect(energyAt(charges, '2026-11-27T17:00:00.000Z')).toMatchObject({
+        unitPriceMinorPerKWh: '12',
+        priceLabel: 'spot 9.5 + 2.5',
+        amountMinor: '24',
+        justifiedBy: ['3', '4', '40', '201'],
+      });
       expect(energyAt(charges, '2026-11-27T17:15:00.000Z')).toMatchObject({ amountMinor: '115.5' });
     });
 
@@ -112,7 +187,9 @@ describe('chargesFor', () => {
       // -5 + 2.5 = -2.5 < floor 0: 1 kWh × 0 = 0.
       expect(energyAt(charges, '2026-11-27T17:45:00.000Z')).toMatchObject({ unitPriceMinorPerKWh: '0', priceLabel: 'floor 0', amountMinor: '0' });
       expect(energyAt(charges, '2026-11-27T18:00:00.000Z')).toBeUndefined();
-      expect(unpriced).toEqual([{ reason: 'no_spot_price', sessionId: 's2', intervalStart: '2026-11-27T18:00:00.000Z', at: '2026-11-27T18:00:00.000Z', tariffId: 'dyn', zone: 'NL' }]);
+      expect(unpriced).toEqual([
+        { reason: 'no_spot_price', sessionId: 's2', intervalStart: '2026-11-27T18:00:00.000Z', at: '2026-11-27T18:00:00.000Z', tariffId: 'dyn', zone: 'NL' },
+      ]);
     });
 
     it('passes a negative spot price on when there is no floor', () => {
@@ -146,12 +223,48 @@ describe('chargesFor', () => {
     expect(chargesFor(input, 's3')).toEqual({
       charges: [
         // 18:00: exports 2.5 kWh at spot 12.4 - 1 = 11.4: credit -2.5 × 11.4 = -28.5.
-        { ...base, component: 'export_credit', intervalStart: '2026-11-27T18:00:00.000Z', energyWh: '2500', unitPriceMinorPerKWh: '-11.4', priceLabel: 'spot 12.4 - 1', amountMinor: '-28.5', justifiedBy: ['7', '8', '31', '301'] },
+        {
+          ...base,
+          component: 'export_credit',
+          intervalStart: '2026-11-27T18:00:00.000Z',
+          energyWh: '2500',
+          unitPriceMinorPerKWh: '-11.4',
+          priceLabel: 'spot 12.4 - 1',
+          amountMinor: '-28.5',
+          justifiedBy: ['7', '8', '31', '301'],
+        },
         // 18:15: imports 1.5 kWh × 30 = 45; exports 0.5 kWh at 0.5 - 1 = -0.5, floored at 0: credit 0.
-        { ...base, component: 'energy', intervalStart: '2026-11-27T18:15:00.000Z', energyWh: '1500', unitPriceMinorPerKWh: '30', priceLabel: 'fixed', amountMinor: '45', justifiedBy: ['7', '8', '302'] },
-        { ...base, component: 'export_credit', intervalStart: '2026-11-27T18:15:00.000Z', energyWh: '500', unitPriceMinorPerKWh: '0', priceLabel: 'floor 0', amountMinor: '0', justifiedBy: ['7', '8', '32', '302'] },
+        {
+          ...base,
+          component: 'energy',
+          intervalStart: '2026-11-27T18:15:00.000Z',
+          energyWh: '1500',
+          unitPriceMinorPerKWh: '30',
+          priceLabel: 'fixed',
+          amountMinor: '45',
+          justifiedBy: ['7', '8', '302'],
+        },
+        {
+          ...base,
+          component: 'export_credit',
+          intervalStart: '2026-11-27T18:15:00.000Z',
+          energyWh: '500',
+          unitPriceMinorPerKWh: '0',
+          priceLabel: 'floor 0',
+          amountMinor: '0',
+          justifiedBy: ['7', '8', '32', '302'],
+        },
         // 03:00 next day: imports 4 kWh × 30 = 120; no export, so no spot price is needed.
-        { ...base, component: 'energy', intervalStart: '2026-11-28T03:00:00.000Z', energyWh: '4000', unitPriceMinorPerKWh: '30', priceLabel: 'fixed', amountMinor: '120', justifiedBy: ['7', '8', '304'] },
+        {
+          ...base,
+          component: 'energy',
+          intervalStart: '2026-11-28T03:00:00.000Z',
+          energyWh: '4000',
+          unitPriceMinorPerKWh: '30',
+          priceLabel: 'fixed',
+          amountMinor: '120',
+          justifiedBy: ['7', '8', '304'],
+        },
       ],
       // 18:30: exports without a spot price: not charged, reported.
       unpriced: [{ reason: 'no_spot_price', sessionId: 's3', intervalStart: '2026-11-27T18:30:00.000Z', at: '2026-11-27T18:30:00.000Z', tariffId: 'v2g', zone: 'NL' }],
@@ -188,10 +301,7 @@ describe('chargesFor', () => {
     ]);
     const input = billingInput({
       sessions: [session('s4', ACCOUNT, '2026-11-15T11:50:00.000Z', '400')],
-      intervals: [
-        interval('s4', '2026-11-15T11:45:00.000Z', '2000', '0', ['401']),
-        interval('s4', '2026-11-15T12:00:00.000Z', '2000', '0', ['402']),
-      ],
+      intervals: [interval('s4', '2026-11-15T11:45:00.000Z', '2000', '0', ['401']), interval('s4', '2026-11-15T12:00:00.000Z', '2000', '0', ['402'])],
       tariffs: [fixedTariff('home', '25', '9', { sessionFeeMinor: '50' }), fixedTariff('night', '30', '10', { sessionFeeMinor: '99' })],
       assignments,
     });
@@ -218,7 +328,17 @@ describe('chargesFor', () => {
     });
     expect(chargesFor(input, 's5')).toEqual({
       charges: [
-        { sessionId: 's5', component: 'energy', intervalStart: NOV, tariffId: 'home', energyWh: '1000', unitPriceMinorPerKWh: '25', priceLabel: 'fixed', amountMinor: '25', justifiedBy: ['9', '11', '502'] },
+        {
+          sessionId: 's5',
+          component: 'energy',
+          intervalStart: NOV,
+          tariffId: 'home',
+          energyWh: '1000',
+          unitPriceMinorPerKWh: '25',
+          priceLabel: 'fixed',
+          amountMinor: '25',
+          justifiedBy: ['9', '11', '502'],
+        },
       ],
       unpriced: [
         { reason: 'no_tariff', sessionId: 's5', intervalStart: null, at: '2026-10-31T23:50:00.000Z', accountId: ACCOUNT },

@@ -7,7 +7,20 @@
 import type { Decider } from '../decider.ts';
 import { InvalidCommand } from '../errors.ts';
 import { TariffAlreadyDefined } from './billing-errors.ts';
-import { canonicalDecimal, canonicalInstant, checkArray, checkCurrency, checkObject, parseId, checkText, checkZone, decimalText, exactDecimal, exactNonNegative, checkQuantity } from '../values/index.ts';
+import {
+  canonicalDecimal,
+  canonicalInstant,
+  checkArray,
+  checkCurrency,
+  checkObject,
+  parseId,
+  checkText,
+  checkZone,
+  decimalText,
+  exactDecimal,
+  exactNonNegative,
+  checkQuantity,
+} from '../values/index.ts';
 import type { EnergyPrice, ExportCredit, SpeedBand, TariffCommand, TariffDefinition, TariffEvent } from './billing-types.ts';
 import { checkTimeZone, checkWindows } from './time-of-use.ts';
 

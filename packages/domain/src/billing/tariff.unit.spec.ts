@@ -41,7 +41,9 @@ describe('tariff decider', () => {
   it('defines a tariff once', () => {
     given([]).when(define(touTariff)).then([defined]);
     given([defined]).when(define(touTariff)).thenThrows(TariffAlreadyDefined, { tariffId: 'home-tou' });
-    given([defined]).when(define({ ...touTariff, tariffId: 'other' })).thenThrows(InvalidCommand, { field: 'tariff.tariffId' });
+    given([defined])
+      .when(define({ ...touTariff, tariffId: 'other' }))
+      .thenThrows(InvalidCommand, { field: 'tariff.tariffId' });
     const state = [defined].reduce(tariffDecider.evolve, tariffDecider.initialState());
     expect(state).toEqual({ status: 'defined', tariff: touTariff });
   });
@@ -74,12 +76,18 @@ describe('tariff decider', () => {
       sessionFeeMinor: null,
       exportCredit: { kind: 'spot', zone: 'NL', marginMinorPerKWh: '-1', floorMinorPerKWh: null },
     };
-    given([]).when(define(dynamic)).then([{ type: 'TariffDefined', data: dynamic }]);
+    given([])
+      .when(define(dynamic))
+      .then([{ type: 'TariffDefined', data: dynamic }]);
     const fixed: TariffDefinition = { ...dynamic, tariffId: 'fix', energy: { kind: 'fixed', priceMinorPerKWh: '30' }, exportCredit: null, sessionFeeMinor: '0' };
-    given([]).when(define(fixed)).then([{ type: 'TariffDefined', data: fixed }]);
+    given([])
+      .when(define(fixed))
+      .then([{ type: 'TariffDefined', data: fixed }]);
     // A floor equal to the cap is a fixed price in disguise, but allowed.
     const pinned: TariffDefinition = { ...dynamic, energy: { kind: 'dynamic', zone: 'NL', marginMinorPerKWh: '-0.5', floorMinorPerKWh: '40', capMinorPerKWh: '40' } };
-    given([]).when(define(pinned)).then([{ type: 'TariffDefined', data: pinned }]);
+    given([])
+      .when(define(pinned))
+      .then([{ type: 'TariffDefined', data: pinned }]);
   });
 
   it.each([
@@ -112,14 +120,20 @@ describe('tariff decider', () => {
     ['a negative fixed export credit', 'exportCredit.creditMinorPerKWh', '-1', 'tariff.exportCredit.creditMinorPerKWh'],
     ['speed bands that are not a list', 'speedBands', null, 'tariff.speedBands'],
   ])('refuses %s, naming the field', (_, path, value, field) => {
-    given([]).when(define(withField(path, value))).thenThrows(InvalidCommand, { field });
+    given([])
+      .when(define(withField(path, value)))
+      .thenThrows(InvalidCommand, { field });
   });
 
   it('refuses a dynamic tariff whose floor is above its cap, or whose zone is malformed', () => {
     const dynamic = { ...touTariff, energy: { kind: 'dynamic', zone: 'NL', marginMinorPerKWh: '2', floorMinorPerKWh: '10', capMinorPerKWh: '9.99' } };
     given([]).when(define(dynamic)).thenThrows(InvalidCommand, { field: 'tariff.energy.floorMinorPerKWh' });
-    given([]).when(define({ ...dynamic, energy: { ...dynamic.energy, zone: 'N/L', capMinorPerKWh: null } })).thenThrows(InvalidCommand, { field: 'tariff.energy.zone' });
-    given([]).when(define({ ...dynamic, energy: { ...dynamic.energy, marginMinorPerKWh: '2,5' } })).thenThrows(InvalidCommand, { field: 'tariff.energy.marginMinorPerKWh' });
+    given([])
+      .when(define({ ...dynamic, energy: { ...dynamic.energy, zone: 'N/L', capMinorPerKWh: null } }))
+      .thenThrows(InvalidCommand, { field: 'tariff.energy.zone' });
+    given([])
+      .when(define({ ...dynamic, energy: { ...dynamic.energy, marginMinorPerKWh: '2,5' } }))
+      .thenThrows(InvalidCommand, { field: 'tariff.energy.marginMinorPerKWh' });
     given([])
       .when(define({ ...touTariff, exportCredit: { kind: 'spot', zone: 'NL', marginMinorPerKWh: '0', floorMinorPerKWh: 'low' } }))
       .thenThrows(InvalidCommand, { field: 'tariff.exportCredit.floorMinorPerKWh' });
@@ -130,13 +144,17 @@ describe('tariff decider', () => {
       { name: 'peak', daysOfWeek: [1, 2, 3, 4, 5], from: '17:00', to: '21:00', priceMinorPerKWh: '35' },
       { name: 'evening', daysOfWeek: [5], from: '20:00', to: '23:30', priceMinorPerKWh: '30' },
     ]);
-    given([]).when(define(overlapping)).thenThrows(InvalidCommand, { field: 'tariff.energy.windows[1]', reason: 'overlaps tariff.energy.windows[0] ("peak") on ISO day 5 at 20:00 local time' });
+    given([])
+      .when(define(overlapping))
+      .thenThrows(InvalidCommand, { field: 'tariff.energy.windows[1]', reason: 'overlaps tariff.energy.windows[0] ("peak") on ISO day 5 at 20:00 local time' });
     // A window wrapping midnight belongs to the day it starts: Sunday 22:00-02:00 meets Monday 01:00-03:00 on Monday.
     const wrapping = withField('energy.windows', [
       { name: 'late', daysOfWeek: [7], from: '22:00', to: '02:00', priceMinorPerKWh: '10' },
       { name: 'early', daysOfWeek: [1], from: '01:00', to: '03:00', priceMinorPerKWh: '11' },
     ]);
-    given([]).when(define(wrapping)).thenThrows(InvalidCommand, { field: 'tariff.energy.windows[1]', reason: 'overlaps tariff.energy.windows[0] ("late") on ISO day 1 at 01:00 local time' });
+    given([])
+      .when(define(wrapping))
+      .thenThrows(InvalidCommand, { field: 'tariff.energy.windows[1]', reason: 'overlaps tariff.energy.windows[0] ("late") on ISO day 1 at 01:00 local time' });
     // The same windows on days that do not meet are fine.
     const apart = withField('energy.windows', [
       { name: 'late', daysOfWeek: [7], from: '22:00', to: '02:00', priceMinorPerKWh: '10' },

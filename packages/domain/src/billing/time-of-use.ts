@@ -122,10 +122,7 @@ export function checkWindows(field: string, value: unknown, defaultName: string,
       const covering = compiled.flatMap((w, i) => (covers(w, day, minute) ? [i] : []));
       if (covering.length > 1) {
         const [first, second] = covering as [number, number];
-        throw new InvalidCommand(
-          `${field}[${second}]`,
-          `overlaps ${field}[${first}] ("${windows[first]!.name}") on ISO day ${day} at ${hhmm(minute)} local time`,
-        );
+        throw new InvalidCommand(`${field}[${second}]`, `overlaps ${field}[${first}] ("${windows[first]!.name}") on ISO day ${day} at ${hhmm(minute)} local time`);
       }
     }
   }

@@ -3,7 +3,19 @@
  * commands and events and the integers the matching engine works in (price ticks, Wh).
  */
 import { InvalidCommand } from '../errors.ts';
-import { Decimal, canonicalInstant, checkCurrency, checkObject, checkZone, decimalText, exactDecimal, ExactDecimal, parseInstant, QUARTER_HOUR_MS, MAX_DECIMAL_LENGTH } from '../values/index.ts';
+import {
+  Decimal,
+  canonicalInstant,
+  checkCurrency,
+  checkObject,
+  checkZone,
+  decimalText,
+  exactDecimal,
+  ExactDecimal,
+  parseInstant,
+  QUARTER_HOUR_MS,
+  MAX_DECIMAL_LENGTH,
+} from '../values/index.ts';
 import { PriceNotOnTick, PriceOutOfBounds, QuantityAboveMaximum, QuantityNotOnStep } from './market-errors.ts';
 import type { ProductMode, ProductSpec, ProductTemplate } from './market-types.ts';
 
@@ -63,7 +75,10 @@ function checkPriceRules(field: string, raw: Record<string, unknown>): PriceRule
   if (tick.lte(0)) throw new InvalidCommand(`${field}.tickMinorPerMWh`, `${raw.tickMinorPerMWh as string} must be more than 0`);
   const min = boundedDecimal(`${field}.minPriceMinorPerMWh`, raw.minPriceMinorPerMWh);
   const max = boundedDecimal(`${field}.maxPriceMinorPerMWh`, raw.maxPriceMinorPerMWh);
-  for (const [name, value] of [['minPriceMinorPerMWh', min], ['maxPriceMinorPerMWh', max]] as const) {
+  for (const [name, value] of [
+    ['minPriceMinorPerMWh', min],
+    ['maxPriceMinorPerMWh', max],
+  ] as const) {
     if (value.abs().gt(MAX_PRICE_MAGNITUDE)) throw new InvalidCommand(`${field}.${name}`, `${decimalText(value)} is beyond ±${MAX_PRICE_MAGNITUDE.toFixed()}`);
     if (!value.mod(tick).isZero()) throw new InvalidCommand(`${field}.${name}`, `${decimalText(value)} is not a multiple of the tick ${decimalText(tick)}`);
   }

@@ -112,7 +112,10 @@ function decide(command: MarketZoneCommand, state: MarketZoneState): MarketZoneE
 }
 
 /** Applies events to a state whose maps this call owns (copied once by evolve / evolveAll). */
-function applyOwned(state: MarketZoneState & { participants: Map<string, { participantId: string; name: string }>; portfolio: Map<string, readonly PortfolioAssignment[]> }, event: MarketZoneEvent): void {
+function applyOwned(
+  state: MarketZoneState & { participants: Map<string, { participantId: string; name: string }>; portfolio: Map<string, readonly PortfolioAssignment[]> },
+  event: MarketZoneEvent,
+): void {
   switch (event.type) {
     case 'MarketZoneConfigured':
       state.zone = event.data.zone;
@@ -205,11 +208,7 @@ function holderAt(zoneState: MarketZoneState, kind: MemberKind, memberId: string
  * The participant a session's energy at `at` belongs to: the holder of its fleet, else of its
  * customer, else of its site; `'operator'` when nobody holds any of them.
  */
-export function attributeSession(
-  zoneState: MarketZoneState,
-  session: { fleetId: string | null; customerId: string | null; siteId: string | null },
-  at: string,
-): string {
+export function attributeSession(zoneState: MarketZoneState, session: { fleetId: string | null; customerId: string | null; siteId: string | null }, at: string): string {
   const atMs = parseInstant('at', at);
   const candidates: [MemberKind, string | null][] = [
     ['fleet', session.fleetId],

@@ -46,9 +46,15 @@ describe('market zone decider', () => {
   });
 
   it('configures the zone with canonical templates; the same again is a no-op, a change emits again', () => {
-    given([]).when(configure([hourAuction, { ...quarter, tickMinorPerMWh: '1.00' }])).then([configured([quarter, hourAuction])]);
-    given([configured()]).when(configure([hourAuction, quarter])).then([]);
-    given([configured()]).when(configure([quarter])).then([configured([quarter])]);
+    given([])
+      .when(configure([hourAuction, { ...quarter, tickMinorPerMWh: '1.00' }]))
+      .then([configured([quarter, hourAuction])]);
+    given([configured()])
+      .when(configure([hourAuction, quarter]))
+      .then([]);
+    given([configured()])
+      .when(configure([quarter]))
+      .then([configured([quarter])]);
   });
 
   it('refuses templates that cannot make products', () => {
@@ -65,17 +71,30 @@ describe('market zone decider', () => {
       [{ openMinutes: 5 }, 'products[0].openMinutes'],
       [{ mode: 'dark-pool' as 'auction' }, 'products[0].mode'],
     ];
-    for (const [change, field] of bad) given([]).when(configure([{ ...quarter, ...change }])).thenThrows(InvalidCommand, { field });
-    given([]).when(configure([quarter, { ...quarter }])).thenThrows(InvalidCommand, { field: 'products' });
+    for (const [change, field] of bad)
+      given([])
+        .when(configure([{ ...quarter, ...change }]))
+        .thenThrows(InvalidCommand, { field });
+    given([])
+      .when(configure([quarter, { ...quarter }]))
+      .thenThrows(InvalidCommand, { field: 'products' });
     given([]).when(configure([])).thenThrows(InvalidCommand, { field: 'products' });
-    given([]).when({ ...(configure() as Extract<MarketZoneCommand, { type: 'ConfigureMarketZone' }>), currency: 'eur' }).thenThrows(InvalidCommand, { field: 'currency' });
-    given([configured()]).when({ ...(configure() as Extract<MarketZoneCommand, { type: 'ConfigureMarketZone' }>), zone: 'BE' }).thenThrows(InvalidCommand, { field: 'zone' });
+    given([])
+      .when({ ...(configure() as Extract<MarketZoneCommand, { type: 'ConfigureMarketZone' }>), currency: 'eur' })
+      .thenThrows(InvalidCommand, { field: 'currency' });
+    given([configured()])
+      .when({ ...(configure() as Extract<MarketZoneCommand, { type: 'ConfigureMarketZone' }>), zone: 'BE' })
+      .thenThrows(InvalidCommand, { field: 'zone' });
   });
 
   it('registers participants once', () => {
     const register = (participantId: string): MarketZoneCommand => ({ type: 'RegisterParticipant', at: AT, zone: 'NL', participantId, name: participantId.toUpperCase() });
-    given([configured()]).when(register('aggr-1')).then([registered('aggr-1')]);
-    given([configured(), registered('aggr-1')]).when(register('aggr-1')).thenThrows(ParticipantExists, { zone: 'NL', participantId: 'aggr-1' });
+    given([configured()])
+      .when(register('aggr-1'))
+      .then([registered('aggr-1')]);
+    given([configured(), registered('aggr-1')])
+      .when(register('aggr-1'))
+      .thenThrows(ParticipantExists, { zone: 'NL', participantId: 'aggr-1' });
     given([]).when(register('aggr-1')).thenThrows(MarketZoneNotConfigured);
     given([configured()]).when(register('not an id')).thenThrows(InvalidCommand, { field: 'participantId' });
     given([configured()]).when(register('operator')).thenThrows(InvalidCommand, { field: 'participantId' });
@@ -92,9 +111,13 @@ describe('market zone decider', () => {
       validFrom: '2026-11-01T00:00Z',
     });
     const history = [configured(), registered('aggr-1')];
-    given(history).when(assign('aggr-1')).then([assigned('aggr-1', 'fleet', 'fleet-7', '2026-11-01T00:00:00.000Z')]);
+    given(history)
+      .when(assign('aggr-1'))
+      .then([assigned('aggr-1', 'fleet', 'fleet-7', '2026-11-01T00:00:00.000Z')]);
     given(history).when(assign('aggr-2')).thenThrows(UnknownParticipant, { zone: 'NL', participantId: 'aggr-2' });
-    given([...history, assigned('aggr-1', 'fleet', 'fleet-7', '2026-11-01T00:00:00.000Z')]).when(assign('aggr-1')).then([]);
+    given([...history, assigned('aggr-1', 'fleet', 'fleet-7', '2026-11-01T00:00:00.000Z')])
+      .when(assign('aggr-1'))
+      .then([]);
   });
 
   it('evolves without touching its input state', () => {

@@ -120,14 +120,7 @@ export const createMatchingBook = (): MatchingBook => ({ bids: newSide('buy'), a
 const sideOf = (book: MatchingBook, side: Side): BookSide => (side === 'buy' ? book.bids : book.asks);
 
 /** A new engine order, every field in the same order (one hidden class). */
-export function newEngineOrder(
-  orderId: string,
-  traderId: string,
-  side: Side,
-  orderType: OrderType,
-  priceTicks: number | null,
-  quantityWh: number,
-): EngineOrder {
+export function newEngineOrder(orderId: string, traderId: string, side: Side, orderType: OrderType, priceTicks: number | null, quantityWh: number): EngineOrder {
   return { orderId, traderId, side, orderType, priceTicks, quantityWh, filledWh: 0, seq: 0, status: 'open', resting: false };
 }
 
@@ -341,9 +334,7 @@ export function planOrder(book: MatchingBook, order: EngineOrder, limits: PriceL
 
 /** The overlay's added orders on `side`, best price first, then earliest. */
 function oppositeAdded(added: readonly EngineOrder[], side: BookSide): EngineOrder[] {
-  return added
-    .filter((o) => o.side === side.side && o.status === 'open' && o.priceTicks !== null)
-    .sort((a, b) => side.sign * (b.priceTicks! - a.priceTicks!) || a.seq - b.seq);
+  return added.filter((o) => o.side === side.side && o.status === 'open' && o.priceTicks !== null).sort((a, b) => side.sign * (b.priceTicks! - a.priceTicks!) || a.seq - b.seq);
 }
 
 /**
@@ -448,8 +439,7 @@ export type AuctionResult<O extends EngineOrder> = {
  */
 const isMarket = (o: EngineOrder): boolean => o.priceTicks === null;
 /** Whether an order may trade at `priceTicks`: a market order at any price, a limit order within its limit. */
-const acceptsAuctionPrice = (o: EngineOrder, priceTicks: number): boolean =>
-  o.priceTicks === null || (o.side === 'buy' ? o.priceTicks >= priceTicks : o.priceTicks <= priceTicks);
+const acceptsAuctionPrice = (o: EngineOrder, priceTicks: number): boolean => o.priceTicks === null || (o.side === 'buy' ? o.priceTicks >= priceTicks : o.priceTicks <= priceTicks);
 /** Auction priority within a side: market orders first, then the better limit, then the earlier `seq`. */
 const auctionPriority = (a: EngineOrder, b: EngineOrder): number => {
   if (isMarket(a) !== isMarket(b)) return isMarket(a) ? -1 : 1;

@@ -1,5 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { bestPriceTicks, bookDepth, cancelResting, clearAuction, createMatchingBook, newEngineOrder, planOrder, restingOrders, submitOrder, type EngineOrder, type MatchingBook } from './matching-engine.ts';
+import {
+  bestPriceTicks,
+  bookDepth,
+  cancelResting,
+  clearAuction,
+  createMatchingBook,
+  newEngineOrder,
+  planOrder,
+  restingOrders,
+  submitOrder,
+  type EngineOrder,
+  type MatchingBook,
+} from './matching-engine.ts';
 import type { OrderType, Side } from './market-types.ts';
 
 const LIMITS = { minTicks: -500, maxTicks: 4000 };
@@ -16,7 +28,14 @@ function bookWith(...orders: EngineOrder[]): MatchingBook {
 
 describe('matching engine', () => {
   it('keeps levels sorted, best first, whatever the order they appear in', () => {
-    const book = bookWith(order('a', 'sell', 100, 52), order('a', 'sell', 100, 50), order('a', 'sell', 100, 51), order('b', 'buy', 100, 40), order('b', 'buy', 100, 45), order('b', 'buy', 100, 42));
+    const book = bookWith(
+      order('a', 'sell', 100, 52),
+      order('a', 'sell', 100, 50),
+      order('a', 'sell', 100, 51),
+      order('b', 'buy', 100, 40),
+      order('b', 'buy', 100, 45),
+      order('b', 'buy', 100, 42),
+    );
     expect(bookDepth(book, 'sell').map((l) => l.priceTicks)).toEqual([50, 51, 52]);
     expect(bookDepth(book, 'buy').map((l) => l.priceTicks)).toEqual([45, 42, 40]);
     expect(bestPriceTicks(book, 'sell')).toBe(50);
@@ -90,7 +109,7 @@ describe('call auction', () => {
     expect(result).toMatchObject({ clearingPriceTicks: 100, executableWh: 1000, volumeWh: 1000 });
   });
 
-  it('lets excess demand set the price at the last buyer\'s limit (market pressure)', () => {
+  it("lets excess demand set the price at the last buyer's limit (market pressure)", () => {
     const result = clearAuction([at(order('a', 'buy', 1000, 105), 1), at(order('c', 'buy', 1000, 101), 2), at(order('b', 'sell', 1500, 95), 3)]);
     // 1500 trade anywhere in [95, 101]; demand exceeds supply everywhere there → the highest, 101.
     expect(result).toMatchObject({ clearingPriceTicks: 101, volumeWh: 1500, demandWh: 2000, supplyWh: 1500 });

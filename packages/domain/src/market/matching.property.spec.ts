@@ -39,9 +39,7 @@ class ReferenceBook {
   submit(order: RefOrder): RefResult {
     const buy = order.side === 'buy';
     const limit = order.price ?? (buy ? MAX : MIN);
-    const opposite = this.resting
-      .filter((r) => r.side !== order.side)
-      .sort((a, b) => (buy ? a.price! - b.price! : b.price! - a.price!) || a.seq - b.seq);
+    const opposite = this.resting.filter((r) => r.side !== order.side).sort((a, b) => (buy ? a.price! - b.price! : b.price! - a.price!) || a.seq - b.seq);
     let remaining = order.quantity - order.filled;
     const fills: RefFill[] = [];
     let selfTrade = false;
@@ -174,7 +172,8 @@ function expectedEvents(aggressor: RefOrder, result: RefResult): unknown[] {
 
 function actualEvents(events: OrderBookEvent[]): unknown[] {
   return events.flatMap((e): unknown[] => {
-    if (e.type === 'TradeExecuted') return [{ buyOrderId: e.data.buyOrderId, sellOrderId: e.data.sellOrderId, quantityWh: e.data.quantityWh, priceMinorPerMWh: e.data.priceMinorPerMWh }];
+    if (e.type === 'TradeExecuted')
+      return [{ buyOrderId: e.data.buyOrderId, sellOrderId: e.data.sellOrderId, quantityWh: e.data.quantityWh, priceMinorPerMWh: e.data.priceMinorPerMWh }];
     if (e.type === 'OrderCancelled') return [{ orderId: e.data.orderId, remainingWh: e.data.remainingWh, reason: e.data.reason }];
     return [];
   });
@@ -284,7 +283,9 @@ function runAgainstReference(list: Op[]): Run {
         let ok = true;
         try {
           const events = step(run, { type: 'CancelOrder', at: FIXTURE_AT, orderId: id, traderId: trader });
-          expect(events).toEqual([{ type: 'OrderCancelled', data: { orderId: id, remainingWh: String(order.quantityWh - order.filledWh), reason: 'cancelled_by_trader', cancelledAt: FIXTURE_AT } }]);
+          expect(events).toEqual([
+            { type: 'OrderCancelled', data: { orderId: id, remainingWh: String(order.quantityWh - order.filledWh), reason: 'cancelled_by_trader', cancelledAt: FIXTURE_AT } },
+          ]);
         } catch (error) {
           if (!isRefusal(error)) throw error;
           ok = false;
@@ -421,7 +422,16 @@ describe('continuous matching properties', () => {
           if (bid !== null && ask !== null) expect(bid).toBeLessThan(ask);
         });
         for (const side of ['buy', 'sell'] as const) {
-          expect(restingOrders(book, side).map((r) => r.orderId).sort()).toEqual(ref.resting.filter((r) => r.side === side).map((r) => r.id).sort());
+          expect(
+            restingOrders(book, side)
+              .map((r) => r.orderId)
+              .sort(),
+          ).toEqual(
+            ref.resting
+              .filter((r) => r.side === side)
+              .map((r) => r.id)
+              .sort(),
+          );
         }
       }),
       { numRuns: RUNS * 3 },

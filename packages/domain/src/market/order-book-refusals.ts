@@ -1,6 +1,23 @@
 import { InvalidCommand } from '../errors.ts';
 import type { RefusalClass } from '../site/site-refusals.ts';
-import { DuplicateClientOrderId, DuplicateOrderId, GateClosed, GateNotReached, InsufficientQuantity, MarketNotOpen, OrderNotOpen, OrderNotOwned, OrderTypeNotAllowed, PriceNotOnTick, PriceOutOfBounds, QuantityAboveMaximum, QuantityBelowFilled, QuantityNotOnStep, UnknownOrder, UnknownProduct } from './market-errors.ts';
+import {
+  DuplicateClientOrderId,
+  DuplicateOrderId,
+  GateClosed,
+  GateNotReached,
+  InsufficientQuantity,
+  MarketNotOpen,
+  OrderNotOpen,
+  OrderNotOwned,
+  OrderTypeNotAllowed,
+  PriceNotOnTick,
+  PriceOutOfBounds,
+  QuantityAboveMaximum,
+  QuantityBelowFilled,
+  QuantityNotOnStep,
+  UnknownOrder,
+  UnknownProduct,
+} from './market-errors.ts';
 import type { OrderBookCommand } from './market-types.ts';
 
 /**
@@ -23,7 +40,19 @@ export const ORDER_BOOK_REFUSALS = {
     QuantityAboveMaximum,
     OrderTypeNotAllowed,
   ],
-  AmendOrder: [InvalidCommand, UnknownOrder, GateClosed, MarketNotOpen, OrderNotOwned, OrderNotOpen, QuantityNotOnStep, QuantityAboveMaximum, PriceOutOfBounds, PriceNotOnTick, QuantityBelowFilled],
+  AmendOrder: [
+    InvalidCommand,
+    UnknownOrder,
+    GateClosed,
+    MarketNotOpen,
+    OrderNotOwned,
+    OrderNotOpen,
+    QuantityNotOnStep,
+    QuantityAboveMaximum,
+    PriceOutOfBounds,
+    PriceNotOnTick,
+    QuantityBelowFilled,
+  ],
   CancelOrder: [InvalidCommand, UnknownOrder, GateClosed, MarketNotOpen, OrderNotOwned, OrderNotOpen],
   CloseGate: [InvalidCommand, GateClosed, GateNotReached],
 } as const satisfies Record<OrderBookCommand['type'], readonly RefusalClass[]>;

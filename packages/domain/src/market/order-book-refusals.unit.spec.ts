@@ -18,7 +18,10 @@ const AFTER_GATE = '2026-11-28T09:56:00.000Z';
 function books(): OrderBookState[] {
   const resting = (product: ProductSpec) =>
     runBook([
-      submitOrders([orderRequest('o1', 't1', 'sell', 'limit', 1000, 100), orderRequest('o2', 't2', 'buy', 'limit', 500, 100), orderRequest('o3', 't2', 'buy', 'limit', 1000, 50)], product),
+      submitOrders(
+        [orderRequest('o1', 't1', 'sell', 'limit', 1000, 100), orderRequest('o2', 't2', 'buy', 'limit', 500, 100), orderRequest('o3', 't2', 'buy', 'limit', 1000, 50)],
+        product,
+      ),
     ]).state;
   const closed = runBook([submitOrders([orderRequest('o1', 't1', 'sell', 'limit', 1000, 100)]), { type: 'CloseGate', at: FIXTURE_GATE }]).state;
   return [orderBookDecider.initialState(), resting(FIXTURE_PRODUCT), resting(FIXTURE_AUCTION_PRODUCT), closed];

@@ -22,10 +22,39 @@
 import type { Decider } from '../decider.ts';
 import { InvalidCommand } from '../errors.ts';
 import { canonicalInstant, checkArray, checkObject, QUARTER_HOUR_MS, formatInstant, parseInstant, parseId } from '../values/index.ts';
-import { DuplicateClientOrderId, DuplicateOrderId, GateClosed, GateNotReached, InsufficientQuantity, MarketNotOpen, OrderNotOpen, OrderNotOwned, OrderTypeNotAllowed, QuantityBelowFilled, UnknownOrder, UnknownProduct } from './market-errors.ts';
+import {
+  DuplicateClientOrderId,
+  DuplicateOrderId,
+  GateClosed,
+  GateNotReached,
+  InsufficientQuantity,
+  MarketNotOpen,
+  OrderNotOpen,
+  OrderNotOwned,
+  OrderTypeNotAllowed,
+  QuantityBelowFilled,
+  UnknownOrder,
+  UnknownProduct,
+} from './market-errors.ts';
 import { checkLimitPrice, checkOrderQuantity, checkProductSpec, priceToTicks, productUnits, sameProduct, ticksToPrice, type ProductUnits } from './market-fields.ts';
 import type { CancelReason, OrderBookCommand, OrderBookEvent, OrderRequest, OrderType, ProductSpec, Side } from './market-types.ts';
-import { addResting, clearAuction, createMatchingBook, fillResting, newPlanOverlay, planOrder, recordInOverlay, reduceResting, removeResting, restingOrders, type EngineOrder, type MatchingBook, type MatchPlan, type OrderStatus, type PlanOverlay } from './matching-engine.ts';
+import {
+  addResting,
+  clearAuction,
+  createMatchingBook,
+  fillResting,
+  newPlanOverlay,
+  planOrder,
+  recordInOverlay,
+  reduceResting,
+  removeResting,
+  restingOrders,
+  type EngineOrder,
+  type MatchingBook,
+  type MatchPlan,
+  type OrderStatus,
+  type PlanOverlay,
+} from './matching-engine.ts';
 
 /** An order of the book: the engine's view plus what the service and read models need. */
 export type BookOrder = EngineOrder & {

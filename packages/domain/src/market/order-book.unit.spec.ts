@@ -1,8 +1,34 @@
 import { describe, expect, it } from 'vitest';
 import { givenFor } from '../../test/given.ts';
 import { InvalidCommand } from '../errors.ts';
-import { FIXTURE_AT as AT, FIXTURE_AUCTION_PRODUCT as AUCTION, FIXTURE_GATE as GATE, FIXTURE_PRODUCT as PRODUCT, limitOrder, orderRequest, runBook, submitOrders } from './market-fixtures.ts';
-import { DuplicateClientOrderId, DuplicateOrderId, GateClosed, GateNotReached, InsufficientQuantity, MarketNotOpen, OrderNotOpen, OrderNotOwned, OrderTypeNotAllowed, PriceNotOnTick, PriceOutOfBounds, QuantityAboveMaximum, QuantityBelowFilled, QuantityNotOnStep, UnknownOrder, UnknownProduct } from './market-errors.ts';
+import {
+  FIXTURE_AT as AT,
+  FIXTURE_AUCTION_PRODUCT as AUCTION,
+  FIXTURE_GATE as GATE,
+  FIXTURE_PRODUCT as PRODUCT,
+  limitOrder,
+  orderRequest,
+  runBook,
+  submitOrders,
+} from './market-fixtures.ts';
+import {
+  DuplicateClientOrderId,
+  DuplicateOrderId,
+  GateClosed,
+  GateNotReached,
+  InsufficientQuantity,
+  MarketNotOpen,
+  OrderNotOpen,
+  OrderNotOwned,
+  OrderTypeNotAllowed,
+  PriceNotOnTick,
+  PriceOutOfBounds,
+  QuantityAboveMaximum,
+  QuantityBelowFilled,
+  QuantityNotOnStep,
+  UnknownOrder,
+  UnknownProduct,
+} from './market-errors.ts';
 import type { OrderBookCommand, OrderBookEvent, OrderRequest } from './market-types.ts';
 import { bookDepth, restingOrders } from './matching-engine.ts';
 import { cloneOrderBookState, orderBookDecider, orderBookStreamId, type OrderBookState } from './order-book.ts';
@@ -70,7 +96,10 @@ const gateClosed = (auction: [price: string, volumeWh: string] | null, ...expire
   },
 });
 /** Submits `order` to the book of the three asks: expects it accepted, then `after` (its trades, a cancel). */
-const againstAsks = (order: OrderRequest, ...after: OrderBookEvent[]) => given(asks).when(submitOrders([order])).then([accepted(order), ...after]);
+const againstAsks = (order: OrderRequest, ...after: OrderBookEvent[]) =>
+  given(asks)
+    .when(submitOrders([order]))
+    .then([accepted(order), ...after]);
 
 const stateOf = (events: OrderBookEvent[]): OrderBookState => orderBookDecider.evolveAll(orderBookDecider.initialState(), events);
 
@@ -81,7 +110,9 @@ describe('order book decider', () => {
   });
 
   it('opens the book with the first order, which rests', () => {
-    given([]).when(submitOrders([s1])).then([opened, accepted(s1)]);
+    given([])
+      .when(submitOrders([s1]))
+      .then([opened, accepted(s1)]);
     const state = stateOf([opened, accepted(s1)]);
     expect(state.status).toBe('open');
     expect(state.orders.get('s1')).toMatchObject({ traderId: 'alice', side: 'sell', priceTicks: 5000, quantityWh: 1000, filledWh: 0, status: 'open', clientOrderId: 'c-s1' });
@@ -90,7 +121,12 @@ describe('order book decider', () => {
 
   it('fills across levels in price-time priority, at the resting prices, and rests the remainder', () => {
     const b1 = limitOrder('b1', 'dave', 'buy', 3000, 5200);
-    againstAsks(b1, trade('b1-1', 'b1', 's1', 'dave', 'alice', 'buy', 1000, 5000), trade('b1-2', 'b1', 's2', 'dave', 'bob', 'buy', 1000, 5000), trade('b1-3', 'b1', 's3', 'dave', 'carol', 'buy', 1000, 5100));
+    againstAsks(
+      b1,
+      trade('b1-1', 'b1', 's1', 'dave', 'alice', 'buy', 1000, 5000),
+      trade('b1-2', 'b1', 's2', 'dave', 'bob', 'buy', 1000, 5000),
+      trade('b1-3', 'b1', 's3', 'dave', 'carol', 'buy', 1000, 5100),
+    );
     const { state } = runBook([submitOrders([s1, s2, s3]), submitOrders([b1])]);
     expect(state.orders.get('s3')).toMatchObject({ filledWh: 1000, status: 'open' });
     expect(state.orders.get('b1')).toMatchObject({ filledWh: 3000, status: 'filled' });
@@ -106,7 +142,7 @@ describe('order book decider', () => {
     expect(bookDepth(state.book, 'sell')).toEqual([{ priceTicks: 5100, openWh: 2000, orders: 1 }]);
   });
 
-  it('stops at the trader\'s own order and cancels the rest of the incoming one (self-trade prevention, cancel newest)', () => {
+  it("stops at the trader's own order and cancels the rest of the incoming one (self-trade prevention, cancel newest)", () => {
     const b1 = limitOrder('b1', 'bob', 'buy', 3000, 5200);
     againstAsks(b1, trade('b1-1', 'b1', 's1', 'bob', 'alice', 'buy', 1000, 5000), cancelled('b1', 2000, 'self_trade_prevented'));
     const { state } = runBook([submitOrders([s1, s2, s3]), submitOrders([b1])]);
@@ -123,7 +159,12 @@ describe('order book decider', () => {
 
   it('cancels what an IOC order does not fill: it never rests', () => {
     const ioc = orderRequest('i1', 'dave', 'buy', 'ioc', 2500, 5000);
-    againstAsks(ioc, trade('i1-1', 'i1', 's1', 'dave', 'alice', 'buy', 1000, 5000), trade('i1-2', 'i1', 's2', 'dave', 'bob', 'buy', 1000, 5000), cancelled('i1', 500, 'unfilled_remainder'));
+    againstAsks(
+      ioc,
+      trade('i1-1', 'i1', 's1', 'dave', 'alice', 'buy', 1000, 5000),
+      trade('i1-2', 'i1', 's2', 'dave', 'bob', 'buy', 1000, 5000),
+      cancelled('i1', 500, 'unfilled_remainder'),
+    );
     const { state } = runBook([submitOrders([s1, s2, s3]), submitOrders([ioc])]);
     expect(bookDepth(state.book, 'buy')).toEqual([]);
     expect(state.orders.get('i1')).toMatchObject({ status: 'cancelled', filledWh: 2000 });
@@ -131,17 +172,34 @@ describe('order book decider', () => {
 
   it('refuses a FOK order it cannot fill in full, with no event, and fills one it can', () => {
     const fok = orderRequest('f1', 'dave', 'buy', 'fok', 2500, 5000);
-    given(asks).when(submitOrders([fok])).thenThrows(InsufficientQuantity, { orderId: 'f1', orderIndex: 0, requestedWh: '2500', availableWh: '2000' });
+    given(asks)
+      .when(submitOrders([fok]))
+      .thenThrows(InsufficientQuantity, { orderId: 'f1', orderIndex: 0, requestedWh: '2500', availableWh: '2000' });
     // Own orders count as unavailable: bob cannot take past his own ask.
-    given(asks).when(submitOrders([orderRequest('f2', 'bob', 'buy', 'fok', 2000, 5000)])).thenThrows(InsufficientQuantity, { availableWh: '1000' });
+    given(asks)
+      .when(submitOrders([orderRequest('f2', 'bob', 'buy', 'fok', 2000, 5000)]))
+      .thenThrows(InsufficientQuantity, { availableWh: '1000' });
     const fits = orderRequest('f3', 'dave', 'buy', 'fok', 2500, 5100);
-    againstAsks(fits, trade('f3-1', 'f3', 's1', 'dave', 'alice', 'buy', 1000, 5000), trade('f3-2', 'f3', 's2', 'dave', 'bob', 'buy', 1000, 5000), trade('f3-3', 'f3', 's3', 'dave', 'carol', 'buy', 500, 5100));
+    againstAsks(
+      fits,
+      trade('f3-1', 'f3', 's1', 'dave', 'alice', 'buy', 1000, 5000),
+      trade('f3-2', 'f3', 's2', 'dave', 'bob', 'buy', 1000, 5000),
+      trade('f3-3', 'f3', 's3', 'dave', 'carol', 'buy', 500, 5100),
+    );
   });
 
   it('takes everything within the price limits for a market order and cancels the rest; refuses one facing an empty book', () => {
     const m = orderRequest('m1', 'dave', 'buy', 'market', 5000, null);
-    againstAsks(m, trade('m1-1', 'm1', 's1', 'dave', 'alice', 'buy', 1000, 5000), trade('m1-2', 'm1', 's2', 'dave', 'bob', 'buy', 1000, 5000), trade('m1-3', 'm1', 's3', 'dave', 'carol', 'buy', 2000, 5100), cancelled('m1', 1000, 'unfilled_remainder'));
-    given(asks).when(submitOrders([orderRequest('m2', 'dave', 'sell', 'market', 100, null)])).thenThrows(InsufficientQuantity, { orderId: 'm2', orderType: 'market', availableWh: '0' });
+    againstAsks(
+      m,
+      trade('m1-1', 'm1', 's1', 'dave', 'alice', 'buy', 1000, 5000),
+      trade('m1-2', 'm1', 's2', 'dave', 'bob', 'buy', 1000, 5000),
+      trade('m1-3', 'm1', 's3', 'dave', 'carol', 'buy', 2000, 5100),
+      cancelled('m1', 1000, 'unfilled_remainder'),
+    );
+    given(asks)
+      .when(submitOrders([orderRequest('m2', 'dave', 'sell', 'market', 100, null)]))
+      .thenThrows(InsufficientQuantity, { orderId: 'm2', orderType: 'market', availableWh: '0' });
   });
 
   it('plans a batch in sequence (later orders see earlier ones) and refuses it whole, naming the index', () => {
@@ -150,19 +208,20 @@ describe('order book decider', () => {
     const c = limitOrder('c', 'carol', 'buy', 1000, 5000);
     given([])
       .when(submitOrders([a, b, c]))
-      .then([
-        opened,
-        accepted(a),
-        accepted(b),
-        trade('b-1', 'b', 'a', 'bob', 'alice', 'buy', 400, 5000),
-        accepted(c),
-        trade('c-1', 'c', 'a', 'carol', 'alice', 'buy', 600, 5000),
-      ]);
+      .then([opened, accepted(a), accepted(b), trade('b-1', 'b', 'a', 'bob', 'alice', 'buy', 400, 5000), accepted(c), trade('c-1', 'c', 'a', 'carol', 'alice', 'buy', 600, 5000)]);
     const fok = orderRequest('f', 'dave', 'buy', 'fok', 1000, 5000);
-    given([]).when(submitOrders([a, b, fok])).thenThrows(InsufficientQuantity, { orderIndex: 2, availableWh: '600' });
-    given([]).when(submitOrders([a, { ...b, quantityWh: '-5' }])).thenThrows(InvalidCommand, { field: 'orders[1].quantityWh' });
-    given([]).when(submitOrders([a, { ...b, orderId: 'a' }])).thenThrows(DuplicateOrderId, { orderId: 'a', orderIndex: 1 });
-    given([]).when(submitOrders([a, { ...b, traderId: 'alice', clientOrderId: 'c-a' }])).thenThrows(DuplicateClientOrderId, { traderId: 'alice', clientOrderId: 'c-a', orderIndex: 1 });
+    given([])
+      .when(submitOrders([a, b, fok]))
+      .thenThrows(InsufficientQuantity, { orderIndex: 2, availableWh: '600' });
+    given([])
+      .when(submitOrders([a, { ...b, quantityWh: '-5' }]))
+      .thenThrows(InvalidCommand, { field: 'orders[1].quantityWh' });
+    given([])
+      .when(submitOrders([a, { ...b, orderId: 'a' }]))
+      .thenThrows(DuplicateOrderId, { orderId: 'a', orderIndex: 1 });
+    given([])
+      .when(submitOrders([a, { ...b, traderId: 'alice', clientOrderId: 'c-a' }]))
+      .thenThrows(DuplicateClientOrderId, { traderId: 'alice', clientOrderId: 'c-a', orderIndex: 1 });
   });
 
   it('applies a batch to the same book as the orders one by one', () => {
@@ -229,7 +288,7 @@ describe('order book decider', () => {
       expect(bookDepth(after.state.book, 'buy')).toEqual([{ priceTicks: 5100, openWh: 500, orders: 1 }]);
     });
 
-    it('refuses to go to or below what is filled, an amendment of someone else\'s order, of an unknown or closed one', () => {
+    it("refuses to go to or below what is filled, an amendment of someone else's order, of an unknown or closed one", () => {
       const b1 = limitOrder('b1', 'dave', 'buy', 1500, 5000);
       const { state } = runBook([submitOrders([s1]), submitOrders([b1])]);
       expect(() => orderBookDecider.decide(amend('b1', 'dave', 1000, null), state)).toThrow(QuantityBelowFilled);
@@ -242,14 +301,16 @@ describe('order book decider', () => {
   });
 
   describe('cancel', () => {
-    it('cancels the remainder of the trader\'s own open order', () => {
-      given([opened, accepted(s1)]).when(cancelCommand('s1', 'alice')).then([cancelled('s1', 1000, 'cancelled_by_trader')]);
+    it("cancels the remainder of the trader's own open order", () => {
+      given([opened, accepted(s1)])
+        .when(cancelCommand('s1', 'alice'))
+        .then([cancelled('s1', 1000, 'cancelled_by_trader')]);
       const state = stateOf([opened, accepted(s1), cancelled('s1', 1000, 'cancelled_by_trader')]);
       expect(state.orders.get('s1')?.status).toBe('cancelled');
       expect(bookDepth(state.book, 'sell')).toEqual([]);
     });
 
-    it('refuses someone else\'s order without naming its owner', () => {
+    it("refuses someone else's order without naming its owner", () => {
       let thrown: unknown;
       try {
         orderBookDecider.decide(cancelCommand('s1', 'mallory'), stateOf([opened, accepted(s1)]));
@@ -263,7 +324,9 @@ describe('order book decider', () => {
 
     it('refuses an unknown order and one already cancelled', () => {
       given([]).when(cancelCommand('s1', 'alice')).thenThrows(UnknownOrder, { orderId: 's1' });
-      given([opened, accepted(s1), cancelled('s1', 1000, 'cancelled_by_trader')]).when(cancelCommand('s1', 'alice')).thenThrows(OrderNotOpen, { status: 'cancelled' });
+      given([opened, accepted(s1), cancelled('s1', 1000, 'cancelled_by_trader')])
+        .when(cancelCommand('s1', 'alice'))
+        .thenThrows(OrderNotOpen, { status: 'cancelled' });
     });
   });
 
@@ -284,23 +347,44 @@ describe('order book decider', () => {
         [{ ...s1, traderId: 'bad id' }, InvalidCommand, { field: 'orders[0].traderId' }],
         [{ ...s1, side: 'both' as 'buy' }, InvalidCommand, { field: 'orders[0].side' }],
       ];
-      for (const [order, errorClass, details] of cases) given([opened]).when(submitOrders([order])).thenThrows(errorClass, details);
+      for (const [order, errorClass, details] of cases)
+        given([opened])
+          .when(submitOrders([order]))
+          .thenThrows(errorClass, details);
       // A negative price within the limits is fine (energy can have a negative price).
-      given([opened]).when(submitOrders([{ ...s1, limitPriceMinorPerMWh: '-2500.0' }])).then([accepted({ ...s1, limitPriceMinorPerMWh: '-2500' })]);
+      given([opened])
+        .when(submitOrders([{ ...s1, limitPriceMinorPerMWh: '-2500.0' }]))
+        .then([accepted({ ...s1, limitPriceMinorPerMWh: '-2500' })]);
     });
 
-    it('refuses orders before the book opens, at or after the gate closure, and a product that is not the book\'s', () => {
-      given([]).when(submitOrders([s1], PRODUCT, '2026-11-27T09:59:59.999Z')).thenThrows(MarketNotOpen, { openAt: PRODUCT.openAt });
-      given([opened]).when(submitOrders([s1], PRODUCT, GATE)).thenThrows(GateClosed, { gateClosureAt: GATE, at: GATE });
-      given([opened]).when(submitOrders([s1], PRODUCT, '2026-11-28T09:54:59.999Z')).then([accepted(s1, '2026-11-28T09:54:59.999Z')]);
-      given([opened, accepted(s1)]).when(cancelCommand('s1', 'alice', GATE)).thenThrows(GateClosed);
-      given([opened, accepted(s1)]).when(amend('s1', 'alice', 500, null, GATE)).thenThrows(GateClosed);
-      given([opened]).when(submitOrders([s1], { ...PRODUCT, tickMinorPerMWh: '10' })).thenThrows(UnknownProduct, { reason: 'product_mismatch' });
+    it("refuses orders before the book opens, at or after the gate closure, and a product that is not the book's", () => {
+      given([])
+        .when(submitOrders([s1], PRODUCT, '2026-11-27T09:59:59.999Z'))
+        .thenThrows(MarketNotOpen, { openAt: PRODUCT.openAt });
+      given([opened])
+        .when(submitOrders([s1], PRODUCT, GATE))
+        .thenThrows(GateClosed, { gateClosureAt: GATE, at: GATE });
+      given([opened])
+        .when(submitOrders([s1], PRODUCT, '2026-11-28T09:54:59.999Z'))
+        .then([accepted(s1, '2026-11-28T09:54:59.999Z')]);
+      given([opened, accepted(s1)])
+        .when(cancelCommand('s1', 'alice', GATE))
+        .thenThrows(GateClosed);
+      given([opened, accepted(s1)])
+        .when(amend('s1', 'alice', 500, null, GATE))
+        .thenThrows(GateClosed);
+      given([opened])
+        .when(submitOrders([s1], { ...PRODUCT, tickMinorPerMWh: '10' }))
+        .thenThrows(UnknownProduct, { reason: 'product_mismatch' });
     });
 
     it('takes only limit and market orders in an auction product', () => {
-      given([]).when(submitOrders([orderRequest('i', 'a', 'buy', 'ioc', 100, 5)], AUCTION)).thenThrows(OrderTypeNotAllowed, { orderType: 'ioc', mode: 'auction', orderIndex: 0 });
-      given([]).when(submitOrders([orderRequest('f', 'a', 'buy', 'fok', 100, 5)], AUCTION)).thenThrows(OrderTypeNotAllowed);
+      given([])
+        .when(submitOrders([orderRequest('i', 'a', 'buy', 'ioc', 100, 5)], AUCTION))
+        .thenThrows(OrderTypeNotAllowed, { orderType: 'ioc', mode: 'auction', orderIndex: 0 });
+      given([])
+        .when(submitOrders([orderRequest('f', 'a', 'buy', 'fok', 100, 5)], AUCTION))
+        .thenThrows(OrderTypeNotAllowed);
     });
   });
 
@@ -310,9 +394,7 @@ describe('order book decider', () => {
       const { state } = runBook([submitOrders([s1, s2, b1])]);
       expect(() => orderBookDecider.decide({ type: 'CloseGate', at: '2026-11-28T09:54:59.999Z' }, state)).toThrow(GateNotReached);
       const events = orderBookDecider.decide({ type: 'CloseGate', at: GATE }, state);
-      expect(events).toEqual([
-        gateClosed(null, ['s1', '1000'], ['s2', '1000'], ['b1', '500']),
-      ]);
+      expect(events).toEqual([gateClosed(null, ['s1', '1000'], ['s2', '1000'], ['b1', '500'])]);
       const closed = orderBookDecider.evolveAll(state, events);
       expect(closed.status).toBe('closed');
       expect([...closed.orders.values()].map((o) => o.status)).toEqual(['expired', 'expired', 'expired']);
@@ -361,20 +443,13 @@ describe('order book decider', () => {
       // Both: demand 3000 (market 2000 + limit 1000), supply 1000 → volume 1000, surplus +2000;
       // demand exceeds supply at both → the highest, 10500. Market orders come first: the market
       // buyer takes the 1000 Wh at 10500, the limit buyer's order (at the price, behind it) expires.
-      const orders = [
-        limitOrder('s', 'alice', 'sell', 1000, 10000),
-        limitOrder('l', 'bob', 'buy', 1000, 10500),
-        orderRequest('m', 'carol', 'buy', 'market', 2000, null),
-      ];
+      const orders = [limitOrder('s', 'alice', 'sell', 1000, 10000), limitOrder('l', 'bob', 'buy', 1000, 10500), orderRequest('m', 'carol', 'buy', 'market', 2000, null)];
       const { state } = runBook([submitOrders(orders, AUCTION)]);
       const closing = orderBookDecider.decide({ type: 'CloseGate', at: GATE }, state);
-      expect(closing).toEqual([
-        trade('auction-1', 'm', 's', 'carol', 'alice', null, 1000, 10500, GATE),
-        gateClosed(['10500', '1000'], ['l', '1000'], ['m', '1000']),
-      ]);
+      expect(closing).toEqual([trade('auction-1', 'm', 's', 'carol', 'alice', null, 1000, 10500, GATE), gateClosed(['10500', '1000'], ['l', '1000'], ['m', '1000'])]);
     });
 
-    it('prices a side of market orders by the other side\'s limits, and trades nothing when no limit order sets a price', () => {
+    it("prices a side of market orders by the other side's limits, and trades nothing when no limit order sets a price", () => {
       const marketSell = orderRequest('ms', 'alice', 'sell', 'market', 1000, null);
       const limitBuys = [limitOrder('b1', 'bob', 'buy', 600, 9000), limitOrder('b2', 'carol', 'buy', 600, 8000)];
       // Supply 1000 at every price; demand 1200 up to 8000, 600 up to 9000 → 1000 at 8000 (never the floor, −50000).
@@ -387,9 +462,7 @@ describe('order book decider', () => {
       ]);
 
       const onlyMarket = runBook([submitOrders([marketSell, orderRequest('mb', 'bob', 'buy', 'market', 1000, null)], AUCTION)]).state;
-      expect(orderBookDecider.decide({ type: 'CloseGate', at: GATE }, onlyMarket)).toEqual([
-        gateClosed(null, ['ms', '1000'], ['mb', '1000']),
-      ]);
+      expect(orderBookDecider.decide({ type: 'CloseGate', at: GATE }, onlyMarket)).toEqual([gateClosed(null, ['ms', '1000'], ['mb', '1000'])]);
     });
   });
 

@@ -3,10 +3,13 @@ import { orderOutcomes } from './order-outcome.ts';
 import type { OrderBookEvent } from './market-types.ts';
 
 const accepted = (orderId: string, side: 'buy' | 'sell', quantityWh: string, orderType: 'limit' | 'ioc' = 'limit') =>
-  ({ type: 'OrderAccepted', data: { orderId, clientOrderId: `c-${orderId}`, traderId: `t-${orderId}`, side, orderType, limitPriceMinorPerMWh: '5000', quantityWh } }) as unknown as OrderBookEvent;
+  ({
+    type: 'OrderAccepted',
+    data: { orderId, clientOrderId: `c-${orderId}`, traderId: `t-${orderId}`, side, orderType, limitPriceMinorPerMWh: '5000', quantityWh },
+  }) as unknown as OrderBookEvent;
 
 describe('orderOutcomes', () => {
-  it('lists the submit\'s own orders with what its trades filled and its cancellations took, not the resting orders its trades hit', () => {
+  it("lists the submit's own orders with what its trades filled and its cancellations took, not the resting orders its trades hit", () => {
     const events = [
       accepted('a', 'buy', '3000', 'ioc'),
       { type: 'TradeExecuted', data: { buyOrderId: 'a', sellOrderId: 'resting', quantityWh: '1000' } },

@@ -1,7 +1,15 @@
 import { InvalidCommand } from '../errors.ts';
 import type { RefusalClass } from '../site/site-refusals.ts';
 import type { MeterCommand } from './meter-types.ts';
-import { ConflictingMeterReading, MeterAlreadyRegistered, MeterReadingFromFuture, MeterRegisterWentBackwards, ReadingsAfterMeterReset, UnknownMeter, UnknownMeterReading } from './metering-errors.ts';
+import {
+  ConflictingMeterReading,
+  MeterAlreadyRegistered,
+  MeterReadingFromFuture,
+  MeterRegisterWentBackwards,
+  ReadingsAfterMeterReset,
+  UnknownMeter,
+  UnknownMeterReading,
+} from './metering-errors.ts';
 
 /**
  * What the meter's decider (a site or node meter) can refuse each command with, and nothing more

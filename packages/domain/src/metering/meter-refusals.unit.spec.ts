@@ -66,7 +66,15 @@ const command = fc.oneof(
 describe('METER_REFUSALS', () => {
   it('lists every refusal the decider makes, per command, and each one listed is met', () => {
     const pool = [meterDecider.initialState(), registeredMeter()];
-    const seen = refusalsMet({ decide: meterDecider.decide, stateAt: (which) => pool[which]!, which: fc.constantFrom(0, 1, 1, 1), command, refusals: METER_REFUSALS, numRuns: 10_000, seed: 20_261_208 });
+    const seen = refusalsMet({
+      decide: meterDecider.decide,
+      stateAt: (which) => pool[which]!,
+      which: fc.constantFrom(0, 1, 1, 1),
+      command,
+      refusals: METER_REFUSALS,
+      numRuns: 10_000,
+      seed: 20_261_208,
+    });
     expectEveryRefusalMet(seen, METER_REFUSALS);
   });
 

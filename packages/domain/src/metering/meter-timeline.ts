@@ -39,10 +39,7 @@ export type TimelinePoint = {
 export const isStart = (point: Pick<TimelinePoint, 'kind'>): boolean => point.kind !== 'reading';
 
 /** Points compare by (spanAt, start before reading, occurredAt). */
-export function compareKeys(
-  a: Pick<TimelinePoint, 'spanAtMs' | 'kind' | 'occurredAtMs'>,
-  b: Pick<TimelinePoint, 'spanAtMs' | 'kind' | 'occurredAtMs'>,
-): number {
+export function compareKeys(a: Pick<TimelinePoint, 'spanAtMs' | 'kind' | 'occurredAtMs'>, b: Pick<TimelinePoint, 'spanAtMs' | 'kind' | 'occurredAtMs'>): number {
   if (a.spanAtMs !== b.spanAtMs) return a.spanAtMs - b.spanAtMs;
   const ra = isStart(a) ? 0 : 1;
   const rb = isStart(b) ? 0 : 1;
@@ -53,8 +50,7 @@ export function compareKeys(
 /** What identifies a point within its session: its instant, and whether it is a reading. */
 export const identityOf = (point: Pick<TimelinePoint, 'kind' | 'occurredAtMs'>): string => `${point.occurredAtMs}${isStart(point) ? 's' : 'r'}`;
 
-export const spanAtOf = (occurredAtMs: number, pluggedInAtMs: number | null): number =>
-  pluggedInAtMs === null ? occurredAtMs : Math.max(occurredAtMs, pluggedInAtMs);
+export const spanAtOf = (occurredAtMs: number, pluggedInAtMs: number | null): number => (pluggedInAtMs === null ? occurredAtMs : Math.max(occurredAtMs, pluggedInAtMs));
 
 /** Energy of one session in one interval, being summed: mWh and the positions behind them (unsorted, may repeat). */
 export type IntervalSum = { sessionId: string; startMs: number; importMilli: bigint; exportMilli: bigint; positions: bigint[] };

@@ -18,7 +18,12 @@ const point = (kind: PointKind, hhmm: string, importWh: string, pluggedIn: strin
 const rows = (sums: IntervalSums) =>
   [...sums.all()]
     .sort((a, b) => a.startMs - b.startMs)
-    .map((row) => ({ start: new Date(row.startMs).toISOString().slice(11, 16), importWh: fromMilli(row.importMilli), exportWh: fromMilli(row.exportMilli), positions: distinctPositions(row.positions) }));
+    .map((row) => ({
+      start: new Date(row.startMs).toISOString().slice(11, 16),
+      importWh: fromMilli(row.importMilli),
+      exportWh: fromMilli(row.exportMilli),
+      positions: distinctPositions(row.positions),
+    }));
 
 describe('the meter time line', () => {
   it('orders by where a point sits, segment starts before readings at the same instant, then by the instant', () => {
@@ -32,7 +37,13 @@ describe('the meter time line', () => {
   });
 
   it('numbers segments from each start; readings before any start are in none', () => {
-    const points = [point('reading', '09:00', '0', null), point('plug_in', '10:00', '0'), point('reading', '10:05', '1'), point('reset', '10:10', '0'), point('reading', '10:12', '1')];
+    const points = [
+      point('reading', '09:00', '0', null),
+      point('plug_in', '10:00', '0'),
+      point('reading', '10:05', '1'),
+      point('reset', '10:10', '0'),
+      point('reading', '10:12', '1'),
+    ];
     expect(numberSegments(points, -1).length).toBe(3); // the plug-in and the reading after it were already in 0
     expect(points.map((p) => p.segment)).toEqual([-1, 0, 0, 1, 1]);
     // Continuing from a point in segment 3.
@@ -74,7 +85,9 @@ describe('the meter time line', () => {
           const sums = new IntervalSums();
           sums.addSpan('s', p, q, lower);
           const expected = shares.filter((share) => share.startMs >= lower);
-          expect([...sums.all()].map((row) => [row.startMs, row.importMilli, row.exportMilli])).toEqual(expected.map((share) => [share.startMs, share.importMilli, share.exportMilli]));
+          expect([...sums.all()].map((row) => [row.startMs, row.importMilli, row.exportMilli])).toEqual(
+            expected.map((share) => [share.startMs, share.importMilli, share.exportMilli]),
+          );
           for (const row of sums.all()) expect(distinctPositions(row.positions)).toEqual([1n, 2n, 3n]);
         },
       ),

@@ -5,7 +5,15 @@ import { InvalidCommand } from '../errors.ts';
 import { Decimal } from '../values/index.ts';
 import { checkMeterId, meterDecider, meterStreamId } from './meter.ts';
 import type { MeterCommand, MeterEvent, MeterState, RegisteredMeter } from './meter-types.ts';
-import { ConflictingMeterReading, MeterAlreadyRegistered, MeterReadingFromFuture, MeterRegisterWentBackwards, ReadingsAfterMeterReset, UnknownMeter, UnknownMeterReading } from './metering-errors.ts';
+import {
+  ConflictingMeterReading,
+  MeterAlreadyRegistered,
+  MeterReadingFromFuture,
+  MeterRegisterWentBackwards,
+  ReadingsAfterMeterReset,
+  UnknownMeter,
+  UnknownMeterReading,
+} from './metering-errors.ts';
 import { deliveredEnergy, segmentsOf } from './register-series.ts';
 
 const given = givenFor(meterDecider);
@@ -16,7 +24,13 @@ const register: MeterCommand = { type: 'RegisterMeter', meterId: 'm1', at: '2026
 const registered: MeterEvent = { type: 'MeterRegistered', data: { meterId: 'm1', siteId: 'depot', nodeId: 'f1', measures: 'generation', registeredAt: T('08:00') } };
 
 /** What a reading, a correction and a reset of meter m1 at hh:mm (received at RECEIVED_AT) carry. */
-const registers = (hhmm: string, energyImportWh: string, energyExportWh: string) => ({ meterId: 'm1', at: RECEIVED_AT, occurredAt: `2026-11-27T${hhmm}Z`, energyImportWh, energyExportWh });
+const registers = (hhmm: string, energyImportWh: string, energyExportWh: string) => ({
+  meterId: 'm1',
+  at: RECEIVED_AT,
+  occurredAt: `2026-11-27T${hhmm}Z`,
+  energyImportWh,
+  energyExportWh,
+});
 const readingCommand = (hhmm: string, energyImportWh: string, energyExportWh = '0', extra: Partial<Extract<MeterCommand, { type: 'RecordMeterReading' }>> = {}): MeterCommand => ({
   type: 'RecordMeterReading',
   ...registers(hhmm, energyImportWh, energyExportWh),
@@ -76,11 +90,15 @@ describe('RegisterMeter', () => {
     ['measures', { measures: 'wind' as 'generation' }],
     ['at', { at: 'today' }],
   ])('refuses a malformed %s, naming it', (fieldName, change) => {
-    given([]).when({ ...register, ...change } as MeterCommand).thenThrows(InvalidCommand, { field: fieldName });
+    given([])
+      .when({ ...register, ...change } as MeterCommand)
+      .thenThrows(InvalidCommand, { field: fieldName });
   });
 
   it('refuses a second registration of the same meter', () => {
-    given([registered]).when({ ...register, nodeId: 'f2' }).thenThrows(MeterAlreadyRegistered, { meterId: 'm1', siteId: 'depot', nodeId: 'f1' });
+    given([registered])
+      .when({ ...register, nodeId: 'f2' })
+      .thenThrows(MeterAlreadyRegistered, { meterId: 'm1', siteId: 'depot', nodeId: 'f1' });
   });
 });
 
@@ -93,15 +111,21 @@ describe('meter readings', () => {
   });
 
   it('records a reading in canonical form, and places late ones by occurredAt', () => {
-    given([registered]).when(readingCommand('10:00', '1000.000', '5', { powerW: '-2500.50' })).then([recorded('10:00', '1000', '5', '-2500.5')]);
-    given([registered, r3]).when(readingCommand('10:00', '1000', '5')).then([r1]);
+    given([registered])
+      .when(readingCommand('10:00', '1000.000', '5', { powerW: '-2500.50' }))
+      .then([recorded('10:00', '1000', '5', '-2500.5')]);
+    given([registered, r3])
+      .when(readingCommand('10:00', '1000', '5'))
+      .then([r1]);
     const state = stateOf([registered, r3, r1, recorded('11:00', '2000', '7')]);
     expect(state.series.readings.map((r) => r.occurredAt)).toEqual([T('10:00'), T('11:00'), T('12:00')]);
     expect(state.lastReading).toEqual({ occurredAt: T('12:00'), energyImportWh: '3000', energyExportWh: '9', powerW: null });
   });
 
   it('records the same reading sent twice once', () => {
-    given([registered, r1, r3]).when(readingCommand('10:00:00.000', '1000', '5')).then([]);
+    given([registered, r1, r3])
+      .when(readingCommand('10:00:00.000', '1000', '5'))
+      .then([]);
   });
 
   it('refuses a conflicting duplicate, naming both values', () => {
@@ -120,11 +144,15 @@ describe('meter readings', () => {
     given([registered, r1, r3])
       .when(readingCommand('11:00', '999', '6'))
       .thenThrows(MeterRegisterWentBackwards, { meterId: 'm1', register: 'energyImportWh', previousAt: T('10:00'), previousWh: '1000', newAt: T('11:00'), newWh: '999' });
-    given([registered, r1, r3]).when(readingCommand('11:00', '2000', '10')).thenThrows(MeterRegisterWentBackwards, { register: 'energyExportWh', previousWh: '10', newWh: '9' });
+    given([registered, r1, r3])
+      .when(readingCommand('11:00', '2000', '10'))
+      .thenThrows(MeterRegisterWentBackwards, { register: 'energyExportWh', previousWh: '10', newWh: '9' });
   });
 
   it('refuses a timestamp more than 5 minutes after the command, naming both', () => {
-    given([registered]).when(readingCommand('10:05', '1', '0', { at: '2026-11-27T10:00Z' })).then([recorded('10:05', '1')]);
+    given([registered])
+      .when(readingCommand('10:05', '1', '0', { at: '2026-11-27T10:00Z' }))
+      .then([recorded('10:05', '1')]);
     given([registered])
       .when(readingCommand('10:05:01', '1', '0', { at: '2026-11-27T10:00Z' }))
       .thenThrows(MeterReadingFromFuture, { meterId: 'm1', occurredAt: '2026-11-27T10:05:01.000Z', at: T('10:00') });
@@ -132,10 +160,16 @@ describe('meter readings', () => {
 
   it('refuses malformed figures, naming the field', () => {
     given([registered]).when(readingCommand('10:00', '1.0001')).thenThrows(InvalidCommand, { field: 'energyImportWh' });
-    given([registered]).when(readingCommand('10:00', '1', '-1')).thenThrows(InvalidCommand, { field: 'energyExportWh' });
-    given([registered]).when(readingCommand('10:00', '1', '0', { powerW: '1 kW' })).thenThrows(InvalidCommand, { field: 'powerW' });
+    given([registered])
+      .when(readingCommand('10:00', '1', '-1'))
+      .thenThrows(InvalidCommand, { field: 'energyExportWh' });
+    given([registered])
+      .when(readingCommand('10:00', '1', '0', { powerW: '1 kW' }))
+      .thenThrows(InvalidCommand, { field: 'powerW' });
     given([registered]).when(readingCommand('25:00', '1')).thenThrows(InvalidCommand, { field: 'occurredAt' });
-    given([registered]).when(readingCommand('10:00', '1', '0', { at: '' })).thenThrows(InvalidCommand, { field: 'at' });
+    given([registered])
+      .when(readingCommand('10:00', '1', '0', { at: '' }))
+      .thenThrows(InvalidCommand, { field: 'at' });
   });
 });
 
@@ -144,23 +178,39 @@ describe('meter corrections and resets', () => {
   const r3 = recorded('12:00', '3000', '9');
 
   it('corrects a recorded reading with a new event, and records nothing for the same values', () => {
-    given([registered, r1, r3]).when(correctCommand('10:00', '1500', '5', { reason: '  meter re-read  ' })).then([corrected('10:00', '1500', '5')]);
-    given([registered, r1, r3]).when(correctCommand('10:00', '1000', '5')).then([]);
+    given([registered, r1, r3])
+      .when(correctCommand('10:00', '1500', '5', { reason: '  meter re-read  ' }))
+      .then([corrected('10:00', '1500', '5')]);
+    given([registered, r1, r3])
+      .when(correctCommand('10:00', '1000', '5'))
+      .then([]);
     const state = stateOf([registered, r1, r3, corrected('12:00', '3500', '9')]);
     expect(state.lastReading?.energyImportWh).toBe('3500');
     expect(deliveredEnergy(state.series).importWh.toFixed()).toBe('2500');
   });
 
   it('refuses a correction of no reading, one that does not fit, and one without a reason', () => {
-    given([registered, r1]).when(correctCommand('11:00', '1500')).thenThrows(UnknownMeterReading, { meterId: 'm1', occurredAt: T('11:00') });
-    given([registered, r1, r3]).when(correctCommand('10:00', '3001', '5')).thenThrows(MeterRegisterWentBackwards, { previousWh: '3001', newWh: '3000' });
-    given([registered, r1]).when(correctCommand('10:00', '1500', '5', { reason: '' })).thenThrows(InvalidCommand, { field: 'reason' });
-    given([registered, r1]).when(correctCommand('10:10', '1500', '5', { at: '2026-11-27T10:00Z' })).thenThrows(MeterReadingFromFuture);
+    given([registered, r1])
+      .when(correctCommand('11:00', '1500'))
+      .thenThrows(UnknownMeterReading, { meterId: 'm1', occurredAt: T('11:00') });
+    given([registered, r1, r3])
+      .when(correctCommand('10:00', '3001', '5'))
+      .thenThrows(MeterRegisterWentBackwards, { previousWh: '3001', newWh: '3000' });
+    given([registered, r1])
+      .when(correctCommand('10:00', '1500', '5', { reason: '' }))
+      .thenThrows(InvalidCommand, { field: 'reason' });
+    given([registered, r1])
+      .when(correctCommand('10:10', '1500', '5', { at: '2026-11-27T10:00Z' }))
+      .thenThrows(MeterReadingFromFuture);
   });
 
   it('resets the meter: readings after the reset continue from its values, and delivered energy spans both', () => {
-    given([registered, r1]).when(resetCommand('11:00', '0')).then([reset('11:00', '0')]);
-    given([registered, r1, reset('11:00', '0')]).when(readingCommand('12:00', '800', '1')).then([recorded('12:00', '800', '1')]);
+    given([registered, r1])
+      .when(resetCommand('11:00', '0'))
+      .then([reset('11:00', '0')]);
+    given([registered, r1, reset('11:00', '0')])
+      .when(readingCommand('12:00', '800', '1'))
+      .then([recorded('12:00', '800', '1')]);
     const state = stateOf([registered, recorded('09:00', '200', '1'), r1, reset('11:00', '0'), recorded('12:00', '800', '1')]);
     // (1000 − 200) + (800 − 0) imported; (5 − 1) + (1 − 0) exported.
     expect(deliveredEnergy(state.series).importWh.toFixed()).toBe('1600');
@@ -169,14 +219,24 @@ describe('meter corrections and resets', () => {
   });
 
   it('records the same reset once; refuses another at the same instant, one before readings of the old meter, one without a reason', () => {
-    given([registered, r1, reset('11:00', '0')]).when(resetCommand('11:00', '0')).then([]);
-    given([registered, r1, reset('11:00', '0')]).when(resetCommand('11:00', '10')).thenThrows(ConflictingMeterReading, { what: 'reset', recorded: { energyImportWh: '0' }, sent: { energyImportWh: '10' } });
-    given([registered, r1, r3]).when(resetCommand('11:00', '0')).thenThrows(ReadingsAfterMeterReset, { meterId: 'm1', occurredAt: T('11:00'), readingsAt: [T('12:00')] });
-    given([registered]).when(resetCommand('11:00', '0', '0', { reason: ' ' })).thenThrows(InvalidCommand, { field: 'reason' });
+    given([registered, r1, reset('11:00', '0')])
+      .when(resetCommand('11:00', '0'))
+      .then([]);
+    given([registered, r1, reset('11:00', '0')])
+      .when(resetCommand('11:00', '10'))
+      .thenThrows(ConflictingMeterReading, { what: 'reset', recorded: { energyImportWh: '0' }, sent: { energyImportWh: '10' } });
+    given([registered, r1, r3])
+      .when(resetCommand('11:00', '0'))
+      .thenThrows(ReadingsAfterMeterReset, { meterId: 'm1', occurredAt: T('11:00'), readingsAt: [T('12:00')] });
+    given([registered])
+      .when(resetCommand('11:00', '0', '0', { reason: ' ' }))
+      .thenThrows(InvalidCommand, { field: 'reason' });
   });
 
   it('accepts a reset of a meter without readings at any instant (a node meter has no origin)', () => {
-    given([registered]).when(resetCommand('07:00', '12.5')).then([reset('07:00', '12.5')]);
+    given([registered])
+      .when(resetCommand('07:00', '12.5'))
+      .then([reset('07:00', '12.5')]);
   });
 });
 

@@ -19,7 +19,16 @@
  */
 import { InvalidCommand } from '../errors.ts';
 import { Decimal, parseNonNegative, QUANTITY_BOUNDS, toDecimalString } from '../values/index.ts';
-import { ConflictingMeterReading, MeterReadingFromFuture, MeterRegisterWentBackwards, ReadingsAfterMeterReset, UnknownMeterReading, type MeterRegister, type MeterSubject, type MeterValues } from './metering-errors.ts';
+import {
+  ConflictingMeterReading,
+  MeterReadingFromFuture,
+  MeterRegisterWentBackwards,
+  ReadingsAfterMeterReset,
+  UnknownMeterReading,
+  type MeterRegister,
+  type MeterSubject,
+  type MeterValues,
+} from './metering-errors.ts';
 
 /** A meter's clock may run a little ahead of ours, not more. */
 export const MAX_READING_AHEAD_MS = 5 * 60_000;

@@ -1,12 +1,31 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidCommand } from '../errors.ts';
 import { ConflictingMeterReading, MeterReadingFromFuture, MeterRegisterWentBackwards, ReadingsAfterMeterReset, UnknownMeterReading } from './metering-errors.ts';
-import { checkNotFromFuture, decideCorrection, decideReading, decideReset, deliveredEnergy, emptySeries, parseRegister, segmentIndexAt, segmentsOf, withReading, withReset, type RegisterSeries, type SegmentStart } from './register-series.ts';
+import {
+  checkNotFromFuture,
+  decideCorrection,
+  decideReading,
+  decideReset,
+  deliveredEnergy,
+  emptySeries,
+  parseRegister,
+  segmentIndexAt,
+  segmentsOf,
+  withReading,
+  withReset,
+  type RegisterSeries,
+  type SegmentStart,
+} from './register-series.ts';
 
 type Reading = { occurredAt: string; energyImportWh: string; energyExportWh: string; powerW: string | null };
 
 const T = (hhmm: string) => `2026-11-27T${hhmm}:00.000Z`;
-const reading = (hhmm: string, energyImportWh: string, energyExportWh = '0', powerW: string | null = null): Reading => ({ occurredAt: T(hhmm), energyImportWh, energyExportWh, powerW });
+const reading = (hhmm: string, energyImportWh: string, energyExportWh = '0', powerW: string | null = null): Reading => ({
+  occurredAt: T(hhmm),
+  energyImportWh,
+  energyExportWh,
+  powerW,
+});
 const start = (hhmm: string, energyImportWh: string, energyExportWh = '0'): SegmentStart => ({ occurredAt: T(hhmm), energyImportWh, energyExportWh });
 const meter = { meterId: 'm1' };
 
@@ -48,7 +67,10 @@ describe('checkNotFromFuture', () => {
   it('allows 5 minutes ahead, not one millisecond more', () => {
     const at = Date.parse(T('12:00'));
     expect(() => checkNotFromFuture(meter, at + 300_000, at, 'o', 'a')).not.toThrow();
-    expect(thrown(() => checkNotFromFuture(meter, at + 300_001, at, 'o', 'a'))).toMatchObject({ code: 'METER_READING_FROM_FUTURE', details: { meterId: 'm1', occurredAt: 'o', at: 'a' } });
+    expect(thrown(() => checkNotFromFuture(meter, at + 300_001, at, 'o', 'a'))).toMatchObject({
+      code: 'METER_READING_FROM_FUTURE',
+      details: { meterId: 'm1', occurredAt: 'o', at: 'a' },
+    });
     expect(thrown(() => checkNotFromFuture({ sessionId: 's1' }, at + 300_001, at, 'o', 'a'))).toBeInstanceOf(MeterReadingFromFuture);
   });
 });
@@ -118,7 +140,10 @@ describe('decideCorrection', () => {
   });
 
   it('refuses a correction of no reading, and values outside the neighbours', () => {
-    expect(thrown(() => decideCorrection(series, reading('11:30', '250'), meter))).toMatchObject({ code: 'UNKNOWN_METER_READING', details: { meterId: 'm1', occurredAt: T('11:30') } });
+    expect(thrown(() => decideCorrection(series, reading('11:30', '250'), meter))).toMatchObject({
+      code: 'UNKNOWN_METER_READING',
+      details: { meterId: 'm1', occurredAt: T('11:30') },
+    });
     expect(thrown(() => decideCorrection(series, reading('11:30', '250'), meter))).toBeInstanceOf(UnknownMeterReading);
     expect(thrown(() => decideCorrection(series, reading('11:00', '99.999'), meter))).toBeInstanceOf(MeterRegisterWentBackwards);
     expect(thrown(() => decideCorrection(series, reading('11:00', '300.001'), meter))).toMatchObject({ details: { previousWh: '300.001', newAt: T('12:00'), newWh: '300' } });

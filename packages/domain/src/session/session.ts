@@ -2,7 +2,20 @@ import { TIERS, type Tier } from '../allocation/types.ts';
 import type { Decider } from '../decider.ts';
 import { DomainError, InvalidCommand } from '../errors.ts';
 import { Decimal, toDecimalString, formatInstant, parseInstant, parseId, parseQuantity, parseNonNegativeQuantity } from '../values/index.ts';
-import { checkNotFromFuture, decideCorrection, decideReading, decideReset, deliveredEnergy, parseRegister, segmentsOf, withReading, withReset, type RegisterSegment, type RegisterSeries, type SegmentStart } from '../metering/register-series.ts';
+import {
+  checkNotFromFuture,
+  decideCorrection,
+  decideReading,
+  decideReset,
+  deliveredEnergy,
+  parseRegister,
+  segmentsOf,
+  withReading,
+  withReset,
+  type RegisterSegment,
+  type RegisterSeries,
+  type SegmentStart,
+} from '../metering/register-series.ts';
 import type { MeterReading, PlugIn, SessionCommand, SessionEvent, SessionNeeds, SessionPluggedInData, SessionState, V2gConsent } from './session-types.ts';
 
 /** A session that has plugged in (whatever became of it since). */

@@ -3,7 +3,19 @@ import { describe, expect, it } from 'vitest';
 import { givenFor } from '../../test/given.ts';
 import { parseInstant, Decimal } from '../values/index.ts';
 import { ConflictingMeterReading, MeterReadingFromFuture, MeterRegisterWentBackwards, ReadingsAfterMeterReset, UnknownMeterReading } from '../metering/metering-errors.ts';
-import { checkSessionId, InvalidSessionRequest, InvalidSessionTransition, SessionAlreadyExists, SessionClosed, sessionDecider, sessionMeterSegments, sessionNeeds, sessionStreamId, UnknownSession, type PluggedInSession } from './session.ts';
+import {
+  checkSessionId,
+  InvalidSessionRequest,
+  InvalidSessionTransition,
+  SessionAlreadyExists,
+  SessionClosed,
+  sessionDecider,
+  sessionMeterSegments,
+  sessionNeeds,
+  sessionStreamId,
+  UnknownSession,
+  type PluggedInSession,
+} from './session.ts';
 import type { MeterReading, PlugIn, SessionCommand, SessionEvent, SessionPluggedInData, SessionState } from './session-types.ts';
 
 const given = givenFor(sessionDecider);
@@ -180,7 +192,12 @@ describe('PlugIn', () => {
     ['a target below the SoC now', { ...targetMode, targetSocPercent: '19.9' }, 'targetSocPercent', /below the SoC now/],
     ['V2G without a capacity', { socPercent: '50', v2g: { minSocPercent: '30', maxDischargePowerW: '5000' } }, 'batteryCapacityWh', /V2G/],
     ['V2G without the SoC now', { batteryCapacityWh: '60000', v2g: { minSocPercent: '30', maxDischargePowerW: '5000' } }, 'socPercent', /V2G/],
-    ['a maximum power beyond any grid connection (the bound holds in the domain, whatever door the command came through)', { maxPowerW: '2000000000' }, 'maxPowerW', /beyond 1000000000 W/],
+    [
+      'a maximum power beyond any grid connection (the bound holds in the domain, whatever door the command came through)',
+      { maxPowerW: '2000000000' },
+      'maxPowerW',
+      /beyond 1000000000 W/,
+    ],
     ['an energy need with more decimals than a register counts', { energyNeededWh: '1.0001' }, 'energyNeededWh', /4 decimals; at most 3/],
     ['a V2G reserve over 100', { ...targetMode, v2g: { minSocPercent: '120', maxDischargePowerW: '5000' } }, 'v2g.minSocPercent', /beyond 100 %/],
     ['a V2G discharge power of 0', { ...targetMode, v2g: { minSocPercent: '30', maxDischargePowerW: '0' } }, 'v2g.maxDischargePowerW', /more than 0/],
@@ -188,7 +205,9 @@ describe('PlugIn', () => {
     ['a malformed export register', { meterStartExportWh: '1e3' }, 'meterStartExportWh', /not a decimal string/],
   ];
   it.each(refusals)('refuses %s, naming the field', (_, change, fieldName, reason) => {
-    given([]).when({ ...plugIn, ...change }).thenThrows(InvalidSessionRequest, { field: fieldName });
+    given([])
+      .when({ ...plugIn, ...change })
+      .thenThrows(InvalidSessionRequest, { field: fieldName });
     let thrown: unknown;
     try {
       sessionDecider.decide({ ...plugIn, ...change }, sessionDecider.initialState());
@@ -230,7 +249,9 @@ describe('lifecycle', () => {
   it('stops an active or a suspended session, with the reason trimmed', () => {
     given([pluggedIn()]).when(stop).then([stopped]);
     given([pluggedIn(), suspended]).when(stop).then([stopped]);
-    given([pluggedIn()]).when({ ...stop, reason: ' ' }).thenThrows(InvalidSessionRequest, { field: 'reason' });
+    given([pluggedIn()])
+      .when({ ...stop, reason: ' ' })
+      .thenThrows(InvalidSessionRequest, { field: 'reason' });
   });
 
   it.each([suspend, reactivate, stop, changeDeparture])('refuses $type on a stopped session', (command) => {
@@ -272,9 +293,15 @@ describe('RecordSessionMeterReading', () => {
   it('refuses malformed figures, naming the field', () => {
     given([start]).when(readingCommand('soon', '3000')).thenThrows(InvalidSessionRequest, { field: 'occurredAt' });
     given([start]).when(readingCommand('2026-11-27T18:00Z', '-1')).thenThrows(InvalidSessionRequest, { field: 'energyImportWh' });
-    given([start]).when(readingCommand('2026-11-27T18:00Z', '3000', 'x')).thenThrows(InvalidSessionRequest, { field: 'energyExportWh' });
-    given([start]).when(readingCommand('2026-11-27T18:00Z', '3000', '50', { powerW: '1,5' })).thenThrows(InvalidSessionRequest, { field: 'powerW' });
-    given([start]).when(readingCommand('2026-11-27T18:00Z', '3000', '50', { socPercent: '100.5' })).thenThrows(InvalidSessionRequest, { field: 'socPercent' });
+    given([start])
+      .when(readingCommand('2026-11-27T18:00Z', '3000', 'x'))
+      .thenThrows(InvalidSessionRequest, { field: 'energyExportWh' });
+    given([start])
+      .when(readingCommand('2026-11-27T18:00Z', '3000', '50', { powerW: '1,5' }))
+      .thenThrows(InvalidSessionRequest, { field: 'powerW' });
+    given([start])
+      .when(readingCommand('2026-11-27T18:00Z', '3000', '50', { socPercent: '100.5' }))
+      .thenThrows(InvalidSessionRequest, { field: 'socPercent' });
   });
 
   it('refuses a register below the meter start, naming it with both values', () => {
@@ -288,19 +315,25 @@ describe('RecordSessionMeterReading', () => {
         newAt: '2026-11-27T18:00:00.000Z',
         newWh: '999',
       });
-    given([start]).when(readingCommand('2026-11-27T18:00Z', '1000', '49.9')).thenThrows(MeterRegisterWentBackwards, { register: 'energyExportWh', previousWh: '50', newWh: '49.9' });
+    given([start])
+      .when(readingCommand('2026-11-27T18:00Z', '1000', '49.9'))
+      .thenThrows(MeterRegisterWentBackwards, { register: 'energyExportWh', previousWh: '50', newWh: '49.9' });
   });
 
   it('refuses a register below the reading before it in time', () => {
     given([start, r1])
       .when(readingCommand('2026-11-27T18:30Z', '2999.9', '60'))
       .thenThrows(MeterRegisterWentBackwards, { register: 'energyImportWh', previousAt: '2026-11-27T18:00:00.000Z', previousWh: '3000', newWh: '2999.9' });
-    given([start, r1]).when(readingCommand('2026-11-27T18:30Z', '3100', '40')).thenThrows(MeterRegisterWentBackwards, { register: 'energyExportWh', previousWh: '50', newWh: '40' });
+    given([start, r1])
+      .when(readingCommand('2026-11-27T18:30Z', '3100', '40'))
+      .thenThrows(MeterRegisterWentBackwards, { register: 'energyExportWh', previousWh: '50', newWh: '40' });
   });
 
   it('accepts a late reading between its neighbours and keeps the latest as lastReading', () => {
     const late = recorded('2026-11-27T18:30:00.000Z', '4500', '60');
-    given([start, r1, r3]).when(readingCommand('2026-11-27T18:30Z', '4500', '60')).then([late]);
+    given([start, r1, r3])
+      .when(readingCommand('2026-11-27T18:30Z', '4500', '60'))
+      .then([late]);
     const state = stateOf([start, r1, r3, late]);
     expect(state.lastReading).toEqual({ occurredAt: '2026-11-27T19:00:00.000Z', energyImportWh: '6000', energyExportWh: '80', powerW: null, socPercent: null });
     expect(state.readings.map((r) => r.occurredAt)).toEqual(['2026-11-27T18:00:00.000Z', '2026-11-27T18:30:00.000Z', '2026-11-27T19:00:00.000Z']);
@@ -308,7 +341,9 @@ describe('RecordSessionMeterReading', () => {
 
   it('accepts a reading older than every other one, above the meter start', () => {
     const early = recorded('2026-11-27T17:30:00.000Z', '2000', '50');
-    given([start, r3]).when(readingCommand('2026-11-27T17:30Z', '2000', '50')).then([early]);
+    given([start, r3])
+      .when(readingCommand('2026-11-27T17:30Z', '2000', '50'))
+      .then([early]);
     expect(stateOf([start, r3, early]).lastReading?.occurredAt).toBe('2026-11-27T19:00:00.000Z');
   });
 
@@ -325,8 +360,12 @@ describe('RecordSessionMeterReading', () => {
   });
 
   it('records nothing for an exact duplicate, the latest or an older one', () => {
-    given([start, r1, r3]).when(readingCommand('2026-11-27T19:00:00Z', '6000.00', '80')).then([]);
-    given([start, r1, r3]).when(readingCommand('2026-11-27T18:00Z', '3000', '50')).then([]);
+    given([start, r1, r3])
+      .when(readingCommand('2026-11-27T19:00:00Z', '6000.00', '80'))
+      .then([]);
+    given([start, r1, r3])
+      .when(readingCommand('2026-11-27T18:00Z', '3000', '50'))
+      .then([]);
   });
 
   it('refuses a reading at an instant already recorded with other values, naming both, instead of taking it as a correction', () => {
@@ -364,7 +403,9 @@ describe('RecordSessionMeterReading', () => {
   });
 
   it('records readings on a suspended session', () => {
-    given([start, suspended]).when(readingCommand('2026-11-27T18:00Z', '3000', '50')).then([r1]);
+    given([start, suspended])
+      .when(readingCommand('2026-11-27T18:00Z', '3000', '50'))
+      .then([r1]);
   });
 });
 
@@ -380,10 +421,7 @@ describe('sessionNeeds', () => {
   });
 
   it('counts net energy from the meter start: import minus export', () => {
-    const state = stateOf([
-      pluggedIn({ meterStartImportWh: '1000', meterStartExportWh: '200' }),
-      recorded('2026-11-27T19:00:00.000Z', '6000', '700'),
-    ]);
+    const state = stateOf([pluggedIn({ meterStartImportWh: '1000', meterStartExportWh: '200' }), recorded('2026-11-27T19:00:00.000Z', '6000', '700')]);
     // delivered = (6000 − 1000) − (700 − 200) = 4500; remaining = 15,500 Wh; 12 h = 43,200 s left.
     const needs = sessionNeeds(state, parseInstant('at', '2026-11-27T19:00Z'));
     expect(needs).toEqual({
@@ -521,10 +559,9 @@ describe('meter readings in any order (property)', () => {
 
   it('never accepts a reading that would make a register go backwards in time', () => {
     const start = pluggedIn({ meterStartImportWh: '100' });
-    const arbitrary = fc.array(
-      fc.record({ s: fc.integer({ min: 0, max: 100 }), imported: fc.integer({ min: 0, max: 400 }), exported: fc.integer({ min: 0, max: 50 }) }),
-      { maxLength: 20 },
-    );
+    const arbitrary = fc.array(fc.record({ s: fc.integer({ min: 0, max: 100 }), imported: fc.integer({ min: 0, max: 400 }), exported: fc.integer({ min: 0, max: 50 }) }), {
+      maxLength: 20,
+    });
     fc.assert(
       fc.property(arbitrary, (raw) => {
         let state = sessionDecider.evolve(sessionDecider.initialState(), start) as PluggedInSession;
@@ -565,19 +602,33 @@ describe('meter commands: time, closed sessions, mWh', () => {
     given([start, r1])
       .when(correctCommand('2026-11-27T18:00Z', '3100', '50', { at: '2026-11-27T17:50Z' }))
       .thenThrows(MeterReadingFromFuture, { occurredAt: '2026-11-27T18:00:00.000Z', at: '2026-11-27T17:50:00.000Z' });
-    given([start]).when(resetCommand('2026-11-27T18:00Z', '0', '0', { at: '2026-11-27T17:54:59.999Z' })).thenThrows(MeterReadingFromFuture);
-    given([start]).when(readingCommand('2026-11-27T18:00Z', '3000', '50', { at: 'now' })).thenThrows(InvalidSessionRequest, { field: 'at' });
+    given([start])
+      .when(resetCommand('2026-11-27T18:00Z', '0', '0', { at: '2026-11-27T17:54:59.999Z' }))
+      .thenThrows(MeterReadingFromFuture);
+    given([start])
+      .when(readingCommand('2026-11-27T18:00Z', '3000', '50', { at: 'now' }))
+      .thenThrows(InvalidSessionRequest, { field: 'at' });
   });
 
   it('refuses registers with more than 3 decimals (mWh), naming the field; trailing zeros do not count', () => {
     given([start])
       .when(readingCommand('2026-11-27T18:00Z', '3000.0001', '50'))
       .thenThrows(InvalidSessionRequest, { field: 'energyImportWh', reason: expect.stringMatching(/more than 3 decimals/) });
-    given([start]).when(readingCommand('2026-11-27T18:00Z', '3000', '50.1234')).thenThrows(InvalidSessionRequest, { field: 'energyExportWh' });
-    given([start]).when(readingCommand('2026-11-27T18:00Z', '3000.123000', '50')).then([recorded('2026-11-27T18:00:00.000Z', '3000.123', '50')]);
-    given([start, r1]).when(correctCommand('2026-11-27T18:00Z', '3000.0005', '50')).thenThrows(InvalidSessionRequest, { field: 'energyImportWh' });
-    given([start]).when(resetCommand('2026-11-27T18:00Z', '0.0001', '0')).thenThrows(InvalidSessionRequest, { field: 'energyImportWh' });
-    given([]).when({ ...plugIn, meterStartImportWh: '1.2345' }).thenThrows(InvalidSessionRequest, { field: 'meterStartImportWh' });
+    given([start])
+      .when(readingCommand('2026-11-27T18:00Z', '3000', '50.1234'))
+      .thenThrows(InvalidSessionRequest, { field: 'energyExportWh' });
+    given([start])
+      .when(readingCommand('2026-11-27T18:00Z', '3000.123000', '50'))
+      .then([recorded('2026-11-27T18:00:00.000Z', '3000.123', '50')]);
+    given([start, r1])
+      .when(correctCommand('2026-11-27T18:00Z', '3000.0005', '50'))
+      .thenThrows(InvalidSessionRequest, { field: 'energyImportWh' });
+    given([start])
+      .when(resetCommand('2026-11-27T18:00Z', '0.0001', '0'))
+      .thenThrows(InvalidSessionRequest, { field: 'energyImportWh' });
+    given([])
+      .when({ ...plugIn, meterStartImportWh: '1.2345' })
+      .thenThrows(InvalidSessionRequest, { field: 'meterStartImportWh' });
   });
 
   it('refuses corrections and resets of a stopped session after its stop, and accepts them up to it', () => {
@@ -621,7 +672,9 @@ describe('CorrectSessionMeterReading', () => {
 
   it('corrects the latest reading, which changes lastReading and the energy delivered', () => {
     const correction = corrected('2026-11-27T19:00:00.000Z', '5000', '80');
-    given([start, r1, r3]).when(correctCommand('2026-11-27T19:00Z', '5000', '80')).then([correction]);
+    given([start, r1, r3])
+      .when(correctCommand('2026-11-27T19:00Z', '5000', '80'))
+      .then([correction]);
     const state = stateOf([start, r1, r3, correction]);
     expect(state.lastReading?.energyImportWh).toBe('5000');
     // (5000 − 1000) − (80 − 50)
@@ -629,7 +682,9 @@ describe('CorrectSessionMeterReading', () => {
   });
 
   it('records nothing when the values are those recorded', () => {
-    given([start, r1, r3]).when(correctCommand('2026-11-27T19:00:00.000Z', '6000.0', '80')).then([]);
+    given([start, r1, r3])
+      .when(correctCommand('2026-11-27T19:00:00.000Z', '6000.0', '80'))
+      .then([]);
   });
 
   it('refuses a correction of a reading that was never recorded', () => {
@@ -645,13 +700,21 @@ describe('CorrectSessionMeterReading', () => {
     given([start, r1, r2, r3])
       .when(correctCommand('2026-11-27T18:30Z', '4500', '81'))
       .thenThrows(MeterRegisterWentBackwards, { register: 'energyExportWh', previousWh: '81', newAt: '2026-11-27T19:00:00.000Z', newWh: '80' });
-    given([start, r1]).when(correctCommand('2026-11-27T18:00Z', '999', '50')).thenThrows(MeterRegisterWentBackwards, { previousWh: '1000', newWh: '999' });
+    given([start, r1])
+      .when(correctCommand('2026-11-27T18:00Z', '999', '50'))
+      .thenThrows(MeterRegisterWentBackwards, { previousWh: '1000', newWh: '999' });
   });
 
   it('refuses a missing reason, and malformed figures, naming the field', () => {
-    given([start, r1]).when(correctCommand('2026-11-27T18:00Z', '3100', '50', { reason: ' ' })).thenThrows(InvalidSessionRequest, { field: 'reason' });
-    given([start, r1]).when(correctCommand('2026-11-27T18:00Z', '3100', '50', { socPercent: '101' })).thenThrows(InvalidSessionRequest, { field: 'socPercent' });
-    given([start, r1]).when(correctCommand('yesterday', '3100', '50')).thenThrows(InvalidSessionRequest, { field: 'occurredAt' });
+    given([start, r1])
+      .when(correctCommand('2026-11-27T18:00Z', '3100', '50', { reason: ' ' }))
+      .thenThrows(InvalidSessionRequest, { field: 'reason' });
+    given([start, r1])
+      .when(correctCommand('2026-11-27T18:00Z', '3100', '50', { socPercent: '101' }))
+      .thenThrows(InvalidSessionRequest, { field: 'socPercent' });
+    given([start, r1])
+      .when(correctCommand('yesterday', '3100', '50'))
+      .thenThrows(InvalidSessionRequest, { field: 'occurredAt' });
   });
 });
 
@@ -662,9 +725,13 @@ describe('ResetSessionMeter', () => {
   const replaced = reset('2026-11-27T18:30:00.000Z', '10', '0');
 
   it('records a reset, after which readings continue from its values', () => {
-    given([start, r1]).when(resetCommand('2026-11-27T18:30Z', '10.000', '0', { reason: ' meter replaced ' })).then([replaced]);
+    given([start, r1])
+      .when(resetCommand('2026-11-27T18:30Z', '10.000', '0', { reason: ' meter replaced ' }))
+      .then([replaced]);
     const after = recorded('2026-11-27T19:00:00.000Z', '1010', '5');
-    given([start, r1, replaced]).when(readingCommand('2026-11-27T19:00Z', '1010', '5')).then([after]);
+    given([start, r1, replaced])
+      .when(readingCommand('2026-11-27T19:00Z', '1010', '5'))
+      .then([after]);
     const state = stateOf([start, r1, replaced, after]);
     expect(state.meterResets).toEqual([{ occurredAt: '2026-11-27T18:30:00.000Z', energyImportWh: '10', energyExportWh: '0' }]);
     expect(state.lastReading).toMatchObject({ occurredAt: '2026-11-27T19:00:00.000Z', energyImportWh: '1010' });
@@ -693,16 +760,26 @@ describe('ResetSessionMeter', () => {
       .when(readingCommand('2026-11-27T18:45Z', '9', '0'))
       .thenThrows(MeterRegisterWentBackwards, { register: 'energyImportWh', previousAt: '2026-11-27T18:30:00.000Z', previousWh: '10', newWh: '9' });
     // A late reading of the old meter, between its last one and the reset: bounded below by 3000 only.
-    given([start, r1, replaced]).when(readingCommand('2026-11-27T18:15Z', '3500', '50')).then([recorded('2026-11-27T18:15:00.000Z', '3500', '50')]);
-    given([start, r1, replaced]).when(readingCommand('2026-11-27T18:15Z', '2000', '50')).thenThrows(MeterRegisterWentBackwards, { previousWh: '3000', newWh: '2000' });
+    given([start, r1, replaced])
+      .when(readingCommand('2026-11-27T18:15Z', '3500', '50'))
+      .then([recorded('2026-11-27T18:15:00.000Z', '3500', '50')]);
+    given([start, r1, replaced])
+      .when(readingCommand('2026-11-27T18:15Z', '2000', '50'))
+      .thenThrows(MeterRegisterWentBackwards, { previousWh: '3000', newWh: '2000' });
     // A reading at the reset instant belongs to the new meter.
-    given([start, r1, replaced]).when(readingCommand('2026-11-27T18:30Z', '10', '0')).then([recorded('2026-11-27T18:30:00.000Z', '10', '0')]);
+    given([start, r1, replaced])
+      .when(readingCommand('2026-11-27T18:30Z', '10', '0'))
+      .then([recorded('2026-11-27T18:30:00.000Z', '10', '0')]);
     // The old meter's last reading is no upper bound for the new one's first.
-    given([start, r1, replaced]).when(readingCommand('2026-11-27T18:45Z', '11', '0')).then([recorded('2026-11-27T18:45:00.000Z', '11', '0')]);
+    given([start, r1, replaced])
+      .when(readingCommand('2026-11-27T18:45Z', '11', '0'))
+      .then([recorded('2026-11-27T18:45:00.000Z', '11', '0')]);
   });
 
   it('records nothing for the same reset again, and refuses another one at the same instant, naming both', () => {
-    given([start, r1, replaced]).when(resetCommand('2026-11-27T18:30:00.000Z', '10', '0')).then([]);
+    given([start, r1, replaced])
+      .when(resetCommand('2026-11-27T18:30:00.000Z', '10', '0'))
+      .then([]);
     given([start, r1, replaced])
       .when(resetCommand('2026-11-27T18:30Z', '0', '0'))
       .thenThrows(ConflictingMeterReading, {
@@ -729,15 +806,25 @@ describe('ResetSessionMeter', () => {
   });
 
   it('refuses a reset at or before the plug-in (the meter start opens the first segment) and a missing reason', () => {
-    given([start]).when(resetCommand('2026-11-27T17:00Z', '0', '0')).thenThrows(InvalidSessionRequest, { field: 'occurredAt', reason: expect.stringMatching(/not after 2026-11-27T17:00:00.000Z/) });
-    given([start]).when(resetCommand('2026-11-27T18:00Z', '0', '0', { reason: '' })).thenThrows(InvalidSessionRequest, { field: 'reason' });
-    given([start]).when(resetCommand('2026-11-27T18:00Z', '-1', '0')).thenThrows(InvalidSessionRequest, { field: 'energyImportWh' });
+    given([start])
+      .when(resetCommand('2026-11-27T17:00Z', '0', '0'))
+      .thenThrows(InvalidSessionRequest, { field: 'occurredAt', reason: expect.stringMatching(/not after 2026-11-27T17:00:00.000Z/) });
+    given([start])
+      .when(resetCommand('2026-11-27T18:00Z', '0', '0', { reason: '' }))
+      .thenThrows(InvalidSessionRequest, { field: 'reason' });
+    given([start])
+      .when(resetCommand('2026-11-27T18:00Z', '-1', '0'))
+      .thenThrows(InvalidSessionRequest, { field: 'energyImportWh' });
   });
 
   it('corrects a reading of either segment against its own segment', () => {
     const after = recorded('2026-11-27T19:00:00.000Z', '1010', '5');
-    given([start, r1, replaced, after]).when(correctCommand('2026-11-27T19:00Z', '9', '5')).thenThrows(MeterRegisterWentBackwards, { previousWh: '10', newWh: '9' });
-    given([start, r1, replaced, after]).when(correctCommand('2026-11-27T18:00Z', '5000', '50')).then([corrected('2026-11-27T18:00:00.000Z', '5000', '50')]);
+    given([start, r1, replaced, after])
+      .when(correctCommand('2026-11-27T19:00Z', '9', '5'))
+      .thenThrows(MeterRegisterWentBackwards, { previousWh: '10', newWh: '9' });
+    given([start, r1, replaced, after])
+      .when(correctCommand('2026-11-27T18:00Z', '5000', '50'))
+      .then([corrected('2026-11-27T18:00:00.000Z', '5000', '50')]);
   });
 });
 

@@ -95,7 +95,16 @@ function build(s: Scenario): { log: EventLog; lateEvents: () => void } {
   const rec = (minute: number) => at(minute);
   log.configure('NL', 'EUR', 'NLP', rec(-120));
   for (const p of PARTICIPANTS) log.register('NL', p, rec(-119));
-  log.prices('NLP', 'EUR', [[at(-15), '7'], [PERIOD, '12.5'], [at(15), '3']], rec(-100));
+  log.prices(
+    'NLP',
+    'EUR',
+    [
+      [at(-15), '7'],
+      [PERIOD, '12.5'],
+      [at(15), '3'],
+    ],
+    rec(-100),
+  );
   if (s.revisedPrice) log.prices('NLP', 'EUR', [[PERIOD, '-4.25']], rec(-50), true);
   log.prices('XX', 'EUR', [[PERIOD, '999']], rec(-100)); // another zone's price: never used
   for (const a of s.assignments) {
@@ -137,7 +146,15 @@ function build(s: Scenario): { log: EventLog; lateEvents: () => void } {
 }
 
 const derive = (events: readonly InputEvent[], knownAt: string, previous: SettlementStatement | null = null) =>
-  deriveSettlement({ zone: 'NL', periodStart: PERIOD, knownAt, inputsThrough: events.reduce((max, e) => (BigInt(e.position) > max ? BigInt(e.position) : max), 0n).toString(), events, previous, sha256 });
+  deriveSettlement({
+    zone: 'NL',
+    periodStart: PERIOD,
+    knownAt,
+    inputsThrough: events.reduce((max, e) => (BigInt(e.position) > max ? BigInt(e.position) : max), 0n).toString(),
+    events,
+    previous,
+    sha256,
+  });
 
 function pendingLedger(events: readonly InputEvent[]): LedgerState {
   const pending = events
@@ -190,7 +207,11 @@ describe('deriveSettlement (properties)', () => {
         let exportMilli = 0n;
         let importMilli = 0n;
         for (const streamId of new Set(known.filter((e) => e.streamId.startsWith('session-')).map((e) => e.streamId))) {
-          const e = sessionEnergyIn(known.filter((x) => x.streamId === streamId), PERIOD_MS, PERIOD_MS + 15 * MIN);
+          const e = sessionEnergyIn(
+            known.filter((x) => x.streamId === streamId),
+            PERIOD_MS,
+            PERIOD_MS + 15 * MIN,
+          );
           exportMilli += toMilli(e.exportWh);
           importMilli += toMilli(e.importWh);
         }

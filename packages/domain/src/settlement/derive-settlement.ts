@@ -152,7 +152,8 @@ export function deriveSettlement(args: DeriveSettlementArgs): SettlementStatemen
   const periodEnd = formatInstant(periodEndMs);
   const knownAtMs = parseInstant('knownAt', args.knownAt);
   const knownAt = formatInstant(knownAtMs);
-  if (typeof args.inputsThrough !== 'string' || !WHOLE.test(args.inputsThrough)) throw new InvalidCommand('inputsThrough', `${JSON.stringify(args.inputsThrough)} is not a global position`);
+  if (typeof args.inputsThrough !== 'string' || !WHOLE.test(args.inputsThrough))
+    throw new InvalidCommand('inputsThrough', `${JSON.stringify(args.inputsThrough)} is not a global position`);
   const previous = args.previous;
   if (previous && (previous.zone !== zone || previous.periodStart !== periodStart)) {
     throw new InvalidCommand('previous', `is the statement of ${previous.zone} ${previous.periodStart}, not of ${zone} ${periodStart}`);
@@ -197,7 +198,8 @@ export function deriveSettlement(args: DeriveSettlementArgs): SettlementStatemen
     }
   }
   if (!price) throw new ImbalancePriceMissing(zone, imbalancePriceZone, periodStart, knownAt);
-  if (price.currency !== currency) throw new SettlementCurrencyMismatch(zone, currency, `the imbalance price of ${imbalancePriceZone} (position ${price.event.position})`, price.currency);
+  if (price.currency !== currency)
+    throw new SettlementCurrencyMismatch(zone, currency, `the imbalance price of ${imbalancePriceZone} (position ${price.event.position})`, price.currency);
   const priceMinorPerKWh = new ExactDecimal(price.priceMinorPerKWh);
 
   const lines = new Map<string, LineDraft>();

@@ -8,7 +8,15 @@ import { tradeParts } from './trade-parts.ts';
 
 const P = 'settlement/NL/2026-11-28T10:00:00.000Z/r1/';
 const P2 = 'settlement/NL/2026-11-28T10:00:00.000Z/r2/';
-const t = (transferId: string, ledger: string, debitAccount: string, creditAccount: string, amount: string, kind: Transfer['kind'], postsPending: string | null = null): Transfer => ({
+const t = (
+  transferId: string,
+  ledger: string,
+  debitAccount: string,
+  creditAccount: string,
+  amount: string,
+  kind: Transfer['kind'],
+  postsPending: string | null = null,
+): Transfer => ({
   transferId,
   ledger,
   debitAccount,
@@ -126,7 +134,12 @@ describe('deriveSettlement: the hand-computed example', () => {
       ['trader:agg', '56'],
       ['trader:retailer', '40'],
     ]);
-    expect(ledgerSums(ledger, 'pendingBalances')).toEqual(new Map([['Wh', '0'], ['EUR', '0']]));
+    expect(ledgerSums(ledger, 'pendingBalances')).toEqual(
+      new Map([
+        ['Wh', '0'],
+        ['EUR', '0'],
+      ]),
+    );
     expect([...ledger.pending.values()].map((p) => p.status)).toEqual(['posted', 'posted']);
   });
 
@@ -147,7 +160,15 @@ describe('deriveSettlement: re-settlement after a late reading', () => {
   it('reverses every posting of the previous revision, then posts again without postsPending', () => {
     expect(r2.revision).toBe(2);
     expect(r2.inputCount).toBe(7);
-    const reversals = r1.transfers.map((x) => ({ ...x, transferId: `${P2}reversal/${x.transferId}`, debitAccount: x.creditAccount, creditAccount: x.debitAccount, kind: 'reversal', reverses: x.transferId, postsPending: null }));
+    const reversals = r1.transfers.map((x) => ({
+      ...x,
+      transferId: `${P2}reversal/${x.transferId}`,
+      debitAccount: x.creditAccount,
+      creditAccount: x.debitAccount,
+      kind: 'reversal',
+      reverses: x.transferId,
+      postsPending: null,
+    }));
     expect(r2.transfers).toEqual([
       ...reversals,
       t(`${P2}imbalance/agg/energy`, 'Wh', 'grid:imbalance', 'trader:agg', '1000', 'imbalance_energy'),
@@ -221,7 +242,13 @@ describe('deriveSettlement: attribution and refusals', () => {
       ['operator', 'operator', '16'],
     ]);
     // Billing accounts: fleetId ?? customerId.
-    expect(s.transfers.filter((x) => x.kind === 'metered_export').map((x) => x.debitAccount)).toEqual(['customer:other', 'customer:F', 'customer:other', 'customer:other', 'customer:nobody']);
+    expect(s.transfers.filter((x) => x.kind === 'metered_export').map((x) => x.debitAccount)).toEqual([
+      'customer:other',
+      'customer:F',
+      'customer:other',
+      'customer:other',
+      'customer:nobody',
+    ]);
   });
 
   it('rounds each participant total half-even and allocates it to its customers so the parts add up', () => {
@@ -229,7 +256,11 @@ describe('deriveSettlement: attribution and refusals', () => {
     log.configure('NL', 'EUR', 'NL', T('08:00'));
     log.prices('NL', 'EUR', [[T('10:00'), '10']], T('08:00'));
     log.assign('NL', 'p', 'site', 'S', T('00:00'), T('08:00'));
-    for (const [id, customerId] of [['a', 'A'], ['b', 'B'], ['c', 'C']] as const) {
+    for (const [id, customerId] of [
+      ['a', 'A'],
+      ['b', 'B'],
+      ['c', 'C'],
+    ] as const) {
       log.plugIn(id, { customerId, siteId: 'S' }, T('10:00'), T('10:00'));
       log.reading(id, T('10:10'), '0', '1.5', T('10:10')); // 1.5 Wh each: 4.5 → 4 in all
     }

@@ -33,9 +33,7 @@ const PRODUCTS: [startMinute: number, endMinute: number][] = [
   [0, 45],
 ];
 
-type Step =
-  | { kind: 'trade'; seller: number; offset: number; quantityWh: number; priceCents: number; product: number }
-  | { kind: 'close'; period: number };
+type Step = { kind: 'trade'; seller: number; offset: number; quantityWh: number; priceCents: number; product: number } | { kind: 'close'; period: number };
 
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
   fc.record({
@@ -64,7 +62,7 @@ function expectEntriesSumToBalances(ledger: LedgerState): void {
 }
 
 describe('ledger entries (properties)', () => {
-  it('add up to every account\'s balances over random trades and settlements; once all is settled nothing is pending', () => {
+  it("add up to every account's balances over random trades and settlements; once all is settled nothing is pending", () => {
     fc.assert(
       fc.property(fc.array(stepArb, { minLength: 1, maxLength: 14 }), (steps) => {
         const log = new EventLog();
@@ -72,7 +70,12 @@ describe('ledger entries (properties)', () => {
         let minute = 60;
         log.configure('NL', 'EUR', 'NLP', at(minute));
         for (const p of TRADERS) log.register('NL', p, at(minute));
-        log.prices('NLP', 'EUR', PERIODS.map((p, i): [string, string] => [p, ['12.5', '-3', '7'][i]!]), at(minute));
+        log.prices(
+          'NLP',
+          'EUR',
+          PERIODS.map((p, i): [string, string] => [p, ['12.5', '-3', '7'][i]!]),
+          at(minute),
+        );
         let ledger = emptyLedger();
         const streams = PERIODS.map((): SettlementState => settlementDecider.initialState());
         let trades = 0;
@@ -116,7 +119,9 @@ describe('ledger entries (properties)', () => {
               },
               at(minute),
             );
-            const holds = tradeParts(event.data as SettlementTrade).flatMap((p) => [p.energyTransfer, p.moneyTransfer]).filter((x): x is Transfer => x !== null);
+            const holds = tradeParts(event.data as SettlementTrade)
+              .flatMap((p) => [p.energyTransfer, p.moneyTransfer])
+              .filter((x): x is Transfer => x !== null);
             ledger = recordPending(ledger, holds);
           } else {
             close(step.period);

@@ -27,11 +27,21 @@ type Intent =
 const amountArb = fc.oneof(fc.bigInt({ min: 1n, max: 1000n }), fc.bigInt({ min: 1n, max: 10n ** 30n }));
 const accountPair = fc.tuple(fc.nat(ACCOUNTS.length - 1), fc.nat(ACCOUNTS.length - 2)).map(([from, offset]) => ({ from, to: (from + 1 + offset) % ACCOUNTS.length }));
 const intentArb: fc.Arbitrary<Intent> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ ledger: fc.nat(LEDGERS.length - 1), pair: accountPair, amount: amountArb, batch: fc.integer({ min: 1, max: 3 }) }).map(({ ledger, pair, amount, batch }) => ({ op: 'post' as const, ledger, ...pair, amount, batch })) },
+  {
+    weight: 5,
+    arbitrary: fc
+      .record({ ledger: fc.nat(LEDGERS.length - 1), pair: accountPair, amount: amountArb, batch: fc.integer({ min: 1, max: 3 }) })
+      .map(({ ledger, pair, amount, batch }) => ({ op: 'post' as const, ledger, ...pair, amount, batch })),
+  },
   { weight: 2, arbitrary: fc.record({ pick: fc.nat(), withNew: fc.boolean() }).map(({ pick, withNew }) => ({ op: 'retry' as const, pick, withNew })) },
   { weight: 1, arbitrary: fc.nat().map((pick) => ({ op: 'conflict' as const, pick })) },
   { weight: 3, arbitrary: fc.nat().map((pick) => ({ op: 'reverse' as const, pick })) },
-  { weight: 3, arbitrary: fc.record({ ledger: fc.nat(LEDGERS.length - 1), pair: accountPair, amount: amountArb }).map(({ ledger, pair, amount }) => ({ op: 'pending' as const, ledger, ...pair, amount })) },
+  {
+    weight: 3,
+    arbitrary: fc
+      .record({ ledger: fc.nat(LEDGERS.length - 1), pair: accountPair, amount: amountArb })
+      .map(({ ledger, pair, amount }) => ({ op: 'pending' as const, ledger, ...pair, amount })),
+  },
   { weight: 3, arbitrary: fc.nat().map((pick) => ({ op: 'postPending' as const, pick })) },
   { weight: 1, arbitrary: fc.nat().map((pick) => ({ op: 'void' as const, pick })) },
 );
@@ -88,7 +98,9 @@ describe('the double-entry ledger (properties)', () => {
           const before = state;
           switch (intent.op) {
             case 'post': {
-              const batch = Array.from({ length: intent.batch }, (_, k) => fresh(intent.ledger, (intent.from + k) % ACCOUNTS.length, (intent.to + k * 2) % ACCOUNTS.length, intent.amount + BigInt(k)));
+              const batch = Array.from({ length: intent.batch }, (_, k) =>
+                fresh(intent.ledger, (intent.from + k) % ACCOUNTS.length, (intent.to + k * 2) % ACCOUNTS.length, intent.amount + BigInt(k)),
+              );
               const valid = batch.filter((t) => t.debitAccount !== t.creditAccount);
               state = postTransfers(state, valid);
               model.posted.push(...valid);
@@ -117,7 +129,15 @@ describe('the double-entry ledger (properties)', () => {
               const candidates = model.posted.filter((t) => t.kind !== 'reversal' && !state.reversedBy.has(t.transferId));
               if (candidates.length === 0) break;
               const t = candidates[intent.pick % candidates.length]!;
-              const r: Transfer = { ...t, transferId: `rev-${t.transferId}`, debitAccount: t.creditAccount, creditAccount: t.debitAccount, kind: 'reversal', reverses: t.transferId, postsPending: null };
+              const r: Transfer = {
+                ...t,
+                transferId: `rev-${t.transferId}`,
+                debitAccount: t.creditAccount,
+                creditAccount: t.debitAccount,
+                kind: 'reversal',
+                reverses: t.transferId,
+                postsPending: null,
+              };
               state = postTransfers(state, [r]);
               model.posted.push(r);
               // Reversing it again (another id) is refused.
@@ -166,20 +186,29 @@ describe('the double-entry ledger (properties)', () => {
     const transferArb = fc.record({ ledger: fc.nat(LEDGERS.length - 1), pair: accountPair, amount: amountArb });
     fc.assert(
       fc.property(fc.array(transferArb, { maxLength: 10 }), fc.array(transferArb, { minLength: 1, maxLength: 10 }), (history, batch) => {
-        const toTransfer = (prefix: string) => (x: { ledger: number; pair: { from: number; to: number }; amount: bigint }, i: number): Transfer => ({
-          transferId: `${prefix}${i}`,
-          ledger: LEDGERS[x.ledger]!,
-          debitAccount: ACCOUNTS[x.pair.from]!,
-          creditAccount: ACCOUNTS[x.pair.to]!,
-          amount: x.amount.toString(),
-          kind: 'imbalance_money',
-          reverses: null,
-          postsPending: null,
-        });
+        const toTransfer =
+          (prefix: string) =>
+          (x: { ledger: number; pair: { from: number; to: number }; amount: bigint }, i: number): Transfer => ({
+            transferId: `${prefix}${i}`,
+            ledger: LEDGERS[x.ledger]!,
+            debitAccount: ACCOUNTS[x.pair.from]!,
+            creditAccount: ACCOUNTS[x.pair.to]!,
+            amount: x.amount.toString(),
+            kind: 'imbalance_money',
+            reverses: null,
+            postsPending: null,
+          });
         const before = postTransfers(emptyLedger(), history.map(toTransfer('h')));
         const posted = batch.map(toTransfer('b'));
         const after = postTransfers(before, posted);
-        const reversals = posted.map((t): Transfer => ({ ...t, transferId: `r-${t.transferId}`, debitAccount: t.creditAccount, creditAccount: t.debitAccount, kind: 'reversal', reverses: t.transferId }));
+        const reversals = posted.map((t): Transfer => ({
+          ...t,
+          transferId: `r-${t.transferId}`,
+          debitAccount: t.creditAccount,
+          creditAccount: t.debitAccount,
+          kind: 'reversal',
+          reverses: t.transferId,
+        }));
         const undone = postTransfers(after, [...reversals].reverse());
         for (const ledger of LEDGERS) expect(ledgerBalances(undone, ledger)).toEqual(ledgerBalances(before, ledger));
       }),

@@ -38,7 +38,11 @@ describe('the double-entry ledger', () => {
   const t1 = transfer('t1', 'trader:a', 'trader:b', '80');
 
   it('posts: the debit account goes down, the credit account up, the ledger sums to zero', () => {
-    const s = postTransfers(emptyLedger(), [t1, transfer('t2', 'trader:b', 'grid:imbalance', '5'), transfer('w1', 'trader:b', 'trader:a', '1000', { ledger: 'Wh', kind: 'trade_energy' })]);
+    const s = postTransfers(emptyLedger(), [
+      t1,
+      transfer('t2', 'trader:b', 'grid:imbalance', '5'),
+      transfer('w1', 'trader:b', 'trader:a', '1000', { ledger: 'Wh', kind: 'trade_energy' }),
+    ]);
     expect(ledgerBalances(s, 'EUR')).toEqual([
       ['grid:imbalance', '5'],
       ['trader:a', '-80'],
@@ -46,7 +50,12 @@ describe('the double-entry ledger', () => {
     ]);
     expect(balanceOf(s, 'Wh', 'trader:a')).toBe('1000');
     expect(balanceOf(s, 'Wh', 'nobody')).toBe('0');
-    expect(ledgerSums(s)).toEqual(new Map([['EUR', '0'], ['Wh', '0']]));
+    expect(ledgerSums(s)).toEqual(
+      new Map([
+        ['EUR', '0'],
+        ['Wh', '0'],
+      ]),
+    );
   });
 
   it('skips a transfer posted before with the same content, and posts nothing new (the same state)', () => {
@@ -67,7 +76,10 @@ describe('the double-entry ledger', () => {
 
   it('refuses amounts that are not positive whole numbers, and a transfer to the same account', () => {
     for (const amount of ['0', '-5', '1.5', '01', '1e3', '', ' 1']) {
-      expect(refusal(() => postTransfers(emptyLedger(), [transfer('t', 'a', 'b', amount)]))).toMatchObject({ code: 'TRANSFER_AMOUNT_INVALID', details: { transferId: 't', amount } });
+      expect(refusal(() => postTransfers(emptyLedger(), [transfer('t', 'a', 'b', amount)]))).toMatchObject({
+        code: 'TRANSFER_AMOUNT_INVALID',
+        details: { transferId: 't', amount },
+      });
     }
     expect(refusal(() => postTransfers(emptyLedger(), [transfer('t', 'a', 'a', '1')]))).toMatchObject({ code: 'TRANSFER_ACCOUNTS_SAME', details: { account: 'a' } });
     expect(refusal(() => postTransfers(emptyLedger(), [transfer('t', 'a', 'b', '1', { ledger: '' })])).code).toBe('INVALID_TRANSFER');

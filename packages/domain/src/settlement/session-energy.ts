@@ -50,7 +50,13 @@ function opOf(event: InputEvent): MeterOp | null {
   const d = event.data as Record<string, string>;
   const position = BigInt(event.position);
   if (event.type === 'SessionPluggedIn') {
-    return { kind: 'plug_in', occurredAtMs: Date.parse(d['pluggedInAt']!), importMilli: registerMilli(d['meterStartImportWh']!), exportMilli: registerMilli(d['meterStartExportWh']!), position };
+    return {
+      kind: 'plug_in',
+      occurredAtMs: Date.parse(d['pluggedInAt']!),
+      importMilli: registerMilli(d['meterStartImportWh']!),
+      exportMilli: registerMilli(d['meterStartExportWh']!),
+      position,
+    };
   }
   return {
     kind: event.type === 'SessionMeterReset' ? 'reset' : 'reading',

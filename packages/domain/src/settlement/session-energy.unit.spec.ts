@@ -69,61 +69,56 @@ describe('sessionEnergyIn', () => {
       exportMilli: fc.bigInt({ min: 0n, max: 5_000_000n }),
     });
     fc.assert(
-      fc.property(
-        fc.array(opArb, { minLength: 1, maxLength: 14 }),
-        fc.integer({ min: 0, max: 14 }),
-        fc.integer({ min: 0, max: 1000 }),
-        (ops, plugInIndex, seed) => {
-          const log = new EventLog();
-          const instant = (op: Op) => new Date(base + op.minute * 60_000 + op.second * 1000).toISOString();
-          const all: InputEvent[] = [];
-          const planned = ops.map((op) => () => {
-            const wh = [fromMilli(op.importMilli), fromMilli(op.exportMilli)] as const;
-            if (op.kind === 'reset') return log.reset('s', instant(op), ...wh, rec);
-            if (op.kind === 'correct') return log.correction('s', instant(op), ...wh, rec);
-            return log.reading('s', instant(op), ...wh, rec);
-          });
-          planned.splice(Math.min(plugInIndex, planned.length), 0, () => log.plugIn('s', { customerId: 'c' }, new Date(base).toISOString(), rec, ['0', '0']));
-          for (const append of planned) all.push(append());
+      fc.property(fc.array(opArb, { minLength: 1, maxLength: 14 }), fc.integer({ min: 0, max: 14 }), fc.integer({ min: 0, max: 1000 }), (ops, plugInIndex, seed) => {
+        const log = new EventLog();
+        const instant = (op: Op) => new Date(base + op.minute * 60_000 + op.second * 1000).toISOString();
+        const all: InputEvent[] = [];
+        const planned = ops.map((op) => () => {
+          const wh = [fromMilli(op.importMilli), fromMilli(op.exportMilli)] as const;
+          if (op.kind === 'reset') return log.reset('s', instant(op), ...wh, rec);
+          if (op.kind === 'correct') return log.correction('s', instant(op), ...wh, rec);
+          return log.reading('s', instant(op), ...wh, rec);
+        });
+        planned.splice(Math.min(plugInIndex, planned.length), 0, () => log.plugIn('s', { customerId: 'c' }, new Date(base).toISOString(), rec, ['0', '0']));
+        for (const append of planned) all.push(append());
 
-          // Independent reckoning: final values per point (last event wins), points in time-line order.
-          const points = sessionTimeline(all);
-          let expectedImport = 0n;
-          let expectedExport = 0n;
-          let start: (typeof points)[number] | null = null;
-          let last: (typeof points)[number] | null = null;
-          const close = () => {
-            if (start && last) {
-              expectedImport += last.importMilli - start.importMilli;
-              expectedExport += last.exportMilli - start.exportMilli;
-            }
-          };
-          for (const p of points) {
-            if (p.kind !== 'reading') {
-              close();
-              start = p;
-              last = p;
-            } else if (start) last = p;
+        // Independent reckoning: final values per point (last event wins), points in time-line order.
+        const points = sessionTimeline(all);
+        let expectedImport = 0n;
+        let expectedExport = 0n;
+        let start: (typeof points)[number] | null = null;
+        let last: (typeof points)[number] | null = null;
+        const close = () => {
+          if (start && last) {
+            expectedImport += last.importMilli - start.importMilli;
+            expectedExport += last.exportMilli - start.exportMilli;
           }
-          close();
+        };
+        for (const p of points) {
+          if (p.kind !== 'reading') {
+            close();
+            start = p;
+            last = p;
+          } else if (start) last = p;
+        }
+        close();
 
-          const first = Math.floor((base - 20 * 60_000) / Q) * Q;
-          const end = base + 135 * 60_000;
-          let importMilli = 0n;
-          let exportMilli = 0n;
-          for (let s = first; s < end; s += Q) {
-            const e = sessionEnergyIn(all, s, s + Q);
-            importMilli += toMilli(e.importWh);
-            exportMilli += toMilli(e.exportWh);
-          }
-          expect([importMilli, exportMilli]).toEqual([expectedImport, expectedExport]);
-          const whole = sessionEnergyIn(all, first, end);
-          expect([toMilli(whole.importWh), toMilli(whole.exportWh)]).toEqual([expectedImport, expectedExport]);
-          // Any order of the array, with repeats: the same answer.
-          const shuffled = [...all].sort((a, b) => ((Number(a.position) * 7919 + seed) % 101) - ((Number(b.position) * 7919 + seed) % 101));
-          expect(sessionEnergyIn([...shuffled, ...all.slice(0, 2)], first, end)).toEqual(whole);
-        },
-      ),
+        const first = Math.floor((base - 20 * 60_000) / Q) * Q;
+        const end = base + 135 * 60_000;
+        let importMilli = 0n;
+        let exportMilli = 0n;
+        for (let s = first; s < end; s += Q) {
+          const e = sessionEnergyIn(all, s, s + Q);
+          importMilli += toMilli(e.importWh);
+          exportMilli += toMilli(e.exportWh);
+        }
+        expect([importMilli, exportMilli]).toEqual([expectedImport, expectedExport]);
+        const whole = sessionEnergyIn(all, first, end);
+        expect([toMilli(whole.importWh), toMilli(whole.exportWh)]).toEqual([expectedImport, expectedExport]);
+        // Any order of the array, with repeats: the same answer.
+        const shuffled = [...all].sort((a, b) => ((Number(a.position) * 7919 + seed) % 101) - ((Number(b.position) * 7919 + seed) % 101));
+        expect(sessionEnergyIn([...shuffled, ...all.slice(0, 2)], first, end)).toEqual(whole);
+      }),
       { numRuns: 400 },
     );
   });

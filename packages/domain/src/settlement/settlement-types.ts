@@ -114,5 +114,4 @@ export type SettlementCommand =
   /** `statement` is derived by the service (deriveSettlement) from the events it read. */
   { type: 'CloseSettlementPeriod'; at: string; statement: SettlementStatement };
 
-export type SettlementEvent =
-  | { type: 'SettlementPeriodClosed'; data: SettlementStatement };
+export type SettlementEvent = { type: 'SettlementPeriodClosed'; data: SettlementStatement };

@@ -12,7 +12,18 @@
  */
 import type { Decider } from '../decider.ts';
 import { InvalidCommand } from '../errors.ts';
-import { DECIMAL_PATTERN, formatInstant, parseInstant, checkArray, checkCurrency, checkObject, checkZone, compareDecimalText, compareText, QUARTER_HOUR_MS } from '../values/index.ts';
+import {
+  DECIMAL_PATTERN,
+  formatInstant,
+  parseInstant,
+  checkArray,
+  checkCurrency,
+  checkObject,
+  checkZone,
+  compareDecimalText,
+  compareText,
+  QUARTER_HOUR_MS,
+} from '../values/index.ts';
 import { GRID_IMBALANCE_ACCOUNT, GRID_METERED_ACCOUNT, participantAccount, settlementTransferPrefix } from './derive-settlement.ts';
 import { emptyLedger, ledgerSums, postTransfers, recordPending, type LedgerState } from './ledger.ts';
 import { PeriodNotOver, SettlementRevisionConflict, SettlementUnbalanced } from './settlement-errors.ts';
@@ -91,8 +102,10 @@ function checkStatement(value: unknown): { startMs: number; endMs: number } {
   const prefix = settlementTransferPrefix(s.zone, s.periodStart, s.revision);
   checkArray('statement.transfers', s.transfers).forEach((t, i) => {
     const transfer = checkObject(`statement.transfers[${i}]`, t) as Transfer;
-    if (typeof transfer.transferId !== 'string' || !transfer.transferId.startsWith(prefix)) throw new InvalidCommand(`statement.transfers[${i}].transferId`, `must start with ${prefix}`);
-    if (transfer.ledger !== ENERGY_LEDGER && transfer.ledger !== s.currency) throw new InvalidCommand(`statement.transfers[${i}].ledger`, `must be ${ENERGY_LEDGER} or ${s.currency}`);
+    if (typeof transfer.transferId !== 'string' || !transfer.transferId.startsWith(prefix))
+      throw new InvalidCommand(`statement.transfers[${i}].transferId`, `must start with ${prefix}`);
+    if (transfer.ledger !== ENERGY_LEDGER && transfer.ledger !== s.currency)
+      throw new InvalidCommand(`statement.transfers[${i}].ledger`, `must be ${ENERGY_LEDGER} or ${s.currency}`);
   });
   return { startMs, endMs };
 }
@@ -133,7 +146,8 @@ export const settlementDecider: Decider<SettlementState, SettlementCommand, Sett
           throw new InvalidCommand('statement', `is for ${statement.zone} ${statement.periodStart}, this stream settles ${state.zone} ${state.periodStart}`);
         }
         if (atMs < endMs) throw new PeriodNotOver(statement.periodEnd, formatInstant(atMs));
-        if (parseInstant('statement.knownAt', statement.knownAt) > atMs) throw new InvalidCommand('statement.knownAt', `${statement.knownAt} is after the close (${formatInstant(atMs)})`);
+        if (parseInstant('statement.knownAt', statement.knownAt) > atMs)
+          throw new InvalidCommand('statement.knownAt', `${statement.knownAt} is after the close (${formatInstant(atMs)})`);
         const last = state.revisions.at(-1);
         if (last && statement.inputsHash === last.inputsHash) return [];
         const expected = (last?.revision ?? 0) + 1;

@@ -23,28 +23,44 @@ describe('settlementDecider', () => {
   });
 
   it('closes a period that is over with the statement', () => {
-    given([]).when(close(r1)).then([closed(r1)]);
-    given([]).when(close(r1, T('10:20'))).then([closed(r1)]); // knownAt = at
+    given([])
+      .when(close(r1))
+      .then([closed(r1)]);
+    given([])
+      .when(close(r1, T('10:20')))
+      .then([closed(r1)]); // knownAt = at
   });
 
   it('refuses to close a period that is not over', () => {
-    given([]).when(close(r1, T('10:14:59'))).thenThrows(PeriodNotOver, { periodEnd: T('10:15'), at: '2026-11-28T10:14:59.000Z' });
+    given([])
+      .when(close(r1, T('10:14:59')))
+      .thenThrows(PeriodNotOver, { periodEnd: T('10:15'), at: '2026-11-28T10:14:59.000Z' });
   });
 
   it('re-settles: the next revision reverses and re-posts; every revision stays in the state', () => {
-    given([closed(r1)]).when(close(r2, T('10:50'))).then([closed(r2)]);
+    given([closed(r1)])
+      .when(close(r2, T('10:50')))
+      .then([closed(r2)]);
     const state = [closed(r1), closed(r2)].reduce(settlementDecider.evolve, settlementDecider.initialState());
     expect(state.revisions).toEqual([r1, r2]);
   });
 
   it('has nothing to do for a statement with the inputs of the last revision', () => {
-    given([closed(r1)]).when(close(r1, T('11:00'))).then([]);
-    given([closed(r1)]).when(close({ ...r1, knownAt: T('10:50') }, T('11:00'))).then([]);
+    given([closed(r1)])
+      .when(close(r1, T('11:00')))
+      .then([]);
+    given([closed(r1)])
+      .when(close({ ...r1, knownAt: T('10:50') }, T('11:00')))
+      .then([]);
   });
 
   it('refuses a revision that is not the next one', () => {
-    given([]).when(close(r2, T('10:50'))).thenThrows(SettlementRevisionConflict, { expected: 1, requested: 2 });
-    given([closed(r1), closed(r2)]).when(close({ ...r2, inputsHash: 'f'.repeat(64) }, T('10:50'))).thenThrows(SettlementRevisionConflict, { expected: 3, requested: 2 });
+    given([])
+      .when(close(r2, T('10:50')))
+      .thenThrows(SettlementRevisionConflict, { expected: 1, requested: 2 });
+    given([closed(r1), closed(r2)])
+      .when(close({ ...r2, inputsHash: 'f'.repeat(64) }, T('10:50')))
+      .thenThrows(SettlementRevisionConflict, { expected: 3, requested: 2 });
   });
 
   it('refuses transfers that do not balance the period', () => {
@@ -54,15 +70,23 @@ describe('settlementDecider', () => {
       .thenThrows(SettlementUnbalanced, { unreversed: [r1.transfers[0]!.transferId] });
     // An imbalance that leaves the trader's Wh account short.
     const skewed = r1.transfers.map((t) => (t.transferId.endsWith('imbalance/agg/energy') ? { ...t, amount: '1999' } : t));
-    given([]).when(close({ ...r1, transfers: skewed })).thenThrows(SettlementUnbalanced, { account: 'trader:agg', balance: '-1' });
+    given([])
+      .when(close({ ...r1, transfers: skewed }))
+      .thenThrows(SettlementUnbalanced, { account: 'trader:agg', balance: '-1' });
     // A reversal that is not one.
     const badReversal = r2.transfers.map((t, i) => (i === 0 ? { ...t, amount: String(Number(t.amount) + 1) } : t));
-    given([closed(r1)]).when(close({ ...r2, transfers: badReversal }, T('10:50'))).thenThrows(ReversalInvalid, { problem: 'mismatch' });
+    given([closed(r1)])
+      .when(close({ ...r2, transfers: badReversal }, T('10:50')))
+      .thenThrows(ReversalInvalid, { problem: 'mismatch' });
     // A pending trade transfer posted twice.
     const repost = r2.transfers.map((t) => (t.kind === 'trade_energy' ? { ...t, postsPending: `trade/T1/${T('10:00')}/energy` } : t));
-    given([closed(r1)]).when(close({ ...r2, transfers: repost }, T('10:50'))).thenThrows(PendingTransferInvalid, { problem: 'already_posted' });
+    given([closed(r1)])
+      .when(close({ ...r2, transfers: repost }, T('10:50')))
+      .thenThrows(PendingTransferInvalid, { problem: 'already_posted' });
     const zeroAmount = r1.transfers.map((t, i) => (i === 0 ? { ...t, amount: '0' } : t));
-    given([]).when(close({ ...r1, transfers: zeroAmount })).thenThrows(TransferAmountInvalid);
+    given([])
+      .when(close({ ...r1, transfers: zeroAmount }))
+      .thenThrows(TransferAmountInvalid);
   });
 
   it('refuses a statement of the wrong shape', () => {
@@ -81,9 +105,14 @@ describe('settlementDecider', () => {
       [{ transfers: [{ ...r1.transfers[0]!, transferId: 'settlement/NL/x/r1/a' }] }, 'statement.transfers[0].transferId'],
       [{ transfers: [{ ...r1.transfers[1]!, ledger: 'USD' }] }, 'statement.transfers[0].ledger'],
     ];
-    for (const [change, field] of bad) given([]).when(close({ ...r1, ...change })).thenThrows(InvalidCommand, { field });
+    for (const [change, field] of bad)
+      given([])
+        .when(close({ ...r1, ...change }))
+        .thenThrows(InvalidCommand, { field });
     // Another period's statement on this stream.
     const other = deriveSettlement({ zone: 'NL', periodStart: T('10:15'), knownAt: T('10:35'), inputsThrough: ex.reading.position, events: ex.log.events, previous: null, sha256 });
-    given([closed(r1)]).when(close({ ...other, revision: 2 }, T('10:40'))).thenThrows(InvalidCommand, { field: 'statement' });
+    given([closed(r1)])
+      .when(close({ ...other, revision: 2 }, T('10:40')))
+      .thenThrows(InvalidCommand, { field: 'statement' });
   });
 });

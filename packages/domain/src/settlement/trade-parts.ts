@@ -41,7 +41,6 @@ export function splitEvenly(total: bigint, count: number): bigint[] {
   return Array.from({ length: count }, (_, k) => sign * (base + (BigInt(k) < left ? 1n : 0n)));
 }
 
-
 /**
  * The trade's parts, one per period of `periodMinutes` (default 15) in [deliveryStart, deliveryEnd),
  * oldest first, each with its pending transfers: energy seller → buyer (`trader:<sellerId>` debit,
@@ -57,7 +56,8 @@ export function tradeParts(trade: SettlementTrade, periodMinutes = 15): TradePar
   if (endMs <= startMs || (endMs - startMs) % periodMs !== 0) {
     throw new InvalidCommand('trade.deliveryEnd', `${trade.deliveryEnd} must be a whole number of ${periodMinutes}-minute periods after ${trade.deliveryStart}`);
   }
-  if (typeof trade.quantityWh !== 'string' || !WHOLE.test(trade.quantityWh)) throw new InvalidCommand('trade.quantityWh', `${JSON.stringify(trade.quantityWh)} is not a whole number of Wh`);
+  if (typeof trade.quantityWh !== 'string' || !WHOLE.test(trade.quantityWh))
+    throw new InvalidCommand('trade.quantityWh', `${JSON.stringify(trade.quantityWh)} is not a whole number of Wh`);
   if (typeof trade.priceMinorPerMWh !== 'string' || !DECIMAL_PATTERN.test(trade.priceMinorPerMWh)) {
     throw new InvalidCommand('trade.priceMinorPerMWh', `${JSON.stringify(trade.priceMinorPerMWh)} is not a decimal`);
   }
@@ -86,11 +86,7 @@ export function tradeParts(trade: SettlementTrade, periodMinutes = 15): TradePar
       amountMinor: amountMinor.toString(),
       energyTransfer: energyWh > 0n ? transfer('energy', ENERGY_LEDGER, seller, buyer, energyWh) : null,
       moneyTransfer:
-        amountMinor > 0n
-          ? transfer('money', trade.currency, buyer, seller, amountMinor)
-          : amountMinor < 0n
-            ? transfer('money', trade.currency, seller, buyer, -amountMinor)
-            : null,
+        amountMinor > 0n ? transfer('money', trade.currency, buyer, seller, amountMinor) : amountMinor < 0n ? transfer('money', trade.currency, seller, buyer, -amountMinor) : null,
     };
   });
 }

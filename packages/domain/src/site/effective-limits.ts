@@ -188,7 +188,8 @@ export function limitViolations(state: RegisteredSite, flows: ReadonlyMap<string
     if (flow === undefined || flow.isZero()) continue;
     const limit = limitOf(id);
     if (flow.isPositive()) {
-      if (flow.gt(limit.importW)) violations.push({ nodeId: id, direction: 'import', flowW: decimalString(flow), limitW: decimalString(limit.importW), boundBy: limit.importBoundBy });
+      if (flow.gt(limit.importW))
+        violations.push({ nodeId: id, direction: 'import', flowW: decimalString(flow), limitW: decimalString(limit.importW), boundBy: limit.importBoundBy });
     } else if (flow.negated().gt(limit.exportW)) {
       violations.push({ nodeId: id, direction: 'export', flowW: decimalString(flow), limitW: decimalString(limit.exportW), boundBy: limit.exportBoundBy });
     }
@@ -221,8 +222,6 @@ export function sessionBounds(state: RegisteredSite, occupancy: Occupancy): Sess
   const chargerId = connector?.parentId ?? occupancy.connectorId;
   const spec = state.nodes.get(chargerId)?.charger ?? null;
   const discharge =
-    occupancy.maxDischargePowerW !== null && spec !== null && spec.bidirectional
-      ? { minW: spec.minDischargePowerW ?? '0', maxW: occupancy.maxDischargePowerW }
-      : null;
+    occupancy.maxDischargePowerW !== null && spec !== null && spec.bidirectional ? { minW: spec.minDischargePowerW ?? '0', maxW: occupancy.maxDischargePowerW } : null;
   return { chargerId, charge: { minW: occupancy.minPowerW, maxW: occupancy.maxPowerW }, discharge };
 }

@@ -48,7 +48,11 @@ describe('effectiveLimits', () => {
   });
 
   it('applies rules in force on their node, area rules on the root', () => {
-    const commands = [rule('r-f1', { kind: 'node', nodeId: 'f1' }, '20000', null), rule('r-area', { kind: 'area', areaId: 'nl-1' }, null, '1000'), rule('later', { kind: 'node', nodeId: 'c1' }, '1', '1', 0, at(30))];
+    const commands = [
+      rule('r-f1', { kind: 'node', nodeId: 'f1' }, '20000', null),
+      rule('r-area', { kind: 'area', areaId: 'nl-1' }, null, '1000'),
+      rule('later', { kind: 'node', nodeId: 'c1' }, '1', '1', 0, at(30)),
+    ];
     const limits = limitsAfter(commands);
     expect(limits.get('f1')).toMatchObject({ importW: '20000', importBoundBy: 'rule:r-f1', exportW: '30000', exportBoundBy: 'static' });
     expect(limits.get(SITE)).toMatchObject({ importW: '100000', importBoundBy: 'static', exportW: '1000', exportBoundBy: 'rule:r-area' });
@@ -61,7 +65,11 @@ describe('effectiveLimits', () => {
   it('breaks ties: static, then headroom, then the rule with the higher priority, then the lower rule id', () => {
     expect(limitsAfter([rule('r1', { kind: 'node', nodeId: 'f1' }, '60000', null)]).get('f1')).toMatchObject({ importW: '60000', importBoundBy: 'static' });
     expect(limitsAfter([load('f1', '10000'), rule('r1', { kind: 'node', nodeId: 'f1' }, '50000', null)]).get('f1')).toMatchObject({ importW: '50000', importBoundBy: 'headroom' });
-    const rules = [rule('b', { kind: 'node', nodeId: 'f1' }, '10000', null, 1), rule('a', { kind: 'node', nodeId: 'f1' }, '10000', null, 1), rule('c', { kind: 'node', nodeId: 'f1' }, '10000', null, 5)];
+    const rules = [
+      rule('b', { kind: 'node', nodeId: 'f1' }, '10000', null, 1),
+      rule('a', { kind: 'node', nodeId: 'f1' }, '10000', null, 1),
+      rule('c', { kind: 'node', nodeId: 'f1' }, '10000', null, 5),
+    ];
     expect(limitsAfter(rules).get('f1')).toMatchObject({ importBoundBy: 'rule:c' });
     expect(limitsAfter(rules.slice(0, 2)).get('f1')).toMatchObject({ importBoundBy: 'rule:a' });
   });
@@ -70,15 +78,7 @@ describe('effectiveLimits', () => {
 describe('nodeFlows and sessionBounds', () => {
   it('sums setpoints below each node', () => {
     const site = registeredOf(
-      run(
-        [
-          occupy('k1', 's1', '22000', '11000'),
-          occupy('k2', 's2'),
-          occupy('k3', 's3'),
-          assign(at(1), ['s1', '-5000.5'], ['s2', '7000'], ['s3', '3000']),
-        ],
-        depot(),
-      ),
+      run([occupy('k1', 's1', '22000', '11000'), occupy('k2', 's2'), occupy('k3', 's3'), assign(at(1), ['s1', '-5000.5'], ['s2', '7000'], ['s3', '3000'])], depot()),
     );
     const flows = nodeFlows(site);
     expect(Object.fromEntries([...flows].map(([id, flow]) => [id, flow.toFixed()]))).toEqual({

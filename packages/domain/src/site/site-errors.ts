@@ -145,12 +145,11 @@ export class NoCommonPower extends DomainError {
 export class SessionNotAtConnector extends DomainError {
   readonly code = 'SESSION_NOT_AT_CONNECTOR';
   constructor(connectorId: string, sessionId: string, occupiedBy: string | null) {
-    super(
-      occupiedBy === null
-        ? `connector ${connectorId} is free, session ${sessionId} is not there`
-        : `connector ${connectorId} holds session ${occupiedBy}, not ${sessionId}`,
-      { connectorId, sessionId, occupiedBy },
-    );
+    super(occupiedBy === null ? `connector ${connectorId} is free, session ${sessionId} is not there` : `connector ${connectorId} holds session ${occupiedBy}, not ${sessionId}`, {
+      connectorId,
+      sessionId,
+      occupiedBy,
+    });
   }
 }
 
@@ -188,9 +187,6 @@ export class SetpointOutOfRange extends DomainError {
 export class GridLimitExceeded extends DomainError {
   readonly code = 'GRID_LIMIT_EXCEEDED';
   constructor(details: { nodeId: string; direction: 'import' | 'export'; flowW: string; limitW: string; boundBy: string }) {
-    super(
-      `node ${details.nodeId}: net flow ${details.flowW} W breaks its ${details.direction} limit of ${details.limitW} W (set by ${details.boundBy})`,
-      details,
-    );
+    super(`node ${details.nodeId}: net flow ${details.flowW} W breaks its ${details.direction} limit of ${details.limitW} W (set by ${details.boundBy})`, details);
   }
 }

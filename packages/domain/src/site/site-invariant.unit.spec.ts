@@ -22,7 +22,13 @@ const watts = fc.oneof(
 );
 
 const chargerSpec: fc.Arbitrary<ChargerSpec> = fc
-  .record({ bidirectional: fc.boolean(), min: fc.integer({ min: 0, max: 4000 }), span: fc.integer({ min: 1, max: 20_000 }), dmin: fc.integer({ min: 0, max: 3000 }), dspan: fc.integer({ min: 1, max: 10_000 }) })
+  .record({
+    bidirectional: fc.boolean(),
+    min: fc.integer({ min: 0, max: 4000 }),
+    span: fc.integer({ min: 1, max: 20_000 }),
+    dmin: fc.integer({ min: 0, max: 3000 }),
+    dspan: fc.integer({ min: 1, max: 10_000 }),
+  })
   .map(({ bidirectional, min, span, dmin, dspan }) => ({
     minPowerW: String(min),
     maxPowerW: String(min + span),
@@ -135,7 +141,9 @@ function build(spec: SiteSpec): Built {
     built.chargerIds.push(nodeId);
     node.connectors.forEach((connector, j) => {
       const connectorId = `${nodeId}-k${j}`;
-      expect(apply(built, { type: 'AddNode', siteId: SITE, at: minute(0), nodeId: connectorId, parentId: nodeId, kind: 'connector', name: connectorId, ...connector, charger: null })).toBeInstanceOf(Array);
+      expect(
+        apply(built, { type: 'AddNode', siteId: SITE, at: minute(0), nodeId: connectorId, parentId: nodeId, kind: 'connector', name: connectorId, ...connector, charger: null }),
+      ).toBeInstanceOf(Array);
       built.nodeIds.push(connectorId);
       built.connectorIds.push(connectorId);
     });
@@ -318,7 +326,11 @@ describe('site invariant (property)', () => {
         // Power sessions one by one, keeping what the site accepts.
         const sessionIds = [...built.state.sessions.keys()];
         for (const entry of powers) {
-          const change = setpointFor(built.state, sessionIds, { ...entry, kind: entry.kind === 'wild' ? 'charge' : entry.kind, fraction: Math.min(1, Math.max(0, entry.fraction)) });
+          const change = setpointFor(built.state, sessionIds, {
+            ...entry,
+            kind: entry.kind === 'wild' ? 'charge' : entry.kind,
+            fraction: Math.min(1, Math.max(0, entry.fraction)),
+          });
           if (change) apply(built, { type: 'AssignSetpoints', siteId: SITE, at: minute(1), trigger: 'prop', setpoints: [change] });
         }
         expectInvariant(built.state, T0_MS + 60_000);
@@ -377,14 +389,19 @@ describe('site invariant (property)', () => {
               curtailments++;
               expect(curtailment.data.trigger).toBe('curtailment');
               expect(curtailment.data.setpoints.every((s) => s.powerW === '0' && s.status === 'on_hold' && s.reason?.startsWith('curtailed:'))).toBe(true);
-              expect(result.filter((e) => e.type === 'SessionPutOnHold').map((e) => (e.data as { sessionId: string }).sessionId)).toEqual(curtailment.data.setpoints.map((s) => s.sessionId));
+              expect(result.filter((e) => e.type === 'SessionPutOnHold').map((e) => (e.data as { sessionId: string }).sessionId)).toEqual(
+                curtailment.data.setpoints.map((s) => s.sessionId),
+              );
             }
             // Whatever the command recorded, the state it leaves holds at its instant.
             expectInvariant(built.state, parseInstant('at', at));
           }
         });
         // The recorded events rebuild the state, one at a time or folded.
-        const registered: SiteEvent = { type: 'SiteRegistered', data: { siteId: SITE, name: 'Prop', importLimitW: String(Number(spec.importLimitW) * 2), exportLimitW: spec.exportLimitW } };
+        const registered: SiteEvent = {
+          type: 'SiteRegistered',
+          data: { siteId: SITE, name: 'Prop', importLimitW: String(Number(spec.importLimitW) * 2), exportLimitW: spec.exportLimitW },
+        };
         const history = [registered, ...built.events];
         const replayed = history.reduce(siteDecider.evolve, siteDecider.initialState());
         expect(foldSiteEvents(siteDecider.initialState(), history)).toEqual(replayed);
@@ -406,7 +423,10 @@ describe('site invariant (property)', () => {
           const change = setpointFor(built.state, sessionIds, entry);
           if (change) apply(built, { type: 'AssignSetpoints', siteId: SITE, at: minute(1), trigger: 'prop', setpoints: [change] });
         }
-        const registered: SiteEvent = { type: 'SiteRegistered', data: { siteId: SITE, name: 'Prop', importLimitW: built.state.nodes.get(SITE)!.importLimitW, exportLimitW: built.state.exportLimitW } };
+        const registered: SiteEvent = {
+          type: 'SiteRegistered',
+          data: { siteId: SITE, name: 'Prop', importLimitW: built.state.nodes.get(SITE)!.importLimitW, exportLimitW: built.state.exportLimitW },
+        };
         const history = [registered, ...built.events];
         // evolve never changes the state it is given.
         let state = siteDecider.initialState();

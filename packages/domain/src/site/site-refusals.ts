@@ -1,5 +1,27 @@
 import { InvalidCommand, type DomainError } from '../errors.ts';
-import { CannotRemoveRoot, ConnectorInUse, DischargeNotSupported, DischargeRequestAlreadyExists, InvalidNodePlacement, NoCommonPower, NodeAlreadyExists, NodeHasChildren, NotACharger, NotAConnector, ReadingFromFuture, RuleAlreadyExists, SessionAlreadyAtSite, SessionNotAtConnector, UnknownDischargeRequest, UnknownNode, UnknownRule, AllocationOutOfOrder, GridLimitExceeded, SessionNotAtSite, SetpointOutOfRange } from './site-errors.ts';
+import {
+  CannotRemoveRoot,
+  ConnectorInUse,
+  DischargeNotSupported,
+  DischargeRequestAlreadyExists,
+  InvalidNodePlacement,
+  NoCommonPower,
+  NodeAlreadyExists,
+  NodeHasChildren,
+  NotACharger,
+  NotAConnector,
+  ReadingFromFuture,
+  RuleAlreadyExists,
+  SessionAlreadyAtSite,
+  SessionNotAtConnector,
+  UnknownDischargeRequest,
+  UnknownNode,
+  UnknownRule,
+  AllocationOutOfOrder,
+  GridLimitExceeded,
+  SessionNotAtSite,
+  SetpointOutOfRange,
+} from './site-errors.ts';
 import type { SiteCommand } from './site-types.ts';
 import { SiteAlreadyRegistered, UnknownSite } from './site.ts';
 

@@ -27,7 +27,21 @@ function builtSite(): SiteState {
     { type: 'AddNode', siteId: 'p', at: T0, nodeId: 'k1', parentId: 'c1', kind: 'connector', name: 'K1', importLimitW: '22000', exportLimitW: '11000', charger: null },
     { type: 'AddNode', siteId: 'p', at: T0, nodeId: 'k2', parentId: 'c1', kind: 'connector', name: 'K2', importLimitW: '22000', exportLimitW: '11000', charger: null },
     { type: 'OccupyConnector', siteId: 'p', at: T0, connectorId: 'k1', sessionId: 's1', minPowerW: '1400', maxPowerW: '11000', maxDischargePowerW: '5000' },
-    { type: 'AddCongestionRule', siteId: 'p', at: T0, rule: { ruleId: 'r1', priority: 1, scope: { kind: 'node', nodeId: 'f1' }, window: { start: T0, end: null, daysOfWeek: null, dailyFrom: null, dailyTo: null }, importCapW: '40000', exportCapW: null, reason: null, source: null } },
+    {
+      type: 'AddCongestionRule',
+      siteId: 'p',
+      at: T0,
+      rule: {
+        ruleId: 'r1',
+        priority: 1,
+        scope: { kind: 'node', nodeId: 'f1' },
+        window: { start: T0, end: null, daysOfWeek: null, dailyFrom: null, dailyTo: null },
+        importCapW: '40000',
+        exportCapW: null,
+        reason: null,
+        source: null,
+      },
+    },
     { type: 'RequestDischarge', siteId: 'p', at: T0, requestId: 'd1', nodeId: 'f1', start: T0, end: at(60), powerW: '5000', source: null },
   ];
   let state = siteDecider.initialState();
@@ -43,7 +57,16 @@ const watts = fc.constantFrom('0', '100', '1400', '4140', '5000', '11000', '2200
 const optionalWatts = fc.option(watts, { nil: null });
 const time = fc.constantFrom(T0, at(1), at(-60), at(60), at(60 * 24), 'not-a-time');
 const kind = fc.constantFrom('feeder', 'circuit', 'charger', 'connector', 'site', 'bogus') as fc.Arbitrary<'feeder'>;
-const charger = fc.constantFrom(null, null, null, ONE_WAY, BIDIRECTIONAL, { ...ONE_WAY, minPowerW: '30000' }, { ...ONE_WAY, maxPowerW: '100' }, { ...ONE_WAY, bidirectional: true }) as fc.Arbitrary<typeof ONE_WAY | null>;
+const charger = fc.constantFrom(
+  null,
+  null,
+  null,
+  ONE_WAY,
+  BIDIRECTIONAL,
+  { ...ONE_WAY, minPowerW: '30000' },
+  { ...ONE_WAY, maxPowerW: '100' },
+  { ...ONE_WAY, bidirectional: true },
+) as fc.Arbitrary<typeof ONE_WAY | null>;
 const rule = fc.record({
   ruleId: id,
   priority: fc.constantFrom(0, 1, 1.5),
@@ -54,13 +77,35 @@ const rule = fc.record({
   reason: fc.constant(null),
   source: fc.constant(null),
 });
-const setpoint = fc.record({ sessionId: id, powerW: fc.constantFrom('0', '5000', '-3000', '11000', '50000', '-20000'), status: fc.constantFrom('charging', 'discharging', 'on_hold', 'done', 'bogus') });
+const setpoint = fc.record({
+  sessionId: id,
+  powerW: fc.constantFrom('0', '5000', '-3000', '11000', '50000', '-20000'),
+  status: fc.constantFrom('charging', 'discharging', 'on_hold', 'done', 'bogus'),
+});
 
 const command = fc.oneof(
   fc.record({ type: fc.constant('RegisterSite' as const), siteId, name: fc.constantFrom('P', ''), importLimitW: watts, exportLimitW: watts }),
   fc.record({ type: fc.constant('RenameSite' as const), siteId, name: fc.constantFrom('Q', '') }),
-  fc.record({ type: fc.constant('ConfigureSite' as const), siteId, rotationIntervalS: fc.constantFrom(30, 60, 900), promoteAfterS: fc.constantFrom(0, 900, 3600), dischargePriceThresholdMinorPerKWh: fc.constantFrom(null, '30', 'x'), priceZone: fc.constantFrom(null, 'NL', 'bad zone!') }),
-  fc.record({ type: fc.constant('AddNode' as const), siteId, at: time, nodeId: id, parentId: id, kind, name: fc.constantFrom('N', 'N', 'N', ''), importLimitW: watts, exportLimitW: watts, charger }),
+  fc.record({
+    type: fc.constant('ConfigureSite' as const),
+    siteId,
+    rotationIntervalS: fc.constantFrom(30, 60, 900),
+    promoteAfterS: fc.constantFrom(0, 900, 3600),
+    dischargePriceThresholdMinorPerKWh: fc.constantFrom(null, '30', 'x'),
+    priceZone: fc.constantFrom(null, 'NL', 'bad zone!'),
+  }),
+  fc.record({
+    type: fc.constant('AddNode' as const),
+    siteId,
+    at: time,
+    nodeId: id,
+    parentId: id,
+    kind,
+    name: fc.constantFrom('N', 'N', 'N', ''),
+    importLimitW: watts,
+    exportLimitW: watts,
+    charger,
+  }),
   fc.record({ type: fc.constant('ChangeNodeLimits' as const), siteId, at: time, nodeId: id, importLimitW: watts, exportLimitW: watts }),
   fc.record({ type: fc.constant('ChangeCharger' as const), siteId, at: time, nodeId: id, charger: charger.map((c) => c ?? ONE_WAY) }),
   fc.record({ type: fc.constant('RemoveNode' as const), siteId, at: time, nodeId: id }),
@@ -69,7 +114,16 @@ const command = fc.oneof(
   fc.record({ type: fc.constant('RemoveCongestionRule' as const), siteId, at: time, ruleId: id }),
   fc.record({ type: fc.constant('RequestDischarge' as const), siteId, at: time, requestId: id, nodeId: id, start: time, end: time, powerW: watts, source: fc.constant(null) }),
   fc.record({ type: fc.constant('CancelDischargeRequest' as const), siteId, at: time, requestId: id }),
-  fc.record({ type: fc.constant('OccupyConnector' as const), siteId, at: time, connectorId: id, sessionId: id, minPowerW: watts, maxPowerW: watts, maxDischargePowerW: optionalWatts }),
+  fc.record({
+    type: fc.constant('OccupyConnector' as const),
+    siteId,
+    at: time,
+    connectorId: id,
+    sessionId: id,
+    minPowerW: watts,
+    maxPowerW: watts,
+    maxDischargePowerW: optionalWatts,
+  }),
   fc.record({ type: fc.constant('ReleaseConnector' as const), siteId, at: time, connectorId: id, sessionId: id }),
   fc.record({ type: fc.constant('AssignSetpoints' as const), siteId, at: time, trigger: fc.constant('test'), setpoints: fc.array(setpoint, { maxLength: 3 }) }),
 ) as fc.Arbitrary<SiteCommand>;
@@ -78,7 +132,15 @@ describe('SITE_REFUSALS', () => {
   const states = [siteDecider.initialState(), builtSite()];
 
   it('lists every refusal the decider makes, per command', () => {
-    const seen = refusalsMet({ decide: siteDecider.decide, stateAt: (which) => states[which]!, which: fc.constantFrom(0, 1, 1, 1), command, refusals: SITE_REFUSALS, numRuns: 20_000, seed: 20_261_207 });
+    const seen = refusalsMet({
+      decide: siteDecider.decide,
+      stateAt: (which) => states[which]!,
+      which: fc.constantFrom(0, 1, 1, 1),
+      command,
+      refusals: SITE_REFUSALS,
+      numRuns: 20_000,
+      seed: 20_261_207,
+    });
     // The generators reach the refusals that tell commands apart (not only malformed input).
     expect(seen.get('AddNode')).toEqual(new Set(['InvalidCommand', 'UnknownSite', 'NodeAlreadyExists', 'UnknownNode', 'InvalidNodePlacement']));
     expect([...(seen.get('RequestDischarge') ?? [])]).toContain('DischargeRequestAlreadyExists');

@@ -33,17 +33,26 @@ describe('site decider: congestion rules', () => {
       ]);
     given(depot())
       .when(addRule(rule({ scope: { kind: 'area', areaId: 'nl-ams-3' }, importCapW: null, exportCapW: '0.0', reason: null, source: null })))
-      .then([{ type: 'CongestionRuleAdded', data: { siteId: SITE, rule: rule({ scope: { kind: 'area', areaId: 'nl-ams-3' }, importCapW: null, exportCapW: '0', reason: null, source: null }) } }]);
+      .then([
+        {
+          type: 'CongestionRuleAdded',
+          data: { siteId: SITE, rule: rule({ scope: { kind: 'area', areaId: 'nl-ams-3' }, importCapW: null, exportCapW: '0', reason: null, source: null }) },
+        },
+      ]);
     const withRule = run([addRule(rule())], depot());
     expect(registeredOf(withRule).rules.get('dso-1')).toEqual(rule());
-    given(withRule).when({ type: 'RemoveCongestionRule', siteId: SITE, at: T0, ruleId: 'dso-1' }).then([{ type: 'CongestionRuleRemoved', data: { siteId: SITE, ruleId: 'dso-1' } }]);
+    given(withRule)
+      .when({ type: 'RemoveCongestionRule', siteId: SITE, at: T0, ruleId: 'dso-1' })
+      .then([{ type: 'CongestionRuleRemoved', data: { siteId: SITE, ruleId: 'dso-1' } }]);
     expect(registeredOf(run([{ type: 'RemoveCongestionRule', siteId: SITE, at: T0, ruleId: 'dso-1' }], withRule)).rules.size).toBe(0);
   });
 
   it('refuses a taken id, an unknown node and an unknown rule', () => {
     const withRule = run([addRule(rule())], depot());
     given(withRule).when(addRule(rule())).thenThrows(RuleAlreadyExists, { ruleId: 'dso-1' });
-    given(depot()).when(addRule(rule({ scope: { kind: 'node', nodeId: 'f9' } }))).thenThrows(UnknownNode, { nodeId: 'f9' });
+    given(depot())
+      .when(addRule(rule({ scope: { kind: 'node', nodeId: 'f9' } })))
+      .thenThrows(UnknownNode, { nodeId: 'f9' });
     given(depot()).when({ type: 'RemoveCongestionRule', siteId: SITE, at: T0, ruleId: 'dso-1' }).thenThrows(UnknownRule, { ruleId: 'dso-1' });
   });
 
@@ -82,18 +91,12 @@ describe('site decider: congestion rules', () => {
       .then([{ type: 'CongestionRuleAdded', data: { siteId: SITE, rule: rule({ window: { ...rule().window, start: at(10) } }) } }]);
     given(charging)
       .when(addRule(rule(), at(2)))
-      .then([
-        { type: 'CongestionRuleAdded', data: { siteId: SITE, rule: rule() } },
-        ...curtailment(at(2), ['s1', 'curtailed:f1']),
-      ]);
+      .then([{ type: 'CongestionRuleAdded', data: { siteId: SITE, rule: rule() } }, ...curtailment(at(2), ['s1', 'curtailed:f1'])]);
     // An area rule caps the whole connection.
     const area = rule({ ruleId: 'area-1', scope: { kind: 'area', areaId: 'nl-ams-3' }, importCapW: '25000' });
     given(charging)
       .when(addRule(area, at(2)))
-      .then([
-        { type: 'CongestionRuleAdded', data: { siteId: SITE, rule: area } },
-        ...curtailment(at(2), ['s1', `curtailed:${SITE}`], ['s3', `curtailed:${SITE}`]),
-      ]);
+      .then([{ type: 'CongestionRuleAdded', data: { siteId: SITE, rule: area } }, ...curtailment(at(2), ['s1', `curtailed:${SITE}`], ['s3', `curtailed:${SITE}`])]);
   });
 
   it('curtails again when putting a discharging session on hold pushes an ancestor over its limit', () => {
@@ -144,19 +147,33 @@ describe('site decider: discharge requests', () => {
     expect(activeDischargeRequests(site, T0_MS + 30 * 60_000).map((r) => r.requestId)).toEqual(['q0', 'q1']);
     expect(activeDischargeRequests(site, T0_MS + 40 * 60_000).map((r) => r.requestId)).toEqual(['q1']);
     expect(activeDischargeRequests(site, T0_MS + 90 * 60_000)).toEqual([]);
-    given(requested).when({ type: 'CancelDischargeRequest', siteId: SITE, at: T0, requestId: 'q1' }).then([{ type: 'DischargeRequestCancelled', data: { siteId: SITE, requestId: 'q1' } }]);
+    given(requested)
+      .when({ type: 'CancelDischargeRequest', siteId: SITE, at: T0, requestId: 'q1' })
+      .then([{ type: 'DischargeRequestCancelled', data: { siteId: SITE, requestId: 'q1' } }]);
     expect(registeredOf(run([{ type: 'CancelDischargeRequest', siteId: SITE, at: T0, requestId: 'q1' }], requested)).dischargeRequests.has('q1')).toBe(false);
   });
 
   it('refuses a bad request', () => {
     const requested = run([request()], depot());
     given(requested).when(request()).thenThrows(DischargeRequestAlreadyExists, { requestId: 'q1' });
-    given(depot()).when(request({ nodeId: 'f9' })).thenThrows(UnknownNode, { nodeId: 'f9' });
-    given(depot()).when(request({ end: at(30) })).thenThrows(InvalidCommand, { field: 'end' });
-    given(depot()).when(request({ start: at(-60), end: at(0) })).thenThrows(InvalidCommand, { field: 'end' });
-    given(depot()).when(request({ powerW: '0' })).thenThrows(InvalidCommand, { field: 'powerW' });
-    given(depot()).when(request({ powerW: '-5' })).thenThrows(InvalidCommand, { field: 'powerW' });
-    given(depot()).when(request({ start: 'now' })).thenThrows(InvalidCommand, { field: 'start' });
+    given(depot())
+      .when(request({ nodeId: 'f9' }))
+      .thenThrows(UnknownNode, { nodeId: 'f9' });
+    given(depot())
+      .when(request({ end: at(30) }))
+      .thenThrows(InvalidCommand, { field: 'end' });
+    given(depot())
+      .when(request({ start: at(-60), end: at(0) }))
+      .thenThrows(InvalidCommand, { field: 'end' });
+    given(depot())
+      .when(request({ powerW: '0' }))
+      .thenThrows(InvalidCommand, { field: 'powerW' });
+    given(depot())
+      .when(request({ powerW: '-5' }))
+      .thenThrows(InvalidCommand, { field: 'powerW' });
+    given(depot())
+      .when(request({ start: 'now' }))
+      .thenThrows(InvalidCommand, { field: 'start' });
     given(depot()).when({ type: 'CancelDischargeRequest', siteId: SITE, at: T0, requestId: 'q1' }).thenThrows(UnknownDischargeRequest, { requestId: 'q1' });
   });
 });

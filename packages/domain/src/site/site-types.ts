@@ -61,7 +61,18 @@ export type SiteCommand =
       /** The price zone whose spot price is compared with the threshold; required with a threshold. */
       priceZone: string | null;
     }
-  | { type: 'AddNode'; siteId: string; at: string; nodeId: string; parentId: string; kind: NodeKind; name: string; importLimitW: string; exportLimitW: string; charger: ChargerSpec | null }
+  | {
+      type: 'AddNode';
+      siteId: string;
+      at: string;
+      nodeId: string;
+      parentId: string;
+      kind: NodeKind;
+      name: string;
+      importLimitW: string;
+      exportLimitW: string;
+      charger: ChargerSpec | null;
+    }
   | { type: 'ChangeNodeLimits'; siteId: string; at: string; nodeId: string; importLimitW: string; exportLimitW: string }
   | { type: 'ChangeCharger'; siteId: string; at: string; nodeId: string; charger: ChargerSpec }
   | { type: 'RemoveNode'; siteId: string; at: string; nodeId: string }
@@ -89,8 +100,14 @@ export type SiteCommand =
 export type SiteEvent =
   | { type: 'SiteRegistered'; data: { siteId: string; name: string; importLimitW: string; exportLimitW: string } }
   | { type: 'SiteRenamed'; data: { siteId: string; name: string } }
-  | { type: 'SiteConfigured'; data: { siteId: string; rotationIntervalS: number; promoteAfterS: number; dischargePriceThresholdMinorPerKWh: string | null; priceZone: string | null } }
-  | { type: 'NodeAdded'; data: { siteId: string; nodeId: string; parentId: string; kind: NodeKind; name: string; importLimitW: string; exportLimitW: string; charger: ChargerSpec | null } }
+  | {
+      type: 'SiteConfigured';
+      data: { siteId: string; rotationIntervalS: number; promoteAfterS: number; dischargePriceThresholdMinorPerKWh: string | null; priceZone: string | null };
+    }
+  | {
+      type: 'NodeAdded';
+      data: { siteId: string; nodeId: string; parentId: string; kind: NodeKind; name: string; importLimitW: string; exportLimitW: string; charger: ChargerSpec | null };
+    }
   | { type: 'NodeLimitsChanged'; data: { siteId: string; nodeId: string; importLimitW: string; exportLimitW: string } }
   | { type: 'ChargerChanged'; data: { siteId: string; nodeId: string; charger: ChargerSpec } }
   | { type: 'NodeRemoved'; data: { siteId: string; nodeId: string } }

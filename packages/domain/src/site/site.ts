@@ -4,7 +4,29 @@ import { Decimal, toDecimalString, formatInstant, parseInstant, checkZone, parse
 import type { SessionStatus } from '../allocation/types.ts';
 import { decimalString, limitViolations, nonZeroFlows, sessionBounds } from './effective-limits.ts';
 import { MAX_READING_AHEAD_MS } from '../metering/register-series.ts';
-import { AllocationOutOfOrder, CannotRemoveRoot, ConnectorInUse, DischargeNotSupported, DischargeRequestAlreadyExists, GridLimitExceeded, InvalidNodePlacement, NoCommonPower, NodeAlreadyExists, NodeHasChildren, NotACharger, NotAConnector, ReadingFromFuture, RuleAlreadyExists, SessionAlreadyAtSite, SessionNotAtConnector, SessionNotAtSite, SetpointOutOfRange, UnknownDischargeRequest, UnknownNode, UnknownRule } from './site-errors.ts';
+import {
+  AllocationOutOfOrder,
+  CannotRemoveRoot,
+  ConnectorInUse,
+  DischargeNotSupported,
+  DischargeRequestAlreadyExists,
+  GridLimitExceeded,
+  InvalidNodePlacement,
+  NoCommonPower,
+  NodeAlreadyExists,
+  NodeHasChildren,
+  NotACharger,
+  NotAConnector,
+  ReadingFromFuture,
+  RuleAlreadyExists,
+  SessionAlreadyAtSite,
+  SessionNotAtConnector,
+  SessionNotAtSite,
+  SetpointOutOfRange,
+  UnknownDischargeRequest,
+  UnknownNode,
+  UnknownRule,
+} from './site-errors.ts';
 import type { ChargerSpec, NodeKind, RegisteredSite, SetpointChange, SiteCommand, SiteEvent, SiteNode, SiteState } from './site-types.ts';
 import { checkChargerSpec, checkName, checkOptionalText, checkPositive, checkRule, checkSiteId, checkText } from './site-input.ts';
 import { curtailment, setpointFits, withCurtailment } from './site-curtailment.ts';
@@ -41,9 +63,7 @@ const ZERO = new Decimal(0);
 const NODE_KINDS: readonly NodeKind[] = ['feeder', 'circuit', 'charger', 'connector'];
 const SETPOINT_STATUSES: readonly SessionStatus[] = ['charging', 'discharging', 'on_hold', 'done'];
 
-
 export const siteStreamId = (siteId: string): string => `site-${siteId}`;
-
 
 function registered(state: SiteState, siteIdRaw: unknown): RegisteredSite {
   const siteId = checkSiteId(siteIdRaw);
@@ -63,7 +83,6 @@ function connectorOf(site: RegisteredSite, connectorId: string): SiteNode {
   if (node.kind !== 'connector') throw new NotAConnector(connectorId, node.kind);
   return node;
 }
-
 
 function decideAddNode(site: RegisteredSite, c: Extract<SiteCommand, { type: 'AddNode' }>): SiteEvent[] {
   const nodeId = parseId('nodeId', c.nodeId);
@@ -204,7 +223,13 @@ function decideAssign(site: RegisteredSite, c: Extract<SiteCommand, { type: 'Ass
       const bounds = sessionBounds(site, occupancy);
       if (status === 'charging') throw new SetpointOutOfRange(sessionId, powerW, status, bounds.charge.minW, bounds.charge.maxW);
       const d = bounds.discharge;
-      throw new SetpointOutOfRange(sessionId, powerW, status, d === null ? null : decimalString(new Decimal(d.maxW).negated()), d === null ? null : decimalString(new Decimal(d.minW).negated()));
+      throw new SetpointOutOfRange(
+        sessionId,
+        powerW,
+        status,
+        d === null ? null : decimalString(new Decimal(d.maxW).negated()),
+        d === null ? null : decimalString(new Decimal(d.minW).negated()),
+      );
     }
     assigned.set(sessionId, { power, change: { sessionId, powerW, status, reason } });
   });
@@ -309,7 +334,8 @@ function decideAt(command: TimedCommand, state: SiteState, afterChange: AfterCha
       const importLimitW = toDecimalString(parseNonNegativeQuantity('importLimitW', command.importLimitW));
       const exportLimitW = toDecimalString(parseNonNegativeQuantity('exportLimitW', command.exportLimitW));
       const node = nodeOf(site, nodeId);
-      events = node.importLimitW === importLimitW && node.exportLimitW === exportLimitW ? [] : [{ type: 'NodeLimitsChanged', data: { siteId, nodeId, importLimitW, exportLimitW } }];
+      events =
+        node.importLimitW === importLimitW && node.exportLimitW === exportLimitW ? [] : [{ type: 'NodeLimitsChanged', data: { siteId, nodeId, importLimitW, exportLimitW } }];
       break;
     }
     case 'ChangeCharger':
@@ -423,7 +449,6 @@ export function decideWithAllocation(
   const rest = curtail.flatMap(({ atMs, changedChargerId }) => curtailment(allocated, atMs, changedChargerId));
   return [...events, ...assigned, ...rest];
 }
-
 
 export const siteDecider: Decider<SiteState, SiteCommand, SiteEvent> = {
   initialState: () => ({ status: 'unregistered' }),

@@ -24,11 +24,21 @@ describe('site decider', () => {
   });
 
   it('refuses negative, non-decimal and numeric limits, naming the field', () => {
-    given([]).when({ ...register, importLimitW: '-1' }).thenThrows(InvalidCommand, { field: 'importLimitW' });
-    given([]).when({ ...register, exportLimitW: '1e5' }).thenThrows(InvalidCommand, { field: 'exportLimitW' });
-    given([]).when({ ...register, exportLimitW: 100 as unknown as string }).thenThrows(InvalidCommand, { field: 'exportLimitW' });
-    given([]).when({ ...register, siteId: 'has space' }).thenThrows(InvalidCommand, { field: 'siteId' });
-    given([]).when({ ...register, name: '  ' }).thenThrows(InvalidCommand, { field: 'name' });
+    given([])
+      .when({ ...register, importLimitW: '-1' })
+      .thenThrows(InvalidCommand, { field: 'importLimitW' });
+    given([])
+      .when({ ...register, exportLimitW: '1e5' })
+      .thenThrows(InvalidCommand, { field: 'exportLimitW' });
+    given([])
+      .when({ ...register, exportLimitW: 100 as unknown as string })
+      .thenThrows(InvalidCommand, { field: 'exportLimitW' });
+    given([])
+      .when({ ...register, siteId: 'has space' })
+      .thenThrows(InvalidCommand, { field: 'siteId' });
+    given([])
+      .when({ ...register, name: '  ' })
+      .thenThrows(InvalidCommand, { field: 'name' });
   });
 
   it('renames a registered site, and only when the name changes', () => {

@@ -6,11 +6,9 @@ import { ID_RULES, idProblem, parseCommandId, parseId, type IdKind } from './ids
 const KINDS: IdKind[] = ['id', 'commandId', 'reference'];
 const SAFE = [...'abcxyzABCXYZ0189_.:@-'];
 
-describe('the ledger\'s id rules', () => {
+describe("the ledger's id rules", () => {
   it('accepts every id of letters, digits and _ . : @ - within the length, starting with a letter or digit', () => {
-    const id = fc
-      .tuple(fc.constantFrom(...'aZ09'), fc.array(fc.constantFrom(...SAFE), { maxLength: 63 }))
-      .map(([first, rest]) => first + rest.join(''));
+    const id = fc.tuple(fc.constantFrom(...'aZ09'), fc.array(fc.constantFrom(...SAFE), { maxLength: 63 })).map(([first, rest]) => first + rest.join(''));
     fc.assert(
       fc.property(id, fc.constantFrom(...KINDS), (value, kind) => {
         expect(parseId('siteId', value, kind)).toBe(value);

@@ -56,7 +56,7 @@ export const QUANTITY_BOUNDS: Readonly<Record<QuantityKind, QuantityBound>> = {
   // A node's flow, a charger's power: 1 GW is beyond any grid connection a site can have.
   powerW: { maxAbs: new Decimal('1e9'), maxDecimals: 3, described: '1000000000 W (1 GW, more than any node carries)' },
   // A register, a reading, a need: 10^12 Wh (1 TWh) is beyond any meter's register.
-  energyWh: { maxAbs: new Decimal('1e12'), maxDecimals: 3, described: '1000000000000 Wh (1 TWh, beyond any meter\'s register)' },
+  energyWh: { maxAbs: new Decimal('1e12'), maxDecimals: 3, described: "1000000000000 Wh (1 TWh, beyond any meter's register)" },
   energyKWh: { maxAbs: new Decimal('1e9'), maxDecimals: 3, described: '1000000000 kWh (1 TWh)' },
   // A price per MWh in minor units: the market's own bound (MAX_PRICE_MAGNITUDE).
   perMWh: { maxAbs: new Decimal('1e15'), maxDecimals: 6, described: '1000000000000000 per MWh' },
@@ -67,7 +67,11 @@ export const QUANTITY_BOUNDS: Readonly<Record<QuantityKind, QuantityBound>> = {
 
 /** The kind of quantity a field holds, by the unit its name (the last segment of a path) ends with. */
 export function quantityKindOf(field: string): QuantityKind {
-  const name = field.replace(/\[\d+\]$/, '').split('.').at(-1) ?? field;
+  const name =
+    field
+      .replace(/\[\d+\]$/, '')
+      .split('.')
+      .at(-1) ?? field;
   if (/PerMWh$/.test(name)) return 'perMWh';
   if (/PerKWh$/.test(name)) return 'perKWh';
   if (/KWh$/.test(name)) return 'energyKWh';

@@ -6,7 +6,7 @@ import { Decimal, MAX_DECIMAL_LENGTH, parseQuantity, QUANTITY_BOUNDS, quantityKi
 import { instantProblem } from '../time-bounds.ts';
 
 describe('quantity bounds', () => {
-  it('reads a field\'s kind from the unit its name ends with, also inside a path', () => {
+  it("reads a field's kind from the unit its name ends with, also inside a path", () => {
     const kinds: [string, QuantityKind][] = [
       ['importLimitW', 'powerW'],
       ['charger.maxDischargePowerW', 'powerW'],
@@ -47,7 +47,7 @@ describe('quantity bounds', () => {
     }
   });
 
-  it('accepts every decimal within its kind\'s bounds (property)', () => {
+  it("accepts every decimal within its kind's bounds (property)", () => {
     const kinds = Object.keys(QUANTITY_BOUNDS) as QuantityKind[];
     const within = fc.constantFrom(...kinds).chain((kind) => {
       const bound = QUANTITY_BOUNDS[kind];

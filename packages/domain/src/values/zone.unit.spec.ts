@@ -22,7 +22,14 @@ const configure = (priceZone: string) => () =>
   siteDecider.decide({ type: 'ConfigureSite', siteId: SITE, rotationIntervalS: 600, promoteAfterS: 1800, dischargePriceThresholdMinorPerKWh: null, priceZone }, registered);
 const publish = (zone: string) => () =>
   pricesDecider.decide(
-    { type: 'PublishPrices', zone, at: '2026-11-26T12:00Z', currency: 'EUR', source: 'test', points: [{ start: '2026-11-27T17:00Z', end: '2026-11-27T17:15Z', priceMinorPerKWh: '25', carbonGPerKWh: null }] } as PricesCommand,
+    {
+      type: 'PublishPrices',
+      zone,
+      at: '2026-11-26T12:00Z',
+      currency: 'EUR',
+      source: 'test',
+      points: [{ start: '2026-11-27T17:00Z', end: '2026-11-27T17:15Z', priceMinorPerKWh: '25', carbonGPerKWh: null }],
+    } as PricesCommand,
     pricesDecider.initialState(),
   );
 

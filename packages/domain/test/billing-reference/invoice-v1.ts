@@ -101,18 +101,16 @@ function invoiceLines(charges: readonly Charge[], pluggedInAt: ReadonlyMap<strin
   }
   const sorted = [...groups.values()].sort(compareLines);
   const { totalMinor, amountsMinor } = allocateRounding(sorted.map((g) => g.exactAmount));
-  const lines = sorted.map(
-    (g, i): InvoiceLine => ({
-      sessionId: g.sessionId,
-      component: CHARGE_COMPONENTS[g.component]!,
-      tariffId: g.tariffId,
-      priceLabel: g.priceLabel,
-      energyWh: decimalText(g.energyWh),
-      exactAmountMinor: decimalText(g.exactAmount),
-      amountMinor: decimalText(amountsMinor[i]!),
-      justifiedBy: sortedPositions(g.justifiedBy),
-    }),
-  );
+  const lines = sorted.map((g, i): InvoiceLine => ({
+    sessionId: g.sessionId,
+    component: CHARGE_COMPONENTS[g.component]!,
+    tariffId: g.tariffId,
+    priceLabel: g.priceLabel,
+    energyWh: decimalText(g.energyWh),
+    exactAmountMinor: decimalText(g.exactAmount),
+    amountMinor: decimalText(amountsMinor[i]!),
+    justifiedBy: sortedPositions(g.justifiedBy),
+  }));
   return { lines, totalMinor: decimalText(totalMinor) };
 }
 

@@ -252,7 +252,9 @@ function intervalCharges(context: SessionContext, item: OrderedInterval): Sessio
     }
   }
   if (missing.size > 0) {
-    const unpriced = [...missing].sort().map((zone): UnpricedCharge => ({ reason: 'no_spot_price', sessionId: session.sessionId, intervalStart: start, at: start, tariffId: tariff.tariffId, zone }));
+    const unpriced = [...missing]
+      .sort()
+      .map((zone): UnpricedCharge => ({ reason: 'no_spot_price', sessionId: session.sessionId, intervalStart: start, at: start, tariffId: tariff.tariffId, zone }));
     return { charges: [], unpriced };
   }
   return { charges, unpriced: [] };

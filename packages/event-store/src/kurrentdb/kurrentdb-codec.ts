@@ -1,6 +1,24 @@
 /** How the ledger's events, command outcomes and versions map to KurrentDB's records and revisions, and KurrentDB's client errors to ours: pure (the unit tests run it without a server). */
 import { createHash } from 'node:crypto';
-import { AccessDeniedError, DeadlineExceededError, MaxAppendSizeExceededError, NO_STREAM, NotLeaderError, StreamNotFoundError, TimeoutError, UnavailableError, WrongExpectedVersionError, convertToCommandError, isCommandError, jsonEvent, type AppendExpectedRevision, type CurrentRevision, type EventData, type JSONType, type Position } from '@eventstore/db-client';
+import {
+  AccessDeniedError,
+  DeadlineExceededError,
+  MaxAppendSizeExceededError,
+  NO_STREAM,
+  NotLeaderError,
+  StreamNotFoundError,
+  TimeoutError,
+  UnavailableError,
+  WrongExpectedVersionError,
+  convertToCommandError,
+  isCommandError,
+  jsonEvent,
+  type AppendExpectedRevision,
+  type CurrentRevision,
+  type EventData,
+  type JSONType,
+  type Position,
+} from '@eventstore/db-client';
 import { EventStoreError, EventStoreUnavailable, InvalidAppend, StreamVersionConflict } from '../errors.ts';
 import { type PreparedEvent } from '../prepare-append.ts';
 import { type AppendOptions, type AppendResult, type EventMetadata, type ExpectedVersion, type RecordedEvent } from '../types.ts';
@@ -17,7 +35,6 @@ const LEDGER_STREAM = new RegExp(LEDGER_STREAM_PATTERN);
 export const EVENT_ID_NAMESPACE = 'e2227c2f-fd03-4081-8bfb-3134cb7c3444';
 
 const U64_MAX = 2n ** 64n - 1n;
-
 
 // ---------------------------------------------------------------------------------------------
 // Pure mappings (exported for the unit tests that run without a server)
@@ -184,10 +201,9 @@ export function globalPositionOf(record: Pick<KurrentRecord, 'streamId' | 'revis
   const commit = record.position?.commit;
   if (commit !== undefined && commit > 0n && commit < U64_MAX) return commit;
   if (commitPosition !== undefined && commitPosition > 0n && commitPosition < U64_MAX) return commitPosition;
-  throw new EventStoreUnavailable(
-    `KurrentDB returned no log position for ${record.streamId}@${record.revision}: the adapter needs a server >= 22.6`,
-    { streamId: record.streamId },
-  );
+  throw new EventStoreUnavailable(`KurrentDB returned no log position for ${record.streamId}@${record.revision}: the adapter needs a server >= 22.6`, {
+    streamId: record.streamId,
+  });
 }
 
 /** The outcome with the append's fingerprint, when it has one. */
@@ -248,11 +264,7 @@ export function translateClientError(error: unknown, context: { expected?: Expec
   if (error instanceof EventStoreError) return error;
   const converted = asClientError(error);
   if (converted instanceof WrongExpectedVersionError) {
-    return new StreamVersionConflict(
-      converted.streamName,
-      context.expected ?? expectedVersionFromClient(converted.expectedVersion),
-      revisionToVersion(converted.actualVersion),
-    );
+    return new StreamVersionConflict(converted.streamName, context.expected ?? expectedVersionFromClient(converted.expectedVersion), revisionToVersion(converted.actualVersion));
   }
   if (converted instanceof MaxAppendSizeExceededError) {
     return new InvalidAppend('events', `exceed the server's maximum append size (${converted.maxAppendSize} bytes)`);
@@ -279,12 +291,7 @@ export function asClientError(error: unknown): unknown {
 /** An error after which the write may or may not have happened (so an identical resend is the way to know). */
 export function isUnknownOutcome(error: unknown): boolean {
   const converted = asClientError(error);
-  return (
-    converted instanceof UnavailableError ||
-    converted instanceof DeadlineExceededError ||
-    converted instanceof TimeoutError ||
-    converted instanceof NotLeaderError
-  );
+  return converted instanceof UnavailableError || converted instanceof DeadlineExceededError || converted instanceof TimeoutError || converted instanceof NotLeaderError;
 }
 
 /**
@@ -299,4 +306,3 @@ export const kurrentClientErrors = {
   AccessDeniedError,
   MaxAppendSizeExceededError,
 } as const;
-

@@ -37,15 +37,68 @@
  * - The global log (`readAll`, `readCategory`, `headPosition`, `subscribe`) shows only streams our
  *   stream-id rules produce: no `$` system streams or events, no `_command-` records.
  */
-import { BACKWARDS, END, EventStoreDBClient, FORWARDS, NO_STREAM, START, StreamDeletedError, StreamNotFoundError, WrongExpectedVersionError, jsonEvent, streamNameFilter, type AllStreamResolvedEvent, type JSONType, type Position, type ReadPosition, type ReadRevision, type ResolvedEvent } from '@eventstore/db-client';
+import {
+  BACKWARDS,
+  END,
+  EventStoreDBClient,
+  FORWARDS,
+  NO_STREAM,
+  START,
+  StreamDeletedError,
+  StreamNotFoundError,
+  WrongExpectedVersionError,
+  jsonEvent,
+  streamNameFilter,
+  type AllStreamResolvedEvent,
+  type JSONType,
+  type Position,
+  type ReadPosition,
+  type ReadRevision,
+  type ResolvedEvent,
+} from '@eventstore/db-client';
 import { EventStoreUnavailable, StreamVersionConflict } from '../errors.ts';
 import { GENESIS_HASH } from '../hash-chain.ts';
 import { mapWithConcurrency } from '../map-with-concurrency.ts';
 import { checkExpectedVersion, prepareEvents, validateAppend, type PreparedEvent } from '../prepare-append.ts';
 import type { SchemaRegistry } from '../schema-registry.ts';
-import { categoryOf, checkRecordedCommand, type AppendOptions, type AppendResult, type EventStore, type ExpectedVersion, type ListStreamsOptions, type NewEvent, type ReadAllOptions, type ReadCategoryOptions, type ReadStreamOptions, type RecordedEvent, type StreamHead, type StreamPage, type SubscribeOptions, streamPageLimit } from '../types.ts';
+import {
+  categoryOf,
+  checkRecordedCommand,
+  type AppendOptions,
+  type AppendResult,
+  type EventStore,
+  type ExpectedVersion,
+  type ListStreamsOptions,
+  type NewEvent,
+  type ReadAllOptions,
+  type ReadCategoryOptions,
+  type ReadStreamOptions,
+  type RecordedEvent,
+  type StreamHead,
+  type StreamPage,
+  type SubscribeOptions,
+  streamPageLimit,
+} from '../types.ts';
 
-import { COMMAND_RECORDED, commandRecordIdFor, commandStreamOf, decodeCommandResult, encodeCommandResult, expectedRevisionFor, fromKurrentRecord, isLedgerRecord, LEDGER_FORMAT, LEDGER_STREAM_PATTERN, revisionToVersion, toKurrentEventData, translateClientError, versionToRevision, withFingerprint, asClientError, isUnknownOutcome } from './kurrentdb-codec.ts';
+import {
+  COMMAND_RECORDED,
+  commandRecordIdFor,
+  commandStreamOf,
+  decodeCommandResult,
+  encodeCommandResult,
+  expectedRevisionFor,
+  fromKurrentRecord,
+  isLedgerRecord,
+  LEDGER_FORMAT,
+  LEDGER_STREAM_PATTERN,
+  revisionToVersion,
+  toKurrentEventData,
+  translateClientError,
+  versionToRevision,
+  withFingerprint,
+  asClientError,
+  isUnknownOutcome,
+} from './kurrentdb-codec.ts';
 
 export type KurrentDbStoreOptions = {
   /** `esdb://host:2113?tls=false`, `esdb+discover://…` for a cluster (never logged: it may hold a password). */
@@ -56,7 +109,6 @@ export type KurrentDbStoreOptions = {
   /** Ping the server before returning, so a bad URL fails at start (default true). */
   verify?: boolean;
 };
-
 
 /** Attempts of one append when someone else appended between our read of the tail and our write. */
 const MAX_APPEND_ATTEMPTS = 5;
@@ -78,7 +130,6 @@ function comparePositions(a: Position, b: Position): number {
 function positionAfter(after: bigint | undefined): ReadPosition {
   return after === undefined || after <= 0n ? START : { commit: after, prepare: after };
 }
-
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -115,10 +166,7 @@ export class KurrentDbEventStore implements EventStore {
     this.ensureOpen();
     let conflict: StreamVersionConflict | undefined;
     for (let attempt = 0; attempt < MAX_APPEND_ATTEMPTS; attempt++) {
-      const [recorded, tail] = await Promise.all([
-        this.readCommandRecord(options.commandId),
-        this.readTail(streamId, RECOVERY_WINDOW),
-      ]);
+      const [recorded, tail] = await Promise.all([this.readCommandRecord(options.commandId), this.readTail(streamId, RECOVERY_WINDOW)]);
       if (recorded) {
         checkRecordedCommand(recorded, options.commandId, streamId, options.fingerprint);
         return recorded;
@@ -142,14 +190,7 @@ export class KurrentDbEventStore implements EventStore {
         };
         return this.recordCommand(withFingerprint(result, options), streamId, 'empty');
       }
-      const prepared = prepareEvents(
-        this.registry,
-        streamId,
-        events,
-        options,
-        { version, lastHash: tail[0]?.hash ?? GENESIS_HASH },
-        this.clock().toISOString(),
-      );
+      const prepared = prepareEvents(this.registry, streamId, events, options, { version, lastHash: tail[0]?.hash ?? GENESIS_HASH }, this.clock().toISOString());
       try {
         const [first, last] = await this.appendPrepared(streamId, prepared, version, options.expectedVersion);
         const result: AppendResult = {
@@ -299,10 +340,7 @@ export class KurrentDbEventStore implements EventStore {
     const read = this.client.readAll({ direction: BACKWARDS, fromPosition: END, maxCount: 1 });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new EventStoreUnavailable(`KurrentDB did not answer within ${PING_TIMEOUT_MS} ms`)),
-        PING_TIMEOUT_MS,
-      );
+      timer = setTimeout(() => reject(new EventStoreUnavailable(`KurrentDB did not answer within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS);
     });
     try {
       await Promise.race([
@@ -334,12 +372,7 @@ export class KurrentDbEventStore implements EventStore {
    * committed, KurrentDB recognises the ids and answers "already committed" without writing again.
    * Returns the first and last appended event as read back (their positions, their hashes checked).
    */
-  private async appendPrepared(
-    streamId: string,
-    prepared: readonly PreparedEvent[],
-    version: number,
-    expected: ExpectedVersion,
-  ): Promise<[RecordedEvent, RecordedEvent]> {
+  private async appendPrepared(streamId: string, prepared: readonly PreparedEvent[], version: number, expected: ExpectedVersion): Promise<[RecordedEvent, RecordedEvent]> {
     const data = prepared.map((event, i) => toKurrentEventData(streamId, event, i));
     const expectedRevision = expectedRevisionFor(version);
     for (let resend = 0; ; resend++) {
@@ -376,11 +409,7 @@ export class KurrentDbEventStore implements EventStore {
    * this one are then already written, which KurrentDB cannot undo: reported as CommandIdReused).
    * `how`: this call appended the events, or the command had none, or an earlier attempt wrote them.
    */
-  private async recordCommand(
-    result: AppendResult,
-    streamId: string,
-    how: 'appended' | 'empty' | 'recovered',
-  ): Promise<AppendResult> {
+  private async recordCommand(result: AppendResult, streamId: string, how: 'appended' | 'empty' | 'recovered'): Promise<AppendResult> {
     const stream = commandStreamOf(result.commandId);
     const record = jsonEvent({
       id: commandRecordIdFor(result.commandId),
@@ -487,11 +516,7 @@ export class KurrentDbEventStore implements EventStore {
     return out;
   }
 
-  private async readAllPage(options: {
-    direction: typeof FORWARDS | typeof BACKWARDS;
-    fromPosition: ReadPosition;
-    maxCount: number;
-  }): Promise<AllStreamResolvedEvent[]> {
+  private async readAllPage(options: { direction: typeof FORWARDS | typeof BACKWARDS; fromPosition: ReadPosition; maxCount: number }): Promise<AllStreamResolvedEvent[]> {
     const out: AllStreamResolvedEvent[] = [];
     try {
       for await (const resolved of this.client.readAll({ ...options, resolveLinkTos: false })) out.push(resolved);
@@ -552,8 +577,7 @@ export class KurrentDbEventStore implements EventStore {
     });
 
     let cursor = options.after ?? 0n;
-    const filter =
-      category === undefined ? streamNameFilter({ regex: LEDGER_STREAM_PATTERN }) : streamNameFilter({ prefixes: [`${category}-`] });
+    const filter = category === undefined ? streamNameFilter({ regex: LEDGER_STREAM_PATTERN }) : streamNameFilter({ prefixes: [`${category}-`] });
     const subscription = this.client.subscribeToAll(
       { fromPosition: positionAfter(cursor), filter, resolveLinkTos: false },
       { highWaterMark: Math.max(1, options.batchSize ?? 500) },

@@ -2,7 +2,21 @@ import { GENESIS_HASH } from '../hash-chain.ts';
 import { checkExpectedVersion, prepareEvents, validateAppend } from '../prepare-append.ts';
 import type { SchemaRegistry } from '../schema-registry.ts';
 import { catchUpThenLive, Notifier } from '../subscription.ts';
-import { categoryOf, checkRecordedCommand, streamPageLimit, type AppendOptions, type AppendResult, type EventStore, type ListStreamsOptions, type NewEvent, type ReadAllOptions, type ReadStreamOptions, type RecordedEvent, type StreamPage, type SubscribeOptions } from '../types.ts';
+import {
+  categoryOf,
+  checkRecordedCommand,
+  streamPageLimit,
+  type AppendOptions,
+  type AppendResult,
+  type EventStore,
+  type ListStreamsOptions,
+  type NewEvent,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type RecordedEvent,
+  type StreamPage,
+  type SubscribeOptions,
+} from '../types.ts';
 
 export type MemoryStoreOptions = { registry: SchemaRegistry; clock?: () => Date };
 
@@ -29,14 +43,7 @@ export class MemoryEventStore implements EventStore {
     }
     const stream = this.streams.get(streamId) ?? [];
     checkExpectedVersion(streamId, options.expectedVersion, stream.length);
-    const prepared = prepareEvents(
-      this.registry,
-      streamId,
-      events,
-      options,
-      { version: stream.length, lastHash: stream.at(-1)?.hash ?? GENESIS_HASH },
-      this.clock().toISOString(),
-    );
+    const prepared = prepareEvents(this.registry, streamId, events, options, { version: stream.length, lastHash: stream.at(-1)?.hash ?? GENESIS_HASH }, this.clock().toISOString());
     const recorded = prepared.map((event, i) => ({
       ...structuredClone(event),
       streamId,
@@ -79,8 +86,7 @@ export class MemoryEventStore implements EventStore {
 
   subscribe(options: SubscribeOptions = {}): AsyncIterable<RecordedEvent> {
     const { category } = options;
-    const read = (after: bigint, limit: number) =>
-      category === undefined ? this.readAll({ after, limit }) : this.readCategory(category, { after, limit });
+    const read = (after: bigint, limit: number) => (category === undefined ? this.readAll({ after, limit }) : this.readCategory(category, { after, limit }));
     return catchUpThenLive(read, this.notifier, { ...options, pollMs: 1000 });
   }
 

@@ -220,7 +220,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 3,
-    name: 'readers wait for the store\'s own open appenders, not for every transaction on the server',
+    name: "readers wait for the store's own open appenders, not for every transaction on the server",
     statements: ({ schema, literal, channel }) => [
       // As in version 2, and: the append must be the transaction's first write (refused otherwise),
       // and it takes the appender lock before that write and keeps it to the transaction's end.
@@ -337,11 +337,7 @@ export const MIGRATIONS: readonly Migration[] = [
  * Returns the versions this call applied. `throughVersion` stops after that version (an upgrade
  * test builds a database as an older release left it); by default every migration is applied.
  */
-export async function migrate(
-  sql: SqlClient,
-  schemaName: string = DEFAULT_SCHEMA,
-  options: { throughVersion?: number } = {},
-): Promise<number[]> {
+export async function migrate(sql: SqlClient, schemaName: string = DEFAULT_SCHEMA, options: { throughVersion?: number } = {}): Promise<number[]> {
   const through = options.throughVersion ?? Number.POSITIVE_INFINITY;
   const names = schemaNames(schemaName);
   const { rows } = await sql.query<{ version: number }>(`SELECT current_setting('server_version_num')::int AS version`);
@@ -364,10 +360,7 @@ export async function migrate(
     for (const migration of MIGRATIONS) {
       if (applied.has(migration.version) || migration.version > through) continue;
       for (const statement of migration.statements(names)) await tx.query(statement);
-      await tx.query(`INSERT INTO ${names.schema}.schema_migrations (version, name) VALUES ($1, $2)`, [
-        migration.version,
-        migration.name,
-      ]);
+      await tx.query(`INSERT INTO ${names.schema}.schema_migrations (version, name) VALUES ($1, $2)`, [migration.version, migration.name]);
       done.push(migration.version);
     }
     return done;

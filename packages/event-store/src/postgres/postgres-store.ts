@@ -3,7 +3,22 @@ import { GENESIS_HASH } from '../hash-chain.ts';
 import { checkExpectedVersion, isStorableText, prepareEvents, validateAppend } from '../prepare-append.ts';
 import type { SchemaRegistry } from '../schema-registry.ts';
 import { catchUpThenLive, Notifier } from '../subscription.ts';
-import { categoryOf, checkRecordedCommand, streamPageLimit, type AppendOptions, type AppendResult, type EventMetadata, type EventStore, type ListStreamsOptions, type NewEvent, type ReadAllOptions, type ReadStreamOptions, type RecordedEvent, type StreamPage, type SubscribeOptions } from '../types.ts';
+import {
+  categoryOf,
+  checkRecordedCommand,
+  streamPageLimit,
+  type AppendOptions,
+  type AppendResult,
+  type EventMetadata,
+  type EventStore,
+  type ListStreamsOptions,
+  type NewEvent,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type RecordedEvent,
+  type StreamPage,
+  type SubscribeOptions,
+} from '../types.ts';
 import { DEFAULT_SCHEMA, migrate, schemaNames, type SchemaNames } from './migrations.ts';
 import type { SqlClient, SqlExecutor } from './sql-client.ts';
 
@@ -132,20 +147,21 @@ export class PostgresEventStore implements EventStore {
 
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
     this.checkOpen();
-    const { rows } = await this.sql.query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM ${this.names.schema}.read_events($1, NULL, $2)`,
-      [(options.after ?? 0n).toString(), limitParam(options.limit)],
-    );
+    const { rows } = await this.sql.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM ${this.names.schema}.read_events($1, NULL, $2)`, [
+      (options.after ?? 0n).toString(),
+      limitParam(options.limit),
+    ]);
     return rows.map((row) => this.toRecorded(row));
   }
 
   async readCategory(category: string, options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
     this.checkOpen();
     if (!isStorableText(category)) return [];
-    const { rows } = await this.sql.query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM ${this.names.schema}.read_events($1, $2, $3)`,
-      [(options.after ?? 0n).toString(), category, limitParam(options.limit)],
-    );
+    const { rows } = await this.sql.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM ${this.names.schema}.read_events($1, $2, $3)`, [
+      (options.after ?? 0n).toString(),
+      category,
+      limitParam(options.limit),
+    ]);
     return rows.map((row) => this.toRecorded(row));
   }
 
@@ -162,18 +178,13 @@ export class PostgresEventStore implements EventStore {
       [commandId],
     );
     const row = rows[0];
-    return row
-      ? commandToResult(row.command_id, row.stream_id, row.next_expected_version, row.first_version, row.first_position, row.last_position, row.fingerprint)
-      : null;
+    return row ? commandToResult(row.command_id, row.stream_id, row.next_expected_version, row.first_version, row.first_position, row.last_position, row.fingerprint) : null;
   }
 
   async streamVersion(streamId: string): Promise<number> {
     this.checkOpen();
     if (!isStorableText(streamId)) return 0;
-    const { rows } = await this.sql.query<{ version: number }>(
-      `SELECT version FROM ${this.names.schema}.streams WHERE stream_id = $1`,
-      [streamId],
-    );
+    const { rows } = await this.sql.query<{ version: number }>(`SELECT version FROM ${this.names.schema}.streams WHERE stream_id = $1`, [streamId]);
     return rows[0]?.version ?? 0;
   }
 
@@ -229,18 +240,19 @@ export class PostgresEventStore implements EventStore {
     // LISTEN before the first read: a commit between that read and the first wait still wakes us.
     await this.listenOnce();
     const { category } = options;
-    const read = (after: bigint, limit: number) =>
-      category === undefined ? this.readAll({ after, limit }) : this.readCategory(category, { after, limit });
+    const read = (after: bigint, limit: number) => (category === undefined ? this.readAll({ after, limit }) : this.readCategory(category, { after, limit }));
     const signal = options.signal ? AbortSignal.any([options.signal, this.closing.signal]) : this.closing.signal;
     yield* catchUpThenLive(read, this.notifier, { ...options, signal, pollMs: this.pollMs });
   }
 
   /** One LISTEN per store, shared by all its subscriptions. */
   private listenOnce(): Promise<() => Promise<void>> {
-    this.listening ??= this.sql.listen(this.names.channel, () => this.notifier.notify()).catch((error: unknown) => {
-      this.listening = undefined;
-      throw error;
-    });
+    this.listening ??= this.sql
+      .listen(this.names.channel, () => this.notifier.notify())
+      .catch((error: unknown) => {
+        this.listening = undefined;
+        throw error;
+      });
     return this.listening;
   }
 
@@ -283,13 +295,7 @@ export class PostgresEventStore implements EventStore {
  * The whole append inside the caller's transaction, in two statements besides BEGIN and COMMIT: lock_stream (stream lock,
  * then command and stream state), write_append (events, stream, command, NOTIFY).
  */
-async function appendWithin(
-  context: AppendContext,
-  tx: SqlExecutor,
-  streamId: string,
-  events: readonly NewEvent[],
-  options: AppendOptions,
-): Promise<AppendResult> {
+async function appendWithin(context: AppendContext, tx: SqlExecutor, streamId: string, events: readonly NewEvent[], options: AppendOptions): Promise<AppendResult> {
   const { schema } = context.names;
   const { rows } = await tx.query<LockedStreamRow>(`SELECT * FROM ${schema}.lock_stream($1, $2)`, [streamId, options.commandId]);
   const locked = rows[0];
@@ -309,14 +315,7 @@ async function appendWithin(
   }
   const version = locked.stream_version ?? 0;
   checkExpectedVersion(streamId, options.expectedVersion, version);
-  const prepared = prepareEvents(
-    context.registry,
-    streamId,
-    events,
-    options,
-    { version, lastHash: locked.last_hash ?? GENESIS_HASH },
-    context.clock().toISOString(),
-  );
+  const prepared = prepareEvents(context.registry, streamId, events, options, { version, lastHash: locked.last_hash ?? GENESIS_HASH }, context.clock().toISOString());
   const nextVersion = version + prepared.length;
   const rowsJson = JSON.stringify(
     prepared.map((event) => ({
@@ -359,12 +358,7 @@ class HeldAppendRolledBack extends Error {}
  * connection of its own, and keeps the transaction open until commit() or rollback(). Server only:
  * PGlite has one connection, where a transaction held open blocks every other query.
  */
-export async function beginHeldAppend(
-  store: PostgresEventStore,
-  streamId: string,
-  events: readonly NewEvent[],
-  options: AppendOptions,
-): Promise<HeldAppend> {
+export async function beginHeldAppend(store: PostgresEventStore, streamId: string, events: readonly NewEvent[], options: AppendOptions): Promise<HeldAppend> {
   const context = contexts.get(store);
   if (!context) throw new Error('not a PostgresEventStore');
   if (context.sql.kind !== 'server') throw new Error('beginHeldAppend needs a PostgreSQL server: PGlite serves one connection');

@@ -133,7 +133,10 @@ function jwksSource(value: string): JwksSource {
 
 function jwksAlgorithms(value: string | undefined): string[] {
   if (value === undefined) return [...JWKS_ALGORITHMS];
-  const algorithms = value.split(',').map((a) => a.trim()).filter((a) => a !== '');
+  const algorithms = value
+    .split(',')
+    .map((a) => a.trim())
+    .filter((a) => a !== '');
   const unknown = algorithms.filter((a) => !(JWKS_ALGORITHMS as readonly string[]).includes(a));
   if (algorithms.length === 0 || unknown.length > 0) {
     throw new ConfigError('AUTH_JWT_ALGORITHMS', `must list algorithms among ${JWKS_ALGORITHMS.join(', ')}${unknown.length > 0 ? `; not ${unknown.join(', ')}` : ''}`);

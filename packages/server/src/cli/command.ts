@@ -24,8 +24,7 @@ export const EXIT_CODES_HELP = `Exit codes: 0 ok, 1 failed (for verify: somethin
 
 /** What the commands that only read say when the embedded store is in use. */
 export const READ_ONLY_WHILE_IN_USE =
-  'This command only reads: stop that process first, or run the ledger on a PostgreSQL server (DATABASE_URL=postgres://…), ' +
-  'where commands run beside the live server.';
+  'This command only reads: stop that process first, or run the ledger on a PostgreSQL server (DATABASE_URL=postgres://…), ' + 'where commands run beside the live server.';
 
 export type CliIo = {
   env: Readonly<Record<string, string | undefined>>;
@@ -68,7 +67,9 @@ export function parseCommandArgs(command: Command, argv: readonly string[]): Par
   const { min, max } = command.positionals ?? { min: 0, max: 0 };
   if (parsed.positionals.length < min || parsed.positionals.length > max) {
     throw new UsageError(
-      max === 0 ? `unexpected argument ${JSON.stringify(parsed.positionals[0])}` : `expected ${min === max ? min : `${min} to ${max}`} argument(s), got ${parsed.positionals.length}`,
+      max === 0
+        ? `unexpected argument ${JSON.stringify(parsed.positionals[0])}`
+        : `expected ${min === max ? min : `${min} to ${max}`} argument(s), got ${parsed.positionals.length}`,
     );
   }
   return parsed;

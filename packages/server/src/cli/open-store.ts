@@ -72,7 +72,10 @@ export async function openOrCreateConfiguredStore(config: Config, holder: string
     return { store, close: () => store.close() };
   }
   // A fresh PGlite folder starts with the event log's schema migrated (a copy of a kept template).
-  const sql = config.databaseUrl === null ? await openPglite(config.dataDir, { holder, schema: config.dbSchema }) : await connectPostgres(config.databaseUrl, { applicationName: 'v2g-ledger-cli' });
+  const sql =
+    config.databaseUrl === null
+      ? await openPglite(config.dataDir, { holder, schema: config.dbSchema })
+      : await connectPostgres(config.databaseUrl, { applicationName: 'v2g-ledger-cli' });
   const store = await closingOnFailure(sql, () => openPostgresStore({ sql, schema: config.dbSchema, registry }));
   return { store, close: closeBoth(store, sql) };
 }

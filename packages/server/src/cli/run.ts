@@ -7,12 +7,32 @@ import { EXIT, EXIT_CODES_HELP, parseCommandArgs, READ_ONLY_WHILE_IN_USE, UsageE
  */
 export const COMMANDS: readonly CommandEntry[] = [
   { name: 'verify', summary: 'check that no event was altered, deleted or inserted (exit 1 if one was)', load: async () => (await import('./commands/verify.ts')).verifyCommand },
-  { name: 'checkpoint', summary: 'append a checkpoint (Merkle root of the log) to checkpoint-log now', load: async () => (await import('./commands/checkpoint.ts')).checkpointCommand },
+  {
+    name: 'checkpoint',
+    summary: 'append a checkpoint (Merkle root of the log) to checkpoint-log now',
+    load: async () => (await import('./commands/checkpoint.ts')).checkpointCommand,
+  },
   { name: 'keygen', summary: 'print a new Ed25519 key pair for signing checkpoints', load: async () => (await import('./commands/keygen.ts')).keygenCommand },
-  { name: 'replay', summary: 'build a projection as known at an instant or a log position, into a throw-away schema', load: async () => (await import('./commands/replay.ts')).replayCommand },
-  { name: 'audit', summary: 're-derive closed settlement periods from the raw events and compare (exit 1 if any differs)', load: async () => (await import('./commands/audit.ts')).auditCommand },
-  { name: 'projections', summary: 'read models: status (lag, rebuilds), or rebuild one blue/green while the server serves', load: async () => (await import('./commands/projections.ts')).projectionsCommand },
-  { name: 'apikey', summary: 'create, list or revoke API keys (the first operator key of a fresh install)', load: async () => (await import('./commands/apikey.ts')).apikeyCommand },
+  {
+    name: 'replay',
+    summary: 'build a projection as known at an instant or a log position, into a throw-away schema',
+    load: async () => (await import('./commands/replay.ts')).replayCommand,
+  },
+  {
+    name: 'audit',
+    summary: 're-derive closed settlement periods from the raw events and compare (exit 1 if any differs)',
+    load: async () => (await import('./commands/audit.ts')).auditCommand,
+  },
+  {
+    name: 'projections',
+    summary: 'read models: status (lag, rebuilds), or rebuild one blue/green while the server serves',
+    load: async () => (await import('./commands/projections.ts')).projectionsCommand,
+  },
+  {
+    name: 'apikey',
+    summary: 'create, list or revoke API keys (the first operator key of a fresh install)',
+    load: async () => (await import('./commands/apikey.ts')).apikeyCommand,
+  },
 ];
 
 /** A subcommand as the help lists it; its implementation loaded on demand. */

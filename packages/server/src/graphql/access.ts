@@ -40,7 +40,11 @@ export type ForbiddenReason = 'ROLE_NOT_ALLOWED' | 'NOT_OWN_ACCOUNT';
  */
 export class Forbidden extends CodedError {
   readonly code = 'FORBIDDEN';
-  constructor(field: string, role: Role, refusal: { reason: ForbiddenReason; message: string; facts?: Record<string, unknown> } = { reason: 'ROLE_NOT_ALLOWED', message: `the role ${role} may not use ${field}` }) {
+  constructor(
+    field: string,
+    role: Role,
+    refusal: { reason: ForbiddenReason; message: string; facts?: Record<string, unknown> } = { reason: 'ROLE_NOT_ALLOWED', message: `the role ${role} may not use ${field}` },
+  ) {
     super(refusal.message, { field, role, reason: refusal.reason, ...refusal.facts });
   }
 }
@@ -83,7 +87,9 @@ export function forbiddenFor(field: string, principal: { role: Role; subject: st
         : `${scope.who} may use ${field} only for ${scope.own}; you are ${you}, the request is for ${requested}`;
     return new Forbidden(field, role, { reason: 'NOT_OWN_ACCOUNT', message, facts: { subject, requested } });
   }
-  const allowed = [...new Set(tried.flatMap((f) => (ROLE_SCOPES[f.scope!] ? [ROLE_SCOPES[f.scope!]!] : OWN_SCOPES[f.scope!] ? OWN_SCOPES[f.scope!]!.roles.map((r) => `${r} (own)`) : [])))];
+  const allowed = [
+    ...new Set(tried.flatMap((f) => (ROLE_SCOPES[f.scope!] ? [ROLE_SCOPES[f.scope!]!] : OWN_SCOPES[f.scope!] ? OWN_SCOPES[f.scope!]!.roles.map((r) => `${r} (own)`) : []))),
+  ];
   const message = allowed.length > 0 ? `the role ${role} may not use ${field}: it is open to ${allowed.join(', ')}` : `the role ${role} may not use ${field}`;
   return new Forbidden(field, role, { reason: 'ROLE_NOT_ALLOWED', message, facts: allowed.length > 0 ? { allowedRoles: allowed } : {} });
 }

@@ -36,9 +36,7 @@ export function useAuthorizeMutationsFirst(): Plugin<GraphQLContext> {
       );
       const mutationType = args.schema.getMutationType();
       if (!operation || operation.operation !== 'mutation' || !mutationType) return;
-      const fragments = Object.fromEntries(
-        document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
-      );
+      const fragments = Object.fromEntries(document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]));
       const variables = (args.variableValues ?? {}) as Record<string, unknown>;
       const nodes = rootFields(operation.selectionSet, fragments, variables);
       if (nodes.length < 2) return; // one field: its own check runs before its resolver, as always

@@ -87,13 +87,11 @@ builder.scalarType('Decimal', {
 builder.scalarType('DateTime', {
   description: 'An instant as an ISO 8601 string in UTC ("2026-01-31T12:00:00.000Z").',
   serialize: (value) => (value instanceof Date ? value.toISOString() : value),
-  ...stringScalar('DateTime', 'an ISO 8601 UTC time such as "2026-01-31T12:00:00Z"', (v) =>
-    ISO_UTC.test(v) && !Number.isNaN(Date.parse(v)) ? v : undefined,
-  ),
+  ...stringScalar('DateTime', 'an ISO 8601 UTC time such as "2026-01-31T12:00:00Z"', (v) => (ISO_UTC.test(v) && !Number.isNaN(Date.parse(v)) ? v : undefined)),
 });
 
 builder.scalarType('JSON', {
-  description: 'Any JSON value (an event\'s data, say).',
+  description: "Any JSON value (an event's data, say).",
   serialize: (value) => value,
   parseValue: (value) => value,
   parseLiteral: (ast) => valueFromASTUntyped(ast),

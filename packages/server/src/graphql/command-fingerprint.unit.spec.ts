@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { commandFingerprint } from './command-fingerprint-plugin.ts';
 
-describe('a command\'s fingerprint', () => {
+describe("a command's fingerprint", () => {
   const input = { commandId: 'c1', siteId: 's1', name: 'Depot', limits: { importLimitW: '11000', exportLimitW: '0' }, tags: ['a', 'b'] };
 
   it('is the same for the same request, whatever the order of its keys, and for an absent field sent as null', () => {

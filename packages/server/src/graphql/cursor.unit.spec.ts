@@ -28,7 +28,11 @@ describe('cursors', () => {
   });
 
   it('round-trip composite keys and refuse them from another kind or mangled', () => {
-    const sessions = positionTextCursor('gridsession', (k: { p: bigint; id: string }) => [k.p, k.id], (p, id) => ({ p, id }));
+    const sessions = positionTextCursor(
+      'gridsession',
+      (k: { p: bigint; id: string }) => [k.p, k.id],
+      (p, id) => ({ p, id }),
+    );
     expect(sessions.decode(sessions.encode({ p: 42n, id: 'sess:a-1' }), 'after')).toEqual({ p: 42n, id: 'sess:a-1' });
     expect(() => sessions.decode(encodeCursor('gridsession', 42), 'after')).toThrow(InvalidCursor);
     const postings = positionOrdinalCursor('posting');

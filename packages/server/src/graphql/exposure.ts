@@ -17,7 +17,9 @@ const INTROSPECTION_NOT_ALLOWED = 'INTROSPECTION_NOT_ALLOWED';
 export function useExposure(exposure: ExposureConfig): Plugin<Record<string, unknown>> {
   const strip = <E extends Error>(errors: readonly E[]): (E | GraphQLError)[] =>
     // By name, as yoga does: a GraphQLError from another copy of graphql is one too.
-    errors.map((error) => (error.name === 'GraphQLError' && hasSuggestion(error.message) ? withMessage(error as unknown as GraphQLError, withoutSuggestions(error.message)) : error));
+    errors.map((error) =>
+      error.name === 'GraphQLError' && hasSuggestion(error.message) ? withMessage(error as unknown as GraphQLError, withoutSuggestions(error.message)) : error,
+    );
   return {
     onValidate({ addValidationRule, context }) {
       const role = principalIn(context)?.role;
@@ -68,5 +70,12 @@ const hasSuggestion = (message: string): boolean => SUGGESTION.test(message);
 const withoutSuggestions = (message: string): string => message.replace(SUGGESTION, '');
 
 function withMessage(error: GraphQLError, message: string): GraphQLError {
-  return createGraphQLError(message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, originalError: error.originalError, extensions: error.extensions });
+  return createGraphQLError(message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    originalError: error.originalError,
+    extensions: error.extensions,
+  });
 }

@@ -1,11 +1,4 @@
-import {
-  GraphQLError,
-  Kind,
-  type ASTNode,
-  type DocumentNode,
-  type SelectionSetNode,
-  type ValueNode,
-} from 'graphql';
+import { GraphQLError, Kind, type ASTNode, type DocumentNode, type SelectionSetNode, type ValueNode } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 
 /** The code of every refused input value: a literal in the document or a variable's value, alike. */

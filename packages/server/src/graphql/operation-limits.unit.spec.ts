@@ -41,7 +41,7 @@ describe('measureOperation', () => {
     expect(measure('{ site(siteId: "x") { nodes { nodeId kind } } }').complexity).toBe(1 + (1 + LIST_SIZE_ESTIMATE * 2));
   });
 
-  it('measures a fragment spread inside a connection with that connection\'s page', () => {
+  it("measures a fragment spread inside a connection with that connection's page", () => {
     const query = `
       { a: streams(first: 2) { ...Page } b: streams(first: 40) { ...Page } }
       fragment Page on StreamConnection { edges { node { streamId } } }`;
@@ -71,7 +71,7 @@ describe('measureOperation', () => {
 });
 
 describe('limitError', () => {
-  it('names the limit broken, its value and the operation\'s, with a code', () => {
+  it("names the limit broken, its value and the operation's, with a code", () => {
     const limits = { maxDepth: 5, maxComplexity: 100, maxAliases: 2, maxTokens: 100 };
     expect(limitError({ depth: 5, complexity: 100, aliases: 2 }, limits)).toBeNull();
     const deep = limitError({ depth: 6, complexity: 1, aliases: 0 }, limits)!;
@@ -83,7 +83,7 @@ describe('limitError', () => {
 });
 
 describe('the default limits', () => {
-  it('let GraphiQL\'s example operations and its introspection query through', () => {
+  it("let GraphiQL's example operations and its introspection query through", () => {
     const document = parse(exampleOperations(Date.now()));
     expect(countTokens(exampleOperations(Date.now()))).toBeLessThanOrEqual(DEFAULT_OPERATION_LIMITS.maxTokens / 2);
     for (const definition of document.definitions) {

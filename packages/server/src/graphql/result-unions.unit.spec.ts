@@ -7,21 +7,33 @@ import { schema } from './schema/index.ts';
 function members(union: string): string[] {
   const type = schema.getType(union);
   if (!isUnionType(type)) throw new Error(`${union} is not a union`);
-  return type.getTypes().map((t) => t.name).sort();
+  return type
+    .getTypes()
+    .map((t) => t.name)
+    .sort();
 }
 
 /** The GraphQL error type of each domain refusal: the class's name plus "Error". */
 const errorTypes = (classes: readonly { name: string }[]) => classes.map((c) => `${c.name}Error`);
 
 describe('result unions: what each mutation can actually return', () => {
-  it('lists for addNode only the refusals of AddNode: never a discharge request\'s', () => {
+  it("lists for addNode only the refusals of AddNode: never a discharge request's", () => {
     expect(members('AddNodeResult')).not.toContain('DischargeRequestAlreadyExistsError');
     expect(members('AddNodeResult')).toEqual(
-      ['SiteCommandPayload', 'CommandIdReusedError', 'StreamVersionConflictError', 'InvalidCommandError', 'UnknownSiteError', 'NodeAlreadyExistsError', 'UnknownNodeError', 'InvalidNodePlacementError'].sort(),
+      [
+        'SiteCommandPayload',
+        'CommandIdReusedError',
+        'StreamVersionConflictError',
+        'InvalidCommandError',
+        'UnknownSiteError',
+        'NodeAlreadyExistsError',
+        'UnknownNodeError',
+        'InvalidNodePlacementError',
+      ].sort(),
     );
   });
 
-  it('builds every site mutation\'s union from its command\'s refusals in the domain', () => {
+  it("builds every site mutation's union from its command's refusals in the domain", () => {
     const mutation = schema.getMutationType()!;
     const checked: string[] = [];
     for (const type of Object.keys(SITE_REFUSALS) as (keyof typeof SITE_REFUSALS)[]) {
@@ -39,7 +51,7 @@ describe('result unions: what each mutation can actually return', () => {
     expect(checked.length).toBe(Object.keys(SITE_REFUSALS).length - 3); // all but OccupyConnector, ReleaseConnector (plugIn, stopSession) and AssignSetpoints
   });
 
-  it('builds the order mutations\' unions from the book\'s refusals: a cancel lists no price or quantity refusal', () => {
+  it("builds the order mutations' unions from the book's refusals: a cancel lists no price or quantity refusal", () => {
     expect(members('CancelOrderResult')).toEqual(
       ['MarketCommandPayload', 'CommandIdReusedError', 'StreamVersionConflictError', ...errorTypes(ORDER_BOOK_REFUSALS.CancelOrder)].sort(),
     );
@@ -57,13 +69,14 @@ describe('result unions: what each mutation can actually return', () => {
 
   const store = ['CommandIdReusedError', 'InvalidCommandError', 'StreamVersionConflictError'];
 
-  it('lists for suspendSession only what suspending meets: no connector\'s, no meter\'s, no time bound', () => {
+  it("lists for suspendSession only what suspending meets: no connector's, no meter's, no time bound", () => {
     const union = members('SuspendSessionResult');
-    for (const other of ['ConnectorInUseError', 'NoCommonPowerError', 'MeterRegisterWentBackwardsError', 'TimeOutOfBoundsError', 'AccountNotFoundError']) expect(union).not.toContain(other);
+    for (const other of ['ConnectorInUseError', 'NoCommonPowerError', 'MeterRegisterWentBackwardsError', 'TimeOutOfBoundsError', 'AccountNotFoundError'])
+      expect(union).not.toContain(other);
     expect(union).toEqual(['SessionCommandPayload', ...store, 'InvalidSessionRequestError', 'UnknownSessionError', 'SessionClosedError', 'InvalidSessionTransitionError'].sort());
   });
 
-  it('builds every session mutation\'s union from its command\'s refusals in the domain and what the ledger checks around it', () => {
+  it("builds every session mutation's union from its command's refusals in the domain and what the ledger checks around it", () => {
     // Besides the session decider's: a plug-in's time bounds, billed account, site and connector
     // (OccupyConnector); a stop's time bound and a release that got in first; the clock's bounds
     // on a departure, a new reading and a reset.
@@ -88,7 +101,7 @@ describe('result unions: what each mutation can actually return', () => {
     expect(members('ChangeDepartureResult')).not.toContain('ConflictingMeterReadingError');
   });
 
-  it('builds every meter mutation\'s union from the meter\'s refusals in the domain and what the metering service checks', () => {
+  it("builds every meter mutation's union from the meter's refusals in the domain and what the metering service checks", () => {
     const around: Record<keyof typeof METER_REFUSALS, string[]> = {
       RegisterMeter: ['UnknownSiteError', 'UnknownNodeError'],
       RecordMeterReading: ['TimeOutOfBoundsError'],

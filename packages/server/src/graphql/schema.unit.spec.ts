@@ -8,8 +8,7 @@ describe('schemas/graphql/schema.graphql', () => {
     const printed = printedSchema();
     if (committed !== printed) {
       expect.fail(
-        `schemas/graphql/schema.graphql differs from the schema the code builds: run \`pnpm schema:print\` and commit the result.\n` +
-          firstDifference(committed, printed),
+        `schemas/graphql/schema.graphql differs from the schema the code builds: run \`pnpm schema:print\` and commit the result.\n` + firstDifference(committed, printed),
       );
     }
   });

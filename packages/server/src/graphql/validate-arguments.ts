@@ -111,7 +111,13 @@ function firstRefusal(schema: GraphQLSchema, document: DocumentNode, rawVariable
           const problem = checkValue(arg.type, values[arg.name], prefix, arg.name, 'storable');
           if (problem) {
             const isRoot = depth === 1 && parent === schema.getRootType(operation.operation);
-            refusal = { ...problem, coordinate: `${parent.name}.${field.name}`, node, rootKey: isRoot ? (node.alias?.value ?? node.name.value) : null, operation: operation.operation };
+            refusal = {
+              ...problem,
+              coordinate: `${parent.name}.${field.name}`,
+              node,
+              rootKey: isRoot ? (node.alias?.value ?? node.name.value) : null,
+              operation: operation.operation,
+            };
             return false;
           }
         }

@@ -57,7 +57,9 @@ export async function checkReadiness(ledger: Pick<LedgerDeps, 'store' | 'project
     else if (p.state === 'needs_rebuild') {
       reasons.push(
         `projection ${p.name} needs a rebuild: the database holds version ${p.tablesVersion ?? '?'}, the code is version ${p.version}` +
-          (p.rebuild && (p.rebuild.state === 'building' || p.rebuild.state === 'switching') ? ` (rebuilding: ${p.rebuild.done}/${p.rebuild.total})` : ` (pnpm start --rebuild ${p.name})`),
+          (p.rebuild && (p.rebuild.state === 'building' || p.rebuild.state === 'switching')
+            ? ` (rebuilding: ${p.rebuild.done}/${p.rebuild.total})`
+            : ` (pnpm start --rebuild ${p.name})`),
       );
     } else if (!SERVING_STATES.has(p.state)) reasons.push(`projection ${p.name} v${p.version} is ${p.state}`);
     else if (p.lag > maxLag) reasons.push(`projection ${p.name} v${p.version} lags ${p.lag} positions (at most ${maxLag})`);

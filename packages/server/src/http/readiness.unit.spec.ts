@@ -53,7 +53,10 @@ describe('checkReadiness', () => {
   it('is not ready while a projection needs a rebuild (its code version changed), naming it and how to rebuild it', async () => {
     const store = await storeWithEvents(3);
     const body = await checkReadiness(
-      { store, projections: { status: async () => [status({ checkpoint: 3n }), status({ name: 'billing', version: 2, state: 'needs_rebuild', checkpoint: 0n, tablesVersion: 1 })] } },
+      {
+        store,
+        projections: { status: async () => [status({ checkpoint: 3n }), status({ name: 'billing', version: 2, state: 'needs_rebuild', checkpoint: 0n, tablesVersion: 1 })] },
+      },
       10n,
       log,
     );

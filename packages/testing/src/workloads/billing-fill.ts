@@ -240,10 +240,13 @@ function sessionPlan(i: number, readings: number, sessions: number, seed: number
   events.push({ type: 'SessionStopped', data: { sessionId, at: iso(stopAt), reason: 'EVDisconnected' }, occurredAt: iso(stopAt) });
 
   // Energy counted: per segment, its last reading (as corrected) minus where it starts.
-  const segments = resetBefore < 0 ? [{ from: 0, to: taken.length, importMilli: startImport, exportMilli: startExport }] : [
-    { from: 0, to: resetBefore, importMilli: startImport, exportMilli: startExport },
-    { from: resetBefore, to: taken.length, importMilli: 0n, exportMilli: 0n },
-  ];
+  const segments =
+    resetBefore < 0
+      ? [{ from: 0, to: taken.length, importMilli: startImport, exportMilli: startExport }]
+      : [
+          { from: 0, to: resetBefore, importMilli: startImport, exportMilli: startExport },
+          { from: resetBefore, to: taken.length, importMilli: 0n, exportMilli: 0n },
+        ];
   let countedImport = 0n;
   let countedExport = 0n;
   for (const segment of segments) {
@@ -283,7 +286,10 @@ function catalogue(seed: number, sessions: number): { streamId: string; events: 
         carbonGPerKWh: String(200 + q),
       }));
     for (const revise of [false, true]) {
-      const events = pricesDecider.decide({ type: 'PublishPrices', zone: ZONE, at: iso(dayStart - (revise ? 1 : 2) * 60 * MINUTE), currency: 'EUR', source: 'bench', points: points(revise) }, prices);
+      const events = pricesDecider.decide(
+        { type: 'PublishPrices', zone: ZONE, at: iso(dayStart - (revise ? 1 : 2) * 60 * MINUTE), currency: 'EUR', source: 'bench', points: points(revise) },
+        prices,
+      );
       prices = events.reduce(pricesDecider.evolve, prices);
       if (events.length > 0) appends.push({ streamId: pricesStreamId(ZONE), events });
     }

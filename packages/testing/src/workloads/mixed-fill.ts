@@ -82,7 +82,18 @@ export async function fillMixed(options: MixedFillOptions): Promise<MixedFillRes
         };
         const at = formatInstant(BASE - 86_400_000);
         decide({ type: 'RegisterSite', siteId, name: `Bench site ${s}`, importLimitW: '400000', exportLimitW: '100000' });
-        decide({ type: 'AddNode', siteId, at, nodeId: `${siteId}-f1`, parentId: siteId, kind: 'feeder', name: 'Feeder 1', importLimitW: '300000', exportLimitW: '100000', charger: null });
+        decide({
+          type: 'AddNode',
+          siteId,
+          at,
+          nodeId: `${siteId}-f1`,
+          parentId: siteId,
+          kind: 'feeder',
+          name: 'Feeder 1',
+          importLimitW: '300000',
+          exportLimitW: '100000',
+          charger: null,
+        });
         for (let c = 0; c < CHARGERS; c++) {
           const bidirectional = c % 5 === 0;
           decide({
@@ -95,13 +106,38 @@ export async function fillMixed(options: MixedFillOptions): Promise<MixedFillRes
             name: `Charger ${c}`,
             importLimitW: '22000',
             exportLimitW: bidirectional ? '11000' : '0',
-            charger: { minPowerW: '1400', maxPowerW: '22000', bidirectional, minDischargePowerW: bidirectional ? '1400' : null, maxDischargePowerW: bidirectional ? '11000' : null },
+            charger: {
+              minPowerW: '1400',
+              maxPowerW: '22000',
+              bidirectional,
+              minDischargePowerW: bidirectional ? '1400' : null,
+              maxDischargePowerW: bidirectional ? '11000' : null,
+            },
           });
-          decide({ type: 'AddNode', siteId, at, nodeId: `C${c}-1`, parentId: `C${c}`, kind: 'connector', name: `Connector ${c}`, importLimitW: '22000', exportLimitW: bidirectional ? '11000' : '0', charger: null });
+          decide({
+            type: 'AddNode',
+            siteId,
+            at,
+            nodeId: `C${c}-1`,
+            parentId: `C${c}`,
+            kind: 'connector',
+            name: `Connector ${c}`,
+            importLimitW: '22000',
+            exportLimitW: bidirectional ? '11000' : '0',
+            charger: null,
+          });
         }
         for (let l = 0; l < options.loadsPerSite; l++) {
           const occurred = formatInstant(BASE + l * 60_000);
-          decide({ type: 'RecordNodeLoad', siteId, at: occurred, nodeId: `${siteId}-f1`, occurredAt: occurred, otherLoadW: String(20_000 + Math.floor(random() * 60_000)), generationW: String(Math.floor(random() * 15_000)) });
+          decide({
+            type: 'RecordNodeLoad',
+            siteId,
+            at: occurred,
+            nodeId: `${siteId}-f1`,
+            occurredAt: occurred,
+            otherLoadW: String(20_000 + Math.floor(random() * 60_000)),
+            generationW: String(Math.floor(random() * 15_000)),
+          });
         }
         for (let i = 0; i < decided.length; i += 100) {
           const chunk = decided.slice(i, i + 100);

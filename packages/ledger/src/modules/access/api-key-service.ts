@@ -1,15 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import {
-  apiKeyDecider,
-  apiKeyStreamId,
-  API_KEY_ID,
-  formatInstant,
-  type ApiKeyCommand,
-  type ApiKeyCreatedData,
-  type ApiKeyEvent,
-  type ApiKeyState,
-  type Role,
-} from '@v2g/domain';
+import { apiKeyDecider, apiKeyStreamId, API_KEY_ID, formatInstant, type ApiKeyCommand, type ApiKeyCreatedData, type ApiKeyEvent, type ApiKeyState, type Role } from '@v2g/domain';
 import { categoryOf, checkRecordedCommand, type AppendResult, type EventStore, type RecordedEvent } from '@v2g/event-store';
 import type { Logger } from 'pino';
 import type { CommandContext, CommandHandler } from '../../command-handler.ts';
@@ -152,7 +142,11 @@ export class ApiKeyService {
       }
       return state.status === 'revoked' ? 'revoked' : 'exists';
     }
-    await this.record(token, { role: 'operator', subject: null, name: 'bootstrap operator key (AUTH_BOOTSTRAP_OPERATOR_KEY)' }, { ...context, commandId: `apikey-bootstrap/${token.keyId}` });
+    await this.record(
+      token,
+      { role: 'operator', subject: null, name: 'bootstrap operator key (AUTH_BOOTSTRAP_OPERATOR_KEY)' },
+      { ...context, commandId: `apikey-bootstrap/${token.keyId}` },
+    );
     return 'created';
   }
 

@@ -33,7 +33,12 @@ export function billingReadModel(sql: SqlClient, tables: TableNames) {
     /** An account's invoice for a month as known at `asOf`, from the history tables (one index lookup). */
     async invoiceAsOf(accountId: string, month: string, asOf: string, pricesKnownAt?: string | null): Promise<Invoice> {
       const { startMs, endMs } = monthRange(month);
-      const input = await queries.billingInputAsOf(accountId, { from: formatInstant(startMs), to: formatInstant(endMs), asOf, ...(pricesKnownAt == null ? {} : { pricesKnownAt }) });
+      const input = await queries.billingInputAsOf(accountId, {
+        from: formatInstant(startMs),
+        to: formatInstant(endMs),
+        asOf,
+        ...(pricesKnownAt == null ? {} : { pricesKnownAt }),
+      });
       return buildInvoice(input, accountId, month);
     },
   };

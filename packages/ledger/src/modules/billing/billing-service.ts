@@ -66,10 +66,7 @@ export class BillingService {
   ) {}
 
   /** Publishes (or revises) a zone's prices. */
-  publishPrices(
-    command: { zone: string; currency: string; source: string; points: PricePoint[] },
-    context: CommandContext,
-  ): Promise<HandleResult<PricesEvent>> {
+  publishPrices(command: { zone: string; currency: string; source: string; points: PricePoint[] }, context: CommandContext): Promise<HandleResult<PricesEvent>> {
     return this.commands.handle(pricesDecider, pricesStreamId(command.zone), { type: 'PublishPrices', at: this.now(), ...command }, context);
   }
 

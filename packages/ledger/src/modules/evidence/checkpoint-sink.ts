@@ -85,7 +85,8 @@ function parseLine(where: string, lineNumber: number, line: string): PublishedCh
   }
   const v = value as Record<string, unknown> | null;
   if (typeof v !== 'object' || v === null || v.stream !== CHECKPOINT_STREAM) throw new CheckpointSinkUnreadable(where, lineNumber, `not a ${CHECKPOINT_STREAM} checkpoint`);
-  if (typeof v.version !== 'number' || !Number.isSafeInteger(v.version) || v.version < 1) throw new CheckpointSinkUnreadable(where, lineNumber, 'version is not a whole number >= 1');
+  if (typeof v.version !== 'number' || !Number.isSafeInteger(v.version) || v.version < 1)
+    throw new CheckpointSinkUnreadable(where, lineNumber, 'version is not a whole number >= 1');
   if (typeof v.position !== 'string' || !/^[1-9][0-9]{0,19}$/.test(v.position)) throw new CheckpointSinkUnreadable(where, lineNumber, 'position is not a position');
   const parsed = parseCheckpoint(v.checkpoint);
   if (!parsed.ok) throw new CheckpointSinkUnreadable(where, lineNumber, parsed.reason);

@@ -57,10 +57,7 @@ export function signCheckpoint(data: UnsignedCheckpoint, privateKey: KeyObject):
   };
 }
 
-export type SignatureCheck =
-  | { state: 'unsigned' }
-  | { state: 'valid'; keyId: string }
-  | { state: 'invalid'; keyId: string; reason: string };
+export type SignatureCheck = { state: 'unsigned' } | { state: 'valid'; keyId: string } | { state: 'invalid'; keyId: string; reason: string };
 
 /** Checks a checkpoint's signature against the one public key the auditor trusts. */
 export function checkSignature(data: LogCheckpointedData, publicKey: KeyObject): SignatureCheck {

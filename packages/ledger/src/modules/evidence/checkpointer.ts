@@ -45,8 +45,7 @@ export type CheckpointerOptions = {
 export type RecordedCheckpoint = { version: number; position: bigint; checkpoint: LogCheckpointedData };
 
 export type CheckpointOutcome =
-  | ({ appended: true; duplicate: boolean } & RecordedCheckpoint)
-  | { appended: false; reason: 'empty-log' | 'up-to-date'; latest: RecordedCheckpoint | null };
+  ({ appended: true; duplicate: boolean } & RecordedCheckpoint) | { appended: false; reason: 'empty-log' | 'up-to-date'; latest: RecordedCheckpoint | null };
 
 /**
  * The store's checkpoint history lost what was published or signed: it was removed, shortened or
@@ -120,7 +119,12 @@ export class Checkpointer {
     this.pollMs = options.pollMs ?? 1000;
     this.pageSize = options.pageSize ?? 5000;
     this.clock = options.clock ?? Date.now;
-    for (const [name, value] of [['everyEvents', this.everyEvents], ['everyMs', this.everyMs], ['pollMs', this.pollMs], ['pageSize', this.pageSize]] as const) {
+    for (const [name, value] of [
+      ['everyEvents', this.everyEvents],
+      ['everyMs', this.everyMs],
+      ['pollMs', this.pollMs],
+      ['pageSize', this.pageSize],
+    ] as const) {
       if (!Number.isSafeInteger(value) || value < 0 || (value === 0 && (name === 'pollMs' || name === 'pageSize'))) {
         throw new RangeError(`Checkpointer: ${name} must be a whole number${name === 'pollMs' || name === 'pageSize' ? ' above 0' : ' (0: off)'}, not ${value}`);
       }
@@ -196,7 +200,13 @@ export class Checkpointer {
     try {
       const outcome = await this.append(state);
       this.options.logger?.info(
-        { through: outcome.checkpoint.through, count: outcome.checkpoint.count, merkleRoot: outcome.checkpoint.merkleRoot, version: outcome.version, signed: outcome.checkpoint.signature !== undefined },
+        {
+          through: outcome.checkpoint.through,
+          count: outcome.checkpoint.count,
+          merkleRoot: outcome.checkpoint.merkleRoot,
+          version: outcome.version,
+          signed: outcome.checkpoint.signature !== undefined,
+        },
         'log checkpointed',
       );
     } catch (error) {
@@ -335,7 +345,7 @@ export class Checkpointer {
 
   /** The version of the newest signed checkpoint before `before`, or null when none is signed. */
   private async lastSignedVersion(before: number): Promise<number | null> {
-    for (let from = before; from >= 1; ) {
+    for (let from = before; from >= 1;) {
       const page = await this.store.readStream(CHECKPOINT_STREAM, { direction: 'backwards', fromVersion: from, limit: this.pageSize });
       for (const event of page) {
         const parsed = parseCheckpoint(event.stored?.data ?? event.data);
@@ -358,4 +368,3 @@ export class Checkpointer {
 function withoutTime(latest: RecordedCheckpoint & { recordedAtMs: number }): RecordedCheckpoint {
   return { version: latest.version, position: latest.position, checkpoint: latest.checkpoint };
 }
-

@@ -31,11 +31,19 @@ export function leafHash(data: Uint8Array): Buffer {
     LEAF_INPUT.set(data, 1);
     return hash('sha256', LEAF_INPUT, 'buffer');
   }
-  return createHash('sha256').update(Buffer.from([0x00])).update(data).digest();
+  return createHash('sha256')
+    .update(Buffer.from([0x00]))
+    .update(data)
+    .digest();
 }
 
 export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
-  if (left.length !== 32 || right.length !== 32) return createHash('sha256').update(Buffer.from([0x01])).update(left).update(right).digest();
+  if (left.length !== 32 || right.length !== 32)
+    return createHash('sha256')
+      .update(Buffer.from([0x01]))
+      .update(left)
+      .update(right)
+      .digest();
   NODE_INPUT.set(left, 1);
   NODE_INPUT.set(right, 33);
   return hash('sha256', NODE_INPUT, 'buffer');

@@ -5,8 +5,7 @@ import { EMPTY_ROOT, eventLeaf, MerkleAccumulator, merkleRootOf } from './merkle
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 /** Event hashes as the store writes them: 64 lowercase hex digits, distinct. */
-const eventHashes = (minLength = 1, maxLength = 70) =>
-  fc.uniqueArray(fc.uint8Array({ minLength: 32, maxLength: 32 }).map(hex), { minLength, maxLength });
+const eventHashes = (minLength = 1, maxLength = 70) => fc.uniqueArray(fc.uint8Array({ minLength: 32, maxLength: 32 }).map(hex), { minLength, maxLength });
 const rootOfEvents = (hashes: readonly string[]) => {
   const accumulator = new MerkleAccumulator();
   for (const hash of hashes) accumulator.addEvent(hash);

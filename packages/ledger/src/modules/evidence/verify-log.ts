@@ -52,9 +52,7 @@ export type VerifyOptions = {
 
 export type Anchor = { through: bigint; merkleRoot: string };
 
-export type VerifyProgress =
-  | { phase: 'log'; unit: 'positions'; done: number; total: number }
-  | { phase: 'streams'; unit: 'events'; done: number; total: number };
+export type VerifyProgress = { phase: 'log'; unit: 'positions'; done: number; total: number } | { phase: 'streams'; unit: 'events'; done: number; total: number };
 
 /** What is wrong, with the facts that say where. `message` is the same in words. */
 export type TamperProblem =
@@ -173,7 +171,9 @@ async function checkLog(store: EventStore, head: bigint, options: VerifyOptions,
   const sinkName = options.publishedFrom ?? 'the checkpoint sink';
   const publishedVersions = new Set(published.map((p) => p.version));
   const storedPublished = new Map<number, Checkpoint>();
-  const anchors = [...(options.anchors ?? []), ...published.map((p) => ({ through: BigInt(p.checkpoint.through), merkleRoot: p.checkpoint.merkleRoot }))].sort((a, b) => (a.through < b.through ? -1 : a.through > b.through ? 1 : 0));
+  const anchors = [...(options.anchors ?? []), ...published.map((p) => ({ through: BigInt(p.checkpoint.through), merkleRoot: p.checkpoint.merkleRoot }))].sort((a, b) =>
+    a.through < b.through ? -1 : a.through > b.through ? 1 : 0,
+  );
   const stats = { checked: 0, signed: 0, signaturesValid: 0, unsigned: 0, unchecked: 0 };
   let previous: Checkpoint | null = null;
   let next = await checkpoints.next();
@@ -222,7 +222,9 @@ async function checkLog(store: EventStore, head: bigint, options: VerifyOptions,
     if (recordedStreams > found.streams) what.push(`${recordedStreams - found.streams} of the ${recordedStreams} streams it covers missing`);
     else if (recordedStreams < found.streams) what.push(`${found.streams - recordedStreams} stream(s) more than the ${recordedStreams} it covers`);
     if (what.length === 0) {
-      what.push(differences.some((d) => d.field === 'merkleRoot') ? 'the events up to it were rewritten or reordered (Merkle root differs)' : 'its frontier does not match the log');
+      what.push(
+        differences.some((d) => d.field === 'merkleRoot') ? 'the events up to it were rewritten or reordered (Merkle root differs)' : 'its frontier does not match the log',
+      );
     } else if (differences.some((d) => d.field === 'merkleRoot')) {
       what.push('Merkle root differs');
     }
@@ -365,7 +367,9 @@ async function checkLog(store: EventStore, head: bigint, options: VerifyOptions,
   if (stats.checked === 0) {
     warnings.push('no checkpoint in checkpoint-log: a whole stream deleted or rewritten cannot be detected; run `ledger checkpoint` or let the server checkpoint');
   } else if (latest && digest.count > 0 && latest.through < digest.through) {
-    warnings.push(`the latest checkpoint covers the log up to position ${latest.through} of ${digest.through}: events after it are checked by their hash chains and stream heads only`);
+    warnings.push(
+      `the latest checkpoint covers the log up to position ${latest.through} of ${digest.through}: events after it are checked by their hash chains and stream heads only`,
+    );
   }
   if (stats.unchecked > 0) warnings.push(`${stats.unchecked} signed checkpoint(s) not checked: no public key (LEDGER_CHECKPOINT_PUBLIC_KEY)`);
   if (stats.unsigned > 0) warnings.push(`${stats.unsigned} checkpoint(s) unsigned (--require-signed makes that a failure)`);
@@ -379,9 +383,7 @@ async function checkLog(store: EventStore, head: bigint, options: VerifyOptions,
       checked: stats.checked,
       signed: stats.signed,
       signaturesValid: stats.signaturesValid,
-      latest: latest
-        ? { version: latest.version, position: latest.position.toString(), through: latest.data.through, merkleRoot: latest.data.merkleRoot }
-        : null,
+      latest: latest ? { version: latest.version, position: latest.position.toString(), through: latest.data.through, merkleRoot: latest.data.merkleRoot } : null,
     },
   };
 }
@@ -416,7 +418,12 @@ function checkpointsUpTo(store: EventStore, head: bigint, pageSize: number, prob
         }
         const parsed = parseCheckpoint(event.stored?.data ?? event.data);
         if (!parsed.ok) {
-          problems.add({ kind: 'checkpoint-malformed', ...where, reason: parsed.reason, message: `checkpoint ${event.streamVersion} (position ${event.globalPosition}): ${parsed.reason}` });
+          problems.add({
+            kind: 'checkpoint-malformed',
+            ...where,
+            reason: parsed.reason,
+            message: `checkpoint ${event.streamVersion} (position ${event.globalPosition}): ${parsed.reason}`,
+          });
           continue;
         }
         return { version: event.streamVersion, position: event.globalPosition, through: BigInt(parsed.checkpoint.through), data: parsed.checkpoint };
@@ -550,4 +557,3 @@ async function checkStream(store: EventStore, recorded: StreamHead, head: bigint
   }
   return { problems, events };
 }
-

@@ -59,16 +59,19 @@ export class AllocationScheduler {
       this.timers.delete(siteId);
       return;
     }
-    const timer = setTimeout(() => {
-      this.timers.delete(siteId);
-      this.grid.allocate(siteId, 'schedule').then(
-        (outcome) => this.allocated(outcome),
-        (error: unknown) => {
-          this.options.logger?.error({ err: error, siteId }, 'scheduled allocation failed; retrying later');
-          this.schedule(siteId, this.grid.now() + this.refreshMs);
-        },
-      );
-    }, Math.max(0, due - this.grid.now()));
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(siteId);
+        this.grid.allocate(siteId, 'schedule').then(
+          (outcome) => this.allocated(outcome),
+          (error: unknown) => {
+            this.options.logger?.error({ err: error, siteId }, 'scheduled allocation failed; retrying later');
+            this.schedule(siteId, this.grid.now() + this.refreshMs);
+          },
+        );
+      },
+      Math.max(0, due - this.grid.now()),
+    );
     timer.unref();
     this.timers.set(siteId, { due, timer });
   }

@@ -150,7 +150,10 @@ export class GridService {
           (after) => {
             if (inputs === null || after.sessions.size === 0) return null;
             const atMs = this.allocationTime(after);
-            const { command: assign, result } = allocationCommand({ site: after, sessions: inputs.sessions, at: atMs, leadMs: this.leadMs, priceMinorPerKWh: inputs.priceMinorPerKWh }, command.type);
+            const { command: assign, result } = allocationCommand(
+              { site: after, sessions: inputs.sessions, at: atMs, leadMs: this.leadMs, priceMinorPerKWh: inputs.priceMinorPerKWh },
+              command.type,
+            );
             planned = { at: assign.at, result };
             return assign;
           },
@@ -312,9 +315,11 @@ export class GridService {
     const previous = this.running.get(siteId) ?? Promise.resolve();
     const run = previous.catch(() => {}).then(work);
     this.running.set(siteId, run);
-    void run.finally(() => {
-      if (this.running.get(siteId) === run) this.running.delete(siteId);
-    }).catch(() => {});
+    void run
+      .finally(() => {
+        if (this.running.get(siteId) === run) this.running.delete(siteId);
+      })
+      .catch(() => {});
     return run;
   }
 
@@ -374,10 +379,7 @@ export class GridService {
       actor: 'allocator',
     });
     const outcome: AllocationOutcome = { siteId, at, trigger, result, append: handled.result, events: handled.events };
-    this.options.logger?.debug(
-      { siteId, at, trigger, sessions: result.sessions.length, changed: handled.events.length },
-      'allocation recorded',
-    );
+    this.options.logger?.debug({ siteId, at, trigger, sessions: result.sessions.length, changed: handled.events.length }, 'allocation recorded');
     if (handled.events.length > 0) this.options.onAllocated?.(outcome);
     return outcome;
   }

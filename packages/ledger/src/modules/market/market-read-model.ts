@@ -1,5 +1,17 @@
 import type { SqlClient } from '@v2g/event-store';
-import { bookDepth, countOrders, countTrades, countZones, findBook, listOrders, listTrades, listZones, openBooks, participantsOfZone, traderPositions } from '@v2g/projection-market';
+import {
+  bookDepth,
+  countOrders,
+  countTrades,
+  countZones,
+  findBook,
+  listOrders,
+  listTrades,
+  listZones,
+  openBooks,
+  participantsOfZone,
+  traderPositions,
+} from '@v2g/projection-market';
 import { readModelFacade, type TableNames } from '@v2g/read-model';
 
 const MARKET_QUERIES = { bookDepth, countOrders, countTrades, countZones, findBook, listOrders, listTrades, listZones, openBooks, participantsOfZone, traderPositions };

@@ -154,7 +154,10 @@ export class MarketService {
    * naming memberId), a site a registered one (UNKNOWN_SITE), so that a mistyped id cannot hand
    * nobody's energy to a participant while the real member's stays unclaimed.
    */
-  async assignPortfolioMember(command: WithoutTime<Extract<MarketZoneCommand, { type: 'AssignPortfolioMember' }>>, context: CommandContext): Promise<HandleResult<MarketZoneEvent>> {
+  async assignPortfolioMember(
+    command: WithoutTime<Extract<MarketZoneCommand, { type: 'AssignPortfolioMember' }>>,
+    context: CommandContext,
+  ): Promise<HandleResult<MarketZoneEvent>> {
     const assign: MarketZoneCommand = { ...command, type: 'AssignPortfolioMember', at: this.at() };
     if (!(await this.store.commandResult(context.commandId))) {
       // The form and the zone's own refusals first, then whether the member exists.

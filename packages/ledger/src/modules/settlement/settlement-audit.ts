@@ -44,10 +44,7 @@ export type SettlementAuditReport = {
  * Every SettlementPeriodClosed recorded in the log (stream category `settlement`), optionally of
  * one zone, one period and one revision, in log order. Pages through the category.
  */
-export async function listSettlementRevisions(
-  store: EventStore,
-  filter: { zone?: string; periodStart?: string; revision?: number } = {},
-): Promise<RecordedRevision[]> {
+export async function listSettlementRevisions(store: EventStore, filter: { zone?: string; periodStart?: string; revision?: number } = {}): Promise<RecordedRevision[]> {
   const found: RecordedRevision[] = [];
   let after = 0n;
   for (;;) {

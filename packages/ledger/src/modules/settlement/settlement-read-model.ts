@@ -12,7 +12,17 @@ import {
 } from '@v2g/projection-settlement';
 import { readModelFacade, type TableNames } from '@v2g/read-model';
 
-const SETTLEMENT_QUERIES = { accountBalances, accountPostings, closedPeriods, countAccountPostings, ledgerTotals, settledZones, settlementRevisions, settlementStatement, statementInForceAt };
+const SETTLEMENT_QUERIES = {
+  accountBalances,
+  accountPostings,
+  closedPeriods,
+  countAccountPostings,
+  ledgerTotals,
+  settledZones,
+  settlementRevisions,
+  settlementStatement,
+  statementInForceAt,
+};
 
 /** The settlement read model's questions: statements and their revisions, the double-entry ledger's balances and postings. */
 export type SettlementReadModel = ReturnType<typeof settlementReadModel>;

@@ -72,7 +72,9 @@ store is in use by another process (nothing done).
         if (values.json === true) io.stdout.write(`${JSON.stringify({ ...key, token })}\n`);
         else {
           io.stdout.write(`${token}\n`);
-          io.stderr.write(`API key ${key.keyId} (${key.role}${key.subject ? ` for ${key.subject}` : ''}) created. This is the only time it is shown: send it as Authorization: Bearer <key>.\n`);
+          io.stderr.write(
+            `API key ${key.keyId} (${key.role}${key.subject ? ` for ${key.subject}` : ''}) created. This is the only time it is shown: send it as Authorization: Bearer <key>.\n`,
+          );
         }
       } else if (action === 'list') {
         const keys = await apiKeys.list();
@@ -117,7 +119,11 @@ function table(keys: readonly ApiKeyView[]): string {
   if (keys.length === 0) return 'no API keys yet: pnpm ledger apikey create --role operator --name <you>\n';
   const rows = keys.map((k) => [k.keyId, k.role, k.subject ?? '-', k.status, k.createdAt, k.name]);
   const widths = [0, 1, 2, 3, 4].map((i) => Math.max(...rows.map((r) => r[i]!.length), ['KEY ID', 'ROLE', 'SUBJECT', 'STATUS', 'CREATED'][i]!.length));
-  const line = (r: string[]) => `${r.slice(0, 5).map((c, i) => c.padEnd(widths[i]!)).join('  ')}  ${r[5]}\n`;
+  const line = (r: string[]) =>
+    `${r
+      .slice(0, 5)
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')}  ${r[5]}\n`;
   return line(['KEY ID', 'ROLE', 'SUBJECT', 'STATUS', 'CREATED', 'NAME']) + rows.map(line).join('');
 }
 

@@ -81,7 +81,11 @@ no such closed period or revision).
       });
       if (revisions.length === 0) {
         if (all) {
-          io.stdout.write(values.json === true ? `${JSON.stringify({ ...emptyReport(), store: opened.where }, null, 2)}\n` : `ledger audit settlement: nothing to audit, no period closed${zone === undefined ? '' : ` in zone ${zone}`} (${opened.where})\n`);
+          io.stdout.write(
+            values.json === true
+              ? `${JSON.stringify({ ...emptyReport(), store: opened.where }, null, 2)}\n`
+              : `ledger audit settlement: nothing to audit, no period closed${zone === undefined ? '' : ` in zone ${zone}`} (${opened.where})\n`,
+          );
           return EXIT.ok;
         }
         throw new UsageError(`${zone} ${period}${revision === undefined ? ' was never closed' : ` has no revision ${revision}`} (${opened.where})`);
@@ -90,7 +94,13 @@ no such closed period or revision).
       const billing = await billingTablesFor(opened, needed, values['from-log'] === true, io.stderr, enabled);
       try {
         const service = new SettlementService(opened.store, new CommandHandler(opened.store), { sessionsReaching: (range) => sessionsReaching(opened.sql, billing.tables, range) });
-        const bar = new ProgressBar({ label: 'audit settlement', unit: 'revisions', total: revisions.length, stream: io.stderr, enabled: enabled && (all || revisions.length > 1) });
+        const bar = new ProgressBar({
+          label: 'audit settlement',
+          unit: 'revisions',
+          total: revisions.length,
+          stream: io.stderr,
+          enabled: enabled && (all || revisions.length > 1),
+        });
         let report: SettlementAuditReport;
         try {
           report = await auditSettlement(service, revisions, (done, total) => bar.update(done, total));

@@ -1,14 +1,7 @@
 import { hostname } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import { pino } from 'pino';
-import {
-  createProjectionBookkeeping,
-  ProjectionRebuilder,
-  readProjectionStatus,
-  RebuildInProgress,
-  type Projection,
-  type RebuildProgress,
-} from '@v2g/ledger';
+import { createProjectionBookkeeping, ProjectionRebuilder, readProjectionStatus, RebuildInProgress, type Projection, type RebuildProgress } from '@v2g/ledger';
 import { loadConfig } from '../../config.ts';
 import { PROJECTIONS } from '@v2g/ledger';
 import { projectionReports, type ProjectionReport } from '../../projection-report.ts';
@@ -114,7 +107,13 @@ async function status({ values }: ParsedArgs, io: CliIo): Promise<number> {
   ];
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   io.stdout.write(`${db.where}; head of the log: ${n(head)}\n`);
-  for (const row of rows) io.stdout.write(`${row.map((cell, c) => (c === 3 || c === 4 || c === 5 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ').trimEnd()}\n`);
+  for (const row of rows)
+    io.stdout.write(
+      `${row
+        .map((cell, c) => (c === 3 || c === 4 || c === 5 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!)))
+        .join('  ')
+        .trimEnd()}\n`,
+    );
   return EXIT.ok;
 }
 

@@ -242,7 +242,9 @@ function formatStatement(ask: SettlementAsk, statement: SettlementStatement | nu
     `  participant / account: contracted Wh, metered net Wh, imbalance Wh, price minor/kWh, imbalance amount, trade amount (minor)`,
   ];
   for (const l of statement.lines) {
-    lines.push(`    ${l.participantId} / ${l.account}: ${l.contractedWh}, ${l.meteredNetWh}, ${l.imbalanceWh}, ${l.imbalancePriceMinorPerKWh}, ${l.imbalanceAmountMinor}, ${l.tradeAmountMinor}`);
+    lines.push(
+      `    ${l.participantId} / ${l.account}: ${l.contractedWh}, ${l.meteredNetWh}, ${l.imbalanceWh}, ${l.imbalancePriceMinorPerKWh}, ${l.imbalanceAmountMinor}, ${l.tradeAmountMinor}`,
+    );
   }
   lines.push(`  transfers (${statement.transfers.length}):`);
   for (const t of statement.transfers) lines.push(`    ${t.transferId}: ${t.amount} ${t.ledger} ${t.debitAccount} -> ${t.creditAccount} (${t.kind})`);

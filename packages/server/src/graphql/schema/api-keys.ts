@@ -76,7 +76,10 @@ const CreateApiKeyInput = builder.inputType('CreateApiKeyInput', {
   fields: (t) => ({
     commandId: t.id({ required: true, description: 'Chosen by the client, unique per command.' }),
     role: t.field({ type: RoleRef, required: true }),
-    subject: t.id({ description: 'Required for TRADER (its traderId), FLEET_MANAGER (fleetId) and DRIVER (customerId); left out for the other roles. A fleet or customer must be a known account (assignTariff opens one): otherwise AccountNotFoundError naming subject.' }),
+    subject: t.id({
+      description:
+        'Required for TRADER (its traderId), FLEET_MANAGER (fleetId) and DRIVER (customerId); left out for the other roles. A fleet or customer must be a known account (assignTariff opens one): otherwise AccountNotFoundError naming subject.',
+    }),
     name: t.string({ required: true, description: 'Whose key it is, for humans.' }),
   }),
 });

@@ -12,8 +12,9 @@ import {
   type Invoice,
   type InvoiceLine,
   type TariffDefinition,
-  QUARTER_HOUR_MS } from '@v2g/domain';
-import {  type PriceVersion } from '@v2g/projection-billing';
+  QUARTER_HOUR_MS,
+} from '@v2g/domain';
+import { type PriceVersion } from '@v2g/projection-billing';
 import type { AppendResult } from '@v2g/event-store';
 import { asOfInvoices } from '../../as-of.ts';
 import { builder } from '../builder.ts';
@@ -38,7 +39,7 @@ const text = (key: string) => (error: { details: Readonly<Record<string, unknown
 
 builder.objectType(ZoneCurrencyMismatch, {
   name: 'ZoneCurrencyMismatchError',
-  description: 'A zone\'s prices all have the currency of its first publication.',
+  description: "A zone's prices all have the currency of its first publication.",
   interfaces: [ErrorInterface],
   fields: (t) => ({ zone: t.string({ resolve: text('zone') }), currency: t.string({ resolve: text('currency') }), requested: t.string({ resolve: text('requested') }) }),
 });
@@ -68,7 +69,7 @@ builder.objectType(AccountNotFound, {
 
 builder.objectType(MixedInvoiceCurrencies, {
   name: 'MixedInvoiceCurrenciesError',
-  description: 'The account\'s tariffs are in more than one currency: one invoice cannot hold them.',
+  description: "The account's tariffs are in more than one currency: one invoice cannot hold them.",
   interfaces: [ErrorInterface],
   fields: (t) => ({ accountId: t.string({ resolve: text('accountId') }), currencies: t.field({ type: 'JSON', resolve: (e) => e.details['currencies'] }) }),
 });
@@ -88,7 +89,7 @@ builder.objectType(SpotPriceCurrencyMismatch, {
 // ---- prices -------------------------------------------------------------------------------------
 
 const PriceIntervalRef = builder.objectRef<PriceVersion>('PriceInterval').implement({
-  description: 'A zone\'s energy price for one 15-minute interval, in the version known at the instant asked for.',
+  description: "A zone's energy price for one 15-minute interval, in the version known at the instant asked for.",
   fields: (t) => ({
     zone: t.exposeID('zone'),
     start: t.field({ type: 'DateTime', resolve: (p) => p.intervalStart }),
@@ -106,7 +107,7 @@ const PriceIntervalRef = builder.objectRef<PriceVersion>('PriceInterval').implem
 builder.queryField('priceCurve', (t) =>
   t.field({
     type: [PriceIntervalRef],
-    description: 'A zone\'s prices over [from, to), as known now or as known at `knownAt` (an earlier version stays visible after a revision).',
+    description: "A zone's prices over [from, to), as known now or as known at `knownAt` (an earlier version stays visible after a revision).",
     args: {
       zone: t.arg.id({ required: true }),
       from: t.arg({ type: 'DateTime', required: true }),
@@ -149,14 +150,18 @@ const PublishPricesInput = builder.inputType('PublishPricesInput', {
     zone: t.id({ required: true, description: 'A bidding zone, e.g. "NL" or "DE-LU".' }),
     currency: t.string({ required: true }),
     source: t.string({ required: true, description: 'E.g. "day-ahead" or "intraday".' }),
-    points: t.field({ type: [PricePointInput], required: true, description: 'Each [start, end) is split into 15-minute intervals; an interval priced before with another figure is a revision.' }),
+    points: t.field({
+      type: [PricePointInput],
+      required: true,
+      description: 'Each [start, end) is split into 15-minute intervals; an interval priced before with another figure is a revision.',
+    }),
   }),
 });
 
 builder.mutationField('publishPrices', (t) =>
   t.field({
     type: CommandRecorded,
-    description: 'Publishes (or revises) a zone\'s prices.',
+    description: "Publishes (or revises) a zone's prices.",
     args: { input: t.arg({ type: PublishPricesInput, required: true }) },
     errors: { types: [...COMMAND_ERRORS, ZoneCurrencyMismatch], directResult: true, union: { name: 'PublishPricesResult' } },
     authScopes: PLATFORM_WRITERS,
@@ -303,7 +308,13 @@ const UnbilledRef = builder.objectRef<{ sessionId: string; intervalStart: string
   }),
 });
 
-type SessionCostShape = { sessionId: string; accountId: string; currency: string; charges: Priced<Charge>[]; unbilled: { sessionId: string; intervalStart: string | null; why: string }[] };
+type SessionCostShape = {
+  sessionId: string;
+  accountId: string;
+  currency: string;
+  charges: Priced<Charge>[];
+  unbilled: { sessionId: string; intervalStart: string | null; why: string }[];
+};
 
 const SessionCost = builder.objectRef<SessionCostShape>('SessionCost').implement({
   description: 'What a session costs, charge by charge, exact.',
@@ -328,7 +339,11 @@ const InvoiceLineRef = builder.objectRef<Priced<InvoiceLine>>('InvoiceLine').imp
     priceLabel: t.exposeString('priceLabel'),
     energyWh: t.field({ type: 'Decimal', resolve: (l) => l.energyWh }),
     exactAmount: t.field({ type: Money, description: 'The sum of the exact charges.', resolve: (l) => ({ amountMinor: l.exactAmountMinor, currency: l.currency }) }),
-    amount: t.field({ type: Money, description: 'Rounded half-even to a minor unit, the remainder allocated: the lines add up to the total.', resolve: (l) => ({ amountMinor: l.amountMinor, currency: l.currency }) }),
+    amount: t.field({
+      type: Money,
+      description: 'Rounded half-even to a minor unit, the remainder allocated: the lines add up to the total.',
+      resolve: (l) => ({ amountMinor: l.amountMinor, currency: l.currency }),
+    }),
     justifiedBy: t.field({ type: ['Position'], resolve: (l) => l.justifiedBy.map(BigInt) }),
   }),
 });
@@ -345,7 +360,10 @@ const InvoiceRef = builder.objectRef<Invoice>('Invoice').implement({
       type: Money,
       description: 'The sum of the export-credit lines (negative).',
       resolve: (i) => ({
-        amountMinor: i.lines.filter((l) => l.component === 'export_credit').reduce((sum, l) => sum.plus(l.amountMinor), new Decimal(0)).toFixed(),
+        amountMinor: i.lines
+          .filter((l) => l.component === 'export_credit')
+          .reduce((sum, l) => sum.plus(l.amountMinor), new Decimal(0))
+          .toFixed(),
         currency: i.currency,
       }),
     }),
@@ -363,7 +381,7 @@ builder.queryFields((t) => ({
   invoice: t.field({
     type: InvoiceRef,
     description:
-      'An account\'s invoice for a UTC month; with `pricesKnownAt`, priced with the prices as known then; with `asOf`, the invoice as it was known at that moment (readings, prices, tariffs and assignments recorded by then), from the billing read model\'s history. A caller may have a few as-of questions in progress at once; one more is refused with TOO_MANY_REQUESTS (`extensions.details.retryAfterMs`).',
+      "An account's invoice for a UTC month; with `pricesKnownAt`, priced with the prices as known then; with `asOf`, the invoice as it was known at that moment (readings, prices, tariffs and assignments recorded by then), from the billing read model's history. A caller may have a few as-of questions in progress at once; one more is refused with TOO_MANY_REQUESTS (`extensions.details.retryAfterMs`).",
     args: {
       accountId: t.arg.id({ required: true }),
       month: t.arg.string({ required: true, description: '"2026-11"' }),
@@ -379,7 +397,7 @@ builder.queryFields((t) => ({
   }),
   invoices: t.field({
     type: [InvoiceRef],
-    description: 'An account\'s invoices for the months from `fromMonth` to `toMonth` (both included, at most 24), oldest first.',
+    description: "An account's invoices for the months from `fromMonth` to `toMonth` (both included, at most 24), oldest first.",
     args: { accountId: t.arg.id({ required: true }), fromMonth: t.arg.string({ required: true }), toMonth: t.arg.string({ required: true }) },
     authScopes: (_root, args) => accountReaders(String(args.accountId)),
     resolve: (_root, args, { ledger }) => ledger.billing.service.invoices(String(args.accountId), args.fromMonth, args.toMonth),
@@ -390,7 +408,7 @@ builder.queryField('sessionCost', (t) =>
   t.field({
     type: SessionCost,
     nullable: true,
-    description: 'A session\'s charges, interval by interval (null when the billing read model does not know it yet).',
+    description: "A session's charges, interval by interval (null when the billing read model does not know it yet).",
     args: { sessionId: t.arg.id({ required: true }), pricesKnownAt: t.arg({ type: 'DateTime' }) },
     errors: { types: [SpotPriceCurrencyMismatch], directResult: true, union: { name: 'SessionCostResult' } },
     authScopes: (_root, args) => sessionReaders(String(args.sessionId)),

@@ -1,5 +1,5 @@
 import type { RecordedEvent } from '@v2g/event-store';
-import {  type EventTypeCount, type StreamSummary } from '@v2g/projection-catalogue';
+import { type EventTypeCount, type StreamSummary } from '@v2g/projection-catalogue';
 import { builder } from '../builder.ts';
 import { positionCursor } from '../cursor.ts';
 import { connectionArgs, connectionOf, connectionType } from './pagination.ts';
@@ -35,7 +35,7 @@ const RecordedEventRef = builder.objectRef<RecordedEvent>('RecordedEvent').imple
   }),
 });
 
-const EventConnection = connectionType('RecordedEvent', RecordedEventRef, 'A stream\'s events in stream order.');
+const EventConnection = connectionType('RecordedEvent', RecordedEventRef, "A stream's events in stream order.");
 
 const Stream = builder.objectRef<StreamSummary>('Stream').implement({
   description: 'A stream as the catalogue read model knows it.',
@@ -50,7 +50,7 @@ const Stream = builder.objectRef<StreamSummary>('Stream').implement({
     lastRecordedAt: t.field({ type: 'DateTime', resolve: (s) => s.lastRecordedAt }),
     events: t.field({
       type: EventConnection,
-      description: 'The stream\'s events, read from the event store (not from the read model).',
+      description: "The stream's events, read from the event store (not from the read model).",
       args: connectionArgs,
       resolve: (stream, args, { ledger }) =>
         connectionOf(args, {

@@ -1,7 +1,7 @@
 import { checkSiteId, type MeterMeasures, type ProductTemplate, type TariffDefinition } from '@v2g/domain';
-import {  type AccountListing, type TariffListing } from '@v2g/projection-billing';
-import {  type GridMeterSummary, type GridSiteSummary } from '@v2g/projection-grid';
-import {  type MarketZoneSummary } from '@v2g/projection-market';
+import { type AccountListing, type TariffListing } from '@v2g/projection-billing';
+import { type GridMeterSummary, type GridSiteSummary } from '@v2g/projection-grid';
+import { type MarketZoneSummary } from '@v2g/projection-market';
 import { builder } from '../builder.ts';
 import { textCursor } from '../cursor.ts';
 import { TariffRef } from './billing.ts';
@@ -136,7 +136,7 @@ builder.queryFields((t) => ({
   }),
   meters: t.field({
     type: MeterConnection,
-    description: 'Every registered site and node meter, by id, from the grid read model; optionally one site\'s (and one node\'s).',
+    description: "Every registered site and node meter, by id, from the grid read model; optionally one site's (and one node's).",
     args: { siteId: t.arg.id(), nodeId: t.arg.id({ description: 'With siteId: only the meters at this node.' }), ...connectionArgs },
     authScopes: PLATFORM_READERS,
     resolve: (_root, args, { ledger }) => {
@@ -165,4 +165,3 @@ builder.queryFields((t) => ({
     },
   }),
 }));
-

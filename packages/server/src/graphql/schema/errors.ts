@@ -30,12 +30,12 @@ builder.objectType(InvalidCommand, {
 
 builder.objectType(TimeOutOfBounds, {
   name: 'TimeOutOfBoundsError',
-  description: 'A time outside what the ledger\'s clock allows for that field: a field time too far back or ahead, a departure in the past or beyond the horizon.',
+  description: "A time outside what the ledger's clock allows for that field: a field time too far back or ahead, a departure in the past or beyond the horizon.",
   interfaces: [ErrorInterface],
   fields: (t) => ({
     field: t.string({ description: 'The input field at fault.', resolve: (e) => detail(e, 'field') }),
     value: t.string({ resolve: (e) => detail(e, 'value') }),
-    now: t.string({ description: 'The ledger\'s now.', resolve: (e) => detail(e, 'now') }),
+    now: t.string({ description: "The ledger's now.", resolve: (e) => detail(e, 'now') }),
     earliest: t.string({ description: 'The earliest allowed.', resolve: (e) => detail(e, 'earliest') }),
     latest: t.string({ description: 'The latest allowed (or "any time": a meter\'s time ahead of now is a MeterReadingFromFuture refusal).', resolve: (e) => detail(e, 'latest') }),
   }),
@@ -66,7 +66,8 @@ builder.objectType(StreamVersionConflict, {
 
 builder.objectType(CommandIdReused, {
   name: 'CommandIdReusedError',
-  description: 'The commandId was already used for another command (on another stream, or with another input on this one): use a fresh id per command. Resending the very same input is safe and returns the first result.',
+  description:
+    'The commandId was already used for another command (on another stream, or with another input on this one): use a fresh id per command. Resending the very same input is safe and returns the first result.',
   interfaces: [ErrorInterface],
   fields: (t) => ({
     commandId: t.exposeID('commandId'),

@@ -88,22 +88,22 @@ errorType(GridLimitExceeded, 'GridLimitExceededError', 'An allocation would push
   limitW: 'The limit in force, W.',
   boundBy: 'What sets the limit: "static", "headroom" or "rule:<id>".',
 });
-errorType(UnknownNode, 'UnknownNodeError', 'No such node in the site\'s tree.', { siteId: 'The site.', nodeId: 'The node asked for.' });
+errorType(UnknownNode, 'UnknownNodeError', "No such node in the site's tree.", { siteId: 'The site.', nodeId: 'The node asked for.' });
 errorType(NodeAlreadyExists, 'NodeAlreadyExistsError', 'A node id is taken.', { siteId: 'The site.', nodeId: 'The node id.' });
 errorType(InvalidNodePlacement, 'InvalidNodePlacementError', 'A node of this kind cannot hang below that parent.', {
   nodeId: 'The node.',
   kind: 'Its kind.',
   parentId: 'The parent asked for.',
-  parentKind: 'The parent\'s kind.',
+  parentKind: "The parent's kind.",
 });
 errorType(NotACharger, 'NotAChargerError', 'The node is not a charger.', { nodeId: 'The node.', kind: 'Its kind.' });
 errorType(NotAConnector, 'NotAConnectorError', 'The node is not a connector.', { nodeId: 'The node.', kind: 'Its kind.' });
-errorType(CannotRemoveRoot, 'CannotRemoveRootError', 'The site\'s grid connection cannot be removed.', { nodeId: 'The root.' });
+errorType(CannotRemoveRoot, 'CannotRemoveRootError', "The site's grid connection cannot be removed.", { nodeId: 'The root.' });
 errorType(NodeHasChildren, 'NodeHasChildrenError', 'Remove the nodes below first.', { nodeId: 'The node.', children: { about: 'The nodes below it.', shape: 'list' } });
 errorType(ConnectorInUse, 'ConnectorInUseError', 'The connector is occupied.', { connectorId: 'The connector.', sessionId: 'The session there.' });
 errorType(ReadingFromFuture, 'ReadingFromFutureError', 'A reading dated more than five minutes ahead.', {
   nodeId: 'The node.',
-  occurredAt: 'The reading\'s time.',
+  occurredAt: "The reading's time.",
   at: 'The time of the command.',
 });
 errorType(RuleAlreadyExists, 'RuleAlreadyExistsError', 'A rule id is taken.', { ruleId: 'The rule.' });
@@ -116,7 +116,7 @@ errorType(DischargeNotSupported, 'DischargeNotSupportedError', 'V2G consent at a
   connectorId: 'The connector.',
   chargerId: 'The charger.',
 });
-errorType(NoCommonPower, 'NoCommonPowerError', 'The vehicle\'s and the charger\'s power bounds do not overlap.', {
+errorType(NoCommonPower, 'NoCommonPowerError', "The vehicle's and the charger's power bounds do not overlap.", {
   sessionId: 'The session.',
   chargerId: 'The charger.',
   direction: '"charge" or "discharge".',
@@ -131,8 +131,8 @@ errorType(SessionNotAtConnector, 'SessionNotAtConnectorError', 'The session is n
   occupiedBy: { about: 'Who is there, if anyone.', shape: 'optional' },
 });
 errorType(SessionNotAtSite, 'SessionNotAtSiteError', 'An allocation names a session that occupies no connector of the site.', { siteId: 'The site.', sessionId: 'The session.' });
-errorType(AllocationOutOfOrder, 'AllocationOutOfOrderError', 'An allocation dated before the last one.', { at: 'Its time.', lastAllocationAt: 'The last one\'s.' });
-errorType(SetpointOutOfRange, 'SetpointOutOfRangeError', 'A setpoint outside the session\'s bounds for its status.', {
+errorType(AllocationOutOfOrder, 'AllocationOutOfOrderError', 'An allocation dated before the last one.', { at: 'Its time.', lastAllocationAt: "The last one's." });
+errorType(SetpointOutOfRange, 'SetpointOutOfRangeError', "A setpoint outside the session's bounds for its status.", {
   sessionId: 'The session.',
   powerW: 'The setpoint, W.',
   status: 'The status it came with.',
@@ -145,14 +145,18 @@ errorType(InvalidSessionRequest, 'InvalidSessionRequestError', 'A plug-in reques
 });
 errorType(SessionAlreadyExists, 'SessionAlreadyExistsError', 'The session id is taken.', { sessionId: 'The session.' });
 errorType(UnknownSession, 'UnknownSessionError', 'No such session.', { sessionId: 'The session.' });
-errorType(SessionClosed, 'SessionClosedError', 'The session has stopped.', { sessionId: 'The session.', stoppedAt: { about: 'When.', shape: 'optional' }, command: 'What was refused.' });
+errorType(SessionClosed, 'SessionClosedError', 'The session has stopped.', {
+  sessionId: 'The session.',
+  stoppedAt: { about: 'When.', shape: 'optional' },
+  command: 'What was refused.',
+});
 errorType(InvalidSessionTransition, 'InvalidSessionTransitionError', 'Suspending a session that is not active, or reactivating one that is not suspended.', {
   sessionId: 'The session.',
   status: 'Its status.',
   command: 'What was refused.',
 });
 errorType(MeterRegisterWentBackwards, 'MeterRegisterWentBackwardsError', 'A cumulative register below an earlier reading of the same meter segment, or above a later one.', {
-  sessionId: { about: 'The session, for a session\'s meter.', shape: 'optional' },
+  sessionId: { about: "The session, for a session's meter.", shape: 'optional' },
   meterId: { about: 'The meter, for a site or node meter.', shape: 'optional' },
   register: 'Which register.',
   previousAt: 'When the neighbouring reading was taken.',

@@ -1,12 +1,6 @@
 import { checkSiteId } from '@v2g/domain';
 import { GRID_SESSION_STATUSES } from '@v2g/ledger';
-import type {
-  GridSession,
-  GridSessionStatus,
-  SessionFilter,
-  SessionKey,
-  SetpointRecord,
-  SiteLoadPoint } from '@v2g/projection-grid';
+import type { GridSession, GridSessionStatus, SessionFilter, SessionKey, SetpointRecord, SiteLoadPoint } from '@v2g/projection-grid';
 import { builder } from '../builder.ts';
 import { positionTextCursor } from '../cursor.ts';
 import type { GraphQLContext } from '../context.ts';
@@ -69,7 +63,7 @@ const SetpointRecordRef = builder.objectRef<SetpointRecord>('SetpointRecord').im
 });
 
 const SiteLoadPointRef = builder.objectRef<SiteLoadPoint>('SiteLoadPoint').implement({
-  description: 'The site\'s EV load once an allocation was in force.',
+  description: "The site's EV load once an allocation was in force.",
   fields: (t) => ({
     at: t.field({ type: 'DateTime', resolve: (p) => p.at }),
     trigger: t.exposeString('trigger'),
@@ -80,7 +74,11 @@ const SiteLoadPointRef = builder.objectRef<SiteLoadPoint>('SiteLoadPoint').imple
 });
 
 /** Sessions are listed by the position they became known at; their id breaks a tie. */
-const SESSION_CURSOR = positionTextCursor<SessionKey>('gridsession', (k) => [k.firstPosition, k.sessionId], (firstPosition, sessionId) => ({ firstPosition, sessionId }));
+const SESSION_CURSOR = positionTextCursor<SessionKey>(
+  'gridsession',
+  (k) => [k.firstPosition, k.sessionId],
+  (firstPosition, sessionId) => ({ firstPosition, sessionId }),
+);
 
 function sessionConnection(ledger: GraphQLContext['ledger'], filter: SessionFilter, args: ConnectionArgs) {
   return connectionOf(args, {
@@ -91,12 +89,12 @@ function sessionConnection(ledger: GraphQLContext['ledger'], filter: SessionFilt
   });
 }
 
-const GridSessionConnection = connectionType('GridSession', GridSessionRef, 'A site\'s sessions in the order they became known.');
+const GridSessionConnection = connectionType('GridSession', GridSessionRef, "A site's sessions in the order they became known.");
 
 builder.queryFields((t) => ({
   gridSessions: t.field({
     type: GridSessionConnection,
-    description: 'A site\'s sessions, current and past, from the grid read model.',
+    description: "A site's sessions, current and past, from the grid read model.",
     args: {
       siteId: t.arg.id({ required: true }),
       status: t.arg({ type: GridSessionStatusRef }),
@@ -108,7 +106,7 @@ builder.queryFields((t) => ({
   sessions: t.field({
     type: GridSessionConnection,
     description:
-      'Sessions across every site, current and past, in the order they became known, from the grid read model; optionally one site\'s, one status, one customer\'s or one fleet\'s. A fleet manager lists its fleet\'s (fleetId), a driver its own (customerId).',
+      "Sessions across every site, current and past, in the order they became known, from the grid read model; optionally one site's, one status, one customer's or one fleet's. A fleet manager lists its fleet's (fleetId), a driver its own (customerId).",
     args: {
       siteId: t.arg.id(),
       status: t.arg({ type: GridSessionStatusRef }),
@@ -142,7 +140,7 @@ builder.queryFields((t) => ({
   }),
   siteLoadHistory: t.field({
     type: [SiteLoadPointRef],
-    description: 'The site\'s EV load after each allocation in [from, to).',
+    description: "The site's EV load after each allocation in [from, to).",
     args: { siteId: t.arg.id({ required: true }), from: t.arg({ type: 'DateTime', required: true }), to: t.arg({ type: 'DateTime', required: true }) },
     authScopes: PLATFORM_READERS,
     resolve: (_root, args, { ledger }) => {

@@ -131,7 +131,7 @@ export const SiteSession = builder.objectRef<Occupancy>('SiteSession').implement
       description: 'Why it has less than its maximum: "capacity:<node>", "rotation", "discharge:<source>", "curtailed:<node>", "energy_delivered", …',
       resolve: (o) => o.reason,
     }),
-    since: t.field({ type: 'DateTime', description: 'When the current status began (a turn\'s start while powered; waiting since, otherwise).', resolve: (o) => o.since }),
+    since: t.field({ type: 'DateTime', description: "When the current status began (a turn's start while powered; waiting since, otherwise).", resolve: (o) => o.since }),
   }),
 });
 
@@ -149,7 +149,11 @@ const CongestionRuleRef = builder.objectRef<{ rule: CongestionRule; at: number }
   fields: (t) => ({
     ruleId: t.id({ resolve: ({ rule }) => rule.ruleId }),
     priority: t.int({ resolve: ({ rule }) => rule.priority }),
-    nodeId: t.id({ nullable: true, description: 'The node it caps; null for an area rule (it caps the site\'s connection).', resolve: ({ rule }) => (rule.scope.kind === 'node' ? rule.scope.nodeId : null) }),
+    nodeId: t.id({
+      nullable: true,
+      description: "The node it caps; null for an area rule (it caps the site's connection).",
+      resolve: ({ rule }) => (rule.scope.kind === 'node' ? rule.scope.nodeId : null),
+    }),
     areaId: t.id({ nullable: true, resolve: ({ rule }) => (rule.scope.kind === 'area' ? rule.scope.areaId : null) }),
     window: t.field({ type: RuleWindowRef, resolve: ({ rule }) => rule.window }),
     importCapW: t.field({ type: 'Decimal', nullable: true, resolve: ({ rule }) => rule.importCapW }),
@@ -283,7 +287,13 @@ const ChargerSpecInput = builder.inputType('ChargerSpecInput', {
   }),
 });
 
-const toChargerSpec = (c: { minPowerW: string; maxPowerW: string; bidirectional: boolean; minDischargePowerW?: string | null; maxDischargePowerW?: string | null }): ChargerSpec => ({
+const toChargerSpec = (c: {
+  minPowerW: string;
+  maxPowerW: string;
+  bidirectional: boolean;
+  minDischargePowerW?: string | null;
+  maxDischargePowerW?: string | null;
+}): ChargerSpec => ({
   minPowerW: c.minPowerW,
   maxPowerW: c.maxPowerW,
   bidirectional: c.bidirectional,
@@ -295,7 +305,7 @@ const ConfigureSiteInput = builder.inputType('ConfigureSiteInput', {
   fields: (t) => ({
     commandId: t.id({ required: true }),
     siteId: t.id({ required: true }),
-    rotationIntervalS: t.int({ required: true, description: 'A turn\'s length while others wait, 60..86400 s (default 900).' }),
+    rotationIntervalS: t.int({ required: true, description: "A turn's length while others wait, 60..86400 s (default 900)." }),
     promoteAfterS: t.int({ required: true, description: 'Waiting this long lifts a session one tier, up to high (default 3600).' }),
     dischargePriceThresholdMinorPerKWh: t.field({ type: 'Decimal', description: 'Discharge consenting sessions at or above this price; null: never for price.' }),
     priceZone: t.id({ description: 'The price zone (bidding zone) whose spot price is compared with the threshold; required with one.' }),
@@ -318,7 +328,7 @@ const AddNodeInput = builder.inputType('AddNodeInput', {
 const ChangeNodeLimitsInput = builder.inputType('ChangeNodeLimitsInput', {
   fields: (t) => ({
     ...base(t),
-    nodeId: t.id({ required: true, description: 'The site id changes the grid connection\'s own limits.' }),
+    nodeId: t.id({ required: true, description: "The site id changes the grid connection's own limits." }),
     importLimitW: t.field({ type: 'Decimal', required: true }),
     exportLimitW: t.field({ type: 'Decimal', required: true }),
   }),
@@ -334,7 +344,7 @@ const RecordNodeLoadInput = builder.inputType('RecordNodeLoadInput', {
   fields: (t) => ({
     ...base(t),
     nodeId: t.id({ required: true }),
-    occurredAt: t.field({ type: 'DateTime', required: true, description: 'The meter\'s time.' }),
+    occurredAt: t.field({ type: 'DateTime', required: true, description: "The meter's time." }),
     otherLoadW: t.field({ type: 'Decimal', required: true, description: 'Measured non-EV consumption below the node (building load), W.' }),
     generationW: t.field({ type: 'Decimal', required: true, description: 'Measured local generation or battery output below the node, W.' }),
   }),
@@ -357,7 +367,7 @@ const ruleFields = (t: PothosSchemaTypes.InputFieldBuilder<BuilderTypes, 'InputO
   importCapW: t.field({ type: 'Decimal' }),
   exportCapW: t.field({ type: 'Decimal' }),
   reason: t.string(),
-  source: t.string({ description: 'Who asked, e.g. a grid operator\'s flexibility request id.' }),
+  source: t.string({ description: "Who asked, e.g. a grid operator's flexibility request id." }),
 });
 
 const AddCongestionRuleInput = builder.inputType('AddCongestionRuleInput', {
@@ -368,7 +378,7 @@ const AddAreaCongestionRuleInput = builder.inputType('AddAreaCongestionRuleInput
   fields: (t) => ({
     commandId: t.id({ required: true }),
     areaId: t.id({ required: true }),
-    siteIds: t.idList({ required: true, description: 'The sites of the area: the rule caps each one\'s connection.' }),
+    siteIds: t.idList({ required: true, description: "The sites of the area: the rule caps each one's connection." }),
     ...ruleFields(t),
   }),
 });
@@ -416,7 +426,6 @@ const toRule = (input: RuleInput, scope: CongestionRule['scope']): CongestionRul
   source: input.source ?? null,
 });
 
-
 /** Site commands that are measurements and grid requests rather than configuration. */
 const SITE_SIGNALS = new Set(['recordNodeLoad', 'requestDischarge', 'cancelDischargeRequest']);
 
@@ -451,36 +460,33 @@ siteMutation<Input & { rotationIntervalS: number; promoteAfterS: number; dischar
   }),
 );
 
-siteMutation<Input & { nodeId: string; parentId: string; kind: NodeKind; name: string; importLimitW: string; exportLimitW: string; charger?: Parameters<typeof toChargerSpec>[0] | null }>(
-  'addNode',
-  'Adds a feeder, circuit, charger or connector to the tree.',
-  AddNodeInput,
-  (i) => ({
-    type: 'AddNode',
-    siteId: String(i.siteId),
-    nodeId: String(i.nodeId),
-    parentId: String(i.parentId),
-    kind: i.kind,
-    name: i.name,
-    importLimitW: i.importLimitW,
-    exportLimitW: i.exportLimitW,
-    charger: i.charger == null ? null : toChargerSpec(i.charger),
-  }),
-);
+siteMutation<
+  Input & { nodeId: string; parentId: string; kind: NodeKind; name: string; importLimitW: string; exportLimitW: string; charger?: Parameters<typeof toChargerSpec>[0] | null }
+>('addNode', 'Adds a feeder, circuit, charger or connector to the tree.', AddNodeInput, (i) => ({
+  type: 'AddNode',
+  siteId: String(i.siteId),
+  nodeId: String(i.nodeId),
+  parentId: String(i.parentId),
+  kind: i.kind,
+  name: i.name,
+  importLimitW: i.importLimitW,
+  exportLimitW: i.exportLimitW,
+  charger: i.charger == null ? null : toChargerSpec(i.charger),
+}));
 
 siteMutation<Input & { nodeId: string; importLimitW: string; exportLimitW: string }>(
   'changeNodeLimits',
-  'Changes a node\'s static limits; sessions over a lowered limit are curtailed at once, then re-allocated.',
+  "Changes a node's static limits; sessions over a lowered limit are curtailed at once, then re-allocated.",
   ChangeNodeLimitsInput,
   (i) => ({ type: 'ChangeNodeLimits', siteId: String(i.siteId), nodeId: String(i.nodeId), importLimitW: i.importLimitW, exportLimitW: i.exportLimitW }),
 );
 
-siteMutation<Input & { nodeId: string; charger: Parameters<typeof toChargerSpec>[0] }>(
-  'changeCharger',
-  'Changes what a charger can do.',
-  ChangeChargerInput,
-  (i) => ({ type: 'ChangeCharger', siteId: String(i.siteId), nodeId: String(i.nodeId), charger: toChargerSpec(i.charger) }),
-);
+siteMutation<Input & { nodeId: string; charger: Parameters<typeof toChargerSpec>[0] }>('changeCharger', 'Changes what a charger can do.', ChangeChargerInput, (i) => ({
+  type: 'ChangeCharger',
+  siteId: String(i.siteId),
+  nodeId: String(i.nodeId),
+  charger: toChargerSpec(i.charger),
+}));
 
 siteMutation<Input & { nodeId: string }>('removeNode', 'Removes a node with nothing below it (a connector only when free).', RemoveNodeInput, (i) => ({
   type: 'RemoveNode',
@@ -495,7 +501,7 @@ siteMutation<Input & { nodeId: string; occurredAt: string; otherLoadW: string; g
   (i) => ({ type: 'RecordNodeLoad', siteId: String(i.siteId), nodeId: String(i.nodeId), occurredAt: i.occurredAt, otherLoadW: i.otherLoadW, generationW: i.generationW }),
 );
 
-siteMutation<Input & RuleInput & { nodeId: string }>('addCongestionRule', 'Caps a node\'s import and/or export in a time window.', AddCongestionRuleInput, (i) => ({
+siteMutation<Input & RuleInput & { nodeId: string }>('addCongestionRule', "Caps a node's import and/or export in a time window.", AddCongestionRuleInput, (i) => ({
   type: 'AddCongestionRule',
   siteId: String(i.siteId),
   rule: toRule(i, { kind: 'node', nodeId: String(i.nodeId) }),
@@ -540,18 +546,32 @@ builder.mutationField('addAreaCongestionRule', (t) =>
   t.field({
     type: AreaRulePayload,
     description:
-      'Caps the grid connection of every site of an area in a time window. Recorded on each site\'s stream under `<commandId>/<siteId>`: every site is checked first, and a retry completes any site a failure left out.',
+      "Caps the grid connection of every site of an area in a time window. Recorded on each site's stream under `<commandId>/<siteId>`: every site is checked first, and a retry completes any site a failure left out.",
     args: { input: t.arg({ type: AddAreaCongestionRuleInput, required: true }) },
     errors: { types: siteCommandErrors('AddCongestionRule'), directResult: true, union: { name: 'AddAreaCongestionRuleResult' } },
     authScopes: OPERATOR,
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
       const { scope: _scope, ...rule } = toRule(input as RuleInput, { kind: 'area', areaId: String(input.areaId) });
-      const handled = await ctx.ledger.grid.service.addAreaCongestionRule({ areaId: String(input.areaId), siteIds: input.siteIds.map(String), rule }, commandContext(ctx, commandId));
+      const handled = await ctx.ledger.grid.service.addAreaCongestionRule(
+        { areaId: String(input.areaId), siteIds: input.siteIds.map(String), rule },
+        commandContext(ctx, commandId),
+      );
       const sites: SiteCommandPayloadShape[] = [];
-      for (const { siteId, commandId: siteCommandId, handled: { result } } of handled) {
+      for (const {
+        siteId,
+        commandId: siteCommandId,
+        handled: { result },
+      } of handled) {
         ctx.log.info({ commandId: siteCommandId, command: 'AddCongestionRule', streamId: result.streamId, duplicate: result.duplicate }, 'command handled');
-        sites.push({ commandId: siteCommandId, duplicate: result.duplicate, streamId: result.streamId, streamVersion: result.nextExpectedVersion, position: result.lastPosition, site: await loadSite(ctx, siteId) });
+        sites.push({
+          commandId: siteCommandId,
+          duplicate: result.duplicate,
+          streamId: result.streamId,
+          streamVersion: result.nextExpectedVersion,
+          position: result.lastPosition,
+          site: await loadSite(ctx, siteId),
+        });
       }
       return { commandId, sites };
     },
@@ -569,7 +589,7 @@ const AllocationPayload = builder.objectRef<{ at: string; site: SiteView | null;
 builder.mutationField('allocateSite', (t) =>
   t.field({
     type: AllocationPayload,
-    description: 'Runs the site\'s allocation now (it also runs by itself whenever something relevant changes).',
+    description: "Runs the site's allocation now (it also runs by itself whenever something relevant changes).",
     args: { siteId: t.arg.id({ required: true }) },
     errors: { types: ALLOCATION_ERRORS, directResult: true, union: { name: 'AllocateSiteResult' } },
     authScopes: PLATFORM_WRITERS,
@@ -585,4 +605,3 @@ builder.mutationField('allocateSite', (t) =>
     },
   }),
 );
-

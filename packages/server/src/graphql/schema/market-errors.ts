@@ -36,7 +36,7 @@ import { errorType } from './grid-errors.ts';
 
 const orderIndex = { about: 'Which order of the batch (0-based); null outside a batch.', shape: 'optional' } as const;
 
-errorType(GateClosed, 'GateClosedError', 'The book\'s gate has closed: nothing more is accepted.', {
+errorType(GateClosed, 'GateClosedError', "The book's gate has closed: nothing more is accepted.", {
   gateClosureAt: 'When the gate closed.',
   at: 'The time of the command.',
 });
@@ -50,7 +50,7 @@ errorType(InsufficientQuantity, 'InsufficientQuantityError', 'A fill-or-kill ord
   requestedKWh: { about: 'What it asked for, kWh (as orders are sent).', shape: 'optional' },
   availableKWh: { about: 'What the book offered at acceptable prices, kWh.', shape: 'optional' },
 });
-errorType(PriceOutOfBounds, 'PriceOutOfBoundsError', 'A limit price outside the product\'s price limits.', {
+errorType(PriceOutOfBounds, 'PriceOutOfBoundsError', "A limit price outside the product's price limits.", {
   field: 'The input field at fault.',
   orderIndex,
   priceMinorPerMWh: 'The price asked for.',
@@ -61,9 +61,9 @@ errorType(PriceNotOnTick, 'PriceNotOnTickError', 'A limit price that is not a wh
   field: 'The input field at fault.',
   orderIndex,
   priceMinorPerMWh: 'The price asked for.',
-  tickMinorPerMWh: 'The product\'s price tick.',
+  tickMinorPerMWh: "The product's price tick.",
 });
-errorType(QuantityNotOnStep, 'QuantityNotOnStepError', 'A quantity that is not a whole number of the product\'s quantity steps.', {
+errorType(QuantityNotOnStep, 'QuantityNotOnStepError', "A quantity that is not a whole number of the product's quantity steps.", {
   field: 'The input field at fault.',
   orderIndex,
   quantityWh: 'The quantity, Wh.',
@@ -87,7 +87,7 @@ errorType(UnknownProduct, 'UnknownProductError', 'The zone trades no such produc
   explanation: 'Why, for humans.',
 });
 errorType(UnknownOrder, 'UnknownOrderError', 'The book has no such order.', { orderId: 'The order.' });
-errorType(OrderNotOwned, 'OrderNotOwnedError', 'The order is another trader\'s.', { orderId: 'The order.', traderId: 'The trader who asked (never the owner).' });
+errorType(OrderNotOwned, 'OrderNotOwnedError', "The order is another trader's.", { orderId: 'The order.', traderId: 'The trader who asked (never the owner).' });
 errorType(OrderNotOpen, 'OrderNotOpenError', 'The order is filled, cancelled or expired.', { orderId: 'The order.', status: 'Its status.' });
 errorType(DuplicateClientOrderId, 'DuplicateClientOrderIdError', 'The trader already used this client order id in this book.', {
   traderId: 'The trader.',
@@ -105,7 +105,7 @@ errorType(QuantityBelowFilled, 'QuantityBelowFilledError', 'An amended quantity 
 errorType(GateNotReached, 'GateNotReachedError', 'The gate closes later.', { gateClosureAt: 'When it closes.', at: 'The time of the command.' });
 errorType(OrderTypeNotAllowed, 'OrderTypeNotAllowedError', 'The product takes no orders of this type (an auction takes limit and market orders).', {
   orderType: 'The order type.',
-  mode: 'The product\'s mode.',
+  mode: "The product's mode.",
   orderIndex,
 });
 errorType(UnknownParticipant, 'UnknownParticipantError', 'The zone has not registered this trader.', { zone: 'The zone.', participantId: 'The participant.' });

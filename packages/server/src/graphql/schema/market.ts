@@ -1,14 +1,7 @@
 import { Decimal, InvalidCommand, canonicalInstant, type OrderOutcome, type OrderType, type ProductMode, type ProductTemplate, type Side } from '@v2g/domain';
 import type { AppendResult } from '@v2g/event-store';
 import { MARKET_ORDER_STATUSES, tradeOf, whToKWh, type MarketReadModel, type BookRef, type MarketHandled, type OrderInput, type RecordedBookEvent } from '@v2g/ledger';
-import type {
-  DepthLevel,
-  MarketBook,
-  MarketOrder,
-  MarketOrderStatus,
-  MarketTrade,
-  TradeFilter,
-  TraderPosition } from '@v2g/projection-market';
+import type { DepthLevel, MarketBook, MarketOrder, MarketOrderStatus, MarketTrade, TradeFilter, TraderPosition } from '@v2g/projection-market';
 import { builder, type BuilderTypes } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
 import { positionCursor } from '../cursor.ts';
@@ -41,7 +34,11 @@ const MarketSideRef = builder.enumType('MarketSide', { values: { BUY: { value: '
 const OrderTypeRef = builder.enumType('MarketOrderType', {
   values: {
     LIMIT: { value: 'limit', description: 'Rests until filled, cancelled or the gate closes.' },
-    MARKET: { value: 'market', description: 'No price. Continuous: takes what the book offers (within the product\'s price limits), the rest is cancelled. Auction: a price-taker; it sets no price and trades at the clearing price the limit orders set, ahead of every limit order of its side; when the book holds no limit order nothing determines a price, and it expires at the gate.' },
+    MARKET: {
+      value: 'market',
+      description:
+        "No price. Continuous: takes what the book offers (within the product's price limits), the rest is cancelled. Auction: a price-taker; it sets no price and trades at the clearing price the limit orders set, ahead of every limit order of its side; when the book holds no limit order nothing determines a price, and it expires at the gate.",
+    },
     IOC: { value: 'ioc', description: 'Immediate or cancel: a limit price, the rest is cancelled, never rests.' },
     FOK: { value: 'fok', description: 'Fill or kill: filled in full at once, or refused.' },
   } as const,
@@ -49,8 +46,12 @@ const OrderTypeRef = builder.enumType('MarketOrderType', {
 
 const ProductModeRef = builder.enumType('MarketProductMode', {
   values: {
-    CONTINUOUS: { value: 'continuous', description: 'Continuous matching, price-time priority, at the resting order\'s price.' },
-    AUCTION: { value: 'auction', description: 'A call auction at gate closure: one clearing price, set by the limit orders alone (chosen between the lowest and highest limit price: the most volume, then the smallest surplus, then the market pressure, else the midpoint); market orders count in the volume at every price, set none, and are served first.' },
+    CONTINUOUS: { value: 'continuous', description: "Continuous matching, price-time priority, at the resting order's price." },
+    AUCTION: {
+      value: 'auction',
+      description:
+        'A call auction at gate closure: one clearing price, set by the limit orders alone (chosen between the lowest and highest limit price: the most volume, then the smallest surplus, then the market pressure, else the midpoint); market orders count in the volume at every price, set none, and are served first.',
+    },
   } as const,
 });
 
@@ -97,18 +98,34 @@ function depthOf(ctx: GraphQLContext, shape: DepthShape) {
 }
 
 const MarketTradeRef = builder.objectRef<MarketTrade>('MarketTrade').implement({
-  description: 'A trade: at the resting order\'s price (continuous) or the clearing price (auction).',
+  description: "A trade: at the resting order's price (continuous) or the clearing price (auction).",
   fields: (t) => ({
     tradeId: t.exposeID('tradeId'),
-    bookId: t.exposeID('bookId', { description: 'The book\'s stream id.' }),
+    bookId: t.exposeID('bookId', { description: "The book's stream id." }),
     zone: t.exposeID('zone'),
     deliveryStart: t.field({ type: 'DateTime', resolve: (tr) => tr.deliveryStart }),
     deliveryEnd: t.field({ type: 'DateTime', resolve: (tr) => tr.deliveryEnd }),
     // The tape is anonymous to traders: each sees the ids of its own side of a trade only.
-    buyOrderId: t.id({ nullable: true, description: 'Null for a trader that is not the buyer.', resolve: (tr, _a, ctx) => (seesTradeParty(ctx, tr.buyerId) ? tr.buyOrderId : null) }),
-    sellOrderId: t.id({ nullable: true, description: 'Null for a trader that is not the seller.', resolve: (tr, _a, ctx) => (seesTradeParty(ctx, tr.sellerId) ? tr.sellOrderId : null) }),
-    buyerId: t.id({ nullable: true, description: 'Null for a trader that is not the buyer (the tape is anonymous).', resolve: (tr, _a, ctx) => (seesTradeParty(ctx, tr.buyerId) ? tr.buyerId : null) }),
-    sellerId: t.id({ nullable: true, description: 'Null for a trader that is not the seller (the tape is anonymous).', resolve: (tr, _a, ctx) => (seesTradeParty(ctx, tr.sellerId) ? tr.sellerId : null) }),
+    buyOrderId: t.id({
+      nullable: true,
+      description: 'Null for a trader that is not the buyer.',
+      resolve: (tr, _a, ctx) => (seesTradeParty(ctx, tr.buyerId) ? tr.buyOrderId : null),
+    }),
+    sellOrderId: t.id({
+      nullable: true,
+      description: 'Null for a trader that is not the seller.',
+      resolve: (tr, _a, ctx) => (seesTradeParty(ctx, tr.sellerId) ? tr.sellOrderId : null),
+    }),
+    buyerId: t.id({
+      nullable: true,
+      description: 'Null for a trader that is not the buyer (the tape is anonymous).',
+      resolve: (tr, _a, ctx) => (seesTradeParty(ctx, tr.buyerId) ? tr.buyerId : null),
+    }),
+    sellerId: t.id({
+      nullable: true,
+      description: 'Null for a trader that is not the seller (the tape is anonymous).',
+      resolve: (tr, _a, ctx) => (seesTradeParty(ctx, tr.sellerId) ? tr.sellerId : null),
+    }),
     aggressorSide: t.field({ type: MarketSideRef, nullable: true, description: 'The side of the incoming order; null in an auction.', resolve: (tr) => tr.aggressorSide }),
     quantityKWh: t.field({ type: 'Decimal', resolve: (tr) => kWh(tr.quantityWh) }),
     priceMinorPerMWh: t.field({ type: 'Decimal', resolve: (tr) => tr.priceMinorPerMWh }),
@@ -119,7 +136,7 @@ const MarketTradeRef = builder.objectRef<MarketTrade>('MarketTrade').implement({
       resolve: (tr) => ({ amountMinor: tr.amountMinor, currency: tr.currency }),
     }),
     executedAt: t.field({ type: 'DateTime', resolve: (tr) => tr.executedAt }),
-    position: t.field({ type: 'Position', description: 'Its event\'s position in the log.', resolve: (tr) => tr.position }),
+    position: t.field({ type: 'Position', description: "Its event's position in the log.", resolve: (tr) => tr.position }),
   }),
 });
 
@@ -143,13 +160,17 @@ const MarketOrderRef = builder.objectRef<MarketOrder>('MarketOrder').implement({
     status: t.field({ type: OrderStatusRef, resolve: (o) => o.status }),
     cancelReason: t.exposeString('cancelReason', { nullable: true, description: 'cancelled_by_trader, unfilled_remainder or self_trade_prevented.' }),
     acceptedAt: t.field({ type: 'DateTime', resolve: (o) => o.acceptedAt }),
-    priorityAt: t.field({ type: 'DateTime', description: 'Where it stands in the queue at its price: acceptance, or the last amendment that lost priority.', resolve: (o) => o.priorityAt }),
+    priorityAt: t.field({
+      type: 'DateTime',
+      description: 'Where it stands in the queue at its price: acceptance, or the last amendment that lost priority.',
+      resolve: (o) => o.priorityAt,
+    }),
   }),
 });
 
 const MarketPositionRef = builder.objectRef<TraderPosition>('MarketPosition').implement({
   description:
-    'A trader\'s position for one delivery interval of a zone, from its trades. Signs as in settlement (SettlementLine): energy the trader must deliver and money it receives are positive — contractedKWh = sold − bought, tradeAmount = sold − bought amounts.',
+    "A trader's position for one delivery interval of a zone, from its trades. Signs as in settlement (SettlementLine): energy the trader must deliver and money it receives are positive — contractedKWh = sold − bought, tradeAmount = sold − bought amounts.",
   fields: (t) => ({
     traderId: t.exposeID('traderId'),
     zone: t.exposeID('zone'),
@@ -159,17 +180,30 @@ const MarketPositionRef = builder.objectRef<TraderPosition>('MarketPosition').im
     soldKWh: t.field({ type: 'Decimal', resolve: (p) => kWh(p.soldWh) }),
     contractedKWh: t.field({
       type: 'Decimal',
-      description: 'Sold − bought, settlement\'s sign (SettlementLine.contractedWh): positive the trader must deliver (short), negative it takes energy (long).',
+      description: "Sold − bought, settlement's sign (SettlementLine.contractedWh): positive the trader must deliver (short), negative it takes energy (long).",
       resolve: (p) => kWh(p.contractedWh),
     }),
-    bought: t.field({ type: Money, description: 'Paid for what it bought: the sum of those trades\' amounts (whole minor units, as settled).', resolve: (p) => ({ amountMinor: p.boughtAmountMinor, currency: p.currency }) }),
-    sold: t.field({ type: Money, description: 'Received for what it sold: the sum of those trades\' amounts (whole minor units, as settled).', resolve: (p) => ({ amountMinor: p.soldAmountMinor, currency: p.currency }) }),
+    bought: t.field({
+      type: Money,
+      description: "Paid for what it bought: the sum of those trades' amounts (whole minor units, as settled).",
+      resolve: (p) => ({ amountMinor: p.boughtAmountMinor, currency: p.currency }),
+    }),
+    sold: t.field({
+      type: Money,
+      description: "Received for what it sold: the sum of those trades' amounts (whole minor units, as settled).",
+      resolve: (p) => ({ amountMinor: p.soldAmountMinor, currency: p.currency }),
+    }),
     tradeAmount: t.field({
       type: Money,
-      description: 'Sold − bought amounts: positive is received. Over the interval\'s periods it is what settlement posts (the sum of SettlementLine.tradeAmount).',
+      description: "Sold − bought amounts: positive is received. Over the interval's periods it is what settlement posts (the sum of SettlementLine.tradeAmount).",
       resolve: (p) => ({ amountMinor: p.tradeAmountMinor, currency: p.currency }),
     }),
-    averageBuyPriceMinorPerMWh: t.field({ type: 'Decimal', nullable: true, description: 'Volume-weighted, half-even to 4 decimals.', resolve: (p) => p.averageBuyPriceMinorPerMWh }),
+    averageBuyPriceMinorPerMWh: t.field({
+      type: 'Decimal',
+      nullable: true,
+      description: 'Volume-weighted, half-even to 4 decimals.',
+      resolve: (p) => p.averageBuyPriceMinorPerMWh,
+    }),
     averageSellPriceMinorPerMWh: t.field({ type: 'Decimal', nullable: true, resolve: (p) => p.averageSellPriceMinorPerMWh }),
     averagePriceMinorPerMWh: t.field({ type: 'Decimal', nullable: true, description: 'Over everything it traded, both sides.', resolve: (p) => p.averagePriceMinorPerMWh }),
     tradeCount: t.field({ type: 'BigInt', resolve: (p) => p.tradeCount }),
@@ -182,7 +216,7 @@ const MarketOrderConnection = connectionType('MarketOrder', MarketOrderRef, 'Ord
 const OrderBookRef = builder.objectRef<MarketBook & { levels: number | null }>('OrderBook').implement({
   description: 'One product instance of a zone: its rules, its state and its depth, from the market read model.',
   fields: (t) => ({
-    bookId: t.exposeID('bookId', { description: 'The book\'s stream id, market-<zone>-<YYYYMMDDTHHMMZ>-<m>m.' }),
+    bookId: t.exposeID('bookId', { description: "The book's stream id, market-<zone>-<YYYYMMDDTHHMMZ>-<m>m." }),
     zone: t.exposeID('zone'),
     currency: t.exposeString('currency'),
     deliveryStart: t.field({ type: 'DateTime', resolve: (b) => b.deliveryStart }),
@@ -203,7 +237,13 @@ const OrderBookRef = builder.objectRef<MarketBook & { levels: number | null }>('
     lastPriceMinorPerMWh: t.field({ type: 'Decimal', nullable: true, resolve: (b) => b.lastPriceMinorPerMWh }),
     tradedKWh: t.field({ type: 'Decimal', resolve: (b) => kWh(b.tradedWh) }),
     tradeCount: t.field({ type: 'BigInt', resolve: (b) => b.tradeCount }),
-    clearingPriceMinorPerMWh: t.field({ type: 'Decimal', nullable: true, description: 'Auction mode, once the gate closed: the uniform price set by the limit orders (never by a market order). Null when nothing crossed, e.g. when only market orders were in the book.', resolve: (b) => b.clearingPriceMinorPerMWh }),
+    clearingPriceMinorPerMWh: t.field({
+      type: 'Decimal',
+      nullable: true,
+      description:
+        'Auction mode, once the gate closed: the uniform price set by the limit orders (never by a market order). Null when nothing crossed, e.g. when only market orders were in the book.',
+      resolve: (b) => b.clearingPriceMinorPerMWh,
+    }),
     auctionVolumeKWh: t.field({ type: 'Decimal', nullable: true, resolve: (b) => (b.auctionVolumeWh === null ? null : kWh(b.auctionVolumeWh)) }),
     depth: t.field({ type: BookDepthRef, resolve: (b) => ({ bookId: b.bookId, levels: b.levels }) }),
   }),
@@ -242,11 +282,11 @@ builder.queryFields((t) => ({
   orderBook: t.field({
     type: OrderBookRef,
     nullable: true,
-    description: 'A zone\'s book for one product and delivery interval; null until its first order.',
+    description: "A zone's book for one product and delivery interval; null until its first order.",
     args: {
       zone: t.arg.id({ required: true }),
       deliveryStart: t.arg({ type: 'DateTime', required: true }),
-      lengthMinutes: t.arg.int({ required: true, description: 'The product\'s length: 15, 60, …' }),
+      lengthMinutes: t.arg.int({ required: true, description: "The product's length: 15, 60, …" }),
       levels: t.arg.int({ description: 'At most this many price levels per side in `depth` (default all).' }),
     },
     authScopes: MARKET_READERS,
@@ -258,7 +298,7 @@ builder.queryFields((t) => ({
   }),
   trades: t.field({
     type: MarketTradeConnection,
-    description: 'The trade tape: every trade, a zone\'s, a book\'s (zone, deliveryStart and lengthMinutes) and/or a trader\'s (as buyer or seller: its fills).',
+    description: "The trade tape: every trade, a zone's, a book's (zone, deliveryStart and lengthMinutes) and/or a trader's (as buyer or seller: its fills).",
     args: {
       zone: t.arg.id(),
       deliveryStart: t.arg({ type: 'DateTime' }),
@@ -282,7 +322,7 @@ builder.queryFields((t) => ({
   }),
   orders: t.field({
     type: MarketOrderConnection,
-    description: 'A trader\'s orders, optionally with one status (OPEN: what rests now).',
+    description: "A trader's orders, optionally with one status (OPEN: what rests now).",
     args: { traderId: t.arg.id({ required: true }), status: t.arg({ type: OrderStatusRef }), ...connectionArgs },
     authScopes: (_root, args) => traderReaders(String(args.traderId)),
     resolve: (_root, args, ctx) => orderConnection(ctx, String(args.traderId), args),
@@ -296,7 +336,7 @@ builder.queryFields((t) => ({
   }),
   positions: t.field({
     type: [MarketPositionRef],
-    description: 'A trader\'s position per delivery interval overlapping [from, to): what it bought and sold, contractedKWh = sold − bought (settlement\'s sign).',
+    description: "A trader's position per delivery interval overlapping [from, to): what it bought and sold, contractedKWh = sold − bought (settlement's sign).",
     args: { traderId: t.arg.id({ required: true }), from: t.arg({ type: 'DateTime', required: true }), to: t.arg({ type: 'DateTime', required: true }) },
     authScopes: (_root, args) => traderReaders(String(args.traderId)),
     resolve: (_root, args, ctx) => {
@@ -307,7 +347,7 @@ builder.queryFields((t) => ({
   marketZone: t.field({
     type: MarketZoneRef,
     nullable: true,
-    description: 'A zone\'s products and participants, as its stream holds them now.',
+    description: "A zone's products and participants, as its stream holds them now.",
     args: { zone: t.arg.id({ required: true }) },
     authScopes: MARKET_READERS,
     resolve: async (_root, args, ctx) => zoneView(ctx, String(args.zone)),
@@ -373,7 +413,12 @@ const MarketCommandPayload = builder.objectRef<RecordedShape & { trades: MarketT
     duplicate: t.exposeBoolean('duplicate', { description: 'True when this commandId was already recorded: nothing new was written.' }),
     streamId: t.exposeID('streamId'),
     streamVersion: t.exposeInt('streamVersion'),
-    position: t.field({ type: 'Position', nullable: true, description: 'The last event it wrote: the read models include it once their checkpoint reaches it.', resolve: (p) => p.position }),
+    position: t.field({
+      type: 'Position',
+      nullable: true,
+      description: 'The last event it wrote: the read models include it once their checkpoint reaches it.',
+      resolve: (p) => p.position,
+    }),
     events: t.exposeInt('events', { description: 'How many events it wrote (0 for a duplicate).' }),
     trades: t.field({ type: [MarketTradeRef], description: 'The trades it executed (an amendment that re-enters the book, an auction at the gate).', resolve: (p) => p.trades }),
   }),
@@ -416,8 +461,10 @@ type SubmitShape = RecordedShape & { orders: SubmittedOrder[]; trades: MarketTra
 
 const submitFields = (t: PothosSchemaTypes.ObjectFieldBuilder<BuilderTypes, SubmitShape>) => ({
   commandId: t.exposeID('commandId'),
-  duplicate: t.exposeBoolean('duplicate', { description: 'True when this commandId was already recorded: nothing new was written (the orders and trades shown are the recorded ones).' }),
-  streamId: t.exposeID('streamId', { description: 'The book\'s stream.' }),
+  duplicate: t.exposeBoolean('duplicate', {
+    description: 'True when this commandId was already recorded: nothing new was written (the orders and trades shown are the recorded ones).',
+  }),
+  streamId: t.exposeID('streamId', { description: "The book's stream." }),
   streamVersion: t.exposeInt('streamVersion'),
   position: t.field({ type: 'Position', nullable: true, resolve: (p: SubmitShape) => p.position }),
   events: t.exposeInt('events'),
@@ -448,7 +495,7 @@ async function submitPayload(ctx: GraphQLContext, commandId: string, handled: Ma
 const bookInputFields = (t: PothosSchemaTypes.InputFieldBuilder<BuilderTypes, 'InputObject'>) => ({
   commandId: t.id({ required: true, description: 'Chosen by the client, unique per command: resending it is safe.' }),
   zone: t.id({ required: true }),
-  deliveryStart: t.field({ type: 'DateTime', required: true, description: 'The delivery interval\'s start (aligned to the product length, UTC).' }),
+  deliveryStart: t.field({ type: 'DateTime', required: true, description: "The delivery interval's start (aligned to the product length, UTC)." }),
   lengthMinutes: t.int({ required: true, description: 'The product: 15, 60, …' }),
 });
 
@@ -457,14 +504,17 @@ const orderInputFields = (t: PothosSchemaTypes.InputFieldBuilder<BuilderTypes, '
   traderId: t.id({ required: true, description: 'A participant registered in the zone.' }),
   side: t.field({ type: MarketSideRef, required: true }),
   orderType: t.field({ type: OrderTypeRef, required: true }),
-  quantityKWh: t.field({ type: 'Decimal', required: true, description: 'A positive, whole number of Wh, on the product\'s quantity step.' }),
-  limitPriceMinorPerMWh: t.field({ type: 'Decimal', description: 'On the product\'s tick, within its limits; null (left out) for a market order.' }),
+  quantityKWh: t.field({ type: 'Decimal', required: true, description: "A positive, whole number of Wh, on the product's quantity step." }),
+  limitPriceMinorPerMWh: t.field({ type: 'Decimal', description: "On the product's tick, within its limits; null (left out) for a market order." }),
 });
 
 const OrderInputRef = builder.inputType('MarketOrderInput', { fields: (t) => orderInputFields(t) });
 
 const SubmitOrdersInput = builder.inputType('SubmitOrdersInput', {
-  fields: (t) => ({ ...bookInputFields(t), orders: t.field({ type: [OrderInputRef], required: true, description: 'Accepted together or refused together; order ids are `<commandId>:<index>`.' }) }),
+  fields: (t) => ({
+    ...bookInputFields(t),
+    orders: t.field({ type: [OrderInputRef], required: true, description: 'Accepted together or refused together; order ids are `<commandId>:<index>`.' }),
+  }),
 });
 
 const SubmitOrderInput = builder.inputType('SubmitOrderInput', { fields: (t) => ({ ...bookInputFields(t), ...orderInputFields(t) }) });
@@ -473,14 +523,14 @@ const AmendOrderInput = builder.inputType('AmendOrderInput', {
   fields: (t) => ({
     ...bookInputFields(t),
     orderId: t.id({ required: true }),
-    traderId: t.id({ required: true, description: 'Who asks: it must be the order\'s trader.' }),
+    traderId: t.id({ required: true, description: "Who asks: it must be the order's trader." }),
     quantityKWh: t.field({ type: 'Decimal', description: 'The new total quantity (more than filled); lower keeps time priority, higher loses it.' }),
     limitPriceMinorPerMWh: t.field({ type: 'Decimal', description: 'A new price loses time priority.' }),
   }),
 });
 
 const CancelOrderInput = builder.inputType('CancelOrderInput', {
-  fields: (t) => ({ ...bookInputFields(t), orderId: t.id({ required: true }), traderId: t.id({ required: true, description: 'Who asks: it must be the order\'s trader.' }) }),
+  fields: (t) => ({ ...bookInputFields(t), orderId: t.id({ required: true }), traderId: t.id({ required: true, description: "Who asks: it must be the order's trader." }) }),
 });
 
 const CloseGateInput = builder.inputType('CloseGateInput', { fields: (t) => bookInputFields(t) });
@@ -511,10 +561,16 @@ builder.mutationFields((t) => ({
     description: 'Submits orders to one book, atomically: all are accepted (and matched at once, price-time priority) or none.',
     args: { input: t.arg({ type: SubmitOrdersInput, required: true }) },
     errors: { types: bookCommandErrors('SubmitOrders'), directResult: true, union: { name: 'SubmitOrdersResult' } },
-    authScopes: (_root, { input }, ctx) => traderWriters(input.orders.map((o) => String(o.traderId)), ctx),
+    authScopes: (_root, { input }, ctx) =>
+      traderWriters(
+        input.orders.map((o) => String(o.traderId)),
+        ctx,
+      ),
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
-      const handled = await inClientTerms({ single: false }, () => ctx.ledger.market.service.submitOrders({ ...bookRef(input), orders: input.orders.map(toOrderInput) }, context(ctx, commandId)));
+      const handled = await inClientTerms({ single: false }, () =>
+        ctx.ledger.market.service.submitOrders({ ...bookRef(input), orders: input.orders.map(toOrderInput) }, context(ctx, commandId)),
+      );
       return submitPayload(ctx, commandId, handled);
     },
   }),
@@ -526,28 +582,32 @@ builder.mutationFields((t) => ({
     authScopes: (_root, { input }) => traderWriters([String(input.traderId)]),
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
-      const handled = await inClientTerms({ single: true }, () => ctx.ledger.market.service.submitOrders({ ...bookRef(input), orders: [toOrderInput(input)] }, context(ctx, commandId)));
+      const handled = await inClientTerms({ single: true }, () =>
+        ctx.ledger.market.service.submitOrders({ ...bookRef(input), orders: [toOrderInput(input)] }, context(ctx, commandId)),
+      );
       return submitPayload(ctx, commandId, handled);
     },
   }),
   amendOrder: t.field({
     type: MarketCommandPayload,
-    description: 'Changes an open order\'s quantity and/or price.',
+    description: "Changes an open order's quantity and/or price.",
     args: { input: t.arg({ type: AmendOrderInput, required: true }) },
     errors: { types: bookCommandErrors('AmendOrder'), directResult: true, union: { name: 'AmendOrderResult' } },
     authScopes: (_root, { input }) => traderWriters([String(input.traderId)]),
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
-      const handled = await inClientTerms({ single: true }, () => ctx.ledger.market.service.amendOrder(
-        {
-          ...bookRef(input),
-          orderId: String(input.orderId),
-          traderId: String(input.traderId),
-          quantityKWh: input.quantityKWh ?? null,
-          limitPriceMinorPerMWh: input.limitPriceMinorPerMWh ?? null,
-        },
-        context(ctx, commandId),
-      ));
+      const handled = await inClientTerms({ single: true }, () =>
+        ctx.ledger.market.service.amendOrder(
+          {
+            ...bookRef(input),
+            orderId: String(input.orderId),
+            traderId: String(input.traderId),
+            quantityKWh: input.quantityKWh ?? null,
+            limitPriceMinorPerMWh: input.limitPriceMinorPerMWh ?? null,
+          },
+          context(ctx, commandId),
+        ),
+      );
       return marketPayload(ctx, commandId, 'AmendOrder', handled);
     },
   }),
@@ -559,13 +619,16 @@ builder.mutationFields((t) => ({
     authScopes: (_root, { input }) => traderWriters([String(input.traderId)]),
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
-      const handled = await inClientTerms({ single: true }, () => ctx.ledger.market.service.cancelOrder({ ...bookRef(input), orderId: String(input.orderId), traderId: String(input.traderId) }, context(ctx, commandId)));
+      const handled = await inClientTerms({ single: true }, () =>
+        ctx.ledger.market.service.cancelOrder({ ...bookRef(input), orderId: String(input.orderId), traderId: String(input.traderId) }, context(ctx, commandId)),
+      );
       return marketPayload(ctx, commandId, 'CancelOrder', handled);
     },
   }),
   closeGate: t.field({
     type: MarketCommandPayload,
-    description: 'Closes a book\'s gate (at or after its gate closure; the gate scheduler does it by itself): runs the auction of an auction product (limit orders set the clearing price, market orders take it; see MarketProductMode.AUCTION), expires what rests.',
+    description:
+      "Closes a book's gate (at or after its gate closure; the gate scheduler does it by itself): runs the auction of an auction product (limit orders set the clearing price, market orders take it; see MarketProductMode.AUCTION), expires what rests.",
     args: { input: t.arg({ type: CloseGateInput, required: true }) },
     errors: { types: bookCommandErrors('CloseGate'), directResult: true, union: { name: 'CloseGateResult' } },
     authScopes: OPERATOR,
@@ -616,12 +679,25 @@ const AssignPortfolioMemberInput = builder.inputType('AssignPortfolioMemberInput
     zone: t.id({ required: true }),
     participantId: t.id({ required: true }),
     memberKind: t.field({ type: MemberKindRef, required: true }),
-    memberId: t.id({ required: true, description: 'The fleet, customer or site whose sessions\' energy becomes the participant\'s.' }),
+    memberId: t.id({ required: true, description: "The fleet, customer or site whose sessions' energy becomes the participant's." }),
     validFrom: t.field({ type: 'DateTime', required: true }),
   }),
 });
 
-function zoneProduct(field: string, p: { lengthMinutes: number; mode: ProductMode; tickMinorPerMWh: string; minPriceMinorPerMWh: string; maxPriceMinorPerMWh: string; quantityStepKWh: string; maxQuantityKWh: string; gateClosureMinutes: number; openMinutes: number }): ProductTemplate {
+function zoneProduct(
+  field: string,
+  p: {
+    lengthMinutes: number;
+    mode: ProductMode;
+    tickMinorPerMWh: string;
+    minPriceMinorPerMWh: string;
+    maxPriceMinorPerMWh: string;
+    quantityStepKWh: string;
+    maxQuantityKWh: string;
+    gateClosureMinutes: number;
+    openMinutes: number;
+  },
+): ProductTemplate {
   const wh = (name: string, value: string) => {
     const result = new Decimal(value).times(1000);
     if (!result.isInteger()) throw new InvalidCommand(`${field}.${name}`, `${value} kWh is not a whole number of Wh`);
@@ -647,7 +723,7 @@ function zonePayload(ctx: GraphQLContext, commandId: string, command: string, ha
 builder.mutationFields((t) => ({
   configureMarketZone: t.field({
     type: MarketZonePayload,
-    description: 'Sets a zone\'s currency, imbalance price zone and the products it trades (a new configuration replaces the products for books opened after it).',
+    description: "Sets a zone's currency, imbalance price zone and the products it trades (a new configuration replaces the products for books opened after it).",
     args: { input: t.arg({ type: ConfigureMarketZoneInput, required: true }) },
     errors: { types: ZONE_COMMAND_ERRORS.configureMarketZone, directResult: true, union: { name: 'ConfigureMarketZoneResult' } },
     authScopes: OPERATOR,
@@ -659,7 +735,7 @@ builder.mutationFields((t) => ({
           currency: input.currency,
           imbalancePriceZone: String(input.imbalancePriceZone),
           products: input.products.map((p, i) => zoneProduct(`products[${i}]`, p)),
-          },
+        },
         context(ctx, commandId),
       );
       return zonePayload(ctx, commandId, 'ConfigureMarketZone', handled);
@@ -673,13 +749,16 @@ builder.mutationFields((t) => ({
     authScopes: OPERATOR,
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
-      const handled = await ctx.ledger.market.service.registerParticipant({ zone: String(input.zone), participantId: String(input.participantId), name: input.name }, context(ctx, commandId));
+      const handled = await ctx.ledger.market.service.registerParticipant(
+        { zone: String(input.zone), participantId: String(input.participantId), name: input.name },
+        context(ctx, commandId),
+      );
       return zonePayload(ctx, commandId, 'RegisterParticipant', handled);
     },
   }),
   assignPortfolioMember: t.field({
     type: MarketZonePayload,
-    description: 'From validFrom on, the energy of this fleet\'s / customer\'s / site\'s sessions is the participant\'s (balance responsibility, for settlement).',
+    description: "From validFrom on, the energy of this fleet's / customer's / site's sessions is the participant's (balance responsibility, for settlement).",
     args: { input: t.arg({ type: AssignPortfolioMemberInput, required: true }) },
     errors: { types: ZONE_COMMAND_ERRORS.assignPortfolioMember, directResult: true, union: { name: 'AssignPortfolioMemberResult' } },
     authScopes: OPERATOR,

@@ -23,7 +23,7 @@ import { errorType } from './grid-errors.ts';
  */
 
 const subject = {
-  sessionId: { about: 'The session, for a session\'s meter.', shape: 'optional' },
+  sessionId: { about: "The session, for a session's meter.", shape: 'optional' },
   meterId: { about: 'The meter, for a site or node meter.', shape: 'optional' },
 } as const;
 
@@ -49,27 +49,26 @@ builder.objectType(ConflictingMeterReading, {
     sessionId: t.string({ nullable: true, description: subject.sessionId.about, resolve: (e) => (detail(e, 'sessionId') as string | undefined) ?? null }),
     meterId: t.string({ nullable: true, description: subject.meterId.about, resolve: (e) => (detail(e, 'meterId') as string | undefined) ?? null }),
     what: t.string({ description: '"reading" or "reset".', resolve: (e) => String(detail(e, 'what')) }),
-    occurredAt: t.string({ description: 'The meter\'s time of both.', resolve: (e) => String(detail(e, 'occurredAt')) }),
+    occurredAt: t.string({ description: "The meter's time of both.", resolve: (e) => String(detail(e, 'occurredAt')) }),
     recorded: t.field({ type: MeterValuesRef, description: 'What the ledger holds.', resolve: (e) => detail(e, 'recorded') as MeterValues }),
     sent: t.field({ type: MeterValuesRef, description: 'What the command sent.', resolve: (e) => detail(e, 'sent') as MeterValues }),
   }),
 });
 
-errorType(MeterReadingFromFuture, 'MeterReadingFromFutureError', 'A meter timestamp more than 5 minutes after the command\'s time.', {
+errorType(MeterReadingFromFuture, 'MeterReadingFromFutureError', "A meter timestamp more than 5 minutes after the command's time.", {
   ...subject,
-  occurredAt: 'The meter\'s time.',
-  at: 'The command\'s time (when the ledger received it).',
+  occurredAt: "The meter's time.",
+  at: "The command's time (when the ledger received it).",
 });
 errorType(UnknownMeterReading, 'UnknownMeterReadingError', 'A correction of a reading that was never recorded.', {
   ...subject,
   occurredAt: 'The instant asked for.',
 });
-errorType(
-  ReadingsAfterMeterReset,
-  'ReadingsAfterMeterResetError',
-  'A reset at an instant after which the meter it replaces has readings.',
-  { ...subject, occurredAt: 'The reset\'s instant.', readingsAt: { about: 'The instants of those readings.', shape: 'list' } },
-);
+errorType(ReadingsAfterMeterReset, 'ReadingsAfterMeterResetError', 'A reset at an instant after which the meter it replaces has readings.', {
+  ...subject,
+  occurredAt: "The reset's instant.",
+  readingsAt: { about: 'The instants of those readings.', shape: 'list' },
+});
 errorType(UnknownMeter, 'UnknownMeterError', 'No such meter: register it first.', { meterId: 'The meter.' });
 errorType(MeterAlreadyRegistered, 'MeterAlreadyRegisteredError', 'The meter id is taken.', {
   meterId: 'The meter.',

@@ -31,9 +31,9 @@ export const MeterMeasuresRef = builder.enumType('MeterMeasures', {
 });
 
 const SegmentStartRef = builder.enumType('MeterSegmentStart', {
-  description: 'What opened a segment of a meter\'s readings.',
+  description: "What opened a segment of a meter's readings.",
   values: {
-    ORIGIN: { value: 'origin', description: 'The registers at the start (a session\'s meter start at plug-in).' },
+    ORIGIN: { value: 'origin', description: "The registers at the start (a session's meter start at plug-in)." },
     RESET: { value: 'reset', description: 'A reset or replaced meter.' },
     FIRST_READING: { value: 'first_reading', description: 'Its first reading (a node meter has no start values).' },
   } as const,
@@ -58,7 +58,7 @@ export const MeterSegmentRef = builder.objectRef<RegisterSegment<SeriesReading>>
 
 const MeterReadingRef = builder.objectRef<NodeMeterReading>('MeterReading').implement({
   fields: (t) => ({
-    occurredAt: t.field({ type: 'DateTime', description: 'The meter\'s time.', resolve: (r) => r.occurredAt }),
+    occurredAt: t.field({ type: 'DateTime', description: "The meter's time.", resolve: (r) => r.occurredAt }),
     energyImportWh: t.field({ type: 'Decimal', resolve: (r) => r.energyImportWh }),
     energyExportWh: t.field({ type: 'Decimal', resolve: (r) => r.energyExportWh }),
     powerW: t.field({ type: 'Decimal', nullable: true, resolve: (r) => r.powerW }),
@@ -75,10 +75,18 @@ export const Meter = builder.objectRef<MeterView>('Meter').implement({
     nodeId: t.id({ resolve: ({ meter }) => meter.nodeId }),
     measures: t.field({ type: MeterMeasuresRef, resolve: ({ meter }) => meter.measures }),
     registeredAt: t.field({ type: 'DateTime', resolve: ({ meter }) => meter.registeredAt }),
-    lastReading: t.field({ type: MeterReadingRef, nullable: true, description: 'The latest by the meter\'s time.', resolve: ({ meter }) => meter.lastReading }),
+    lastReading: t.field({ type: MeterReadingRef, nullable: true, description: "The latest by the meter's time.", resolve: ({ meter }) => meter.lastReading }),
     segments: t.field({ type: [MeterSegmentRef], description: 'Oldest first; one more after each reset.', resolve: ({ meter }) => segmentsOf(meter.series) }),
-    deliveredImportWh: t.field({ type: 'Decimal', description: 'Imported over all segments, Wh.', resolve: ({ meter }) => toDecimalString(deliveredEnergy(meter.series).importWh) }),
-    deliveredExportWh: t.field({ type: 'Decimal', description: 'Exported over all segments, Wh.', resolve: ({ meter }) => toDecimalString(deliveredEnergy(meter.series).exportWh) }),
+    deliveredImportWh: t.field({
+      type: 'Decimal',
+      description: 'Imported over all segments, Wh.',
+      resolve: ({ meter }) => toDecimalString(deliveredEnergy(meter.series).importWh),
+    }),
+    deliveredExportWh: t.field({
+      type: 'Decimal',
+      description: 'Exported over all segments, Wh.',
+      resolve: ({ meter }) => toDecimalString(deliveredEnergy(meter.series).exportWh),
+    }),
     version: t.exposeInt('version', { description: 'The version of the meter-<id> stream this state is at.' }),
   }),
 });
@@ -92,7 +100,7 @@ builder.queryField('meter', (t) =>
   t.field({
     type: Meter,
     nullable: true,
-    description: 'A meter\'s current state, read from its stream; null when it was never registered.',
+    description: "A meter's current state, read from its stream; null when it was never registered.",
     args: { meterId: t.arg.id({ required: true }) },
     authScopes: PLATFORM_READERS,
     resolve: (_root, args, ctx) => loadMeterView(ctx, checkMeterId(String(args.meterId))),
@@ -116,7 +124,7 @@ const RegisterMeterInput = builder.inputType('RegisterMeterInput', {
     commandId: t.id({ required: true }),
     meterId: t.id({ required: true }),
     siteId: t.id({ required: true }),
-    nodeId: t.id({ required: true, description: 'A node of the site\'s tree (the site\'s own id for its grid connection).' }),
+    nodeId: t.id({ required: true, description: "A node of the site's tree (the site's own id for its grid connection)." }),
     measures: t.field({ type: MeterMeasuresRef, required: true }),
   }),
 });
@@ -124,7 +132,12 @@ const RegisterMeterInput = builder.inputType('RegisterMeterInput', {
 const readingFields = (t: PothosSchemaTypes.InputFieldBuilder<BuilderTypes, 'InputObject'>) => ({
   commandId: t.id({ required: true }),
   meterId: t.id({ required: true }),
-  occurredAt: t.field({ type: 'DateTime', required: true, description: 'The meter\'s time: at most 7 days before the ledger\'s now (for a new reading or reset) and at most 5 minutes after it. The ledger records when it received it (recordedAt) itself.' }),
+  occurredAt: t.field({
+    type: 'DateTime',
+    required: true,
+    description:
+      "The meter's time: at most 7 days before the ledger's now (for a new reading or reset) and at most 5 minutes after it. The ledger records when it received it (recordedAt) itself.",
+  }),
   energyImportWh: t.field({ type: 'Decimal', required: true, description: 'Cumulative import register, Wh, at most 3 decimals.' }),
   energyExportWh: t.field({ type: 'Decimal', required: true, description: 'Cumulative export register, Wh, at most 3 decimals.' }),
 });

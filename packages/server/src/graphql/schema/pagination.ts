@@ -54,7 +54,11 @@ export function connectionType<T>(name: string, node: ObjectRef<BuilderTypes, T>
     fields: (t) => ({
       edges: t.field({ type: [Edge], resolve: (connection) => connection.edges }),
       pageInfo: t.field({ type: PageInfo, resolve: (connection) => connection.pageInfo }),
-      totalCount: t.field({ type: 'BigInt', description: 'How many nodes the whole connection holds (every filter applied, no cursor).', resolve: (connection) => connection.totalCount() }),
+      totalCount: t.field({
+        type: 'BigInt',
+        description: 'How many nodes the whole connection holds (every filter applied, no cursor).',
+        resolve: (connection) => connection.totalCount(),
+      }),
     }),
   });
 }

@@ -16,10 +16,9 @@ function listOf(keys: readonly bigint[]) {
 }
 
 /** Positions of mixed digit counts: around 9/10, 99/100, 999/1000 and beyond. */
-const positions = fc.uniqueArray(
-  fc.oneof(fc.constantFrom(1n, 9n, 10n, 11n, 99n, 100n, 101n, 999n, 1000n, 1001n, 10_000n), fc.bigInt({ min: 1n, max: 20_000n })),
-  { maxLength: 60 },
-);
+const positions = fc.uniqueArray(fc.oneof(fc.constantFrom(1n, 9n, 10n, 11n, 99n, 100n, 101n, 999n, 1000n, 1001n, 10_000n), fc.bigInt({ min: 1n, max: 20_000n })), {
+  maxLength: 60,
+});
 
 describe('connectionOf', () => {
   it('walks a list forward (first/after) and backward (last/before) to its end: every node once, in order, totalCount of them', async () => {

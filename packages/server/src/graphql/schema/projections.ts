@@ -27,7 +27,7 @@ const ProjectionStateRef = builder.enumType('ProjectionState', {
 
 const REBUILD_STATE_NAMES: Record<RebuildState, { name: string; description: string }> = {
   building: { name: 'BUILDING', description: 'Filling the next tables from the log while the live ones serve.' },
-  switching: { name: 'SWITCHING', description: 'Caught up; waiting for the live tables\' locks to switch.' },
+  switching: { name: 'SWITCHING', description: "Caught up; waiting for the live tables' locks to switch." },
   interrupted: { name: 'INTERRUPTED', description: 'Stopped before the switch (a crash, an abort); asking again resumes it from its checkpoint.' },
   failed: { name: 'FAILED', description: 'Stopped at an event its code cannot apply (see failure); asking again retries from there.' },
   switched: { name: 'SWITCHED', description: 'The rebuilt tables serve; the old ones are dropped.' },
@@ -59,13 +59,18 @@ const ProjectionRebuildRef = builder.objectRef<RebuildProgress>('ProjectionRebui
     state: t.field({ type: RebuildStateRef, resolve: (r) => r.state }),
     done: t.field({ type: 'BigInt', description: 'Events (log positions) rebuilt so far.', resolve: (r) => r.done }),
     total: t.field({ type: 'BigInt', description: 'Events (log positions) to rebuild: up to the head of the log as last seen.', resolve: (r) => r.total }),
-    position: t.field({ type: 'Position', description: 'The rebuild\'s own checkpoint (after the switch: the live one it set).', resolve: (r) => r.position }),
+    position: t.field({ type: 'Position', description: "The rebuild's own checkpoint (after the switch: the live one it set).", resolve: (r) => r.position }),
     eventsPerSecond: t.exposeFloat('eventsPerSecond', { description: 'Of the current run (since it started or resumed).' }),
     etaSeconds: t.exposeFloat('etaSeconds', { nullable: true, description: 'Until caught up; null when unknown or over.' }),
     startedAt: t.field({ type: 'DateTime', resolve: (r) => r.startedAt }),
     updatedAt: t.field({ type: 'DateTime', resolve: (r) => r.updatedAt }),
     finishedAt: t.field({ type: 'DateTime', nullable: true, resolve: (r) => r.finishedAt }),
-    resumedFrom: t.field({ type: 'Position', nullable: true, description: 'Where this run took over an interrupted one; null when it started from the beginning.', resolve: (r) => r.resumedFrom }),
+    resumedFrom: t.field({
+      type: 'Position',
+      nullable: true,
+      description: 'Where this run took over an interrupted one; null when it started from the beginning.',
+      resolve: (r) => r.resumedFrom,
+    }),
     requestedBy: t.exposeString('requestedBy'),
     failure: t.field({ type: ProjectionFailureRef, nullable: true, resolve: (r) => r.failure }),
     error: t.exposeString('error', { nullable: true, description: 'The last problem that was not an event (e.g. the switch could not take its locks).' }),
@@ -101,13 +106,17 @@ builder.queryField('projections', (t) =>
 builder.queryField('projectionStatus', (t) =>
   t.field({
     type: Projection,
-    description: 'One projection\'s status, lag and rebuild.',
+    description: "One projection's status, lag and rebuild.",
     args: { name: t.arg.string({ required: true }) },
     authScopes: PLATFORM_READERS,
     resolve: async (_root, args, { ledger }) => {
       const { projections } = await projectionReports(ledger);
       const found = projections.find((p) => p.name === args.name);
-      if (!found) throw new UnknownProjection(args.name, projections.map((p) => p.name));
+      if (!found)
+        throw new UnknownProjection(
+          args.name,
+          projections.map((p) => p.name),
+        );
       return found;
     },
   }),

@@ -76,10 +76,15 @@ const Session = builder.objectRef<SessionView>('Session').implement({
     minPowerW: t.field({ type: 'Decimal', resolve: ({ state }) => state.minPowerW }),
     maxPowerW: t.field({ type: 'Decimal', resolve: ({ state }) => state.maxPowerW }),
     v2g: t.field({ type: V2gConsentRef, nullable: true, resolve: ({ state }) => state.v2g }),
-    lastReading: t.field({ type: MeterReadingRef, nullable: true, description: 'The latest reading by the meter\'s time, whichever segment it is in.', resolve: ({ state }) => state.lastReading }),
+    lastReading: t.field({
+      type: MeterReadingRef,
+      nullable: true,
+      description: "The latest reading by the meter's time, whichever segment it is in.",
+      resolve: ({ state }) => state.lastReading,
+    }),
     meterSegments: t.field({
       type: [MeterSegmentRef],
-      description: 'The connector meter\'s readings in segments: the meter start opens the first, each meter reset another.',
+      description: "The connector meter's readings in segments: the meter start opens the first, each meter reset another.",
       resolve: ({ state }) => sessionMeterSegments(state),
     }),
     version: t.exposeInt('version', { description: 'The version of the session-<id> stream this state is at.' }),
@@ -91,7 +96,7 @@ const Session = builder.objectRef<SessionView>('Session').implement({
     allocation: t.field({
       type: SiteSession,
       nullable: true,
-      description: 'What the site\'s allocation gives it now; null once it has left the connector.',
+      description: "What the site's allocation gives it now; null once it has left the connector.",
       resolve: async ({ state }, _args, ctx) => (await ctx.ledger.grid.service.loadSite(state.siteId)).site?.sessions.get(state.sessionId) ?? null,
     }),
   }),
@@ -106,7 +111,7 @@ builder.queryField('session', (t) =>
   t.field({
     type: Session,
     nullable: true,
-    description: 'A session\'s current state, read from its stream; null when there is none.',
+    description: "A session's current state, read from its stream; null when there is none.",
     args: { sessionId: t.arg.id({ required: true }) },
     authScopes: (_root, args) => sessionReaders(String(args.sessionId)),
     resolve: (_root, args, ctx) => loadSessionView(ctx, String(args.sessionId)),
@@ -140,21 +145,25 @@ const PlugInInput = builder.inputType('PlugInInput', {
     connectorId: t.id({ required: true }),
     at: t.field({
       type: 'DateTime',
-      description: 'When the vehicle was plugged in, as the charger or an operator reports it (drivers and fleet managers may not set it): at most 7 days before the ledger\'s now and 5 minutes after it; default now.',
+      description:
+        "When the vehicle was plugged in, as the charger or an operator reports it (drivers and fleet managers may not set it): at most 7 days before the ledger's now and 5 minutes after it; default now.",
     }),
     vehicleId: t.id({ required: true }),
     customerId: t.id({ required: true, description: 'The driver or fleet customer who pays.' }),
     fleetId: t.id(),
     tier: t.field({ type: TierRef, required: true, description: 'Drivers and fleet managers: NORMAL (what their contract allows); operators and integrators: any.' }),
-    departureAt: t.field({ type: 'DateTime', required: true, description: 'After the ledger\'s now, at most 7 days after it.' }),
+    departureAt: t.field({ type: 'DateTime', required: true, description: "After the ledger's now, at most 7 days after it." }),
     energyNeededWh: t.field({ type: 'Decimal', description: 'Either this, or targetSocPercent with batteryCapacityWh and socPercent.' }),
     targetSocPercent: t.field({ type: 'Decimal' }),
     batteryCapacityWh: t.field({ type: 'Decimal' }),
     socPercent: t.field({ type: 'Decimal', description: 'SoC at plug-in.' }),
-    minPowerW: t.field({ type: 'Decimal', required: true, description: 'The vehicle\'s least charging power.' }),
+    minPowerW: t.field({ type: 'Decimal', required: true, description: "The vehicle's least charging power." }),
     maxPowerW: t.field({ type: 'Decimal', required: true }),
     v2g: t.field({ type: V2gConsentInput, description: 'V2G consent (needs batteryCapacityWh and socPercent); null: none.' }),
-    meterStartImportWh: t.field({ type: 'Decimal', description: 'The connector\'s import register at plug-in, as the charger reports it (drivers and fleet managers may not set it); default 0.' }),
+    meterStartImportWh: t.field({
+      type: 'Decimal',
+      description: "The connector's import register at plug-in, as the charger reports it (drivers and fleet managers may not set it); default 0.",
+    }),
     meterStartExportWh: t.field({ type: 'Decimal' }),
   }),
 });
@@ -169,7 +178,8 @@ const StopSessionInput = builder.inputType('StopSessionInput', {
     ...sessionFields(t),
     at: t.field({
       type: 'DateTime',
-      description: 'When the vehicle was unplugged, as the charger or an operator reports it (drivers and fleet managers may not set it): at most 7 days before the ledger\'s now and 5 minutes after it; default now.',
+      description:
+        "When the vehicle was unplugged, as the charger or an operator reports it (drivers and fleet managers may not set it): at most 7 days before the ledger's now and 5 minutes after it; default now.",
     }),
     reason: t.string({ required: true }),
   }),
@@ -177,12 +187,17 @@ const StopSessionInput = builder.inputType('StopSessionInput', {
 const SuspendSessionInput = builder.inputType('SuspendSessionInput', { fields: (t) => sessionFields(t) });
 const ReactivateSessionInput = builder.inputType('ReactivateSessionInput', { fields: (t) => sessionFields(t) });
 const ChangeDepartureInput = builder.inputType('ChangeDepartureInput', {
-  fields: (t) => ({ ...sessionFields(t), departureAt: t.field({ type: 'DateTime', required: true, description: 'After the ledger\'s now, at most 7 days after it.' }) }),
+  fields: (t) => ({ ...sessionFields(t), departureAt: t.field({ type: 'DateTime', required: true, description: "After the ledger's now, at most 7 days after it." }) }),
 });
 const meterFields = (t: PothosSchemaTypes.InputFieldBuilder<BuilderTypes, 'InputObject'>) => ({
   commandId: t.id({ required: true }),
   sessionId: t.id({ required: true }),
-  occurredAt: t.field({ type: 'DateTime', required: true, description: 'The meter\'s time: at most 7 days before the ledger\'s now (for a new reading or reset) and at most 5 minutes after it. The ledger records when it received it (recordedAt) itself.' }),
+  occurredAt: t.field({
+    type: 'DateTime',
+    required: true,
+    description:
+      "The meter's time: at most 7 days before the ledger's now (for a new reading or reset) and at most 5 minutes after it. The ledger records when it received it (recordedAt) itself.",
+  }),
   energyImportWh: t.field({ type: 'Decimal', required: true, description: 'Cumulative import register, Wh, at most 3 decimals.' }),
   energyExportWh: t.field({ type: 'Decimal', required: true, description: 'Cumulative export register, Wh, at most 3 decimals.' }),
 });
@@ -252,13 +267,21 @@ builder.mutationField('stopSession', (t) =>
       checkBilledPartyInput(ctx.principal.role, 'stopSession', input);
       const commandId = String(input.commandId);
       const sessionId = String(input.sessionId);
-      const { result } = await ctx.ledger.grid.service.stopSession({ sessionId, reason: input.reason, ...(input.at == null ? {} : { at: input.at }) }, commandContext(ctx, commandId));
+      const { result } = await ctx.ledger.grid.service.stopSession(
+        { sessionId, reason: input.reason, ...(input.at == null ? {} : { at: input.at }) },
+        commandContext(ctx, commandId),
+      );
       return payload(ctx, commandId, sessionId, result, 'StopSession');
     },
   }),
 );
 
-const simpleSessionMutation = (name: 'suspendSession' | 'reactivateSession', description: string, inputType: typeof SuspendSessionInput, type: 'SuspendSession' | 'ReactivateSession') =>
+const simpleSessionMutation = (
+  name: 'suspendSession' | 'reactivateSession',
+  description: string,
+  inputType: typeof SuspendSessionInput,
+  type: 'SuspendSession' | 'ReactivateSession',
+) =>
   builder.mutationField(name, (t) =>
     t.field({
       type: SessionCommandPayload,
@@ -287,33 +310,30 @@ builder.mutationField('changeDeparture', (t) =>
     resolve: async (_root, { input }, ctx) => {
       const commandId = String(input.commandId);
       const sessionId = String(input.sessionId);
-      const { result } = await ctx.ledger.grid.service.session(
-        { type: 'ChangeDeparture', sessionId, departureAt: input.departureAt },
-        commandContext(ctx, commandId),
-      );
+      const { result } = await ctx.ledger.grid.service.session({ type: 'ChangeDeparture', sessionId, departureAt: input.departureAt }, commandContext(ctx, commandId));
       return payload(ctx, commandId, sessionId, result, 'ChangeDeparture');
     },
   }),
 );
 
 /** A session meter command without its `at`: the service records it at the ledger's now. */
-type SessionMeterInput = Extract<SessionCommand, { type: 'RecordSessionMeterReading' | 'CorrectSessionMeterReading' | 'ResetSessionMeter' }> extends infer C
-  ? C extends { at: string }
-    ? Omit<C, 'at'>
-    : never
-  : never;
+type SessionMeterInput =
+  Extract<SessionCommand, { type: 'RecordSessionMeterReading' | 'CorrectSessionMeterReading' | 'ResetSessionMeter' }> extends infer C
+    ? C extends { at: string }
+      ? Omit<C, 'at'>
+      : never
+    : never;
 
 async function sendSessionMeterCommand(ctx: GraphQLContext, commandId: string, command: SessionMeterInput): Promise<SessionPayloadShape> {
   const { result } = await ctx.ledger.grid.service.session(command, commandContext(ctx, commandId));
   return payload(ctx, commandId, command.sessionId, result, command.type);
 }
 
-
 builder.mutationField('recordSessionMeterReading', (t) =>
   t.field({
     type: SessionCommandPayload,
     description:
-      'A meter reading of the session\'s connector (cumulative registers). The same reading sent twice is recorded once; late ones are placed by occurredAt; another value at a recorded instant is refused (correct it instead).',
+      "A meter reading of the session's connector (cumulative registers). The same reading sent twice is recorded once; late ones are placed by occurredAt; another value at a recorded instant is refused (correct it instead).",
     args: { input: t.arg({ type: RecordSessionMeterReadingInput, required: true }) },
     errors: { types: sessionMutationErrors('recordSessionMeterReading'), directResult: true, union: { name: unionName('recordSessionMeterReading') } },
     authScopes: PLATFORM_WRITERS,
@@ -333,7 +353,7 @@ builder.mutationField('recordSessionMeterReading', (t) =>
 builder.mutationField('correctSessionMeterReading', (t) =>
   t.field({
     type: SessionCommandPayload,
-    description: 'Replaces the values of a recorded reading of the session\'s meter (a new event; the old one stays in the log).',
+    description: "Replaces the values of a recorded reading of the session's meter (a new event; the old one stays in the log).",
     args: { input: t.arg({ type: CorrectSessionMeterReadingInput, required: true }) },
     errors: { types: sessionMutationErrors('correctSessionMeterReading'), directResult: true, union: { name: unionName('correctSessionMeterReading') } },
     authScopes: PLATFORM_WRITERS,
@@ -354,7 +374,7 @@ builder.mutationField('correctSessionMeterReading', (t) =>
 builder.mutationField('resetSessionMeter', (t) =>
   t.field({
     type: SessionCommandPayload,
-    description: 'The session\'s connector meter was replaced or reset: from occurredAt its registers continue from these values.',
+    description: "The session's connector meter was replaced or reset: from occurredAt its registers continue from these values.",
     args: { input: t.arg({ type: ResetSessionMeterInput, required: true }) },
     errors: { types: sessionMutationErrors('resetSessionMeter'), directResult: true, union: { name: unionName('resetSessionMeter') } },
     authScopes: PLATFORM_WRITERS,

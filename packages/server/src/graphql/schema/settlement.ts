@@ -14,12 +14,7 @@ import {
   QUARTER_HOUR_MS,
 } from '@v2g/domain';
 import type { CloseOutcome } from '@v2g/ledger';
-import { 
-  type AccountBalance,
-  type LedgerTotal,
-  type Posting,
-  type StatementRevision,
-  type TransferRowStatus } from '@v2g/projection-settlement';
+import { type AccountBalance, type LedgerTotal, type Posting, type StatementRevision, type TransferRowStatus } from '@v2g/projection-settlement';
 import { builder } from '../builder.ts';
 import { positionOrdinalCursor } from '../cursor.ts';
 import { InvalidArgument } from '../errors.ts';
@@ -47,21 +42,19 @@ errorType(PeriodNotOver, 'PeriodNotOverError', 'A period is closed only once it 
   periodEnd: 'The end of the period.',
   at: 'The time of the close.',
 });
-errorType(ImbalancePriceMissing, 'ImbalancePriceMissingError', 'No price of the zone\'s imbalance price zone for the period is known at the close.', {
+errorType(ImbalancePriceMissing, 'ImbalancePriceMissingError', "No price of the zone's imbalance price zone for the period is known at the close.", {
   zone: 'The market zone.',
   priceZone: 'The zone whose prices price imbalances.',
   periodStart: 'The period.',
   knownAt: 'The knowledge cut-off of the close.',
 });
-errorType(
-  SettlementZoneNotConfigured,
-  'SettlementZoneNotConfiguredError',
-  'The market zone was not configured as known at the close (code MARKET_ZONE_NOT_CONFIGURED).',
-  { zone: 'The zone.', knownAt: 'The knowledge cut-off of the close.' },
-);
-errorType(SettlementCurrencyMismatch, 'SettlementCurrencyMismatchError', 'A trade or a price in another currency than the zone\'s.', {
+errorType(SettlementZoneNotConfigured, 'SettlementZoneNotConfiguredError', 'The market zone was not configured as known at the close (code MARKET_ZONE_NOT_CONFIGURED).', {
   zone: 'The zone.',
-  currency: 'The zone\'s currency.',
+  knownAt: 'The knowledge cut-off of the close.',
+});
+errorType(SettlementCurrencyMismatch, 'SettlementCurrencyMismatchError', "A trade or a price in another currency than the zone's.", {
+  zone: 'The zone.',
+  currency: "The zone's currency.",
   source: 'What is in another currency.',
   sourceCurrency: 'Its currency.',
 });
@@ -74,10 +67,10 @@ errorType(SettlementRevisionConflict, 'SettlementRevisionConflictError', 'Anothe
 
 const TransferKindRef = builder.enumType('TransferKind', {
   values: {
-    TRADE_ENERGY: { value: 'trade_energy', description: 'A trade\'s energy, seller to buyer (held pending at match time).' },
-    TRADE_MONEY: { value: 'trade_money', description: 'A trade\'s money, buyer to seller (held pending at match time).' },
-    METERED_EXPORT: { value: 'metered_export', description: 'Energy a participant\'s sessions fed to the grid.' },
-    METERED_IMPORT: { value: 'metered_import', description: 'Energy a participant\'s sessions drew.' },
+    TRADE_ENERGY: { value: 'trade_energy', description: "A trade's energy, seller to buyer (held pending at match time)." },
+    TRADE_MONEY: { value: 'trade_money', description: "A trade's money, buyer to seller (held pending at match time)." },
+    METERED_EXPORT: { value: 'metered_export', description: "Energy a participant's sessions fed to the grid." },
+    METERED_IMPORT: { value: 'metered_import', description: "Energy a participant's sessions drew." },
     PHYSICAL: { value: 'physical' },
     IMBALANCE_ENERGY: { value: 'imbalance_energy', description: 'What was metered against what was contracted, settled with the grid.' },
     IMBALANCE_MONEY: { value: 'imbalance_money', description: 'The imbalance priced at the imbalance price.' },
@@ -91,7 +84,8 @@ const TransferStatusRef = builder.enumType('TransferStatus', {
     POSTED: { value: 'posted', description: 'A posted transfer: it counts in the posted balance (change).' },
     CLEARED: {
       value: 'cleared',
-      description: 'A hold a settlement revision posted (postedBy): that posting carries its amount, so the hold itself no longer counts in any balance (change and pendingChange 0).',
+      description:
+        'A hold a settlement revision posted (postedBy): that posting carries its amount, so the hold itself no longer counts in any balance (change and pendingChange 0).',
     },
   } satisfies Record<string, { value: TransferRowStatus; description: string }>,
 });
@@ -106,14 +100,14 @@ const TransferRef = builder.objectRef<Transfer>('SettlementTransfer').implement(
     amount: t.field({ type: 'Decimal', resolve: (x) => x.amount }),
     kind: t.field({ type: TransferKindRef, resolve: (x) => x.kind }),
     reverses: t.exposeID('reverses', { nullable: true, description: 'For a reversal: the transfer it undoes.' }),
-    postsPending: t.exposeID('postsPending', { nullable: true, description: 'The pending transfer (a trade\'s, recorded at match time) it posts.' }),
+    postsPending: t.exposeID('postsPending', { nullable: true, description: "The pending transfer (a trade's, recorded at match time) it posts." }),
   }),
 });
 
 type LineShape = SettlementLine & { currency: string };
 
 const SettlementLineRef = builder.objectRef<LineShape>('SettlementLine').implement({
-  description: 'One participant\'s period: what it contracted (sold − bought) against what its portfolio was metered to deliver (exports − imports).',
+  description: "One participant's period: what it contracted (sold − bought) against what its portfolio was metered to deliver (exports − imports).",
   fields: (t) => ({
     participantId: t.exposeID('participantId'),
     account: t.exposeString('account', { description: '`trader:<id>`, or `operator` for energy nobody claims.' }),
@@ -127,7 +121,11 @@ const SettlementLineRef = builder.objectRef<LineShape>('SettlementLine').impleme
     postedImbalanceWh: t.field({ type: 'Decimal', description: 'The imbalance posted, whole Wh.', resolve: (l) => l.postedImbalanceWh }),
     imbalancePriceMinorPerKWh: t.field({ type: 'Decimal', resolve: (l) => l.imbalancePriceMinorPerKWh }),
     imbalanceAmount: t.field({ type: Money, description: 'Positive: paid to the participant.', resolve: (l) => ({ amountMinor: l.imbalanceAmountMinor, currency: l.currency }) }),
-    tradeAmount: t.field({ type: Money, description: 'Net of its trades\' money for the period: positive is received.', resolve: (l) => ({ amountMinor: l.tradeAmountMinor, currency: l.currency }) }),
+    tradeAmount: t.field({
+      type: Money,
+      description: "Net of its trades' money for the period: positive is received.",
+      resolve: (l) => ({ amountMinor: l.tradeAmountMinor, currency: l.currency }),
+    }),
     justifiedBy: t.field({ type: ['Position'], description: 'The events this line used.', resolve: (l) => l.justifiedBy.map(BigInt) }),
   }),
 });
@@ -135,20 +133,24 @@ const SettlementLineRef = builder.objectRef<LineShape>('SettlementLine').impleme
 type StatementShape = { statement: SettlementStatement; position: bigint | null };
 
 const SettlementStatementRef = builder.objectRef<StatementShape>('SettlementStatement').implement({
-  description: 'One revision of a zone\'s 15-minute period settlement, as recorded in SettlementPeriodClosed.',
+  description: "One revision of a zone's 15-minute period settlement, as recorded in SettlementPeriodClosed.",
   fields: (t) => ({
     zone: t.id({ resolve: (s) => s.statement.zone }),
     periodStart: t.field({ type: 'DateTime', resolve: (s) => s.statement.periodStart }),
     periodEnd: t.field({ type: 'DateTime', resolve: (s) => s.statement.periodEnd }),
     currency: t.string({ resolve: (s) => s.statement.currency }),
     revision: t.int({ description: '1 for the first close; each re-settlement adds one.', resolve: (s) => s.statement.revision }),
-    knownAt: t.field({ type: 'DateTime', description: 'The close\'s knowledge cut-off: only events recorded by then were used.', resolve: (s) => s.statement.knownAt }),
+    knownAt: t.field({ type: 'DateTime', description: "The close's knowledge cut-off: only events recorded by then were used.", resolve: (s) => s.statement.knownAt }),
     inputsThrough: t.field({ type: 'Position', description: 'The last log position the close read.', resolve: (s) => BigInt(s.statement.inputsThrough) }),
     inputsHash: t.string({ description: 'sha256 over (position, hash) of exactly the input events used.', resolve: (s) => s.statement.inputsHash }),
     inputCount: t.int({ resolve: (s) => s.statement.inputCount }),
     position: t.field({ type: 'Position', nullable: true, description: 'The SettlementPeriodClosed event.', resolve: (s) => s.position }),
     lines: t.field({ type: [SettlementLineRef], resolve: (s) => s.statement.lines.map((l) => ({ ...l, currency: s.statement.currency })) }),
-    transfers: t.field({ type: [TransferRef], description: 'Reversals of the previous revision\'s postings, then this revision\'s postings.', resolve: (s) => s.statement.transfers }),
+    transfers: t.field({
+      type: [TransferRef],
+      description: "Reversals of the previous revision's postings, then this revision's postings.",
+      resolve: (s) => s.statement.transfers,
+    }),
   }),
 });
 
@@ -174,7 +176,7 @@ builder.queryFields((t) => ({
     type: SettlementStatementRef,
     nullable: true,
     description:
-      'A period\'s statement: the revision asked for, or the latest (null when the period was never closed). With `asOf`, as known then: the revision in force at that moment (the last one recorded at or before it; null when none was yet), an index lookup; a caller may have a few as-of questions in progress at once (else TOO_MANY_REQUESTS).',
+      "A period's statement: the revision asked for, or the latest (null when the period was never closed). With `asOf`, as known then: the revision in force at that moment (the last one recorded at or before it; null when none was yet), an index lookup; a caller may have a few as-of questions in progress at once (else TOO_MANY_REQUESTS).",
     args: {
       zone: t.arg.id({ required: true }),
       periodStart: t.arg({ type: 'DateTime', required: true }),
@@ -184,7 +186,13 @@ builder.queryFields((t) => ({
     authScopes: OPERATOR_AUDITOR,
     resolve: async (_root, args, { ledger, principal }) => {
       if (args.asOf != null) {
-        const inForce = await asOfInvoices(ledger).statement(principal.id, String(args.zone), periodStartOf('periodStart', args.periodStart), formatInstant(Date.parse(args.asOf)), args.revision ?? null);
+        const inForce = await asOfInvoices(ledger).statement(
+          principal.id,
+          String(args.zone),
+          periodStartOf('periodStart', args.periodStart),
+          formatInstant(Date.parse(args.asOf)),
+          args.revision ?? null,
+        );
         return inForce ? { statement: inForce.statement, position: inForce.position } : null;
       }
       const stored = await ledger.settlement.readModel.settlementStatement(String(args.zone), periodStartOf('periodStart', args.periodStart), args.revision ?? null);
@@ -193,7 +201,7 @@ builder.queryFields((t) => ({
   }),
   settlementRevisions: t.field({
     type: [SettlementRevisionRef],
-    description: 'Every revision of a period\'s statement, oldest first: each stays readable after a re-settlement.',
+    description: "Every revision of a period's statement, oldest first: each stays readable after a re-settlement.",
     args: { zone: t.arg.id({ required: true }), periodStart: t.arg({ type: 'DateTime', required: true }) },
     authScopes: OPERATOR_AUDITOR,
     resolve: (_root, args, { ledger }) => ledger.settlement.readModel.settlementRevisions(String(args.zone), periodStartOf('periodStart', args.periodStart)),
@@ -235,7 +243,7 @@ builder.mutationField('closeSettlementPeriod', (t) =>
   t.field({
     type: CloseSettlementPeriodPayload,
     description:
-      'Closes a period, or settles it again (an operator\'s re-settlement): derives the statement from the trades, meter readings, imbalance price and portfolios known now, and records it when its inputs differ from the last revision\'s.',
+      "Closes a period, or settles it again (an operator's re-settlement): derives the statement from the trades, meter readings, imbalance price and portfolios known now, and records it when its inputs differ from the last revision's.",
     args: { input: t.arg({ type: CloseSettlementPeriodInput, required: true }) },
     errors: {
       types: [...COMMAND_ERRORS, PeriodNotOver, ImbalancePriceMissing, SettlementZoneNotConfigured, SettlementCurrencyMismatch, SettlementRevisionConflict],
@@ -271,7 +279,7 @@ const LedgerAccountRef = builder.objectRef<AccountBalance>('LedgerAccount').impl
 
 const LedgerPostingRef = builder.objectRef<Posting>('LedgerPosting').implement({
   description:
-    'An entry of the ledger that touched the account, with what it adds to its balances: the `change`s of an account\'s postings add up to its posted balance, the `pendingChange`s to its pending balance.',
+    "An entry of the ledger that touched the account, with what it adds to its balances: the `change`s of an account's postings add up to its posted balance, the `pendingChange`s to its pending balance.",
   fields: (t) => ({
     transferId: t.exposeID('transferId'),
     ledger: t.exposeString('ledger'),
@@ -293,7 +301,10 @@ const LedgerPostingRef = builder.objectRef<Posting>('LedgerPosting').implement({
     postsPending: t.exposeID('postsPending', { nullable: true }),
     zone: t.exposeID('zone'),
     periodStart: t.field({ type: 'DateTime', resolve: (p) => p.periodStart }),
-    revision: t.exposeInt('revision', { nullable: true, description: 'The statement revision that recorded it; null for a trade\'s hold (recorded at match time; see postedByRevision).' }),
+    revision: t.exposeInt('revision', {
+      nullable: true,
+      description: "The statement revision that recorded it; null for a trade's hold (recorded at match time; see postedByRevision).",
+    }),
     position: t.field({ type: 'Position', description: 'The event that recorded it.', resolve: (p) => BigInt(p.position) }),
   }),
 });
@@ -309,7 +320,7 @@ const LedgerTotalRef = builder.objectRef<LedgerTotal>('LedgerTotal').implement({
   }),
 });
 
-const LedgerPostingConnection = connectionType('LedgerPosting', LedgerPostingRef, 'An account\'s transfers in the order the ledger recorded them.');
+const LedgerPostingConnection = connectionType('LedgerPosting', LedgerPostingRef, "An account's transfers in the order the ledger recorded them.");
 
 const POSTING_CURSOR = positionOrdinalCursor('posting');
 
@@ -324,7 +335,7 @@ builder.queryFields((t) => ({
   ledgerPostings: t.field({
     type: LedgerPostingConnection,
     description:
-      'The entries that touched an account of a ledger, oldest first: posted transfers, and trades\' holds (PENDING until a settlement revision posts them, then CLEARED). Their `change`s add up to the account\'s posted balance, their `pendingChange`s to its pending balance.',
+      "The entries that touched an account of a ledger, oldest first: posted transfers, and trades' holds (PENDING until a settlement revision posts them, then CLEARED). Their `change`s add up to the account's posted balance, their `pendingChange`s to its pending balance.",
     args: { account: t.arg.id({ required: true }), ledger: t.arg.string({ required: true }), ...connectionArgs },
     authScopes: (_root, args) => ledgerAccountReaders(String(args.account)),
     resolve: (_root, args, { ledger }) => {

@@ -28,7 +28,7 @@ function payloadType(name: string) {
     fields: (t) => ({
       ...recordedFields(t, {
         duplicate: 'True when this commandId was already recorded: this is the first result, nothing new was written.',
-        streamVersion: 'The stream\'s version after the command.',
+        streamVersion: "The stream's version after the command.",
         position: 'Global position of the last event written; null when the command changed nothing. Read models are up to date once their checkpoint reaches it.',
       }),
       site: t.field({ type: Site, nullable: true, resolve: (p) => p.site }),
@@ -89,8 +89,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: RenameSiteInput, required: true }) },
     errors: { types: [...COMMAND_ERRORS, UnknownSite], directResult: true, union: { name: 'RenameSiteResult' } },
     authScopes: OPERATOR,
-    resolve: (_root, { input }, ctx) =>
-      handleSiteCommand(ctx, String(input.commandId), { type: 'RenameSite', siteId: String(input.siteId), name: input.name }),
+    resolve: (_root, { input }, ctx) => handleSiteCommand(ctx, String(input.commandId), { type: 'RenameSite', siteId: String(input.siteId), name: input.name }),
   }),
 }));
 
@@ -98,7 +97,7 @@ builder.queryField('site', (t) =>
   t.field({
     type: Site,
     nullable: true,
-    description: 'A site\'s current state, read from its stream; null when it is not registered.',
+    description: "A site's current state, read from its stream; null when it is not registered.",
     args: { siteId: t.arg.id({ required: true }) },
     authScopes: PLATFORM_READERS,
     resolve: (_root, args, ctx) => loadSite(ctx, checkSiteId(String(args.siteId))),

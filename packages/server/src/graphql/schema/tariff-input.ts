@@ -10,7 +10,10 @@ import { builder } from '../builder.ts';
  */
 
 const SpeedBandNameRef = builder.enumType('SpeedBandName', {
-  values: Object.fromEntries(SPEED_BAND_NAMES.map((name) => [name.toUpperCase(), { value: name }])) as Record<'SLOW' | 'FAST' | 'ULTRA_FAST', { value: (typeof SPEED_BAND_NAMES)[number] }>,
+  values: Object.fromEntries(SPEED_BAND_NAMES.map((name) => [name.toUpperCase(), { value: name }])) as Record<
+    'SLOW' | 'FAST' | 'ULTRA_FAST',
+    { value: (typeof SPEED_BAND_NAMES)[number] }
+  >,
 });
 
 const FixedEnergyPriceInput = builder.inputType('FixedEnergyPriceInput', {
@@ -20,7 +23,7 @@ const FixedEnergyPriceInput = builder.inputType('FixedEnergyPriceInput', {
 const TimeOfUseWindowInput = builder.inputType('TimeOfUseWindowInput', {
   fields: (t) => ({
     name: t.string({ required: true }),
-    daysOfWeek: t.intList({ description: 'ISO days, 1 = Monday … 7 = Sunday, in the tariff\'s time zone; null: every day.' }),
+    daysOfWeek: t.intList({ description: "ISO days, 1 = Monday … 7 = Sunday, in the tariff's time zone; null: every day." }),
     from: t.string({ required: true, description: '"HH:MM" local time.' }),
     to: t.string({ required: true, description: '"HH:MM" local time; at or before `from`: the window wraps midnight.' }),
     priceMinorPerKWh: t.field({ type: 'Decimal', required: true }),
@@ -49,8 +52,8 @@ const EnergyPriceInput = builder.inputType('EnergyPriceInput', {
   description: 'Exactly one of fixed, timeOfUse, dynamic.',
   fields: (t) => ({
     fixed: t.field({ type: FixedEnergyPriceInput }),
-    timeOfUse: t.field({ type: TimeOfUseEnergyPriceInput, description: 'Priced by the window an interval\'s start falls in (local time), else the default.' }),
-    dynamic: t.field({ type: DynamicEnergyPriceInput, description: 'The zone\'s spot price plus a margin, bounded by floor and cap.' }),
+    timeOfUse: t.field({ type: TimeOfUseEnergyPriceInput, description: "Priced by the window an interval's start falls in (local time), else the default." }),
+    dynamic: t.field({ type: DynamicEnergyPriceInput, description: "The zone's spot price plus a margin, bounded by floor and cap." }),
   }),
 });
 
@@ -78,7 +81,7 @@ const ExportCreditInput = builder.inputType('ExportCreditInput', {
   description: 'Exactly one of fixed, spot.',
   fields: (t) => ({
     fixed: t.field({ type: FixedExportCreditInput }),
-    spot: t.field({ type: SpotExportCreditInput, description: 'The zone\'s spot price plus a margin, at least the floor.' }),
+    spot: t.field({ type: SpotExportCreditInput, description: "The zone's spot price plus a margin, at least the floor." }),
   }),
 });
 
@@ -101,7 +104,10 @@ type Input = typeof TariffInput.$inferInput;
 function oneOf<T extends Record<string, unknown>>(field: string, value: T): [keyof T & string, NonNullable<T[keyof T]>] {
   const given = Object.entries(value).filter(([, v]) => v !== null && v !== undefined);
   if (given.length !== 1) {
-    throw new InvalidCommand(field, `give exactly one of ${Object.keys(value).length > 0 ? Object.keys(value).join(', ') : 'its variants'}, not ${given.length === 0 ? 'none' : given.map(([k]) => k).join(' and ')}`);
+    throw new InvalidCommand(
+      field,
+      `give exactly one of ${Object.keys(value).length > 0 ? Object.keys(value).join(', ') : 'its variants'}, not ${given.length === 0 ? 'none' : given.map(([k]) => k).join(' and ')}`,
+    );
   }
   return given[0] as [keyof T & string, NonNullable<T[keyof T]>];
 }
