@@ -14,7 +14,18 @@ import { evidenceModule } from './evidence/index.ts';
  * module's folder holds all of it; this list is the only place that names them all. The order is
  * the order their read models are listed in, and the order their duties start (stopped in reverse).
  */
-export const MODULES: readonly ModuleDefinition[] = [catalogueModule, gridModule, meteringModule, billingModule, settlementModule, marketModule, accessModule, evidenceModule];
+// One module a line: adding a module is adding its line.
+// prettier-ignore
+export const MODULES: readonly ModuleDefinition[] = [
+  catalogueModule,
+  gridModule,
+  meteringModule,
+  billingModule,
+  settlementModule,
+  marketModule,
+  accessModule,
+  evidenceModule,
+];
 
 /** Every read model the ledger builds, in the order status lists them. */
 export const PROJECTIONS: readonly Projection[] = MODULES.flatMap((module) => module.projections);
